@@ -1,0 +1,90 @@
+"""The exception tree of fhir-adapter and the CLI exit codes.
+
+Every exception the library raises on purpose derives from ``FhirAdapterError``::
+
+    FhirAdapterError
+    ├── SourceError            an input file or record cannot be read (names file, record index, NCT id, field)
+    │   └── UnknownFormatError the input is none of the supported formats
+    ├── MappingError           a Trial cannot be turned into FHIR, or FHIR back into a Trial
+    └── ValidationFailed       FHIR content has error-level issues (carries the ``Issue`` list)
+
+Bad input never surfaces as a traceback from the CLI: each of these is turned into one line and an exit code.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fhir_adapter.issues import Issue
+
+
+class ExitCode(IntEnum):
+    """Stable exit codes of the ``fhir-adapter`` command."""
+
+    OK = 0
+    FAILED = 1  # at least one record could not be read, mapped or validated; the others were processed
+    USAGE = 2  # bad command line (typer/click's own code for usage errors)
+    NO_INPUT = 3  # an input path does not exist or holds no records
+
+
+class FhirAdapterError(Exception):
+    """Root of every error fhir-adapter raises on purpose."""
+
+
+class SourceError(FhirAdapterError):
+    """An input file or one record in it cannot be read."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str = "",
+        index: int | None = None,
+        nct_id: str | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.message = message
+        self.path = path
+        self.index = index
+        self.nct_id = nct_id
+        self.field = field
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        """One line: ``file[#index] NCT id field: message``."""
+        where = self.path or "<input>"
+        if self.index is not None:
+            where += f"#{self.index}"
+        parts = [where]
+        if self.nct_id:
+            parts.append(self.nct_id)
+        if self.field:
+            parts.append(self.field)
+        return f"{' '.join(parts)}: {self.message}"
+
+
+class UnknownFormatError(SourceError):
+    """The input is none of the formats fhir-adapter reads."""
+
+
+class MappingError(FhirAdapterError):
+    """A Trial cannot be mapped to FHIR, or a FHIR resource cannot be mapped back to a Trial."""
+
+    def __init__(self, message: str, *, nct_id: str | None = None, field: str | None = None) -> None:
+        self.message = message
+        self.nct_id = nct_id
+        self.field = field
+        prefix = " ".join(p for p in (nct_id, field) if p)
+        super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+class ValidationFailed(FhirAdapterError):
+    """FHIR content has error-level issues."""
+
+    def __init__(self, issues: list[Issue]) -> None:
+        self.issues = issues
+        errors = [i for i in issues if i.is_error]
+        first = f": {errors[0]}" if errors else ""
+        super().__init__(f"{len(errors)} validation error(s){first}")
