@@ -1,0 +1,106 @@
+"""Building blocks shared by the R5 mappers: codings, extensions, references and the per-trial context.
+
+Every coded value is written with two codings where FHIR has a code: the standard FHIR code (from the ConceptMaps
+in ``mappings/``) for consumers, and the ClinicalTrials.gov token for the way back, so ``from_*`` never depends on a
+lossy reverse map.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fhir_adapter import terminology
+from fhir_adapter.fhir.ids import full_url, resource_id
+
+JSON = dict[str, Any]
+Resolver = Callable[[JSON | None], JSON | None]
+
+
+def ext_url(name: str) -> str:
+    """URL of one of fhir-adapter's own extensions (documented in mappings/README.md)."""
+    return terminology.system("fhir-adapter-ext") + name
+
+
+def ctgov_coding(axis: str, token: str) -> JSON:
+    return {"system": terminology.ctgov_system(axis), "code": token, "display": terminology.ctgov_display(axis, token)}
+
+
+def coded(axis: str, token: str | None, text: str | None = None, release: str = "R5") -> JSON | None:
+    """A CodeableConcept for a ct.gov token: the FHIR coding if the ConceptMap has one, then the ct.gov coding."""
+    if token is None:
+        return None
+    codings = []
+    fhir = terminology.to_fhir(axis, token, release)
+    if fhir is not None:
+        codings.append(fhir.to_fhir())
+    codings.append(ctgov_coding(axis, token))
+    return {"coding": codings, "text": text or terminology.ctgov_display(axis, token)}
+
+
+def token_of(axis: str, concept: JSON | None) -> str | None:
+    """The ct.gov token of an axis in a CodeableConcept (the way back of ``coded``)."""
+    system = terminology.ctgov_system(axis)
+    for c in (concept or {}).get("coding", []):
+        if c.get("system") == system:
+            return str(c["code"])
+    return None
+
+
+def tokens_of(axis: str, concept: JSON | None) -> list[str]:
+    system = terminology.ctgov_system(axis)
+    return [str(c["code"]) for c in (concept or {}).get("coding", []) if c.get("system") == system]
+
+
+def text_cc(text: str) -> JSON:
+    return {"text": text}
+
+
+def extension(name: str, **value: Any) -> JSON:
+    """``extension("has-results", valueBoolean=True)``."""
+    return {"url": ext_url(name), **value}
+
+
+def get_extension(holder: JSON | None, name: str) -> JSON | None:
+    url = ext_url(name)
+    for e in (holder or {}).get("extension", []):
+        if e.get("url") == url:
+            return dict(e)
+    return None
+
+
+def prune(node: Any) -> Any:
+    """Drop None, empty strings, lists and objects (FHIR forbids empty elements, ele-1)."""
+    if isinstance(node, dict):
+        out = {k: prune(v) for k, v in node.items()}
+        return {k: v for k, v in out.items() if v not in (None, "", [], {})}
+    if isinstance(node, list):
+        items = [prune(v) for v in node]
+        return [v for v in items if v not in (None, "", [], {})]
+    return node
+
+
+class Context:
+    """The resources of one trial's bundle, keyed so that the same party or site is written once."""
+
+    def __init__(self, nct_id: str) -> None:
+        self.nct_id = nct_id
+        self.resources: dict[str, JSON] = {}
+
+    def ref(self, resource_type: str, key: str) -> JSON:
+        """A reference to the resource ``resource_type`` with ``key`` (whether or not it is added yet)."""
+        return {"reference": full_url(resource_id(self.nct_id, resource_type, key))}
+
+    def add(self, resource_type: str, key: str, body: JSON) -> JSON:
+        """Add a resource (first one wins for a key) and return a reference to it."""
+        rid = resource_id(self.nct_id, resource_type, key)
+        if full_url(rid) not in self.resources:
+            self.resources[full_url(rid)] = prune({"resourceType": resource_type, "id": rid, **body})
+        return {"reference": full_url(rid)}
+
+    def canonical(self, resource_type: str, key: str) -> str:
+        """The canonical ``url`` of a definitional resource (EvidenceVariable, PlanDefinition).
+
+        Deliberately not the resource's fullUrl: servers rewrite ``urn:uuid`` fullUrls inside a transaction, and the
+        canonical must survive that unchanged so that conditional updates on ``url`` find the resource again."""
+        return full_url(resource_id(self.nct_id, resource_type, key + "#url"))

@@ -1,0 +1,199 @@
+"""EvidenceVariable (R5) for eligibility criteria, outcome measures and intended exposures, both ways.
+
+https://hl7.org/fhir/R5/evidencevariable.html
+
+Eligibility: one characteristic per criterion in source order (``exclude: true`` for exclusions, nested items as
+``definitionByCombination`` all-of), the verbatim text in ``description``; age and sex as computable
+``definitionByTypeAndValue``; facts that are not criteria (healthy volunteers, standard age groups...) in
+``category``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fhir_adapter import terminology
+from fhir_adapter.fhir.r5.common import JSON, Context, coded, text_cc, token_of, tokens_of
+from fhir_adapter.model import AgeLimit, Criterion, Eligibility, Intervention, Outcome
+
+# UCUM codes of the age units (https://ucum.org); "a" is the UCUM year.
+_UCUM_AGE = {"years": "a", "months": "mo", "weeks": "wk", "days": "d", "hours": "h", "minutes": "min"}
+_AGE_UNIT = {v: k for k, v in _UCUM_AGE.items()}
+# LOINC concepts of the computable characteristics (https://loinc.org/30525-0, https://loinc.org/46098-0).
+_AGE = ("30525-0", "Age")
+_SEX = ("46098-0", "Sex")
+
+
+def _loinc(concept: tuple[str, str]) -> JSON:
+    return {"coding": [{"system": terminology.system("loinc"), "code": concept[0], "display": concept[1]}]}
+
+
+def _age_quantity(age: AgeLimit) -> JSON:
+    return {"value": age.value, "unit": age.unit, "system": terminology.system("ucum"), "code": _UCUM_AGE[age.unit]}
+
+
+def _age_limit(q: JSON | None) -> AgeLimit | None:
+    if not q or "value" not in q:
+        return None
+    value = q["value"]
+    return AgeLimit(value=int(value) if float(value).is_integer() else value, unit=_AGE_UNIT.get(q.get("code", ""),
+                                                                                                  "years"))
+
+
+def _criterion(c: Criterion, link_id: str) -> JSON:
+    out: JSON = {"linkId": link_id, "description": c.text}
+    if c.exclude:
+        out["exclude"] = True
+    if c.children:
+        out["definitionByCombination"] = {
+            "code": "all-of",
+            "characteristic": [_criterion(k, f"{link_id}.{i}") for i, k in enumerate(c.children, 1)],
+        }
+    return out
+
+
+def _from_criterion(ch: JSON) -> Criterion:
+    kids = (ch.get("definitionByCombination") or {}).get("characteristic", [])
+    return Criterion(text=ch.get("description", ""), exclude=bool(ch.get("exclude")),
+                     children=[_from_criterion(k) for k in kids])
+
+
+def _yes_no(value: bool) -> JSON:
+    return {"coding": [{"system": terminology.system("yes-no"), "code": "Y" if value else "N",
+                        "display": "Yes" if value else "No"}]}
+
+
+def _category(e: Eligibility) -> list[JSON]:
+    cats: list[JSON] = []
+    if e.sex:
+        cats.append({"name": "sex", "valueCodeableConcept": coded("sex", e.sex)})
+    if e.healthy_volunteers is not None:
+        cats.append({"name": "healthy-volunteers", "valueCodeableConcept": _yes_no(e.healthy_volunteers)})
+    if e.gender_based is not None:
+        cats.append({"name": "gender-based", "valueCodeableConcept": _yes_no(e.gender_based)})
+    for name, text in (("gender-description", e.gender_description), ("study-population", e.study_population),
+                       ("sampling-method", e.sampling_method)):
+        if text:
+            cats.append({"name": name, "valueCodeableConcept": text_cc(text)})
+    cats.extend({"name": "std-age", "valueCodeableConcept": coded("std-age", a)} for a in e.std_ages)
+    return cats
+
+
+def to_eligibility(ctx: Context, e: Eligibility, title: str) -> JSON:
+    """Reference to the eligibility EvidenceVariable (``ResearchStudy.recruitment.eligibility``)."""
+    chars: list[JSON] = []
+    if e.minimum_age or e.maximum_age:
+        bounds = "; ".join(f"{label} age {a.value} {a.unit}"
+                           for label, a in (("Minimum", e.minimum_age), ("Maximum", e.maximum_age)) if a)
+        chars.append({"linkId": "age", "description": bounds, "definitionByTypeAndValue": {
+            "type": _loinc(_AGE),
+            "valueRange": {"low": _age_quantity(e.minimum_age) if e.minimum_age else None,
+                           "high": _age_quantity(e.maximum_age) if e.maximum_age else None},
+        }})
+    gender = terminology.to_fhir("sex", e.sex) if e.sex else None
+    if gender is not None:  # ALL has no code: no restriction, so no characteristic
+        chars.append({"linkId": "sex", "description": f"Sex: {terminology.ctgov_display('sex', e.sex or '')}",
+                      "definitionByTypeAndValue": {"type": _loinc(_SEX),
+                                                   "valueCodeableConcept": coded("sex", e.sex)}})
+    counters = {False: 0, True: 0}
+    for c in e.criteria:
+        counters[c.exclude] += 1
+        chars.append(_criterion(c, f"{'exc' if c.exclude else 'inc'}-{counters[c.exclude]}"))
+    return ctx.add("EvidenceVariable", "eligibility", {
+        "url": ctx.canonical("EvidenceVariable", "eligibility"),
+        "name": f"{ctx.nct_id}_eligibility".replace("-", "_"),
+        "title": f"Eligibility criteria: {title}",
+        "status": "active",
+        "description": e.criteria_text,
+        "actual": False,
+        "characteristic": chars,
+        "category": _category(e),
+    })
+
+
+def from_eligibility(ev: JSON | None) -> Eligibility:
+    e = Eligibility()
+    if not ev:
+        return e
+    e.criteria_text = ev.get("description")
+    for ch in ev.get("characteristic", []):
+        link = str(ch.get("linkId", ""))
+        if link == "age":
+            rng = (ch.get("definitionByTypeAndValue") or {}).get("valueRange") or {}
+            e.minimum_age, e.maximum_age = _age_limit(rng.get("low")), _age_limit(rng.get("high"))
+        elif link.startswith(("inc-", "exc-")):
+            e.criteria.append(_from_criterion(ch))
+    for cat in ev.get("category", []):
+        name, cc = cat.get("name"), cat.get("valueCodeableConcept") or {}
+        yes = any(c.get("code") == "Y" for c in cc.get("coding", []))
+        if name == "sex":
+            e.sex = token_of("sex", cc)
+        elif name == "healthy-volunteers":
+            e.healthy_volunteers = yes
+        elif name == "gender-based":
+            e.gender_based = yes
+        elif name == "gender-description":
+            e.gender_description = cc.get("text")
+        elif name == "study-population":
+            e.study_population = cc.get("text")
+        elif name == "sampling-method":
+            e.sampling_method = cc.get("text")
+        elif name == "std-age":
+            e.std_ages.extend(tokens_of("std-age", cc))
+    return e
+
+
+def to_outcome(ctx: Context, index: int, o: Outcome) -> JSON:
+    """Reference to the EvidenceVariable of one outcome measure (``ResearchStudy.outcomeMeasure.reference``)."""
+    key = f"outcome-{index}"
+    return ctx.add("EvidenceVariable", key, {
+        "url": ctx.canonical("EvidenceVariable", key),
+        "title": o.measure,
+        "status": "active",
+        "description": o.description,
+        "characteristic": [{"linkId": "measure", "description": o.measure,
+                            "timeFromEvent": [{"description": o.time_frame}] if o.time_frame else None}],
+    })
+
+
+def from_outcome(measure: JSON, ev: JSON | None) -> Outcome:
+    types = measure.get("type") or [None]
+    o = Outcome(measure=measure.get("name") or (ev or {}).get("title", ""),
+                type=token_of("outcome-type", types[0]) or "PRIMARY",
+                description=measure.get("description") or (ev or {}).get("description"))
+    for ch in (ev or {}).get("characteristic", []):
+        for t in ch.get("timeFromEvent", []):
+            o.time_frame = t.get("description")
+    return o
+
+
+def intervention_key(i: Intervention) -> str:
+    return f"{i.type or 'OTHER'}: {i.name}"
+
+
+def to_exposure(ctx: Context, index: int, i: Intervention) -> JSON:
+    """Reference to the EvidenceVariable of one intervention (``comparisonGroup.intendedExposure``)."""
+    key = f"intervention-{index}"
+    cats: list[Any] = [{"name": "intervention-type", "valueCodeableConcept": coded("intervention-type", i.type)}]
+    cats += [{"name": "other-name", "valueCodeableConcept": text_cc(n)} for n in i.other_names]
+    cats += [{"name": "arm-group-label", "valueCodeableConcept": text_cc(a)} for a in i.arm_labels]
+    return ctx.add("EvidenceVariable", key, {
+        "url": ctx.canonical("EvidenceVariable", key),
+        "title": i.name,
+        "status": "active",
+        "description": i.description,
+        "category": [c for c in cats if c.get("valueCodeableConcept")],
+    })
+
+
+def from_exposure(ev: JSON) -> Intervention:
+    i = Intervention(name=ev.get("title", ""), description=ev.get("description"))
+    for cat in ev.get("category", []):
+        cc = cat.get("valueCodeableConcept") or {}
+        if cat.get("name") == "intervention-type":
+            i.type = token_of("intervention-type", cc)
+        elif cat.get("name") == "other-name":
+            i.other_names.append(cc.get("text", ""))
+        elif cat.get("name") == "arm-group-label":
+            i.arm_labels.append(cc.get("text", ""))
+    return i

@@ -1,0 +1,118 @@
+"""Organizations, people and sites: Organization, Practitioner, PractitionerRole and Location (R5), both ways.
+
+- https://hl7.org/fhir/R5/organization.html
+- https://hl7.org/fhir/R5/practitioner.html, https://hl7.org/fhir/R5/practitionerrole.html
+- https://hl7.org/fhir/R5/location.html
+"""
+
+from __future__ import annotations
+
+from fhir_adapter.fhir.ids import slug
+from fhir_adapter.fhir.r5.common import JSON, Context, Resolver, coded, extension, get_extension, text_cc, token_of
+from fhir_adapter.model import Contact, Organization, Site
+
+_EXT_MARK = " ext. "  # how a phone extension is appended to the number (ContactPoint has no extension field)
+
+
+def to_organization(ctx: Context, org: Organization) -> JSON:
+    """Reference to the Organization for a sponsor, collaborator or affiliation (one per name)."""
+    return ctx.add("Organization", slug(org.name), {
+        "name": org.name,
+        "type": [coded("sponsor-class", org.agency_class)] if org.agency_class else None,
+    })
+
+
+def from_organization(resource: JSON | None) -> Organization | None:
+    if not resource or not resource.get("name"):
+        return None
+    types = resource.get("type") or [None]
+    return Organization(name=resource["name"], agency_class=token_of("sponsor-class", types[0]))
+
+
+def telecom(contact: Contact) -> list[JSON]:
+    out = []
+    if contact.phone:
+        value = contact.phone + (_EXT_MARK + contact.phone_ext if contact.phone_ext else "")
+        out.append({"system": "phone", "value": value})
+    if contact.email:
+        out.append({"system": "email", "value": contact.email})
+    return out
+
+
+def contact_from_telecom(name: str | None, role: str | None, points: list[JSON]) -> Contact:
+    c = Contact(name=name, role=role)
+    for p in points:
+        if p.get("system") == "phone":
+            c.phone, _, ext = str(p.get("value", "")).partition(_EXT_MARK)
+            c.phone_ext = ext or None
+        elif p.get("system") == "email":
+            c.email = p.get("value")
+    return c
+
+
+def to_person(ctx: Context, key: str, name: str | None, contact: Contact | None = None,
+              title: str | None = None, affiliation: str | None = None) -> JSON:
+    """Reference to a Practitioner, or to a PractitionerRole when a title or an affiliation is known."""
+    practitioner = ctx.add("Practitioner", key, {
+        "name": [{"text": name}] if name else None,
+        "telecom": telecom(contact) if contact else None,
+    })
+    if not title and not affiliation:
+        return practitioner
+    return ctx.add("PractitionerRole", key, {
+        "practitioner": practitioner,
+        "organization": to_organization(ctx, Organization(affiliation)) if affiliation else None,
+        "code": [text_cc(title)] if title else None,
+    })
+
+
+def from_person(resource: JSON | None, resolve: Resolver) -> tuple[str | None, str | None, str | None, JSON]:
+    """(name, title, affiliation, practitioner) of a Practitioner or PractitionerRole."""
+    if not resource:
+        return None, None, None, {}
+    title = affiliation = None
+    if resource.get("resourceType") == "PractitionerRole":
+        codes = resource.get("code") or []
+        title = codes[0].get("text") if codes else None
+        org = from_organization(resolve(resource.get("organization")))
+        affiliation = org.name if org else None
+        resource = resolve(resource.get("practitioner")) or {}
+    names = resource.get("name") or [{}]
+    return names[0].get("text"), title, affiliation, resource
+
+
+def to_location(ctx: Context, index: int, site: Site) -> JSON:
+    """Reference to the Location of one site (keyed by position: two sites may share a facility name)."""
+    address = {"city": site.city, "state": site.state, "postalCode": site.zip, "country": site.country}
+    position = None
+    if site.latitude is not None and site.longitude is not None:
+        position = {"latitude": site.latitude, "longitude": site.longitude}
+    return ctx.add("Location", f"site-{index}", {
+        "extension": [extension("site-recruitment-status", valueCodeableConcept=coded("recruitment-status",
+                                                                                        site.status))]
+        if site.status else None,
+        "name": site.facility,
+        "mode": "instance",
+        "address": address,
+        "position": position,
+        "contact": [{
+            "purpose": coded("contact-role", c.role),
+            "name": [{"text": c.name}] if c.name else None,
+            "telecom": telecom(c),
+        } for c in site.contacts],
+    })
+
+
+def from_location(resource: JSON | None) -> Site:
+    r = resource or {}
+    address, position = r.get("address") or {}, r.get("position") or {}
+    status = get_extension(r, "site-recruitment-status")
+    site = Site(facility=r.get("name"), city=address.get("city"), state=address.get("state"),
+                zip=address.get("postalCode"), country=address.get("country"),
+                latitude=position.get("latitude"), longitude=position.get("longitude"),
+                status=token_of("recruitment-status", status.get("valueCodeableConcept")) if status else None)
+    for c in r.get("contact", []):
+        names = c.get("name") or [{}]
+        site.contacts.append(contact_from_telecom(names[0].get("text"), token_of("contact-role", c.get("purpose")),
+                                                  c.get("telecom", [])))
+    return site

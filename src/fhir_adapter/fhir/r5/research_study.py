@@ -1,0 +1,380 @@
+"""ResearchStudy (R5) <-> Trial. https://hl7.org/fhir/R5/researchstudy.html
+
+``to_research_study`` also adds the resources the study references (EvidenceVariables, PlanDefinitions,
+Organizations, Practitioners, Locations) to the context; ``from_research_study`` follows the references back.
+Choices where FHIR has no element of its own are fhir-adapter extensions, listed in ``mappings/README.md``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fhir_adapter import terminology
+from fhir_adapter.fhir.r5 import evidence_variable as ev
+from fhir_adapter.fhir.r5 import parties
+from fhir_adapter.fhir.r5.common import (
+    JSON,
+    Context,
+    Resolver,
+    coded,
+    extension,
+    get_extension,
+    text_cc,
+    token_of,
+    tokens_of,
+)
+from fhir_adapter.fhir.r5.plan_definition import arm_interventions, to_plan_definition
+from fhir_adapter.model import (
+    Arm,
+    DateInfo,
+    Design,
+    Link,
+    Mesh,
+    Official,
+    Organization,
+    Reference,
+    ResponsibleParty,
+    SecondaryId,
+    Trial,
+)
+
+_SEE_ALSO = "see-also-link"
+# (Trial attribute, milestone code, display) of the dated milestones kept in progressStatus.
+_MILESTONES = (
+    ("start_date", "start", "Study start"),
+    ("primary_completion_date", "primary-completion", "Primary completion"),
+    ("completion_date", "completion", "Study completion"),
+    ("first_submitted_date", "first-submitted", "First submitted"),
+    ("first_posted_date", "first-posted", "First posted"),
+    ("last_update_posted_date", "last-update-posted", "Last update posted"),
+    ("results_first_posted_date", "results-first-posted", "Results first posted"),
+    ("status_verified_date", "status-verified", "Status verified"),
+)
+# (Design attribute, ct.gov axis, attribute holding a free-text description of it) for studyDesign.
+_DESIGN = (
+    ("allocation", "allocation", None),
+    ("intervention_model", "intervention-model", "intervention_model_description"),
+    ("observational_model", "observational-model", None),
+    ("time_perspective", "time-perspective", None),
+    ("masking", "masking", "masking_description"),
+)
+
+
+def _role(code: str) -> JSON:
+    """A research-study-party-role concept for roles written from fixed Trial fields (sponsor, collaborator)."""
+    return {"coding": [{"system": terminology.system("research-study-party-role"), "code": code}]}
+
+
+def _has_role(party: JSON, code: str) -> bool:
+    system = terminology.system("research-study-party-role")
+    return any(c.get("system") == system and c.get("code") == code
+               for c in (party.get("role") or {}).get("coding", []))
+
+
+def _ctgov_phase_text(tokens: list[str]) -> str:
+    return "/".join(terminology.ctgov_display("phase", t) for t in tokens)
+
+
+def _identifiers(t: Trial) -> list[JSON]:
+    ids: list[JSON] = [{"use": "official", "system": terminology.system("nct"), "value": t.nct_id}]
+    ids += [{"use": "old", "system": terminology.system("nct"), "value": a} for a in t.nct_aliases]
+
+    def other(s: SecondaryId, use: str) -> JSON:
+        return {"use": use, "type": coded("secondary-id-type", s.type), "value": s.id,
+                "assigner": {"display": s.domain} if s.domain else None,
+                "extension": [extension("identifier-link", valueUri=s.link)] if s.link else None}
+
+    if t.org_study_id:
+        ids.append(other(t.org_study_id, "usual"))
+    ids += [other(s, "secondary") for s in t.secondary_ids]
+    return ids
+
+
+def _progress(t: Trial) -> list[JSON]:
+    out: list[JSON] = []
+    if t.overall_status:
+        state = coded("overall-status", t.overall_status)
+        if t.overall_status == "UNKNOWN" and t.last_known_status and state is not None:
+            known = terminology.to_fhir("overall-status", t.last_known_status)
+            if known is not None:  # DESIGN.md: an UNKNOWN study's state is its last known one
+                state["coding"].insert(0, known.to_fhir())
+        out.append({"state": state})
+    for attr, code, display in _MILESTONES:
+        value = getattr(t, attr)
+        if value is None:
+            continue
+        date = value if isinstance(value, DateInfo) else DateInfo(value)
+        entry: JSON = {"state": {"coding": [{"system": terminology.system("ctgov-milestone"), "code": code,
+                                             "display": display}]}, "period": {"start": date.date}}
+        if date.type:
+            entry["actual"] = date.type == "ACTUAL"
+        out.append(entry)
+    return out
+
+
+def _design(d: Design, t: Trial) -> list[JSON]:
+    out = [coded("study-type", t.study_type)]
+    for attr, axis, described in _DESIGN:
+        out.append(coded(axis, getattr(d, attr), getattr(d, described) if described else None))
+    out += [coded("who-masked", w) for w in d.who_masked]
+    return [c for c in out if c]
+
+
+def _parties(ctx: Context, t: Trial) -> list[JSON]:
+    out: list[JSON] = []
+    for org, role in [(t.lead_sponsor, "lead-sponsor")] + [(c, "collaborator") for c in t.collaborators]:
+        if org is not None:
+            out.append({"name": org.name, "role": _role(role),
+                        "classifier": [coded("sponsor-class", org.agency_class)] if org.agency_class else None,
+                        "party": parties.to_organization(ctx, org)})
+    rp = t.responsible_party
+    if rp is not None:
+        out.append({"name": rp.name, "role": coded("responsible-party-type", rp.type) or text_cc("responsible party"),
+                    "party": parties.to_person(ctx, f"responsible-{rp.name}", rp.name, title=rp.title,
+                                               affiliation=rp.affiliation) if rp.name else None,
+                    "extension": [extension("responsible-party", valueBoolean=True)]})
+    for i, o in enumerate(t.officials):
+        out.append({"name": o.name, "role": coded("official-role", o.role) or text_cc("official"),
+                    "party": parties.to_person(ctx, f"official-{i}", o.name, affiliation=o.affiliation)})
+    for i, c in enumerate(t.central_contacts):
+        out.append({"name": c.name, "role": coded("contact-role", c.role) or _role("general-contact"),
+                    "party": parties.to_person(ctx, f"contact-{i}", c.name, contact=c),
+                    "extension": [extension("central-contact", valueBoolean=True)]})
+    return out
+
+
+def _related(t: Trial) -> list[JSON]:
+    out: list[JSON] = []
+    for r in t.references:
+        kind = terminology.to_fhir("reference-type", r.type) if r.type else None
+        out.append({"type": kind.code if kind else "citation", "citation": r.citation,
+                    "classifier": [coded("reference-type", r.type)] if r.type else None,
+                    "document": {"url": f"{terminology.system('pubmed')}/{r.pmid}/"} if r.pmid else None})
+    for link in t.see_also_links:
+        out.append({"type": "documentation", "label": link.label, "document": {"url": link.url},
+                    "classifier": [text_cc(_SEE_ALSO)]})
+    return out
+
+
+def to_research_study(ctx: Context, t: Trial) -> JSON:
+    """The ResearchStudy of a trial (a plain dict), adding every resource it references to ``ctx``."""
+    title = t.brief_title or t.official_title or t.nct_id or ""
+    intervention_refs: dict[str, tuple[Any, JSON]] = {}
+    exposures = []
+    for i, iv in enumerate(t.interventions):
+        ref = ev.to_exposure(ctx, i, iv)
+        exposures.append(ref)
+        label = f"{(iv.type or 'OTHER').replace('_', ' ').title()}: {iv.name}".casefold()
+        intervention_refs.setdefault(label, (iv, ref))
+    groups, protocols = [], []
+    for i, arm in enumerate(t.arms):
+        linked = [ref for iv, ref in intervention_refs.values() if arm.label in iv.arm_labels]
+        linked += [intervention_refs[n.casefold()][1] for n in arm.intervention_names
+                   if n.casefold() in intervention_refs and intervention_refs[n.casefold()][1] not in linked]
+        groups.append({"linkId": f"arm-{i}", "name": arm.label, "type": coded("arm-type", arm.type),
+                       "description": arm.description, "intendedExposure": linked})
+        protocols.append(to_plan_definition(ctx, i, arm, intervention_refs))
+    registering = parties.to_organization(ctx, t.organization) if t.organization else None
+    sponsors = _parties(ctx, t)  # before sites and people: organisations keep the sponsor's class
+    countries = dict.fromkeys(s.country for s in t.sites if s.country)
+    phase = terminology.phase_code(t.phases) if t.phases else None
+    rs: JSON = {
+        "resourceType": "ResearchStudy",
+        "extension": [
+            extension("registering-organization", valueReference=registering) if registering else None,
+            extension("last-known-status", valueCodeableConcept=coded("overall-status", t.last_known_status))
+            if t.last_known_status else None,
+            extension("has-results", valueBoolean=t.has_results) if t.has_results is not None else None,
+        ],
+        "identifier": _identifiers(t),
+        "title": title,
+        "label": [{"type": {"coding": [{"system": terminology.system("title-type"), "code": code}]}, "value": v}
+                  for code, v in (("official", t.official_title), ("acronym", t.acronym)) if v],
+        "status": "active",
+        "progressStatus": _progress(t),
+        "whyStopped": text_cc(t.why_stopped) if t.why_stopped else None,
+        "phase": {"coding": ([phase.to_fhir()] if phase else []) + [
+            {"system": terminology.ctgov_system("phase"), "code": p} for p in t.phases],
+                  "text": _ctgov_phase_text(t.phases)} if t.phases else None,
+        "studyDesign": _design(t.design, t),
+        "primaryPurposeType": coded("primary-purpose", t.design.primary_purpose),
+        "focus": [{"reference": r} for r in exposures] + [
+            {"concept": {"coding": [{"system": terminology.system("mesh"), "code": m.id, "display": m.term}],
+                         "text": m.term}} for m in t.intervention_meshes],
+        "condition": [text_cc(c) for c in t.conditions] + [
+            {"coding": [{"system": terminology.system("mesh"), "code": m.id, "display": m.term}], "text": m.term}
+            for m in t.condition_meshes],
+        "keyword": [text_cc(k) for k in t.keywords],
+        "region": [text_cc(c) for c in countries],
+        "descriptionSummary": t.brief_summary,
+        "description": t.detailed_description,
+        "period": {"start": t.start_date.date if t.start_date else None,
+                   "end": t.completion_date.date if t.completion_date else None},
+        "associatedParty": sponsors,
+        "site": [parties.to_location(ctx, i, s) for i, s in enumerate(t.sites)],
+        "recruitment": {
+            "extension": [extension("enrollment-type", valueCodeableConcept=coded("date-type", t.enrollment_type))]
+            if t.enrollment_type else None,
+            "targetNumber": t.enrollment_count if t.enrollment_type != "ACTUAL" else None,
+            "actualNumber": t.enrollment_count if t.enrollment_type == "ACTUAL" else None,
+            "eligibility": ev.to_eligibility(ctx, t.eligibility, title),
+        },
+        "comparisonGroup": groups,
+        "outcomeMeasure": [{"name": o.measure, "type": [coded("outcome-type", o.type)], "description": o.description,
+                            "reference": ev.to_outcome(ctx, i, o)} for i, o in enumerate(t.outcomes)],
+        "protocol": protocols,
+        "relatedArtifact": _related(t),
+        "note": [{"extension": [extension("source-field", valueString=path)], "text": text}
+                 for path, text in t.unmapped.items()],
+    }
+    return rs
+
+
+# ---------------------------------------------------------------------------------------------------- reverse
+
+
+def _from_identifiers(rs: JSON, t: Trial) -> None:
+    nct = terminology.system("nct")
+    for ident in rs.get("identifier", []):
+        use, value = ident.get("use"), ident.get("value", "")
+        if ident.get("system") == nct:
+            if use == "old":
+                t.nct_aliases.append(value)
+            elif t.nct_id is None:
+                t.nct_id = value
+            continue
+        link = get_extension(ident, "identifier-link")
+        sid = SecondaryId(id=value, type=token_of("secondary-id-type", ident.get("type")),
+                          domain=(ident.get("assigner") or {}).get("display"),
+                          link=link.get("valueUri") if link else None)
+        if use == "usual" and t.org_study_id is None:
+            t.org_study_id = sid
+        else:
+            t.secondary_ids.append(sid)
+
+
+def _from_progress(rs: JSON, t: Trial) -> None:
+    milestone = terminology.system("ctgov-milestone")
+    attrs = {code: attr for attr, code, _ in _MILESTONES}
+    for p in rs.get("progressStatus", []):
+        state = p.get("state") or {}
+        codes = [c for c in state.get("coding", []) if c.get("system") == milestone]
+        if not codes:
+            t.overall_status = token_of("overall-status", state) or t.overall_status
+            continue
+        attr = attrs.get(codes[0].get("code", ""))
+        if attr is None:
+            continue
+        date = str((p.get("period") or {}).get("start", ""))
+        actual = p.get("actual")
+        if attr in ("first_submitted_date", "status_verified_date"):
+            setattr(t, attr, date)
+        else:
+            setattr(t, attr, DateInfo(date, None if actual is None else "ACTUAL" if actual else "ESTIMATED"))
+
+
+def _from_design(rs: JSON, t: Trial) -> None:
+    d = Design()
+    for cc in rs.get("studyDesign", []):
+        if token_of("study-type", cc):
+            t.study_type = token_of("study-type", cc)
+        d.who_masked += tokens_of("who-masked", cc)
+        for attr, axis, described in _DESIGN:
+            token = token_of(axis, cc)
+            if token:
+                setattr(d, attr, token)
+                text = cc.get("text")
+                if described and text and text != terminology.ctgov_display(axis, token):
+                    setattr(d, described, text)
+    d.primary_purpose = token_of("primary-purpose", rs.get("primaryPurposeType"))
+    t.design = d
+
+
+def _from_parties(rs: JSON, t: Trial, resolve: Resolver) -> None:
+    for p in rs.get("associatedParty", []):
+        target = resolve(p.get("party"))
+        if _has_role(p, "lead-sponsor") or _has_role(p, "collaborator"):
+            org = parties.from_organization(target) or Organization(p.get("name", ""))
+            org.agency_class = token_of("sponsor-class", (p.get("classifier") or [None])[0])
+            if _has_role(p, "lead-sponsor"):
+                t.lead_sponsor = org
+            else:
+                t.collaborators.append(org)
+        elif get_extension(p, "responsible-party"):
+            name, title, affiliation, _ = parties.from_person(target, resolve)
+            t.responsible_party = ResponsibleParty(type=token_of("responsible-party-type", p.get("role")),
+                                                   name=p.get("name") or name, title=title, affiliation=affiliation)
+        elif get_extension(p, "central-contact"):
+            name, _, _, person = parties.from_person(target, resolve)
+            t.central_contacts.append(parties.contact_from_telecom(
+                p.get("name") or name, token_of("contact-role", p.get("role")), person.get("telecom", [])))
+        else:
+            name, _, affiliation, _ = parties.from_person(target, resolve)
+            t.officials.append(Official(name=p.get("name") or name or "", role=token_of("official-role", p.get("role")),
+                                        affiliation=affiliation))
+
+
+def _from_related(rs: JSON, t: Trial) -> None:
+    for r in rs.get("relatedArtifact", []):
+        url = (r.get("document") or {}).get("url")
+        classifiers = r.get("classifier") or []
+        if any(c.get("text") == _SEE_ALSO for c in classifiers):
+            t.see_also_links.append(Link(url=url or "", label=r.get("label")))
+            continue
+        pubmed = terminology.system("pubmed") + "/"
+        pmid = url[len(pubmed):].strip("/") if url and url.startswith(pubmed) else None
+        t.references.append(Reference(citation=r.get("citation"), pmid=pmid,
+                                      type=token_of("reference-type", classifiers[0] if classifiers else None)))
+
+
+def from_research_study(rs: JSON, resolve: Resolver) -> Trial:
+    """The Trial a ResearchStudy (and the resources ``resolve`` finds for its references) describes."""
+    t = Trial()
+    _from_identifiers(rs, t)
+    labels = {c.get("code"): lb.get("value") for lb in rs.get("label", [])
+              for c in (lb.get("type") or {}).get("coding", [])}
+    t.brief_title, t.official_title, t.acronym = rs.get("title"), labels.get("official"), labels.get("acronym")
+    reg = get_extension(rs, "registering-organization")
+    t.organization = parties.from_organization(resolve(reg.get("valueReference"))) if reg else None
+    last = get_extension(rs, "last-known-status")
+    t.last_known_status = token_of("overall-status", last.get("valueCodeableConcept")) if last else None
+    results = get_extension(rs, "has-results")
+    t.has_results = results.get("valueBoolean") if results else None
+    _from_progress(rs, t)
+    t.why_stopped = (rs.get("whyStopped") or {}).get("text")
+    t.phases = tokens_of("phase", rs.get("phase"))
+    _from_design(rs, t)
+    mesh = terminology.system("mesh")
+    for f in rs.get("focus", []):
+        if f.get("reference"):
+            t.interventions.append(ev.from_exposure(resolve(f["reference"]) or {}))
+        for c in (f.get("concept") or {}).get("coding", []):
+            if c.get("system") == mesh:
+                t.intervention_meshes.append(Mesh(c["code"], c.get("display", "")))
+    for cc in rs.get("condition", []):
+        codes = [c for c in cc.get("coding", []) if c.get("system") == mesh]
+        if codes:
+            t.condition_meshes.append(Mesh(codes[0]["code"], codes[0].get("display", "")))
+        elif cc.get("text"):
+            t.conditions.append(cc["text"])
+    t.keywords = [k["text"] for k in rs.get("keyword", []) if k.get("text")]
+    t.brief_summary, t.detailed_description = rs.get("descriptionSummary"), rs.get("description")
+    _from_parties(rs, t, resolve)
+    t.sites = [parties.from_location(resolve(s)) for s in rs.get("site", [])]
+    rec = rs.get("recruitment") or {}
+    t.enrollment_count = rec.get("actualNumber", rec.get("targetNumber"))
+    etype = get_extension(rec, "enrollment-type")
+    t.enrollment_type = token_of("date-type", etype.get("valueCodeableConcept")) if etype else None
+    t.eligibility = ev.from_eligibility(resolve(rec.get("eligibility")))
+    protocols = [resolve(p) for p in rs.get("protocol", [])]
+    for i, g in enumerate(rs.get("comparisonGroup", [])):
+        pd = protocols[i] if i < len(protocols) else None
+        t.arms.append(Arm(label=g.get("name", ""), type=token_of("arm-type", g.get("type")),
+                          description=g.get("description"), intervention_names=arm_interventions(pd)))
+    t.outcomes = [ev.from_outcome(m, resolve(m.get("reference"))) for m in rs.get("outcomeMeasure", [])]
+    _from_related(rs, t)
+    for note in rs.get("note", []):
+        path = get_extension(note, "source-field")
+        if path:
+            t.unmapped[path.get("valueString", "")] = note.get("text", "")
+    return t

@@ -1,0 +1,379 @@
+"""Split a free-text eligibility section into ordered ``Criterion`` items.
+
+Used by every reader: ClinicalTrials.gov API v2 ``eligibilityCriteria`` (markdown), the legacy XML
+``eligibility/criteria/textblock`` (indented with spaces, ``-`` bullets, wrapped lines), API v1
+``EligibilityCriteria`` and the eligibility section of trial pages.
+
+The rules, all mechanical so that every result can be explained from the text:
+
+* **Headers** switch polarity: a line reading "Inclusion Criteria", "Key Inclusion Criteria:", "INCLUSION
+  CRITERIA:", "Exclusion criteria", "Non-inclusion criteria:" ... A header with a qualifier ("Exclusion criteria
+  for cohort B:") or a short paragraph ending in "... inclusion criteria" ("Part 2 inclusion criteria") switches
+  polarity too and is kept as a criterion whose children are the items up to the next header. A header followed
+  by text on the same line ("Exclusion Criteria: 1. Age < 40") yields the header and an item. Items before any
+  header are inclusion (with an ``information`` issue).
+* **Items** start with a bullet (``*``, ``-``, ``+``, ``•``, ``·`` ...), a number (``1.``, ``1)``, ``(1)``,
+  ``18\\.``, ``8.Female`` -- no space needed before a capital letter), a letter (``a.``, ``a)``, ``(a)``) or a roman
+  numeral (``i.``, ``iv)``). Circled numbers inside a line (``... function: ① ANC ② Platelets``) are *not* split:
+  such a criterion is one item, verbatim. An unmarked paragraph is an item of its own.
+* **Text** is verbatim: the item as written minus its list marker and surrounding whitespace; wrapped lines are
+  joined with one space; markdown escapes (``\\[``, ``\\>``) are kept. A line without a marker continues the
+  item above it when it follows without a blank line and either is indented deeper than the item's start, starts
+  in lower case, or the line above is long (a wrapped line); after a blank line it continues the item only when
+  indented at least to the item's text column (legacy XML paragraphs inside an item).
+* **Nesting**: an item indented deeper than the one above is its child. At the same indentation, an item whose
+  marker type differs from that of an item (or paragraph) ending with ":" becomes its child; once such a nested
+  list has started, consecutive items with the nested marker type stay nested until an item with another
+  marker type (a bullet returning after a numbered sub-list) or a header comes. So in NCT07586904 the lab list
+  ``1.``-``7.`` and also ``8.Female ...`` and ``9.Female ...`` are children of the bullet "Have adequate organ
+  function ...:" -- the rule does not look at content.
+* **Inline numbering**: inside a numbered item, "``. 11. Capital``" (a full stop, a number, a full stop, a capital)
+  starts a new item when the number equals the item's own number or the next one (the list's own numbering), so
+  "... after the last dose. 11. Participants ..." splits while "≥ 1.5 × ULN", "RECIST v1.1", "CTCAE 5.0 grade" or
+  "Grade 2. Patients" (inside item 5) do not.
+* **Numbering** is taken as written ("176\\." after "16." is item 176); gaps and repeats give ``information`` issues.
+* An inclusion item worded as an exclusion ("... are excluded.", "not eligible") stays inclusion (as listed) and
+  gets a ``warning`` issue.
+
+Everything is line-based with anchored or bounded regular expressions: linear in the size of the text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from fhir_adapter.issues import Issue
+from fhir_adapter.model import Criterion
+
+__all__ = ["split_criteria"]
+
+_BULLETS_TIGHT = "•·▪●◦‣○■□➢►✓"  # may touch the text: "•Typical cDGA"
+_ROMAN = {"i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "xi", "xii", "xiii", "xiv", "xv"}
+
+_MARKER = re.compile(
+    r"(?:"
+    rf"(?P<tight>[{_BULLETS_TIGHT}])\s*"
+    r"|(?P<bullet>[*+\-–])(?:\s+|(?=[A-Z]))"
+    r"|\((?P<pnum>\d{1,3})\)\s*"
+    r"|(?P<num>\d{1,3})\\?(?P<ndelim>[.)])(?:\s+|(?=[A-Z]))"
+    r"|\((?P<plet>[ivx]{1,4}|[a-zA-Z])\)\s+"
+    r"|(?P<let>[ivx]{1,4}|[IVX]{1,4}|[a-zA-Z])(?P<ldelim>[.)])\s+"
+    r"|(?P<circled>[①-⑳])\s*"
+    r")"
+)
+_HEADER = re.compile(
+    r"(?:(?:key|main|general|major|specific|additional|study)\s+)?"
+    r"(?P<kind>inclusion|exclusion|non[\s-]?inclusion)(?P<crit>\s+criteria)?\b(?P<rest>.*)",
+    re.IGNORECASE,
+)
+_QUALIFIER = re.compile(
+    r"\s*(?:\([^()]{0,80}\)|(?:for|in|of|applicable|specific)\b[^.]{0,100}|[-–—][^.]{0,100})\s*:?\s*"
+)
+_ENDS_HEADER = re.compile(
+    r"(?<![/\w-])(?P<kind>inclusion|exclusion|non[\s-]?inclusion)(?:\s+criteria)?\s*:?\s*$", re.IGNORECASE
+)
+_DECORATION = " \t*_#"
+_EXCLUSION_WORDING = re.compile(
+    r"\b(?:(?:is|are|will\s+be|shall\s+be|would\s+be|be)\s+(?:also\s+|therefore\s+)?(?:excluded|ineligible)"
+    r"|not\s+eligible)\b",
+    re.IGNORECASE,
+)
+_LONG_LINE = 60  # a line at least this long that is followed by an unmarked line is taken as wrapped
+
+
+@dataclass(slots=True)
+class _Block:
+    kind: str  # "item", "text" or "header"
+    indent: int
+    text_col: int
+    mtype: str  # marker type ("bullet*", "num.", "(num)", "alpha.", "roman)", "text", ...)
+    number: int | None = None
+    letter: str | None = None
+    lines: list[str] = field(default_factory=list)
+    last_line_len: int = 0
+    exclude: bool = False  # header polarity
+    keep: bool = False  # header kept as a criterion (qualified header)
+    text: str = ""
+
+
+@dataclass(slots=True)
+class _Open:
+    """An entry of the nesting stack."""
+
+    block: _Block
+    crit: Criterion
+    loc: str
+    nest_type: str | None = None
+    last_child: _Block | None = None
+
+
+def _header_of(content: str) -> tuple[bool, bool, str | None] | None:
+    """(exclude, keep_as_item, rest_item) when the line is a header, else None."""
+    plain = content.strip(_DECORATION)
+    m = _HEADER.fullmatch(plain)
+    if m is None:
+        return None
+    exclude = not m.group("kind").lower().startswith("inclusion")
+    rest = m.group("rest").strip(_DECORATION)
+    if rest in ("", ":", "："):
+        return exclude, False, None
+    if rest.startswith((":", "：")):
+        after = rest[1:].strip(_DECORATION)
+        return exclude, False, after
+    if m.group("crit") and _QUALIFIER.fullmatch(rest):
+        return exclude, True, None
+    return None
+
+
+def _parse_marker(content: str, prev: _Block | None) -> tuple[str, int | None, str | None, int] | None:
+    """(marker type, number, letter, length of the marker) or None for an unmarked line."""
+    m = _MARKER.match(content)
+    if m is None:
+        return None
+    end = m.end()
+    if end >= len(content):  # a marker alone on a line carries no text
+        return None
+    if m.group("tight"):
+        return "bullet" + m.group("tight"), None, None, end
+    if m.group("bullet"):
+        b = m.group("bullet")
+        return "bullet" + ("-" if b == "–" else b), None, None, end
+    if m.group("pnum"):
+        return "(num)", int(m.group("pnum")), None, end
+    if m.group("num"):
+        return "num" + m.group("ndelim"), int(m.group("num")), None, end
+    if m.group("circled"):
+        return "circled", ord(m.group("circled")) - ord("①") + 1, None, end
+    letter = m.group("plet") or m.group("let")
+    style = "(" if m.group("plet") else m.group("ldelim")
+    low = letter.lower()
+    if len(letter) > 1 and low not in _ROMAN:
+        return None
+    is_roman = len(letter) > 1 or (
+        low in ("i", "v", "x")
+        and (
+            (prev is not None and prev.mtype.startswith("roman"))
+            or (low == "i" and not (prev is not None and prev.mtype.startswith("alpha") and prev.letter == "h"))
+        )
+    )
+    return ("roman" if is_roman else "alpha") + style, None, low, end
+
+
+def _inline_split(block: _Block) -> list[_Block]:
+    """Split "... dose. 11. Participants ..." inside numbered item 11 (or 10) into two items."""
+    if block.number is None or block.mtype not in ("num.", "num)"):
+        return [block]
+    delim = re.escape(block.mtype[-1])
+    pattern = re.compile(r"(?<=\.)\s+(\d{1,3})\\?" + delim + r"\s+(?=[A-Z])")
+    out: list[_Block] = []
+    current = block.number
+    start = 0
+    text = block.text
+    pieces: list[tuple[int, int, int]] = []  # (start of marker, start of text, number)
+    for m in pattern.finditer(text):
+        n = int(m.group(1))
+        if n in (current, current + 1):
+            pieces.append((m.start(), m.end(), n))
+            current = n
+    if not pieces:
+        return [block]
+    number = block.number
+    for mstart, tstart, n in pieces:
+        out.append(_derived(block, text[start:mstart].strip(), number))
+        start, number = tstart, n
+    out.append(_derived(block, text[start:].strip(), number))
+    return out
+
+
+def _derived(block: _Block, text: str, number: int) -> _Block:
+    return _Block("item", block.indent, block.text_col, block.mtype, number, None, [], 0, text=text)
+
+
+class _Splitter:
+    def __init__(self, text: str, location: str) -> None:
+        self.text = text
+        self.location = location
+        self.blocks: list[_Block] = []
+        self.issues: list[Issue] = []
+        self.inline_splits: set[int] = set()  # ids of blocks that came out of an inline split
+
+    # -- pass 1: lines to blocks ---------------------------------------------------------------------------
+    def scan(self) -> None:
+        cur: _Block | None = None
+        after_blank = False
+        prev_item: _Block | None = None
+        for raw in self.text.splitlines():
+            line = raw.expandtabs(4).rstrip()
+            content = line.lstrip()
+            if not content:
+                after_blank = True
+                continue
+            indent = len(line) - len(content)
+            header = _header_of(content)
+            marker = None if header else _parse_marker(content, prev_item)
+            if header is None and marker is not None:
+                inner = _header_of(content[marker[3] :])
+                if inner is not None and inner[2] is None:  # "* Inclusion Criteria:" as a bullet
+                    header, marker = inner, None
+            if header is not None:
+                self._finish(cur)
+                exclude, keep, rest = header
+                hb = _Block("header", indent, indent, "header", exclude=exclude, keep=keep, text=content)
+                self.blocks.append(hb)
+                cur = None
+                if rest:
+                    rm = _parse_marker(rest, None)
+                    if rm is not None:
+                        cur = _Block("item", indent, indent, rm[0], rm[1], rm[2], [rest[rm[3] :].strip()])
+                    else:
+                        cur = _Block("text", indent, indent, "text", lines=[rest])
+                    cur.last_line_len = len(line)
+                after_blank = False
+                continue
+            if marker is not None:
+                self._finish(cur)
+                mtype, number, letter, mlen = marker
+                cur = _Block("item", indent, indent + mlen, mtype, number, letter, [content[mlen:].strip()])
+                cur.last_line_len = len(line)
+                prev_item = cur
+                after_blank = False
+                continue
+            # unmarked line
+            joins = False
+            if cur is not None:
+                if after_blank:
+                    joins = cur.kind == "item" and indent >= cur.text_col and indent > 0
+                else:
+                    joins = indent > cur.indent or cur.last_line_len >= _LONG_LINE or not content[0].isupper()
+            if joins and cur is not None:
+                cur.lines.append(content)
+                cur.last_line_len = len(line)
+            else:
+                self._finish(cur)
+                cur = _Block("text", indent, indent, "text", lines=[content])
+                cur.last_line_len = len(line)
+            after_blank = False
+        self._finish(cur)
+
+    def _finish(self, block: _Block | None) -> None:
+        if block is None:
+            return
+        block.text = " ".join(part for part in block.lines if part)
+        if not block.text:
+            return
+        if block.kind == "text" and len(block.text) <= 200 and ". " not in block.text:
+            m = _ENDS_HEADER.search(block.text)
+            if m is not None:
+                block.kind = "header"
+                block.mtype = "header"
+                block.exclude = not m.group("kind").lower().startswith("inclusion")
+                block.keep = True
+                self.blocks.append(block)
+                return
+        parts = _inline_split(block) if block.kind == "item" else [block]
+        if len(parts) > 1:
+            self.inline_splits.update(id(p) for p in parts[1:])
+        self.blocks.extend(parts)
+
+    # -- pass 2: blocks to a tree ------------------------------------------------------------------------------
+    def build(self) -> list[Criterion]:
+        top: list[Criterion] = []
+        stack: list[_Open] = []
+        exclude = False
+        seen_header = False
+        warned_no_header = False
+        last_top: _Block | None = None
+        for block in self.blocks:
+            if block.kind == "header":
+                exclude, seen_header = block.exclude, True
+                stack.clear()
+                last_top = None
+                if block.keep:
+                    loc = f"{self.location}[{len(top)}]"
+                    crit = Criterion(block.text, exclude)
+                    top.append(crit)
+                    stack.append(_Open(_Block("header", -1, -1, "header"), crit, loc))
+                continue
+            while stack:
+                entry = stack[-1]
+                ob = entry.block
+                if block.indent > ob.indent:
+                    break
+                if block.indent == ob.indent:
+                    if entry.nest_type is not None and block.mtype == entry.nest_type:
+                        break
+                    if entry.nest_type is None and block.mtype != ob.mtype and entry.crit.text.endswith(":"):
+                        entry.nest_type = block.mtype
+                        break
+                stack.pop()
+            crit = Criterion(block.text, exclude)
+            if stack:
+                parent = stack[-1]
+                loc = f"{parent.loc}.children[{len(parent.crit.children)}]"
+                prev = parent.last_child
+                parent.crit.children.append(crit)
+                parent.last_child = block
+            else:
+                loc = f"{self.location}[{len(top)}]"
+                prev = last_top
+                top.append(crit)
+                last_top = block
+            if not seen_header and not warned_no_header:
+                warned_no_header = True
+                self.issues.append(
+                    Issue(
+                        "information",
+                        self.location,
+                        "no inclusion/exclusion header before the first item: items before a header are read as"
+                        " inclusion criteria",
+                        "incomplete",
+                    )
+                )
+            self._check_numbering(block, prev, loc)
+            if not exclude and _EXCLUSION_WORDING.search(block.text):
+                self.issues.append(
+                    Issue(
+                        "warning",
+                        loc,
+                        f"criterion listed under inclusion reads as an exclusion ({block.text[:80]!r}); kept as"
+                        " inclusion, as the source lists it",
+                        "business-rule",
+                    )
+                )
+            stack.append(_Open(block, crit, loc))
+        return top
+
+    def _check_numbering(self, block: _Block, prev: _Block | None, loc: str) -> None:
+        if id(block) in self.inline_splits:
+            self.issues.append(
+                Issue(
+                    "information",
+                    loc,
+                    f"item {block.number} was written inside the previous item's line; split into its own item",
+                    "informational",
+                )
+            )
+        if block.number is None or prev is None or prev.number is None or prev.mtype != block.mtype:
+            return
+        if block.number != prev.number + 1:
+            self.issues.append(
+                Issue(
+                    "information",
+                    loc,
+                    f"list numbering goes from {prev.number} to {block.number}; kept as written",
+                    "informational",
+                )
+            )
+
+
+def split_criteria(text: str, *, location: str = "eligibilityCriteria") -> tuple[list[Criterion], list[Issue]]:
+    """Split an eligibility text into ordered criteria (see the module docstring for the rules).
+
+    Returns the top-level criteria in source order (nested lists in ``children``, same polarity) and the issues
+    found; issue locations are ``location[i]`` for top-level item ``i`` and ``location[i].children[j]`` below.
+    """
+    splitter = _Splitter(text, location)
+    splitter.scan()
+    criteria = splitter.build()
+    return criteria, splitter.issues

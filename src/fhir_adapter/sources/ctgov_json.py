@@ -1,0 +1,504 @@
+"""Reader for ClinicalTrials.gov API v2 study JSON (``/studies/{nctId}`` and ``/studies`` pages).
+
+https://clinicaltrials.gov/data-api/about-api/study-data-structure describes the modules read here. Records may lack
+whole modules (field-limited API responses): what is there is read, nothing is invented. Values of the wrong type
+and fields no mapper handles are reported as ``Issue`` s on the trial and kept verbatim in ``Trial.unmapped``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+
+from fhir_adapter import terminology
+from fhir_adapter.errors import SourceError
+from fhir_adapter.issues import Issue
+from fhir_adapter.model import (
+    AgeLimit,
+    Arm,
+    Contact,
+    DateInfo,
+    Design,
+    Eligibility,
+    Intervention,
+    Link,
+    Mesh,
+    Official,
+    Organization,
+    Outcome,
+    Reference,
+    ResponsibleParty,
+    SecondaryId,
+    Site,
+    Source,
+    Trial,
+)
+from fhir_adapter.sources.criteria import split_criteria
+
+# Modules and fields that carry nothing the FHIR mapping needs and may be left out without a report: bookkeeping
+# of the registry itself (QC dates, versions, model predictions).
+_IGNORED = frozenset(
+    {
+        "protocolSection.statusModule.studyFirstSubmitQcDate",
+        "protocolSection.statusModule.resultsFirstSubmitDate",
+        "protocolSection.statusModule.resultsFirstSubmitQcDate",
+        "protocolSection.statusModule.lastUpdateSubmitDate",
+        "protocolSection.statusModule.dispFirstSubmitDate",
+        "protocolSection.statusModule.dispFirstSubmitQcDate",
+        "protocolSection.statusModule.dispFirstPostDateStruct",
+        "protocolSection.eligibilityModule.stdAges",  # derived from the age limits by the registry
+        "derivedSection.miscInfoModule",
+        "derivedSection.conditionBrowseModule.ancestors",
+        "derivedSection.conditionBrowseModule.browseLeaves",
+        "derivedSection.conditionBrowseModule.browseBranches",
+        "derivedSection.interventionBrowseModule.ancestors",
+        "derivedSection.interventionBrowseModule.browseLeaves",
+        "derivedSection.interventionBrowseModule.browseBranches",
+        "resultsSection",  # results are not mapped (hasResults is); reported once per record below
+        "documentSection",  # large documents list; reported below
+    }
+)
+
+
+class _Reader:
+    """Reads one study; ``take_*`` helpers check types and remember which fields were consumed."""
+
+    def __init__(self, study: dict[str, Any], source: Source) -> None:
+        self.study = study
+        self.source = source
+        self.issues: list[Issue] = []
+        self.used: set[str] = set()
+        self.nct_id: str | None = None
+
+    # -- typed access -------------------------------------------------------------------------------------------
+    def node(self, path: str) -> Any:
+        """The value at a dotted path with list indices (``a.b[2].c``), or None."""
+        cur: Any = self.study
+        for part in path.split("."):
+            name, _, index = part.partition("[")
+            if not isinstance(cur, dict):
+                return None
+            cur = cur.get(name)
+            if index:
+                i = int(index.rstrip("]"))
+                cur = cur[i] if isinstance(cur, list) and i < len(cur) else None
+        return cur
+
+    def _warn(self, path: str, message: str) -> None:
+        self.issues.append(Issue("warning", path, message, "value"))
+
+    def text(self, path: str) -> str | None:
+        value = self.node(path)
+        self.used.add(path)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            self._warn(path, f"expected text, got {type(value).__name__}; value kept in unmapped")
+            self.used.discard(path)
+            return None
+        text = str(value).strip()
+        return text or None
+
+    def flag(self, path: str) -> bool | None:
+        value = self.node(path)
+        self.used.add(path)
+        if value is None:
+            return None
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in ("yes", "no", "true", "false"):
+            return value.strip().lower() in ("yes", "true")
+        self._warn(path, f"expected a boolean, got {type(value).__name__}; value kept in unmapped")
+        self.used.discard(path)
+        return None
+
+    def items(self, path: str) -> list[tuple[str, Any]]:
+        """The elements of a list with their own paths (``path[3]``); a non-list is reported."""
+        value = self.node(path)
+        self.used.add(path)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self._warn(path, f"expected a list, got {type(value).__name__}; value kept in unmapped")
+            self.used.discard(path)
+            return []
+        return [(f"{path}[{i}]", v) for i, v in enumerate(value)]
+
+    def texts(self, path: str) -> list[str]:
+        out = []
+        for p, v in self.items(path):
+            if isinstance(v, str) and v.strip():
+                out.append(v.strip())
+            elif v is not None:
+                self._warn(p, f"expected text, got {type(v).__name__}")
+        return out
+
+    def objects(self, path: str) -> list[_Sub]:
+        out = []
+        for p, v in self.items(path):
+            if isinstance(v, dict):
+                out.append(_Sub(self, p, v))
+            else:
+                self._warn(p, f"expected an object, got {type(v).__name__}")
+        return out
+
+    def sub(self, path: str) -> _Sub | None:
+        value = self.node(path)
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            self._warn(path, f"expected an object, got {type(value).__name__}; value kept in unmapped")
+            return None
+        return _Sub(self, path, value)
+
+    def code(self, axis: str, path: str) -> str | None:
+        raw = self.text(path)
+        if raw is None:
+            return None
+        token = terminology.normalize(axis, raw)
+        if token is None:
+            self._warn(path, f"unknown {axis} code {raw[:40]!r}; kept as given")
+            return raw
+        return token
+
+    def date(self, path: str) -> DateInfo | None:
+        sub = self.sub(path)
+        if sub is None:
+            return None
+        date = sub.text("date")
+        if date is None:
+            return None
+        return DateInfo(date=date, type=sub.code("date-type", "type"))
+
+
+class _Sub:
+    """A view of one nested object, sharing the reader's issue list and used-field bookkeeping."""
+
+    def __init__(self, reader: _Reader, path: str, data: dict[str, Any]) -> None:
+        self.reader, self.path, self.data = reader, path, data
+        reader.used.add(path)  # the object itself; its unread children are still reported
+
+    def _p(self, key: str) -> str:
+        return f"{self.path}.{key}"
+
+    def text(self, key: str) -> str | None:
+        return self.reader.text(self._p(key))
+
+    def flag(self, key: str) -> bool | None:
+        return self.reader.flag(self._p(key))
+
+    def texts(self, key: str) -> list[str]:
+        return self.reader.texts(self._p(key))
+
+    def code(self, axis: str, key: str) -> str | None:
+        return self.reader.code(axis, self._p(key))
+
+    def number(self, key: str) -> float | None:
+        value = self.data.get(key)
+        self.reader.used.add(self._p(key))
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.reader._warn(self._p(key), f"expected a number, got {type(value).__name__}")
+            self.reader.used.discard(self._p(key))
+            return None
+        return float(value)
+
+
+def _age(reader: _Reader, path: str) -> AgeLimit | None:
+    raw = reader.text(path)
+    if raw is None:
+        return None
+    age = parse_age(raw)
+    if age is None:
+        reader._warn(path, f"cannot read age {raw[:30]!r}; kept in unmapped")
+        reader.used.discard(path)
+    return age
+
+
+_AGE_UNITS = {"year": "years", "month": "months", "week": "weeks", "day": "days", "hour": "hours", "minute": "minutes"}
+
+
+def parse_age(text: str) -> AgeLimit | None:
+    """``"18 Years"`` -> ``AgeLimit(18, "years")``; ``"N/A"`` and unreadable text -> None."""
+    parts = text.strip().split()
+    if len(parts) != 2:
+        return None
+    try:
+        value = float(parts[0])
+    except ValueError:
+        return None
+    unit = _AGE_UNITS.get(parts[1].lower().rstrip("s"))
+    return AgeLimit(value=int(value) if value.is_integer() else value, unit=unit) if unit else None
+
+
+def read_study(study: Any, source: Source) -> Trial:
+    """One API v2 study object -> Trial. Raises ``SourceError`` when it is not a study or has no NCT id."""
+    if not isinstance(study, dict) or not isinstance(study.get("protocolSection"), dict):
+        raise SourceError("not a ClinicalTrials.gov study object (no protocolSection)", path=source.path,
+                          index=source.index, field="protocolSection")
+    r = _Reader(study, source)
+    nct = r.text("protocolSection.identificationModule.nctId")
+    if not nct:
+        raise SourceError("study has no NCT id", path=source.path, index=source.index,
+                          field="protocolSection.identificationModule.nctId")
+    r.nct_id = nct
+    trial = Trial(nct_id=nct, source=source)
+    _identification(r, trial)
+    _status(r, trial)
+    _sponsors(r, trial)
+    _description_conditions(r, trial)
+    _design(r, trial)
+    _arms(r, trial)
+    _outcomes(r, trial)
+    _eligibility(r, trial)
+    _contacts_locations(r, trial)
+    _references(r, trial)
+    _derived(r, trial)
+    trial.has_results = r.flag("hasResults")
+    if study.get("resultsSection"):
+        r.issues.append(Issue("information", "resultsSection", "results are not mapped to FHIR (hasResults is)",
+                              "not-supported"))
+    if study.get("documentSection"):
+        r.issues.append(Issue("information", "documentSection", "study documents are not mapped", "not-supported"))
+    _collect_unmapped(r, trial)
+    trial.issues = r.issues
+    return trial
+
+
+def _identification(r: _Reader, t: Trial) -> None:
+    m = "protocolSection.identificationModule"
+    org_id = r.sub(f"{m}.orgStudyIdInfo")
+    if org_id and org_id.text("id"):
+        t.org_study_id = SecondaryId(id=org_id.text("id") or "", type=org_id.code("secondary-id-type", "type"),
+                                     link=org_id.text("link"))
+    for s in r.objects(f"{m}.secondaryIdInfos"):
+        sid = s.text("id")
+        if sid:
+            t.secondary_ids.append(SecondaryId(id=sid, type=s.code("secondary-id-type", "type"),
+                                               domain=s.text("domain"), link=s.text("link")))
+    org = r.sub(f"{m}.organization")
+    if org and org.text("fullName"):
+        t.organization = Organization(org.text("fullName") or "", org.code("sponsor-class", "class"))
+    t.brief_title = r.text(f"{m}.briefTitle")
+    t.official_title = r.text(f"{m}.officialTitle")
+    t.acronym = r.text(f"{m}.acronym")
+    t.nct_aliases = r.texts(f"{m}.nctIdAliases")
+
+
+def _status(r: _Reader, t: Trial) -> None:
+    m = "protocolSection.statusModule"
+    t.overall_status = r.code("overall-status", f"{m}.overallStatus")
+    t.last_known_status = r.code("overall-status", f"{m}.lastKnownStatus")
+    t.why_stopped = r.text(f"{m}.whyStopped")
+    t.status_verified_date = r.text(f"{m}.statusVerifiedDate")
+    t.start_date = r.date(f"{m}.startDateStruct")
+    t.primary_completion_date = r.date(f"{m}.primaryCompletionDateStruct")
+    t.completion_date = r.date(f"{m}.completionDateStruct")
+    t.first_submitted_date = r.text(f"{m}.studyFirstSubmitDate")
+    t.first_posted_date = r.date(f"{m}.studyFirstPostDateStruct")
+    t.last_update_posted_date = r.date(f"{m}.lastUpdatePostDateStruct")
+    t.results_first_posted_date = r.date(f"{m}.resultsFirstPostDateStruct")
+    exp = r.sub(f"{m}.expandedAccessInfo")
+    if exp is not None:
+        exp.flag("hasExpandedAccess")  # informational only; the record's own type says what it is
+        exp.text("nctId")
+        exp.text("statusForNctId")
+
+
+def _sponsors(r: _Reader, t: Trial) -> None:
+    m = "protocolSection.sponsorCollaboratorsModule"
+    rp = r.sub(f"{m}.responsibleParty")
+    if rp is not None:
+        t.responsible_party = ResponsibleParty(
+            type=rp.code("responsible-party-type", "type"), name=rp.text("investigatorFullName"),
+            title=rp.text("investigatorTitle"), affiliation=rp.text("investigatorAffiliation"),
+            old_name_title=rp.text("oldNameTitle"), old_organization=rp.text("oldOrganization"))
+    lead = r.sub(f"{m}.leadSponsor")
+    if lead and lead.text("name"):
+        t.lead_sponsor = Organization(lead.text("name") or "", lead.code("sponsor-class", "class"))
+    for c in r.objects(f"{m}.collaborators"):
+        if c.text("name"):
+            t.collaborators.append(Organization(c.text("name") or "", c.code("sponsor-class", "class")))
+
+
+def _description_conditions(r: _Reader, t: Trial) -> None:
+    t.brief_summary = r.text("protocolSection.descriptionModule.briefSummary")
+    t.detailed_description = r.text("protocolSection.descriptionModule.detailedDescription")
+    t.conditions = r.texts("protocolSection.conditionsModule.conditions")
+    t.keywords = r.texts("protocolSection.conditionsModule.keywords")
+
+
+def _design(r: _Reader, t: Trial) -> None:
+    m = "protocolSection.designModule"
+    t.study_type = r.code("study-type", f"{m}.studyType")
+    for p, v in r.items(f"{m}.phases"):
+        token = terminology.normalize("phase", v) if isinstance(v, str) else None
+        if token is None:
+            r._warn(p, f"unknown phase {str(v)[:30]!r}; kept as given")
+            token = str(v)
+        t.phases.append(token)
+    d = Design()
+    di = r.sub(f"{m}.designInfo")
+    if di is not None:
+        d.allocation = di.code("allocation", "allocation")
+        d.intervention_model = di.code("intervention-model", "interventionModel")
+        d.intervention_model_description = di.text("interventionModelDescription")
+        d.primary_purpose = di.code("primary-purpose", "primaryPurpose")
+        d.observational_model = di.code("observational-model", "observationalModel")
+        d.time_perspective = di.code("time-perspective", "timePerspective")
+        mi = r.sub(f"{m}.designInfo.maskingInfo")
+        if mi is not None:
+            d.masking = mi.code("masking", "masking")
+            d.masking_description = mi.text("maskingDescription")
+            d.who_masked = [terminology.normalize("who-masked", w) or w for w in mi.texts("whoMasked")]
+    t.design = d
+    ei = r.sub(f"{m}.enrollmentInfo")
+    if ei is not None:
+        count = ei.number("count")
+        t.enrollment_count = int(count) if count is not None else None
+        t.enrollment_type = ei.code("date-type", "type")
+
+
+def _arms(r: _Reader, t: Trial) -> None:
+    m = "protocolSection.armsInterventionsModule"
+    for a in r.objects(f"{m}.armGroups"):
+        label = a.text("label")
+        if not label:
+            r._warn(a.path, "arm group without a label; kept in unmapped")
+            r.used.discard(a.path)
+            continue
+        t.arms.append(Arm(label=label, type=a.code("arm-type", "type"), description=a.text("description"),
+                          intervention_names=a.texts("interventionNames")))
+    for i in r.objects(f"{m}.interventions"):
+        name = i.text("name")
+        if not name:
+            r._warn(i.path, "intervention without a name; kept in unmapped")
+            r.used.discard(i.path)
+            continue
+        t.interventions.append(Intervention(name=name, type=i.code("intervention-type", "type"),
+                                            description=i.text("description"), arm_labels=i.texts("armGroupLabels"),
+                                            other_names=i.texts("otherNames")))
+
+
+def _outcomes(r: _Reader, t: Trial) -> None:
+    m = "protocolSection.outcomesModule"
+    for key, kind in (("primaryOutcomes", "PRIMARY"), ("secondaryOutcomes", "SECONDARY"),
+                      ("otherOutcomes", "OTHER_PRE_SPECIFIED")):
+        for o in r.objects(f"{m}.{key}"):
+            measure = o.text("measure")
+            if not measure:
+                r._warn(o.path, "outcome without a measure; kept in unmapped")
+                r.used.discard(o.path)
+                continue
+            t.outcomes.append(Outcome(measure=measure, type=kind, description=o.text("description"),
+                                      time_frame=o.text("timeFrame")))
+
+
+def _eligibility(r: _Reader, t: Trial) -> None:
+    m = "protocolSection.eligibilityModule"
+    text = r.text(f"{m}.eligibilityCriteria")
+    e = Eligibility(criteria_text=text)
+    if text:
+        e.criteria, found = split_criteria(text)
+        r.issues.extend(Issue(i.severity, f"{m}.{i.location}", i.message, i.code) for i in found)
+    e.sex = r.code("sex", f"{m}.sex")
+    e.gender_based = r.flag(f"{m}.genderBased")
+    e.gender_description = r.text(f"{m}.genderDescription")
+    e.minimum_age = _age(r, f"{m}.minimumAge")
+    e.maximum_age = _age(r, f"{m}.maximumAge")
+    e.healthy_volunteers = r.flag(f"{m}.healthyVolunteers")
+    e.study_population = r.text(f"{m}.studyPopulation")
+    e.sampling_method = r.text(f"{m}.samplingMethod")
+    t.eligibility = e
+
+
+def _contact(s: _Sub) -> Contact:
+    return Contact(name=s.text("name"), role=s.code("contact-role", "role"), phone=s.text("phone"),
+                   phone_ext=s.text("phoneExt"), email=s.text("email"))
+
+
+def _contacts_locations(r: _Reader, t: Trial) -> None:
+    m = "protocolSection.contactsLocationsModule"
+    t.central_contacts = [_contact(c) for c in r.objects(f"{m}.centralContacts")]
+    for o in r.objects(f"{m}.overallOfficials"):
+        name = o.text("name")
+        if name:
+            t.officials.append(Official(name=name, role=o.code("official-role", "role"),
+                                        affiliation=o.text("affiliation")))
+    for s in r.objects(f"{m}.locations"):
+        site = Site(facility=s.text("facility"), status=s.code("recruitment-status", "status"), city=s.text("city"),
+                    state=s.text("state"), zip=s.text("zip"), country=s.text("country"))
+        geo = r.sub(f"{s.path}.geoPoint")
+        if geo is not None:
+            site.latitude, site.longitude = geo.number("lat"), geo.number("lon")
+        site.contacts = [_contact(c) for c in r.objects(f"{s.path}.contacts")]
+        t.sites.append(site)
+
+
+def _references(r: _Reader, t: Trial) -> None:
+    m = "protocolSection.referencesModule"
+    for ref in r.objects(f"{m}.references"):
+        t.references.append(Reference(citation=ref.text("citation"), pmid=ref.text("pmid"),
+                                      type=ref.code("reference-type", "type")))
+    for link in r.objects(f"{m}.seeAlsoLinks"):
+        url = link.text("url")
+        if url:
+            t.see_also_links.append(Link(url=url, label=link.text("label")))
+
+
+def _derived(r: _Reader, t: Trial) -> None:
+    for key, target in (("conditionBrowseModule", t.condition_meshes), ("interventionBrowseModule",
+                                                                         t.intervention_meshes)):
+        for mesh in r.objects(f"derivedSection.{key}.meshes"):
+            mid, term = mesh.text("id"), mesh.text("term")
+            if mid and term:
+                target.append(Mesh(id=mid, term=term))
+
+
+def _collect_unmapped(r: _Reader, t: Trial) -> None:
+    """Every value of the study that no step read is reported and kept verbatim in ``Trial.unmapped``."""
+
+    def ignored(path: str) -> bool:
+        return path in _IGNORED or any(path.startswith((p + ".", p + "[")) for p in _IGNORED)
+
+    def walk(path: str, node: Any, list_used: bool = False) -> None:
+        if node in (None, "", [], {}) or ignored(path):
+            return
+        # Descend only into what a step read (and into sections and modules); an unknown subtree is kept whole.
+        known = path in r.used or (path.count(".") < 2 and "[" not in path)
+        if isinstance(node, dict) and known:
+            for k, v in node.items():
+                walk(f"{path}.{k}" if path else k, v)
+        elif isinstance(node, list) and known:
+            for i, v in enumerate(node):
+                walk(f"{path}[{i}]", v, list_used=path in r.used)
+        elif path not in r.used and not (list_used and isinstance(node, str | int | float)):
+            t.unmapped[path] = node if isinstance(node, str) else orjson.dumps(node).decode()
+            r.issues.append(Issue("warning", path, "field not mapped to FHIR; kept as text (ResearchStudy.note)",
+                                  "not-supported"))
+
+    walk("", r.study)
+
+
+def iter_studies(data: Any, path: str) -> Iterator[tuple[int | None, Any]]:
+    """The study objects of a parsed v2 document: one study, a list of studies, or a search page."""
+    if isinstance(data, dict) and isinstance(data.get("studies"), list):
+        yield from enumerate(data["studies"])
+    elif isinstance(data, list):
+        yield from enumerate(data)
+    elif isinstance(data, dict):
+        yield None, data
+    else:
+        raise SourceError(f"expected a study object, a list or a search page, got {type(data).__name__}", path=path)
+
+
+def looks_like_ctgov_json(data: Any) -> bool:
+    """True for a v2 study, a list of them, or a v2 search page."""
+    if isinstance(data, dict) and isinstance(data.get("studies"), list):
+        data = data["studies"][0] if data["studies"] else {"protocolSection": {}}
+    elif isinstance(data, list):
+        data = data[0] if data else None
+    return isinstance(data, dict) and "protocolSection" in data

@@ -1,0 +1,35 @@
+"""Small helpers for the tests: converting reference inputs and walking FHIR JSON."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from fhir_adapter.bundle import to_bundle
+from fhir_adapter.model import Trial
+from fhir_adapter.sources import read_trials
+
+
+@cache
+def trial_of(path: Path) -> Trial:
+    """The single trial of a reference input (seed page or v2 fixture)."""
+    trials = list(read_trials(path))
+    assert len(trials) == 1, path
+    return trials[0]
+
+
+def bundle_of(path: Path, bundle_type: str = "collection") -> dict[str, Any]:
+    return to_bundle(trial_of(path), bundle_type=bundle_type)
+
+
+def walk(node: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    """(path, value) of every node of a JSON tree."""
+    yield path, node
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from walk(v, f"{path}.{k}" if path else k)
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from walk(v, f"{path}[{i}]")
