@@ -475,7 +475,7 @@ def _collect_unmapped(r: _Reader, t: Trial) -> None:
         elif isinstance(node, list) and known:
             for i, v in enumerate(node):
                 walk(f"{path}[{i}]", v, list_used=path in r.used)
-        elif path not in r.used and not (list_used and isinstance(node, str | int | float)):
+        elif path not in r.used and not (list_used and isinstance(node, str)):
             t.unmapped[path] = node if isinstance(node, str) else orjson.dumps(node).decode()
             r.issues.append(Issue("warning", path, "field not mapped to FHIR; kept as text (ResearchStudy.note)",
                                   "not-supported"))

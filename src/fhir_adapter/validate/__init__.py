@@ -1,0 +1,76 @@
+"""Offline FHIR validation: every issue of a resource or Bundle at once, never an exception for bad content.
+
+Layers (run in this order, all offline):
+
+1. :mod:`.structure`: fhir.resources R5 models (structure, datatypes, cardinality, required elements).
+2. :mod:`.profile`: required bindings and error-level invariants from the official R5 definitions, with fhirpathpy.
+3. :mod:`.bundle`: no empty elements (any resource); references, unique fullUrl / Type/id, transaction requests
+   (Bundles).
+
+An issue found by a later layer at a location where an earlier layer already reported an error is dropped, so a
+problem is reported once (an empty string fails the string regex of layer 1 and ele-1 of layer 3).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fhir_adapter.errors import FhirAdapterError
+from fhir_adapter.issues import Issue
+from fhir_adapter.validate.bundle import check_bundle, check_empty
+from fhir_adapter.validate.profile import check_profile
+from fhir_adapter.validate.structure import check_structure, is_resource_type
+
+__all__ = ["has_errors", "to_operation_outcome", "validate"]
+
+
+def validate(resource: dict[str, Any], fhir_version: str = "R5") -> list[Issue]:
+    """Every issue of ``resource`` (a Bundle: of the Bundle and every entry resource), errors and warnings.
+
+    Locations are FHIRPath with indices (``Bundle.entry[3].resource.comparisonGroup[0].name``).
+    """
+    if fhir_version != "R5":
+        raise FhirAdapterError(
+            f"FHIR {fhir_version} validation is not available yet (only R5 is supported by fhir_adapter.validate)"
+        )
+    if not isinstance(resource, dict):
+        return [Issue("error", "", f"a FHIR resource must be a JSON object, got {type(resource).__name__}",
+                      "structure")]
+    issues = check_structure(resource)
+    rtype = resource.get("resourceType")
+    if not is_resource_type(rtype):
+        return issues
+    assert isinstance(rtype, str)
+    later = check_empty(resource, rtype)
+    if rtype == "Bundle":
+        later += check_bundle(resource, rtype)
+    later += check_profile(resource, rtype)
+    reported = {i.location for i in issues if i.is_error}
+    for issue in later:
+        if issue.location not in reported:
+            issues.append(issue)
+            if issue.is_error:
+                reported.add(issue.location)
+    return issues
+
+
+def has_errors(issues: list[Issue]) -> bool:
+    """True if any issue is an error (or fatal)."""
+    return any(i.is_error for i in issues)
+
+
+def to_operation_outcome(issues: list[Issue]) -> dict[str, Any]:
+    """An R5 OperationOutcome with one issue per ``Issue`` (or one ``information`` issue "No issues")."""
+    if not issues:
+        return {
+            "resourceType": "OperationOutcome",
+            "issue": [{"severity": "information", "code": "informational", "diagnostics": "No issues"}],
+        }
+    out: list[dict[str, Any]] = []
+    for i in issues:
+        entry: dict[str, Any] = {"severity": i.severity, "code": i.code or "invalid",
+                                 "diagnostics": i.message or str(i)}
+        if i.location.strip():
+            entry["expression"] = [i.location]
+        out.append(entry)
+    return {"resourceType": "OperationOutcome", "issue": out}

@@ -1,0 +1,21 @@
+"""Helpers shared by the validation layers: short value rendering and FHIRPath locations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+MAX_VALUE_CHARS = 60
+
+
+def short(value: Any) -> str:
+    """``value`` as a short quoted string for messages (never more than ``MAX_VALUE_CHARS`` characters of it)."""
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) > MAX_VALUE_CHARS:
+        text = text[: MAX_VALUE_CHARS - 3] + "..."
+    return f"'{text}'" if isinstance(value, str) else text
+
+
+def child(location: str, key: str, index: int | None = None) -> str:
+    """``location.key`` or ``location.key[index]``."""
+    path = f"{location}.{key}" if location else key
+    return path if index is None else f"{path}[{index}]"

@@ -1,0 +1,166 @@
+"""Layer 3: checks no model or profile makes for us.
+
+* For every resource: no empty objects, empty arrays, empty / whitespace-only strings or nulls anywhere (ele-1 in
+  practice; the profile layer leaves ele-1 to this check so it is reported once).
+* For Bundles: every reference resolves within the bundle (absolute http(s) URLs that match no entry: warning;
+  ``#id`` references to contained resources are invariant ref-1 of the profile layer), fullUrls and ``Type/id``
+  are unique, and every entry of a transaction or batch has ``request.method`` and ``request.url``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from fhir_adapter.issues import Issue
+from fhir_adapter.validate._common import child, short
+
+_RELATIVE = re.compile(r"^([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[A-Za-z0-9\-.]{1,64})?$")
+_NULL = "null is not allowed in FHIR JSON (leave the element out)"
+_ELE1 = "(ele-1: all FHIR elements must have a @value or children)"
+
+
+def check_empty(value: Any, location: str) -> list[Issue]:
+    """Errors for every empty object, empty array and empty or whitespace-only string in ``value``."""
+    issues: list[Issue] = []
+    _empty(value, location, issues)
+    return issues
+
+
+def _empty(value: Any, location: str, issues: list[Issue]) -> None:
+    if isinstance(value, dict):
+        if not value:
+            issues.append(Issue("error", location, f"empty object {_ELE1}", "value"))
+        for key, item in value.items():
+            if isinstance(item, list):
+                if not item:
+                    issues.append(Issue("error", child(location, key), f"empty array {_ELE1}", "value"))
+                # nulls are allowed only in primitive arrays aligned with their _name twin (given / _given)
+                twin = key[1:] if key.startswith("_") else "_" + key
+                nulls_ok = twin in value
+                for i, sub in enumerate(item):
+                    if sub is None and not nulls_ok:
+                        issues.append(Issue("error", child(location, key, i), _NULL, "value"))
+                    _empty(sub, child(location, key, i), issues)
+            elif item is None:
+                issues.append(Issue("error", child(location, key), _NULL, "value"))
+            else:
+                _empty(item, child(location, key), issues)
+    elif isinstance(value, str) and not value.strip():
+        what = "empty string" if not value else "whitespace-only string"
+        issues.append(Issue("error", location, f"{what} {_ELE1}", "value"))
+
+
+def _references(value: Any, location: str) -> Iterator[tuple[str, str]]:
+    """(reference, location of it) for every Reference.reference in ``value``, however deep."""
+    if isinstance(value, dict):
+        ref = value.get("reference")
+        # Expression.reference is a uri, not a Reference: it comes with expression/language.
+        if isinstance(ref, str) and "expression" not in value and "language" not in value:
+            yield ref, child(location, "reference")
+        for key, item in value.items():
+            if key == "contained":
+                continue  # contained resources are walked with their own container below
+            if isinstance(item, list):
+                for i, sub in enumerate(item):
+                    yield from _references(sub, child(location, key, i))
+            elif isinstance(item, dict):
+                yield from _references(item, child(location, key))
+
+
+def check_bundle(bundle: dict[str, Any], location: str = "Bundle") -> list[Issue]:
+    """Layer 3 issues of a Bundle: references, unique fullUrl and Type/id, transaction requests."""
+    entries = bundle.get("entry")
+    if not isinstance(entries, list):
+        return []
+    issues: list[Issue] = []
+    btype = bundle.get("type")
+    history = btype == "history"
+    full_urls: dict[tuple[str, Any], int] = {}
+    type_ids: dict[tuple[str, str, Any], int] = {}
+    known_urls: set[str] = set()
+    known_type_ids: set[str] = set()
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            continue
+        entry_loc = f"{location}.entry[{i}]"
+        res = entry.get("resource")
+        res = res if isinstance(res, dict) else {}
+        meta = res.get("meta")
+        version = meta.get("versionId") if isinstance(meta, dict) else None
+        full_url = entry.get("fullUrl")
+        if isinstance(full_url, str) and full_url:
+            known_urls.add(full_url)
+            key = (full_url, version)
+            if key in full_urls and not history:
+                issues.append(Issue("error", f"{entry_loc}.fullUrl",
+                                    f"duplicate fullUrl {short(full_url)} (also in entry[{full_urls[key]}])",
+                                    "duplicate"))
+            full_urls.setdefault(key, i)
+        rtype, rid = res.get("resourceType"), res.get("id")
+        if isinstance(rtype, str) and isinstance(rid, str) and rid:
+            known_type_ids.add(f"{rtype}/{rid}")
+            tkey = (rtype, rid, version)
+            if tkey in type_ids and not history:
+                issues.append(Issue("error", f"{entry_loc}.resource.id",
+                                    f"duplicate resource {short(rtype + '/' + rid)} (also in entry[{type_ids[tkey]}])",
+                                    "duplicate"))
+            type_ids.setdefault(tkey, i)
+        if btype in ("transaction", "batch"):
+            request = entry.get("request")
+            if not isinstance(request, dict):
+                issues.append(Issue("error", f"{entry_loc}.request",
+                                    f"every entry of a {btype} needs request.method and request.url", "required"))
+            else:
+                for field in ("method", "url"):
+                    if not request.get(field):
+                        issues.append(Issue("error", f"{entry_loc}.request.{field}",
+                                            f"every entry of a {btype} needs request.{field}", "required"))
+    for i, entry in enumerate(entries):
+        if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
+            issues.extend(_check_references(entry["resource"], f"{location}.entry[{i}].resource",
+                                            entry.get("fullUrl"), known_urls, known_type_ids))
+    return issues
+
+
+def _check_references(resource: dict[str, Any], location: str, full_url: Any, known_urls: set[str],
+                      known_type_ids: set[str]) -> list[Issue]:
+    issues: list[Issue] = []
+    contained = resource.get("contained")
+    contained_list = contained if isinstance(contained, list) else []
+    base = ""
+    if isinstance(full_url, str) and full_url.startswith(("http://", "https://")):
+        rtype = resource.get("resourceType")
+        marker = f"/{rtype}/"
+        if marker in full_url:
+            base = full_url[: full_url.rindex(marker) + 1]
+    sources = [(resource, location)] + [
+        (c, child(location, "contained", i)) for i, c in enumerate(contained_list) if isinstance(c, dict)
+    ]
+    for node, node_loc in sources:
+        for ref, ref_loc in _references(node, node_loc):
+            issue = _resolve(ref, ref_loc, base, known_urls, known_type_ids)
+            if issue is not None:
+                issues.append(issue)
+    return issues
+
+
+def _resolve(ref: str, loc: str, base: str, known_urls: set[str],
+             known_type_ids: set[str]) -> Issue | None:
+    if not ref.strip():
+        return None  # reported as an empty string
+    if ref.startswith("#"):
+        return None  # local references to contained resources: invariant ref-1 (profile layer), for any resource
+    if ref in known_urls:
+        return None
+    if ref.startswith(("http://", "https://")):
+        return Issue("warning", loc, f"reference {short(ref)} is not in the bundle (it is not checked)", "not-found")
+    match = _RELATIVE.match(ref)
+    if match:
+        type_id = f"{match.group(1)}/{match.group(2)}"
+        if type_id in known_type_ids or (base and base + type_id in known_urls):
+            return None
+        return Issue("error", loc, f"reference {short(ref)} does not resolve to any entry of the bundle", "not-found")
+    return Issue("error", loc, f"reference {short(ref)} does not resolve to any entry fullUrl of the bundle",
+                 "not-found")

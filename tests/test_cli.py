@@ -1,0 +1,91 @@
+"""The CLI contract, through typer's CliRunner and the real app."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from conftest import REPO, V2_FIXTURES
+from fhir_adapter.cli import app
+from fhir_adapter.errors import ExitCode
+
+runner = CliRunner()
+
+
+def run(*args: str | Path):  # type: ignore[no-untyped-def]
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_convert_seeds_and_fixtures(tmp_path: Path) -> None:
+    result = run("convert", REPO / "seeds", REPO / "tests" / "data" / "ctgov-v2", "-o", tmp_path)
+    assert result.exit_code == ExitCode.OK, result.output
+    names = sorted(p.name for p in tmp_path.glob("*.json"))
+    expected = sorted(["NCT07236528.json", "NCT07586904.json"] + [p.name for p in V2_FIXTURES])
+    assert names == expected
+    assert result.stdout.count("\nok ") + result.stdout.startswith("ok ") == len(expected)
+    assert f"{len(expected)} converted, 0 failed" in result.stdout
+    bundle = json.loads((tmp_path / "NCT07236528.json").read_text())
+    assert bundle["resourceType"] == "Bundle" and bundle["type"] == "collection"
+
+
+def test_transaction_bundle_uses_conditional_puts(tmp_path: Path) -> None:
+    result = run("convert", REPO / "seeds", "-o", tmp_path, "--bundle", "transaction")
+    assert result.exit_code == 0, result.output
+    entries = json.loads((tmp_path / "NCT07236528.json").read_text())["entry"]
+    assert entries[0]["request"] == {
+        "method": "PUT", "url": "ResearchStudy?identifier=https%3A%2F%2Fclinicaltrials.gov|NCT07236528"}
+    assert all(e["request"]["method"] == "PUT" and "?" in e["request"]["url"] for e in entries)
+
+
+def test_ndjson_writes_one_file_per_resource_type(tmp_path: Path) -> None:
+    result = run("convert", REPO / "seeds", "-o", tmp_path, "--ndjson")
+    assert result.exit_code == 0, result.output
+    files = {p.name for p in tmp_path.iterdir()}
+    assert {"ResearchStudy.ndjson", "EvidenceVariable.ndjson", "PlanDefinition.ndjson"} <= files
+    studies = (tmp_path / "ResearchStudy.ndjson").read_text().splitlines()
+    assert len(studies) == 2 and all(json.loads(s)["resourceType"] == "ResearchStudy" for s in studies)
+
+
+def test_bad_record_is_one_line_and_the_rest_goes_on(tmp_path: Path) -> None:
+    bad = tmp_path / "in" / "broken.json"
+    bad.parent.mkdir()
+    bad.write_text('{"protocolSection": {"identificationModule": {"nctId": "NCT0')
+    result = run("convert", bad, REPO / "seeds", "-o", tmp_path / "out")
+    assert result.exit_code == ExitCode.FAILED
+    assert "FAILED" in result.stderr and "broken.json" in result.stderr and "invalid JSON" in result.stderr
+    assert "Traceback" not in result.output
+    assert "2 converted, 1 failed" in result.stdout
+    assert (tmp_path / "out" / "NCT07236528.json").exists()
+
+
+def test_missing_input_exits_with_no_input(tmp_path: Path) -> None:
+    result = run("convert", tmp_path / "nope.json", "-o", tmp_path)
+    assert result.exit_code == ExitCode.NO_INPUT
+    assert "nope.json" in result.stderr
+
+
+def test_validate_command_on_converted_output(tmp_path: Path) -> None:
+    assert run("convert", REPO / "seeds", "-o", tmp_path).exit_code == 0
+    result = run("validate", tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "2 valid, 0 invalid" in result.stdout
+
+
+def test_validate_reports_errors_and_operation_outcome(tmp_path: Path) -> None:
+    bad = tmp_path / "rs.json"
+    bad.write_text(json.dumps({"resourceType": "ResearchStudy", "status": "bogus"}))
+    result = run("validate", bad)
+    assert result.exit_code == ExitCode.FAILED
+    assert "INVALID" in result.stdout and "ResearchStudy.status" in result.stderr
+    result = run("validate", bad, "--format", "operationoutcome")
+    assert result.exit_code == ExitCode.FAILED
+    doc = json.loads(result.stdout.splitlines()[0])
+    assert doc["outcome"]["resourceType"] == "OperationOutcome"
+    assert any("ResearchStudy.status" in i.get("expression", [""])[0] for i in doc["outcome"]["issue"])
+
+
+def test_help_lists_the_commands() -> None:
+    result = run("--help")
+    assert result.exit_code == 0 and "convert" in result.stdout and "validate" in result.stdout
