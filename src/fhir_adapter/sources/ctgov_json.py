@@ -48,7 +48,6 @@ _IGNORED = frozenset(
         "protocolSection.statusModule.dispFirstSubmitDate",
         "protocolSection.statusModule.dispFirstSubmitQcDate",
         "protocolSection.statusModule.dispFirstPostDateStruct",
-        "protocolSection.eligibilityModule.stdAges",  # derived from the age limits by the registry
         "derivedSection.miscInfoModule",
         "derivedSection.conditionBrowseModule.ancestors",
         "derivedSection.conditionBrowseModule.browseLeaves",
@@ -301,11 +300,6 @@ def _status(r: _Reader, t: Trial) -> None:
     t.first_posted_date = r.date(f"{m}.studyFirstPostDateStruct")
     t.last_update_posted_date = r.date(f"{m}.lastUpdatePostDateStruct")
     t.results_first_posted_date = r.date(f"{m}.resultsFirstPostDateStruct")
-    exp = r.sub(f"{m}.expandedAccessInfo")
-    if exp is not None:
-        exp.flag("hasExpandedAccess")  # informational only; the record's own type says what it is
-        exp.text("nctId")
-        exp.text("statusForNctId")
 
 
 def _sponsors(r: _Reader, t: Trial) -> None:
@@ -412,6 +406,7 @@ def _eligibility(r: _Reader, t: Trial) -> None:
     e.healthy_volunteers = r.flag(f"{m}.healthyVolunteers")
     e.study_population = r.text(f"{m}.studyPopulation")
     e.sampling_method = r.text(f"{m}.samplingMethod")
+    e.std_ages = [r.code("std-age", p) or "" for p, _ in r.items(f"{m}.stdAges")]
     t.eligibility = e
 
 
