@@ -6,7 +6,9 @@ Every exception the library raises on purpose derives from ``FhirAdapterError``:
     ├── SourceError            an input file or record cannot be read (names file, record index, NCT id, field)
     │   └── UnknownFormatError the input is none of the supported formats
     ├── MappingError           a Trial cannot be turned into FHIR, or FHIR back into a Trial
-    └── ValidationFailed       FHIR content has error-level issues (carries the ``Issue`` list)
+    ├── ValidationFailed       FHIR content has error-level issues (carries the ``Issue`` list)
+    └── CtgovApiError          the ClinicalTrials.gov API answered with an error or could not be reached
+        └── StudyNotFound      an NCT id the API does not know (both in ``fhir_adapter.ctgov_api``)
 
 Bad input never surfaces as a traceback from the CLI: each of these is turned into one line and an exit code.
 """

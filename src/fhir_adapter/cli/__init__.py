@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from fhir_adapter.cli import convert, validate
+from fhir_adapter.cli import convert, fetch, validate
 
 app = typer.Typer(
     name="fhir-adapter",
@@ -19,6 +19,7 @@ app = typer.Typer(
 )
 app.command("convert")(convert.convert)
 app.command("validate")(validate.validate)
+app.command("fetch")(fetch.fetch)
 
 
 def main() -> None:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import sys
+import time
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from fhir_adapter.cli.common import err, out, require_paths
-from fhir_adapter.errors import ExitCode, FhirAdapterError
+from fhir_adapter.errors import ExitCode
+
+if TYPE_CHECKING:
+    from fhir_adapter.pipeline import Outcome
 
 
 class FhirVersion(StrEnum):
@@ -21,90 +26,78 @@ class BundleType(StrEnum):
     transaction = "transaction"
 
 
+class _Progress:
+    """A rich progress bar on a terminal, a plain line every 10 s otherwise, nothing with --quiet."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet, self.count, self.start, self.last = quiet, 0, time.monotonic(), time.monotonic()
+        self.bar = None
+        if not quiet and sys.stderr.isatty():
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            self.bar = Progress(SpinnerColumn(), TextColumn("{task.completed} records"), TimeElapsedColumn(),
+                                TextColumn("{task.fields[rate]}"), transient=True)
+            self.task = self.bar.add_task("convert", total=None, rate="")
+            self.bar.start()
+
+    def tick(self) -> None:
+        self.count += 1
+        now = time.monotonic()
+        rate = f"{self.count / max(now - self.start, 1e-9):.0f} records/s"
+        if self.bar is not None:
+            self.bar.update(self.task, advance=1, rate=rate)
+        elif not self.quiet and now - self.last >= 10:
+            self.last = now
+            err(f"progress: {self.count} records, {rate}")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
 def convert(
-    inputs: Annotated[list[Path], typer.Argument(help="Files or folders: ClinicalTrials.gov v2 JSON, trial pages.")],
+    inputs: Annotated[list[str], typer.Argument(
+        help="Files, folders, ZIP archives, NDJSON files, or - for standard input.", show_default=False)],
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder to write <NCTID>.json bundles into.")],
     fhir_version: Annotated[FhirVersion, typer.Option("--fhir-version", help="FHIR release.")] = FhirVersion.R5,
     bundle: Annotated[BundleType, typer.Option("--bundle", help="Bundle type.")] = BundleType.collection,
     ndjson: Annotated[bool, typer.Option("--ndjson", help="Write one <ResourceType>.ndjson per type.")] = False,
     do_validate: Annotated[bool, typer.Option("--validate/--no-validate", help="Validate every bundle.")] = True,
+    workers: Annotated[int, typer.Option("--workers", "-j", min=0, help="Processes (0: all cores).")] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no per-trial lines.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List every reader warning.")] = False,
 ) -> None:
-    """Convert trial records to FHIR. Exit 0 only if every record converted (and validated)."""
-    import orjson
+    """Convert trial records to FHIR. Exit 0 only if every record converted (and validated).
 
-    from fhir_adapter.bundle import to_bundle
-    from fhir_adapter.sources import read_records
-    from fhir_adapter.validate import validate
+    Failed records are listed in DIR/errors.jsonl (source, index, NCT id, stage, message)."""
+    from fhir_adapter.pipeline import ConvertOptions, convert_paths, default_workers
 
-    require_paths(inputs)
-    output.mkdir(parents=True, exist_ok=True)
-    sink = _NdjsonSink(output) if ndjson else None
-    seen: set[str] = set()
-    converted = failed = 0
+    require_paths([Path(p) for p in inputs if p != "-"])
+    options = ConvertOptions(fhir_version=fhir_version.value, bundle_type=bundle.value, ndjson=ndjson,
+                             validate=do_validate, workers=workers or default_workers())
+    progress = _Progress(quiet)
+
+    def report(o: Outcome, target: str | None) -> None:
+        progress.tick()
+        if not o.ok:
+            label = "INVALID" if o.stage == "validate" else "FAILED"
+            err(f"{label} {o.where}{' ' + o.nct_id if o.nct_id else ''}: {o.stage}: {o.messages[0]}"
+                if o.stage != "read" else f"{label} {o.messages[0]}")
+            for m in o.messages[1:] if o.stage == "validate" else []:
+                err(f"  {o.nct_id} {m}")
+            return
+        for m in o.messages if verbose else [m for m in o.messages if "seen before" in m]:
+            err(f"  {o.nct_id} {m}")
+        if not quiet:
+            out(f"ok {o.nct_id} -> {target} ({o.resources} resources, {o.warnings} warnings)")
+
     try:
-        for record in read_records(inputs):
-            where = record.source.path + (f"#{record.source.index}" if record.source.index is not None else "")
-            if record.error is not None:
-                failed += 1
-                err(f"FAILED {record.error.describe()}")
-                continue
-            trial = record.trial
-            assert trial is not None and trial.nct_id is not None
-            try:
-                doc = to_bundle(trial, fhir_version.value, bundle.value)
-            except FhirAdapterError as e:
-                failed += 1
-                err(f"FAILED {where} {trial.nct_id}: mapping: {e}")
-                continue
-            issues = validate(doc, fhir_version.value) if do_validate else []
-            errors = [i for i in issues if i.is_error]
-            warnings = [i for i in trial.issues if i.severity == "warning"]
-            if trial.nct_id in seen:
-                err(f"warning: {where} {trial.nct_id}: NCT id seen before in this run; the later record wins")
-            seen.add(trial.nct_id)
-            if sink is not None:
-                sink.write(doc)
-                target = "NDJSON"
-            else:
-                path = output / f"{trial.nct_id}.json"
-                path.write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n")
-                target = str(path)
-            for issue in trial.issues if verbose else []:
-                err(f"  {trial.nct_id} {issue.severity}: {issue.location}: {issue.message}")
-            if errors:
-                failed += 1
-                err(f"INVALID {where} {trial.nct_id}: {len(errors)} validation error(s)")
-                for issue in errors:
-                    err(f"  {trial.nct_id} {issue}")
-                continue
-            converted += 1
-            out(f"ok {trial.nct_id} -> {target} ({len(doc['entry'])} resources, {len(warnings)} warnings)")
+        summary = convert_paths(inputs, output, options, report)
     finally:
-        if sink is not None:
-            sink.close()
-    out(f"{converted} converted, {failed} failed")
-    if failed or converted == 0:
-        raise typer.Exit(ExitCode.FAILED if failed else ExitCode.NO_INPUT)
-
-
-class _NdjsonSink:
-    """One ``<ResourceType>.ndjson`` file per type (FHIR Bulk Data layout), one resource per line."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.files: dict[str, Any] = {}
-
-    def write(self, bundle: dict[str, Any]) -> None:
-        import orjson
-
-        for entry in bundle["entry"]:
-            resource = entry["resource"]
-            rtype = resource["resourceType"]
-            if rtype not in self.files:
-                self.files[rtype] = (self.folder / f"{rtype}.ndjson").open("wb")
-            self.files[rtype].write(orjson.dumps(resource) + b"\n")
-
-    def close(self) -> None:
-        for f in self.files.values():
-            f.close()
+        progress.close()
+    line = f"{summary.converted} converted, {summary.failed} failed, {summary.warnings} warnings"
+    out(line + (f" (failures listed in {summary.errors_file})" if summary.errors_file else ""))
+    if summary.failed:
+        raise typer.Exit(ExitCode.FAILED)
+    if summary.converted == 0:
+        raise typer.Exit(ExitCode.NO_INPUT)

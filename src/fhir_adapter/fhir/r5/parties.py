@@ -11,8 +11,6 @@ from fhir_adapter.fhir.ids import slug
 from fhir_adapter.fhir.r5.common import JSON, Context, Resolver, coded, extension, get_extension, text_cc, token_of
 from fhir_adapter.model import Contact, Organization, Site
 
-_EXT_MARK = " ext. "  # how a phone extension is appended to the number (ContactPoint has no extension field)
-
 
 def to_organization(ctx: Context, org: Organization) -> JSON:
     """Reference to the Organization for a sponsor, collaborator or affiliation (one per name)."""
@@ -30,10 +28,11 @@ def from_organization(resource: JSON | None) -> Organization | None:
 
 
 def telecom(contact: Contact) -> list[JSON]:
-    out = []
-    if contact.phone:
-        value = contact.phone + (_EXT_MARK + contact.phone_ext if contact.phone_ext else "")
-        out.append({"system": "phone", "value": value})
+    out: list[JSON] = []
+    if contact.phone or contact.phone_ext:
+        out.append({"system": "phone", "value": contact.phone,
+                    "extension": [extension("phone-extension", valueString=contact.phone_ext)]
+                    if contact.phone_ext else None})
     if contact.email:
         out.append({"system": "email", "value": contact.email})
     return out
@@ -43,8 +42,9 @@ def contact_from_telecom(name: str | None, role: str | None, points: list[JSON])
     c = Contact(name=name, role=role)
     for p in points:
         if p.get("system") == "phone":
-            c.phone, _, ext = str(p.get("value", "")).partition(_EXT_MARK)
-            c.phone_ext = ext or None
+            c.phone = p.get("value")
+            ext = get_extension(p, "phone-extension")
+            c.phone_ext = ext.get("valueString") if ext else None
         elif p.get("system") == "email":
             c.email = p.get("value")
     return c

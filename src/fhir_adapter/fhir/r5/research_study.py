@@ -115,7 +115,11 @@ def _progress(t: Trial) -> list[JSON]:
 def _design(d: Design, t: Trial) -> list[JSON]:
     out = [coded("study-type", t.study_type)]
     for attr, axis, described in _DESIGN:
-        out.append(coded(axis, getattr(d, attr), getattr(d, described) if described else None))
+        concept = coded(axis, getattr(d, attr))
+        text = getattr(d, described) if described else None
+        if concept is not None and text:
+            concept["extension"] = [extension("design-description", valueMarkdown=text)]
+        out.append(concept)
     out += [coded("who-masked", w) for w in d.who_masked]
     return [c for c in out if c]
 
@@ -283,9 +287,9 @@ def _from_design(rs: JSON, t: Trial) -> None:
             token = token_of(axis, cc)
             if token:
                 setattr(d, attr, token)
-                text = cc.get("text")
-                if described and text and text != terminology.ctgov_display(axis, token):
-                    setattr(d, described, text)
+                text = get_extension(cc, "design-description")
+                if described and text:
+                    setattr(d, described, text.get("valueMarkdown"))
     d.primary_purpose = token_of("primary-purpose", rs.get("primaryPurposeType"))
     t.design = d
 

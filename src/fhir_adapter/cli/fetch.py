@@ -1,0 +1,147 @@
+"""``fhir-adapter fetch``: studies from the ClinicalTrials.gov API v2 -> raw JSON files (and FHIR, with --convert).
+
+The raw files (``DIR/raw/<NCTID>.json``) are kept so that every conversion can be reproduced offline. The API base
+URL comes from ``FHIR_ADAPTER_CTGOV_URL`` (default https://clinicaltrials.gov/api/v2); see ``fhir_adapter.ctgov_api``.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from fhir_adapter.cli.common import err, out
+from fhir_adapter.errors import ExitCode
+
+if TYPE_CHECKING:
+    from fhir_adapter.ctgov_api import CtgovClient
+    from fhir_adapter.pipeline import Outcome
+
+
+def fetch(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder: raw JSON goes to DIR/raw/<NCTID>.json.")],
+    nct_ids: Annotated[
+        list[str] | None, typer.Argument(metavar="NCT", help="NCT ids to fetch (NCT + 8 digits).")] = None,
+    query: Annotated[str | None, typer.Option("--query", help="Search: free-text query (query.term).")] = None,
+    status: Annotated[
+        list[str] | None,
+        typer.Option("--status", help="Search: overall status (v2 token, e.g. RECRUITING); repeat for several."),
+    ] = None,
+    updated_since: Annotated[
+        datetime | None,
+        typer.Option("--updated-since", formats=["%Y-%m-%d"], metavar="YYYY-MM-DD",
+                     help="Search: studies whose last update was posted on or after this day."),
+    ] = None,
+    convert: Annotated[
+        bool, typer.Option("--convert", help="Then convert the raw files to FHIR bundles DIR/<NCTID>.json.")] = False,
+    page_size: Annotated[
+        int, typer.Option("--page-size", min=1, max=1000, help="Search: studies per API page.")] = 1000,
+) -> None:
+    """Fetch studies from ClinicalTrials.gov by NCT id and/or by search. Exit 0 only if every fetch succeeded."""
+    from fhir_adapter.ctgov_api import CtgovClient, normalize_statuses
+
+    searching = bool(query or status or updated_since)
+    if not nct_ids and not searching:
+        raise typer.BadParameter("give NCT ids, or --query / --status / --updated-since to search")
+    try:
+        statuses = normalize_statuses(status) if status else None
+    except ValueError as e:
+        raise typer.BadParameter(str(e), param_hint="'--status'") from None
+
+    raw = output / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    run = _Run(raw)
+    with CtgovClient() as api:
+        for nct_id in dict.fromkeys(nct_ids or []):
+            run.by_id(api, nct_id)
+        if searching:
+            run.by_search(api, query, statuses, updated_since.date() if updated_since else None, page_size)
+    out(f"{run.fetched} fetched, {run.failed} failed")
+
+    failed = run.failed > 0
+    if convert and run.fetched:
+        from fhir_adapter.pipeline import ConvertOptions, convert_paths
+
+        summary = convert_paths([raw], output, ConvertOptions(), _report_conversion)
+        out(f"{summary.converted} converted, {summary.failed} failed")
+        failed = failed or summary.failed > 0
+    if failed:
+        raise typer.Exit(ExitCode.FAILED)
+
+
+def _report_conversion(o: Outcome, target: str | None) -> None:
+    if o.ok:
+        out(f"ok {o.nct_id} -> {target} ({o.resources} resources, {o.warnings} warnings)")
+    else:
+        message = o.messages[0] if o.messages else "failed"
+        err(f"FAILED {o.where}{' ' + o.nct_id if o.nct_id else ''}: {o.stage}: {message}")
+
+
+class _Run:
+    """Saves studies into the raw folder and counts them; every failure is one line on stderr."""
+
+    def __init__(self, raw: Path) -> None:
+        self.raw = raw
+        self.fetched = 0
+        self.failed = 0
+
+    def by_id(self, api: CtgovClient, value: str) -> None:
+        from fhir_adapter.ctgov_api import CtgovApiError, StudyNotFound, normalize_nct_id, study_nct_id
+
+        try:
+            nct_id = normalize_nct_id(value)
+        except ValueError as e:
+            self._fail(f"{value}: {e}")
+            return
+        try:
+            study = api.get_study(nct_id)
+        except StudyNotFound:
+            self._fail(f"{nct_id}: not found on ClinicalTrials.gov")
+            return
+        except CtgovApiError as e:
+            self._fail(f"{nct_id}: {e}")
+            return
+        got = study_nct_id(study)
+        if got is None:
+            self._fail(f"{nct_id}: the API answer has no protocolSection.identificationModule.nctId")
+            return
+        if got != nct_id:
+            err(f"warning: {nct_id}: ClinicalTrials.gov answered with {got} (an alias); saved as {got}")
+        self._save(got, study)
+
+    def by_search(self, api: CtgovClient, query: str | None, statuses: list[str] | None,
+                  updated_since: date | None, page_size: int) -> None:
+        from fhir_adapter.ctgov_api import CtgovApiError, study_nct_id
+
+        index = -1
+        try:
+            for index, study in enumerate(api.search(query, statuses, updated_since, page_size)):
+                nct_id = study_nct_id(study)
+                if nct_id is None:
+                    self._fail(f"search result #{index}: no protocolSection.identificationModule.nctId")
+                    continue
+                self._save(nct_id, study)
+        except CtgovApiError as e:
+            self._fail(f"search (after {index + 1} studies): {e}")
+
+    def _save(self, nct_id: str, study: dict[str, Any]) -> None:
+        import orjson
+
+        path = self.raw / f"{nct_id}.json"
+        part = path.with_name(f".{path.name}.part")
+        try:
+            part.write_bytes(orjson.dumps(study, option=orjson.OPT_INDENT_2) + b"\n")
+            os.replace(part, path)
+        except (OSError, TypeError) as e:  # TypeError: orjson refuses a value (e.g. an integer beyond 64 bits)
+            part.unlink(missing_ok=True)
+            self._fail(f"{nct_id}: cannot write {path}: {e}")
+            return
+        self.fetched += 1
+        out(f"fetched {nct_id} -> {path}")
+
+    def _fail(self, line: str) -> None:
+        self.failed += 1
+        err(f"FAILED {line}")
