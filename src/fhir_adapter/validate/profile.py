@@ -32,6 +32,7 @@ from fhirpathpy.models import models
 from fhir_adapter.issues import Issue
 from fhir_adapter.validate._common import short
 from fhir_adapter.validate._fhirpath_ext import OPTIONS
+from fhir_adapter.validate._native import native_check
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,8 @@ class Constraint:
     pass_if_present: tuple[str, ...] = ()
     pass_if_absent: tuple[str, ...] = ()
     empty_result: dict[str, bool] = field(default_factory=dict)  # by fhirpath type path: passes on {}?
+    # A native fast path for exactly this expression (see _native): True/False decides, None defers to fhirpathpy.
+    native: Callable[[dict[str, Any]], bool | None] | None = None
 
 
 _STRINGS = re.compile(r"'(?:[^'\\]|\\.)*'")
@@ -215,7 +218,7 @@ def metadata() -> dict[str, Any]:
 def _compile(key: str, human: str, expression: str) -> Constraint:
     present, absent = _shortcuts(expression)
     return Constraint(key, human, expression, fhirpathpy.compile(expression, _MODEL, OPTIONS), _guard(expression),
-                      present, absent)
+                      present, absent, native=native_check(key, expression))
 
 
 @cache
@@ -347,7 +350,10 @@ class _Walker:
                     if not passes:
                         self.fail(c, location or el.path)
                     continue
-            if not self.evaluate(c, item, el.fp_path, ctx, location):
+            decided = c.native(item) if c.native is not None else None
+            if decided is None:
+                decided = self.evaluate(c, item, el.fp_path, ctx, location)
+            if not decided:
                 self.fail(c, location or el.path)
 
     @staticmethod

@@ -1,0 +1,170 @@
+"""Native fast paths for the hottest official invariants, each pinned to the exact expression it stands for.
+
+Evaluating FHIRPath with fhirpathpy costs 20-100 µs per call; a handful of invariants run on every Reference,
+Extension, Period and Bundle entry and dominated validation time. Each function here decides the invariant for a
+node in plain Python, or returns None when it cannot (the caller then evaluates the official expression). A
+function is used only while the definitions carry exactly the expression it was written for (``EXPRESSIONS``), and
+``tests/test_validate_native.py`` checks every one against fhirpathpy on real and crafted nodes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+Node = dict[str, Any]
+
+
+def _has(node: Node, name: str) -> bool:
+    """FHIRPath ``name.exists()`` on a JSON node (a primitive may exist through its ``_name`` extension part)."""
+    return node.get(name) not in (None, [], {}) or node.get("_" + name) not in (None, [], {})
+
+
+def _ref_1(node: Node) -> bool | None:
+    # reference.exists() implies (reference.startsWith('#').not() or ...contained... )
+    ref = node.get("reference")
+    if not isinstance(ref, str):
+        return True if ref is None else None
+    return True if not ref.startswith("#") else None
+
+
+def _bdl_8(node: Node) -> bool | None:
+    # fullUrl.exists() implies fullUrl.contains('/_history/').not()
+    url = node.get("fullUrl")
+    if url is None:
+        return True
+    return "/_history/" not in url if isinstance(url, str) else None
+
+
+def _ext_1(node: Node) -> bool | None:
+    # extension.exists() != value.exists()
+    has_value = any(k.startswith("value") and node[k] not in (None, [], {}) for k in node)
+    return _has(node, "extension") != has_value
+
+
+def _entries(node: Node) -> list[Node] | None:
+    entries = node.get("entry", [])
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        return None
+    return entries
+
+
+def _bundle_type(node: Node) -> str | None:
+    t = node.get("type")
+    return t if isinstance(t, str) else None
+
+
+def _bdl_2(node: Node) -> bool | None:
+    # (type = 'searchset') or entry.search.empty()
+    entries = _entries(node)
+    if entries is None:
+        return None
+    return _bundle_type(node) == "searchset" or not any(_has(e, "search") for e in entries)
+
+
+def _bdl_3a(node: Node) -> bool | None:
+    # type in ('document' | 'message' | 'searchset' | 'collection')
+    #   implies entry.all(resource.exists() and request.empty() and response.empty())
+    entries = _entries(node)
+    if entries is None:
+        return None
+    if _bundle_type(node) not in ("document", "message", "searchset", "collection"):
+        return True
+    return all(_has(e, "resource") and not _has(e, "request") and not _has(e, "response") for e in entries)
+
+
+def _bdl_15(node: Node) -> bool | None:
+    # type='transaction' or type='transaction-response' or type='batch' or type='batch-response'
+    #   or entry.all(fullUrl.exists() or request.method='POST')
+    entries = _entries(node)
+    if entries is None:
+        return None
+    if _bundle_type(node) in ("transaction", "transaction-response", "batch", "batch-response"):
+        return True
+    for e in entries:
+        request = e.get("request")
+        if _has(e, "fullUrl"):
+            continue
+        if not isinstance(request, dict | None):
+            return None
+        if (request or {}).get("method") != "POST":
+            return False
+    return True
+
+
+def _per_1(node: Node) -> bool | None:
+    # start.hasValue().not() or end.hasValue().not() or (start.lowBoundary() <= end.highBoundary())
+    return True if node.get("start") is None or node.get("end") is None else None
+
+
+def _rng_2(node: Node) -> bool | None:
+    # low.value.empty() or high.value.empty() or low.lowBoundary().comparable(...).not() or (low... <= high...)
+    low, high = node.get("low"), node.get("high")
+    if not isinstance(low, dict | None) or not isinstance(high, dict | None):
+        return None
+    return True if not _has(low or {}, "value") or not _has(high or {}, "value") else None
+
+
+_EVV_1 = ("definitionReference", "definitionCanonical", "definitionCodeableConcept", "definitionId",
+          "definitionByTypeAndValue", "definitionByCombination")
+
+
+def _evv_1(node: Node) -> bool | None:
+    # (definitionReference.count() + ... + definitionByCombination.count()) < 2   (each element is 0..1)
+    return sum(_has(node, k) for k in _EVV_1) < 2
+
+
+def _org_1(node: Node) -> bool | None:
+    # (identifier.count() + name.count()) > 0
+    identifiers = node.get("identifier", [])
+    if not isinstance(identifiers, list):
+        return None
+    return len(identifiers) + _has(node, "name") > 0
+
+
+NATIVE: dict[str, tuple[str, Callable[[Node], bool | None]]] = {
+    "per-1": ("start.hasValue().not() or end.hasValue().not() or (start.lowBoundary() <= end.highBoundary())", _per_1),
+    "rng-2": ("low.value.empty() or high.value.empty() or low.lowBoundary().comparable(high.highBoundary()).not() or "
+              "(low.lowBoundary() <= high.highBoundary())", _rng_2),
+    "evv-1": ("(definitionReference.count() + definitionCanonical.count() + definitionCodeableConcept.count() + "
+              "definitionId.count() + definitionByTypeAndValue.count() + definitionByCombination.count())  < 2",
+              _evv_1),
+    "org-1": ("(identifier.count() + name.count()) > 0", _org_1),
+    "ref-1": ("reference.exists()  implies (reference.startsWith('#').not() or (reference.substring(1).trace('url') "
+              "in %rootResource.contained.id.trace('ids')) or (reference='#' and %rootResource!=%resource))", _ref_1),
+    "bdl-8": ("fullUrl.exists() implies fullUrl.contains('/_history/').not()", _bdl_8),
+    "ext-1": ("extension.exists() != value.exists()", _ext_1),
+    "bdl-2": ("(type = 'searchset') or entry.search.empty()", _bdl_2),
+    "bdl-3a": ("type in ('document' | 'message' | 'searchset' | 'collection') implies entry.all(resource.exists() "
+               "and request.empty() and response.empty())", _bdl_3a),
+    "bdl-15": ("type='transaction' or type='transaction-response' or type='batch' or type='batch-response' or "
+               "entry.all(fullUrl.exists() or request.method='POST')", _bdl_15),
+}
+
+
+# "<element> = 'x' implies ..." / "<element> in ('x' | 'y') implies ...": when the element is absent (empty) or
+# a string outside the literals, the antecedent is empty or false, so the invariant cannot evaluate to false.
+_IMPLIES = re.compile(r"^(\w+) (?:= '([\w-]+)'|in \(((?:'[\w-]+'(?: \| )?)+)\)) implies ")
+
+
+def _antecedent_false(expression: str) -> Callable[[Node], bool | None] | None:
+    m = _IMPLIES.match(expression)
+    if m is None:
+        return None
+    name = m.group(1)
+    literals = frozenset([m.group(2)] if m.group(2) else re.findall(r"'([\w-]+)'", m.group(3)))
+
+    def check(node: Node) -> bool | None:
+        value = node.get(name)
+        return True if value is None or (isinstance(value, str) and value not in literals) else None
+
+    return check
+
+
+def native_check(key: str, expression: str) -> Callable[[Node], bool | None] | None:
+    """The fast path for an invariant, if one is written for exactly this expression."""
+    found = NATIVE.get(key)
+    if found is not None:
+        return found[1] if found[0] == expression else None
+    return _antecedent_false(expression)
