@@ -11,6 +11,7 @@ import logging
 from functools import cache
 from typing import Any
 
+import orjson
 from fhir.resources import get_fhir_model_class
 from fhir.resources.resource import Resource
 from pydantic import ValidationError
@@ -117,7 +118,8 @@ def _validate_one(resource: dict[str, Any], location: str) -> list[Issue]:
     if cls is None:
         return [Issue("error", child(location, "resourceType"), f"unknown resource type {short(rtype)}", "structure")]
     moved: dict[tuple[Any, ...], list[int]] = {}
-    cleaned = _without_nulls(resource, (), moved)
+    # Copying the tree costs a fifth of this layer; the serialised form tells cheaply whether any null is there.
+    cleaned = _without_nulls(resource, (), moved) if b"null" in orjson.dumps(resource) else resource
     try:
         cls.model_validate(cleaned)
     except ValidationError as exc:
