@@ -136,7 +136,13 @@ def _parties(ctx: Context, t: Trial) -> list[JSON]:
         out.append({"name": rp.name, "role": coded("responsible-party-type", rp.type) or text_cc("responsible party"),
                     "party": parties.to_person(ctx, f"responsible-{rp.name}", rp.name, title=rp.title,
                                                affiliation=rp.affiliation) if rp.name else None,
-                    "extension": [extension("responsible-party", valueBoolean=True)]})
+                    "extension": [
+                        extension("responsible-party", valueBoolean=True),
+                        # pre-2017 records name the party in one free-text line and organisation
+                        extension("responsible-party-old-name-title", valueString=rp.old_name_title)
+                        if rp.old_name_title else None,
+                        extension("responsible-party-old-organization", valueString=rp.old_organization)
+                        if rp.old_organization else None]})
     for i, o in enumerate(t.officials):
         out.append({"name": o.name, "role": coded("official-role", o.role) or text_cc("official"),
                     "party": parties.to_person(ctx, f"official-{i}", o.name, affiliation=o.affiliation)})
@@ -306,8 +312,11 @@ def _from_parties(rs: JSON, t: Trial, resolve: Resolver) -> None:
                 t.collaborators.append(org)
         elif get_extension(p, "responsible-party"):
             name, title, affiliation, _ = parties.from_person(target, resolve)
+            old_name, old_org = (get_extension(p, f"responsible-party-old-{k}") for k in ("name-title", "organization"))
             t.responsible_party = ResponsibleParty(type=token_of("responsible-party-type", p.get("role")),
-                                                   name=p.get("name") or name, title=title, affiliation=affiliation)
+                                                   name=p.get("name") or name, title=title, affiliation=affiliation,
+                                                   old_name_title=old_name.get("valueString") if old_name else None,
+                                                   old_organization=old_org.get("valueString") if old_org else None)
         elif get_extension(p, "central-contact"):
             name, _, _, person = parties.from_person(target, resolve)
             t.central_contacts.append(parties.contact_from_telecom(
