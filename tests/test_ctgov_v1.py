@@ -39,7 +39,7 @@ from fhir_adapter.sources.ctgov_v1 import iter_v1_studies, looks_like_ctgov_v1, 
 
 DATA = Path(__file__).resolve().parent / "data"
 V1_FIXTURES = sorted((DATA / "ctgov-v1").glob("*.json"))
-XML_FIXTURES = Path("/work/shared/fixtures/ctgov-xml")  # read only for expected values; skipped when absent
+XML_FIXTURES = Path(__file__).resolve().parent / "data" / "ctgov-xml"  # read only for expected values
 
 NCT = "NCT00000001"
 
