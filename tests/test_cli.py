@@ -36,7 +36,13 @@ def test_transaction_bundle_uses_conditional_puts(tmp_path: Path) -> None:
     entries = json.loads((tmp_path / "NCT07236528.json").read_text())["entry"]
     assert entries[0]["request"] == {
         "method": "PUT", "url": "ResearchStudy?identifier=https%3A%2F%2Fclinicaltrials.gov|NCT07236528"}
-    assert all(e["request"]["method"] == "PUT" and "?" in e["request"]["url"] for e in entries)
+    for e in entries:  # a business key where there is one (no id in the body), else the deterministic id
+        resource, url = e["resource"], e["request"]["url"]
+        assert e["request"]["method"] == "PUT"
+        if resource["resourceType"] in ("ResearchStudy", "EvidenceVariable", "PlanDefinition"):
+            assert "?" in url and "id" not in resource
+        else:
+            assert url == f"{resource['resourceType']}/{resource['id']}"
 
 
 def test_ndjson_writes_one_file_per_resource_type(tmp_path: Path) -> None:

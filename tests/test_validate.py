@@ -261,9 +261,16 @@ def test_empty_string_in_bundle_entry(bundle: dict[str, Any]) -> None:
 # --- API ----------------------------------------------------------------------------------------------------------
 
 
-def test_r4_is_not_available_yet(study: dict[str, Any]) -> None:
-    with pytest.raises(FhirAdapterError, match="R4 validation is not available yet"):
-        validate(study, fhir_version="R4")
+def test_unknown_release_is_refused(study: dict[str, Any]) -> None:
+    with pytest.raises(FhirAdapterError, match="R6"):
+        validate(study, fhir_version="R6")
+
+
+def test_r4_fast_check_tells_r4_from_r5() -> None:
+    r4_study = {"resourceType": "ResearchStudy", "status": "active"}
+    assert not any(i.is_error for i in validate(r4_study, fhir_version="R4"))
+    r5_only = {"resourceType": "ResearchStudy", "status": "active", "progressStatus": [{"actual": True}]}
+    assert any(i.is_error and "progressStatus" in i.location for i in validate(r5_only, fhir_version="R4"))
 
 
 def test_operation_outcome_validates(study: dict[str, Any]) -> None:

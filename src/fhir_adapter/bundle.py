@@ -14,23 +14,35 @@ from urllib.parse import quote
 from fhir_adapter import terminology
 from fhir_adapter.errors import MappingError
 from fhir_adapter.fhir.ids import full_url, resource_id
+from fhir_adapter.fhir.r4 import research_study as r4_research_study
 from fhir_adapter.fhir.r5.common import JSON, Context, prune
 from fhir_adapter.fhir.r5.research_study import from_research_study, to_research_study
 from fhir_adapter.model import Trial
 
 BUNDLE_TYPES = ("collection", "transaction")
-FHIR_VERSIONS = ("R5",)
+FHIR_VERSIONS = ("R5", "R4")
 
 
-def _conditional_url(resource: JSON) -> str:
-    """The conditional-update URL that finds this resource again on a server."""
+def transaction_request(resource: JSON) -> tuple[str, bool]:
+    """(``PUT`` URL, whether the body keeps its id) that writes this resource idempotently.
+
+    Resources with a business key use a conditional update on it (``ResearchStudy?identifier=``, the R4
+    eligibility ``Group?identifier=``, ``<Type>?url=<canonical>``), sent without an id: servers refuse a conditional
+    create whose body carries one (Medplum) and pick their own id. The others (Organization, Location, ...) are
+    written at their deterministic uuid5 id, ``PUT <Type>/<id>``: a conditional ``?_id=`` is refused by HAPI when it
+    would create."""
     rtype = resource["resourceType"]
+    nct_system = terminology.system("nct")
     if rtype == "ResearchStudy":
-        nct = next(i["value"] for i in resource["identifier"] if i.get("system") == terminology.system("nct"))
-        return f"ResearchStudy?identifier={quote(terminology.system('nct'), safe='')}|{nct}"
-    if "url" in resource:
-        return f"{rtype}?url={quote(resource['url'], safe='')}"
-    return f"{rtype}?_id={resource['id']}"
+        nct = next((i["value"] for i in resource.get("identifier", []) if i.get("system") == nct_system), None)
+        if nct:
+            return f"ResearchStudy?identifier={quote(nct_system, safe='')}|{quote(nct, safe='')}", False
+    if rtype == "Group" and resource.get("identifier"):  # R4 eligibility Group: its R5 canonical as identifier
+        ident = resource["identifier"][0]
+        return f"Group?identifier={quote(ident['system'], safe='')}|{quote(ident['value'], safe='')}", False
+    if isinstance(resource.get("url"), str) and resource["url"]:
+        return f"{rtype}?url={quote(resource['url'], safe='')}", False
+    return f"{rtype}/{resource['id']}", True
 
 
 def to_bundle(trial: Trial, fhir_version: str = "R5", bundle_type: str = "collection",
@@ -45,7 +57,7 @@ def to_bundle(trial: Trial, fhir_version: str = "R5", bundle_type: str = "collec
     if not trial.nct_id:
         raise MappingError("a trial needs an NCT id to be mapped (ids are derived from it)", field="nct_id")
     ctx = Context(trial.nct_id)
-    rs = to_research_study(ctx, trial)
+    rs = (r4_research_study.to_research_study if fhir_version == "R4" else to_research_study)(ctx, trial)
     rs_id = resource_id(trial.nct_id, "ResearchStudy", "")
     study = prune({"resourceType": "ResearchStudy", "id": rs_id, **rs})
     entries = [(full_url(rs_id), study), *ctx.resources.items()]
@@ -60,7 +72,10 @@ def to_bundle(trial: Trial, fhir_version: str = "R5", bundle_type: str = "collec
     for url, resource in entries:
         entry: JSON = {"fullUrl": url, "resource": resource}
         if bundle_type == "transaction":
-            entry["request"] = {"method": "PUT", "url": _conditional_url(resource)}
+            request_url, keeps_id = transaction_request(resource)
+            if not keeps_id:
+                entry["resource"] = {k: v for k, v in resource.items() if k != "id"}
+            entry["request"] = {"method": "PUT", "url": request_url}
         bundle["entry"].append(entry)
     return bundle
 
@@ -89,8 +104,19 @@ class _Index:
         return self.by_ref.get(tail)
 
 
-def from_bundle(bundle: dict[str, Any]) -> Trial:
-    """The Trial a bundle of ``to_bundle`` (or one pulled back from a server) describes."""
+def fhir_release(study: dict[str, Any]) -> str:
+    """``"R4"`` or ``"R5"``: the release of a ResearchStudy, told by its elements (no marker needed).
+
+    An R4 study has R4-only elements (``enrollment`` always, as fhir-adapter writes it; ``arm``, ``objective``,
+    ``sponsor``, ``category`` ...), an R4-only status code or R5-element extensions; an R5 study has R5-only elements
+    (``progressStatus``, ``recruitment``, ``comparisonGroup`` ...). See ``fhir.r4.research_study.release_of``."""
+    return r4_research_study.release_of(study)
+
+
+def from_bundle(bundle: dict[str, Any], fhir_version: str | None = None) -> Trial:
+    """The Trial a bundle of ``to_bundle`` (or one pulled back from a server) describes.
+
+    The release (R4 or R5) is detected from the ResearchStudy (``fhir_release``) unless ``fhir_version`` says it."""
     if bundle.get("resourceType") != "Bundle":
         raise MappingError("not a Bundle", field="resourceType")
     studies = [e["resource"] for e in bundle.get("entry", [])
@@ -98,4 +124,7 @@ def from_bundle(bundle: dict[str, Any]) -> Trial:
     if len(studies) != 1:
         raise MappingError(f"a trial bundle holds exactly one ResearchStudy, found {len(studies)}",
                            field="Bundle.entry")
+    release = fhir_version or fhir_release(studies[0])
+    if release == "R4":
+        return r4_research_study.from_research_study(studies[0], _Index(bundle))
     return from_research_study(studies[0], _Index(bundle))

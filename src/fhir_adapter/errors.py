@@ -7,8 +7,12 @@ Every exception the library raises on purpose derives from ``FhirAdapterError``:
     │   └── UnknownFormatError the input is none of the supported formats
     ├── MappingError           a Trial cannot be turned into FHIR, or FHIR back into a Trial
     ├── ValidationFailed       FHIR content has error-level issues (carries the ``Issue`` list)
-    └── CtgovApiError          the ClinicalTrials.gov API answered with an error or could not be reached
-        └── StudyNotFound      an NCT id the API does not know (both in ``fhir_adapter.ctgov_api``)
+    ├── CtgovApiError          the ClinicalTrials.gov API answered with an error or could not be reached
+    │   └── StudyNotFound      an NCT id the API does not know (both in ``fhir_adapter.ctgov_api``)
+    └── FhirServerError        a FHIR server answered with an error, sent something unreadable, or could not be reached
+        ├── FhirAuthError      credentials missing or refused (401/403, SMART token endpoint); never retried
+        ├── FhirVersionMismatch the server's CapabilityStatement names another FHIR release than the one asked for
+        └── PagingLoopError    a search's ``next`` link repeats one already followed
 
 Bad input never surfaces as a traceback from the CLI: each of these is turned into one line and an exit code.
 """
@@ -16,7 +20,7 @@ Bad input never surfaces as a traceback from the CLI: each of these is turned in
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from fhir_adapter.issues import Issue
@@ -90,3 +94,29 @@ class ValidationFailed(FhirAdapterError):
         errors = [i for i in issues if i.is_error]
         first = f": {errors[0]}" if errors else ""
         super().__init__(f"{len(errors)} validation error(s){first}")
+
+
+class FhirServerError(FhirAdapterError):
+    """A FHIR server answered with an error, sent something that is not the expected JSON, or could not be reached.
+
+    ``issues`` are the server's OperationOutcome issues (dicts) when it sent one. Messages never hold credentials."""
+
+    def __init__(self, message: str, *, status: int | None = None, url: str | None = None,
+                 issues: list[dict[str, Any]] | None = None) -> None:
+        self.message = message
+        self.status = status
+        self.url = url
+        self.issues = issues or []
+        super().__init__(message)
+
+
+class FhirAuthError(FhirServerError):
+    """Credentials are missing, unreadable or refused (HTTP 401/403, or the SMART token endpoint said no)."""
+
+
+class FhirVersionMismatch(FhirServerError):
+    """The server's CapabilityStatement ``fhirVersion`` is not the FHIR release asked for (e.g. 4.0.1 vs R5)."""
+
+
+class PagingLoopError(FhirServerError):
+    """A search result's ``next`` link points to a page already read: following it would never end."""

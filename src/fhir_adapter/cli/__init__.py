@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from fhir_adapter.cli import convert, fetch, validate
+from fhir_adapter.cli import convert, fetch, pull, push, validate
 
 app = typer.Typer(
     name="fhir-adapter",
@@ -20,6 +20,8 @@ app = typer.Typer(
 app.command("convert")(convert.convert)
 app.command("validate")(validate.validate)
 app.command("fetch")(fetch.fetch)
+app.command("push")(push.push)
+app.command("pull")(pull.pull)
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 class FhirVersion(StrEnum):
     R5 = "R5"
+    R4 = "R4"
 
 
 class BundleType(StrEnum):

@@ -20,6 +20,7 @@ class OutputFormat(StrEnum):
 
 class FhirVersion(StrEnum):
     R5 = "R5"
+    R4 = "R4"
 
 
 def _documents(paths: list[Path]) -> Iterator[tuple[str, Any, str | None]]:

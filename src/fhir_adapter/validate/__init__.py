@@ -24,11 +24,20 @@ from fhir_adapter.validate.structure import check_structure, is_resource_type
 __all__ = ["has_errors", "to_operation_outcome", "validate"]
 
 
-def validate(resource: dict[str, Any], fhir_version: str = "R5") -> list[Issue]:
+def validate(resource: dict[str, Any], fhir_version: str = "R5", *, authoritative: bool = False) -> list[Issue]:
     """Every issue of ``resource`` (a Bundle: of the Bundle and every entry resource), errors and warnings.
 
     Locations are FHIRPath with indices (``Bundle.entry[3].resource.comparisonGroup[0].name``).
+    ``fhir_version="R4"``: HAPI FHIR's validator when ``authoritative`` is true and it is available
+    (``validate.hapi.hapi_available()``; one JVM per call), otherwise the fast Python check of :mod:`.r4` (its
+    docstring says what it misses).
     """
+    if fhir_version == "R4":
+        from fhir_adapter.validate import hapi, r4
+
+        if authoritative and hapi.hapi_available():
+            return hapi.hapi_validate([resource], "R4")[0]
+        return r4.check_r4(resource)
     if fhir_version != "R5":
         raise FhirAdapterError(
             f"FHIR {fhir_version} validation is not available yet (only R5 is supported by fhir_adapter.validate)"

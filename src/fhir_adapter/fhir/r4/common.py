@@ -1,0 +1,97 @@
+"""Shared by the R4 mappers: the R5-element extensions ("cross-version" extensions) and how to read them back.
+
+R5 content that R4 has no element for is kept in extensions named after the R5 element, in the form HL7's
+cross-version extensions define (https://hl7.org/fhir/versions.html#extensions): one extension per R5 element
+``<Resource>.<path>``; a primitive or datatype value as ``value[x]``; a backbone element as a complex extension
+whose sub-extensions are named by child element (``state``, ``actual``, ``period`` ...), each with ``value[x]``.
+
+URL: ``https://fhir-adapter.dev/StructureDefinition/r5-<Resource>.<path>`` (:data:`XVER_BASE`). The official base
+``http://hl7.org/fhir/5.0/StructureDefinition/extension-`` (:data:`OFFICIAL_XVER_BASE`) is what we would like to
+write, but HAPI FHIR's validator (8.8.0, core 6.7.9) reports every such URL as an *error* ("Extension url ... is not
+valid (invalid Version '5.0')") unless the cross-version definitions (package ``hl7.fhir.uv.xver-r5.r4``, not on
+Maven Central or npm) are loaded, and the same check runs in HAPI servers with validation on. The reader accepts
+both bases, so bundles written with the official URLs are read too; switching the writer is this one constant.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fhir_adapter import terminology
+from fhir_adapter.fhir.r5.common import JSON, prune
+
+OFFICIAL_XVER_BASE = "http://hl7.org/fhir/5.0/StructureDefinition/extension-"
+XVER_BASE = terminology.system("fhir-adapter-ext") + "r5-"
+_BASES = (XVER_BASE, OFFICIAL_XVER_BASE)
+
+
+def xver_url(path: str) -> str:
+    """The extension URL of the R5 element ``path`` (``"ResearchStudy.progressStatus"``)."""
+    return XVER_BASE + path
+
+
+def is_xver(url: str | None, path: str) -> bool:
+    return url is not None and any(url == base + path for base in _BASES)
+
+
+def xver_value(path: str, **value: Any) -> JSON | None:
+    """``xver_value("ResearchStudy.descriptionSummary", valueMarkdown="...")``; None if the value is empty."""
+    if not any(v not in (None, "", [], {}) for v in value.values()):
+        return None
+    return {"url": xver_url(path), **value}
+
+
+def xver_complex(path: str, children: list[tuple[str, str, Any]], extra: list[JSON] | None = None) -> JSON | None:
+    """A complex extension for the R5 backbone element ``path``: ``children`` are (child name, value[x] type suffix,
+    value); a list value gives one sub-extension per item; ``extra`` are extensions with absolute URLs that the R5
+    element itself carried (our own extensions), kept as sub-extensions."""
+    subs: list[JSON] = []
+    for name, vtype, value in children:
+        for v in value if isinstance(value, list) else [value]:
+            if v not in (None, "", [], {}):
+                subs.append({"url": name, f"value{vtype}": v})
+    subs += extra or []
+    return {"url": xver_url(path), "extension": subs} if subs else None
+
+
+def xver_all(holder: JSON | None, path: str) -> list[JSON]:
+    """Every extension of ``holder`` for the R5 element ``path`` (either base)."""
+    return [e for e in (holder or {}).get("extension", []) if is_xver(e.get("url"), path)]
+
+
+def xver_first_value(holder: JSON | None, path: str) -> Any:
+    for e in xver_all(holder, path):
+        for k, v in e.items():
+            if k.startswith("value"):
+                return v
+    return None
+
+
+def sub_values(ext: JSON, child: str) -> list[Any]:
+    """The values of the sub-extensions ``child`` of a complex extension."""
+    out = []
+    for sub in ext.get("extension", []):
+        if sub.get("url") == child:
+            out += [v for k, v in sub.items() if k.startswith("value")]
+    return out
+
+
+def sub_value(ext: JSON, child: str) -> Any:
+    values = sub_values(ext, child)
+    return values[0] if values else None
+
+
+def absolute_subs(ext: JSON) -> list[JSON]:
+    """The sub-extensions with absolute URLs (our own extensions the R5 element carried)."""
+    return [s for s in ext.get("extension", []) if "://" in str(s.get("url", ""))]
+
+
+def without_xver(holder: JSON) -> list[JSON]:
+    """The extensions of ``holder`` that are not R5-element extensions."""
+    return [e for e in holder.get("extension", []) if not str(e.get("url", "")).startswith(_BASES)]
+
+
+def pruned(node: JSON) -> JSON:
+    """``r5.common.prune`` of a resource or element, typed (no empty elements: ele-1)."""
+    out: JSON = prune(node)
+    return out

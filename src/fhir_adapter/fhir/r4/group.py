@@ -1,0 +1,124 @@
+"""Group (R4) for the eligibility criteria (``ResearchStudy.enrollment``), both ways.
+
+https://hl7.org/fhir/R4/group.html. One characteristic per criterion in source order (``exclude`` as given); age
+as ``valueRange`` (LOINC 30525-0 with UCUM quantities), sex as ``valueCodeableConcept`` (LOINC 46098-0,
+administrative-gender + ct.gov codings); every other criterion as ``code.text`` "Inclusion criterion" / "Exclusion
+criterion" with its verbatim text in ``valueCodeableConcept.text``. Nested criteria are flattened depth-first, each
+child right after its parent, with ``EvidenceVariable.characteristic.linkId`` (R5-element extension) on every
+characteristic and the fhir-adapter extension ``criterion-parent`` (valueId: the parent's linkId) on children.
+The verbatim eligibility text is ``Group.description`` (R5 element, as extension), the non-criterion facts (healthy
+volunteers, standard ages, study population ...) ``EvidenceVariable.category`` extensions, and the canonical url of
+the R5 EvidenceVariable ``Group.identifier`` (system ``urn:ietf:rfc:3986``).
+"""
+
+from __future__ import annotations
+
+from fhir_adapter.fhir.ids import full_url, resource_id
+from fhir_adapter.fhir.r4.common import (
+    pruned,
+    sub_value,
+    sub_values,
+    xver_all,
+    xver_complex,
+    xver_first_value,
+    xver_value,
+)
+from fhir_adapter.fhir.r5.common import JSON, extension, get_extension, text_cc
+
+URI = "urn:ietf:rfc:3986"
+_LINK = "EvidenceVariable.characteristic.linkId"
+
+
+def group_id(nct_id: str) -> str:
+    return resource_id(nct_id, "Group", "eligibility")
+
+
+def _flatten(ch: JSON, parent: str | None, out: list[JSON]) -> None:
+    exts = [xver_value(_LINK, valueId=ch.get("linkId")),
+            extension("criterion-parent", valueId=parent) if parent else None]
+    exclude = bool(ch.get("exclude"))
+    dbtv = ch.get("definitionByTypeAndValue")
+    rng = (dbtv or {}).get("valueRange") or {}
+    if rng.get("low") and rng.get("high") and rng["low"].get("code") != rng["high"].get("code"):
+        # rng-2 (low <= high) cannot be evaluated across units offline (HAPI reports an error for 3 mo .. 17 a):
+        # two characteristics, one bound each; Group characteristics all apply, so the meaning is the same.
+        for bound in ("low", "high"):
+            out.append({"extension": exts, "code": (dbtv or {}).get("type"), "valueRange": {bound: rng[bound]},
+                        "exclude": exclude})
+        return
+    if dbtv:
+        out.append({"extension": exts, "code": dbtv.get("type"), "valueRange": dbtv.get("valueRange"),
+                    "valueCodeableConcept": dbtv.get("valueCodeableConcept"), "exclude": exclude})
+        return
+    out.append({"extension": exts, "code": text_cc("Exclusion criterion" if exclude else "Inclusion criterion"),
+                "valueCodeableConcept": text_cc(ch.get("description") or "(no text)"), "exclude": exclude})
+    for kid in (ch.get("definitionByCombination") or {}).get("characteristic", []):
+        _flatten(kid, ch.get("linkId"), out)
+
+
+def down(ev: JSON, nct_id: str) -> JSON:
+    """The R5 eligibility EvidenceVariable -> R4 Group (id: uuid5 of the NCT id and ``Group/eligibility``)."""
+    chars: list[JSON] = []
+    for ch in ev.get("characteristic", []):
+        _flatten(ch, None, chars)
+    return pruned({
+        "resourceType": "Group",
+        "id": group_id(nct_id),
+        "extension": [xver_value("Group.description", valueMarkdown=ev.get("description"))] + [
+            xver_complex("EvidenceVariable.category", [("name", "String", c.get("name")),
+                                                       ("value", "CodeableConcept", c.get("valueCodeableConcept"))])
+            for c in ev.get("category", [])],
+        "identifier": [{"system": URI, "value": ev.get("url")}] if ev.get("url") else None,
+        "type": "person",
+        "actual": False,
+        "name": ev.get("title"),
+        "characteristic": chars,
+    })
+
+
+def lift(group: JSON) -> JSON:
+    """R4 Group -> the R5 eligibility EvidenceVariable shape ``r5.evidence_variable.from_eligibility`` reads."""
+    top: list[JSON] = []
+    by_link: dict[str, JSON] = {}
+    for ch in group.get("characteristic", []):
+        link = xver_first_value(ch, _LINK)
+        if link is None:
+            continue
+        parent_ext = get_extension(ch, "criterion-parent")
+        if "valueRange" in ch and str(link) in by_link:  # the second bound of an age range split by units
+            by_link[str(link)]["definitionByTypeAndValue"]["valueRange"].update(ch["valueRange"])
+            continue
+        if "valueRange" in ch:
+            item: JSON = {"linkId": link, "definitionByTypeAndValue": {"type": ch.get("code"),
+                                                                      "valueRange": dict(ch["valueRange"])}}
+        elif ch.get("code", {}).get("coding"):
+            item = {"linkId": link, "definitionByTypeAndValue": {
+                "type": ch.get("code"), "valueCodeableConcept": ch.get("valueCodeableConcept")}}
+        else:
+            item = {"linkId": link, "description": (ch.get("valueCodeableConcept") or {}).get("text")}
+            if ch.get("exclude"):
+                item["exclude"] = True
+        by_link[str(link)] = item
+        parent = by_link.get(str(parent_ext.get("valueId"))) if parent_ext else None
+        if parent is None:
+            top.append(item)
+        else:
+            parent.setdefault("definitionByCombination", {"code": "all-of", "characteristic": []})
+            parent["definitionByCombination"]["characteristic"].append(item)
+    ids = [i.get("value") for i in group.get("identifier", []) if i.get("system") == URI]
+    return pruned({
+        "resourceType": "EvidenceVariable",
+        "id": group.get("id"),
+        "url": ids[0] if ids else None,
+        "title": group.get("name"),
+        "status": "active",
+        "description": xver_first_value(group, "Group.description"),
+        "actual": False,
+        "characteristic": top,
+        "category": [{"name": sub_value(c, "name"), "valueCodeableConcept": (sub_values(c, "value") or [None])[0]}
+                     for c in xver_all(group, "EvidenceVariable.category")],
+    })
+
+
+def reference(nct_id: str) -> JSON:
+    return {"reference": full_url(group_id(nct_id))}

@@ -1,0 +1,188 @@
+"""The fast Python R4 (4.0.1) check: structure, the R4 EvidenceVariable shape and the bundle checks, offline.
+
+What it checks:
+
+1. Structure, datatypes, cardinality and required elements with the fhir.resources **R4B** models for the
+   resources whose R4B shape equals R4 (ResearchStudy, PlanDefinition, Group, Organization, Practitioner,
+   PractitionerRole, Location, Bundle; other types are checked against R4B too, which may differ from R4).
+2. EvidenceVariable against the official **R4 4.0.1** element list (``definitions/r4-evidencevariable.json``,
+   extracted from ``org/hl7/fhir/r4/model/profile/profiles-resources.xml`` of hapi-fhir-validation-resources-r4
+   8.8.0; rebuild note in ``definitions/README.md``): unknown elements, required elements (``status``,
+   ``characteristic`` 1..*, ``characteristic.definition[x]`` 1..1), max cardinality, one choice per ``[x]``,
+   the codes of its required bindings (status, type, groupMeasure), and complex datatype values through the R4B
+   datatype models. R4B's EvidenceVariable model is NOT used: its shape is not R4's.
+3. The bundle checks of :mod:`.bundle`: no empty elements, references resolve, unique fullUrl / Type/id,
+   transaction requests.
+
+What it misses compared with HAPI's validator (``validate(..., "R4", authoritative=True)``): required bindings of
+every resource other than EvidenceVariable (e.g. ``ResearchStudy.status``, ``Group.type``, ``identifier.use``)
+and all extensible/preferred binding checks; every invariant (ele-1 beyond empty values, rng-2, ref-1, dom-*,
+cnl-0 ...); reference target types (``site`` -> Location); extension definitions (url, context, value type);
+code system and display checks (UCUM, LOINC, ...); R4-vs-R4B differences in resource types other than the eight
+above and EvidenceVariable; primitive regexes inside EvidenceVariable's own primitive elements (datatypes inside it
+are checked by the R4B models).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from fhir.resources.R4B import get_fhir_model_class
+from pydantic import ValidationError
+
+from fhir_adapter.issues import Issue
+from fhir_adapter.validate._common import child, short
+from fhir_adapter.validate.bundle import check_bundle, check_empty
+from fhir_adapter.validate.structure import _CODES, _location, _message, _original_loc, _without_nulls
+
+__all__ = ["R4_SAME_AS_R4B", "check_r4"]
+
+R4_SAME_AS_R4B = frozenset({"ResearchStudy", "PlanDefinition", "Group", "Organization", "Practitioner",
+                            "PractitionerRole", "Location", "Bundle"})
+_DEFINITIONS = Path(__file__).parent / "definitions" / "r4-evidencevariable.json"
+_PRIMITIVES = frozenset({"boolean", "integer", "string", "decimal", "uri", "url", "canonical", "base64Binary",
+                         "instant", "date", "dateTime", "time", "code", "oid", "id", "markdown", "unsignedInt",
+                         "positiveInt", "uuid", "http://hl7.org/fhirpath/System.String"})
+
+
+@cache
+def _r4b_class(name: str) -> Any:
+    try:
+        return get_fhir_model_class(name)
+    except (ValueError, KeyError, AttributeError, ImportError):
+        return None
+
+
+@cache
+def _ev_definition() -> tuple[dict[str, dict[str, Any]], dict[str, list[str]]]:
+    data = json.loads(_DEFINITIONS.read_text(encoding="utf-8"))
+    return {e["path"]: e for e in data["elements"]}, data["codes"]
+
+
+def _model_issues(cls: Any, value: Any, location: str) -> list[Issue]:
+    moved: dict[tuple[Any, ...], list[int]] = {}
+    cleaned = _without_nulls(value, (), moved) if isinstance(value, dict) else value
+    try:
+        cls.model_validate(cleaned)
+    except ValidationError as exc:
+        return [Issue("error", _location(location, _original_loc(tuple(err["loc"]), moved)),
+                      _message(err).replace("FHIR R5", "FHIR R4"), _CODES.get(err["type"], "value"))
+                for err in exc.errors()]
+    except Exception as exc:  # fhir.resources raises KeyError/TypeError on some malformed nested input
+        return [Issue("error", location, f"cannot be parsed: {type(exc).__name__} {short(str(exc))}", "structure")]
+    return []
+
+
+def _datatype(type_name: str, value: Any, location: str) -> list[Issue]:
+    if type_name in _PRIMITIVES:
+        ok = isinstance(value, bool) if type_name == "boolean" else (
+            isinstance(value, int) and not isinstance(value, bool) if type_name in ("integer", "unsignedInt",
+                                                                                      "positiveInt")
+            else isinstance(value, str))
+        return [] if ok else [Issue("error", location, f"expected a {type_name}, got {short(value)}", "structure")]
+    if not isinstance(value, dict):
+        return [Issue("error", location, f"expected a {type_name} (JSON object), got {short(value)}", "structure")]
+    cls = _r4b_class(type_name)
+    return _model_issues(cls, value, location) if cls is not None else []
+
+
+def _check_element(node: dict[str, Any], path: str, location: str) -> list[Issue]:
+    """One object of an EvidenceVariable (the resource or a backbone element) against the R4 element list."""
+    elements, codes = _ev_definition()
+    issues: list[Issue] = []
+    children = {p[len(path) + 1:]: e for p, e in elements.items() if p.startswith(path + ".")
+                and "." not in p[len(path) + 1:]}
+    seen_choice: dict[str, str] = {}
+    for key, value in node.items():
+        if key == "resourceType" and path == "EvidenceVariable":
+            continue
+        name = key[1:] if key.startswith("_") else key
+        element = children.get(name)
+        vtype: str | None = None
+        if element is None:
+            for base, e in children.items():
+                if base.endswith("[x]") and name.startswith(base[:-3]):
+                    suffix = name[len(base) - 3:]
+                    vtype = next((t for t in e["types"] if t[:1].upper() + t[1:] == suffix), None)
+                    if vtype is not None:
+                        element = e
+                        if base in seen_choice:
+                            issues.append(Issue("error", child(location, key),
+                                                f"only one of {base} is allowed (also {seen_choice[base]})",
+                                                "structure"))
+                        seen_choice[base] = key
+                        break
+        if element is None:
+            issues.append(Issue("error", child(location, key),
+                                "unknown element (not defined for EvidenceVariable in FHIR R4 4.0.1)", "structure"))
+            continue
+        if key.startswith("_"):
+            continue  # primitive extensions: structure of Element, not checked further
+        items = value if isinstance(value, list) else [value]
+        if element["max"] == "1" and isinstance(value, list):
+            issues.append(Issue("error", child(location, key), "at most one value allowed (max 1)", "structure"))
+        types = [vtype] if vtype else element["types"]
+        for i, item in enumerate(items):
+            loc = child(location, key, i if isinstance(value, list) else None)
+            if types == ["BackboneElement"]:
+                if isinstance(item, dict):
+                    issues += _check_element(item, element["path"], loc)
+                else:
+                    issues.append(Issue("error", loc, f"expected an object, got {short(item)}", "structure"))
+            elif types and types[0] in ("Extension", "Resource"):
+                cls = _r4b_class("Extension") if types[0] == "Extension" else None
+                if cls is not None:
+                    issues += _model_issues(cls, item, loc)
+            elif types:
+                issues += _datatype(types[0], item, loc)
+            binding = element.get("binding")
+            if binding in codes and isinstance(item, str) and item not in codes[binding]:
+                issues.append(Issue("error", loc, f"code {short(item)} is not in the required value set {binding}",
+                                    "code-invalid"))
+    for name, e in children.items():
+        if e["min"] >= 1:
+            present = (any(name[:-3] + t[:1].upper() + t[1:] in node for t in e["types"]) if name.endswith("[x]")
+                       else name in node)
+            if not present:
+                issues.append(Issue("error", child(location, name.replace("[x]", "")),
+                                    f"required element is missing ({e['path']} {e['min']}..{e['max']})", "required"))
+    return issues
+
+
+def _check_resource(resource: dict[str, Any], location: str) -> list[Issue]:
+    rtype = resource.get("resourceType")
+    if rtype == "EvidenceVariable":
+        return _check_element(resource, "EvidenceVariable", location)
+    cls = _r4b_class(rtype) if isinstance(rtype, str) and rtype.isalpha() else None
+    if cls is None:
+        return [Issue("error", child(location, "resourceType"), f"unknown resource type {short(rtype)}", "structure")]
+    return _model_issues(cls, resource, location)
+
+
+def check_r4(resource: dict[str, Any]) -> list[Issue]:
+    """Every issue the fast R4 check finds in a resource or Bundle (see the module docstring for what it misses)."""
+    if not isinstance(resource, dict):
+        return [Issue("error", "", f"a FHIR resource must be a JSON object, got {type(resource).__name__}",
+                      "structure")]
+    rtype = resource.get("resourceType")
+    base = str(rtype) if isinstance(rtype, str) else ""
+    issues: list[Issue] = []
+    if rtype == "Bundle" and isinstance(resource.get("entry"), list):
+        shell_entries = []
+        for i, entry in enumerate(resource["entry"]):
+            if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
+                issues += _check_resource(entry["resource"], f"{base}.entry[{i}].resource")
+                entry = {k: v for k, v in entry.items() if k != "resource"}
+            shell_entries.append(entry)
+        issues = _check_resource(dict(resource, entry=shell_entries), base) + issues
+    else:
+        issues = _check_resource(resource, base)
+    later = check_empty(resource, base)
+    if rtype == "Bundle":
+        later += check_bundle(resource, base)
+    reported = {i.location for i in issues if i.is_error}
+    issues += [i for i in later if i.location not in reported]
+    return issues

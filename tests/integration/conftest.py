@@ -1,0 +1,90 @@
+"""Real FHIR servers for the integration tests, started here on free ports of 127.0.0.1 and stopped after.
+
+Each server kind is one session fixture: ``tools/fhir-server <kind> --port <p>`` (which builds what it needs on
+first use) in its own process group, polled on ``/fhir/metadata`` until it answers (HAPI: up to 180 s), killed at
+the end of the session. Between tests the store is emptied with the server's documented test-only reset:
+Medplum ``DELETE /fhir/$reset``, HAPI ``POST /fhir/$expunge`` with ``expungeEverything=true``. Never a fake server.
+
+Which kinds run: ``FHIR_ADAPTER_SERVERS`` (comma-separated; default ``hapi-r5,hapi-r4,medplum``). R4 kinds need the
+R4 mapping (``"R4" in fhir_adapter.bundle.FHIR_VERSIONS``): until it exists their tests are skipped with that reason
+(Medplum's engine is R4 only and rejects R5 JSON), before any server is started.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from integration.fhir_servers import KINDS, REPO, START_TIMEOUT, TOOL, Server
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _kinds() -> list[str]:
+    wanted = os.environ.get("FHIR_ADAPTER_SERVERS", ",".join(KINDS))
+    return [k.strip() for k in wanted.split(",") if k.strip() in KINDS]
+
+
+def _start(kind: str, log_dir: Path) -> Iterator[Server]:
+    from fhir_adapter.bundle import FHIR_VERSIONS
+
+    version = KINDS[kind]
+    if version not in FHIR_VERSIONS:
+        pytest.skip(f"{kind}: fhir_adapter.bundle has no {version} mapping yet (FHIR_VERSIONS={FHIR_VERSIONS})")
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}/fhir"
+    log = (log_dir / f"{kind}.log").open("wb")
+    proc = subprocess.Popen([str(TOOL), kind, "--port", str(port)], cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT[kind]
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{kind} exited with {proc.returncode} before answering; see {log.name}:\n"
+                                   + Path(log.name).read_text(errors="replace")[-3000:])
+            try:
+                if requests.get(f"{base}/metadata", timeout=5).status_code == 200:
+                    break
+            except requests.exceptions.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{kind} did not answer {base}/metadata within {START_TIMEOUT[kind]:.0f} s; "
+                                   f"see {log.name}")
+            time.sleep(0.5)
+        yield Server(kind, base, version)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=30)
+        except ProcessLookupError:
+            pass
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture(scope="session", params=_kinds())
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One real server per kind (tests are grouped by kind, so at most one runs at a time)."""
+    yield from _start(request.param, tmp_path_factory.mktemp("servers"))
+
+
+@pytest.fixture
+def fresh(server: Server) -> Server:
+    """The server, emptied."""
+    server.reset()
+    return server
