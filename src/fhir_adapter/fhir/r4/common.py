@@ -5,12 +5,14 @@ cross-version extensions define (https://hl7.org/fhir/versions.html#extensions):
 ``<Resource>.<path>``; a primitive or datatype value as ``value[x]``; a backbone element as a complex extension
 whose sub-extensions are named by child element (``state``, ``actual``, ``period`` ...), each with ``value[x]``.
 
-URL: ``https://fhir-adapter.dev/StructureDefinition/r5-<Resource>.<path>`` (:data:`XVER_BASE`). The official base
-``http://hl7.org/fhir/5.0/StructureDefinition/extension-`` (:data:`OFFICIAL_XVER_BASE`) is what we would like to
-write, but HAPI FHIR's validator (8.8.0, core 6.7.9) reports every such URL as an *error* ("Extension url ... is not
-valid (invalid Version '5.0')") unless the cross-version definitions (package ``hl7.fhir.uv.xver-r5.r4``, not on
-Maven Central or npm) are loaded, and the same check runs in HAPI servers with validation on. The reader accepts
-both bases, so bundles written with the official URLs are read too; switching the writer is this one constant.
+URL: HL7's official cross-version base ``http://hl7.org/fhir/5.0/StructureDefinition/extension-``
+(:data:`OFFICIAL_XVER_BASE`) for every R5 element the cross-version tables can express in R4. HL7's validator
+checks these extensions against the table ``xver-paths-5.0.json`` (npm ``hl7.fhir.xver-extensions`` 0.1.0; the
+HAPI validator in ``validators/hapi`` serves it). Three elements cannot be expressed there and use our own base
+``https://fhir-adapter.dev/StructureDefinition/r5-`` (:data:`XVER_BASE`) in the same form: ``ResearchStudy.focus``
+and ``Location.contact`` (R5 types CodeableReference and ExtendedContactDetail, which R4 lacks: the validator fails on
+the generated definition) and ``EvidenceVariable.category`` (the table marks its children as not representable).
+The reader accepts both bases.
 """
 
 from __future__ import annotations
@@ -25,9 +27,14 @@ XVER_BASE = terminology.system("fhir-adapter-ext") + "r5-"
 _BASES = (XVER_BASE, OFFICIAL_XVER_BASE)
 
 
+# R5 elements the official cross-version extensions cannot carry into R4 (see the module docstring).
+OWN_BASE_ELEMENTS = frozenset({"ResearchStudy.focus", "EvidenceVariable.category", "Location.contact"})
+
+
 def xver_url(path: str) -> str:
     """The extension URL of the R5 element ``path`` (``"ResearchStudy.progressStatus"``)."""
-    return XVER_BASE + path
+    own = any(path == p or path.startswith(p + ".") for p in OWN_BASE_ELEMENTS)
+    return (XVER_BASE if own else OFFICIAL_XVER_BASE) + path
 
 
 def is_xver(url: str | None, path: str) -> bool:

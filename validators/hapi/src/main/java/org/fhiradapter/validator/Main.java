@@ -85,6 +85,7 @@ public final class Main {
 					new UnknownCodeSystemWarningValidationSupport(ctx);
 			unknownCodeSystems.setNonExistentCodeSystemSeverity(IValidationSupport.IssueSeverity.WARNING);
 			ValidationSupportChain chain = new ValidationSupportChain(
+					new XverPathsSupport(ctx),
 					new DefaultProfileValidationSupport(ctx),
 					new CommonCodeSystemsTerminologyService(ctx),
 					new InMemoryTerminologyServerValidationSupport(ctx),
