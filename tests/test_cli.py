@@ -95,3 +95,17 @@ def test_validate_reports_errors_and_operation_outcome(tmp_path: Path) -> None:
 def test_help_lists_the_commands() -> None:
     result = run("--help")
     assert result.exit_code == 0 and "convert" in result.stdout and "validate" in result.stdout
+
+
+def test_validate_r4_uses_hapi_and_catches_r5_content(tmp_path: Path) -> None:
+    """R4 validation is HAPI's (CI builds the jar): converted R4 bundles pass, an R5 element in R4 fails."""
+    assert run("convert", REPO / "seeds", "-o", tmp_path / "r4", "--fhir-version", "R4").exit_code == 0
+    result = run("validate", tmp_path / "r4", "--fhir-version", "R4", "--engine", "hapi")
+    assert result.exit_code == 0, result.output
+    assert "2 valid, 0 invalid" in result.stdout
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"resourceType": "ResearchStudy", "status": "active",
+                               "progressStatus": [{"actual": True}]}))
+    result = run("validate", bad, "--fhir-version", "R4")
+    assert result.exit_code == ExitCode.FAILED
+    assert "progressStatus" in result.stderr
