@@ -69,6 +69,7 @@ from requests.auth import AuthBase
 from urllib3.util import Retry
 
 from fhir_adapter import __version__
+from fhir_adapter._http import describe_error, root_cause
 from fhir_adapter.auth import SmartBackendAuth, redact
 from fhir_adapter.bundle import transaction_request
 from fhir_adapter.errors import (
@@ -205,14 +206,14 @@ class FhirClient:
         except FhirAdapterError:
             raise
         except requests.exceptions.RequestException as e:
-            cause = _cause(e)
+            cause = root_cause(e)
             refused = isinstance(cause, urllib3.exceptions.NewConnectionError)
             if isinstance(e, _TIMEOUTS) or (isinstance(cause, _TIMEOUTS) and not refused):
                 what = (f"timed out after {self.retry.total} retries (connect {self.timeout[0]:g} s, "
                         f"read {self.timeout[1]:g} s)")
             else:
                 what = f"could not reach the FHIR server after {self.retry.total} retries"
-            raise FhirServerError(redact(f"{method} {url}: {what}: {_describe(cause)}"), url=url) from None
+            raise FhirServerError(redact(f"{method} {url}: {what}: {describe_error(cause)}"), url=url) from None
         log.debug("HTTP %d from %s %s", response.status_code, method, response.url)
         if response.status_code >= 400:
             raise self._error(method, response)
@@ -920,24 +921,6 @@ def _issue_text(issue: dict[str, Any]) -> str:
     code = issue.get("code")
     parts = [f"[{code}]" if code else "", text, f"at {', '.join(map(str, where))}" if where else ""]
     return redact(" ".join(p for p in parts if p))
-
-
-def _cause(error: BaseException) -> BaseException:
-    while True:
-        inner = getattr(error, "reason", None)
-        if not isinstance(inner, BaseException) and error.args and isinstance(error.args[0], BaseException):
-            inner = error.args[0]
-        if not isinstance(inner, BaseException):
-            return error
-        error = inner
-
-
-_POOL_PREFIX = re.compile(r"^\w+\(host='[^']*', port=\d+\): ")
-
-
-def _describe(error: BaseException) -> str:
-    text = _POOL_PREFIX.sub("", " ".join(str(error).split()))
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 def host_of(url: str) -> str:

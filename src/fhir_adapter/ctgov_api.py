@@ -34,6 +34,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util import Retry
 
 from fhir_adapter import __version__
+from fhir_adapter._http import describe_error, root_cause
 from fhir_adapter.errors import FhirAdapterError
 
 __all__ = [
@@ -219,14 +220,14 @@ class CtgovClient:
         try:
             response = self.session.get(url, params=params, timeout=self.timeout)
         except requests.exceptions.RequestException as e:
-            cause = _cause(e)
+            cause = root_cause(e)
             refused = isinstance(cause, urllib3.exceptions.NewConnectionError)  # a ConnectTimeoutError subclass
             if isinstance(e, _TIMEOUTS) or (isinstance(cause, _TIMEOUTS) and not refused):
                 what = (f"timed out after {self.retry.total} retries (connect {self.timeout[0]:g} s, "
                         f"read {self.timeout[1]:g} s)")
             else:
                 what = f"could not reach ClinicalTrials.gov after {self.retry.total} retries"
-            raise CtgovApiError(f"{url}: {what}: {_describe(cause)}", url=url) from None
+            raise CtgovApiError(f"{url}: {what}: {describe_error(cause)}", url=url) from None
         log.debug("HTTP %d from %s: %s", response.status_code, response.url, response.content[:2000])
         if response.status_code == 404 and not_found is not None:
             raise StudyNotFound(not_found, url=url)
@@ -243,21 +244,3 @@ def _json(response: requests.Response) -> Any:
         raise CtgovApiError(f"{response.url}: the response is not JSON ({e})", url=response.url) from None
 
 
-def _cause(error: BaseException) -> BaseException:
-    """The innermost cause of a requests/urllib3 error (``MaxRetryError.reason``, wrapped ``args[0]``)."""
-    while True:
-        inner = getattr(error, "reason", None)
-        if not isinstance(inner, BaseException) and error.args and isinstance(error.args[0], BaseException):
-            inner = error.args[0]
-        if not isinstance(inner, BaseException):
-            return error
-        error = inner
-
-
-_POOL_PREFIX = re.compile(r"^\w+\(host='[^']*', port=\d+\): ")
-
-
-def _describe(error: BaseException) -> str:
-    """``Type: message`` in one line, without urllib3's ``HTTPConnectionPool(host=..., port=...):`` prefix."""
-    text = _POOL_PREFIX.sub("", " ".join(str(error).split()))
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
