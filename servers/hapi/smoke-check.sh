@@ -241,9 +241,13 @@ check "conditional DELETE matching 2 (allow_multiple_delete) -> 200" 's == 200'
 req GET "ResearchStudy?_summary=count"
 check "5 studies left" 'j.get("total") == 5'
 req DELETE "ResearchStudy?identifier=NCT00000003&_expunge=true"
-check "conditional DELETE with _expunge=true -> 200" 's == 200'
-req GET "ResearchStudy?identifier=NCT00000003&_summary=count"
-check "... and it is gone" 'j.get("total") == 0'
+check "conditional DELETE with _expunge=true -> 200 (a batch job is submitted)" 's == 200'
+for i in $(seq 1 30); do
+	req GET "ResearchStudy?identifier=NCT00000003&_summary=count"
+	[[ $(json 'j.get("total")') == 0 ]] && break
+	sleep 1
+done
+check "... and the job has deleted and expunged it after ${i} s" 'j.get("total") == 0'
 req POST '$expunge' "$tmp/expunge.json"
 check "reset: POST /\$expunge expungeEverything=true -> 200" 's == 200'
 req GET "ResearchStudy?_summary=count"

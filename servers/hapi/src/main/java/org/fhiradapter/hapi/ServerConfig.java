@@ -5,6 +5,7 @@ import ca.uhn.fhir.context.FhirVersionEnum;
 import ca.uhn.fhir.context.support.IValidationSupport;
 import ca.uhn.fhir.jpa.api.config.JpaStorageSettings;
 import ca.uhn.fhir.batch2.jobs.config.Batch2JobsConfig;
+import ca.uhn.fhir.batch2.maintenance.JobMaintenanceServiceImpl;
 import ca.uhn.fhir.jpa.api.config.ThreadPoolFactoryConfig;
 import ca.uhn.fhir.jpa.batch2.JpaBatch2Config;
 import ca.uhn.fhir.jpa.subscription.channel.config.SubscriptionChannelConfig;
@@ -56,6 +57,23 @@ public class ServerConfig {
 		return new R4ResearchStudySearchParams();
 	}
 
+	/**
+	 * Batch2 jobs (e.g. DELETE ...&_expunge=true) start at the next maintenance pass, once a minute by default:
+	 * once a second here, so such a delete is done within a few seconds.
+	 */
+	@Bean
+	public static BeanPostProcessor fastBatchJobMaintenance() {
+		return new BeanPostProcessor() {
+			@Override
+			public Object postProcessBeforeInitialization(Object bean, String beanName) {
+				if (bean instanceof JobMaintenanceServiceImpl maintenance) {
+					maintenance.setScheduledJobFrequencyMillis(1000);
+				}
+				return bean;
+			}
+		};
+	}
+
 	/** H2 in memory; one database per JVM, kept until the JVM exits. */
 	@Bean(destroyMethod = "close")
 	public BasicDataSource dataSource() {
@@ -87,6 +105,13 @@ public class ServerConfig {
 		s.setEnableTaskPreExpandValueSets(false);
 		s.setPreExpandValueSets(false);
 		s.setMarkResourcesForReindexingUponSearchParameterChange(false);
+		// DELETE ...&_expunge=true runs as a batch2 job; fast tracking runs a one-chunk job at once instead of waiting
+		// for the next maintenance pass ("useful for testing, not recommended for production" says HAPI).
+		s.setJobFastTrackingEnabled(true);
+		// Scheduled tasks for features we do not use.
+		s.setEnableTaskBulkImportJobExecution(false);
+		s.setEnableTaskBulkExportJobExecution(false);
+		s.setEnableTaskResourceReindexing(false);
 		// HAPI default, stated so it is visible: an update with identical content creates no new version.
 		s.setSuppressUpdatesWithNoChange(true);
 		return s;
