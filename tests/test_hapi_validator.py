@@ -14,10 +14,11 @@ from typing import Any
 
 import pytest
 
-from conftest import GOLDEN, all_inputs
-from fhir_adapter import read_trials, to_bundle
+from conftest import DATA, GOLDEN, all_inputs
+from fhir_adapter import to_bundle
 from fhir_adapter.bundle import FHIR_VERSIONS
 from fhir_adapter.issues import Issue
+from fhir_adapter.sources import read_records
 from fhir_adapter.validate.hapi import build_hapi_validator, hapi_available, hapi_jar, hapi_validate
 
 GOLDEN_BUNDLES = sorted(GOLDEN.glob("*.bundle.json"))
@@ -65,12 +66,15 @@ def _errors(issues: list[Issue]) -> list[Issue]:
     return [i for i in issues if i.is_error]
 
 
-def _seed_bundles(fhir_version: str) -> dict[str, dict[str, Any]]:
-    """Bundles made on the fly from every seed page and v2 fixture."""
+def _seed_bundles(fhir_version: str, every_fixture: bool = False) -> dict[str, dict[str, Any]]:
+    """Bundles made on the fly from every seed page and v2 fixture (and, with ``every_fixture``, from every
+    legacy XML and API v1 fixture too: R4 has its own test over all of them in test_r4.py)."""
     bundles: dict[str, dict[str, Any]] = {}
-    for path in all_inputs():
-        for trial in read_trials(path):
-            bundles[f"{fhir_version}:{path.name}:{trial.nct_id}"] = to_bundle(trial, fhir_version=fhir_version)
+    paths = [*all_inputs(), *([DATA / "ctgov-xml", DATA / "ctgov-v1"] if every_fixture else [])]
+    for record in read_records(paths):
+        assert record.trial is not None, record.error
+        name = f"{fhir_version}:{Path(record.source.path).name}:{record.trial.nct_id}"
+        bundles[name] = to_bundle(record.trial, fhir_version=fhir_version)
     return bundles
 
 
@@ -91,7 +95,7 @@ def hapi_jar_built() -> Path:
 def r5(hapi_jar_built: Path) -> dict[str, list[Issue]]:
     inputs: dict[str, dict[str, Any] | Path] = {f"golden:{p.name}": p for p in GOLDEN_BUNDLES}
     inputs |= {"broken_rs": BROKEN_RS, "broken_bundle": BROKEN_BUNDLE, "unknown_system": UNKNOWN_SYSTEM_RS}
-    inputs |= _seed_bundles("R5")
+    inputs |= _seed_bundles("R5", every_fixture=True)
     return _validate_named(inputs, "R5")
 
 
@@ -124,7 +128,7 @@ def test_golden_bundles_have_no_errors(r5: dict[str, list[Issue]]) -> None:
 
 def test_seed_bundles_have_no_errors(r5: dict[str, list[Issue]], r4: dict[str, list[Issue]]) -> None:
     produced = {k: v for k, v in (r5 | r4).items() if k.startswith(("R5:", "R4:"))}
-    assert len([k for k in produced if k.startswith("R5:")]) >= len(all_inputs())
+    assert len([k for k in produced if k.startswith("R5:")]) >= len(all_inputs()) + 55 + 102
     failures = {k: _errors(v) for k, v in produced.items() if _errors(v)}
     assert failures == {}, "\n".join(f"{k}: {i}" for k, v in failures.items() for i in v)
 

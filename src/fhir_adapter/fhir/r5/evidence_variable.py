@@ -82,13 +82,16 @@ def _category(e: Eligibility) -> list[JSON]:
 def to_eligibility(ctx: Context, e: Eligibility, title: str) -> JSON:
     """Reference to the eligibility EvidenceVariable (``ResearchStudy.recruitment.eligibility``)."""
     chars: list[JSON] = []
-    if e.minimum_age or e.maximum_age:
-        bounds = "; ".join(f"{label} age {a.value} {a.unit}"
-                           for label, a in (("Minimum", e.minimum_age), ("Maximum", e.maximum_age)) if a)
-        chars.append({"linkId": "age", "description": bounds, "definitionByTypeAndValue": {
+    low, high = e.minimum_age, e.maximum_age
+    # One Range when both bounds share a unit; two when they do not ("3 months" to "17 years"): rng-2 compares
+    # low and high, and validators without UCUM conversion (HAPI offline) cannot compare across units.
+    ranges = [("age", low, high)] if not (low and high and low.unit != high.unit) else [
+        ("age", low, None), ("age-max", None, high)]
+    for link, lo, hi in ranges if low or high else []:
+        bounds = "; ".join(f"{label} age {a.value} {a.unit}" for label, a in (("Minimum", lo), ("Maximum", hi)) if a)
+        chars.append({"linkId": link, "description": bounds, "definitionByTypeAndValue": {
             "type": _loinc(_AGE),
-            "valueRange": {"low": _age_quantity(e.minimum_age) if e.minimum_age else None,
-                           "high": _age_quantity(e.maximum_age) if e.maximum_age else None},
+            "valueRange": {"low": _age_quantity(lo) if lo else None, "high": _age_quantity(hi) if hi else None},
         }})
     gender = terminology.to_fhir("sex", e.sex) if e.sex else None
     if gender is not None:  # ALL has no code: no restriction, so no characteristic
@@ -118,9 +121,10 @@ def from_eligibility(ev: JSON | None) -> Eligibility:
     e.criteria_text = ev.get("description")
     for ch in ev.get("characteristic", []):
         link = str(ch.get("linkId", ""))
-        if link == "age":
+        if link in ("age", "age-max"):
             rng = (ch.get("definitionByTypeAndValue") or {}).get("valueRange") or {}
-            e.minimum_age, e.maximum_age = _age_limit(rng.get("low")), _age_limit(rng.get("high"))
+            e.minimum_age = _age_limit(rng.get("low")) or e.minimum_age
+            e.maximum_age = _age_limit(rng.get("high")) or e.maximum_age
         elif link.startswith(("inc-", "exc-")):
             e.criteria.append(_from_criterion(ch))
     for cat in ev.get("category", []):

@@ -197,7 +197,7 @@ def to_research_study(ctx: Context, t: Trial) -> JSON:
             extension("has-results", valueBoolean=t.has_results) if t.has_results is not None else None,
         ],
         "identifier": _identifiers(t),
-        "title": title,
+        "title": t.brief_title,  # no fallback: a missing title must read back as missing
         "label": [{"type": {"coding": [{"system": terminology.system("title-type"), "code": code}]}, "value": v}
                   for code, v in (("official", t.official_title), ("acronym", t.acronym)) if v],
         "status": "active",
