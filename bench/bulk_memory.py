@@ -1,11 +1,12 @@
-"""Memory and determinism at scale: the same N studies as NDJSON and as a ZIP, converted by the real CLI.
+"""Memory and determinism at scale: the same N studies as NDJSON, a ZIP and single files, through the real CLI.
 
     python bench/bulk_memory.py [--studies 50000] [--workers 2]
 
-Writes N studies (the 100 v1 COVID-19 studies cycled, distinct NCT ids) once as JSON lines and once as a ZIP of
-one JSON file per study, runs ``fhir-adapter convert`` on each in a subprocess, samples the resident memory of
-the whole process tree (main process + workers, summed) every 0.2 s, and compares the two output folders file by
-file. Prints peak RSS, time and whether the outputs are identical. No assertions: numbers for the issue notes.
+Writes N studies (the 100 v1 COVID-19 studies cycled, distinct NCT ids) as JSON lines, as a ZIP of one JSON file
+per study and as a folder of one file per study, runs ``fhir-adapter convert`` on each in a subprocess, samples the
+resident memory of the whole process tree (main process + workers, summed) every 0.2 s, and compares the three
+output folders file by file. Prints peak RSS, time and whether the outputs are identical. No assertions: numbers
+for the issue notes.
 """
 
 from __future__ import annotations
@@ -67,7 +68,8 @@ def main() -> None:
     try:
         page = orjson.loads((REPO / "tests" / "data" / "ctgov-v1" / "covid-19-search-page.json").read_bytes())
         wrappers = page["FullStudiesResponse"]["FullStudies"]
-        ndjson, archive = work / "corpus.ndjson", work / "corpus.zip"
+        ndjson, archive, singles = work / "corpus.ndjson", work / "corpus.zip", work / "singles"
+        singles.mkdir()
         with ndjson.open("wb") as lines, zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
             for i in range(args.studies):
                 w = wrappers[i % len(wrappers)]
@@ -76,16 +78,17 @@ def main() -> None:
                 record = orjson.dumps(w)
                 lines.write(record + b"\n")
                 z.writestr(f"{nct}.json", record)
+                (singles / f"{nct}.json").write_bytes(record)
         print(f"corpus: {args.studies} studies; NDJSON {ndjson.stat().st_size / 1e6:.0f} MB, "
               f"ZIP {archive.stat().st_size / 1e6:.0f} MB")
         results = {}
-        for name, path in (("ndjson", ndjson), ("zip", archive)):
+        for name, path in (("ndjson", ndjson), ("zip", archive), ("one-by-one", singles)):
             peak, seconds, code = run(path, work / f"out-{name}", args.workers)
             results[name] = digest(work / f"out-{name}")
             print(f"{name}: exit {code}, {args.studies / seconds:.0f} trials/s, {seconds:.0f} s, "
                   f"peak RSS of the process tree {peak:.0f} MB, {len(results[name])} files")
-        same = results["ndjson"] == results["zip"]
-        print(f"outputs identical (NDJSON vs ZIP, every file): {same}")
+        same = results["ndjson"] == results["zip"] == results["one-by-one"]
+        print(f"outputs identical (NDJSON vs ZIP vs a folder of one file per study, every file): {same}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
