@@ -139,3 +139,16 @@ def test_cli_summary_quiet_and_errors_file(tmp_path: Path) -> None:
 def test_every_xml_fixture_converts_without_validation_errors(tmp_path: Path) -> None:
     summary = convert_paths([DATA / "ctgov-xml", DATA / "ctgov-v1"], tmp_path, ConvertOptions(workers=2))
     assert summary.failed == 0 and summary.converted == len(XML) + 102
+
+
+def test_a_bundle_that_fails_validation_is_listed_not_written(tmp_path: Path) -> None:
+    study = _studies(1)[0]
+    study["protocolSection"]["statusModule"]["startDateStruct"] = {"date": "2020-13-45"}  # no such date
+    src = tmp_path / "bad.json"
+    src.write_text(json.dumps(study))
+    result = CliRunner().invoke(app, ["convert", str(src), "-o", str(tmp_path / "out"), "-j", "1"])
+    assert result.exit_code == ExitCode.FAILED
+    assert "INVALID" in result.stderr and "NCT91000000" in result.stderr
+    assert not (tmp_path / "out" / "NCT91000000.json").exists()
+    (error,) = [json.loads(line) for line in (tmp_path / "out" / "errors.jsonl").read_text().splitlines()[:1]]
+    assert error["stage"] == "validate" and error["nct_id"] == "NCT91000000"

@@ -145,15 +145,15 @@ class _Writer:
         self.seen: set[str] = set()
 
     def write(self, o: Outcome) -> str | None:
-        """Write one outcome; returns the target (file name) or None for a failure."""
+        """Write one outcome; returns the target (file name) or None for a failure. A bundle that failed
+        validation is not written (only listed in the errors file), so that nothing downstream picks it up."""
         if not o.ok:
             self._error(o)
-        if o.nct_id and o.ok:
+            return None
+        if o.nct_id:
             if o.nct_id in self.seen:
                 o.messages.append(f"warning: NCT id {o.nct_id} seen before in this run; the later record wins")
             self.seen.add(o.nct_id)
-        if not o.payload and not o.lines:
-            return None
         if self.options.ndjson:
             for rtype, line in o.lines:
                 if rtype not in self.ndjson:
