@@ -336,7 +336,7 @@ class _Splitter:
                     Issue(
                         "warning",
                         loc,
-                        f"criterion listed under inclusion reads as an exclusion ({block.text[:80]!r}); kept as"
+                        "criterion listed under inclusion reads as an exclusion; kept as"
                         " inclusion, as the source lists it",
                         "business-rule",
                     )

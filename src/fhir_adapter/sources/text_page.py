@@ -195,7 +195,7 @@ class _Reader:
             self.trial.unmapped[key] += "\n" + "\n".join(lines)
         else:
             self.trial.unmapped[key] = "\n".join(lines)
-        self.warn(key, f"page content not understood by the reader, kept in unmapped: {' '.join(lines)[:80]!r}")
+        self.warn(key, f"page content not understood by the reader ({len(lines)} line(s)), kept in unmapped")
 
     # -- structure -----------------------------------------------------------------------------------------------
     def sections(self) -> tuple[list[tuple[int, str]], list[_Section]]:
@@ -450,7 +450,7 @@ class _Reader:
                 pending.append(line)
                 continue
             if not pending:
-                self.warn(sec.label, f"{line!r} without an intervention name")
+                self.warn(sec.label, "intervention type line without an intervention name")
                 continue
             self.trial.interventions.append(
                 Intervention(name=pending[0], type=_token(m.group(1)), description="\n".join(pending[1:]) or None)
@@ -527,7 +527,7 @@ class _Reader:
                 pending.append(line)
                 continue
             if not pending:
-                self.warn(sec.label, f"{line!r} without a sponsor name")
+                self.warn(sec.label, "sponsor role line without a sponsor name")
                 continue
             org = Organization(name=pending[0])
             extra = pending[1:]
@@ -652,7 +652,7 @@ class _Reader:
             el.maximum_age = AgeLimit(_number(m.group(2)), "years")
             self.info(
                 f"Eligibility Criteria[{index}]",
-                f"age limits {m.group(1)}-{m.group(2)} years read from the criterion text ({m.group(0)!r}):"
+                f"age limits {m.group(1)}-{m.group(2)} years read from the criterion text:"
                 " the page states no age fields",
             )
             return
