@@ -1,9 +1,10 @@
 """Push -> pull round trips, idempotent re-push, updates and searches on real FHIR servers (see conftest.py).
 
-For every seed page, every API v2 fixture and every legacy XML fixture that holds one readable trial:
-push (conditional-PUT transaction) -> pull gives the same Trial and the same resources (ignoring meta, ids and
-references' targets). Pushing twice leaves the resource counts unchanged; a changed trial gets a new version of its
-one ResearchStudy; searches by condition, status and phase return exactly the expected trials.
+For every seed page, every API v2 fixture and every legacy XML fixture that holds one readable trial (and, pushed
+and pulled together in chunks, every API v1 study too): push (conditional-PUT transaction) -> pull gives the same
+Trial and the same resources (ignoring meta, ids and references' targets). Pushing twice leaves the resource counts
+unchanged; a changed trial gets a new version of its one ResearchStudy; searches by condition, status and phase
+return exactly the expected trials.
 """
 
 from __future__ import annotations
@@ -41,11 +42,23 @@ def _trial(path: Path) -> Trial | None:
 ROUND_TRIP = [p for p in INPUTS if _trial(p) is not None]
 
 
+@cache
+def _v1_trials() -> tuple[Trial, ...]:
+    """The API v1 fixtures: one page of 100 COVID-19 studies and two single studies."""
+    records = list(read_records([REPO / "tests/data/ctgov-v1"]))
+    assert records and all(r.trial is not None for r in records)
+    return tuple(r.trial for r in records if r.trial is not None)
+
+
 def _trials() -> list[Trial]:
+    """One trial per NCT id from every seed and fixture (v2, legacy XML, API v1)."""
     seen: dict[str, Trial] = {}
     for p in ROUND_TRIP:
         t = _trial(p)
         assert t is not None and t.nct_id
+        seen.setdefault(t.nct_id, t)
+    for t in _v1_trials():
+        assert t.nct_id
         seen.setdefault(t.nct_id, t)
     return list(seen.values())
 
