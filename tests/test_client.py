@@ -5,12 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
-import socket
-import threading
-import types
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -20,17 +15,18 @@ import orjson
 import pytest
 import requests
 import responses
-import urllib3.util.retry
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from typer.testing import CliRunner
 
+import scripted_http
 from fhir_adapter.auth import ENV_PASSWORD, ENV_TOKEN, BasicAuth, BearerToken, SmartBackendAuth, credentials
 from fhir_adapter.bundle import to_bundle
 from fhir_adapter.cli import app
 from fhir_adapter.client import FhirClient, PushResult, SearchQuery, TrialBundle, pull, push_bundles
 from fhir_adapter.errors import ExitCode, FhirAuthError, FhirServerError, FhirVersionMismatch, PagingLoopError
 from fhir_adapter.sources import read_trials
+from scripted_http import ScriptedServer
 
 BASE = "http://fhir.test/fhir"
 TOKEN = "s3cr3t-T0KEN-value-4242"
@@ -131,67 +127,13 @@ def test_connection_reset_is_a_clear_error() -> None:
 
 # urllib3 itself: Retry-After sleeps and retried connection resets, on a scripted loopback server
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, script: list[tuple[Any, ...]]) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.script = script
-        self.calls: list[str] = []
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/fhir"
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def _answer(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
-        self.server.calls.append(f"{self.command} {self.path}")
-        script = self.server.script
-        action = script.pop(0) if len(script) > 1 else script[0]
-        if action[0] == "reset":
-            import struct
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self.close_connection = True
-            return
-        _, status, headers, body = action
-        self.send_response(status)
-        for k, v in headers.items():
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_GET = do_POST = do_PUT = _answer
-
-
-@contextmanager
-def serve(*script: tuple[Any, ...]) -> Iterator[_Server]:
-    server = _Server(list(script))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
+def serve(*script: tuple[Any, ...]) -> AbstractContextManager[ScriptedServer]:
+    return scripted_http.serve(*script, base_path="/fhir")
 
 
 @pytest.fixture
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    slept: list[float] = []
-    monkeypatch.setattr(urllib3.util.retry, "time",
-                        types.SimpleNamespace(sleep=slept.append, time=__import__("time").time))
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-    return slept
+    return scripted_http.recorded_sleeps(monkeypatch)
 
 
 CS_BYTES = orjson.dumps(CS_R5)

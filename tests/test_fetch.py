@@ -11,13 +11,8 @@ from __future__ import annotations
 
 import json
 import socket
-import struct
-import threading
-import types
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +20,11 @@ import orjson
 import pytest
 import requests
 import responses
-import urllib3.util.retry
 from requests.adapters import HTTPAdapter
 from responses import matchers
 from typer.testing import CliRunner
 
+import scripted_http
 from conftest import V2_FIXTURES
 from fhir_adapter import __version__
 from fhir_adapter.cli import app
@@ -42,6 +37,7 @@ from fhir_adapter.ctgov_api import (
     normalize_statuses,
 )
 from fhir_adapter.errors import ExitCode, FhirAdapterError
+from scripted_http import ScriptedServer
 
 BASE = DEFAULT_BASE_URL
 STUDIES = {p.stem: p.read_bytes() for p in V2_FIXTURES}
@@ -321,68 +317,14 @@ def test_connection_reset_is_a_clear_error(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------------------------- retries (urllib3 itself)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, script: list[tuple[Any, ...]]) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.script = script  # one action per request; the last one repeats
-        self.paths: list[str] = []
-        self.stop = threading.Event()
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/api/v2"
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        script = self.server.script
-        self.server.paths.append(self.path)
-        action = script.pop(0) if len(script) > 1 else script[0]
-        if action[0] == "reset":  # close with RST: the client sees "connection reset by peer"
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self.close_connection = True
-            return
-        if action[0] == "hang":  # answer nothing until the client's read timeout has passed
-            self.server.stop.wait(action[1])
-            self.close_connection = True
-            return
-        _, status, headers, body = action
-        self.send_response(status)
-        for k, v in headers.items():
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-
-@contextmanager
-def serve(*script: tuple[Any, ...]) -> Iterator[_Server]:
-    server = _Server(list(script))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.stop.set()
-        server.shutdown()
-        server.server_close()
+def serve(*script: tuple[Any, ...]) -> AbstractContextManager[ScriptedServer]:
+    return scripted_http.serve(*script, base_path="/api/v2")
 
 
 @pytest.fixture
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """urllib3's sleeps between retries, recorded instead of slept."""
-    slept: list[float] = []
-    fake_time = types.SimpleNamespace(sleep=slept.append, time=__import__("time").time)
-    monkeypatch.setattr(urllib3.util.retry, "time", fake_time)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-    return slept
+    return scripted_http.recorded_sleeps(monkeypatch)
 
 
 def ok(nct_id: str) -> tuple[Any, ...]:
