@@ -35,7 +35,8 @@ from fhir_adapter.model import (
     Source,
     Trial,
 )
-from fhir_adapter.sources.ctgov_v1 import iter_v1_studies, looks_like_ctgov_v1, parse_v1_date, read_v1_study
+from fhir_adapter.sources.ctgov_v1 import iter_v1_studies, looks_like_ctgov_v1, read_v1_study
+from fhir_adapter.sources.wording import parse_registry_date
 
 DATA = Path(__file__).resolve().parent / "data"
 V1_FIXTURES = sorted((DATA / "ctgov-v1").glob("*.json"))
@@ -96,9 +97,10 @@ def test_identification() -> None:
 @pytest.mark.parametrize(("text", "iso"), [
     ("March 4, 2021", "2021-03-04"), ("March 2021", "2021-03"), ("December 31, 1999", "1999-12-31"),
     ("2021-03-04", "2021-03-04"), ("2021-03", "2021-03"), ("Sept 2020", "2020-09"),
-    ("February 30, 2021", None), ("Spring 2021", None), ("4 March 2021", None), ("", None)])
-def test_parse_v1_date(text: str, iso: str | None) -> None:
-    assert parse_v1_date(text) == iso
+    ("February 30, 2021", None), ("Spring 2021", None), ("4 March 2021", None), ("", None),
+    ("May 2019", "2019-05"), ("March 27, 2019", "2019-03-27")])  # legacy XML wording: the same parser
+def test_parse_registry_date(text: str, iso: str | None) -> None:
+    assert parse_registry_date(text) == iso
 
 
 def test_status_codes_and_dates() -> None:

@@ -36,6 +36,7 @@ from fhir_adapter.model import (
     Trial,
 )
 from fhir_adapter.sources.criteria import split_criteria
+from fhir_adapter.sources.wording import parse_age
 
 # Modules and fields that carry nothing the FHIR mapping needs and may be left out without a report: bookkeeping
 # of the registry itself (QC dates, versions, model predictions).
@@ -215,22 +216,6 @@ def _age(reader: _Reader, path: str) -> AgeLimit | None:
         reader._warn(path, f"cannot read age {raw[:30]!r}; kept in unmapped")
         reader.used.discard(path)
     return age
-
-
-_AGE_UNITS = {"year": "years", "month": "months", "week": "weeks", "day": "days", "hour": "hours", "minute": "minutes"}
-
-
-def parse_age(text: str) -> AgeLimit | None:
-    """``"18 Years"`` -> ``AgeLimit(18, "years")``; ``"N/A"`` and unreadable text -> None."""
-    parts = text.strip().split()
-    if len(parts) != 2:
-        return None
-    try:
-        value = float(parts[0])
-    except ValueError:
-        return None
-    unit = _AGE_UNITS.get(parts[1].lower().rstrip("s"))
-    return AgeLimit(value=int(value) if value.is_integer() else value, unit=unit) if unit else None
 
 
 def read_study(study: Any, source: Source) -> Trial:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import date as _date
 from typing import Any
 
 import orjson
@@ -50,7 +49,7 @@ from fhir_adapter.model import (
     Trial,
 )
 from fhir_adapter.sources.criteria import split_criteria
-from fhir_adapter.sources.ctgov_json import parse_age
+from fhir_adapter.sources.wording import parse_age, parse_registry_date
 
 __all__ = [
     "IGNORED",
@@ -58,7 +57,6 @@ __all__ = [
     "iter_v1_studies",
     "looks_like_ctgov_v1",
     "one_item_per_line",
-    "parse_v1_date",
     "read_v1_study",
 ]
 
@@ -94,11 +92,6 @@ IGNORED = frozenset(
     }
 )
 
-_MONTHS = {m: i for i, m in enumerate(
-    ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
-     "december"), start=1)}
-_V1_DATE = re.compile(r"(?P<month>[A-Za-z]+)\.?\s+(?:(?P<day>\d{1,2}),?\s+)?(?P<year>\d{4})")
-_ISO_DATE = re.compile(r"\d{4}(?:-\d{2}(?:-\d{2})?)?")
 _COUNT = re.compile(r"\d+")
 # API v1 flag wording: "Yes"/"No", and HealthyVolunteers "Accepts Healthy Volunteers".
 _TRUE = frozenset({"yes", "true", "accepts healthy volunteers"})
@@ -107,28 +100,6 @@ _FALSE = frozenset({"no", "false"})
 _NO_AGE_LIMIT = frozenset({"n/a", "none"})
 # API v2 SamplingMethod enum (not a mappings/ axis: the model keeps sampling method as text).
 _SAMPLING_METHODS = frozenset({"PROBABILITY_SAMPLE", "NON_PROBABILITY_SAMPLE"})
-
-
-def parse_v1_date(text: str) -> str | None:
-    """``"March 4, 2021"`` -> ``"2021-03-04"``, ``"March 2021"`` -> ``"2021-03"``; ISO dates stay; else None."""
-    text = text.strip()
-    if _ISO_DATE.fullmatch(text):
-        return text
-    m = _V1_DATE.fullmatch(text)
-    if m is None:
-        return None
-    name = m.group("month").lower()
-    month = _MONTHS.get(name) or next((n for full, n in _MONTHS.items() if len(name) >= 3 and full.startswith(name)),
-                                      None)
-    if month is None:
-        return None
-    year = int(m.group("year"))
-    if m.group("day") is None:
-        return f"{year:04d}-{month:02d}"
-    try:
-        return _date(year, month, int(m.group("day"))).isoformat()
-    except ValueError:
-        return None
 
 
 class _Reader:
@@ -204,7 +175,7 @@ class _Node:
         raw = self.text(key)
         if raw is None:
             return None
-        iso = parse_v1_date(raw)
+        iso = parse_registry_date(raw)
         if iso is None:
             self._reject(key, f"cannot read date {raw[:40]!r}; kept in unmapped")
         return iso

@@ -47,7 +47,7 @@ from fhir_adapter.model import (
     Trial,
 )
 from fhir_adapter.sources.criteria import split_criteria
-from fhir_adapter.sources.ctgov_json import parse_age
+from fhir_adapter.sources.wording import parse_age, parse_registry_date
 
 __all__ = ["IGNORED", "looks_like_ctgov_xml", "read_clinical_study", "reflow_textblock"]
 
@@ -101,14 +101,6 @@ _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 _ENTITY = re.compile(rb"<!ENTITY", re.IGNORECASE)
 _NCT = re.compile(r"NCT\d{8}", re.IGNORECASE)
 
-_MONTHS = {
-    m: i
-    for i, m in enumerate(
-        ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-         "november", "december"), 1)
-}
-_LEGACY_DATE = re.compile(r"(?P<month>[A-Za-z]+)\.?\s+(?:(?P<day>\d{1,2}),?\s+)?(?P<year>\d{4})")
-_ISO_DATE = re.compile(r"\d{4}(?:-\d{2}(?:-\d{2})?)?")
 
 # Width of the legacy textblock rendering (line length including the indentation): a line break is a wrap made by
 # the renderer when the next word would not have fitted on the line.
@@ -352,7 +344,7 @@ class _Reader:
         raw = self.value(el)
         if el is None or raw is None:
             return None
-        iso = parse_legacy_date(raw)
+        iso = parse_registry_date(raw)
         if iso is None:
             self.warn(_path_of(el), f"cannot read date {raw[:30]!r}; kept in unmapped")
             self.release(el)
@@ -380,27 +372,6 @@ class _Reader:
         self.warn(_path_of(el), f"expected Yes/No, got {raw[:30]!r}; kept in unmapped")
         self.release(el)
         return None
-
-
-def parse_legacy_date(text: str) -> str | None:
-    """``"May 2019"`` -> ``"2019-05"``, ``"March 27, 2019"`` -> ``"2019-03-27"``; ISO input as given; else None."""
-    text = text.strip()
-    if _ISO_DATE.fullmatch(text):
-        return text
-    m = _LEGACY_DATE.fullmatch(text)
-    if m is None:
-        return None
-    month = _MONTHS.get(m.group("month").lower())
-    if month is None:
-        month = next((n for name, n in _MONTHS.items() if len(m.group("month")) >= 3
-                      and name.startswith(m.group("month").lower())), None)
-    if month is None:
-        return None
-    ym = f"{m.group('year')}-{month:02d}"
-    if m.group("day") is None:
-        return ym
-    day = int(m.group("day"))
-    return f"{ym}-{day:02d}" if 1 <= day <= 31 else None
 
 
 def read_clinical_study(data: bytes, source: Source) -> Trial:
@@ -482,7 +453,7 @@ def _status(r: _Reader, t: Trial) -> None:
     t.first_submitted_date = r.date_text(root, "study_first_submitted")
     old = r.one(root, "firstreceived_date")  # pre-2017 name of study_first_submitted
     if old is not None:
-        old_iso = parse_legacy_date(r.value(old) or "")
+        old_iso = parse_registry_date(r.value(old) or "")
         if t.first_submitted_date is None and old_iso is not None:
             t.first_submitted_date = old_iso
         elif old_iso is None or old_iso != t.first_submitted_date:
