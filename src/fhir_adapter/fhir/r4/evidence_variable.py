@@ -21,6 +21,19 @@ from fhir_adapter.fhir.r4.common import (
 from fhir_adapter.fhir.r5.common import JSON, text_cc
 
 
+def category_extensions(ev: JSON) -> list[JSON | None]:
+    """The R5 ``EvidenceVariable.category`` entries of ``ev`` as R5-element extensions (for R4 EvidenceVariable
+    and the R4 eligibility Group alike)."""
+    return [xver_complex("EvidenceVariable.category", [("name", "String", c.get("name")),
+                                                       ("value", "CodeableConcept", c.get("valueCodeableConcept"))])
+            for c in ev.get("category", [])]
+
+
+def categories_from(holder: JSON) -> list[JSON]:
+    """The R5 ``EvidenceVariable.category`` entries carried by ``holder``'s extensions (the way back)."""
+    return [{"name": sub_value(c, "name"), "valueCodeableConcept": (sub_values(c, "value") or [None])[0]}
+            for c in xver_all(holder, "EvidenceVariable.category")]
+
 def _characteristic(ch: JSON, title: str | None) -> JSON:
     return {
         "extension": [
@@ -41,10 +54,7 @@ def down(ev: JSON) -> JSON:
     return pruned({
         "resourceType": "EvidenceVariable",
         "id": ev.get("id"),
-        "extension": [xver_complex("EvidenceVariable.category", [("name", "String", c.get("name")),
-                                                                 ("value", "CodeableConcept",
-                                                                  c.get("valueCodeableConcept"))])
-                      for c in ev.get("category", [])],
+        "extension": category_extensions(ev),
         "url": ev.get("url"),
         "name": ev.get("name"),
         "title": ev.get("title"),
@@ -73,6 +83,5 @@ def lift(ev: JSON) -> JSON:
         "status": ev.get("status"),
         "description": ev.get("description"),
         "characteristic": chars,
-        "category": [{"name": sub_value(c, "name"), "valueCodeableConcept": (sub_values(c, "value") or [None])[0]}
-                     for c in xver_all(ev, "EvidenceVariable.category")],
+        "category": categories_from(ev),
     })

@@ -16,13 +16,10 @@ from __future__ import annotations
 from fhir_adapter.fhir.ids import full_url, resource_id
 from fhir_adapter.fhir.r4.common import (
     pruned,
-    sub_value,
-    sub_values,
-    xver_all,
-    xver_complex,
     xver_first_value,
     xver_value,
 )
+from fhir_adapter.fhir.r4.evidence_variable import categories_from, category_extensions
 from fhir_adapter.fhir.r5.common import JSON, extension, get_extension, text_cc
 
 URI = "urn:ietf:rfc:3986"
@@ -64,10 +61,8 @@ def down(ev: JSON, nct_id: str) -> JSON:
     return pruned({
         "resourceType": "Group",
         "id": group_id(nct_id),
-        "extension": [xver_value("Group.description", valueMarkdown=ev.get("description"))] + [
-            xver_complex("EvidenceVariable.category", [("name", "String", c.get("name")),
-                                                       ("value", "CodeableConcept", c.get("valueCodeableConcept"))])
-            for c in ev.get("category", [])],
+        "extension": [xver_value("Group.description", valueMarkdown=ev.get("description")),
+                      *category_extensions(ev)],
         "identifier": [{"system": URI, "value": ev.get("url")}] if ev.get("url") else None,
         "type": "person",
         "actual": False,
@@ -115,8 +110,7 @@ def lift(group: JSON) -> JSON:
         "description": xver_first_value(group, "Group.description"),
         "actual": False,
         "characteristic": top,
-        "category": [{"name": sub_value(c, "name"), "valueCodeableConcept": (sub_values(c, "value") or [None])[0]}
-                     for c in xver_all(group, "EvidenceVariable.category")],
+        "category": categories_from(group),
     })
 
 
