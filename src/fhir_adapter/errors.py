@@ -4,7 +4,8 @@ Every exception the library raises on purpose derives from ``FhirAdapterError``:
 
     FhirAdapterError
     ├── SourceError            an input file or record cannot be read (names file, record index, NCT id, field)
-    │   └── UnknownFormatError the input is none of the supported formats
+    │   ├── UnknownFormatError the input is none of the supported formats
+    │   └── LimitExceeded      a record is over one of the explicit input limits (``fhir_adapter.limits``)
     ├── MappingError           a Trial cannot be turned into FHIR, or FHIR back into a Trial
     ├── ValidationFailed       FHIR content has error-level issues (carries the ``Issue`` list)
     ├── CtgovApiError          the ClinicalTrials.gov API answered with an error or could not be reached
@@ -73,6 +74,11 @@ class SourceError(FhirAdapterError):
 
 class UnknownFormatError(SourceError):
     """The input is none of the formats fhir-adapter reads."""
+
+
+class LimitExceeded(SourceError):
+    """A record is over one of the limits of ``fhir_adapter.limits.Limits`` (size, time, depth, list items, ZIP
+    inflation, XML counts). The message names the limit and how to raise it; the record is reported, not written."""
 
 
 class MappingError(FhirAdapterError):
