@@ -17,8 +17,24 @@ V2_FIXTURES = sorted((DATA / "ctgov-v2").glob("*.json"))
 GOLDEN = DATA / "golden"
 
 
+# Suites behind marks: deselected by a plain ``pytest`` (the fast suite a developer runs all day), run by
+# ``pytest --all`` (what CI and the README's test command run) or by naming them with ``-m``.
+HEAVY_MARKS = ("slow", "hapi", "hostile")
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--regen-golden", action="store_true", help="rewrite golden files (review the diff!)")
+    parser.addoption("--all", action="store_true", dest="run_all",
+                     help=f"also run the suites marked {', '.join(HEAVY_MARKS)} (what CI runs)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("run_all") or config.getoption("markexpr"):
+        return
+    heavy = [i for i in items if any(i.get_closest_marker(m) for m in HEAVY_MARKS)]
+    if heavy:
+        config.hook.pytest_deselected(items=heavy)
+        items[:] = [i for i in items if not any(i.get_closest_marker(m) for m in HEAVY_MARKS)]
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from conftest import REPO, V2_FIXTURES
@@ -97,6 +98,7 @@ def test_help_lists_the_commands() -> None:
     assert result.exit_code == 0 and "convert" in result.stdout and "validate" in result.stdout
 
 
+@pytest.mark.hapi
 def test_validate_r4_uses_hapi_and_catches_r5_content(tmp_path: Path) -> None:
     """R4 validation is HAPI's (CI builds the jar): converted R4 bundles pass, an R5 element in R4 fails."""
     assert run("convert", REPO / "seeds", "-o", tmp_path / "r4", "--fhir-version", "R4").exit_code == 0

@@ -21,6 +21,8 @@ from fhir_adapter.issues import Issue
 from fhir_adapter.sources import read_records
 from fhir_adapter.validate.hapi import build_hapi_validator, hapi_available, hapi_jar, hapi_validate
 
+pytestmark = pytest.mark.hapi  # runs HAPI's Java validator: `pytest --all` or `-m hapi`
+
 GOLDEN_BUNDLES = sorted(GOLDEN.glob("*.bundle.json"))
 
 UUID_RS = "urn:uuid:0d6f9b1e-1111-4111-8111-111111111111"

@@ -159,6 +159,7 @@ def hapi_r4() -> dict[str, list[Issue]]:
     return dict(zip(bundles, hapi_validate(list(bundles.values()), "R4"), strict=True))
 
 
+@pytest.mark.hapi
 def test_hapi_r4_no_errors_on_every_bundle(hapi_r4: dict[str, list[Issue]]) -> None:
     kinds: collections.Counter[tuple[str, str]] = collections.Counter()
     for issues in hapi_r4.values():
@@ -170,6 +171,7 @@ def test_hapi_r4_no_errors_on_every_bundle(hapi_r4: dict[str, list[Issue]]) -> N
     assert {k: v for k, v in failures.items() if v} == {}
 
 
+@pytest.mark.hapi
 def test_validate_authoritative_uses_hapi(hapi_r4: dict[str, list[Issue]]) -> None:
     bad: dict[str, Any] = {"resourceType": "ResearchStudy", "status": "bogus"}
     assert any("bogus" in i.message for i in validate(bad, "R4", authoritative=True))
