@@ -26,6 +26,7 @@ from typing import Any
 import orjson
 
 from fhir_adapter.errors import SourceError, UnknownFormatError
+from fhir_adapter.limits import DEFAULT_LIMITS, Limits
 from fhir_adapter.model import Source, Trial
 
 # Files picked up when a folder is given; a file named explicitly is read whatever its name.
@@ -73,7 +74,7 @@ def input_files(paths: Iterable[str | Path]) -> Iterator[Path]:
             yield p
 
 
-def iter_units(paths: Iterable[str | Path]) -> Iterator[Unit]:
+def iter_units(paths: Iterable[str | Path], limits: Limits = DEFAULT_LIMITS) -> Iterator[Unit]:
     """The units of every input, in input order (see the module docstring)."""
     for item in paths:
         if str(item) == STDIN:
@@ -170,7 +171,7 @@ def _studies_of(doc: Any, name: str) -> tuple[str | None, Iterator[tuple[int | N
     return None, iter(())
 
 
-def read_unit(unit: Unit) -> Iterator[Record]:
+def read_unit(unit: Unit, limits: Limits = DEFAULT_LIMITS) -> Iterator[Record]:
     """The record(s) of one unit. Never raises for bad input: errors become ``Record.error``."""
     if unit.error is not None:
         yield Record(Source("unknown", unit.path, unit.index), error=unit.error)
@@ -178,7 +179,7 @@ def read_unit(unit: Unit) -> Iterator[Record]:
     if unit.format is not None:
         yield _read_study(unit.format, unit.study, Source(unit.format, unit.path, unit.index))
         return
-    yield from read_bytes(unit.data or b"", unit.path, unit.index)
+    yield from read_bytes(unit.data or b"", unit.path, unit.index, limits=limits)
 
 
 def _read_study(fmt: str, study: Any, source: Source) -> Record:
@@ -194,13 +195,14 @@ def _read_study(fmt: str, study: Any, source: Source) -> Record:
                                                 index=source.index, nct_id=_nct_of(study)))
 
 
-def read_records(paths: Iterable[str | Path]) -> Iterator[Record]:
+def read_records(paths: Iterable[str | Path], *, limits: Limits = DEFAULT_LIMITS) -> Iterator[Record]:
     """Every record of every input, in input order. Never raises for bad input: errors are ``Record.error``."""
-    for unit in iter_units(paths):
-        yield from read_unit(unit)
+    for unit in iter_units(paths, limits):
+        yield from read_unit(unit, limits)
 
 
-def read_bytes(data: bytes, path: str = "<memory>", index: int | None = None) -> Iterator[Record]:
+def read_bytes(data: bytes, path: str = "<memory>", index: int | None = None, *,
+               limits: Limits = DEFAULT_LIMITS) -> Iterator[Record]:
     """The records of one input given as bytes (format detected from the content)."""
     from fhir_adapter.sources import ctgov_xml, text_page
 
@@ -213,7 +215,7 @@ def read_bytes(data: bytes, path: str = "<memory>", index: int | None = None) ->
                     _json_error(text, path, index)
                 if unit.index is None:
                     unit.index = index
-                yield from read_unit(unit)
+                yield from read_unit(unit, limits)
         elif first == "<":
             if not ctgov_xml.looks_like_ctgov_xml(data[:4096]):
                 raise UnknownFormatError("XML that is not a ClinicalTrials.gov clinical_study", path=path, index=index)
@@ -258,10 +260,10 @@ def _nct_of(study: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def read_trials(path: str | Path) -> Iterator[Trial]:
+def read_trials(path: str | Path, *, limits: Limits = DEFAULT_LIMITS) -> Iterator[Trial]:
     """The trials in a file or folder. Raises ``SourceError`` at the first record that cannot be read; use
     ``read_records`` to go on past bad records."""
-    for record in read_records([path]):
+    for record in read_records([path], limits=limits):
         if record.error is not None:
             raise record.error
         assert record.trial is not None
