@@ -93,7 +93,7 @@ def test_503_for_good_is_a_clear_error_after_5_retries() -> None:
     with client() as c, pytest.raises(FhirServerError) as e:
         c.check_version()
     assert len(responses.calls) == 6
-    assert str(e.value) == f"GET {BASE}/metadata: HTTP 503: Service Unavailable"
+    assert str(e.value) == f"GET {BASE}/metadata: HTTP 503: Service Unavailable (after 5 retries)"
 
 
 @responses.activate
@@ -109,10 +109,11 @@ def test_a_non_idempotent_transaction_is_not_retried_on_503() -> None:
 @pytest.mark.parametrize("error", [requests.exceptions.ConnectTimeout, requests.exceptions.ReadTimeout])
 @responses.activate
 def test_timeout_is_a_clear_error(error: type[Exception]) -> None:
+    # ``responses`` raises the error past urllib3's Retry: no retry is made, and the message says so
     responses.get(f"{BASE}/metadata", body=error("timed out"))
     with client() as c, pytest.raises(FhirServerError) as e:
         c.check_version()
-    assert str(e.value).startswith(f"GET {BASE}/metadata: timed out after 5 retries (connect 10 s, read 120 s)")
+    assert str(e.value).startswith(f"GET {BASE}/metadata: timed out (not retried) (connect 5 s, read 120 s)")
 
 
 @responses.activate
@@ -121,7 +122,7 @@ def test_connection_reset_is_a_clear_error() -> None:
     responses.get(f"{BASE}/metadata", body=reset)
     with client() as c, pytest.raises(FhirServerError) as e:
         c.check_version()
-    assert str(e.value) == (f"GET {BASE}/metadata: could not reach the FHIR server after 5 retries: "
+    assert str(e.value) == (f"GET {BASE}/metadata: could not reach the FHIR server (not retried): "
                             "ConnectionResetError: [Errno 104] Connection reset by peer")
 
 
@@ -163,6 +164,14 @@ def test_connection_reset_then_success(sleeps: list[float]) -> None:
     with serve(("reset",), ("s", 200, {}, CS_BYTES)) as server, FhirClient(server.base) as c:
         assert c.check_version() == "5.0.0"
         assert len(server.calls) == 2
+        assert c.breaker.retries == 1 and c.breaker.failures == 0  # the answer ended the run of failures
+
+
+def test_resets_for_good_name_the_retries_really_made(sleeps: list[float]) -> None:
+    with serve(("reset",)) as server, FhirClient(server.base) as c, pytest.raises(FhirServerError) as e:
+        c.check_version()
+    assert len(server.calls) == 5  # the circuit breaker opened at the 5th failure in a row: no 6th attempt
+    assert "gave up after 4 retries: circuit breaker open: 5 transport failures in a row" in str(e.value)
 
 
 # ------------------------------------------------------------------------------------------------ server errors
@@ -267,17 +276,25 @@ def test_a_next_link_that_loops_is_an_error(tmp_path: Path) -> None:
 def test_fhir_version_mismatch_is_refused_before_any_write(cs: dict[str, Any], asked: str, message: str) -> None:
     metadata(cs)
     with client(fhir_version=asked) as c, pytest.raises(FhirVersionMismatch) as e:
-        push_bundles(c, trial_bundles())
+        c.check_version()
     assert str(e.value) == f"{BASE} {message}"
-    assert len(responses.calls) == 1
+    with client(fhir_version=asked) as c:
+        summary = push_bundles(c, trial_bundles())
+    assert summary.stopped == f"{BASE} {message}"
+    assert summary.pushed == summary.failed == 0 and summary.not_attempted == [t.nct_id for t in trial_bundles()]
+    assert [call.request.method for call in responses.calls] == ["GET", "GET"]
 
 
 @responses.activate
-def test_version_mismatch_in_the_cli_is_one_line() -> None:
+def test_version_mismatch_in_the_cli_is_one_line_and_the_trials_are_not_attempted() -> None:
     metadata(CS_R4)
     result = runner.invoke(app, ["push", str(SEEDS[0]), "--server", BASE])
     assert result.exit_code == ExitCode.FAILED
-    assert result.stderr.strip() == (f"error: {BASE} speaks FHIR 4.0.1 (R4), not R5 (5.0.x): use --fhir-version R4")
+    nct = trial_bundles()[0].nct_id
+    assert result.stderr.splitlines() == [
+        f"error: push stopped: {BASE} speaks FHIR 4.0.1 (R4), not R5 (5.0.x): use --fhir-version R4",
+        f"NOT ATTEMPTED {nct}: the push stopped before it was sent"]
+    assert result.stdout.splitlines()[-1].startswith("0 trials pushed, 0 failed, 1 not attempted;")
 
 
 # ------------------------------------------------------------------------------------------------ auth
@@ -401,7 +418,9 @@ def test_smart_token_endpoint_refusal_is_an_auth_error(tmp_path: Path) -> None:
                             "invalid_client")
 
 
-def test_tls_verification_is_on_and_a_ca_bundle_can_be_given(tmp_path: Path) -> None:
+def test_tls_verification_is_on_and_a_ca_bundle_can_be_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
     with FhirClient(BASE) as c:
         assert c.session.verify is True
         assert str(c.session.headers["User-Agent"]).startswith("fhir-adapter/")

@@ -1,8 +1,31 @@
-"""Helpers shared by the HTTP clients (``ctgov_api``, ``client``): one-line descriptions of transport errors."""
+"""Helpers shared by the HTTP clients (``ctgov_api``, ``client``): one-line descriptions of transport errors and the
+TLS settings (:func:`tls_verify`, :class:`VerifyingSession`).
+
+Environment variables the clients honour: ``REQUESTS_CA_BUNDLE`` then ``CURL_CA_BUNDLE`` (a CA file, used only when
+no ``ca_bundle`` / ``--ca-bundle`` is given), and the proxy variables ``HTTPS_PROXY``, ``HTTP_PROXY``,
+``ALL_PROXY`` and ``NO_PROXY``. ``~/.netrc`` is not read (credentials come from fhir-adapter's own options).
+"""
 
 from __future__ import annotations
 
+import os
 import re
+import ssl
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
+
+import requests
+import urllib3.exceptions
+from urllib3.util import Retry
+
+from fhir_adapter.errors import FhirServerError
+
+if TYPE_CHECKING:
+    from urllib3.connectionpool import ConnectionPool
+    from urllib3.response import BaseHTTPResponse
 
 
 def root_cause(error: BaseException) -> BaseException:
@@ -23,3 +46,148 @@ def describe_error(error: BaseException) -> str:
     """``Type: message`` in one line, without urllib3's ``HTTPConnectionPool(host=..., port=...):`` prefix."""
     text = _POOL_PREFIX.sub("", " ".join(str(error).split()))
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+# ------------------------------------------------------------------------------------------------------------- TLS
+
+CA_BUNDLE_ENV = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+
+
+def tls_verify(ca_bundle: str | os.PathLike[str] | None,
+               environ: Mapping[str, str] | None = None) -> tuple[str | bool, str]:
+    """(``session.verify``, which CAs are trusted, in words) for a client: the ``ca_bundle`` argument
+    (``--ca-bundle``) when given, pinned by :class:`VerifyingSession`; else ``True``, which requests turns into
+    ``REQUESTS_CA_BUNDLE`` then ``CURL_CA_BUNDLE`` when set and not empty, else certifi's store. A named file that
+    does not exist is a ``FileNotFoundError`` naming where it was named. No value turns verification off."""
+    if ca_bundle:
+        path = Path(ca_bundle)
+        if not path.exists():
+            raise FileNotFoundError(f"--ca-bundle {path}: no such file")
+        return str(path), f"--ca-bundle {path}"
+    env = os.environ if environ is None else environ
+    for name in CA_BUNDLE_ENV:
+        value = env.get(name, "").strip()
+        if value:
+            if not Path(value).exists():
+                raise FileNotFoundError(f"{name}={value}: no such file (unset it or give --ca-bundle)")
+            return True, f"{name}={value}"
+    return True, "the default CA store (certifi)"
+
+
+class VerifyingSession(requests.Session):
+    """A ``requests.Session`` whose ``verify`` the environment cannot change.
+
+    requests lets ``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE`` replace ``session.verify`` on every request
+    (``merge_environment_settings``), so a ``--ca-bundle`` given on the command line would lose to a variable set in
+    the shell. Here a CA file set on the session (see :func:`tls_verify`) always wins, and ``False`` never gets
+    through; with ``verify=True`` requests' own choice stands (the environment's CA file, else certifi).
+    Proxies (``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY``, ``NO_PROXY``) still come from the environment."""
+
+    def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
+        settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        if isinstance(self.verify, str):  # a CA file given explicitly: the environment must not replace it
+            settings["verify"] = self.verify
+        elif not settings["verify"]:
+            settings["verify"] = True
+        return settings
+
+    def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
+        if request.auth is None and self.auth is None:
+            request.auth = _unchanged  # else requests would send credentials found in ~/.netrc
+        return super().prepare_request(request)
+
+
+def _unchanged(r: requests.PreparedRequest) -> requests.PreparedRequest:
+    return r
+
+
+def is_tls_failure(error: BaseException) -> bool:
+    """Whether a transport error is a failed TLS handshake / certificate check (never worth retrying)."""
+    return isinstance(error, (ssl.SSLError, urllib3.exceptions.SSLError, requests.exceptions.SSLError))
+
+
+# ------------------------------------------------------------------------------------------ retries and breaker
+
+
+class CircuitOpen(Exception):
+    """Raised inside urllib3 (as a ``MaxRetryError`` reason) when the circuit breaker is open: no more attempts."""
+
+
+class CircuitBreaker:
+    """Stops a client from knocking on a server that has gone away.
+
+    Opens after ``max_failures`` consecutive transport failures (connection refused or reset, connect or read
+    timeout, retries included), or when a run of at least two of them has lasted ``max_seconds``. Any HTTP answer,
+    whatever its status, ends the run (the server is there). Once open it stays open: every later request fails at
+    once. Also counts the retries urllib3 makes (``retries``), so that messages say how many were really made."""
+
+    def __init__(self, max_failures: int = 5, max_seconds: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.max_failures = max_failures
+        self.max_seconds = max_seconds
+        self.clock = clock
+        self.failures = 0
+        self.since = 0.0
+        self.reason: str | None = None  # why it opened; None while closed
+        self.retries = 0
+
+    @property
+    def open(self) -> bool:
+        return self.reason is not None
+
+    def answered(self) -> None:
+        self.failures = 0
+
+    def failure(self, error: BaseException) -> None:
+        now = self.clock()
+        if self.failures == 0:
+            self.since = now
+        self.failures += 1
+        lasted = now - self.since
+        if self.reason is None and (self.failures >= self.max_failures
+                                    or (self.failures >= 2 and lasted >= self.max_seconds)):
+            self.reason = (f"circuit breaker open: {self.failures} transport failures in a row over {lasted:.0f} s "
+                           f"(last: {describe_error(root_cause(error))})")
+
+
+class CountingRetry(Retry):
+    """urllib3's ``Retry`` that reports to a :class:`CircuitBreaker`: transport failures and answers, and each retry
+    it decides to make. With the breaker open it makes no more attempts."""
+
+    def __init__(self, *args: Any, breaker: CircuitBreaker | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.breaker = breaker
+
+    def new(self, **kw: Any) -> Self:
+        new = super().new(**kw)
+        new.breaker = self.breaker
+        return new
+
+    def increment(self, method: str | None = None, url: str | None = None, response: BaseHTTPResponse | None = None,
+                  error: Exception | None = None, _pool: ConnectionPool | None = None,
+                  _stacktrace: TracebackType | None = None) -> Self:
+        breaker = self.breaker
+        if breaker is not None:
+            if response is not None:
+                breaker.answered()
+            elif error is not None:
+                breaker.failure(error)
+            if breaker.reason is not None:
+                raise urllib3.exceptions.MaxRetryError(_pool, url or "", CircuitOpen(breaker.reason))  # type: ignore[arg-type]
+        new = super().increment(method, url, response, error, _pool, _stacktrace)
+        if breaker is not None:  # super() raised when it would not retry: this one is made
+            breaker.retries += 1
+        return new
+
+
+class FhirTransportError(FhirServerError):
+    """No HTTP answer: the FHIR server could not be reached, the connection broke or timed out (after the retries
+    counted in ``retries``), the TLS check failed (``tls``), or the circuit breaker is open (``circuit_open``).
+    Re-exported by ``fhir_adapter.client``. After a POST it is unknown whether the server acted on the request."""
+
+    def __init__(self, message: str, *, url: str | None = None, retries: int = 0, tls: bool = False,
+                 circuit_open: bool = False) -> None:
+        super().__init__(message, url=url)
+        self.retries = retries
+        self.tls = tls
+        self.circuit_open = circuit_open

@@ -15,13 +15,16 @@ known secrets from any text (server error bodies included) before it goes into a
 
 from __future__ import annotations
 
+import base64
 import os
+import re
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, quote_plus
 
 import requests
 from requests.auth import AuthBase
@@ -41,6 +44,7 @@ __all__ = [
     "SmartBackendAuth",
     "credentials",
     "redact",
+    "remember",
 ]
 
 ENV_TOKEN = "FHIR_ADAPTER_TOKEN"
@@ -53,6 +57,19 @@ DEFAULT_EXPIRES_IN = 300
 
 _known_secrets: set[str] = set()
 _lock = threading.Lock()
+SHORT_SECRET = 4  # secrets shorter than this are masked only where they stand as a value (see ``redact``)
+
+# Credentials recognised by their shape, whoever's they are (linear-time patterns: no nested quantifiers).
+# (capitalised as on the wire, and 8+ characters, so that "basic auth" or "Bearer token from" stay readable)
+_SCHEME_VALUE = re.compile(r"\b(Bearer|Basic|Digest|Negotiate)(\s+)[A-Za-z0-9\-._~+/]{8,}=*")
+_HEADER_VALUE = re.compile(
+    r"(?i)\b(authorization|proxy-authorization|cookie|set-cookie|x-api-key|api-key|client_assertion|"
+    r"access_token|refresh_token|id_token)(\\?[\"']?\s*[:=]\s*\\?[\"']?)([^\"'\\\r\n&]*)")
+_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+_URL_USERINFO = re.compile(r"(?<=://)[^/@\s\"']+@")
+# the boundaries of a short secret standing as a value: after = : or a quote, before a quote, & ; , or a space
+_VALUE_BEFORE = r"(?:(?<=[=:\"'])|(?<=[=:] )|(?<=[Bb]earer )|(?<=[Bb]asic ))"
+_VALUE_AFTER = r"(?=[\"'&;,\s]|$)"
 
 
 class Secret:
@@ -62,9 +79,7 @@ class Secret:
 
     def __init__(self, value: str) -> None:
         self._value = value
-        if len(value) >= 4:  # shorter strings would redact ordinary words
-            with _lock:
-                _known_secrets.add(value)
+        remember(value)
 
     def reveal(self) -> str:
         return self._value
@@ -78,14 +93,37 @@ class Secret:
         return bool(self._value)
 
 
+def remember(value: str) -> None:
+    """Have :func:`redact` mask ``value`` (and its URL- and JSON-escaped forms) from now on."""
+    if not value:
+        return
+    with _lock:
+        _known_secrets.update({value, quote(value, safe=""), quote_plus(value), value.replace("/", "\\/")})
+
+
 def redact(text: str) -> str:
-    """``text`` with every credential this process holds replaced by ``***``."""
+    """``text`` with every credential masked as ``***``, before it goes into a message, a log line or an excerpt.
+
+    - by shape, whoever's they are: the value after ``Bearer``/``Basic``/... (an echoed ``Authorization``), the value
+      of an ``Authorization``, ``Cookie``, ``Set-Cookie``, ``client_assertion``, ``access_token``...
+      header, form field or JSON member, any JWT (``eyJ...``), the ``user:password@`` of a URL;
+    - every credential this process holds (:class:`Secret`, the base64 of HTTP basic credentials), anywhere, when
+      it is 4 characters or longer; a shorter one only where it stands as a value (after ``=``, ``:``, a quote or
+      ``Bearer``/``Basic`` and before a quote, ``&``, ``;``, ``,``, a space or the end), so that a password ``a``
+      does not mask every ``a`` of a sentence.
+
+    Cut excerpts *after* this: a cut made first can leave a secret's prefix that no longer matches."""
     with _lock:
         secrets = sorted(_known_secrets, key=len, reverse=True)
     for s in secrets:
-        if s in text:
+        if len(s) >= SHORT_SECRET:
             text = text.replace(s, "***")
-    return text
+        elif s in text:
+            text = re.sub(_VALUE_BEFORE + re.escape(s) + _VALUE_AFTER, "***", text)
+    text = _SCHEME_VALUE.sub(r"\1\2***", text)
+    text = _HEADER_VALUE.sub(lambda m: m.group(1) + m.group(2) + ("***" if m.group(3).strip() else ""), text)
+    text = _JWT.sub("***", text)
+    return _URL_USERINFO.sub("***@", text)
 
 
 def _read_secret_file(path: Path, what: str) -> Secret:
@@ -123,6 +161,10 @@ class BasicAuth(AuthBase):
         self.user = user
         self.password = password
         self.source = source
+        # what goes on the wire: the base64 of user:password (masked whatever the password's length)
+        pair = f"{user}:{password.reveal()}"
+        remember(pair)
+        remember(base64.b64encode(pair.encode("latin-1", "replace")).decode("ascii"))
 
     def __call__(self, r: PreparedRequest) -> PreparedRequest:
         prepared: PreparedRequest = requests.auth.HTTPBasicAuth(self.user, self.password.reveal())(r)
@@ -217,11 +259,13 @@ class SmartBackendAuth(AuthBase):
         headers = {"typ": "JWT", **({"kid": self.kid} if self.kid else {})}
         assert self._key is not None
         try:
-            return jwt.encode(claims, self._key.reveal(), algorithm=self.algorithm, headers=headers)
+            assertion = jwt.encode(claims, self._key.reveal(), algorithm=self.algorithm, headers=headers)
         except (ValueError, TypeError, jwt.exceptions.PyJWTError) as e:
             # the message of a key-loading error names no key material
             raise FhirAuthError(f"cannot sign the SMART client assertion with {self.key_file} "
                                 f"({self.algorithm}): {type(e).__name__}") from None
+        remember(assertion)
+        return assertion
 
     def access_token(self) -> Secret:
         """A valid access token: the cached one, or a new one from the token endpoint."""

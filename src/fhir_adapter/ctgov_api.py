@@ -11,7 +11,9 @@
   ``https://clinicaltrials.gov/api/v2``.
 - Retries (429, 500, 502, 503, 504, connection errors, read timeouts) are urllib3's ``Retry`` mounted on the
   session's ``HTTPAdapter``: 5 in total, exponential backoff (factor 0.5: 0, 1, 2, 4, 8 s), ``Retry-After`` honoured
-  (capped at :data:`RETRY_AFTER_MAX` seconds). Timeouts: connect 10 s, read 60 s. TLS certificates are verified.
+  (capped at :data:`RETRY_AFTER_MAX` seconds); a failed TLS check is not retried. Timeouts: connect 10 s, read 60 s.
+- TLS certificates are always verified: against ``ca_bundle`` when given (no environment variable overrides it),
+  else ``REQUESTS_CA_BUNDLE`` or ``CURL_CA_BUNDLE`` when set, else certifi's store (``fhir_adapter._http``).
 - Errors: :class:`StudyNotFound` (HTTP 404 on ``/studies/{nctId}``) and :class:`CtgovApiError` (any other HTTP
   error, a network failure after the retries, a response that is not the expected JSON); both are
   ``FhirAdapterError``. A malformed NCT id or status token is a ``ValueError``, raised before any request.
@@ -34,7 +36,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util import Retry
 
 from fhir_adapter import __version__
-from fhir_adapter._http import describe_error, root_cause
+from fhir_adapter._http import VerifyingSession, describe_error, is_tls_failure, root_cause, tls_verify
 from fhir_adapter.errors import FhirAdapterError
 
 __all__ = [
@@ -127,6 +129,7 @@ class CtgovClient:
         retries: int = RETRY_TOTAL,
         backoff_factor: float = BACKOFF_FACTOR,
         session: requests.Session | None = None,
+        ca_bundle: str | os.PathLike[str] | None = None,
     ) -> None:
         self.base_url = (base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL).rstrip("/")
         self.timeout = (connect_timeout, read_timeout)
@@ -138,9 +141,14 @@ class CtgovClient:
             respect_retry_after_header=True,
             retry_after_max=RETRY_AFTER_MAX,
             raise_on_status=False,  # after the last retry, hand back the response: the error names its status
+            other=0,  # a failed TLS check: the same certificate again would fail again
         )
-        self.session = session or requests.Session()
-        self.session.verify = True
+        try:
+            verify, self.verify_source = tls_verify(ca_bundle)
+        except FileNotFoundError as e:
+            raise CtgovApiError(f"TLS: {e}") from None
+        self.session = session or VerifyingSession()
+        self.session.verify = verify
         self.session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
         adapter = HTTPAdapter(max_retries=self.retry)
         self.session.mount("https://", adapter)
@@ -222,6 +230,9 @@ class CtgovClient:
         except requests.exceptions.RequestException as e:
             cause = root_cause(e)
             refused = isinstance(cause, urllib3.exceptions.NewConnectionError)  # a ConnectTimeoutError subclass
+            if is_tls_failure(cause) or isinstance(e, requests.exceptions.SSLError):
+                raise CtgovApiError(f"{url}: TLS certificate verification failed (trusting {self.verify_source}): "
+                                    f"{describe_error(cause)}", url=url) from None
             if isinstance(e, _TIMEOUTS) or (isinstance(cause, _TIMEOUTS) and not refused):
                 what = (f"timed out after {self.retry.total} retries (connect {self.timeout[0]:g} s, "
                         f"read {self.timeout[1]:g} s)")

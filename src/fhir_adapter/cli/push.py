@@ -50,7 +50,8 @@ SmartScope = Annotated[str, typer.Option("--smart-scope", help="SMART: scopes as
 SmartTokenUrl = Annotated[str | None, typer.Option(
     "--smart-token-url", help="SMART: token endpoint (default: from .well-known/smart-configuration).")]
 CaBundle = Annotated[Path | None, typer.Option(
-    "--ca-bundle", help="PEM file of CA certificates to trust (TLS verification is always on).")]
+    "--ca-bundle", help="PEM file of the CA certificates to trust instead of REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE / "
+    "the default store (TLS verification is always on).")]
 Timeout = Annotated[float, typer.Option("--timeout", min=1, help="Read timeout in seconds.")]
 
 
@@ -61,7 +62,7 @@ def make_client(server: str, fhir_version: str, *, token_file: Path | None, user
     """The client the options describe; a credential problem is one line and exit code FAILED."""
     from fhir_adapter.auth import credentials
     from fhir_adapter.client import FhirClient
-    from fhir_adapter.errors import FhirAuthError
+    from fhir_adapter.errors import FhirServerError
 
     if ca_bundle is not None and not ca_bundle.is_file():
         raise typer.BadParameter(f"{ca_bundle}: no such file", param_hint="'--ca-bundle'")
@@ -69,10 +70,10 @@ def make_client(server: str, fhir_version: str, *, token_file: Path | None, user
         auth = credentials(token_file=token_file, user=user, password_file=password_file,
                            smart_client_id=smart_client_id, smart_key_file=smart_key, smart_algorithm=smart_alg,
                            smart_scope=smart_scope, smart_kid=smart_kid, smart_token_url=smart_token_url)
-    except FhirAuthError as e:
+        return FhirClient(server, fhir_version=fhir_version, auth=auth, ca_bundle=ca_bundle, read_timeout=timeout)
+    except FhirServerError as e:  # credentials unreadable, a CA file named in the environment missing
         err(f"error: {e}")
         raise typer.Exit(ExitCode.FAILED) from None
-    return FhirClient(server, fhir_version=fhir_version, auth=auth, ca_bundle=ca_bundle, read_timeout=timeout)
 
 
 def push(
@@ -96,9 +97,12 @@ def push(
     ca_bundle: CaBundle = None,
     timeout: Timeout = 120.0,
 ) -> None:
-    """Push trials to a FHIR server with conditional PUTs (pushing twice changes nothing). Exit 0 iff all went in."""
+    """Push trials to a FHIR server with conditional PUTs (pushing twice changes nothing). Exit 0 iff all went in.
+
+    Every trial ends pushed, FAILED (with the reason) or NOT ATTEMPTED (the push stopped: credentials refused, the
+    server gone, the wrong FHIR release); the last line counts all three. Running the same push again completes it.
+    """
     from fhir_adapter.client import push_paths
-    from fhir_adapter.errors import FhirAuthError, FhirServerError
 
     require_paths(inputs)
     client = make_client(server, fhir_version.value, token_file=token_file, user=user, password_file=password_file,
@@ -106,17 +110,29 @@ def push(
                          smart_kid=smart_kid, smart_scope=smart_scope, smart_token_url=smart_token_url,
                          ca_bundle=ca_bundle, timeout=timeout)
     with client:
-        try:
-            summary = push_paths(client, inputs, mode=mode.value, batch_size=batch_size, on_result=_report,
-                                 on_input_error=lambda line: err(f"FAILED {line}"))
-        except (FhirAuthError, FhirServerError) as e:  # auth refused, version mismatch, server unreachable
-            err(f"error: {e}")
-            raise typer.Exit(ExitCode.FAILED) from None
-    out(f"{summary.trials - (summary.failed - len(summary.input_errors))} trials pushed, {summary.failed} failed, "
+        summary = push_paths(client, inputs, mode=mode.value, batch_size=batch_size, on_result=_report,
+                             on_input_error=lambda line: err(f"FAILED {line}"), on_not_attempted=_NotAttempted())
+    if summary.stopped is not None and not summary.not_attempted:
+        err(f"error: push stopped: {summary.stopped}")
+    out(f"{summary.pushed} trials pushed, {summary.failed} failed, {len(summary.not_attempted)} not attempted; "
         f"{summary.resources} resources ({summary.created} created, {summary.updated} updated or unchanged), "
-        f"{summary.requests} requests")
-    if summary.failed:
+        f"{summary.requests} requests, {summary.retries} retries, {summary.read_back} trials read back "
+        f"({summary.verified} found pushed)")
+    if summary.failed or summary.not_attempted or summary.stopped:
         raise typer.Exit(ExitCode.FAILED)
+
+
+class _NotAttempted:
+    """Prints why the push stopped (once), then one line per trial left out."""
+
+    def __init__(self) -> None:
+        self.said = False
+
+    def __call__(self, nct_id: str, reason: str) -> None:
+        if not self.said:
+            err(f"error: push stopped: {reason}")
+            self.said = True
+        err(f"NOT ATTEMPTED {nct_id or '(no NCT id)'}: the push stopped before it was sent")
 
 
 def _report(result: PushResult) -> None:
