@@ -6,6 +6,7 @@ Every exception the library raises on purpose derives from ``FhirAdapterError``:
     ├── SourceError            an input file or record cannot be read (names file, record index, NCT id, field)
     │   ├── UnknownFormatError the input is none of the supported formats
     │   └── LimitExceeded      a record is over one of the explicit input limits (``fhir_adapter.limits``)
+    ├── OutputError            the output folder (``-o``) cannot be used: a file, not creatable, not writable
     ├── MappingError           a Trial cannot be turned into FHIR, or FHIR back into a Trial
     ├── ValidationFailed       FHIR content has error-level issues (carries the ``Issue`` list)
     ├── CtgovApiError          the ClinicalTrials.gov API answered with an error or could not be reached
@@ -15,7 +16,9 @@ Every exception the library raises on purpose derives from ``FhirAdapterError``:
         ├── FhirVersionMismatch the server's CapabilityStatement names another FHIR release than the one asked for
         └── PagingLoopError    a search's ``next`` link repeats one already followed
 
-Bad input never surfaces as a traceback from the CLI: each of these is turned into one line and an exit code.
+Bad input never surfaces as a traceback from the CLI: each of these is turned into one line and an exit code. Any
+other exception is a bug: the CLI prints one ``internal error`` line (the traceback only with ``FHIR_ADAPTER_DEBUG=1``)
+and exits with ``ExitCode.INTERNAL``.
 """
 
 from __future__ import annotations
@@ -28,12 +31,17 @@ if TYPE_CHECKING:
 
 
 class ExitCode(IntEnum):
-    """Stable exit codes of the ``fhir-adapter`` command."""
+    """Stable exit codes of the ``fhir-adapter`` command.
+
+    ``INTERNAL`` (4) means fhir-adapter itself failed (an exception no input should cause): one line on stderr names
+    the exception, ``FHIR_ADAPTER_DEBUG=1`` prints the traceback. Ctrl-C exits with 130 (128 + SIGINT), quietly."""
 
     OK = 0
     FAILED = 1  # at least one record could not be read, mapped or validated; the others were processed
     USAGE = 2  # bad command line (typer/click's own code for usage errors)
     NO_INPUT = 3  # an input path does not exist or holds no records
+    INTERNAL = 4  # a bug: an unexpected exception (one line; FHIR_ADAPTER_DEBUG=1 shows the traceback)
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
 
 
 class FhirAdapterError(Exception):
@@ -79,6 +87,10 @@ class UnknownFormatError(SourceError):
 class LimitExceeded(SourceError):
     """A record is over one of the limits of ``fhir_adapter.limits.Limits`` (size, time, depth, list items, ZIP
     inflation, XML counts). The message names the limit and how to raise it; the record is reported, not written."""
+
+
+class OutputError(FhirAdapterError):
+    """The output folder cannot be used: it is a file, or it (or a parent) cannot be created or written."""
 
 
 class MappingError(FhirAdapterError):

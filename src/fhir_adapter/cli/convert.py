@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from fhir_adapter.cli.common import err, out, require_paths
+from fhir_adapter.cli.common import check_output, err, make_output, out, require_paths
 from fhir_adapter.errors import ExitCode
+from fhir_adapter.limits import DEFAULT_LIMITS, MB
+from fhir_adapter.sinks.files import display_id
 
 if TYPE_CHECKING:
     from fhir_adapter.pipeline import Outcome
@@ -67,33 +71,41 @@ def convert(
     workers: Annotated[int, typer.Option("--workers", "-j", min=0, help="Processes (0: all cores).")] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no per-trial lines.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List every reader warning.")] = False,
+    record_timeout: Annotated[float, typer.Option(
+        "--record-timeout", metavar="SECONDS", min=0.001,
+        help="Time limit per record (read, map, validate, serialise); a slower record is reported, not written.")] = (
+        DEFAULT_LIMITS.max_record_seconds),
+    max_record_mb: Annotated[float, typer.Option(
+        "--max-record-mb", metavar="MB", min=0.001,
+        help="Size limit of one record (a file, ZIP member, NDJSON line or study), in MiB.")] = (
+        DEFAULT_LIMITS.max_record_bytes / MB),
+    max_list_items: Annotated[int, typer.Option(
+        "--max-list-items", metavar="N", min=1, help="Items allowed in one list-valued field of a record.")] = (
+        DEFAULT_LIMITS.max_list_items),
+    max_json_depth: Annotated[int, typer.Option(
+        "--max-json-depth", metavar="N", min=1, help="Nesting depth allowed in a JSON record.")] = (
+        DEFAULT_LIMITS.max_json_depth),
 ) -> None:
     """Convert trial records to FHIR. Exit 0 only if every record converted (and validated).
 
     Failed records are listed in DIR/errors.jsonl (source, index, NCT id, stage, message)."""
+    from fhir_adapter.errors import OutputError
     from fhir_adapter.pipeline import ConvertOptions, convert_paths, default_workers
 
+    check_output(output)
     require_paths([Path(p) for p in inputs if p != "-"])
+    limits = dataclasses.replace(DEFAULT_LIMITS, max_record_seconds=record_timeout,
+                                 max_record_bytes=max(1, int(max_record_mb * MB)), max_list_items=max_list_items,
+                                 max_json_depth=max_json_depth)
     options = ConvertOptions(fhir_version=fhir_version.value, bundle_type=bundle.value, ndjson=ndjson,
-                             validate=do_validate, workers=workers or default_workers())
+                             validate=do_validate, workers=workers or default_workers(), limits=limits)
+    make_output(output)
     progress = _Progress(quiet)
-
-    def report(o: Outcome, target: str | None) -> None:
-        progress.tick()
-        if not o.ok:
-            label = "INVALID" if o.stage == "validate" else "FAILED"
-            err(f"{label} {o.where}{' ' + o.nct_id if o.nct_id else ''}: {o.stage}: {o.messages[0]}"
-                if o.stage != "read" else f"{label} {o.messages[0]}")
-            for m in o.messages[1:] if o.stage == "validate" else []:
-                err(f"  {o.nct_id} {m}")
-            return
-        for m in o.messages if verbose else [m for m in o.messages if "seen before" in m]:
-            err(f"  {o.nct_id} {m}")
-        if not quiet:
-            out(f"ok {o.nct_id} -> {target} ({o.resources} resources, {o.warnings} warnings)")
-
     try:
-        summary = convert_paths(inputs, output, options, report)
+        summary = convert_paths(inputs, output, options, _reporter(progress, quiet, verbose))
+    except OutputError as e:
+        err(f"error: {e}")
+        raise typer.Exit(ExitCode.FAILED) from None
     finally:
         progress.close()
     line = f"{summary.converted} converted, {summary.failed} failed, {summary.warnings} warnings"
@@ -102,3 +114,24 @@ def convert(
         raise typer.Exit(ExitCode.FAILED)
     if summary.converted == 0:
         raise typer.Exit(ExitCode.NO_INPUT)
+
+
+def _reporter(progress: _Progress, quiet: bool, verbose: bool) -> Callable[[Outcome, str | None], None]:
+    """One line per record: ``ok``, ``FAILED`` or ``INVALID`` with file, record, id, stage and message."""
+
+    def report(o: Outcome, target: str | None) -> None:
+        progress.tick()
+        nct = display_id(o.nct_id)
+        if not o.ok:
+            label = "INVALID" if o.stage == "validate" else "FAILED"
+            err(f"{label} {o.where}{' ' + nct if nct else ''}: {o.stage}: {o.messages[0]}"
+                if o.stage != "read" else f"{label} {o.messages[0]}")
+            for m in o.messages[1:] if o.stage == "validate" else []:
+                err(f"  {nct} {m}")
+            return
+        for m in o.messages if verbose else [m for m in o.messages if "seen before" in m]:
+            err(f"  {nct} {m}")
+        if not quiet:
+            out(f"ok {nct} -> {target} ({o.resources} resources, {o.warnings} warnings)")
+
+    return report

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from fhir_adapter.cli.common import err, out
+from fhir_adapter.cli.common import check_output, err, make_output, out
 from fhir_adapter.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -43,6 +43,7 @@ def fetch(
     """Fetch studies from ClinicalTrials.gov by NCT id and/or by search. Exit 0 only if every fetch succeeded."""
     from fhir_adapter.ctgov_api import CtgovClient, normalize_statuses
 
+    check_output(output)
     searching = bool(query or status or updated_since)
     if not nct_ids and not searching:
         raise typer.BadParameter("give NCT ids, or --query / --status / --updated-since to search")
@@ -51,8 +52,7 @@ def fetch(
     except ValueError as e:
         raise typer.BadParameter(str(e), param_hint="'--status'") from None
 
-    raw = output / "raw"
-    raw.mkdir(parents=True, exist_ok=True)
+    raw = make_output(output / "raw")
     run = _Run(raw)
     with CtgovClient() as api:
         for nct_id in dict.fromkeys(nct_ids or []):
@@ -63,9 +63,14 @@ def fetch(
 
     failed = run.failed > 0
     if convert and run.fetched:
+        from fhir_adapter.errors import OutputError
         from fhir_adapter.pipeline import ConvertOptions, convert_paths
 
-        summary = convert_paths([raw], output, ConvertOptions(), _report_conversion)
+        try:
+            summary = convert_paths([raw], output, ConvertOptions(), _report_conversion)
+        except OutputError as e:
+            err(f"error: {e}")
+            raise typer.Exit(ExitCode.FAILED) from None
         out(f"{summary.converted} converted, {summary.failed} failed")
         failed = failed or summary.failed > 0
     if failed:

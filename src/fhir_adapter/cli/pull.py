@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from fhir_adapter.cli.common import err, out
+from fhir_adapter.cli.common import check_output, err, out
 from fhir_adapter.cli.push import (
     CaBundle,
     FhirVersion,
@@ -68,6 +68,7 @@ def pull(
     from fhir_adapter.client import pull as do_pull
     from fhir_adapter.errors import FhirServerError
 
+    check_output(output)
     ids = [i.strip().upper() for i in (identifier or "").split(",") if i.strip()]
     bad = [i for i in ids if not _NCT.fullmatch(i)]
     if bad:
