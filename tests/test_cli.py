@@ -98,6 +98,76 @@ def test_help_lists_the_commands() -> None:
     assert result.exit_code == 0 and "convert" in result.stdout and "validate" in result.stdout
 
 
+def _main_exit(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
+    """Run the console entry point ``main()`` as the shell would; returns its exit code."""
+    from fhir_adapter.cli import main
+
+    monkeypatch.setattr("sys.argv", ["fhir-adapter", *args])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    code = exited.value.code
+    assert isinstance(code, int)
+    return code
+
+
+def test_an_unexpected_exception_is_one_line_and_exit_4(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom\nsecond line")
+
+    monkeypatch.setattr("fhir_adapter.pipeline.convert_paths", boom)
+    monkeypatch.delenv("FHIR_ADAPTER_DEBUG", raising=False)
+    assert _main_exit(monkeypatch, "convert", str(REPO / "seeds"), "-o", str(tmp_path)) == ExitCode.INTERNAL == 4
+    stderr = capsys.readouterr().err
+    assert stderr.splitlines() == [stderr.strip()] and "Traceback" not in stderr
+    assert stderr.startswith("internal error: RuntimeError: boom\\x0asecond line") and "FHIR_ADAPTER_DEBUG=1" in stderr
+    monkeypatch.setenv("FHIR_ADAPTER_DEBUG", "1")
+    assert _main_exit(monkeypatch, "convert", str(REPO / "seeds"), "-o", str(tmp_path)) == 4
+    stderr = capsys.readouterr().err
+    assert "Traceback" in stderr and "internal error: RuntimeError" in stderr
+
+
+def test_ctrl_c_exits_130_quietly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("fhir_adapter.pipeline.convert_paths", interrupted)
+    assert _main_exit(monkeypatch, "convert", str(REPO / "seeds"), "-o", str(tmp_path)) == 130
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_usage_errors_still_exit_2_through_main(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "f").write_text("x")
+    assert _main_exit(monkeypatch, "convert", str(REPO / "seeds"), "-o", str(tmp_path / "f")) == ExitCode.USAGE
+    assert _main_exit(monkeypatch, "convert", "--no-such-option") == ExitCode.USAGE
+
+
+def test_convert_help_lists_the_limits() -> None:
+    result = run("convert", "--help")
+    for option in ("--record-timeout", "--max-record-mb", "--max-list-items", "--max-json-depth"):
+        assert option in result.stdout
+
+
+def test_limit_options_reach_the_pipeline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fhir_adapter.limits import MB
+    from fhir_adapter.pipeline import ConvertOptions, ConvertSummary
+
+    seen: list[ConvertOptions] = []
+
+    def record(inputs: object, output: object, options: ConvertOptions, *args: object) -> ConvertSummary:
+        seen.append(options)
+        return ConvertSummary(converted=1)
+
+    monkeypatch.setattr("fhir_adapter.pipeline.convert_paths", record)
+    result = run("convert", REPO / "seeds", "-o", tmp_path, "--record-timeout", "2.5", "--max-record-mb", "3",
+                 "--max-list-items", "7", "--max-json-depth", "9")
+    assert result.exit_code == 0, result.output
+    limits = seen[0].limits
+    assert (limits.max_record_seconds, limits.max_record_bytes, limits.max_list_items, limits.max_json_depth) == (
+        2.5, 3 * MB, 7, 9)
+
+
 @pytest.mark.hapi
 def test_validate_r4_uses_hapi_and_catches_r5_content(tmp_path: Path) -> None:
     """R4 validation is HAPI's (CI builds the jar): converted R4 bundles pass, an R5 element in R4 fails."""

@@ -39,6 +39,7 @@ from fhir_adapter.sources import Unit
 
 CHUNK = 8  # units per chunk: few enough to keep a retry cheap, enough to keep the queues' overhead low
 SLACK_SECONDS = 2.0  # the watchdog's margin over the per-record limits (process start, queues, scheduling)
+STOP_WAIT_SECONDS = 10.0  # how long a broken pool may take to stop its other workers before they are killed
 
 
 def _worker_init(options: ConvertOptions) -> None:
@@ -174,6 +175,12 @@ class _Pool:
     def _stop(self, kill_all: bool) -> list[int]:
         """Shut the broken (or stalled) pool down; returns the exit codes of the workers that had died on their own."""
         procs = list({**self.processes, **self.executor._processes}.values())
+        if not kill_all:
+            # The broken pool stops its other workers itself; wait for that (bounded), so that every exit code is
+            # known: reading one while the pool's thread is reaping that process would give None.
+            until = time.monotonic() + STOP_WAIT_SECONDS
+            while any(p.exitcode is None for p in procs) and time.monotonic() < until:
+                time.sleep(0.02)
         codes = [p.exitcode for p in procs]
         for p in procs:
             if kill_all or p.exitcode is None:
