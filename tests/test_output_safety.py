@@ -45,6 +45,11 @@ def _snapshot(root: Path, skip: Path) -> dict[str, tuple[str, bytes | str]]:
     return found
 
 
+def _flat(text: str) -> str:
+    """A message as one line, without the box typer draws around it."""
+    return " ".join(re.sub(r"[│╭╮╰╯─]", " ", text).split())
+
+
 def _as_outcome(unit: Unit, options: ConvertOptions) -> list[Outcome]:
     """A converter that hands the writer whatever id the line holds (no reader in between: the writer's own
     defence is what is tested)."""
@@ -101,6 +106,8 @@ def test_hostile_ids_never_write_outside_the_output_folder(tmp_path: Path, worke
     errors = [json.loads(line) for line in (out / "errors.jsonl").read_text().splitlines()]
     assert {e["stage"] for e in errors} == {"write"}  # the direct run: control characters are refused by the writer
     assert {e["index"] for e in errors} == {6, 7, 8, 20}  # over 256 characters, or control characters
+    assert len(list(out.glob("*.json"))) == len(good) + len(HOSTILE_IDS) - 4  # every other id got its own file
+    assert (out / f"{output_stem('/etc/passwd')}.json").is_file()
 
 
 def test_the_writer_reports_an_unusable_id_and_goes_on(tmp_path: Path) -> None:
@@ -175,7 +182,7 @@ def test_output_that_is_a_file_is_a_usage_error(tmp_path: Path, command: list[st
     args = [str(tmp_path / "in.json") if a == "IN" else a for a in command]
     result = CliRunner().invoke(app, [*args, "-o", str(tmp_path / where)])
     assert result.exit_code == ExitCode.USAGE, result.output
-    assert "file" in result.stderr and "Traceback" not in result.output
+    assert "is a file" in _flat(result.stderr) and "Traceback" not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert (tmp_path / "file").read_text() == "x"
 
@@ -186,4 +193,11 @@ def test_output_under_a_folder_without_write_permission_is_a_usage_error(tmp_pat
     locked.mkdir(mode=0o500)
     (tmp_path / "in.json").write_text(_study("NCT00000001"))
     result = CliRunner().invoke(app, ["convert", str(tmp_path / "in.json"), "-o", str(locked / "out")])
-    assert result.exit_code == ExitCode.USAGE and "not writable" in result.stderr
+    assert result.exit_code == ExitCode.USAGE and "not writable" in _flat(result.stderr)
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc, where nobody can create folders")
+def test_output_that_cannot_be_created_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "in.json").write_text(_study("NCT00000001"))
+    result = CliRunner().invoke(app, ["convert", str(tmp_path / "in.json"), "-o", "/proc/fhir-adapter-test/out"])
+    assert result.exit_code == ExitCode.USAGE and "cannot create the output folder" in _flat(result.stderr)
