@@ -37,6 +37,8 @@ class Limits:
     # XML: elements of one document, and attributes of one element (legacy records use almost none).
     max_xml_elements: int = 1_000_000
     max_xml_attributes: int = 256
+    # A FIFO named as an input: seconds to wait for each piece of data before it is reported and the run goes on.
+    fifo_wait_seconds: float = 10.0
 
 
 DEFAULT_LIMITS = Limits()

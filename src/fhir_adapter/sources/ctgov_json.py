@@ -15,6 +15,7 @@ import orjson
 from fhir_adapter import terminology
 from fhir_adapter.errors import SourceError
 from fhir_adapter.issues import Issue
+from fhir_adapter.limits import DEFAULT_LIMITS, Limits
 from fhir_adapter.model import (
     AgeLimit,
     Arm,
@@ -36,6 +37,7 @@ from fhir_adapter.model import (
     Trial,
 )
 from fhir_adapter.sources.criteria import split_criteria
+from fhir_adapter.sources.guards import check_items, check_nct_id, unsigned_int
 from fhir_adapter.sources.wording import parse_age
 
 # Modules and fields that carry nothing the FHIR mapping needs and may be left out without a report: bookkeeping
@@ -65,9 +67,10 @@ _IGNORED = frozenset(
 class _Reader:
     """Reads one study; ``take_*`` helpers check types and remember which fields were consumed."""
 
-    def __init__(self, study: dict[str, Any], source: Source) -> None:
+    def __init__(self, study: dict[str, Any], source: Source, limits: Limits = DEFAULT_LIMITS) -> None:
         self.study = study
         self.source = source
+        self.limits = limits
         self.issues: list[Issue] = []
         self.used: set[str] = set()
         self.nct_id: str | None = None
@@ -115,7 +118,8 @@ class _Reader:
         return None
 
     def items(self, path: str) -> list[tuple[str, Any]]:
-        """The elements of a list with their own paths (``path[3]``); a non-list is reported."""
+        """The elements of a list with their own paths (``path[3]``); a non-list is reported, a list over
+        ``limits.max_list_items`` raises ``LimitExceeded`` (every list-valued field is read here)."""
         value = self.node(path)
         self.used.add(path)
         if value is None:
@@ -124,6 +128,7 @@ class _Reader:
             self._warn(path, f"expected a list, got {type(value).__name__}; value kept in unmapped")
             self.used.discard(path)
             return []
+        check_items(len(value), path, self.limits.max_list_items, self.source, self.nct_id)
         return [(f"{path}[{i}]", v) for i, v in enumerate(value)]
 
     def texts(self, path: str) -> list[str]:
@@ -195,7 +200,8 @@ class _Sub:
     def code(self, axis: str, key: str) -> str | None:
         return self.reader.code(axis, self._p(key))
 
-    def number(self, key: str) -> float | None:
+    def number(self, key: str, bound: float) -> float | None:
+        """A number from -bound to bound (coordinates); anything else is reported and kept in unmapped."""
         value = self.data.get(key)
         self.reader.used.add(self._p(key))
         if value is None:
@@ -204,7 +210,26 @@ class _Sub:
             self.reader._warn(self._p(key), f"expected a number, got {type(value).__name__}")
             self.reader.used.discard(self._p(key))
             return None
+        if not -bound <= value <= bound:
+            self.reader._warn(self._p(key), f"expected a number from -{bound:g} to {bound:g}; value kept in unmapped")
+            self.reader.used.discard(self._p(key))
+            return None
         return float(value)
+
+    def count(self, key: str) -> int | None:
+        """An integer field (FHIR unsignedInt, 0 .. 2^31-1); anything else is reported and kept in unmapped."""
+        value = self.data.get(key)
+        self.reader.used.add(self._p(key))
+        if value is None:
+            return None
+        count = unsigned_int(value)
+        if count is None:
+            kind = "number out of range or not whole" if isinstance(value, int | float) and not isinstance(
+                value, bool) else type(value).__name__
+            self.reader._warn(self._p(key), f"expected a whole number 0..2147483647, got {kind}; value kept in "
+                                            "unmapped")
+            self.reader.used.discard(self._p(key))
+        return count
 
 
 def _age(reader: _Reader, path: str) -> AgeLimit | None:
@@ -218,17 +243,18 @@ def _age(reader: _Reader, path: str) -> AgeLimit | None:
     return age
 
 
-def read_study(study: Any, source: Source) -> Trial:
-    """One API v2 study object -> Trial. Raises ``SourceError`` when it is not a study or has no NCT id."""
+def read_study(study: Any, source: Source, *, limits: Limits = DEFAULT_LIMITS) -> Trial:
+    """One API v2 study object -> Trial. Raises ``SourceError`` when it is not a study or has no plausible NCT id,
+    ``LimitExceeded`` for a list-valued field over ``limits.max_list_items``."""
     if not isinstance(study, dict) or not isinstance(study.get("protocolSection"), dict):
         raise SourceError("not a ClinicalTrials.gov study object (no protocolSection)", path=source.path,
                           index=source.index, field="protocolSection")
-    r = _Reader(study, source)
+    r = _Reader(study, source, limits)
     nct = r.text("protocolSection.identificationModule.nctId")
     if not nct:
         raise SourceError("study has no NCT id", path=source.path, index=source.index,
                           field="protocolSection.identificationModule.nctId")
-    r.nct_id = nct
+    r.nct_id = check_nct_id(nct, "protocolSection.identificationModule.nctId", source)
     trial = Trial(nct_id=nct, source=source)
     _identification(r, trial)
     _status(r, trial)
@@ -336,8 +362,7 @@ def _design(r: _Reader, t: Trial) -> None:
     t.design = d
     ei = r.sub(f"{m}.enrollmentInfo")
     if ei is not None:
-        count = ei.number("count")
-        t.enrollment_count = int(count) if count is not None else None
+        t.enrollment_count = ei.count("count")
         t.enrollment_type = ei.code("date-type", "type")
 
 
@@ -413,7 +438,7 @@ def _contacts_locations(r: _Reader, t: Trial) -> None:
                     state=s.text("state"), zip=s.text("zip"), country=s.text("country"))
         geo = r.sub(f"{s.path}.geoPoint")
         if geo is not None:
-            site.latitude, site.longitude = geo.number("lat"), geo.number("lon")
+            site.latitude, site.longitude = geo.number("lat", 90), geo.number("lon", 180)
         site.contacts = [_contact(c) for c in r.objects(f"{s.path}.contacts")]
         t.sites.append(site)
 

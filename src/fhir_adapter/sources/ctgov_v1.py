@@ -28,6 +28,7 @@ import orjson
 from fhir_adapter import terminology
 from fhir_adapter.errors import SourceError
 from fhir_adapter.issues import Issue
+from fhir_adapter.limits import DEFAULT_LIMITS, Limits
 from fhir_adapter.model import (
     AgeLimit,
     Arm,
@@ -49,6 +50,7 @@ from fhir_adapter.model import (
     Trial,
 )
 from fhir_adapter.sources.criteria import split_criteria
+from fhir_adapter.sources.guards import check_items, check_nct_id, parse_count
 from fhir_adapter.sources.wording import parse_age, parse_registry_date
 
 __all__ = [
@@ -92,7 +94,6 @@ IGNORED = frozenset(
     }
 )
 
-_COUNT = re.compile(r"\d+")
 # API v1 flag wording: "Yes"/"No", and HealthyVolunteers "Accepts Healthy Volunteers".
 _TRUE = frozenset({"yes", "true", "accepts healthy volunteers"})
 _FALSE = frozenset({"no", "false"})
@@ -105,7 +106,8 @@ _SAMPLING_METHODS = frozenset({"PROBABILITY_SAMPLE", "NON_PROBABILITY_SAMPLE"})
 class _Reader:
     """Per-study state: issues, the paths consumed (``used``) and the objects/lists looked into (``seen``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, source: Source, nct_id: str, limits: Limits) -> None:
+        self.source, self.nct_id, self.limits = source, nct_id, limits
         self.issues: list[Issue] = []
         self.used: set[str] = set()
         self.seen: set[str] = set()
@@ -194,10 +196,10 @@ class _Node:
         raw = self.text(key)
         if raw is None:
             return None
-        if not _COUNT.fullmatch(raw.replace(",", "")):
-            self._reject(key, f"cannot read count {raw[:40]!r}; kept in unmapped")
-            return None
-        return int(raw.replace(",", ""))
+        count = parse_count(raw)
+        if count is None:
+            self._reject(key, "cannot read count (a whole number 0..2147483647); kept in unmapped")
+        return count
 
     def age(self, key: str) -> AgeLimit | None:
         raw = self.text(key)
@@ -209,7 +211,8 @@ class _Node:
         return age
 
     def items(self, list_key: str, item_key: str) -> list[tuple[str, Any]]:
-        """The elements of ``list_key.item_key[]`` (v1 wraps every list in an object) with their paths."""
+        """The elements of ``list_key.item_key[]`` (v1 wraps every list in an object) with their paths; a list over
+        ``limits.max_list_items`` raises ``LimitExceeded`` (every list-valued field is read here)."""
         wrapper = self.child(list_key)
         if wrapper is None:
             return []
@@ -220,6 +223,7 @@ class _Node:
         if not isinstance(value, list):
             self.r.warn(path, f"expected a list, got {type(value).__name__}; value kept in unmapped")
             return []
+        check_items(len(value), path, self.r.limits.max_list_items, self.r.source, self.r.nct_id)
         self.r.seen.add(path)
         return [(f"{path}[{i}]", v) for i, v in enumerate(value)]
 
@@ -320,9 +324,10 @@ def _nct_of(study: Any) -> str | None:
     return (value.strip() or None) if isinstance(value, str) else None
 
 
-def read_v1_study(study: Any, source: Source) -> Trial:
+def read_v1_study(study: Any, source: Source, *, limits: Limits = DEFAULT_LIMITS) -> Trial:
     """One v1 study record (a ``FullStudies`` entry, a ``FullStudy``/``Study`` wrapper or the study object) ->
-    Trial. Raises ``SourceError`` (with path, index, field) when it is not a study or has no NCT id."""
+    Trial. Raises ``SourceError`` (with path, index, field) when it is not a study or has no plausible NCT id,
+    ``LimitExceeded`` for a list-valued field over ``limits.max_list_items``."""
     wrapper_extra: dict[str, Any] = {}
     if isinstance(study, dict) and "ProtocolSection" not in study:
         inner = study.get("FullStudy", study)
@@ -336,7 +341,8 @@ def read_v1_study(study: Any, source: Source) -> Trial:
     if not nct:
         raise SourceError("study has no NCT id", path=source.path, index=source.index,
                           field="ProtocolSection.IdentificationModule.NCTId")
-    r = _Reader()
+    nct = check_nct_id(nct, "ProtocolSection.IdentificationModule.NCTId", source)
+    r = _Reader(source, nct, limits)
     root = _Node(r, "", study)
     ps = root.child("ProtocolSection")
     assert ps is not None

@@ -27,6 +27,7 @@ from lxml import etree
 from fhir_adapter import terminology
 from fhir_adapter.errors import SourceError
 from fhir_adapter.issues import Issue
+from fhir_adapter.limits import DEFAULT_LIMITS, Limits
 from fhir_adapter.model import (
     AgeLimit,
     Arm,
@@ -47,6 +48,7 @@ from fhir_adapter.model import (
     Trial,
 )
 from fhir_adapter.sources.criteria import split_criteria
+from fhir_adapter.sources.guards import check_items, check_nct_id, check_xml_counts, parse_count
 from fhir_adapter.sources.wording import parse_age, parse_registry_date
 
 __all__ = ["IGNORED", "looks_like_ctgov_xml", "read_clinical_study", "reflow_textblock"]
@@ -138,12 +140,15 @@ def _as_utf8(data: bytes) -> bytes:
 # ------------------------------------------------------------------------------------------------ parsing
 
 
-def _parse(data: bytes, source: Source) -> etree._Element:
-    """The root element, parsed with the hardened parser; entity declarations are refused before parsing."""
+def _parse(data: bytes, source: Source, limits: Limits = DEFAULT_LIMITS) -> etree._Element:
+    """The root element, parsed with the hardened parser; entity declarations, and documents with more elements or
+    attributes on one element than the limits allow, are refused before parsing (libxml2's duplicate-attribute
+    check is quadratic in the attributes of an element)."""
     checked = _as_utf8(data)
     if _DOCTYPE.search(checked) and _ENTITY.search(checked):
         raise SourceError("XML with entity declarations is refused (XXE / entity expansion)", path=source.path,
                           index=source.index, field="DOCTYPE")
+    check_xml_counts(checked, limits.max_xml_elements, limits.max_xml_attributes, source)
     parser = etree.XMLParser(**_PARSER_OPTIONS)  # type: ignore[arg-type]
     try:
         root = etree.fromstring(data, parser)
@@ -259,9 +264,11 @@ def _plain_path(path: str) -> str:
 class _Reader:
     """Reads one ``<clinical_study>``; remembers which elements and attributes were consumed."""
 
-    def __init__(self, root: etree._Element, source: Source) -> None:
+    def __init__(self, root: etree._Element, source: Source, limits: Limits = DEFAULT_LIMITS) -> None:
         self.root = root
         self.source = source
+        self.limits = limits
+        self.nct_id: str | None = None
         self.issues: list[Issue] = []
         self.used: set[etree._Element] = set()
         self.used_attrs: set[tuple[etree._Element, str]] = set()
@@ -272,9 +279,14 @@ class _Reader:
 
     # -- element access -------------------------------------------------------------------------------------
     def all(self, parent: etree._Element | None, tag: str) -> list[etree._Element]:
+        """The children with the tag (consumed); more than ``limits.max_list_items`` raise ``LimitExceeded``
+        (every repeated element is read here)."""
         if parent is None:
             return []
         found = [c for c in parent if c.tag == tag]
+        if len(found) > self.limits.max_list_items:
+            field = tag if parent is self.root else f"{_path_of(parent)}/{tag}"
+            check_items(len(found), field, self.limits.max_list_items, self.source, self.nct_id)
         self.used.update(found)
         return found
 
@@ -374,18 +386,20 @@ class _Reader:
         return None
 
 
-def read_clinical_study(data: bytes, source: Source) -> Trial:
+def read_clinical_study(data: bytes, source: Source, *, limits: Limits = DEFAULT_LIMITS) -> Trial:
     """One legacy ``<clinical_study>`` document -> Trial.
 
     Raises ``SourceError`` for malformed XML (with line and column), a document declaring entities, a root other
-    than ``clinical_study`` and a record without ``id_info/nct_id``.
+    than ``clinical_study`` and a record without a plausible ``id_info/nct_id``; ``LimitExceeded`` for a document
+    over the XML element or attribute limits, or a repeated element over ``limits.max_list_items``.
     """
-    root = _parse(data, source)
-    r = _Reader(root, source)
+    root = _parse(data, source, limits)
+    r = _Reader(root, source, limits)
     id_info = r.one(root, "id_info")
     nct = r.text(id_info, "nct_id")
     if not nct:
         raise SourceError("record has no NCT id", path=source.path, index=source.index, field="id_info/nct_id")
+    nct = r.nct_id = check_nct_id(nct, "id_info/nct_id", source)
     trial = Trial(nct_id=nct, source=source)
     _identification(r, trial, id_info)
     _check_file_name(r, trial)
@@ -530,10 +544,9 @@ def _design(r: _Reader, t: Trial) -> None:
     enrollment = r.one(root, "enrollment")
     raw_count = r.value(enrollment)
     if enrollment is not None and raw_count:
-        try:
-            t.enrollment_count = int(float(raw_count))
-        except ValueError:
-            r.warn("enrollment", f"cannot read enrollment {raw_count[:30]!r}; kept in unmapped")
+        t.enrollment_count = parse_count(raw_count)
+        if t.enrollment_count is None:
+            r.warn("enrollment", "cannot read enrollment (a whole number 0..2147483647); kept in unmapped")
             r.release(enrollment)
         else:
             t.enrollment_type = r.date_type(enrollment)
@@ -739,6 +752,8 @@ def _collect_unmapped(r: _Reader, t: Trial) -> None:
             counts: dict[str, int] = {}
             for c in children:
                 counts[str(c.tag)] = counts.get(str(c.tag), 0) + 1
+            for tag, count in counts.items():  # unknown repeated elements are bounded like the known ones
+                check_items(count, f"{path}/{tag}" if path else tag, r.limits.max_list_items, r.source, r.nct_id)
             seen: dict[str, int] = {}
             prefix = f"{path}/" if path else ""
             for c in children:

@@ -1,0 +1,185 @@
+"""Checks of untrusted input against ``fhir_adapter.limits.Limits`` that run before (or instead of) parsing.
+
+Each check is linear in the input size, so that a hostile document is refused in the time it takes to read it:
+JSON nesting depth (before orjson parses a document and before anything is pickled to a worker), XML element and
+attribute counts (before libxml2 parses: its duplicate-attribute check is quadratic), the items of one list-valued
+field, integer fields in FHIR's ``unsignedInt`` range, and NCT ids free of control characters.
+
+Messages name the field and the limit with the option that raises it; they never quote trial text.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from itertools import accumulate
+from typing import Any
+
+from fhir_adapter.errors import LimitExceeded, SourceError
+from fhir_adapter.limits import MB
+from fhir_adapter.model import Source
+
+# The command-line option of each limit (named in messages so that the reader knows how to raise it).
+OPTION = {
+    "max_record_bytes": "--max-record-mb",
+    "max_json_depth": "--max-json-depth",
+    "max_list_items": "--max-list-items",
+    "max_member_bytes": "--max-member-mb",
+    "max_zip_ratio": "--max-zip-ratio",
+    "max_archive_bytes": "--max-archive-mb",
+    "max_xml_elements": "--max-xml-elements",
+    "max_xml_attributes": "--max-xml-attributes",
+    "fifo_wait_seconds": "--fifo-wait",
+}
+
+# FHIR unsignedInt (ResearchStudy.recruitment.targetNumber / actualNumber): 0 .. 2^31 - 1.
+MAX_UNSIGNED_INT = 2**31 - 1
+
+# A plausible record id: letters and digits, then letters, digits, '.', '_' or '-', 64 characters at most
+# (ClinicalTrials.gov ids are NCT and 8 digits). One character class per position: linear.
+_PLAUSIBLE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def over(what: str, amount: str, limit_name: str, limit: int | float, unit: str = "") -> str:
+    """``locations: 100000 items, over the limit of 20000 (--max-list-items)``."""
+    shown = _size(limit) if unit == "bytes" else f"{limit:g}" if isinstance(limit, float) else str(limit)
+    return f"{what}: {amount}, over the limit of {shown} ({OPTION[limit_name]})"
+
+
+def _size(n: int | float) -> str:
+    return f"{n / MB:g} MB" if n >= MB else f"{int(n)} bytes"
+
+
+def size_text(n: int) -> str:
+    """A byte count for a message (``40 MB``, ``812 bytes``)."""
+    return _size(n)
+
+
+# ------------------------------------------------------------------------------------------------ JSON depth
+
+_ESCAPED_BACKSLASH = b"\\\\"
+_ESCAPED_QUOTE = b'\\"'
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+# +1 for an opening bracket, -1 for a closing one (indexed by byte value; only brackets are left when used).
+_STEP = tuple(1 if b in b"[{" else -1 if b in b"]}" else 0 for b in range(256))
+
+
+def json_depth(data: bytes) -> int:
+    """The nesting depth of a JSON document (``{}`` is 1), from a linear scan that skips string contents.
+
+    Escaped backslashes, then escaped quotes are removed, so that every remaining ``"`` opens or closes a string;
+    the brackets outside strings are then summed. Exact for valid JSON; for invalid JSON a bound good enough to
+    refuse it early (orjson reports the syntax error otherwise)."""
+    if data.count(b"[") + data.count(b"{") <= 1:
+        return data.count(b"[") + data.count(b"{")
+    plain = data.replace(_ESCAPED_BACKSLASH, b"").replace(_ESCAPED_QUOTE, b"")
+    outside = b"".join(plain.split(b'"')[::2]).translate(None, _NOT_BRACKETS)
+    if not outside:
+        return 0
+    return max(0, max(accumulate(map(_STEP.__getitem__, outside))))
+
+
+def check_json_depth(data: bytes, max_depth: int, path: str, index: int | None) -> None:
+    """Raise ``LimitExceeded`` for a document nested deeper than ``max_depth`` (checked before parsing)."""
+    depth = json_depth(data)
+    if depth > max_depth:
+        raise LimitExceeded(over("JSON nesting", f"{depth} levels deep", "max_json_depth", max_depth),
+                            path=path, index=index, field="(document)")
+
+
+# ------------------------------------------------------------------------------------------------ XML counts
+
+# Inside a start tag: a quoted attribute value or the tag's end. The classes exclude their own delimiter: linear.
+_TAG_TOKEN = re.compile(rb""""[^"]*"|'[^']*'|>""")
+_NAME_START = re.compile(rb"[A-Za-z_:]")
+# An attribute takes at least 5 bytes of a start tag (whitespace, a 1-character name, '=' and two quotes).
+_MIN_ATTRIBUTE_BYTES = 4
+
+
+def check_xml_counts(data: bytes, max_elements: int, max_attributes: int, source: Source) -> None:
+    """Raise ``LimitExceeded`` before parsing for a document with more than ``max_elements`` elements or an element
+    with more than ``max_attributes`` attributes (``data`` is UTF-8 or ASCII-compatible)."""
+    # Every start or empty-element tag begins with '<' not followed by '/', '!' or '?' (an upper bound: '<' in
+    # comments and CDATA are counted too).
+    elements = data.count(b"<") - data.count(b"</") - data.count(b"<!") - data.count(b"<?")
+    if elements > max_elements:
+        raise LimitExceeded(over("XML elements", f"about {elements} elements", "max_xml_elements", max_elements),
+                            path=source.path, index=source.index, field="(document)")
+    if data.count(b"=") <= max_attributes:
+        return  # each attribute has an '=': no element can be over the limit
+    shortest = _MIN_ATTRIBUTE_BYTES * max_attributes
+    for piece in data.split(b"<"):
+        if len(piece) <= shortest or not _NAME_START.match(piece):
+            continue
+        for count, token in enumerate(_TAG_TOKEN.finditer(piece), 1):
+            if token.group() == b">":
+                break
+            if count > max_attributes:
+                name = re.match(rb"[^\s/>]{1,64}", piece)
+                tag = name.group().decode("utf-8", "replace") if name else "?"
+                raise LimitExceeded(over(f"<{tag}> attributes", f"more than {max_attributes} attributes",
+                                         "max_xml_attributes", max_attributes),
+                                    path=source.path, index=source.index, field=tag)
+
+
+# ------------------------------------------------------------------------------------------------ fields
+
+
+def check_items(count: int, field: str, max_items: int, source: Source, nct_id: str | None) -> None:
+    """Raise ``LimitExceeded`` for a list-valued field with more than ``max_items`` items."""
+    if count > max_items:
+        raise LimitExceeded(over(field, f"{count} items", "max_list_items", max_items), path=source.path,
+                            index=source.index, nct_id=nct_id, field=field)
+
+
+def unsigned_int(value: Any) -> int | None:
+    """``value`` as a FHIR unsignedInt (0 .. 2^31-1), or None: an int or an integral finite float in range (JSON
+    ``63.0``); booleans, NaN, infinities, negative, fractional and larger numbers are not."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        if not math.isfinite(value) or not value.is_integer():
+            return None
+        value = int(value)
+    if isinstance(value, int) and 0 <= value <= MAX_UNSIGNED_INT:
+        return value
+    return None
+
+
+_DIGITS = re.compile(r"[0-9]{1,12}")
+
+
+def parse_count(raw: str) -> int | None:
+    """A count written as text (``"63"``, ``"1,200"``, legacy ``"63.0"``) as an unsignedInt, or None."""
+    text = raw.strip().replace(",", "")
+    if text.endswith(".0"):
+        text = text[:-2]
+    if not _DIGITS.fullmatch(text):
+        return None
+    return unsigned_int(int(text))
+
+
+def check_nct_id(value: str, field: str, source: Source) -> str:
+    """The record id, or ``SourceError`` naming the field for one with control characters or otherwise not a
+    plausible id (letters, digits, '.', '_', '-'; 64 characters at most). The id is not quoted: it is what is
+    wrong."""
+    if _PLAUSIBLE_ID.fullmatch(value):
+        return value
+    why = "control characters" if any(ord(c) < 32 or ord(c) == 127 for c in value) else \
+        "characters other than letters, digits, '.', '_' and '-'" if len(value) <= 64 else "more than 64 characters"
+    raise SourceError(f"implausible NCT id ({why})", path=source.path, index=source.index, field=field)
+
+
+__all__ = [
+    "MAX_UNSIGNED_INT",
+    "OPTION",
+    "check_items",
+    "check_json_depth",
+    "check_nct_id",
+    "check_xml_counts",
+    "json_depth",
+    "over",
+    "parse_count",
+    "size_text",
+    "unsigned_int",
+]
