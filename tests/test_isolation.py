@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -64,6 +65,8 @@ def _raise_on_marker(unit: Unit, options: ConvertOptions) -> list[Outcome]:
         raise RecursionError("maximum recursion depth exceeded")
     if unit.data and b"NOMEMORY" in unit.data:
         raise MemoryError()
+    if unit.data and b"EXITS" in unit.data:
+        sys.exit(3)
     return convert_unit(unit, options)
 
 
@@ -135,10 +138,10 @@ def test_a_record_a_signal_cannot_stop_is_stopped_by_the_watchdog(tmp_path: Path
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_recursion_and_memory_errors_cost_their_record_only(tmp_path: Path, workers: int) -> None:
-    src, ids = _input(tmp_path, 12, {2: "RECURSE", 9: "NOMEMORY"})
+    src, ids = _input(tmp_path, 12, {2: "RECURSE", 9: "NOMEMORY", 11: "EXITS"})
     outcomes = _collect(lambda: iter_outcomes([src], ConvertOptions(workers=workers), _raise_on_marker))
-    _check(outcomes, ids, {ids[1]: "convert", ids[8]: "convert"},
-           {ids[1]: "RecursionError", ids[8]: "MemoryError"})
+    _check(outcomes, ids, {ids[1]: "convert", ids[8]: "convert", ids[10]: "convert"},
+           {ids[1]: "RecursionError", ids[8]: "MemoryError", ids[10]: "SystemExit"})
 
 
 def test_a_result_that_cannot_travel_back_costs_its_record_only(tmp_path: Path) -> None:

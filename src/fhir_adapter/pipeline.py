@@ -206,7 +206,7 @@ def run_unit(unit: Unit, options: ConvertOptions, convert: ConvertFn = convert_u
     try:
         with deadline:
             outcomes = convert(unit, options)
-    except Exception as e:  # includes LimitExceeded, RecursionError, MemoryError
+    except (Exception, SystemExit) as e:  # LimitExceeded, RecursionError, MemoryError; sys.exit() in a bug
         if deadline.expired:
             return [unit_failure(unit, "limit", time_limit_message(deadline.seconds))]
         if isinstance(e, LimitExceeded):

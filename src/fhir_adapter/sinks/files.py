@@ -209,6 +209,7 @@ def input_identities(inputs: Iterable[str | Path], folder: OutputFolder) -> set[
     from fhir_adapter.sources import STDIN, input_files
 
     found: set[tuple[int, int]] = set()
+    parents: dict[Path, tuple[int, int] | None] = {}  # a folder walk meets few distinct parents: stat each once
     for item in inputs:
         if str(item) == STDIN:
             continue
@@ -222,18 +223,13 @@ def input_identities(inputs: Iterable[str | Path], folder: OutputFolder) -> set[
         else:
             files = [p]
         for f in files:
-            key = _identity(str(f))
-            if key is not None and _parent_identity(f) == folder.identity:
-                found.add(key)
+            if f.parent not in parents:
+                parents[f.parent] = _identity(str(f.parent))
+            if parents[f.parent] == folder.identity:
+                key = _identity(str(f))
+                if key is not None:
+                    found.add(key)
     return found
-
-
-def _parent_identity(path: Path) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path.resolve().parent)
-    except OSError:
-        return None
-    return (st.st_dev, st.st_ino)
 
 
 __all__ = ["MAX_STEM", "NCT_ID", "OutputFolder", "UnusableId", "check_folder", "display_id", "input_identities",
