@@ -97,7 +97,7 @@ _PARSER_OPTIONS = {
 _HEAD_BYTES = 4096
 _ROOT = "clinical_study"
 _FIRST_ELEMENT = re.compile(
-    rb"\s*(?:<\?[^?]*\?>\s*|<!--(?:[^-]|-(?!->))*-->\s*|<!DOCTYPE[^\[>]*(?:\[[^\]]*\])?\s*>\s*)*<(?P<name>[\w.:-]+)"
+    rb"\s*(?:<\?[^?]*\?>\s*|<!--(?:[^-]|-(?!->))*-->\s*|<!DOCTYPE[^\[>]*+(?:\[[^\]]*\])?\s*>\s*)*<(?P<name>[\w.:-]+)"
 )
 _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 _ENTITY = re.compile(rb"<!ENTITY", re.IGNORECASE)
@@ -239,17 +239,17 @@ def reflow_textblock(raw: str) -> str | None:
 # ------------------------------------------------------------------------------------------------ reader
 
 
-def _path_of(el: etree._Element) -> str:
-    """``location[3]/investigator[0]/role``: the element path below the root, indexed where a tag repeats."""
-    parts: list[str] = []
-    cur: etree._Element | None = el
-    while cur is not None and cur.getparent() is not None:
-        parent = cur.getparent()
-        assert parent is not None
-        same = [c for c in parent if c.tag == cur.tag]
-        parts.append(f"{cur.tag}[{same.index(cur)}]" if len(same) > 1 else str(cur.tag))
-        cur = parent
-    return "/".join(reversed(parts))
+def _child_steps(parent: etree._Element) -> dict[etree._Element, str]:
+    """Each child's path step: its tag, with its index among the children of the same tag when the tag repeats."""
+    counts: dict[Any, int] = {}
+    for c in parent:
+        counts[c.tag] = counts.get(c.tag, 0) + 1
+    seen: dict[Any, int] = {}
+    steps = {}
+    for c in parent:
+        index = seen[c.tag] = seen.get(c.tag, -1) + 1
+        steps[c] = f"{c.tag}[{index}]" if counts[c.tag] > 1 else str(c.tag)
+    return steps
 
 
 def _text_of(el: etree._Element) -> str:
@@ -273,9 +273,23 @@ class _Reader:
         self.used: set[etree._Element] = set()
         self.used_attrs: set[tuple[etree._Element, str]] = set()
         self.unmapped: dict[str, str] = {}
+        self._steps: dict[etree._Element, dict[etree._Element, str]] = {}
 
     def warn(self, location: str, message: str, code: str = "value") -> None:
         self.issues.append(Issue("warning", location, message, code))
+
+    def path_of(self, el: etree._Element) -> str:
+        """``location[3]/investigator[0]/role``: the element path below the root, indexed where a tag repeats. The
+        steps of all children of a parent are worked out once (a warning per sibling stays linear)."""
+        parts: list[str] = []
+        cur: etree._Element = el
+        while (parent := cur.getparent()) is not None:
+            steps = self._steps.get(parent)
+            if steps is None:
+                steps = self._steps[parent] = _child_steps(parent)
+            parts.append(steps[cur])
+            cur = parent
+        return "/".join(reversed(parts))
 
     # -- element access -------------------------------------------------------------------------------------
     def all(self, parent: etree._Element | None, tag: str) -> list[etree._Element]:
@@ -285,7 +299,7 @@ class _Reader:
             return []
         found = [c for c in parent if c.tag == tag]
         if len(found) > self.limits.max_list_items:
-            field = tag if parent is self.root else f"{_path_of(parent)}/{tag}"
+            field = tag if parent is self.root else f"{self.path_of(parent)}/{tag}"
             check_items(len(found), field, self.limits.max_list_items, self.source, self.nct_id)
         self.used.update(found)
         return found
@@ -333,7 +347,7 @@ class _Reader:
     def code_of(self, axis: str, raw: str, where: str | etree._Element) -> str | None:
         token = terminology.normalize(axis, raw)
         if token is None:
-            location = where if isinstance(where, str) else _path_of(where)
+            location = where if isinstance(where, str) else self.path_of(where)
             self.warn(location, f"unknown {axis} code {raw[:40]!r}; kept as given")
             return raw
         return token
@@ -347,7 +361,7 @@ class _Reader:
         # "Estimate" (study_first_posted, last_update_posted) is the noun form of the ConceptMap's "Estimated"
         token = terminology.normalize("date-type", raw) or terminology.normalize("date-type", raw + "d")
         if token is None:
-            self.warn(f"{_path_of(el)}@type", f"unknown date-type code {raw[:40]!r}; kept as given")
+            self.warn(f"{self.path_of(el)}@type", f"unknown date-type code {raw[:40]!r}; kept as given")
             return raw
         return token
 
@@ -358,7 +372,7 @@ class _Reader:
             return None
         iso = parse_registry_date(raw)
         if iso is None:
-            self.warn(_path_of(el), f"cannot read date {raw[:30]!r}; kept in unmapped")
+            self.warn(self.path_of(el), f"cannot read date {raw[:30]!r}; kept in unmapped")
             self.release(el)
         return iso
 
@@ -381,7 +395,7 @@ class _Reader:
             return True
         if low in ("no", "false"):
             return False
-        self.warn(_path_of(el), f"expected Yes/No, got {raw[:30]!r}; kept in unmapped")
+        self.warn(self.path_of(el), f"expected Yes/No, got {raw[:30]!r}; kept in unmapped")
         self.release(el)
         return None
 
@@ -472,7 +486,7 @@ def _status(r: _Reader, t: Trial) -> None:
             t.first_submitted_date = old_iso
         elif old_iso is None or old_iso != t.first_submitted_date:
             r.release(old)
-            r.warn(_path_of(old), "firstreceived_date differs from study_first_submitted; kept in unmapped")
+            r.warn(r.path_of(old), "firstreceived_date differs from study_first_submitted; kept in unmapped")
     t.first_posted_date = r.date(root, "study_first_posted")
     t.last_update_posted_date = r.date(root, "last_update_posted")
     t.results_first_posted_date = r.date(root, "results_first_posted")
@@ -537,7 +551,7 @@ def _design(r: _Reader, t: Trial) -> None:
         if masking is not None and raw_masking:
             d.masking, d.who_masked = terminology.legacy_masking(raw_masking)
             if d.masking is None:
-                r.warn(_path_of(masking), f"cannot read masking {raw_masking[:60]!r}; kept in unmapped")
+                r.warn(r.path_of(masking), f"cannot read masking {raw_masking[:60]!r}; kept in unmapped")
                 r.release(masking)
         d.masking_description = r.text(di, "masking_description")
     t.design = d
@@ -557,7 +571,7 @@ def _arms(r: _Reader, t: Trial) -> None:
     for iv in r.all(root, "intervention"):
         name = r.text(iv, "intervention_name")
         if not name:
-            r.warn(_path_of(iv), "intervention without a name; kept in unmapped")
+            r.warn(r.path_of(iv), "intervention without a name; kept in unmapped")
             r.release(iv)
             continue
         t.interventions.append(Intervention(
@@ -566,7 +580,7 @@ def _arms(r: _Reader, t: Trial) -> None:
     for a in r.all(root, "arm_group"):
         label = r.text(a, "arm_group_label")
         if not label:
-            r.warn(_path_of(a), "arm group without a label; kept in unmapped")
+            r.warn(r.path_of(a), "arm group without a label; kept in unmapped")
             r.release(a)
             continue
         # API v2 lists an arm's interventions as "<Type display>: <name>", in intervention order; legacy XML links
@@ -589,7 +603,7 @@ def _outcomes(r: _Reader, t: Trial) -> None:
         for o in r.all(r.root, tag):
             measure = r.text(o, "measure")
             if not measure:
-                r.warn(_path_of(o), "outcome without a measure; kept in unmapped")
+                r.warn(r.path_of(o), "outcome without a measure; kept in unmapped")
                 r.release(o)
                 continue
             t.outcomes.append(Outcome(measure=measure, type=kind, description=r.text(o, "description"),
@@ -623,7 +637,7 @@ def _age(r: _Reader, parent: etree._Element | None, tag: str) -> AgeLimit | None
         return None
     age = parse_age(raw)
     if age is None:
-        r.warn(_path_of(el), f"cannot read age {raw[:30]!r}; kept in unmapped")
+        r.warn(r.path_of(el), f"cannot read age {raw[:30]!r}; kept in unmapped")
         r.release(el)
     return age
 
@@ -688,7 +702,7 @@ def _contacts_locations(r: _Reader, t: Trial) -> None:
     for o in r.all(root, "overall_official"):
         name = _person(r, o)
         if not name:
-            r.warn(_path_of(o), "overall official without a name; kept in unmapped")
+            r.warn(r.path_of(o), "overall official without a name; kept in unmapped")
             r.release(o)
             continue
         t.officials.append(Official(name=name, role=r.code("official-role", o, "role"),

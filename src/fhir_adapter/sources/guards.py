@@ -41,9 +41,10 @@ _PLAUSIBLE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 def over(what: str, amount: str, limit_name: str, limit: int | float, unit: str = "") -> str:
-    """``locations: 100000 items, over the limit of 20000 (--max-list-items)``."""
+    """``what: 100000 items, over the limit of 20000 (--max-list-items)`` (no ``what: `` when ``what`` is empty:
+    the error's field names it)."""
     shown = _size(limit) if unit == "bytes" else f"{limit:g}" if isinstance(limit, float) else str(limit)
-    return f"{what}: {amount}, over the limit of {shown} ({OPTION[limit_name]})"
+    return f"{what + ': ' if what else ''}{amount}, over the limit of {shown} ({OPTION[limit_name]})"
 
 
 def _size(n: int | float) -> str:
@@ -84,7 +85,7 @@ def check_json_depth(data: bytes, max_depth: int, path: str, index: int | None) 
     depth = json_depth(data)
     if depth > max_depth:
         raise LimitExceeded(over("JSON nesting", f"{depth} levels deep", "max_json_depth", max_depth),
-                            path=path, index=index, field="(document)")
+                            path=path, index=index)
 
 
 # ------------------------------------------------------------------------------------------------ XML counts
@@ -104,7 +105,7 @@ def check_xml_counts(data: bytes, max_elements: int, max_attributes: int, source
     elements = data.count(b"<") - data.count(b"</") - data.count(b"<!") - data.count(b"<?")
     if elements > max_elements:
         raise LimitExceeded(over("XML elements", f"about {elements} elements", "max_xml_elements", max_elements),
-                            path=source.path, index=source.index, field="(document)")
+                            path=source.path, index=source.index)
     if data.count(b"=") <= max_attributes:
         return  # each attribute has an '=': no element can be over the limit
     shortest = _MIN_ATTRIBUTE_BYTES * max_attributes
@@ -117,7 +118,7 @@ def check_xml_counts(data: bytes, max_elements: int, max_attributes: int, source
             if count > max_attributes:
                 name = re.match(rb"[^\s/>]{1,64}", piece)
                 tag = name.group().decode("utf-8", "replace") if name else "?"
-                raise LimitExceeded(over(f"<{tag}> attributes", f"more than {max_attributes} attributes",
+                raise LimitExceeded(over("", f"more than {max_attributes} attributes on one element",
                                          "max_xml_attributes", max_attributes),
                                     path=source.path, index=source.index, field=tag)
 
@@ -128,7 +129,7 @@ def check_xml_counts(data: bytes, max_elements: int, max_attributes: int, source
 def check_items(count: int, field: str, max_items: int, source: Source, nct_id: str | None) -> None:
     """Raise ``LimitExceeded`` for a list-valued field with more than ``max_items`` items."""
     if count > max_items:
-        raise LimitExceeded(over(field, f"{count} items", "max_list_items", max_items), path=source.path,
+        raise LimitExceeded(over("", f"{count} items", "max_list_items", max_items), path=source.path,
                             index=source.index, nct_id=nct_id, field=field)
 
 
