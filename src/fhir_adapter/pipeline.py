@@ -14,6 +14,7 @@ process pool that survives a worker's death; ``fhir_adapter.sinks`` writes the f
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import os
 import re
@@ -249,7 +250,11 @@ def iter_outcomes(inputs: Iterable[str | Path], options: ConvertOptions,
     """Outcomes of every record, in input order, converted by ``options.workers`` processes with ``convert``
     (``convert_unit``; a test passes its own to crash or stall a worker)."""
     units = _guarded_units(inputs, options.limits)
+    first = next(units, None)
+    if first is None:
+        return
     warm_up(options)
+    units = itertools.chain([first], units)
     if options.workers <= 1:
         for unit in units:
             yield from run_unit(unit, options, convert)

@@ -63,7 +63,9 @@ class _Progress:
 def convert(
     inputs: Annotated[list[str], typer.Argument(
         help="Files, folders, ZIP archives, NDJSON files, or - for standard input.", show_default=False)],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Folder to write <NCTID>.json bundles into.")],
+    output: Annotated[Path, typer.Option(
+        "--output", "-o", help="Folder to write <NCTID>.json bundles into (created if needed; nothing is written "
+                               "outside it, no input in it is overwritten).")],
     fhir_version: Annotated[FhirVersion, typer.Option("--fhir-version", help="FHIR release.")] = FhirVersion.R5,
     bundle: Annotated[BundleType, typer.Option("--bundle", help="Bundle type.")] = BundleType.collection,
     ndjson: Annotated[bool, typer.Option("--ndjson", help="Write one <ResourceType>.ndjson per type.")] = False,
