@@ -133,6 +133,22 @@ def test_zip_member_and_archive_size_limits(tmp_path: Path) -> None:
     assert got[-1][0] == "d.json" and "member not read" in got[-1][1]  # reported, not silently dropped
 
 
+def test_bomb_spread_over_many_small_members_is_stopped(tmp_path: Path) -> None:
+    """Members each under the per-member ratio floor (1 MB) still count against the archive: at most
+    ``max_zip_ratio`` times its size on disk is inflated; the members left are reported, not dropped."""
+    archive = tmp_path / "many.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+        for i in range(300):
+            z.writestr(f"m{i:03}.json", b" " * MB)
+        z.writestr("last.json", dump(study()))
+    units = list(iter_units([archive], Limits(max_zip_ratio=20)))
+    assert len(units) == 301
+    errors = [u.error.message for u in units if u.error is not None]
+    assert errors and all("archive inflation ratio" in m and "(--max-zip-ratio)" in m for m in errors)
+    assert units[-1].error is not None and "member not read" in units[-1].error.message
+    assert sum(u.data is not None for u in units) < 300
+
+
 ZIP_BOMB_RSS = """
 import resource, sys
 from fhir_adapter.limits import Limits

@@ -182,61 +182,83 @@ _RATIO_FLOOR = 1 << 20
 _READ = {zipfile.ZIP_STORED: lines.CHUNK, zipfile.ZIP_DEFLATED: lines.CHUNK, zipfile.ZIP_LZMA: 4096}
 
 
+@dataclass(slots=True)
+class _Archive:
+    """What the members of one archive have inflated to together, and the cap on it: ``max_archive_bytes``, or
+    ``max_zip_ratio`` times the archive's size on disk when that is less (a bomb spread over many small members,
+    each under the per-member ratio floor, is stopped too)."""
+
+    total: int
+    cap: int
+    cap_name: str
+
+    @classmethod
+    def of(cls, path: Path, limits: Limits) -> _Archive:
+        by_ratio = max(_RATIO_FLOOR, limits.max_zip_ratio * path.stat().st_size)
+        if by_ratio < limits.max_archive_bytes:
+            return cls(0, by_ratio, "max_zip_ratio")
+        return cls(0, limits.max_archive_bytes, "max_archive_bytes")
+
+    def over(self, limits: Limits, before: str = "") -> str:
+        if self.cap_name == "max_zip_ratio":
+            return over("archive inflation ratio", f"more than {limits.max_zip_ratio}:1{before}", "max_zip_ratio",
+                        limits.max_zip_ratio)
+        return over("archive inflated size", f"more than {size_text(self.cap)}{before}", "max_archive_bytes",
+                    self.cap, "bytes")
+
+
 class _Inflated:
     """A member's inflated bytes, counted as they come against the member, ratio and archive limits."""
 
-    def __init__(self, stream: Any, info: zipfile.ZipInfo, name: str, limits: Limits, archive_total: list[int]):
+    def __init__(self, stream: Any, info: zipfile.ZipInfo, name: str, limits: Limits, archive: _Archive):
         self.stream, self.info, self.name, self.limits = stream, info, name, limits
         self.total = 0
-        self.archive_total = archive_total  # shared by the members of one archive
+        self.archive = archive  # shared by the members of one archive
         self.size = _READ[info.compress_type]
 
     def read(self, _n: int) -> bytes:
         chunk: bytes = self.stream.read(self.size)
         self.total += len(chunk)
-        self.archive_total[0] += len(chunk)
+        self.archive.total += len(chunk)
         limits = self.limits
         if self.total > limits.max_member_bytes:
-            raise self._over("inflated size", f"more than {size_text(limits.max_member_bytes)}", "max_member_bytes",
-                             limits.max_member_bytes, "bytes")
+            raise self._over(over("ZIP member inflated size", f"more than {size_text(limits.max_member_bytes)}",
+                                  "max_member_bytes", limits.max_member_bytes, "bytes"))
         if self.total > _RATIO_FLOOR and self.total > limits.max_zip_ratio * max(self.info.compress_size, 1):
             ratio = self.total // max(self.info.compress_size, 1)
-            raise self._over("inflation ratio", f"more than {ratio}:1", "max_zip_ratio", limits.max_zip_ratio)
-        if self.archive_total[0] > limits.max_archive_bytes:
-            raise self._over("archive inflated size", f"more than {size_text(limits.max_archive_bytes)}",
-                             "max_archive_bytes", limits.max_archive_bytes, "bytes")
+            raise self._over(over("ZIP member inflation ratio", f"more than {ratio}:1", "max_zip_ratio",
+                                  limits.max_zip_ratio))
+        if self.archive.total > self.archive.cap:
+            raise self._over(self.archive.over(limits))
         return chunk
 
-    def _over(self, what: str, amount: str, limit_name: str, limit: int, unit: str = "") -> LimitExceeded:
-        return LimitExceeded(over(f"ZIP member {what}", amount, limit_name, limit, unit) + "; member not read on",
-                             path=self.name)
+    def _over(self, message: str) -> LimitExceeded:
+        return LimitExceeded(message + "; member not read on", path=self.name)
 
 
 def _zip_units(path: Path, limits: Limits) -> Iterator[Unit]:
     """Every member of an archive that is not a folder gives units or an error unit; one member's error does not
-    stop the others (an archive over ``max_archive_bytes`` reports the members left as not read)."""
+    stop the others (an archive over its inflation cap reports the members left as not read)."""
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as e:
         yield Unit(str(path), error=SourceError(f"not a readable ZIP archive: {e}", path=str(path)))
         return
-    total = [0]
+    state = _Archive.of(path, limits)
     with archive:
         for info in archive.infolist():
             if info.is_dir():
                 continue
             name = f"{path}!{info.filename}"
-            if total[0] > limits.max_archive_bytes:
-                amount = f"more than {size_text(limits.max_archive_bytes)} before this member"
-                error = LimitExceeded(over("archive inflated size", amount, "max_archive_bytes",
-                                           limits.max_archive_bytes, "bytes") + "; member not read", path=name)
+            if state.total > state.cap:
+                error = LimitExceeded(state.over(limits, " before this member") + "; member not read", path=name)
                 yield Unit(name, error=error)
                 continue
-            yield from _member_units(archive, info, name, limits, total)
+            yield from _member_units(archive, info, name, limits, state)
 
 
 def _member_units(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limits: Limits,
-                  total: list[int]) -> Iterator[Unit]:
+                  state: _Archive) -> Iterator[Unit]:
     if info.flag_bits & 0x1:
         yield Unit(name, error=SourceError("encrypted ZIP member, not read", path=name))
         return
@@ -246,7 +268,7 @@ def _member_units(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, li
         return
     try:
         with archive.open(info) as stream:
-            read = _Inflated(stream, info, name, limits, total).read
+            read = _Inflated(stream, info, name, limits, state).read
             if Path(info.filename).suffix.lower() in LINE_SUFFIXES:
                 yield from line_units(read, name, limits)
                 return
