@@ -12,6 +12,11 @@ Reading happens in two steps so that large inputs stream and can be spread over 
 
 A record that cannot be read becomes a ``Record`` with an ``error`` (file, index, NCT id, field); the other
 records of the batch go on.
+
+Every input is untrusted: both steps take a ``fhir_adapter.limits.Limits`` and report a record over one of its
+limits as ``LimitExceeded`` (naming the field, the limit and the option that raises it). Cutting (``units``, with
+``lines`` for bounded stream reading) enforces record size, ZIP inflation and JSON depth; ``guards`` holds the
+linear pre-parse checks; the format readers enforce list items per field, integer ranges and NCT id sanity.
 """
 
 from __future__ import annotations
