@@ -201,3 +201,15 @@ def test_output_that_cannot_be_created_is_a_usage_error(tmp_path: Path) -> None:
     (tmp_path / "in.json").write_text(_study("NCT00000001"))
     result = CliRunner().invoke(app, ["convert", str(tmp_path / "in.json"), "-o", "/proc/fhir-adapter-test/out"])
     assert result.exit_code == ExitCode.USAGE and "cannot create the output folder" in _flat(result.stderr)
+
+
+def test_a_folder_where_a_bundle_goes_fails_that_record_only(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (out / "NCT00000001.json").mkdir(parents=True)
+    src = tmp_path / "in.ndjson"
+    src.write_text("\n".join(_study(i) for i in ["NCT00000001", "NCT00000002"]))
+    failures: list[str] = []
+    summary = convert_paths([src], out, ConvertOptions(), lambda o, t: failures.extend([] if o.ok else o.messages))
+    assert (summary.converted, summary.failed) == (1, 1)
+    assert "not a regular file" in failures[0] and (out / "NCT00000002.json").is_file()
+    assert (out / "NCT00000001.json").is_dir()

@@ -27,7 +27,7 @@ from types import FrameType, TracebackType
 
 import orjson
 
-from fhir_adapter.errors import FhirAdapterError, LimitExceeded, OutputError
+from fhir_adapter.errors import FhirAdapterError, LimitExceeded
 from fhir_adapter.limits import DEFAULT_LIMITS, Limits
 from fhir_adapter.sinks import ERRORS_FILE, OutcomeWriter, OutputFolder, input_identities
 from fhir_adapter.sources import Record, Unit, iter_units, read_unit
@@ -304,5 +304,5 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-__all__ = ["ConvertFn", "ConvertOptions", "ConvertSummary", "Deadline", "Outcome", "OutputError", "convert_paths",
-           "convert_unit", "default_workers", "iter_outcomes", "run_unit", "unit_failure"]
+__all__ = ["ConvertFn", "ConvertOptions", "ConvertSummary", "Deadline", "Outcome", "convert_paths", "convert_unit",
+           "default_workers", "iter_outcomes", "run_unit", "unit_failure"]
