@@ -60,7 +60,9 @@ _CANONICAL_EXT = "conceptmap-canonical-reverse"
 _COMBINED_SEP = "|"
 _RELEASE_SUFFIX = {"R5": "", "R4": "-r4", "R4B": "-r4"}
 _KEY_SEPARATORS = re.compile(r"[\s_\-]+")
-_PARENTHESISED = re.compile(r"(?P<head>[^()]*?)\s*\((?P<inner>[^()]*)\)\s*")
+# (?<!\s): the spaces before "(" are matched from the first one only; the lazy head would otherwise re-scan the
+# run of spaces after each of its characters (quadratic). Same head: the text before "(" without its trailing spaces.
+_PARENTHESISED = re.compile(r"(?P<head>[^()]*?)(?<!\s)\s*\((?P<inner>[^()]*)\)\s*")
 _LIST_SEPARATORS = re.compile(r"[,;]")
 
 

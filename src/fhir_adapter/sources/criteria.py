@@ -67,11 +67,12 @@ _HEADER = re.compile(
     r"(?P<kind>inclusion|exclusion|non[\s-]?inclusion)(?P<crit>\s+criteria)?\b(?P<rest>.*)",
     re.IGNORECASE,
 )
-_QUALIFIER = re.compile(
-    r"\s*(?:\([^()]{0,80}\)|(?:for|in|of|applicable|specific)\b[^.]{0,100}|[-–—][^.]{0,100})\s*:?\s*"
-)
+# Matched against the qualifier *without* its trailing "<spaces>:<spaces>" (cut by _without_colon_tail): a
+# pattern ending in `[^.]{0,100}\s*:?\s*` backtracks over every way of sharing a long run of spaces between its
+# three runs (quadratic, and 100 times that), the cut in Python is linear and accepts the same texts.
+_QUALIFIER = re.compile(r"\s*(?:\([^()]{0,80}\)|(?:for|in|of|applicable|specific)\b[^.]{0,100}|[-–—][^.]{0,100})")
 _ENDS_HEADER = re.compile(
-    r"(?<![/\w-])(?P<kind>inclusion|exclusion|non[\s-]?inclusion)(?:\s+criteria)?\s*:?\s*$", re.IGNORECASE
+    r"(?<![/\w-])(?P<kind>inclusion|exclusion|non[\s-]?inclusion)(?:\s+criteria)?\s*(?::\s*)?$", re.IGNORECASE
 )
 _DECORATION = " \t*_#"
 _EXCLUSION_WORDING = re.compile(
@@ -79,6 +80,9 @@ _EXCLUSION_WORDING = re.compile(
     r"|not\s+eligible)\b",
     re.IGNORECASE,
 )
+# "... dose. 11. Participants" inside a "num." item, "... dose. 11) Participants" inside a "num)" item
+_INLINE_NUMBER_DOT = re.compile(r"(?<=\.)\s+(\d{1,3})\\?\.\s+(?=[A-Z])")
+_INLINE_NUMBER_PAREN = re.compile(r"(?<=\.)\s+(\d{1,3})\\?\)\s+(?=[A-Z])")
 _LONG_LINE = 60  # a line at least this long that is followed by an unmarked line is taken as wrapped
 
 
@@ -121,9 +125,15 @@ def _header_of(content: str) -> tuple[bool, bool, str | None] | None:
     if rest.startswith((":", "：")):
         after = rest[1:].strip(_DECORATION)
         return exclude, False, after
-    if m.group("crit") and _QUALIFIER.fullmatch(rest):
+    if m.group("crit") and _QUALIFIER.fullmatch(_without_colon_tail(rest)):
         return exclude, True, None
     return None
+
+
+def _without_colon_tail(text: str) -> str:
+    """``text`` without its longest suffix of the form spaces, an optional ":", spaces (str.isspace is \\s)."""
+    text = text.rstrip()
+    return text[:-1].rstrip() if text.endswith(":") else text
 
 
 def _parse_marker(content: str, prev: _Block | None) -> tuple[str, int | None, str | None, int] | None:
@@ -164,8 +174,7 @@ def _inline_split(block: _Block) -> list[_Block]:
     """Split "... dose. 11. Participants ..." inside numbered item 11 (or 10) into two items."""
     if block.number is None or block.mtype not in ("num.", "num)"):
         return [block]
-    delim = re.escape(block.mtype[-1])
-    pattern = re.compile(r"(?<=\.)\s+(\d{1,3})\\?" + delim + r"\s+(?=[A-Z])")
+    pattern = _INLINE_NUMBER_DOT if block.mtype == "num." else _INLINE_NUMBER_PAREN
     out: list[_Block] = []
     current = block.number
     start = 0

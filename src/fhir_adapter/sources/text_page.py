@@ -21,8 +21,9 @@ Endpoints written in prose become ``Outcome``s (rules in ``_prose_outcomes``) wi
 
 from __future__ import annotations
 
+import bisect
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from fhir_adapter.errors import SourceError
@@ -138,6 +139,25 @@ _CHROME = re.compile(
 )
 # Sections whose whole content is site chrome (related-trial lists of *other* trials).
 _CHROME_SECTIONS = {"More Related Trials", "Browse More Trials"}
+# Field lines. "<label>\s*(?::\s*)?" rather than "<label>\s*:?\s*": the same texts, but the latter tries every
+# way of sharing a run of spaces between its two runs (quadratic on a long run that is not followed by a value).
+_GLUED_CONDITIONS = re.compile(r"(?<=[.)\]])(Conditions\d*)[ \t]*$", re.MULTILINE)
+_NCT_LINE = re.compile(r"NCT\s*ID\s*(?::\s*)?(NCT\d{8})", re.IGNORECASE)
+_NCT_ONLY = re.compile(r"(NCT\d{8})")
+_LAST_UPDATED = re.compile(r"Last Updated\s*(?::\s*)?(\S.*)", re.IGNORECASE)
+_PHASE_SEPARATORS = re.compile(r"[,/&]|\band\b")
+_PHASE_N = re.compile(r"^PHASE_(\d)$")
+_ENROLLMENT = re.compile(r"([\d,]+)(?:\s+participants?)?\s*(?:\(?(actual|estimated|anticipated)\)?)?", re.IGNORECASE)
+_GROUP_TYPE = re.compile(r"Group Type\s*(?::\s*)?(\S+)")
+_INTERVENTION_TYPE = re.compile(r"Intervention Type\s*(?::\s*)?(\S+)")
+_SPONSOR_ROLE = re.compile(r"Sponsor Role\s*(?::\s*)?(\S+)", re.IGNORECASE)
+_RESPONSIBILITY_ROLE = re.compile(r"Responsibility Role\s*(?::\s*)?(\S+)", re.IGNORECASE)
+_CONTACT_ROLE = re.compile(r"Role\s*:\s*(\S+)", re.IGNORECASE)
+_PHONE = re.compile(r"(\+?[\d][\d\s().-]{4,}\d)(?:\s*(?:ext\.?|x|extension)\s*(?::\s*)?(\d+))?", re.IGNORECASE)
+_IDENTIFIER_FIELD = re.compile(r"Identifier (Type|Source|Domain|Link)\s*:\s*(.*)", re.IGNORECASE)
+_NOT_TOKEN = re.compile(r"[^A-Z0-9]+")
+_DATE = re.compile(r"(\d{4}(?:-\d{2}(?:-\d{2})?)?)\s*(?:\(?(actual|estimated|anticipated|expected)\)?)?", re.IGNORECASE)
+_AGE = re.compile(r"(\d+(?:\.\d+)?)\s*(year|month|week|day|hour|minute)s?", re.IGNORECASE)
 
 
 def looks_like_text_page(text: str) -> bool:
@@ -167,12 +187,15 @@ def _is_blurb(line: str) -> bool:
 class _Reader:
     def __init__(self, text: str, path: str) -> None:
         # layout B glues the conditions label to the last criterion: "... study results.Conditions2"
-        self.text = re.sub(r"(?<=[.)\]])(Conditions\d*)[ \t]*$", r"\n\1", text, flags=re.MULTILINE)
+        self.text = _GLUED_CONDITIONS.sub(r"\n\1", text)
         self.raw = self.text.splitlines()
         self.path = path
         self.trial = Trial(source=Source(format="text-page", path=path))
         self.issues = self.trial.issues
         self.group_arms: list[tuple[Arm, list[tuple[str, str | None, str | None]]]] = []
+        # unmapped lines per key, joined once at the end (str += per section is quadratic on a page that repeats
+        # a label many times)
+        self.left: dict[str, list[str]] = {}
 
     # -- helpers -------------------------------------------------------------------------------------------------
     def warn(self, location: str, message: str, code: str = "not-supported") -> None:
@@ -191,10 +214,7 @@ class _Reader:
             key, lines = lines[0], lines[1:]
             if lines and _is_blurb(lines[0]) and len(lines) > 1:
                 lines = lines[1:]
-        if key in self.trial.unmapped:
-            self.trial.unmapped[key] += "\n" + "\n".join(lines)
-        else:
-            self.trial.unmapped[key] = "\n".join(lines)
+        self.left.setdefault(key, []).extend(lines)
         self.warn(key, f"page content not understood by the reader ({len(lines)} line(s)), kept in unmapped")
 
     # -- structure -----------------------------------------------------------------------------------------------
@@ -225,7 +245,7 @@ class _Reader:
         t = self.trial
         nct_line = None
         for i, line in preamble:
-            m = re.fullmatch(r"NCT\s*ID\s*:?\s*(NCT\d{8})", line, re.IGNORECASE) or re.fullmatch(r"(NCT\d{8})", line)
+            m = _NCT_LINE.fullmatch(line) or _NCT_ONLY.fullmatch(line)
             if m is not None and t.nct_id is None:
                 t.nct_id, nct_line = m.group(1), i
         if t.nct_id is None:
@@ -240,7 +260,7 @@ class _Reader:
             if t.brief_title is None and not _NCT.fullmatch(line):
                 t.brief_title = line
                 continue
-            m3 = re.fullmatch(r"Last Updated\s*:?\s*(\S.*)", line, re.IGNORECASE)
+            m3 = _LAST_UPDATED.fullmatch(line)
             if m3 is not None:
                 t.last_update_posted_date = _date(m3.group(1))
                 continue
@@ -291,6 +311,7 @@ class _Reader:
                 handler = handlers.get(sec.label)
                 left = handler(sec) if handler else sec.texts
             self.unmapped(sec.label, left)
+        t.unmapped.update((key, "\n".join(lines)) for key, lines in self.left.items())
         self.link_arms()
         self.fill_outcomes()
         self.age_from_criteria()
@@ -334,9 +355,9 @@ class _Reader:
             if _token(value) in ("NA", "N_A", "NOT_APPLICABLE"):
                 parts = ["NA"]
             else:
-                parts = [_token(p) for p in re.split(r"[,/&]|\band\b", value) if p.strip()]
+                parts = [_token(p) for p in _PHASE_SEPARATORS.split(value) if p.strip()]
             for p in parts:
-                token = {"EARLY_PHASE_1": "EARLY_PHASE1"}.get(p, re.sub(r"^PHASE_(\d)$", r"PHASE\1", p))
+                token = {"EARLY_PHASE_1": "EARLY_PHASE1"}.get(p, _PHASE_N.sub(r"PHASE\1", p))
                 if token not in _PHASES:
                     self.warn(sec.label, f"unknown phase {p!r}, kept as given", "code-invalid")
                 if token not in self.trial.phases:
@@ -346,7 +367,7 @@ class _Reader:
     def h_enrollment(self, sec: _Section) -> list[str]:
         value, left = self._single(sec)
         if value is not None:
-            m = re.fullmatch(r"([\d,]+)(?:\s+participants?)?\s*(?:\(?(actual|estimated|anticipated)\)?)?", value, re.I)
+            m = _ENROLLMENT.fullmatch(value)
             if m is None:
                 return [value, *left]
             self.trial.enrollment_count = int(m.group(1).replace(",", ""))
@@ -411,41 +432,43 @@ class _Reader:
         texts = sec.texts
         left: list[str] = []
         arm: Arm | None = None
-        ivs: list[tuple[str, str | None, str | None]] = []  # (name, type, text shown under the arm)
+        ivs: list[tuple[str, str | None, list[str]]] = []  # (name, type, lines shown under the arm)
         desc: list[str] = []
+        # lines are collected and joined once per arm and intervention (joining per line is quadratic)
+        groups: list[tuple[Arm, list[str], list[tuple[str, str | None, list[str]]]]] = []
         i = 0
         while i < len(texts):
             line = texts[i]
             nxt = texts[i + 1] if i + 1 < len(texts) else ""
-            gm = re.fullmatch(r"Group Type\s*:?\s*(\S+)", nxt)
-            im = re.fullmatch(r"Intervention Type\s*:?\s*(\S+)", nxt)
+            gm = _GROUP_TYPE.fullmatch(nxt)
+            im = _INTERVENTION_TYPE.fullmatch(nxt)
             if gm is not None:
                 arm = Arm(label=line, type=_token(gm.group(1)))
-                ivs = []
-                self.group_arms.append((arm, ivs))
-                desc = []
+                ivs, desc = [], []
+                groups.append((arm, desc, ivs))
                 i += 2
                 continue
             if arm is not None and im is not None:
-                ivs.append((line, _token(im.group(1)), None))
-                desc = []
+                ivs.append((line, _token(im.group(1)), []))
                 i += 2
                 continue
             if arm is None:
                 left.append(line)
             elif ivs:
-                name, typ, shown = ivs[-1]
-                ivs[-1] = (name, typ, f"{shown}\n{line}" if shown else line)
+                ivs[-1][2].append(line)
             else:
                 desc.append(line)
-                arm.description = "\n".join(desc)
             i += 1
+        for arm, desc, ivs in groups:
+            if desc:
+                arm.description = "\n".join(desc)
+            self.group_arms.append((arm, [(name, typ, "\n".join(shown) or None) for name, typ, shown in ivs]))
         return left
 
     def h_interventions(self, sec: _Section) -> list[str]:
         pending: list[str] = []
         for line in sec.texts:
-            m = re.fullmatch(r"Intervention Type\s*:?\s*(\S+)", line)
+            m = _INTERVENTION_TYPE.fullmatch(line)
             if m is None:
                 pending.append(line)
                 continue
@@ -460,20 +483,26 @@ class _Reader:
 
     def link_arms(self) -> None:
         by_name = {iv.name: iv for iv in self.trial.interventions}
+        labels = {id(iv): set(iv.arm_labels) for iv in self.trial.interventions}  # a set: linear in the arms
         for arm, ivs in self.group_arms:
+            described = [arm.description] if arm.description else []
             for name, typ, shown in ivs:
                 iv = by_name.get(name)
                 if iv is None:
                     iv = Intervention(name=name, type=typ, description=shown)
                     self.trial.interventions.append(iv)
                     by_name[name] = iv
+                    labels[id(iv)] = set()
                 elif shown and shown != iv.description:
                     # text under the arm that is not the intervention's own description: the arm's description
-                    arm.description = f"{arm.description}\n{shown}" if arm.description else shown
-                if arm.label not in iv.arm_labels:
+                    described.append(shown)
+                if arm.label not in labels[id(iv)]:
+                    labels[id(iv)].add(arm.label)
                     iv.arm_labels.append(arm.label)
                 kind = (typ or iv.type or "OTHER").replace("_", " ").title()
                 arm.intervention_names.append(f"{kind}: {name}")
+            if described:
+                arm.description = "\n".join(described)
             self.trial.arms.append(arm)
 
     def h_eligibility(self, sec: _Section) -> list[str]:
@@ -522,7 +551,7 @@ class _Reader:
     def h_sponsors(self, sec: _Section) -> list[str]:
         pending: list[str] = []
         for line in sec.texts:
-            m = re.fullmatch(r"Sponsor Role\s*:?\s*(\S+)", line, re.IGNORECASE)
+            m = _SPONSOR_ROLE.fullmatch(line)
             if m is None:
                 pending.append(line)
                 continue
@@ -547,7 +576,7 @@ class _Reader:
     def h_responsible(self, sec: _Section) -> list[str]:
         pending: list[str] = []
         for line in sec.texts:
-            m = re.fullmatch(r"Responsibility Role\s*:?\s*(\S+)", line, re.IGNORECASE)
+            m = _RESPONSIBILITY_ROLE.fullmatch(line)
             if m is None:
                 pending.append(line)
                 continue
@@ -573,17 +602,17 @@ class _Reader:
         while i < len(texts):
             line = texts[i]
             nxt = texts[i + 1] if i + 1 < len(texts) else ""
-            rm = re.fullmatch(r"Role\s*:\s*(\S+)", nxt, re.IGNORECASE)
+            rm = _CONTACT_ROLE.fullmatch(nxt)
             if rm is not None:
                 contact = Contact(name=line, role=_token(rm.group(1)))
                 self.trial.central_contacts.append(contact)
                 i += 2
                 continue
-            pm = re.fullmatch(r"(\+?[\d][\d\s().-]{4,}\d)(?:\s*(?:ext\.?|x|extension)\s*:?\s*(\d+))?", line, re.I)
+            pm = _PHONE.fullmatch(line)
             if contact is not None and pm is not None and contact.phone is None:
                 contact.phone = pm.group(1)
                 contact.phone_ext = pm.group(2)
-            elif contact is not None and re.fullmatch(r"\S+@\S+\.\S+", line) and contact.email is None:
+            elif contact is not None and _is_email(line) and contact.email is None:
                 contact.email = line
             else:
                 left.append(line)
@@ -604,7 +633,7 @@ class _Reader:
                 self.trial.secondary_ids.append(current)
 
         for line in sec.texts:
-            m = re.fullmatch(r"Identifier (Type|Source|Domain|Link)\s*:\s*(.*)", line, re.IGNORECASE)
+            m = _IDENTIFIER_FIELD.fullmatch(line)
             if m is None:
                 close()
                 current, source = SecondaryId(id=line), None
@@ -668,15 +697,11 @@ def _looks_like_label(line: str) -> bool:
 
 def _token(value: str) -> str:
     """A ct.gov-style token: 'Not yet recruiting' or 'NOT_YET_RECRUITING' -> 'NOT_YET_RECRUITING'."""
-    return re.sub(r"[^A-Z0-9]+", "_", value.strip().upper()).strip("_")
+    return _NOT_TOKEN.sub("_", value.strip().upper()).strip("_")
 
 
 def _date(value: str) -> DateInfo | None:
-    m = re.fullmatch(
-        r"(\d{4}(?:-\d{2}(?:-\d{2})?)?)\s*(?:\(?(actual|estimated|anticipated|expected)\)?)?",
-        value.strip(),
-        re.IGNORECASE,
-    )
+    m = _DATE.fullmatch(value.strip())
     if m is None:
         return None
     kind = m.group(2)
@@ -684,10 +709,18 @@ def _date(value: str) -> DateInfo | None:
 
 
 def _age(value: str) -> AgeLimit | None:
-    m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(year|month|week|day|hour|minute)s?", value.strip(), re.IGNORECASE)
+    m = _AGE.fullmatch(value.strip())
     if m is None:
         return None
     return AgeLimit(_number(m.group(1)), _AGE_UNITS[m.group(2).lower()])
+
+
+def _is_email(line: str) -> bool:
+    """What ``\\S+@\\S+\\.\\S+`` fullmatches, in linear time (that pattern is cubic on "@@@...")."""
+    if not line or line.split() != [line]:
+        return False
+    at = line.find("@", 1)
+    return at > 0 and line.rfind(".", 0, len(line) - 1) >= at + 2
 
 
 def _number(text: str) -> float:
@@ -706,17 +739,33 @@ _KIND = {
     "tertiary": "OTHER_PRE_SPECIFIED",
 }
 _ENDPOINT_WORD = r"(?:efficacy\s+|safety\s+)?(?:indicator|endpoint|end[- ]point|outcome(?:\s+measure)?)s?"
+# Linear on any text: every run of spaces is possessive (\s++) or cannot share characters with its neighbour, and
+# the measure starts and ends with a non-space, so no run is re-scanned for every way of splitting it.
 # "use the 6-month PFS rate (PFS6) as the primary efficacy indicator"
 _AS_ENDPOINT = re.compile(
-    r"\b(?:use|uses|used|using|take|takes|taking|adopt|adopts|with)\s+(?:the\s+)?(?P<m>[^.;:]{3,160}?)\s+as\s+"
-    r"(?:the\s+|its\s+|a\s+)?(?P<kind>primary|main|key secondary|secondary|exploratory)\s+" + _ENDPOINT_WORD + r"\b",
+    r"\b(?:use|uses|used|using|take|takes|taking|adopt|adopts|with)\s++(?:the\s++)?"
+    r"(?P<m>[^.;:\s][^.;:]{1,158}?[^.;:\s])\s++as\s++"
+    r"(?:the\s++|its\s++|a\s++)?(?P<kind>primary|main|key secondary|secondary|exploratory)\s++"
+    + _ENDPOINT_WORD
+    + r"\b",
+    re.IGNORECASE,
+)
+# _AS_ENDPOINT is tried only where it can match (see _as_endpoints): where a verb starts and an "as ... endpoint"
+# (_AS_TAIL, from the first space before "as") lies within reach of the 160-character measure. Tried at every verb,
+# its lazy measure costs 160 steps per verb ("uses uses uses ..." is 160 times the page).
+_VERB = re.compile(r"\b(?=(?:use|uses|used|using|take|takes|taking|adopt|adopts|with)\s)", re.IGNORECASE)
+_VERB_THE = re.compile(r"(?:use|uses|used|using|take|takes|taking|adopt|adopts|with)\s++(the\s++)?", re.IGNORECASE)
+_AS_TAIL = re.compile(
+    r"(?<!\s)\s++as\s++(?:the\s++|its\s++|a\s++)?(?:primary|main|key secondary|secondary|exploratory)\s++"
+    + _ENDPOINT_WORD
+    + r"\b",
     re.IGNORECASE,
 )
 # "The primary endpoint is overall survival." / "Secondary endpoints include ORR, DCR and OS."
 _ENDPOINT_IS = re.compile(
     r"\b(?P<kind>primary|main|key secondary|secondary|exploratory)\s+"
     + _ENDPOINT_WORD
-    + r"\s+(?:is|are|was|were|will\s+be|include|includes|included)\s*:?\s+(?P<m>[^.;]{3,300})",
+    + r"\s+(?:is|are|was|were|will\s+be|include|includes|included)(?:\s*:)?\s+(?P<m>[^.;]{3,300})",
     re.IGNORECASE,
 )
 # "1. Primary Objective ... Assessments include: A (x) B (y) C." / "2. Exploratory Objectives ... and:A B C."
@@ -725,15 +774,52 @@ _OBJECTIVE = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _LIST_INTRO = re.compile(r"\b(?:include|includes|including|are|and|following|as follows)\s*:\s*", re.IGNORECASE)
-_FLAT_SPLIT = re.compile(r"(?<=[a-z)\]])\s+(?=[A-Z])|\s*;\s*")
+# A run of spaces before ";" (or "and") is matched from its first space only ((?<!\s)): a search that started
+# at every space of a long run would scan the rest of the run each time (quadratic). Same splits as \s*;\s*.
+_FLAT_SPLIT = re.compile(r"(?<=[a-z)\]])\s+(?=[A-Z])|;\s*|(?<!\s)\s+;\s*")
+_LIST_SEPARATORS = re.compile(r",\s*(?:and\s+)?|(?<!\s)\s+and\s+")
+_SENTENCE_END = re.compile(r"\.(?:\s|$)")
+_LIST_WORD = re.compile(r"(?<!\s)\s*\b(?:Assessments|Endpoints|Outcomes|Measures|These)$", re.IGNORECASE)
+# A description longer than this is a paragraph without full stops, not a sentence: it is not repeated per endpoint
+# (the bundle would grow with the square of the page), the text the endpoint was read from is used instead.
+_MAX_SENTENCE = 1000
+
+
+def _as_endpoints(text: str) -> Iterator[re.Match[str]]:
+    """What ``_AS_ENDPOINT.finditer(text)`` gives, trying the pattern only at verbs with a tail within reach."""
+    tails = [m.start() for m in _AS_TAIL.finditer(text)]
+    if not tails:
+        return
+    last_end = 0
+    for verb in _VERB.finditer(text):
+        p = verb.start()
+        head = _VERB_THE.match(text, p)
+        if p < last_end or head is None:
+            continue
+        first = head.start(1) if head.group(1) else head.end()  # the measure starts here or after "the"
+        i = bisect.bisect_left(tails, first + 3)  # the measure is 3 to 160 characters, its tail right after it
+        if i == len(tails) or tails[i] > head.end() + 160:
+            continue
+        m = _AS_ENDPOINT.match(text, p)
+        if m is not None:
+            last_end = m.end()
+            yield m
 
 
 def _sentence_around(text: str, start: int, end: int) -> str:
-    s = max(text.rfind(". ", 0, start), text.rfind("\n", 0, start))
+    """The sentence holding ``text[start:end]`` (from the last ". " or line break before it to the next ". "), or
+    ``text[start:end]`` itself when that sentence is longer than _MAX_SENTENCE. Looks at most that far each way."""
+    lo = max(0, start - _MAX_SENTENCE)
+    s = max(text.rfind(". ", lo, start), text.rfind("\n", lo, start))
+    if s < 0 and lo > 0:
+        return text[start:end].strip()
     s = 0 if s < 0 else s + 1
-    e = text.find(". ", end)
+    hi = end + _MAX_SENTENCE + 2
+    e = text.find(". ", end, hi)
+    if e < 0 and hi < len(text):
+        return text[start:end].strip()
     e = len(text) if e < 0 else e + 1
-    return text[s:e].strip()
+    return text[s:e].strip() if e - s <= _MAX_SENTENCE else text[start:end].strip()
 
 
 def _prose_outcomes(text: str) -> list[Outcome]:
@@ -746,16 +832,18 @@ def _prose_outcomes(text: str) -> list[Outcome]:
       flattened into one line) or at ";".
 
     PRIMARY/SECONDARY come from the wording; exploratory/tertiary become OTHER_PRE_SPECIFIED. The description is
-    the sentence (or the objective's statement) the measure was read from.
+    the sentence (or the objective's statement) the measure was read from, when it is at most _MAX_SENTENCE
+    long; otherwise the words the measure was read from (or none, for an objective's statement): so the output
+    stays linear in the size of the page however many endpoints one paragraph lists.
     """
     out: list[Outcome] = []
-    for m in _AS_ENDPOINT.finditer(text):
+    for m in _as_endpoints(text):
         kind = _KIND[m.group("kind").lower()]
         out.append(Outcome(m.group("m").strip(), kind, _sentence_around(text, m.start(), m.end())))
     for m in _ENDPOINT_IS.finditer(text):
         kind = _KIND[m.group("kind").lower()]
         sentence = _sentence_around(text, m.start(), m.end())
-        for part in re.split(r",\s*(?:and\s+)?|\s+and\s+", m.group("m")):
+        for part in _LIST_SEPARATORS.split(m.group("m")):
             if part.strip():
                 out.append(Outcome(part.strip(), kind, sentence))
     for m in _OBJECTIVE.finditer(text):
@@ -765,12 +853,12 @@ def _prose_outcomes(text: str) -> list[Outcome]:
         if intro is None:
             continue
         tail = body[intro.end() :]
-        stop = re.search(r"\.(?:\s|$)", tail)
+        stop = _SENTENCE_END.search(tail)
         listed = tail[: stop.start()] if stop else tail
         statement = body[: intro.start()].strip()
         # the objective's own statement, without the word that introduces the list ("Assessments include:")
-        stated = re.sub(r"\s*\b(?:Assessments|Endpoints|Outcomes|Measures|These)$", "", statement, flags=re.I)
-        desc = stated.strip() or None
+        stated = _LIST_WORD.sub("", statement).strip()
+        desc = stated if 0 < len(stated) <= _MAX_SENTENCE else None
         for item in _FLAT_SPLIT.split(listed):
             item = item.strip()
             if len(item) >= 3:

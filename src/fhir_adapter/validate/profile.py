@@ -73,7 +73,9 @@ class Constraint:
     native: Callable[[dict[str, Any]], bool | None] | None = None
 
 
-_STRINGS = re.compile(r"'(?:[^'\\]|\\.)*'")
+# A string literal, possessive and closing quote optional: an unclosed one is consumed once (and kept, see _blank)
+# instead of being re-scanned from every escaped quote inside it (quadratic). No string can start inside it anyway.
+_STRINGS = re.compile(r"'(?:[^'\\]|\\.)*+(')?")
 _ROOT_CALL = re.compile(r"(?<![\w.])[A-Za-z_]\w*\s*\(")
 _NAME = re.compile(r"(?<![\w%$])[A-Za-z_]\w*(?!\w|\s*\()")
 _KEYWORDS = frozenset({"and", "or", "xor", "implies", "in", "contains", "is", "as", "div", "mod"})
@@ -135,12 +137,17 @@ def _depth0(text: str) -> str:
     return "".join(out)
 
 
+def _blank(m: re.Match[str]) -> str:
+    """A closed string literal becomes '' (its content is not a name); an unclosed quote stays as written."""
+    return "''" if m.group(1) else m.group(0)
+
+
 _PATH_START = re.compile(r"^([A-Za-z_]\w*)\.")
 
 
 def _shortcuts(expression: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(pass_if_present, pass_if_absent) names for ``expression``."""
-    text = _unwrap(_STRINGS.sub("''", expression).strip())
+    text = _unwrap(_STRINGS.sub(_blank, expression).strip())
     present: list[str] = []
     absent: list[str] = []
     implies = _top_level(text, " implies ")
@@ -161,7 +168,7 @@ def _shortcuts(expression: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 
 def _guard(expression: str) -> tuple[str, ...] | None:
-    text = _STRINGS.sub("''", expression).strip()
+    text = _STRINGS.sub(_blank, expression).strip()
     if _PATH_ONLY.match(_depth0(text)) and (m := _PATH_START.match(text)):
         # One path from a child of the focus (dom-3: contained.where(...)): on an empty collection the rest of the
         # path (and any %resource inside its function arguments) is never evaluated.
