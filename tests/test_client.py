@@ -168,10 +168,18 @@ def test_connection_reset_then_success(sleeps: list[float]) -> None:
 
 
 def test_resets_for_good_name_the_retries_really_made(sleeps: list[float]) -> None:
-    with serve(("reset",)) as server, FhirClient(server.base) as c, pytest.raises(FhirServerError) as e:
-        c.check_version()
-    assert len(server.calls) == 5  # the circuit breaker opened at the 5th failure in a row: no 6th attempt
-    assert "gave up after 4 retries: circuit breaker open: 5 transport failures in a row" in str(e.value)
+    with serve(("reset",)) as server, FhirClient(server.base) as c:
+        with pytest.raises(FhirServerError) as e:
+            c.check_version()
+        assert len(server.calls) == 6
+        assert "could not reach the FHIR server after 5 retries: " in str(e.value)
+        with pytest.raises(FhirServerError) as e:
+            c.read("ResearchStudy", "1")
+        assert len(server.calls) == 8  # the circuit breaker opened at the 8th failure in a row
+        assert "gave up after 1 retry: circuit breaker open: 8 transport failures in a row" in str(e.value)
+        with pytest.raises(FhirServerError, match="not sent: circuit breaker open"):
+            c.read("ResearchStudy", "1")
+        assert len(server.calls) == 8
 
 
 # ------------------------------------------------------------------------------------------------ server errors

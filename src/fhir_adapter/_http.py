@@ -121,7 +121,7 @@ class CircuitBreaker:
     whatever its status, ends the run (the server is there). Once open it stays open: every later request fails at
     once. Also counts the retries urllib3 makes (``retries``), so that messages say how many were really made."""
 
-    def __init__(self, max_failures: int = 5, max_seconds: float = 60.0,
+    def __init__(self, max_failures: int = 8, max_seconds: float = 60.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.max_failures = max_failures
         self.max_seconds = max_seconds

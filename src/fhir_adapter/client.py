@@ -13,9 +13,10 @@ not read. A User-Agent, timeouts (connect 5 s, read 120 s), and urllib3 ``Retry`
 on 429, 500, 502, 503, 504, connection errors and read errors, exponential backoff (factor 0.5: 0, 1, 2, 4, 8 s) plus
 up to 0.5 s of random jitter, ``Retry-After`` honoured (capped at 300 s). A failed TLS handshake or certificate check
 is not retried. 401/403 are never retried and become :class:`FhirAuthError`. Messages say how many retries were
-really made. A :class:`~fhir_adapter._http.CircuitBreaker` shared by the client's sessions opens after 5 transport
-failures in a row (or a run of them lasting 60 s): every later request fails at once with a
-:class:`FhirTransportError` whose ``circuit_open`` is true.
+really made. A :class:`~fhir_adapter._http.CircuitBreaker` shared by the client's sessions opens after 8 transport
+failures in a row (one request's 6 attempts and 2 more), or a run of them lasting 60 s: every later request fails at
+once with a :class:`FhirTransportError` whose ``circuit_open`` is true. Against a server that refuses connections
+that takes about 16 s; against one that does not answer at all, about a minute (connect timeout 5 s).
 
 **Retrying a POST**: a transaction or batch is POSTed, which HTTP does not call idempotent. Every bundle this module
 sends is made of ``PUT`` entries only (conditional ``PUT Type?identifier=`` / ``?url=``, or ``PUT Type/id`` with
@@ -43,6 +44,7 @@ referenced resource, transitively, by type in batches (``GET Type?_id=a,b,c``), 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -161,7 +163,9 @@ class FhirClient:
             self.verify, self.verify_source = tls_verify(ca_bundle)
         except FileNotFoundError as e:
             raise FhirServerError(f"TLS: {e}") from None
-        self.breaker = breaker or CircuitBreaker()
+        # more than one request's attempts: a transaction whose every answer is lost is read back, not given up on
+        self.breaker = breaker or CircuitBreaker(max_failures=retries + 3)
+        self.max_retries = retries
         retry_args: dict[str, Any] = {
             "total": retries,
             "other": 0,  # a failed TLS check: the same certificate again would fail again
@@ -222,17 +226,38 @@ class FhirClient:
             raise FhirTransportError(f"{method} {url}: not sent: {self.breaker.reason}", url=url, circuit_open=True)
         log.debug("%s %s %s", method, redact(url), params or "")
         retries_before = self.breaker.retries
-        try:
-            response = session.request(method, url, params=params, data=data, headers=hdrs, timeout=self.timeout)
-        except FhirAdapterError:
-            raise
-        except requests.exceptions.RequestException as e:
-            raise self._transport_error(method, url, e, self.breaker.retries - retries_before) from None
-        self.breaker.answered()
+        response = self._send(session, method, url, params=params, data=data, headers=hdrs)
         log.debug("HTTP %d from %s %s", response.status_code, method, redact(response.url))
         if response.status_code >= 400:
             raise self._error(method, response, self.breaker.retries - retries_before)
         return response
+
+    def _send(self, session: requests.Session, method: str, url: str, **kw: Any) -> requests.Response:
+        """``session.request`` with urllib3's retries, plus retries of an answer whose body broke off.
+
+        requests reads the body after urllib3's ``urlopen`` has returned, so urllib3's ``Retry`` never sees a
+        connection reset in the middle of a body (``ChunkedEncodingError``: "IncompleteRead"). Such a request is
+        sent again here, when it may be (a read, or a POST of PUT entries only), with the same budget and backoff."""
+        retries_before = self.breaker.retries
+        broken = 0
+        while True:
+            try:
+                response = session.request(method, url, timeout=self.timeout, **kw)
+            except FhirAdapterError:
+                raise
+            except requests.exceptions.ChunkedEncodingError as e:
+                self.breaker.failure(e)
+                broken += 1
+                retryable = session is self.session or method.upper() != "POST"
+                if not retryable or broken > self.max_retries or self.breaker.reason is not None:
+                    raise self._transport_error(method, url, e, self.breaker.retries - retries_before) from None
+                self.breaker.retries += 1
+                time.sleep(self.retry.backoff_factor * (2 ** (broken - 2)) if broken > 1 else 0)
+                continue
+            except requests.exceptions.RequestException as e:
+                raise self._transport_error(method, url, e, self.breaker.retries - retries_before) from None
+            self.breaker.answered()
+            return response
 
     def _transport_error(self, method: str, url: str, e: BaseException, retries: int) -> FhirTransportError:
         """The one-line error for a request that got no HTTP answer, naming the retries really made."""
