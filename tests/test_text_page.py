@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import pytest
 
+from fhir_adapter import read_trials, to_bundle
 from fhir_adapter.errors import SourceError
 from fhir_adapter.model import AgeLimit, Criterion, DateInfo, Organization, SecondaryId, Trial
 from fhir_adapter.sources.text_page import looks_like_text_page, read_text_page
@@ -255,3 +257,36 @@ def test_looks_like_text_page() -> None:
     assert not looks_like_text_page("  [1]")
     assert not looks_like_text_page("<x>NCT01234567</x>")
     assert not looks_like_text_page("no id here")
+
+
+def test_prose_endpoint_description_is_its_sentence() -> None:
+    page = "T\nNCT01234567\nSummary\nWe enrol adults. The primary endpoint is overall survival. Follow-up is 2 years.\n"
+    (outcome,) = read_text_page(page).outcomes
+    assert outcome.description == "The primary endpoint is overall survival."
+
+
+def amplification_page(size: int) -> str:
+    """A page whose description lists many endpoints in one paragraph without a sentence break (issue 8)."""
+    head = "Amplification\n\nNCT ID: NCT09999999\n\nRecruitment Status\n\nRECRUITING\n\nDetailed Description\n\n"
+    clauses: list[str] = []
+    n = total = 0
+    while total < size:
+        n += 1
+        clause = (f"in cohort {n} the participants receive the study drug once daily for twelve weeks with imaging"
+                  f" every eight weeks and the investigators will use the response rate at week {n} as the secondary"
+                  f" endpoint, while the primary endpoint is overall survival at month {n}; ")
+        clauses.append(clause)
+        total += len(clause)
+    return head + "".join(clauses) + "\n\nConditions\n\nMelanoma\n"
+
+
+def test_bundle_is_linear_in_the_page(tmp_path: Path) -> None:
+    """Each endpoint's description is bounded by its own sentence, never the paragraph repeated per endpoint:
+    a 136 KB page with 1,000 prose endpoints gave a 285 MB bundle, it must stay a small multiple of the page."""
+    path = tmp_path / "page.txt"
+    path.write_text(amplification_page(136_000), encoding="utf-8")
+    (trial,) = read_trials(path)
+    assert len(trial.outcomes) > 1_000
+    assert all(o.description and len(o.description) <= 1_000 for o in trial.outcomes)
+    size = len(json.dumps(to_bundle(trial)).encode())
+    assert size <= 20 * path.stat().st_size
