@@ -101,6 +101,33 @@ def test_fetch_one_study_saves_the_raw_json(tmp_path: Path) -> None:
 
 
 @responses.activate
+def test_a_symlink_planted_in_the_raw_folder_is_replaced_not_written_through(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.json"
+    outside.write_bytes(b"keep me")
+    (tmp_path / "out" / "raw").mkdir(parents=True)
+    (tmp_path / "out" / "raw" / f"{ONE}.json").symlink_to(outside)
+    add_study(ONE)
+    result = run(ONE, "-o", tmp_path / "out")
+    assert result.exit_code == ExitCode.OK, result.output
+    assert outside.read_bytes() == b"keep me"
+    raw = tmp_path / "out" / "raw" / f"{ONE}.json"
+    assert not raw.is_symlink() and raw.read_bytes() == expected_raw(ONE)
+
+
+@responses.activate
+def test_a_study_id_from_the_api_never_names_a_path(tmp_path: Path) -> None:
+    """A search answer is untrusted too: a study whose id is ``../../x`` is reported, never saved by that name."""
+    hostile = orjson.loads(STUDIES[ONE])
+    hostile["protocolSection"]["identificationModule"]["nctId"] = "../../escaped"
+    responses.get(f"{BASE}/studies", json={"studies": [hostile, study(IDS[0])]})
+    result = run("--query", "x", "-o", tmp_path / "out")
+    assert result.exit_code == ExitCode.FAILED
+    assert "FAILED search result #0" in result.stderr
+    assert not (tmp_path / "escaped.json").exists() and not (tmp_path.parent / "escaped.json").exists()
+    assert [p.name for p in (tmp_path / "out" / "raw").iterdir()] == [f"{IDS[0]}.json"]
+
+
+@responses.activate
 def test_unknown_id_is_one_clear_line_and_the_others_are_fetched(tmp_path: Path) -> None:
     add_study(IDS[0])
     responses.get(f"{BASE}/studies/{UNKNOWN}", status=404, body=NOT_FOUND_BODY, content_type="text/plain")

@@ -6,7 +6,6 @@ URL comes from ``FHIR_ADAPTER_CTGOV_URL`` (default https://clinicaltrials.gov/ap
 
 from __future__ import annotations
 
-import os
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -19,6 +18,7 @@ from fhir_adapter.errors import ExitCode
 if TYPE_CHECKING:
     from fhir_adapter.ctgov_api import CtgovClient
     from fhir_adapter.pipeline import Outcome
+    from fhir_adapter.sinks import OutputFolder
 
 
 def fetch(
@@ -54,11 +54,15 @@ def fetch(
 
     raw = make_output(output / "raw")
     run = _Run(raw)
-    with CtgovClient() as api:
-        for nct_id in dict.fromkeys(nct_ids or []):
-            run.by_id(api, nct_id)
-        if searching:
-            run.by_search(api, query, statuses, updated_since.date() if updated_since else None, page_size)
+    try:
+        with CtgovClient() as api:
+            for nct_id in dict.fromkeys(nct_ids or []):
+                run.by_id(api, nct_id)
+            if searching:
+                run.by_search(api, query, statuses, updated_since.date() if updated_since else None, page_size)
+    finally:
+        if run.folder is not None:
+            run.folder.close()
     out(f"{run.fetched} fetched, {run.failed} failed")
 
     failed = run.failed > 0
@@ -90,6 +94,7 @@ class _Run:
 
     def __init__(self, raw: Path) -> None:
         self.raw = raw
+        self.folder: OutputFolder | None = None  # opened on the first save
         self.fetched = 0
         self.failed = 0
 
@@ -133,16 +138,20 @@ class _Run:
             self._fail(f"search (after {index + 1} studies): {e}")
 
     def _save(self, nct_id: str, study: dict[str, Any]) -> None:
+        """Write the raw study as ``raw/<name>.json``: a name from the validated id, written atomically inside the
+        raw folder without following a symlink planted there (``sinks.OutputFolder``)."""
         import orjson
 
-        path = self.raw / f"{nct_id}.json"
-        part = path.with_name(f".{path.name}.part")
+        from fhir_adapter.errors import OutputError
+        from fhir_adapter.sinks import OutputFolder, UnusableId, output_stem
+
         try:
-            part.write_bytes(orjson.dumps(study, option=orjson.OPT_INDENT_2) + b"\n")
-            os.replace(part, path)
-        except (OSError, TypeError) as e:  # TypeError: orjson refuses a value (e.g. an integer beyond 64 bits)
-            part.unlink(missing_ok=True)
-            self._fail(f"{nct_id}: cannot write {path}: {e}")
+            name = f"{output_stem(nct_id)}.json"
+            if self.folder is None:
+                self.folder = OutputFolder(self.raw)
+            path = self.folder.write_file(name, orjson.dumps(study, option=orjson.OPT_INDENT_2) + b"\n")
+        except (UnusableId, OutputError, TypeError) as e:  # TypeError: orjson refuses a value (int beyond 64 bits)
+            self._fail(f"{nct_id!r}: cannot write the raw study: {e}")
             return
         self.fetched += 1
         out(f"fetched {nct_id} -> {path}")
