@@ -11,12 +11,15 @@
 or ``CURL_CA_BUNDLE`` when set, else certifi's store; proxies from ``HTTPS_PROXY``/``NO_PROXY``...; ``~/.netrc``
 not read. A User-Agent, timeouts (connect 5 s, read 120 s), and urllib3 ``Retry`` mounted on the adapter: 5 retries
 on 429, 500, 502, 503, 504, connection errors and read errors, exponential backoff (factor 0.5: 0, 1, 2, 4, 8 s) plus
-up to 0.5 s of random jitter, ``Retry-After`` honoured (capped at 300 s). A failed TLS handshake or certificate check
-is not retried. 401/403 are never retried and become :class:`FhirAuthError`. Messages say how many retries were
-really made. A :class:`~fhir_adapter._http.CircuitBreaker` shared by the client's sessions opens after 8 transport
-failures in a row (one request's 6 attempts and 2 more), or a run of them lasting 60 s: every later request fails at
-once with a :class:`FhirTransportError` whose ``circuit_open`` is true. Against a server that refuses connections
-that takes about 16 s; against one that does not answer at all, about a minute (connect timeout 5 s).
+up to 0.5 s of random jitter, ``Retry-After`` honoured (capped at 300 s). An answer whose body breaks off (a reset
+in mid-response, which urllib3 never sees: requests reads the body after ``urlopen`` returned) is retried here, with
+the same budget, when the request may be replayed. A failed TLS handshake or certificate check is not retried.
+401/403 are never retried and become :class:`FhirAuthError`. Messages say how many retries were really made.
+
+**Circuit breaker** (:class:`~fhir_adapter._http.CircuitBreaker`, shared by the client's sessions): it opens after 8
+transport failures in a row (one request's 6 attempts and 2 more), or a run of them lasting 60 s; every later
+request then fails at once with a :class:`FhirTransportError` whose ``circuit_open`` is true. Against a server that
+refuses connections that takes about 16 s; against one that does not answer at all, about a minute.
 
 **Retrying a POST**: a transaction or batch is POSTed, which HTTP does not call idempotent. Every bundle this module
 sends is made of ``PUT`` entries only (conditional ``PUT Type?identifier=`` / ``?url=``, or ``PUT Type/id`` with

@@ -439,12 +439,13 @@ def _lost(client: FhirClient, chunk: list[_Prepared], result: PushResult, error:
             verdict = "not read back (the circuit breaker is open): the server's state is unknown; push again"
         else:
             result.read_back += 1
+            gets: list[str] = []
             try:
-                present, found = read_back(client, p)
+                present, found = read_back(client, p, gets)
                 verdict = f"read back: {found}"
             except FhirServerError as e:
                 present, verdict = False, f"could not be read back ({e.message}): the server's state is unknown"
-            result.requests += len(p.entries)
+            result.requests += len(gets)
             if present:
                 result.verified.add(p.nct_id)
                 result.resources += len(p.entries)
@@ -455,13 +456,17 @@ def _lost(client: FhirClient, chunk: list[_Prepared], result: PushResult, error:
     return result
 
 
-def read_back(client: FhirClient, p: _Prepared) -> tuple[bool, str]:
+def read_back(client: FhirClient, p: _Prepared, gets: list[str] | None = None) -> tuple[bool, str]:
     """(whether the server holds exactly what ``p`` sends, what was found): each entry searched by the key its
-    request writes it under, then compared, ``id`` and ``meta`` aside, references resolved to what was read back."""
+    request writes it under, then compared, ``id`` and ``meta`` aside, references resolved to what was read back.
+    The searches made are appended to ``gets``."""
     stored: dict[str, dict[str, Any]] = {}
     for e in p.entries:
         rtype, url = e["resource"]["resourceType"], e["request"]["url"]
-        page = client.json("GET", url if "?" in url else f"{rtype}?_id={url.partition('/')[2]}")
+        search = url if "?" in url else f"{rtype}?_id={url.partition('/')[2]}"
+        if gets is not None:
+            gets.append(search)
+        page = client.json("GET", search)
         found = [x["resource"] for x in page.get("entry", []) if isinstance(x.get("resource"), dict)
                  and x["resource"].get("resourceType") == rtype] if isinstance(page, dict) else []
         if len(found) != 1:
