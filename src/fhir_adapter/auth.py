@@ -68,8 +68,8 @@ _HEADER_VALUE = re.compile(
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 _URL_USERINFO = re.compile(r"(?<=://)[^/@\s\"']+@")
 # the boundaries of a short secret standing as a value: after = : or a quote, before a quote, & ; , or a space
-_VALUE_BEFORE = r"(?:(?<=[=:\"'])|(?<=[=:] )|(?<=[Bb]earer )|(?<=[Bb]asic ))"
-_VALUE_AFTER = r"(?=[\"'&;,\s]|$)"
+_VALUE_BEFORE = ("=", ":", '"', "'", "= ", ": ", "Bearer ", "bearer ", "Basic ", "basic ")
+_VALUE_AFTER = frozenset("\"'&;,")
 
 
 class Secret:
@@ -119,11 +119,24 @@ def redact(text: str) -> str:
         if len(s) >= SHORT_SECRET:
             text = text.replace(s, "***")
         elif s in text:
-            text = re.sub(_VALUE_BEFORE + re.escape(s) + _VALUE_AFTER, "***", text)
+            text = _mask_values(text, s)
     text = _SCHEME_VALUE.sub(r"\1\2***", text)
     text = _HEADER_VALUE.sub(lambda m: m.group(1) + m.group(2) + ("***" if m.group(3).strip() else ""), text)
     text = _JWT.sub("***", text)
     return _URL_USERINFO.sub("***@", text)
+
+
+def _mask_values(text: str, secret: str) -> str:
+    """``text`` with ``secret`` masked where it stands as a value (see :func:`redact`); one pass, no regex."""
+    out, start = [], 0
+    while (at := text.find(secret, start)) != -1:
+        end = at + len(secret)
+        after = text[end:end + 1]
+        standalone = (not after or after in _VALUE_AFTER or after.isspace()) and text.endswith(_VALUE_BEFORE, 0, at)
+        out.append(text[start:at] + ("***" if standalone else secret))
+        start = end
+    out.append(text[start:])
+    return "".join(out)
 
 
 def _read_secret_file(path: Path, what: str) -> Secret:
