@@ -511,7 +511,7 @@ PAGE_CASES = {
     "1 MB flat list": f'{PAGE} + "Summary\\nSecondary Objectives include: " + "Alpha beta " * {M // 11} + "\\n"',
     "1 MB of verbs": f'{PAGE} + "Summary\\n" + "uses " * {M // 5} + "x as the primary endpoint\\n"',
     "1 M spaces in field lines": f'{PAGE} + "Last Updated" + " " * {M} + "\\nCentral Contacts\\nDr A\\nRole: CONTACT\\n'
-                                 f'1 ext" + " " * {M} + "x\\n" + "a@" + "@." * {M // 2} + " \\n"',
+                                 f'1    1x" + " " * {M} + "y\\n" + "a@" + "@" * {M} + "\\n"',
 }
 SLOW_PAGE_CASES = {
     "333 k repeated sections": f'{PAGE} + "Recruitment Status\\nRECRUITING\\nleft over\\n" * {M // 3}',
