@@ -434,3 +434,19 @@ def test_an_answer_cut_in_the_middle_of_its_body_is_retried(cuts: int, sleeps: l
         assert c.check_version() == "5.0.0"
         assert server.calls == cuts + 1 and c.breaker.retries == cuts
     server.sock.close()
+
+
+@responses.activate
+def test_the_cli_says_which_trials_a_read_back_found_pushed() -> None:
+    responses.get(f"{BASE}/metadata", json=CS)
+    seeds = sorted((REPO / "seeds").glob("*.txt"))
+    tbs = [TrialBundle(t.nct_id or "", str(p), to_bundle(t)["entry"]) for p in seeds for t in read_trials(p)]
+    responses.post(BASE, body=requests.exceptions.ConnectionError(ConnectionResetError(104, "reset by peer")))
+    stored = {k: v for tb in tbs for k, v in _stored(tb).items()}
+    responses.add_callback(responses.GET, scripted_re(BASE), callback=_search_callback(stored))
+    result = runner.invoke(app, ["push", *map(str, seeds), "--server", BASE])
+    assert result.exit_code == ExitCode.OK, result.stderr
+    for tb in tbs:
+        assert f"the answer was lost, read back: {tb.nct_id} on the server as sent" in result.stdout
+    assert last_line(result.stdout).startswith(f"{len(tbs)} trials pushed, 0 failed, 0 not attempted;")
+    assert last_line(result.stdout).endswith(f"{len(tbs)} trials read back ({len(tbs)} found pushed)")

@@ -136,12 +136,18 @@ class _NotAttempted:
 
 
 def _report(result: PushResult) -> None:
+    """One line per trial of a chunk: ok (how it is known), or FAILED with the server's issues first."""
+    verified = f"; the answer was lost, read back: {', '.join(sorted(result.verified))} on the server as sent" \
+        if result.verified else ""
     if result.ok:
         out(f"ok {', '.join(result.nct_ids)}: {result.resources} resources ({result.created} created, "
-            f"{result.updated} updated or unchanged)")
+            f"{result.updated} updated or unchanged){verified}")
         return
     for issue in result.issues:
         err(f"FAILED {issue}")
+    pushed = [n for n in result.nct_ids if n not in result.failed_trials]
+    if pushed:
+        out(f"ok {', '.join(pushed)}{verified}")
     for nct in result.nct_ids:
         if nct in result.failed_trials:
             err(f"FAILED {nct}: not pushed")
