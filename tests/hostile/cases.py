@@ -525,6 +525,10 @@ def _regex_texts() -> dict[str, Callable[[], str]]:
         "key-incl-spaces-1m": lambda: "Key Inclusion Criteria:" + " " * 1_000_000 + "\n",
         "key-bare-500k": lambda: "Key" + " " * 500_000 + "Exclusion",
         "incl-mixed-ws-300k": lambda: "Inclusion Criteria:" + "\t \u00a0" * 100_000 + "\n",
+        "qualifier-spaces-1m": lambda: "Exclusion criteria for cohort" + " " * 1_000_000 + "x",
+        "qualifier-dash-nbsp-1m": lambda: "Inclusion criteria -" + "\u00a0" * 1_000_000 + ":x",
+        "inline-numbers-1m": lambda: "1. a." + " 1. B." * (1_000_000 // 6),
+        "one-word-lines-40k": lambda: "word\n" * 20_000 + "Word\n" * 20_000,
         "flat-20k": lambda: (_FLAT * (20_000 // len(_FLAT) + 1))[:20_000],
         "flat-1m": lambda: (_FLAT * (1_000_000 // len(_FLAT) + 1))[:1_000_000],
     }
@@ -543,12 +547,54 @@ def regex_cases() -> Iterator[Case]:
         "page-eligibility": ("txt", lambda n, t: pageb(n, eligibility=t)),
         "page-summary": ("txt", lambda n, t: pageb(n, summary=t)),
     }
+    criteria_only = ("qualifier-spaces-1m", "qualifier-dash-nbsp-1m", "inline-numbers-1m", "one-word-lines-40k")
     for fname, (ext, make) in fields.items():
         for tname, text in _regex_texts().items():
+            if tname in criteria_only and "criteria" not in fname and "eligibility" not in fname:
+                continue
             g = new_nct()
             yield Case(f"regex-{fname}-{tname}", "regex",
                        {f"in/a.{ext}": lambda make=make, g=g, text=text: make(g, text())}, [f"in/a.{ext}"],
                        [good(g, f"in/a.{ext}")], quick=(fname, tname) == ("v2-criteria", "incl-spaces-100k"))
+
+
+    # text pages: the other labelled sections a page reader parses with patterns
+    head = "Hostile Page Trial\nNCT ID: {nct}\n"
+    pages: dict[str, Callable[[], str]] = {
+        "label-lines-1m": lambda: "Recruitment Status\nRECRUITING\nleft over\n" * 333_333,
+        "groups-1m-lines": lambda: ("Study Groups\nA\nGroup Type: EXPERIMENTAL\nDrug X\nIntervention Type: DRUG\n"
+                                    + "shown\n" * 1_000_000),
+        "arms-200k": lambda: "Study Groups\n" + "".join(
+            f"A{i}\nGroup Type: EXPERIMENTAL\nDrug X\nIntervention Type: DRUG\n" for i in range(200_000)),
+        "summary-spaces": lambda: ("Brief Summary\nThe primary endpoint is" + " " * 1_000_000 + "x use"
+                                   + "\u00a0" * 1_000_000 + "y\n"),
+        "objective-spaces": lambda: ("Summary\n1. Primary Objective to" + " " * 1_000_000 + "Assessments include: A"
+                                     + " " * 1_000_000 + ";" + " b" * 500_000 + "\n"),
+        "objectives-flat-1m": lambda: "Summary\nSecondary Objectives include: " + "Alpha beta " * 90_909 + "\n",
+        "contacts-spaces": lambda: ("Central Contacts\nDr A\nRole: CONTACT\n1 ext" + " " * 1_000_000 + "x\n" + "a@"
+                                    + "@." * 500_000 + " \n"),
+        "last-updated-spaces": lambda: "Last Updated" + " " * 1_000_000 + "\nNCT ID" + " " * 1_000_000 + "x\n",
+        "endpoint-prose-136k": lambda: _endpoint_prose(136_000),
+        "endpoint-prose-400k": lambda: _endpoint_prose(400_000),
+    }
+    for pname, body in pages.items():
+        g = new_nct()
+        yield Case(f"regex-page-{pname}", "regex", {"in/a.txt": lambda g=g, body=body: (
+            head.format(nct=g) + body()).encode()}, ["in/a.txt"], [either(g, "in/a.txt")])
+
+
+def _endpoint_prose(size: int) -> str:
+    """A Detailed Description listing many endpoints in one paragraph without sentence breaks (each becomes an
+    outcome: the output grows with the square of the input unless the reader bounds it)."""
+    parts, n, total = [], 0, 0
+    while total < size:
+        n += 1
+        clause = (f"in cohort {n} the participants receive the study drug once daily for twelve weeks with imaging "
+                  f"every eight weeks and the investigators will use the response rate at week {n} as the secondary "
+                  f"endpoint, while the primary endpoint is overall survival at month {n}; ")
+        parts.append(clause)
+        total += len(clause)
+    return "Last Updated: 2025-01-01\n\nDetailed Description\n\n" + "".join(parts) + "\n\nConditions\n\nMelanoma\n"
 
 
 # ------------------------------------------------------------------------------------------------ 4. huge fields
@@ -928,7 +974,7 @@ def files_cases() -> Iterator[Case]:
             ("empty-json", "a.json", b"", "bad", None), ("whitespace-json", "a.json", b" \n\t\n", "bad", None),
             ("empty-xml", "a.xml", b"", "bad", None), ("empty-txt", "a.txt", b"", "bad", None),
             ("bom-only", "a.json", BOM, "bad", None), ("null", "a.json", b"null", "bad", None),
-            ("zero", "a.json", b"0", "bad", None), ("string", "a.json", b'"NCT00000001"', "bad", None),
+            ("zero", "a.json", b"0", "bad", None),
             ("empty-ndjson", "a.ndjson", b"", "any", (1, 3)), ("blank-lines-ndjson", "a.ndjson", b"\n\n \n", "any",
                                                                (1, 3)),
             ("empty-list", "a.json", b"[]", "any", (1, 3)), ("empty-search-page", "a.json", b'{"studies": []}',
@@ -936,6 +982,9 @@ def files_cases() -> Iterator[Case]:
             ("list-of-null", "a.json", b"[null, 1, []]", "bad", None)):
         yield Case(f"files-{label}", "files", {f"in/{name}": data}, [f"in/{name}"],
                    [Expect(expect, f"in/{name}")], exit_codes=codes)
+    # a JSON string holding an NCT id is also a (very short) text page: read as one or refused, never lost
+    yield Case("files-json-string", "files", {"in/a.json": b'"NCT00000001"'}, ["in/a.json"],
+               [either("NCT00000001", "in/a.json")])
     yield Case("files-empty-folder", "files", {}, ["in"], [], exit_codes=(3,),
                setup=lambda cwd, root: (cwd / "in").mkdir())
     yield Case("files-empty-stdin", "files", {}, ["-"], [], stdin=b"", exit_codes=(1, 3))

@@ -53,6 +53,7 @@ class Result:
     hang: bool = False
     oom: bool = False
     crash: bool = False  # traceback, exit 4 or killed by a signal (not by us)
+    traceback: bool = False
     bad_exit: bool = False  # an exit code the case does not allow (not a crash)
     outside: list[str] = field(default_factory=list)  # paths outside -o created, changed or removed; markers
     good_lost: list[str] = field(default_factory=list)
@@ -76,7 +77,7 @@ class Result:
             p.append(f"memory: process tree RSS {self.peak_rss / 2**20:.0f} MB, killed above "
                      f"{MEMORY_LIMIT / 2**20:.0f} MB")
         if self.crash:
-            p.append(f"crash: exit {self.rc}" + (", traceback on stderr" if TRACEBACK in self.stderr_tail else ""))
+            p.append(f"crash: exit {self.rc}" + (", traceback on stderr" if self.traceback else ""))
         if self.bad_exit:
             p.append(f"exit code {self.rc} not allowed")
         if self.outside:
@@ -189,16 +190,25 @@ def _setup_sandbox(root: Path, case: Case, cache: Cache) -> tuple[Path, Path]:
 # ------------------------------------------------------------------------------------------------ running
 
 
-def _tree_rss(proc: psutil.Process) -> int:
-    total = 0
-    try:
-        procs = [proc, *proc.children(recursive=True)]
-    except psutil.Error:
-        return 0
-    for p in procs:
-        with contextlib.suppress(psutil.Error):
-            total += p.memory_info().rss
-    return total
+class _Tree:
+    """The RSS of a process and all its descendants. Finding the descendants scans /proc, so it is redone every
+    5th poll (100 ms; a worker pool appears well before it can grow); the RSS of the known ones is read every poll."""
+
+    def __init__(self, pid: int) -> None:
+        self.root = psutil.Process(pid)
+        self.procs: list[psutil.Process] = [self.root]
+        self.polls = 0
+
+    def rss(self) -> int:
+        if self.polls % 5 == 0:
+            with contextlib.suppress(psutil.Error):
+                self.procs = [self.root, *self.root.children(recursive=True)]
+        self.polls += 1
+        total = 0
+        for p in self.procs:
+            with contextlib.suppress(psutil.Error):
+                total += p.memory_info().rss
+        return total
 
 
 def _kill_group(pid: int) -> None:
@@ -231,12 +241,12 @@ def run_case(case: Case, base: Path, cache: Cache) -> Result:
               open(out_path, "wb") as stdout, open(err_path, "wb") as stderr):
             proc = subprocess.Popen(args, cwd=cwd, env=env, stdin=stdin, stdout=stdout, stderr=stderr,
                                     start_new_session=True)
-            ps = psutil.Process(proc.pid)
+            tree = _Tree(proc.pid)
             while True:
                 rc = proc.poll()
                 if rc is not None:
                     break
-                rss = _tree_rss(ps)
+                rss = tree.rss()
                 result.peak_rss = max(result.peak_rss, rss)
                 if rss > MEMORY_LIMIT:
                     result.oom = True
@@ -254,6 +264,7 @@ def run_case(case: Case, base: Path, cache: Cache) -> Result:
         result.rc = proc.returncode
         stderr_text = err_path.read_bytes().decode("utf-8", "replace")
         result.stderr_tail = stderr_text[-3000:]
+        result.traceback = TRACEBACK in stderr_text
         if not (result.hang or result.oom):
             result.crash = TRACEBACK in stderr_text or proc.returncode == 4 or proc.returncode < 0
             result.bad_exit = not result.crash and proc.returncode not in case.allowed_exit_codes()
