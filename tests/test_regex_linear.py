@@ -94,9 +94,10 @@ def _modules(problems: list[str]) -> Iterator[Any]:
             problems.append(f"{info.name}: cannot be imported ({type(exc).__name__}: {exc})")
 
 
-def _compiled(problems: list[str]) -> dict[int, tuple[str, re.Pattern[Any]]]:
-    """id(pattern) -> (module:name, pattern) for every compiled pattern in module globals and class attributes."""
-    found: dict[int, tuple[str, re.Pattern[Any]]] = {}
+def _compiled(problems: list[str]) -> dict[int, tuple[list[str], re.Pattern[Any]]]:
+    """id(pattern) -> (every module:name bound to it, pattern) for the compiled patterns in module globals and class
+    attributes (re.compile caches: two modules compiling the same pattern share one object)."""
+    found: dict[int, tuple[list[str], re.Pattern[Any]]] = {}
     for module in _modules(problems):
         for name, value in vars(module).items():
             owners = [(name, value)]
@@ -106,7 +107,7 @@ def _compiled(problems: list[str]) -> dict[int, tuple[str, re.Pattern[Any]]]:
                 values = obj.values() if isinstance(obj, dict) else obj if isinstance(obj, tuple | list) else [obj]
                 for v in values:
                     if isinstance(v, re.Pattern):
-                        found.setdefault(id(v), (f"{module.__name__}:{label}", v))
+                        found.setdefault(id(v), ([], v))[0].append(f"{module.__name__}:{label}")
     return found
 
 
@@ -203,10 +204,10 @@ def collect() -> tuple[list[Case], list[str]]:
     """Every pattern of the package with the methods called on it, and the collection problems."""
     literals, methods, problems = _scan_source()
     cases: list[Case] = []
-    for where, pattern in _compiled(problems).values():
-        name = where.rsplit(":", 1)[1].rsplit(".", 1)[-1]
-        used = methods.get(name) or set(METHODS)  # not called by name in the package: check every method
-        cases.append(Case(where, pattern.pattern, pattern.flags, set(used)))
+    for wheres, pattern in _compiled(problems).values():
+        names = [where.rsplit(":", 1)[1].rsplit(".", 1)[-1] for where in wheres]
+        used = {m for name in names for m in methods.get(name) or METHODS}  # not called by name: every method
+        cases.append(Case(" = ".join(dict.fromkeys(wheres)), pattern.pattern, pattern.flags, used))
     for case in literals:
         case.methods = case.methods or set(METHODS)
     return cases + literals, problems
