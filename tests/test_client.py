@@ -436,3 +436,29 @@ def test_tls_verification_is_on_and_a_ca_bundle_can_be_given(tmp_path: Path, mon
     ca.write_text("")
     with FhirClient(BASE, ca_bundle=ca) as c:
         assert c.session.verify == str(ca)
+
+
+@responses.activate
+def test_pull_never_lets_a_server_identifier_name_a_path(tmp_path: Path) -> None:
+    """Identifiers come from the server, which is untrusted: ``../../x`` cannot write outside ``-o``, and a
+    symlink planted in ``-o`` is replaced, not written through."""
+    metadata()
+    studies = [{"resourceType": "ResearchStudy", "id": str(n), "status": "active",
+                "identifier": [{"system": "https://clinicaltrials.gov", "value": value}]}
+               for n, value in enumerate(["../../escaped", "NCT00000001", "bad\nname"])]
+    responses.get(f"{BASE}/ResearchStudy", json={"resourceType": "Bundle", "type": "searchset",
+                                                 "entry": [{"resource": s, "search": {"mode": "match"}}
+                                                           for s in studies]})
+    out = tmp_path / "deep" / "out"
+    out.mkdir(parents=True)
+    outside = tmp_path / "outside.json"
+    outside.write_bytes(b"keep me")
+    (out / "NCT00000001.json").symlink_to(outside)
+    with client() as c:
+        summary = pull(c, out, SearchQuery())
+    assert outside.read_bytes() == b"keep me"
+    assert not (out / "NCT00000001.json").is_symlink()
+    assert not list(tmp_path.glob("escaped*")) and not list((tmp_path / "deep").glob("escaped*"))
+    assert all(p.parent == out for p in summary.written)
+    assert {p.name for p in out.iterdir()} == {p.name for p in summary.written}
+    assert any("cannot write its bundle" in line for line in summary.problems)  # the newline id is refused

@@ -78,6 +78,7 @@ from fhir_adapter.errors import (
     FhirAuthError,
     FhirServerError,
     FhirVersionMismatch,
+    OutputError,
     PagingLoopError,
 )
 from fhir_adapter.push import (
@@ -95,6 +96,7 @@ from fhir_adapter.push import (
     push_bundles,
     push_paths,
 )
+from fhir_adapter.sinks.files import OutputFolder, UnusableId, output_stem
 
 __all__ = [
     "FHIR_RELEASES",
@@ -455,6 +457,16 @@ def pull(client: FhirClient, output: Path, query: SearchQuery,
     client.check_version()
     output.mkdir(parents=True, exist_ok=True)
     summary = PullSummary()
+    folder = OutputFolder(output)  # the server's identifiers are untrusted: names via output_stem, atomic writes
+    try:
+        _write_pulled(client, folder, query, summary, on_study)
+    finally:
+        folder.close()
+    return summary
+
+
+def _write_pulled(client: FhirClient, folder: OutputFolder, query: SearchQuery, summary: PullSummary,
+                  on_study: Callable[[str, Path, int], None] | None) -> None:
     studies: dict[str, dict[str, Any]] = {}
     have: dict[str, dict[str, Any]] = {}
     for params in search_params(query, client.fhir_version):
@@ -502,14 +514,17 @@ def pull(client: FhirClient, output: Path, query: SearchQuery,
             "type": "collection",
             "entry": [{"fullUrl": f"{client.base_url}/{k}", "resource": have[k]} for k in members],
         }
-        path = output / f"{nct}.json"
-        path.write_bytes(orjson.dumps(bundle, option=orjson.OPT_INDENT_2) + b"\n")
+        try:
+            path = folder.write_file(f"{output_stem(nct)}.json", orjson.dumps(bundle, option=orjson.OPT_INDENT_2)
+                                     + b"\n")
+        except (UnusableId, OutputError) as e:
+            summary.problems.append(f"{key}: cannot write its bundle: {e}")
+            continue
         summary.studies += 1
         summary.resources += len(members)
         summary.written.append(path)
         if on_study is not None:
             on_study(nct, path, len(members))
-    return summary
 
 
 def _search_with_include(client: FhirClient, params: dict[str, str]) -> Iterator[dict[str, Any]]:
