@@ -14,6 +14,8 @@ Every exception the library raises on purpose derives from ``FhirAdapterError``:
     └── FhirServerError        a FHIR server answered with an error, sent something unreadable, or could not be reached
         ├── FhirAuthError      credentials missing or refused (401/403, SMART token endpoint); never retried
         ├── FhirVersionMismatch the server's CapabilityStatement names another FHIR release than the one asked for
+        ├── FhirTransportError no HTTP answer: unreachable, connection broken or timed out after the retries it counts,
+        │                      TLS check failed, or the circuit breaker is open (in ``fhir_adapter._http``)
         └── PagingLoopError    a search's ``next`` link repeats one already followed
 
 Bad input never surfaces as a traceback from the CLI: each of these is turned into one line and an exit code. Any
