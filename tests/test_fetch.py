@@ -326,7 +326,8 @@ def test_timeout_is_a_clear_error(tmp_path: Path, error: type[Exception]) -> Non
     add_study(ONE)
     result = run(UNKNOWN, ONE, "-o", tmp_path)
     assert result.exit_code == ExitCode.FAILED
-    assert result.stderr.startswith(f"FAILED {UNKNOWN}: {BASE}/studies/{UNKNOWN}: timed out after 5 retries")
+    # responses raises the timeout itself, past urllib3's retries: the message must not claim retries
+    assert result.stderr.startswith(f"FAILED {UNKNOWN}: {BASE}/studies/{UNKNOWN}: timed out (not retried)")
     assert "Traceback" not in result.output
     assert (tmp_path / "raw" / f"{ONE}.json").exists()  # the rest goes on
 
@@ -338,7 +339,7 @@ def test_connection_reset_is_a_clear_error(tmp_path: Path) -> None:
     result = run(ONE, "-o", tmp_path)
     assert result.exit_code == ExitCode.FAILED
     assert result.stderr.strip() == (f"FAILED {ONE}: {BASE}/studies/{ONE}: could not reach ClinicalTrials.gov "
-                                     "after 5 retries: ConnectionResetError: [Errno 104] Connection reset by peer")
+                                     "(not retried): ConnectionResetError: [Errno 104] Connection reset by peer")
 
 
 # --------------------------------------------------------------------------------------------- retries (urllib3 itself)
@@ -487,3 +488,17 @@ def test_search_result_without_an_nct_id_is_one_failed_line(tmp_path: Path) -> N
     assert result.exit_code == ExitCode.FAILED
     assert result.stderr.strip() == "FAILED search result #0: no protocolSection.identificationModule.nctId"
     assert [p.name for p in (tmp_path / "raw").iterdir()] == [f"{ONE}.json"]
+
+
+def test_ca_bundle_must_exist(tmp_path: Path) -> None:
+    result = run(ONE, "-o", tmp_path, "--ca-bundle", tmp_path / "missing.pem")
+    assert result.exit_code == ExitCode.USAGE and "--ca-bundle" in result.output
+
+
+@responses.activate
+def test_ca_bundle_reaches_every_request(tmp_path: Path) -> None:
+    pem = tmp_path / "ca.pem"
+    pem.write_text("-----BEGIN CERTIFICATE-----\n")  # never parsed: responses answers before any TLS
+    add_study(ONE)
+    assert run(ONE, "-o", tmp_path / "out", "--ca-bundle", pem).exit_code == ExitCode.OK
+    assert responses.calls[0].request.req_kwargs["verify"] == str(pem)  # type: ignore[attr-defined]

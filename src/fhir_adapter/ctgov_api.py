@@ -233,11 +233,13 @@ class CtgovClient:
             if is_tls_failure(cause) or isinstance(e, requests.exceptions.SSLError):
                 raise CtgovApiError(f"{url}: TLS certificate verification failed (trusting {self.verify_source}): "
                                     f"{describe_error(cause)}", url=url) from None
+            # urllib3 raises MaxRetryError only once its retries are spent; anything else was not retried
+            retried = any(isinstance(a, urllib3.exceptions.MaxRetryError) for a in (e, *e.args))
+            tries = f"after {self.retry.total} retries" if retried else "(not retried)"
             if isinstance(e, _TIMEOUTS) or (isinstance(cause, _TIMEOUTS) and not refused):
-                what = (f"timed out after {self.retry.total} retries (connect {self.timeout[0]:g} s, "
-                        f"read {self.timeout[1]:g} s)")
+                what = f"timed out {tries} (connect {self.timeout[0]:g} s, read {self.timeout[1]:g} s)"
             else:
-                what = f"could not reach ClinicalTrials.gov after {self.retry.total} retries"
+                what = f"could not reach ClinicalTrials.gov {tries}"
             raise CtgovApiError(f"{url}: {what}: {describe_error(cause)}", url=url) from None
         log.debug("HTTP %d from %s: %s", response.status_code, response.url, response.content[:2000])
         if response.status_code == 404 and not_found is not None:

@@ -39,11 +39,16 @@ def fetch(
         bool, typer.Option("--convert", help="Then convert the raw files to FHIR bundles DIR/<NCTID>.json.")] = False,
     page_size: Annotated[
         int, typer.Option("--page-size", min=1, max=1000, help="Search: studies per API page.")] = 1000,
+    ca_bundle: Annotated[Path | None, typer.Option(
+        "--ca-bundle", help="PEM file of the CA certificates to trust instead of REQUESTS_CA_BUNDLE / "
+        "CURL_CA_BUNDLE / the default store (TLS verification is always on).")] = None,
 ) -> None:
     """Fetch studies from ClinicalTrials.gov by NCT id and/or by search. Exit 0 only if every fetch succeeded."""
     from fhir_adapter.ctgov_api import CtgovClient, normalize_statuses
 
     check_output(output)
+    if ca_bundle is not None and not ca_bundle.is_file():
+        raise typer.BadParameter(f"{ca_bundle}: no such file", param_hint="'--ca-bundle'")
     searching = bool(query or status or updated_since)
     if not nct_ids and not searching:
         raise typer.BadParameter("give NCT ids, or --query / --status / --updated-since to search")
@@ -55,7 +60,7 @@ def fetch(
     raw = make_output(output / "raw")
     run = _Run(raw)
     try:
-        with CtgovClient() as api:
+        with CtgovClient(ca_bundle=ca_bundle) as api:
             for nct_id in dict.fromkeys(nct_ids or []):
                 run.by_id(api, nct_id)
             if searching:
