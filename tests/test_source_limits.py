@@ -328,6 +328,26 @@ def test_deep_json_is_refused_before_parsing(tmp_path: Path) -> None:
     assert isinstance(record.error, LimitExceeded) and record.source.index == 2  # ... and is refused unparsed
 
 
+def test_a_deep_study_in_a_list_costs_that_study_only(tmp_path: Path) -> None:
+    deep = dump(study("NCT00000002", designModule={"x": "leaf"})).replace(
+        b'"leaf"', b"[" * 1000 + b'"a\\"]["' + b"]" * 1000)
+    good = [dump(study("NCT00000001")), deep, dump(study("NCT00000003"))]
+    (tmp_path / "list.json").write_bytes(b"[" + b",".join(good) + b"]")
+    (tmp_path / "page.json").write_bytes(b'{"studies": [' + b", ".join(good) + b'], "nextPageToken": "x"}')
+    v1 = json.loads(V1_FIXTURE.read_bytes())
+    entry = json.dumps(v1["FullStudiesResponse"]["FullStudies"][0]).encode()
+    deep_v1 = entry.replace(b'"Rank"', b'"X": ' + b"[" * 1000 + b"]" * 1000 + b', "Rank"', 1)
+    v1["FullStudiesResponse"]["FullStudies"] = ["ENTRY", "DEEP"]
+    (tmp_path / "v1.json").write_bytes(json.dumps(v1).encode().replace(b'"ENTRY"', entry).replace(b'"DEEP"', deep_v1))
+    got = summary(records([tmp_path]))
+    for name in ("list.json", "page.json"):
+        mine = [g for g in got if g[0].startswith(name)]
+        assert mine[0] == (f"{name}#0", "NCT00000001") and mine[2] == (f"{name}#2", "NCT00000003")
+        assert mine[1][0] == f"{name}#1" and "(--max-json-depth)" in mine[1][1]
+    v1_got = [g for g in got if g[0].startswith("v1.json")]
+    assert v1_got[0][1].startswith("NCT") and v1_got[1][0] == "v1.json#1" and "(--max-json-depth)" in v1_got[1][1]
+
+
 # ------------------------------------------------------------------------------------------------ list items
 
 
@@ -349,17 +369,42 @@ def test_100k_locations_and_1m_keywords_are_refused_naming_the_field() -> None:
 
 
 def test_list_limit_in_v1_and_xml() -> None:
-    limits = Limits(max_list_items=50)
+    limits = Limits(max_list_items=500)
     v1 = json.loads(V1_FIXTURE.read_bytes())
     page = v1["FullStudiesResponse"]["FullStudies"][0]["Study"]["ProtocolSection"]
-    page["ConditionsModule"] = {"ConditionList": {"Condition": ["a"] * 51}}
+    page["ConditionsModule"] = {"ConditionList": {"Condition": ["a"] * 501}}
     error = one_error(dump(v1["FullStudiesResponse"]["FullStudies"][0]["Study"]), limits)
-    assert error.field == "ProtocolSection.ConditionsModule.ConditionList.Condition" and "51 items" in error.message
-    xml = XML_FIXTURE.read_bytes().replace(b"</clinical_study>", b"<keyword>k</keyword>" * 60 + b"</clinical_study>")
+    assert error.field == "ProtocolSection.ConditionsModule.ConditionList.Condition" and "501 items" in error.message
+    xml = XML_FIXTURE.read_bytes().replace(b"</clinical_study>", b"<keyword>k</keyword>" * 600 + b"</clinical_study>")
     error = one_error(xml, limits, "x.xml")
     assert isinstance(error, LimitExceeded) and error.field == "keyword"
-    unknown = XML_FIXTURE.read_bytes().replace(b"</clinical_study>", b"<zzz>k</zzz>" * 60 + b"</clinical_study>")
+    unknown = XML_FIXTURE.read_bytes().replace(b"</clinical_study>", b"<zzz>k</zzz>" * 600 + b"</clinical_study>")
     assert one_error(unknown, limits, "x.xml").field == "zzz"
+
+
+def test_criteria_with_more_items_than_the_limit_are_refused_before_splitting() -> None:
+    text = "Inclusion Criteria:\n" + "* Adult\n" * 100_000
+    error = one_error(dump(study(eligibilityModule={"eligibilityCriteria": text})))
+    assert isinstance(error, LimitExceeded) and error.field == "protocolSection.eligibilityModule.eligibilityCriteria"
+    assert "(--max-list-items)" in error.message
+
+
+def test_a_json_string_is_not_a_trial_page() -> None:
+    assert "JSON is a string" in one_error(b'"NCT00000001 Recruitment Status RECRUITING"').message
+
+
+def test_declared_size_that_lies_is_reported(tmp_path: Path) -> None:
+    archive = tmp_path / "lie.zip"
+    write_zip(archive, [("a.json", dump(study("NCT00000001"))), ("b.json", dump(study("NCT00000002")))])
+    data = bytearray(archive.read_bytes())
+    with zipfile.ZipFile(archive) as z:
+        info = z.getinfo("a.json")
+    struct.pack_into("<I", data, info.header_offset + 22, 2**31)  # local header: uncompressed size
+    central = data.index(b"PK\x01\x02")
+    struct.pack_into("<I", data, central + 24, 2**31)  # central directory: uncompressed size
+    archive.write_bytes(bytes(data))
+    got = summary(records([archive]))
+    assert got[0][0] == "a.json" and "declared size" in got[0][1] and got[1] == ("b.json", "NCT00000002")
 
 
 # ------------------------------------------------------------------------------------------------ numbers, ids

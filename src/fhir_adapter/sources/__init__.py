@@ -118,6 +118,8 @@ def read_bytes(data: bytes, path: str = "<memory>", index: int | None = None, *,
                 raise UnknownFormatError("XML that is not a ClinicalTrials.gov clinical_study", path=path, index=index)
             source = Source("ctgov-xml", path, index)
             yield Record(source, trial=ctgov_xml.read_clinical_study(data, source, limits=limits))
+        elif first == '"' and _is_json(data):  # a JSON string that happens to hold an NCT id is no trial page
+            raise UnknownFormatError("JSON is a string, not a ClinicalTrials.gov study", path=path, index=index)
         elif text_page.looks_like_text_page(text):
             yield Record(Source("text-page", path, index), trial=text_page.read_text_page(text, path))
         else:
@@ -125,6 +127,14 @@ def read_bytes(data: bytes, path: str = "<memory>", index: int | None = None, *,
                                      path=path, index=index)
     except SourceError as e:
         yield Record(Source("unknown", path, index), error=e)
+
+
+def _is_json(data: bytes) -> bool:
+    try:
+        orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return False
+    return True
 
 
 def _json_error(text: str, path: str, index: int | None) -> None:

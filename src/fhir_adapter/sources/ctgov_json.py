@@ -37,7 +37,7 @@ from fhir_adapter.model import (
     Trial,
 )
 from fhir_adapter.sources.criteria import split_criteria
-from fhir_adapter.sources.guards import check_items, check_nct_id, unsigned_int
+from fhir_adapter.sources.guards import check_items, check_nct_id, check_text_items, unsigned_int
 from fhir_adapter.sources.wording import parse_age
 
 # Modules and fields that carry nothing the FHIR mapping needs and may be left out without a report: bookkeeping
@@ -406,7 +406,9 @@ def _eligibility(r: _Reader, t: Trial) -> None:
     text = r.text(f"{m}.eligibilityCriteria")
     e = Eligibility(criteria_text=text)
     if text:
+        check_text_items(text, f"{m}.eligibilityCriteria", r.limits.max_list_items, r.source, r.nct_id)
         e.criteria, found = split_criteria(text)
+        check_items(len(e.criteria), f"{m}.eligibilityCriteria", r.limits.max_list_items, r.source, r.nct_id)
         r.issues.extend(Issue(i.severity, f"{m}.{i.location}", i.message, i.code) for i in found)
     e.sex = r.code("sex", f"{m}.sex")
     e.gender_based = r.flag(f"{m}.genderBased")

@@ -50,7 +50,7 @@ from fhir_adapter.model import (
     Trial,
 )
 from fhir_adapter.sources.criteria import split_criteria
-from fhir_adapter.sources.guards import check_items, check_nct_id, parse_count
+from fhir_adapter.sources.guards import check_items, check_nct_id, check_text_items, parse_count
 from fhir_adapter.sources.wording import parse_age, parse_registry_date
 
 __all__ = [
@@ -535,7 +535,10 @@ def _eligibility(m: _Node | None, t: Trial) -> None:
     text = m.text("EligibilityCriteria")
     e = Eligibility(criteria_text=text)
     if text:
+        field, r = m.p("EligibilityCriteria"), m.r
+        check_text_items(text, field, r.limits.max_list_items, r.source, r.nct_id)
         e.criteria, found = split_criteria(one_item_per_line(text))
+        check_items(len(e.criteria), field, r.limits.max_list_items, r.source, r.nct_id)
         # split_criteria names its items in v2 terms (eligibilityCriteria[2]...): given here under the v1 name.
         for i in found:
             where = i.location.replace("eligibilityCriteria", "EligibilityCriteria", 1)

@@ -48,7 +48,7 @@ from fhir_adapter.model import (
     Trial,
 )
 from fhir_adapter.sources.criteria import split_criteria
-from fhir_adapter.sources.guards import check_items, check_nct_id, check_xml_counts, parse_count
+from fhir_adapter.sources.guards import check_items, check_nct_id, check_text_items, check_xml_counts, parse_count
 from fhir_adapter.sources.wording import parse_age, parse_registry_date
 
 __all__ = ["IGNORED", "looks_like_ctgov_xml", "read_clinical_study", "reflow_textblock"]
@@ -653,7 +653,10 @@ def _eligibility(r: _Reader, t: Trial) -> None:
     text = reflow_textblock(_text_of(tb)) if tb is not None else r.value(criteria)
     e.criteria_text = text
     if text:
-        e.criteria, found = split_criteria(text, location="eligibility/criteria/textblock")
+        field = "eligibility/criteria/textblock"
+        check_text_items(text, field, r.limits.max_list_items, r.source, r.nct_id)
+        e.criteria, found = split_criteria(text, location=field)
+        check_items(len(e.criteria), field, r.limits.max_list_items, r.source, r.nct_id)
         r.issues.extend(found)
     e.sex = r.code("sex", el, "gender")
     e.gender_based = r.flag(el, "gender_based")

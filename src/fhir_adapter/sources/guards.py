@@ -88,6 +88,48 @@ def check_json_depth(data: bytes, max_depth: int, path: str, index: int | None) 
                             path=path, index=index)
 
 
+# Structural bytes of JSON, and the key that names a list of studies (v2 search page, v1 FullStudiesResponse).
+_JSON_TOKEN = re.compile(rb'[\[\]{},"\\]')
+_STUDIES_KEY = re.compile(rb'"(?:studies|FullStudies)"\s*:\s*$')
+
+
+def deep_items(data: bytes, max_depth: int) -> list[tuple[int, int, int, int]] | None:
+    """For a document deeper than ``max_depth`` whose depth is all inside items of its list of studies (a JSON
+    list, or ``studies`` / ``FullStudies``), the ``(start, end, item index, depth)`` of each item too deep; None
+    when the depth is elsewhere (the document is refused whole). One linear pass over the structural bytes, used
+    only for documents already found too deep."""
+    depth, in_string, skip = 0, False, -1
+    container, closed = -1, False  # depth inside the list of studies, once found; whether it has ended
+    start = index = item_depth = 0
+    out: list[tuple[int, int, int, int]] = []
+    for m in _JSON_TOKEN.finditer(data):
+        pos = m.start()
+        c = data[pos]
+        if pos == skip or (in_string and c not in b'"\\'):
+            continue
+        if c == 0x5C:  # a backslash escapes the next byte (only inside strings in valid JSON)
+            skip = pos + 1
+        elif c == 0x22:
+            in_string = not in_string
+        elif c in b"[{":
+            if container < 0 and c == 0x5B and (depth == 0 or (
+                    depth <= 2 and _STUDIES_KEY.search(data, max(0, pos - 64), pos))):
+                container, start = depth + 1, pos + 1
+            depth += 1
+            item_depth = max(item_depth, depth)
+            if depth > max_depth and (container < 0 or closed):
+                return None
+        elif c in b"]}" or (c == 0x2C and depth == container):
+            if depth == container:  # the end of an item of the list of studies
+                if item_depth > max_depth:
+                    out.append((start, pos, index, item_depth))
+                start, index, item_depth = pos + 1, index + 1, 0
+                closed = c != 0x2C
+            if c != 0x2C:
+                depth -= 1
+    return out or None
+
+
 # ------------------------------------------------------------------------------------------------ XML counts
 
 # Inside a start tag: a quoted attribute value or the tag's end. The classes exclude their own delimiter: linear.
@@ -130,6 +172,15 @@ def check_items(count: int, field: str, max_items: int, source: Source, nct_id: 
     """Raise ``LimitExceeded`` for a list-valued field with more than ``max_items`` items."""
     if count > max_items:
         raise LimitExceeded(over("", f"{count} items", "max_list_items", max_items), path=source.path,
+                            index=source.index, nct_id=nct_id, field=field)
+
+
+def check_text_items(text: str, field: str, max_items: int, source: Source, nct_id: str | None) -> None:
+    """Raise ``LimitExceeded`` for a text split into items (eligibility criteria) with more lines than
+    ``max_items``: each item starts a line, so this bounds the items before the text is split."""
+    lines = text.count("\n") + text.count("\r") - text.count("\r\n") + 1
+    if lines > max_items:
+        raise LimitExceeded(over("", f"{lines} lines (list items)", "max_list_items", max_items), path=source.path,
                             index=source.index, nct_id=nct_id, field=field)
 
 
@@ -177,7 +228,9 @@ __all__ = [
     "check_items",
     "check_json_depth",
     "check_nct_id",
+    "check_text_items",
     "check_xml_counts",
+    "deep_items",
     "json_depth",
     "over",
     "parse_count",

@@ -37,7 +37,7 @@ import orjson
 from fhir_adapter.errors import LimitExceeded, SourceError
 from fhir_adapter.limits import DEFAULT_LIMITS, Limits
 from fhir_adapter.sources import lines
-from fhir_adapter.sources.guards import check_json_depth, over, size_text
+from fhir_adapter.sources.guards import check_json_depth, deep_items, json_depth, over, size_text
 
 # Files picked up when a folder is given; a file named explicitly is read whatever its name.
 FOLDER_SUFFIXES = frozenset({".json", ".txt", ".xml", ".zip", ".ndjson", ".jsonl"})
@@ -218,6 +218,8 @@ class _Inflated:
 
     def read(self, _n: int) -> bytes:
         chunk: bytes = self.stream.read(self.size)
+        if not chunk and self.total != self.info.file_size:  # zipfile checks the CRC, not the declared size
+            raise zipfile.BadZipFile("declared size differs")
         self.total += len(chunk)
         self.archive.total += len(chunk)
         limits = self.limits
@@ -287,6 +289,8 @@ def _member_units(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, li
 def _zip_problem(e: Exception) -> str:
     """What went wrong with a member, without its name (which can be anything)."""
     text = str(e)
+    if "declared size" in text:
+        return "its declared size is not what it inflates to"
     if "CRC" in text:
         return "bad CRC-32: the data is damaged"
     if isinstance(e, zlib.error | lzma.LZMAError):
@@ -359,29 +363,59 @@ def split(data: bytes, name: str, limits: Limits = DEFAULT_LIMITS, index: int | 
     if data.lstrip()[:1] not in (b"{", b"["):
         yield Unit(name, index=index, data=data)
         return
+    deep: dict[int, LimitExceeded] = {}
+    too_deep: LimitExceeded | None = None
     try:
         check_json_depth(data, limits.max_json_depth, name, index)
     except LimitExceeded as e:
-        yield Unit(name, index=index, error=e)
-        return
+        too_deep = e
+        items = deep_items(data, limits.max_json_depth)
+        if items is not None:
+            data, deep = _without_deep_items(data, items, name, limits)
+        if items is None or json_depth(data) > limits.max_json_depth:  # the depth is not only in some studies
+            yield from _lines_of(data, name, limits) if _looks_like_lines(data) else [Unit(name, index, error=e)]
+            return
     try:
         doc = orjson.loads(data)
     except orjson.JSONDecodeError:
-        if b"\n{" in data.strip() or b"\r{" in data.strip():  # JSON lines in a file without the .ndjson suffix
-            pending = [data]
-            yield from line_units(lambda _n: pending.pop() if pending else b"", name, limits)
+        if _looks_like_lines(data):  # JSON lines in a file without the .ndjson suffix
+            yield from _lines_of(data, name, limits)
         else:
             yield Unit(name, index=index, data=data)  # read_unit reports the JSON error with its position
         return
     fmt, studies = _studies_of(doc, name)
-    if fmt is None:
-        yield Unit(name, index=index, data=data)
+    if fmt is None:  # (a document too deep is refused whole unless it is a list of studies)
+        yield Unit(name, index=index, error=too_deep) if too_deep else Unit(name, index=index, data=data)
         return
     try:
         for i, study in studies:
-            yield Unit(name, index=i, study=study, format=fmt)
+            error = deep.get(i) if i is not None else None
+            yield Unit(name, index=i, error=error) if error else Unit(name, index=i, study=study, format=fmt)
     except SourceError as e:  # a page whose list of studies is no list
         yield Unit(name, index=index, error=e)
+
+
+def _looks_like_lines(data: bytes) -> bool:
+    return b"\n{" in data or b"\r{" in data
+
+
+def _lines_of(data: bytes, name: str, limits: Limits) -> Iterator[Unit]:
+    pending = [data]
+    return line_units(lambda _n: pending.pop() if pending else b"", name, limits)
+
+
+def _without_deep_items(data: bytes, items: list[tuple[int, int, int, int]], name: str,
+                        limits: Limits) -> tuple[bytes, dict[int, LimitExceeded]]:
+    """The document with each study too deep replaced by ``null`` (so that the others are read), and the error of
+    each replaced study by its index."""
+    parts, deep, last = [], {}, 0
+    for start, end, i, depth in items:
+        parts += [data[last:start], b"null"]
+        last = end
+        deep[i] = LimitExceeded(over("JSON nesting", f"{depth} levels deep", "max_json_depth",
+                                     limits.max_json_depth), path=name, index=i)
+    parts.append(data[last:])
+    return b"".join(parts), deep
 
 
 def _studies_of(doc: Any, name: str) -> tuple[str | None, Iterator[tuple[int | None, Any]]]:
