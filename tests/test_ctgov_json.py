@@ -10,7 +10,8 @@ import pytest
 from fhir_adapter.errors import SourceError
 from fhir_adapter.model import AgeLimit, DateInfo, Source
 from fhir_adapter.sources import read_bytes
-from fhir_adapter.sources.ctgov_json import parse_age, read_study
+from fhir_adapter.sources.ctgov_json import read_study
+from fhir_adapter.sources.wording import parse_age
 
 
 def study(**modules: Any) -> dict[str, Any]:

@@ -552,3 +552,12 @@ def test_many_unreadable_siblings_in_xml_are_reported_in_linear_time() -> None:
     assert record.trial is not None
     located = {i.location for i in record.trial.issues if "without a measure" in i.message}
     assert len(located) == 19_000
+
+
+@pytest.mark.parametrize("raw", ["1e308 Years", "inf Years", "-5 Years", "9" * 400 + " Years"])
+def test_out_of_range_ages_are_reported_and_kept_verbatim(raw: str) -> None:
+    (record,) = read_bytes(dump(study(eligibilityModule={"minimumAge": raw})))
+    trial = record.trial
+    assert trial is not None and trial.eligibility.minimum_age is None
+    assert "protocolSection.eligibilityModule.minimumAge" in trial.unmapped
+    orjson.dumps(to_bundle(trial))

@@ -37,8 +37,7 @@ from fhir_adapter.model import (
     Trial,
 )
 from fhir_adapter.sources.criteria import split_criteria
-from fhir_adapter.sources.guards import check_items, check_nct_id, check_text_items, unsigned_int
-from fhir_adapter.sources.wording import parse_age
+from fhir_adapter.sources.guards import check_items, check_nct_id, check_text_items, read_age, unsigned_int
 
 # Modules and fields that carry nothing the FHIR mapping needs and may be left out without a report: bookkeeping
 # of the registry itself (QC dates, versions, model predictions).
@@ -236,7 +235,7 @@ def _age(reader: _Reader, path: str) -> AgeLimit | None:
     raw = reader.text(path)
     if raw is None:
         return None
-    age = parse_age(raw)
+    age = read_age(raw)
     if age is None:
         reader._warn(path, f"cannot read age {raw[:30]!r}; kept in unmapped")
         reader.used.discard(path)

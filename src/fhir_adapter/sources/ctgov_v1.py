@@ -50,8 +50,8 @@ from fhir_adapter.model import (
     Trial,
 )
 from fhir_adapter.sources.criteria import split_criteria
-from fhir_adapter.sources.guards import check_items, check_nct_id, check_text_items, parse_count
-from fhir_adapter.sources.wording import parse_age, parse_registry_date
+from fhir_adapter.sources.guards import check_items, check_nct_id, check_text_items, parse_count, read_age
+from fhir_adapter.sources.wording import parse_registry_date
 
 __all__ = [
     "IGNORED",
@@ -205,7 +205,7 @@ class _Node:
         raw = self.text(key)
         if raw is None or raw.lower() in _NO_AGE_LIMIT:
             return None
-        age = parse_age(raw)
+        age = read_age(raw)
         if age is None:
             self._reject(key, f"cannot read age {raw[:30]!r}; kept in unmapped")
         return age

@@ -48,8 +48,15 @@ from fhir_adapter.model import (
     Trial,
 )
 from fhir_adapter.sources.criteria import split_criteria
-from fhir_adapter.sources.guards import check_items, check_nct_id, check_text_items, check_xml_counts, parse_count
-from fhir_adapter.sources.wording import parse_age, parse_registry_date
+from fhir_adapter.sources.guards import (
+    check_items,
+    check_nct_id,
+    check_text_items,
+    check_xml_counts,
+    parse_count,
+    read_age,
+)
+from fhir_adapter.sources.wording import parse_registry_date
 
 __all__ = ["IGNORED", "looks_like_ctgov_xml", "read_clinical_study", "reflow_textblock"]
 
@@ -635,7 +642,7 @@ def _age(r: _Reader, parent: etree._Element | None, tag: str) -> AgeLimit | None
     raw = r.value(el)
     if el is None or raw is None or raw.upper() == "N/A":  # "N/A": no limit
         return None
-    age = parse_age(raw)
+    age = read_age(raw)
     if age is None:
         r.warn(r.path_of(el), f"cannot read age {raw[:30]!r}; kept in unmapped")
         r.release(el)

@@ -17,7 +17,8 @@ from typing import Any
 
 from fhir_adapter.errors import LimitExceeded, SourceError
 from fhir_adapter.limits import MB
-from fhir_adapter.model import Source
+from fhir_adapter.model import AgeLimit, Source
+from fhir_adapter.sources.wording import parse_age
 
 # The command-line option of each limit (named in messages so that the reader knows how to raise it).
 OPTION = {
@@ -198,6 +199,15 @@ def unsigned_int(value: Any) -> int | None:
     return None
 
 
+def read_age(raw: str) -> AgeLimit | None:
+    """``parse_age`` of the registry wording, kept only for a finite value from 0 to 2^31-1 (``"1e308 Years"`` and
+    ``"inf Years"`` are not ages: they would reach FHIR's Quantity.value as an infinite or 300-digit number)."""
+    age = parse_age(raw)
+    if age is None or not math.isfinite(age.value) or not 0 <= age.value <= MAX_UNSIGNED_INT:
+        return None
+    return age
+
+
 _DIGITS = re.compile(r"[0-9]{1,12}")
 
 
@@ -234,6 +244,7 @@ __all__ = [
     "json_depth",
     "over",
     "parse_count",
+    "read_age",
     "size_text",
     "unsigned_int",
 ]
