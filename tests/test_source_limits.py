@@ -450,6 +450,12 @@ def test_implausible_nct_ids_are_record_errors_naming_the_field(nct: str) -> Non
     assert one_error(dump(v1)).field == "ProtocolSection.IdentificationModule.NCTId"
 
 
+@pytest.mark.parametrize("nct", [7, 1.5, True, ["NCT00000001"], {"id": "NCT00000001"}])
+def test_nct_id_of_the_wrong_type_is_a_record_error(nct: Any) -> None:
+    error = one_error(dump(study(nct)))
+    assert error.field == "protocolSection.identificationModule.nctId" and "not text" in error.message
+
+
 def test_implausible_nct_id_in_xml() -> None:
     xml = XML_FIXTURE.read_bytes()
     start = xml.index(b"<nct_id>") + len(b"<nct_id>")

@@ -249,6 +249,10 @@ def read_study(study: Any, source: Source, *, limits: Limits = DEFAULT_LIMITS) -
         raise SourceError("not a ClinicalTrials.gov study object (no protocolSection)", path=source.path,
                           index=source.index, field="protocolSection")
     r = _Reader(study, source, limits)
+    raw_nct = r.node("protocolSection.identificationModule.nctId")
+    if raw_nct is not None and not isinstance(raw_nct, str):
+        raise SourceError(f"NCT id is a {type(raw_nct).__name__}, not text", path=source.path, index=source.index,
+                          field="protocolSection.identificationModule.nctId")
     nct = r.text("protocolSection.identificationModule.nctId")
     if not nct:
         raise SourceError("study has no NCT id", path=source.path, index=source.index,
