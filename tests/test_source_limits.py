@@ -567,3 +567,10 @@ def test_out_of_range_ages_are_reported_and_kept_verbatim(raw: str) -> None:
     assert trial is not None and trial.eligibility.minimum_age is None
     assert "protocolSection.eligibilityModule.minimumAge" in trial.unmapped
     orjson.dumps(to_bundle(trial))
+
+
+def test_trial_page_lines_count_against_the_list_limit() -> None:
+    seed = sorted((REPO / "seeds").glob("*.txt"))[0].read_bytes()
+    page = seed + b"\n\n" + b"* Adult\n" * 30_000
+    error = one_error(page, name="p.txt")
+    assert isinstance(error, LimitExceeded) and error.field == "(trial page)" and "(--max-list-items)" in error.message

@@ -31,7 +31,7 @@ import orjson
 from fhir_adapter.errors import LimitExceeded, SourceError, UnknownFormatError
 from fhir_adapter.limits import DEFAULT_LIMITS, Limits
 from fhir_adapter.model import Source, Trial
-from fhir_adapter.sources.guards import over, size_text
+from fhir_adapter.sources.guards import check_text_items, over, size_text
 from fhir_adapter.sources.lines import strip_bom
 from fhir_adapter.sources.units import FOLDER_SUFFIXES, LINE_SUFFIXES, STDIN, Unit, input_files, iter_units, split
 
@@ -121,6 +121,8 @@ def read_bytes(data: bytes, path: str = "<memory>", index: int | None = None, *,
         elif first == '"' and _is_json(data):  # a JSON string that happens to hold an NCT id is no trial page
             raise UnknownFormatError("JSON is a string, not a ClinicalTrials.gov study", path=path, index=index)
         elif text_page.looks_like_text_page(text):
+            # a page lists one item a line: its lines bound every list on it (checked before the page is read)
+            check_text_items(text, "(trial page)", limits.max_list_items, Source("text-page", path, index), None)
             yield Record(Source("text-page", path, index), trial=text_page.read_text_page(text, path))
         else:
             raise UnknownFormatError("unknown format: not ClinicalTrials.gov JSON, XML or a trial page with an NCT id",
