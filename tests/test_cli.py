@@ -181,3 +181,23 @@ def test_validate_r4_uses_hapi_and_catches_r5_content(tmp_path: Path) -> None:
     result = run("validate", bad, "--fhir-version", "R4")
     assert result.exit_code == ExitCode.FAILED
     assert "progressStatus" in result.stderr
+
+
+def test_limit_options_reach_the_readers(tmp_path: Path) -> None:
+    """``--limit NAME=VALUE`` sets the limits without an option of their own; the message names how to raise it."""
+    import zipfile
+
+    archive = tmp_path / "in.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("NCT00000001.json", json.dumps({"protocolSection": {"identificationModule": {
+            "nctId": "NCT00000001", "briefTitle": "x" * 4000}}}))
+    result = run("convert", archive, "-o", tmp_path / "out", "--limit", "max-member-mb=0.001")
+    assert result.exit_code == ExitCode.FAILED
+    assert "--limit max-member-mb=N" in result.stderr
+    assert run("convert", archive, "-o", tmp_path / "out2").exit_code == ExitCode.OK
+
+
+@pytest.mark.parametrize("value", ["nope=1", "max-zip-ratio=0", "max-zip-ratio=x", "max-zip-ratio"])
+def test_a_bad_limit_is_a_usage_error(tmp_path: Path, value: str) -> None:
+    result = run("convert", REPO / "seeds", "-o", tmp_path / "out", "--limit", value)
+    assert result.exit_code == ExitCode.USAGE and "--limit" in result.output

@@ -107,12 +107,12 @@ def test_zip_bomb_member_is_reported_and_the_next_member_is_read(tmp_path: Path)
     assert [g[0] for g in got] == ["a.json", "bomb.json", "c.json"]
     assert got[0][1] == "NCT00000001" and got[2][1] == "NCT00000003"
     # stopped at the record limit (32 MB) or the ratio limit (200:1), whichever comes first
-    assert "(--max-record-mb)" in got[1][1] or "(--max-zip-ratio)" in got[1][1]
+    assert "(--max-record-mb)" in got[1][1] or "(--limit max-zip-ratio=N)" in got[1][1]
     ndjson = tmp_path / "bomb-lines.zip"
     add_bomb(ndjson, "bomb.ndjson", 100, b"\n")  # empty lines: no record limit applies, the ratio does
     (unit,) = iter_units([ndjson])
     assert unit.error is not None and "inflation ratio" in unit.error.message
-    assert "(--max-zip-ratio)" in unit.error.message
+    assert "(--limit max-zip-ratio=N)" in unit.error.message
 
 
 def test_zip_member_and_archive_size_limits(tmp_path: Path) -> None:
@@ -124,12 +124,12 @@ def test_zip_member_and_archive_size_limits(tmp_path: Path) -> None:
         z.writestr("d.json", dump(study("NCT00000004")))
     loose = Limits(max_zip_ratio=10**9, max_member_bytes=2 * MB)
     got = summary(records([archive], loose))
-    assert got[1][0] == "b.ndjson" and "(--max-member-mb)" in got[1][1]
+    assert got[1][0] == "b.ndjson" and "(--limit max-member-mb=N)" in got[1][1]
     assert got[-1] == ("d.json", "NCT00000004")
     tight = Limits(max_zip_ratio=10**9, max_archive_bytes=4 * MB)
     got = summary(records([archive], tight))
     assert got[0] == ("a.json", "NCT00000001")
-    assert "(--max-archive-mb)" in got[-2][1] and got[-2][0] == "c.ndjson"
+    assert "(--limit max-archive-mb=N)" in got[-2][1] and got[-2][0] == "c.ndjson"
     assert got[-1][0] == "d.json" and "member not read" in got[-1][1]  # reported, not silently dropped
 
 
@@ -144,7 +144,7 @@ def test_bomb_spread_over_many_small_members_is_stopped(tmp_path: Path) -> None:
     units = list(iter_units([archive], Limits(max_zip_ratio=20)))
     assert len(units) == 301
     errors = [u.error.message for u in units if u.error is not None]
-    assert errors and all("archive inflation ratio" in m and "(--max-zip-ratio)" in m for m in errors)
+    assert errors and all("archive inflation ratio" in m and "(--limit max-zip-ratio=N)" in m for m in errors)
     assert units[-1].error is not None and "member not read" in units[-1].error.message
     assert sum(u.data is not None for u in units) < 300
 
@@ -472,7 +472,7 @@ def test_xml_with_100k_attributes_is_refused_before_parsing() -> None:
     started = time.perf_counter()
     error = one_error(xml, name="x.xml")
     elapsed = time.perf_counter() - started
-    assert isinstance(error, LimitExceeded) and "(--max-xml-attributes)" in error.message
+    assert isinstance(error, LimitExceeded) and "(--limit max-xml-attributes=N)" in error.message
     assert error.field == "id_info"
     print(f"100k attributes refused in {elapsed:.3f} s")  # measured for the report, not asserted
 
@@ -480,7 +480,7 @@ def test_xml_with_100k_attributes_is_refused_before_parsing() -> None:
 def test_xml_element_limit() -> None:
     xml = XML_FIXTURE.read_bytes().replace(b"</clinical_study>", b"<x/>" * 2000 + b"</clinical_study>")
     error = one_error(xml, Limits(max_xml_elements=1000), "x.xml")
-    assert isinstance(error, LimitExceeded) and "(--max-xml-elements)" in error.message
+    assert isinstance(error, LimitExceeded) and "(--limit max-xml-elements=N)" in error.message
 
 
 def test_real_xml_passes_the_pre_scan() -> None:

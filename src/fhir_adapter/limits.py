@@ -2,11 +2,13 @@
 
 Every input is untrusted (a hospital's integration engine feeds the adapter whatever arrives). Each limit below is
 checked where the input is read or converted; a record over a limit is reported (file, record, field, the limit and
-how to raise it) as ``fhir_adapter.errors.LimitExceeded`` and never half-written. The defaults sit far above any real ClinicalTrials.gov record (the largest
-fixture, NCT02513394 with posted results, is 1.5 MB, 465 resources, depth 11, 1,012 sites) and far below what would
-hang the converter or exhaust memory on the 2-core, 24 GB machine it is sized for.
+how to raise it) as ``fhir_adapter.errors.LimitExceeded`` and never half-written. The defaults sit far above any real
+ClinicalTrials.gov record (the largest fixture, NCT02513394 with posted results, is 1.5 MB, 465 resources, depth 11,
+1,012 sites) and far below what would hang the converter or exhaust memory on the 2-core, 24 GB machine it is sized
+for.
 
-``fhir-adapter convert`` exposes each limit as an option (``--max-record-mb`` ...); the Python API takes a ``Limits``.
+``fhir-adapter convert`` exposes each limit as an option (``--max-record-mb``, ``--limit max-zip-ratio=N`` ...); the
+Python API takes a ``Limits``.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -87,6 +87,9 @@ def convert(
     max_json_depth: Annotated[int, typer.Option(
         "--max-json-depth", metavar="N", min=1, help="Nesting depth allowed in a JSON record.")] = (
         DEFAULT_LIMITS.max_json_depth),
+    limit: Annotated[list[str] | None, typer.Option(
+        "--limit", metavar="NAME=VALUE", help="Another input limit (repeatable): " + ", ".join(
+            f"{name} (default {default:g})" for name, (_, _, default) in LIMIT_OPTIONS.items()) + ".")] = None,
 ) -> None:
     """Convert trial records to FHIR. Exit 0 only if every record converted (and validated).
 
@@ -98,7 +101,7 @@ def convert(
     require_paths([Path(p) for p in inputs if p != "-"])
     limits = dataclasses.replace(DEFAULT_LIMITS, max_record_seconds=record_timeout,
                                  max_record_bytes=max(1, int(max_record_mb * MB)), max_list_items=max_list_items,
-                                 max_json_depth=max_json_depth)
+                                 max_json_depth=max_json_depth, **_more_limits(limit or []))
     options = ConvertOptions(fhir_version=fhir_version.value, bundle_type=bundle.value, ndjson=ndjson,
                              validate=do_validate, workers=workers or default_workers(), limits=limits)
     make_output(output)
@@ -116,6 +119,36 @@ def convert(
         raise typer.Exit(ExitCode.FAILED)
     if summary.converted == 0:
         raise typer.Exit(ExitCode.NO_INPUT)
+
+
+# ``--limit NAME=VALUE``: the limits without an option of their own -> (Limits field, unit factor, default shown).
+LIMIT_OPTIONS: dict[str, tuple[str, float, float]] = {
+    "max-member-mb": ("max_member_bytes", MB, DEFAULT_LIMITS.max_member_bytes / MB),
+    "max-zip-ratio": ("max_zip_ratio", 1, DEFAULT_LIMITS.max_zip_ratio),
+    "max-archive-mb": ("max_archive_bytes", MB, DEFAULT_LIMITS.max_archive_bytes / MB),
+    "max-xml-elements": ("max_xml_elements", 1, DEFAULT_LIMITS.max_xml_elements),
+    "max-xml-attributes": ("max_xml_attributes", 1, DEFAULT_LIMITS.max_xml_attributes),
+    "fifo-wait": ("fifo_wait_seconds", 1, DEFAULT_LIMITS.fifo_wait_seconds),
+}
+
+
+def _more_limits(values: list[str]) -> dict[str, Any]:
+    """``--limit NAME=VALUE`` options as ``Limits`` fields; a usage error names what is wrong."""
+    fields: dict[str, Any] = {}
+    for item in values:
+        name, _, text = item.partition("=")
+        if name not in LIMIT_OPTIONS:
+            raise typer.BadParameter(f"{name!r} is not a limit (use one of {', '.join(LIMIT_OPTIONS)})",
+                                     param_hint="'--limit'")
+        field, factor, _ = LIMIT_OPTIONS[name]
+        try:
+            value = float(text)
+        except ValueError:
+            value = -1.0
+        if not value > 0 or value == float("inf"):
+            raise typer.BadParameter(f"{name}: {text!r} is not a positive number", param_hint="'--limit'")
+        fields[field] = value * factor if field == "fifo_wait_seconds" else max(1, int(value * factor))
+    return fields
 
 
 def _reporter(progress: _Progress, quiet: bool, verbose: bool) -> Callable[[Outcome, str | None], None]:

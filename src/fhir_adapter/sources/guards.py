@@ -25,12 +25,12 @@ OPTION = {
     "max_record_bytes": "--max-record-mb",
     "max_json_depth": "--max-json-depth",
     "max_list_items": "--max-list-items",
-    "max_member_bytes": "--max-member-mb",
-    "max_zip_ratio": "--max-zip-ratio",
-    "max_archive_bytes": "--max-archive-mb",
-    "max_xml_elements": "--max-xml-elements",
-    "max_xml_attributes": "--max-xml-attributes",
-    "fifo_wait_seconds": "--fifo-wait",
+    "max_member_bytes": "--limit max-member-mb=N",
+    "max_zip_ratio": "--limit max-zip-ratio=N",
+    "max_archive_bytes": "--limit max-archive-mb=N",
+    "max_xml_elements": "--limit max-xml-elements=N",
+    "max_xml_attributes": "--limit max-xml-attributes=N",
+    "fifo_wait_seconds": "--limit fifo-wait=N",
 }
 
 # FHIR unsignedInt (ResearchStudy.recruitment.targetNumber / actualNumber): 0 .. 2^31 - 1.
