@@ -70,20 +70,23 @@ def fetch(
             run.folder.close()
     out(f"{run.fetched} fetched, {run.failed} failed")
 
-    failed = run.failed > 0
-    if convert and run.fetched:
-        from fhir_adapter.errors import OutputError
-        from fhir_adapter.pipeline import ConvertOptions, convert_paths
-
-        try:
-            summary = convert_paths([raw], output, ConvertOptions(), _report_conversion)
-        except OutputError as e:
-            err(f"error: {e}")
-            raise typer.Exit(ExitCode.FAILED) from None
-        out(f"{summary.converted} converted, {summary.failed} failed")
-        failed = failed or summary.failed > 0
-    if failed:
+    converted_ok = _convert_raw(raw, output) if convert and run.fetched else True
+    if run.failed or not converted_ok:
         raise typer.Exit(ExitCode.FAILED)
+
+
+def _convert_raw(raw: Path, output: Path) -> bool:
+    """``--convert``: the raw studies -> ``DIR/<NCTID>.json``; True when every one converted."""
+    from fhir_adapter.errors import OutputError
+    from fhir_adapter.pipeline import ConvertOptions, convert_paths
+
+    try:
+        summary = convert_paths([raw], output, ConvertOptions(), _report_conversion)
+    except OutputError as e:
+        err(f"error: {e}")
+        raise typer.Exit(ExitCode.FAILED) from None
+    out(f"{summary.converted} converted, {summary.failed} failed")
+    return summary.failed == 0
 
 
 def _report_conversion(o: Outcome, target: str | None) -> None:
