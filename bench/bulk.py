@@ -37,8 +37,9 @@ def corpus(n: int, folder: Path, fmt: str, keep_results: bool) -> tuple[Path, li
         templates = [f.read_bytes() for f in sorted((REPO / "tests" / "data" / "ctgov-xml").glob("NCT????????.xml"))]
         for i in range(n):
             xml = templates[i % len(templates)]
-            lines.append(re.sub(rb"<nct_id>NCT\d{8}</nct_id>", f"<nct_id>NCT{90000000 + i:08d}</nct_id>".encode(),
-                                xml, count=1))
+            lines.append(
+                re.sub(rb"<nct_id>NCT\d{8}</nct_id>", f"<nct_id>NCT{90000000 + i:08d}</nct_id>".encode(), xml, count=1)
+            )
         path = folder / "corpus.zip"
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
             for i, record in enumerate(lines):
@@ -79,9 +80,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--studies", type=int, default=10_000)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--format", choices=["v1", "zip", "ndjson"], default="v1",
-                        help="v1: JSON lines of the 100 COVID-19 v1 studies (realistic sizes); zip: legacy XML "
-                             "(the 52 XML fixtures, large trials over-represented); ndjson: API v2 JSON (4 fixtures)")
+    parser.add_argument(
+        "--format",
+        choices=["v1", "zip", "ndjson"],
+        default="v1",
+        help="v1: JSON lines of the 100 COVID-19 v1 studies (realistic sizes); zip: legacy XML "
+        "(the 52 XML fixtures, large trials over-represented); ndjson: API v2 JSON (4 fixtures)",
+    )
     parser.add_argument("--keep-results", action="store_true", help="keep resultsSection in the corpus")
     parser.add_argument("--no-validate", action="store_true")
     args = parser.parse_args()
@@ -89,8 +94,10 @@ def main() -> None:
     try:
         path, lines, templates = corpus(args.studies, work, args.format, args.keep_results)
         mb = sum(len(x) for x in lines) / 1e6
-        print(f"corpus: {args.studies} studies, {mb:.1f} MB of records in {path.stat().st_size / 1e6:.1f} MB "
-              f"{args.format} (cycling {templates} fixtures)")
+        print(
+            f"corpus: {args.studies} studies, {mb:.1f} MB of records in {path.stat().st_size / 1e6:.1f} MB "
+            f"{args.format} (cycling {templates} fixtures)"
+        )
         best = 0.0
         out = work / "out"
         for workers in args.workers:
@@ -102,24 +109,31 @@ def main() -> None:
             rate = summary.converted / seconds
             best = max(best, rate)
             me, children = peak_rss_mb()
-            print(f"pipeline workers={workers}: {rate:7.1f} trials/s  {mb / seconds:6.2f} MB/s  "
-                  f"{summary.resources / seconds:8.0f} resources/s  ({summary.converted} ok, {summary.failed} failed, "
-                  f"{seconds:.1f} s; {summary.resources / max(summary.converted, 1):.0f} resources/trial; "
-                  f"peak RSS main {me:.0f} MB, largest worker {children:.0f} MB)")
+            print(
+                f"pipeline workers={workers}: {rate:7.1f} trials/s  {mb / seconds:6.2f} MB/s  "
+                f"{summary.resources / seconds:8.0f} resources/s  ({summary.converted} ok, {summary.failed} failed, "
+                f"{seconds:.1f} s; {summary.resources / max(summary.converted, 1):.0f} resources/trial; "
+                f"peak RSS main {me:.0f} MB, largest worker {children:.0f} MB)"
+            )
         resources = [line for f in sorted(out.glob("*.ndjson")) for line in f.read_bytes().splitlines()]
         parsed = [orjson.loads(r) for r in resources]
         start = time.perf_counter()
-        parse = (lambda b: etree.fromstring(b, etree.XMLParser(resolve_entities=False, no_network=True))) \
-            if args.format == "zip" else orjson.loads
+        parse = (
+            (lambda b: etree.fromstring(b, etree.XMLParser(resolve_entities=False, no_network=True)))
+            if args.format == "zip"
+            else orjson.loads
+        )
         for line in lines:
             parse(line)
         for r in parsed:
             orjson.dumps(r)
         floor = time.perf_counter() - start
         floor_rate = args.studies / floor
-        print(f"floor: {floor_rate:9.1f} trials/s ({'lxml' if args.format == 'zip' else 'orjson'} load of "
-              f"{len(lines)} inputs, orjson dump of {len(parsed)} resources "
-              f"in {floor:.2f} s); best pipeline / floor = 1/{floor_rate / best:.0f}")
+        print(
+            f"floor: {floor_rate:9.1f} trials/s ({'lxml' if args.format == 'zip' else 'orjson'} load of "
+            f"{len(lines)} inputs, orjson dump of {len(parsed)} resources "
+            f"in {floor:.2f} s); best pipeline / floor = 1/{floor_rate / best:.0f}"
+        )
         print(f"registry estimate: 560,000 studies in {560_000 / best / 60:.0f} min at the best rate")
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -43,8 +43,22 @@ def tree_rss_mb(pid: int) -> float:
 
 def run(inputs: Path, out: Path, workers: int) -> tuple[float, float, int]:
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "fhir_adapter", "convert", str(inputs), "-o", str(out),
-                             "--quiet", "--workers", str(workers)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "fhir_adapter",
+            "convert",
+            str(inputs),
+            "-o",
+            str(out),
+            "--quiet",
+            "--workers",
+            str(workers),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     peak = 0.0
     while proc.poll() is None:
         peak = max(peak, tree_rss_mb(proc.pid))
@@ -79,14 +93,18 @@ def main() -> None:
                 lines.write(record + b"\n")
                 z.writestr(f"{nct}.json", record)
                 (singles / f"{nct}.json").write_bytes(record)
-        print(f"corpus: {args.studies} studies; NDJSON {ndjson.stat().st_size / 1e6:.0f} MB, "
-              f"ZIP {archive.stat().st_size / 1e6:.0f} MB")
+        print(
+            f"corpus: {args.studies} studies; NDJSON {ndjson.stat().st_size / 1e6:.0f} MB, "
+            f"ZIP {archive.stat().st_size / 1e6:.0f} MB"
+        )
         results = {}
         for name, path in (("ndjson", ndjson), ("zip", archive), ("one-by-one", singles)):
             peak, seconds, code = run(path, work / f"out-{name}", args.workers)
             results[name] = digest(work / f"out-{name}")
-            print(f"{name}: exit {code}, {args.studies / seconds:.0f} trials/s, {seconds:.0f} s, "
-                  f"peak RSS of the process tree {peak:.0f} MB, {len(results[name])} files")
+            print(
+                f"{name}: exit {code}, {args.studies / seconds:.0f} trials/s, {seconds:.0f} s, "
+                f"peak RSS of the process tree {peak:.0f} MB, {len(results[name])} files"
+            )
         same = results["ndjson"] == results["zip"] == results["one-by-one"]
         print(f"outputs identical (NDJSON vs ZIP vs a folder of one file per study, every file): {same}")
     finally:

@@ -50,8 +50,10 @@ def main() -> None:
         trials.setdefault(t.nct_id, t)
     bundles = list(trials.values())
     resources = sum(len(t.entries) for t in bundles)
-    print(f"{args.server} ({args.fhir_version}): {len(bundles)} trials, {resources} resources "
-          f"({len(errors)} inputs skipped)")
+    print(
+        f"{args.server} ({args.fhir_version}): {len(bundles)} trials, {resources} resources "
+        f"({len(errors)} inputs skipped)"
+    )
     print(f"{'mode':40} {'push':>6} {'requests':>8} {'seconds':>8} {'resources/s':>12} {'trials/s':>9}")
     with FhirClient(args.server, fhir_version=args.fhir_version) as client:
         for label, mode, size in MODES:
@@ -61,8 +63,10 @@ def main() -> None:
                 s = push_bundles(client, bundles, mode=mode, batch_size=size)
                 took = time.perf_counter() - start
                 flag = f"  ({s.failed} FAILED)" if s.failed else ""
-                print(f"{label:40} {run:>6} {s.requests:8d} {took:8.2f} {s.resources / took:12.0f} "
-                      f"{len(bundles) / took:9.1f}{flag}")
+                print(
+                    f"{label:40} {run:>6} {s.requests:8d} {took:8.2f} {s.resources / took:12.0f} "
+                    f"{len(bundles) / took:9.1f}{flag}"
+                )
 
 
 if __name__ == "__main__":

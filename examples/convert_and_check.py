@@ -1,6 +1,6 @@
 """Convert every trial under a path to FHIR R5, validate it, and check it reads back as the same trial.
 
-    python examples/convert_and_check.py seeds/
+python examples/convert_and_check.py seeds/
 """
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ def main(path: str) -> int:
         errors = [issue for issue in validate(bundle) if issue.is_error]
         same = from_bundle(bundle) == trial
         failed += bool(errors) or not same
-        print(f"{trial.nct_id}: {len(bundle['entry'])} resources, {len(errors)} errors, round trip "
-              f"{'equal' if same else 'DIFFERENT'}, {len(trial.issues)} reader notes")
+        print(
+            f"{trial.nct_id}: {len(bundle['entry'])} resources, {len(errors)} errors, round trip "
+            f"{'equal' if same else 'DIFFERENT'}, {len(trial.issues)} reader notes"
+        )
     return 1 if failed else 0
 
 

@@ -24,8 +24,12 @@ HEAVY_MARKS = ("slow", "hapi", "hostile")
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--regen-golden", action="store_true", help="rewrite golden files (review the diff!)")
-    parser.addoption("--all", action="store_true", dest="run_all",
-                     help=f"also run the suites marked {', '.join(HEAVY_MARKS)} (what CI runs)")
+    parser.addoption(
+        "--all",
+        action="store_true",
+        dest="run_all",
+        help=f"also run the suites marked {', '.join(HEAVY_MARKS)} (what CI runs)",
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

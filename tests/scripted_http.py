@@ -86,7 +86,8 @@ def serve(*script: tuple[Any, ...], base_path: str) -> Iterator[ScriptedServer]:
 def recorded_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """urllib3's sleeps between retries, recorded instead of slept (for a fixture)."""
     slept: list[float] = []
-    monkeypatch.setattr(urllib3.util.retry, "time",
-                        types.SimpleNamespace(sleep=slept.append, time=__import__("time").time))
+    monkeypatch.setattr(
+        urllib3.util.retry, "time", types.SimpleNamespace(sleep=slept.append, time=__import__("time").time)
+    )
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     return slept

@@ -43,17 +43,24 @@ def test_unknown_format() -> None:
 
 
 def test_wrong_types_are_reported_not_fatal() -> None:
-    doc = {"protocolSection": {"identificationModule": {"nctId": "NCT00000002", "briefTitle": 7.5},
-                               "designModule": {"phases": "PHASE2", "enrollmentInfo": {"count": "many"}},
-                               "conditionsModule": {"conditions": [1, "Asthma"]}}}
+    doc = {
+        "protocolSection": {
+            "identificationModule": {"nctId": "NCT00000002", "briefTitle": 7.5},
+            "designModule": {"phases": "PHASE2", "enrollmentInfo": {"count": "many"}},
+            "conditionsModule": {"conditions": [1, "Asthma"]},
+        }
+    }
     (record,) = read_bytes(json.dumps(doc).encode())
     trial = record.trial
     assert trial is not None
     assert trial.brief_title == "7.5"  # a number where text is expected is still text
     assert trial.phases == [] and trial.enrollment_count is None and trial.conditions == ["Asthma"]
     fields = {i.location for i in trial.issues}
-    assert {"protocolSection.designModule.phases", "protocolSection.designModule.enrollmentInfo.count",
-            "protocolSection.conditionsModule.conditions[0]"} <= fields
+    assert {
+        "protocolSection.designModule.phases",
+        "protocolSection.designModule.enrollmentInfo.count",
+        "protocolSection.conditionsModule.conditions[0]",
+    } <= fields
     assert trial.unmapped["protocolSection.designModule.phases"] == "PHASE2"
     assert trial.unmapped["protocolSection.designModule.enrollmentInfo.count"] == "many"
     assert trial.unmapped["protocolSection.conditionsModule.conditions[0]"] == "1"
@@ -75,8 +82,12 @@ def test_huge_criteria_field_is_kept_whole() -> None:
     item = "* Patients with a documented history of something rather long and detailed, " * 6 + "\n"
     text = "Inclusion Criteria:\n" + item * (5_000_000 // len(item))
     assert len(text) > 4_900_000
-    doc = {"protocolSection": {"identificationModule": {"nctId": "NCT00000003"},
-                               "eligibilityModule": {"eligibilityCriteria": text}}}
+    doc = {
+        "protocolSection": {
+            "identificationModule": {"nctId": "NCT00000003"},
+            "eligibilityModule": {"eligibilityCriteria": text},
+        }
+    }
     (record,) = read_bytes(json.dumps(doc).encode())
     assert record.trial is not None
     assert record.trial.eligibility.criteria_text == text.strip()
@@ -96,8 +107,9 @@ def test_read_trials_raises_at_a_bad_record_but_read_records_goes_on(tmp_path: P
 
 def test_cli_mixed_batch_exit_code(tmp_path: Path) -> None:
     (tmp_path / "empty.json").write_text("")
-    (tmp_path / "ok.json").write_text(json.dumps({"protocolSection": {"identificationModule": {
-        "nctId": "NCT00000005", "briefTitle": "A study"}}}))
+    (tmp_path / "ok.json").write_text(
+        json.dumps({"protocolSection": {"identificationModule": {"nctId": "NCT00000005", "briefTitle": "A study"}}})
+    )
     result = CliRunner().invoke(app, ["convert", str(tmp_path), "-o", str(tmp_path / "out")])
     assert result.exit_code == ExitCode.FAILED
     assert "empty.json: empty file" in result.stderr

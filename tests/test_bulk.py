@@ -75,8 +75,17 @@ def test_ndjson_output_order_does_not_depend_on_workers(tmp_path: Path) -> None:
 def test_bad_records_go_to_the_errors_file_and_the_run_goes_on(tmp_path: Path) -> None:
     good = _studies(2)
     src = tmp_path / "mixed.ndjson"
-    src.write_text("\n".join([json.dumps(good[0]), '{"protocolSection": {"identificationModule": {}}}',
-                              '{"truncated": ', json.dumps(good[1])]) + "\n")
+    src.write_text(
+        "\n".join(
+            [
+                json.dumps(good[0]),
+                '{"protocolSection": {"identificationModule": {}}}',
+                '{"truncated": ',
+                json.dumps(good[1]),
+            ]
+        )
+        + "\n"
+    )
     out = tmp_path / "out"
     summary = convert_paths([src], out, ConvertOptions(workers=2))
     assert (summary.converted, summary.failed) == (2, 2)

@@ -36,7 +36,9 @@ def test_transaction_bundle_uses_conditional_puts(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     entries = json.loads((tmp_path / "NCT07236528.json").read_text())["entry"]
     assert entries[0]["request"] == {
-        "method": "PUT", "url": "ResearchStudy?identifier=https%3A%2F%2Fclinicaltrials.gov|NCT07236528"}
+        "method": "PUT",
+        "url": "ResearchStudy?identifier=https%3A%2F%2Fclinicaltrials.gov|NCT07236528",
+    }
     for e in entries:  # a business key where there is one (no id in the body), else the deterministic id
         resource, url = e["resource"], e["request"]["url"]
         assert e["request"]["method"] == "PUT"
@@ -110,8 +112,9 @@ def _main_exit(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
     return code
 
 
-def test_an_unexpected_exception_is_one_line_and_exit_4(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_unexpected_exception_is_one_line_and_exit_4(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom\nsecond line")
 
@@ -127,8 +130,9 @@ def test_an_unexpected_exception_is_one_line_and_exit_4(tmp_path: Path, monkeypa
     assert "Traceback" in stderr and "internal error: RuntimeError" in stderr
 
 
-def test_ctrl_c_exits_130_quietly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_ctrl_c_exits_130_quietly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
@@ -160,12 +164,28 @@ def test_limit_options_reach_the_pipeline(tmp_path: Path, monkeypatch: pytest.Mo
         return ConvertSummary(converted=1)
 
     monkeypatch.setattr("fhir_adapter.pipeline.convert_paths", record)
-    result = run("convert", REPO / "seeds", "-o", tmp_path, "--record-timeout", "2.5", "--max-record-mb", "3",
-                 "--max-list-items", "7", "--max-json-depth", "9")
+    result = run(
+        "convert",
+        REPO / "seeds",
+        "-o",
+        tmp_path,
+        "--record-timeout",
+        "2.5",
+        "--max-record-mb",
+        "3",
+        "--max-list-items",
+        "7",
+        "--max-json-depth",
+        "9",
+    )
     assert result.exit_code == 0, result.output
     limits = seen[0].limits
     assert (limits.max_record_seconds, limits.max_record_bytes, limits.max_list_items, limits.max_json_depth) == (
-        2.5, 3 * MB, 7, 9)
+        2.5,
+        3 * MB,
+        7,
+        9,
+    )
 
 
 @pytest.mark.hapi
@@ -176,8 +196,9 @@ def test_validate_r4_uses_hapi_and_catches_r5_content(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "2 valid, 0 invalid" in result.stdout
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps({"resourceType": "ResearchStudy", "status": "active",
-                               "progressStatus": [{"actual": True}]}))
+    bad.write_text(
+        json.dumps({"resourceType": "ResearchStudy", "status": "active", "progressStatus": [{"actual": True}]})
+    )
     result = run("validate", bad, "--fhir-version", "R4")
     assert result.exit_code == ExitCode.FAILED
     assert "progressStatus" in result.stderr
@@ -189,8 +210,12 @@ def test_limit_options_reach_the_readers(tmp_path: Path) -> None:
 
     archive = tmp_path / "in.zip"
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("NCT00000001.json", json.dumps({"protocolSection": {"identificationModule": {
-            "nctId": "NCT00000001", "briefTitle": "x" * 4000}}}))
+        z.writestr(
+            "NCT00000001.json",
+            json.dumps(
+                {"protocolSection": {"identificationModule": {"nctId": "NCT00000001", "briefTitle": "x" * 4000}}}
+            ),
+        )
     result = run("convert", archive, "-o", tmp_path / "out", "--limit", "max-member-mb=0.001")
     assert result.exit_code == ExitCode.FAILED
     assert "--limit max-member-mb=N" in result.stderr

@@ -50,8 +50,11 @@ def metadata(cs: dict[str, Any] = CS_R5) -> None:
 
 
 def ok_reply(n: int, status: str = "201 Created") -> dict[str, Any]:
-    return {"resourceType": "Bundle", "type": "transaction-response",
-            "entry": [{"response": {"status": status}} for _ in range(n)]}
+    return {
+        "resourceType": "Bundle",
+        "type": "transaction-response",
+        "entry": [{"response": {"status": status}} for _ in range(n)],
+    }
 
 
 def outcome(*issues: dict[str, Any]) -> dict[str, Any]:
@@ -99,8 +102,11 @@ def test_503_for_good_is_a_clear_error_after_5_retries() -> None:
 @responses.activate
 def test_a_non_idempotent_transaction_is_not_retried_on_503() -> None:
     responses.post(BASE, status=503, body="busy")
-    bundle = {"resourceType": "Bundle", "type": "transaction",
-              "entry": [{"resource": {"resourceType": "Basic"}, "request": {"method": "POST", "url": "Basic"}}]}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [{"resource": {"resourceType": "Basic"}, "request": {"method": "POST", "url": "Basic"}}],
+    }
     with client() as c, pytest.raises(FhirServerError, match="HTTP 503"):
         c.transaction(bundle)
     assert len(responses.calls) == 1
@@ -122,11 +128,14 @@ def test_connection_reset_is_a_clear_error() -> None:
     responses.get(f"{BASE}/metadata", body=reset)
     with client() as c, pytest.raises(FhirServerError) as e:
         c.check_version()
-    assert str(e.value) == (f"GET {BASE}/metadata: could not reach the FHIR server (not retried): "
-                            "ConnectionResetError: [Errno 104] Connection reset by peer")
+    assert str(e.value) == (
+        f"GET {BASE}/metadata: could not reach the FHIR server (not retried): "
+        "ConnectionResetError: [Errno 104] Connection reset by peer"
+    )
 
 
 # urllib3 itself: Retry-After sleeps and retried connection resets, on a scripted loopback server
+
 
 def serve(*script: tuple[Any, ...]) -> AbstractContextManager[ScriptedServer]:
     return scripted_http.serve(*script, base_path="/fhir")
@@ -142,9 +151,14 @@ CS_BYTES = orjson.dumps(CS_R5)
 
 def test_retry_after_is_honoured_on_a_transaction_post(sleeps: list[float]) -> None:
     tb = trial_bundles()[:1]
-    with serve(("s", 200, {}, CS_BYTES), ("s", 429, {"Retry-After": "3"}, b"slow down"),
-               ("s", 200, {"Content-Type": "application/fhir+json"}, orjson.dumps(ok_reply(len(tb[0].entries))))
-               ) as server, FhirClient(server.base, backoff_jitter=0) as c:
+    with (
+        serve(
+            ("s", 200, {}, CS_BYTES),
+            ("s", 429, {"Retry-After": "3"}, b"slow down"),
+            ("s", 200, {"Content-Type": "application/fhir+json"}, orjson.dumps(ok_reply(len(tb[0].entries)))),
+        ) as server,
+        FhirClient(server.base, backoff_jitter=0) as c,
+    ):
         summary = push_bundles(c, tb)
         assert server.calls == ["GET /fhir/metadata", "POST /fhir", "POST /fhir"]
     assert summary.failed == 0
@@ -152,8 +166,10 @@ def test_retry_after_is_honoured_on_a_transaction_post(sleeps: list[float]) -> N
 
 
 def test_backoff_is_exponential_with_jitter(sleeps: list[float]) -> None:
-    with serve(("s", 503, {}, b""), ("s", 502, {}, b""), ("s", 504, {}, b""), ("s", 200, {}, CS_BYTES)
-               ) as server, FhirClient(server.base) as c:
+    with (
+        serve(("s", 503, {}, b""), ("s", 502, {}, b""), ("s", 504, {}, b""), ("s", 200, {}, CS_BYTES)) as server,
+        FhirClient(server.base) as c,
+    ):
         assert c.check_version() == "5.0.0"
         assert len(server.calls) == 4
     assert len(sleeps) == 2  # urllib3: no sleep before the first retry, then 1 s, 2 s (+ up to 0.5 s jitter)
@@ -192,9 +208,18 @@ def test_400_operation_outcome_names_the_trial_and_the_entry() -> None:
     assert len(tbs) == 2
     first = len(tbs[0].entries)
     bad = first + 1  # the second entry of the second trial, as the server counts in the chunk
-    responses.post(BASE, status=400, json=outcome(
-        {"severity": "error", "code": "structure", "diagnostics": "Missing required property",
-         "expression": [f"Bundle.entry[{bad}].resource.status"]}))
+    responses.post(
+        BASE,
+        status=400,
+        json=outcome(
+            {
+                "severity": "error",
+                "code": "structure",
+                "diagnostics": "Missing required property",
+                "expression": [f"Bundle.entry[{bad}].resource.status"],
+            }
+        ),
+    )
     results: list[PushResult] = []
     with client() as c:
         summary = push_bundles(c, tbs, batch_size=2, on_result=results.append)
@@ -209,14 +234,16 @@ def test_400_operation_outcome_names_the_trial_and_the_entry() -> None:
 def test_a_failed_chunk_does_not_stop_the_others_and_the_exit_code_says_so(tmp_path: Path) -> None:
     metadata()
     tbs = trial_bundles()
-    responses.post(BASE, status=412, json=outcome({"severity": "error", "code": "conflict",
-                                                  "diagnostics": "Precondition failed: multiple matches"}))
+    responses.post(
+        BASE,
+        status=412,
+        json=outcome({"severity": "error", "code": "conflict", "diagnostics": "Precondition failed: multiple matches"}),
+    )
     responses.post(BASE, json=ok_reply(len(tbs[1].entries)))
     result = runner.invoke(app, ["push", *map(str, SEEDS), "--server", BASE])
     assert result.exit_code == ExitCode.FAILED
     assert len([c for c in responses.calls if c.request.method == "POST"]) == 2
-    assert f"FAILED {tbs[0].nct_id}: error: HTTP 412: [conflict] Precondition failed: multiple matches" \
-        in result.stderr
+    assert f"FAILED {tbs[0].nct_id}: error: HTTP 412: [conflict] Precondition failed: multiple matches" in result.stderr
     assert f"ok {tbs[1].nct_id}" in result.stdout
     assert "1 trials pushed, 1 failed" in result.stdout
 
@@ -227,10 +254,17 @@ def test_batch_mode_reports_each_failed_entry_and_keeps_the_others() -> None:
     tb = trial_bundles()[1]
     n = len(tb.entries)
     # first batch: every entry but the ResearchStudy (which references conditionally written ones), then the study
-    first: dict[str, Any] = {"resourceType": "Bundle", "type": "batch-response", "entry": [
-        {"response": {"status": "201 Created", "location": f"X/{i}"}} for i in range(n - 1)]}
-    first["entry"][0] = {"response": {"status": "400", "outcome": outcome(
-        {"severity": "error", "code": "invalid", "diagnostics": "bad value"})}}
+    first: dict[str, Any] = {
+        "resourceType": "Bundle",
+        "type": "batch-response",
+        "entry": [{"response": {"status": "201 Created", "location": f"X/{i}"}} for i in range(n - 1)],
+    }
+    first["entry"][0] = {
+        "response": {
+            "status": "400",
+            "outcome": outcome({"severity": "error", "code": "invalid", "diagnostics": "bad value"}),
+        }
+    }
     responses.post(BASE, json=first)
     with client() as c:
         results: list[PushResult] = []
@@ -244,8 +278,11 @@ def test_batch_mode_reports_each_failed_entry_and_keeps_the_others() -> None:
 
 @responses.activate
 def test_412_is_a_clear_error() -> None:
-    responses.put(f"{BASE}/ResearchStudy/1", status=412, json=outcome(
-        {"severity": "error", "code": "conflict", "diagnostics": "version conflict"}))
+    responses.put(
+        f"{BASE}/ResearchStudy/1",
+        status=412,
+        json=outcome({"severity": "error", "code": "conflict", "diagnostics": "version conflict"}),
+    )
     with client() as c, pytest.raises(FhirServerError) as e:
         c.request("PUT", "ResearchStudy/1", body={"resourceType": "ResearchStudy", "id": "1"})
     assert e.value.status == 412
@@ -264,22 +301,32 @@ def test_malformed_json_reply_is_a_clear_error() -> None:
 def test_a_next_link_that_loops_is_an_error(tmp_path: Path) -> None:
     metadata()
     page2 = f"{BASE}/ResearchStudy?_getpages=abc&_offset=100"
-    responses.get(f"{BASE}/ResearchStudy", match=[responses.matchers.query_param_matcher(
-        {"_count": "100", "_include": "*"})], json={"resourceType": "Bundle", "type": "searchset",
-                                                    "link": [{"relation": "next", "url": page2}], "entry": []})
-    responses.get(page2, json={"resourceType": "Bundle", "type": "searchset",
-                               "link": [{"relation": "next", "url": page2}], "entry": []})
+    responses.get(
+        f"{BASE}/ResearchStudy",
+        match=[responses.matchers.query_param_matcher({"_count": "100", "_include": "*"})],
+        json={"resourceType": "Bundle", "type": "searchset", "link": [{"relation": "next", "url": page2}], "entry": []},
+    )
+    responses.get(
+        page2,
+        json={"resourceType": "Bundle", "type": "searchset", "link": [{"relation": "next", "url": page2}], "entry": []},
+    )
     with client() as c, pytest.raises(PagingLoopError, match="links back to a page already read"):
         pull(c, tmp_path, SearchQuery())
     assert len(responses.calls) == 3
 
 
-@pytest.mark.parametrize(("cs", "asked", "message"), [
-    (CS_R4, "R5", "speaks FHIR 4.0.1 (R4), not R5 (5.0.x): use --fhir-version R4"),
-    (CS_R5, "R4", "speaks FHIR 5.0.0 (R5), not R4 (4.0.x): use --fhir-version R5"),
-    ({"resourceType": "CapabilityStatement", "fhirVersion": "4.3.0"}, "R4",
-     "speaks FHIR 4.3.0, not R4 (4.0.x): fhir-adapter speaks R4 (4.0.x) and R5 (5.0.x)"),
-])
+@pytest.mark.parametrize(
+    ("cs", "asked", "message"),
+    [
+        (CS_R4, "R5", "speaks FHIR 4.0.1 (R4), not R5 (5.0.x): use --fhir-version R4"),
+        (CS_R5, "R4", "speaks FHIR 5.0.0 (R5), not R4 (4.0.x): use --fhir-version R5"),
+        (
+            {"resourceType": "CapabilityStatement", "fhirVersion": "4.3.0"},
+            "R4",
+            "speaks FHIR 4.3.0, not R4 (4.0.x): fhir-adapter speaks R4 (4.0.x) and R5 (5.0.x)",
+        ),
+    ],
+)
 @responses.activate
 def test_fhir_version_mismatch_is_refused_before_any_write(cs: dict[str, Any], asked: str, message: str) -> None:
     metadata(cs)
@@ -301,7 +348,8 @@ def test_version_mismatch_in_the_cli_is_one_line_and_the_trials_are_not_attempte
     nct = trial_bundles()[0].nct_id
     assert result.stderr.splitlines() == [
         f"error: push stopped: {BASE} speaks FHIR 4.0.1 (R4), not R5 (5.0.x): use --fhir-version R4",
-        f"NOT ATTEMPTED {nct}: the push stopped before it was sent"]
+        f"NOT ATTEMPTED {nct}: the push stopped before it was sent",
+    ]
     assert result.stdout.splitlines()[-1].startswith("0 trials pushed, 0 failed, 1 not attempted;")
 
 
@@ -310,20 +358,25 @@ def test_version_mismatch_in_the_cli_is_one_line_and_the_trials_are_not_attempte
 
 @pytest.mark.parametrize("status", [401, 403])
 @responses.activate
-def test_401_403_are_clear_not_retried_and_never_show_the_token(status: int, monkeypatch: pytest.MonkeyPatch,
-                                                                caplog: pytest.LogCaptureFixture) -> None:
+def test_401_403_are_clear_not_retried_and_never_show_the_token(
+    status: int, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     monkeypatch.setenv(ENV_TOKEN, TOKEN)
-    responses.get(f"{BASE}/metadata", status=status, json=outcome(
-        {"severity": "error", "code": "login", "diagnostics": f"invalid token {TOKEN}"}))
+    responses.get(
+        f"{BASE}/metadata",
+        status=status,
+        json=outcome({"severity": "error", "code": "login", "diagnostics": f"invalid token {TOKEN}"}),
+    )
     c = FhirClient(BASE, auth=credentials())
     with c, pytest.raises(FhirAuthError) as e:
         c.check_version()
     assert len(responses.calls) == 1  # never retried
     assert responses.calls[0].request.headers["Authorization"] == f"Bearer {TOKEN}"
     reason = "Unauthorized" if status == 401 else "Forbidden"
-    assert str(e.value).startswith(f"GET {BASE}/metadata: HTTP {status} {reason}: the server refused the bearer "
-                                   f"token from {ENV_TOKEN}")
+    assert str(e.value).startswith(
+        f"GET {BASE}/metadata: HTTP {status} {reason}: the server refused the bearer token from {ENV_TOKEN}"
+    )
     assert "invalid token ***" in str(e.value)  # the server echoed it: redacted
     for text in (str(e.value), repr(e.value), repr(c), repr(c.auth), caplog.text):
         assert TOKEN not in text
@@ -376,8 +429,9 @@ def test_basic_auth_header() -> None:
 
 
 def _pem(key: Any) -> bytes:
-    pem: bytes = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                   serialization.NoEncryption())
+    pem: bytes = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     return pem
 
 
@@ -422,8 +476,9 @@ def test_smart_token_endpoint_refusal_is_an_auth_error(tmp_path: Path) -> None:
     auth = SmartBackendAuth("my-app", key_file, token_url="http://auth.test/token")
     with FhirClient(BASE, auth=auth) as c, pytest.raises(FhirAuthError) as e:
         c.check_version()
-    assert str(e.value) == ("http://auth.test/token: HTTP 401: the token endpoint refused client 'my-app': "
-                            "invalid_client")
+    assert str(e.value) == (
+        "http://auth.test/token: HTTP 401: the token endpoint refused client 'my-app': invalid_client"
+    )
 
 
 def test_tls_verification_is_on_and_a_ca_bundle_can_be_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -443,12 +498,23 @@ def test_pull_never_lets_a_server_identifier_name_a_path(tmp_path: Path) -> None
     """Identifiers come from the server, which is untrusted: ``../../x`` cannot write outside ``-o``, and a
     symlink planted in ``-o`` is replaced, not written through."""
     metadata()
-    studies = [{"resourceType": "ResearchStudy", "id": str(n), "status": "active",
-                "identifier": [{"system": "https://clinicaltrials.gov", "value": value}]}
-               for n, value in enumerate(["../../escaped", "NCT00000001", "bad\nname"])]
-    responses.get(f"{BASE}/ResearchStudy", json={"resourceType": "Bundle", "type": "searchset",
-                                                 "entry": [{"resource": s, "search": {"mode": "match"}}
-                                                           for s in studies]})
+    studies = [
+        {
+            "resourceType": "ResearchStudy",
+            "id": str(n),
+            "status": "active",
+            "identifier": [{"system": "https://clinicaltrials.gov", "value": value}],
+        }
+        for n, value in enumerate(["../../escaped", "NCT00000001", "bad\nname"])
+    ]
+    responses.get(
+        f"{BASE}/ResearchStudy",
+        json={
+            "resourceType": "Bundle",
+            "type": "searchset",
+            "entry": [{"resource": s, "search": {"mode": "match"}} for s in studies],
+        },
+    )
     out = tmp_path / "deep" / "out"
     out.mkdir(parents=True)
     outside = tmp_path / "outside.json"

@@ -34,9 +34,15 @@ def test_only_nct_id_reads_without_inventing_anything() -> None:
 
 
 def test_status_dates_keep_actual_vs_estimated() -> None:
-    t = read(study(statusModule={"overallStatus": "RECRUITING",
-                                 "startDateStruct": {"date": "2020-01", "type": "ACTUAL"},
-                                 "completionDateStruct": {"date": "2030-12-31", "type": "ESTIMATED"}}))
+    t = read(
+        study(
+            statusModule={
+                "overallStatus": "RECRUITING",
+                "startDateStruct": {"date": "2020-01", "type": "ACTUAL"},
+                "completionDateStruct": {"date": "2030-12-31", "type": "ESTIMATED"},
+            }
+        )
+    )
     assert t.overall_status == "RECRUITING"
     assert t.start_date == DateInfo("2020-01", "ACTUAL")
     assert t.completion_date == DateInfo("2030-12-31", "ESTIMATED")
@@ -69,31 +75,60 @@ def test_unknown_module_is_kept_not_dropped() -> None:
 
 def test_eligibility_items_ages_and_flags() -> None:
     text = "Inclusion Criteria:\n\n* Adults\n* Signed consent\n\nExclusion Criteria:\n\n* Pregnancy"
-    t = read(study(eligibilityModule={"eligibilityCriteria": text, "sex": "FEMALE", "minimumAge": "18 Years",
-                                      "maximumAge": "6 Months", "healthyVolunteers": False}))
+    t = read(
+        study(
+            eligibilityModule={
+                "eligibilityCriteria": text,
+                "sex": "FEMALE",
+                "minimumAge": "18 Years",
+                "maximumAge": "6 Months",
+                "healthyVolunteers": False,
+            }
+        )
+    )
     e = t.eligibility
-    assert [(c.text, c.exclude) for c in e.criteria] == [("Adults", False), ("Signed consent", False),
-                                                         ("Pregnancy", True)]
+    assert [(c.text, c.exclude) for c in e.criteria] == [
+        ("Adults", False),
+        ("Signed consent", False),
+        ("Pregnancy", True),
+    ]
     assert e.criteria_text == text and e.sex == "FEMALE" and e.healthy_volunteers is False
     assert e.minimum_age == AgeLimit(18, "years") and e.maximum_age == AgeLimit(6, "months")
 
 
-@pytest.mark.parametrize(("text", "expected"), [("18 Years", AgeLimit(18, "years")), ("1 Day", AgeLimit(1, "days")),
-                                                ("N/A", None), ("eighteen", None), ("2.5 Years", AgeLimit(2.5))])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("18 Years", AgeLimit(18, "years")),
+        ("1 Day", AgeLimit(1, "days")),
+        ("N/A", None),
+        ("eighteen", None),
+        ("2.5 Years", AgeLimit(2.5)),
+    ],
+)
 def test_parse_age(text: str, expected: AgeLimit | None) -> None:
     assert parse_age(text) == expected
 
 
 def test_arms_interventions_outcomes() -> None:
-    t = read(study(armsInterventionsModule={
-        "armGroups": [{"label": "A", "type": "EXPERIMENTAL", "interventionNames": ["Drug: X"]}],
-        "interventions": [{"type": "DRUG", "name": "X", "armGroupLabels": ["A"], "otherNames": ["X-1"]}]},
-        outcomesModule={"primaryOutcomes": [{"measure": "OS", "timeFrame": "5 years"}],
-                        "otherOutcomes": [{"measure": "QoL"}]}))
+    t = read(
+        study(
+            armsInterventionsModule={
+                "armGroups": [{"label": "A", "type": "EXPERIMENTAL", "interventionNames": ["Drug: X"]}],
+                "interventions": [{"type": "DRUG", "name": "X", "armGroupLabels": ["A"], "otherNames": ["X-1"]}],
+            },
+            outcomesModule={
+                "primaryOutcomes": [{"measure": "OS", "timeFrame": "5 years"}],
+                "otherOutcomes": [{"measure": "QoL"}],
+            },
+        )
+    )
     assert t.arms[0].label == "A" and t.arms[0].intervention_names == ["Drug: X"]
     assert t.interventions[0].other_names == ["X-1"] and t.interventions[0].arm_labels == ["A"]
-    assert [(o.measure, o.type, o.time_frame) for o in t.outcomes] == [("OS", "PRIMARY", "5 years"),
-                                                                     ("QoL", "OTHER_PRE_SPECIFIED", None)]
+    assert [(o.measure, o.type, o.time_frame) for o in t.outcomes] == [
+        ("OS", "PRIMARY", "5 years"),
+        ("QoL", "OTHER_PRE_SPECIFIED", None),
+    ]
 
 
 def test_mesh_terms_and_results_presence() -> None:

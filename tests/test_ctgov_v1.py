@@ -54,8 +54,14 @@ def v1(**modules: Any) -> dict[str, Any]:
 
 
 def page(*studies: dict[str, Any]) -> dict[str, Any]:
-    return {"FullStudiesResponse": {"APIVrs": "1.01.05", "NStudiesFound": len(studies), "MinRank": 1,
-                                    "FullStudies": [{"Rank": i + 1, "Study": s} for i, s in enumerate(studies)]}}
+    return {
+        "FullStudiesResponse": {
+            "APIVrs": "1.01.05",
+            "NStudiesFound": len(studies),
+            "MinRank": 1,
+            "FullStudies": [{"Rank": i + 1, "Study": s} for i, s in enumerate(studies)],
+        }
+    }
 
 
 def read(study: dict[str, Any]) -> Trial:
@@ -77,46 +83,91 @@ def test_only_nct_id_reads_without_inventing_anything() -> None:
 
 
 def test_identification() -> None:
-    t = read(v1(IdentificationModule={
-        "OrgStudyIdInfo": {"OrgStudyId": "RTOG L-0117"},
-        "SecondaryIdInfoList": {"SecondaryIdInfo": [
-            {"SecondaryId": "2020-001-22", "SecondaryIdType": "EudraCT Number"},
-            {"SecondaryId": "ISRCTN1", "SecondaryIdType": "Registry Identifier", "SecondaryIdDomain": "ISRCTN"}]},
-        "Organization": {"OrgFullName": "Medical Research Council", "OrgClass": "OTHER_GOV"},
-        "BriefTitle": "Brief", "OfficialTitle": "Official", "Acronym": "ARROW",
-        "NCTIdAliasList": {"NCTIdAlias": ["NCT00000002"]}}))
+    t = read(
+        v1(
+            IdentificationModule={
+                "OrgStudyIdInfo": {"OrgStudyId": "RTOG L-0117"},
+                "SecondaryIdInfoList": {
+                    "SecondaryIdInfo": [
+                        {"SecondaryId": "2020-001-22", "SecondaryIdType": "EudraCT Number"},
+                        {
+                            "SecondaryId": "ISRCTN1",
+                            "SecondaryIdType": "Registry Identifier",
+                            "SecondaryIdDomain": "ISRCTN",
+                        },
+                    ]
+                },
+                "Organization": {"OrgFullName": "Medical Research Council", "OrgClass": "OTHER_GOV"},
+                "BriefTitle": "Brief",
+                "OfficialTitle": "Official",
+                "Acronym": "ARROW",
+                "NCTIdAliasList": {"NCTIdAlias": ["NCT00000002"]},
+            }
+        )
+    )
     assert t.org_study_id == SecondaryId("RTOG L-0117")
-    assert t.secondary_ids == [SecondaryId("2020-001-22", "EUDRACT_NUMBER"),
-                               SecondaryId("ISRCTN1", "REGISTRY", "ISRCTN")]
+    assert t.secondary_ids == [
+        SecondaryId("2020-001-22", "EUDRACT_NUMBER"),
+        SecondaryId("ISRCTN1", "REGISTRY", "ISRCTN"),
+    ]
     assert t.organization == Organization("Medical Research Council", "OTHER_GOV")
-    assert (t.brief_title, t.official_title, t.acronym, t.nct_aliases) == ("Brief", "Official", "ARROW",
-                                                                            ["NCT00000002"])
+    assert (t.brief_title, t.official_title, t.acronym, t.nct_aliases) == (
+        "Brief",
+        "Official",
+        "ARROW",
+        ["NCT00000002"],
+    )
     assert t.unmapped == {}
 
 
-@pytest.mark.parametrize(("text", "iso"), [
-    ("March 4, 2021", "2021-03-04"), ("March 2021", "2021-03"), ("December 31, 1999", "1999-12-31"),
-    ("2021-03-04", "2021-03-04"), ("2021-03", "2021-03"), ("Sept 2020", "2020-09"),
-    ("February 30, 2021", None), ("Spring 2021", None), ("4 March 2021", None), ("", None),
-    ("May 2019", "2019-05"), ("March 27, 2019", "2019-03-27")])  # legacy XML wording: the same parser
+@pytest.mark.parametrize(
+    ("text", "iso"),
+    [
+        ("March 4, 2021", "2021-03-04"),
+        ("March 2021", "2021-03"),
+        ("December 31, 1999", "1999-12-31"),
+        ("2021-03-04", "2021-03-04"),
+        ("2021-03", "2021-03"),
+        ("Sept 2020", "2020-09"),
+        ("February 30, 2021", None),
+        ("Spring 2021", None),
+        ("4 March 2021", None),
+        ("", None),
+        ("May 2019", "2019-05"),
+        ("March 27, 2019", "2019-03-27"),
+    ],
+)  # legacy XML wording: the same parser
 def test_parse_registry_date(text: str, iso: str | None) -> None:
     assert parse_registry_date(text) == iso
 
 
 def test_status_codes_and_dates() -> None:
-    t = read(v1(StatusModule={
-        "StatusVerifiedDate": "November 2017", "OverallStatus": "Unknown status",
-        "LastKnownStatus": "Not yet recruiting", "WhyStopped": "Funding withdrawn",
-        "StartDateStruct": {"StartDate": "July 2001"},
-        "PrimaryCompletionDateStruct": {"PrimaryCompletionDate": "January 9, 2009",
-                                        "PrimaryCompletionDateType": "Actual"},
-        "CompletionDateStruct": {"CompletionDate": "November 2030", "CompletionDateType": "Anticipated"},
-        "StudyFirstSubmitDate": "September 13, 2001",
-        "StudyFirstPostDateStruct": {"StudyFirstPostDate": "April 9, 2003", "StudyFirstPostDateType": "Actual"},
-        "LastUpdatePostDateStruct": {"LastUpdatePostDate": "2017-12-22", "LastUpdatePostDateType": "Actual"},
-        "StudyFirstSubmitQCDate": "April 8, 2003", "LastUpdateSubmitDate": "November 27, 2017"}))
-    assert (t.overall_status, t.last_known_status, t.why_stopped) == ("UNKNOWN", "NOT_YET_RECRUITING",
-                                                                      "Funding withdrawn")
+    t = read(
+        v1(
+            StatusModule={
+                "StatusVerifiedDate": "November 2017",
+                "OverallStatus": "Unknown status",
+                "LastKnownStatus": "Not yet recruiting",
+                "WhyStopped": "Funding withdrawn",
+                "StartDateStruct": {"StartDate": "July 2001"},
+                "PrimaryCompletionDateStruct": {
+                    "PrimaryCompletionDate": "January 9, 2009",
+                    "PrimaryCompletionDateType": "Actual",
+                },
+                "CompletionDateStruct": {"CompletionDate": "November 2030", "CompletionDateType": "Anticipated"},
+                "StudyFirstSubmitDate": "September 13, 2001",
+                "StudyFirstPostDateStruct": {"StudyFirstPostDate": "April 9, 2003", "StudyFirstPostDateType": "Actual"},
+                "LastUpdatePostDateStruct": {"LastUpdatePostDate": "2017-12-22", "LastUpdatePostDateType": "Actual"},
+                "StudyFirstSubmitQCDate": "April 8, 2003",
+                "LastUpdateSubmitDate": "November 27, 2017",
+            }
+        )
+    )
+    assert (t.overall_status, t.last_known_status, t.why_stopped) == (
+        "UNKNOWN",
+        "NOT_YET_RECRUITING",
+        "Funding withdrawn",
+    )
     assert t.status_verified_date == "2017-11" and t.first_submitted_date == "2001-09-13"
     assert t.start_date == DateInfo("2001-07")
     assert t.primary_completion_date == DateInfo("2009-01-09", "ACTUAL")
@@ -139,64 +190,114 @@ def test_unknown_code_is_kept_as_given_and_reported() -> None:
 
 
 def test_sponsors_and_responsible_party() -> None:
-    t = read(v1(SponsorCollaboratorsModule={
-        "ResponsibleParty": {"ResponsiblePartyType": "Principal Investigator",
-                             "ResponsiblePartyInvestigatorFullName": "Diana M Gibb",
-                             "ResponsiblePartyInvestigatorTitle": "Professor",
-                             "ResponsiblePartyInvestigatorAffiliation": "Medical Research Council"},
-        "LeadSponsor": {"LeadSponsorName": "Acme", "LeadSponsorClass": "INDUSTRY"},
-        "CollaboratorList": {"Collaborator": [{"CollaboratorName": "NCI", "CollaboratorClass": "NIH"}]}}))
-    assert t.responsible_party == ResponsibleParty("PRINCIPAL_INVESTIGATOR", "Diana M Gibb", "Professor",
-                                                   "Medical Research Council")
+    t = read(
+        v1(
+            SponsorCollaboratorsModule={
+                "ResponsibleParty": {
+                    "ResponsiblePartyType": "Principal Investigator",
+                    "ResponsiblePartyInvestigatorFullName": "Diana M Gibb",
+                    "ResponsiblePartyInvestigatorTitle": "Professor",
+                    "ResponsiblePartyInvestigatorAffiliation": "Medical Research Council",
+                },
+                "LeadSponsor": {"LeadSponsorName": "Acme", "LeadSponsorClass": "INDUSTRY"},
+                "CollaboratorList": {"Collaborator": [{"CollaboratorName": "NCI", "CollaboratorClass": "NIH"}]},
+            }
+        )
+    )
+    assert t.responsible_party == ResponsibleParty(
+        "PRINCIPAL_INVESTIGATOR", "Diana M Gibb", "Professor", "Medical Research Council"
+    )
     assert t.lead_sponsor == Organization("Acme", "INDUSTRY")
     assert t.collaborators == [Organization("NCI", "NIH")]
 
 
 def test_description_conditions_keywords() -> None:
-    t = read(v1(DescriptionModule={"BriefSummary": " Summary ", "DetailedDescription": "Details"},
-                ConditionsModule={"ConditionList": {"Condition": ["Covid19"]},
-                                  "KeywordList": {"Keyword": ["SARS-CoV-2", "vaccine"]}}))
+    t = read(
+        v1(
+            DescriptionModule={"BriefSummary": " Summary ", "DetailedDescription": "Details"},
+            ConditionsModule={
+                "ConditionList": {"Condition": ["Covid19"]},
+                "KeywordList": {"Keyword": ["SARS-CoV-2", "vaccine"]},
+            },
+        )
+    )
     assert (t.brief_summary, t.detailed_description) == ("Summary", "Details")
     assert t.conditions == ["Covid19"] and t.keywords == ["SARS-CoV-2", "vaccine"]
 
 
 def test_design_interventional() -> None:
-    t = read(v1(DesignModule={
-        "StudyType": "Interventional", "PhaseList": {"Phase": ["Phase 1", "Phase 2"]},
-        "DesignInfo": {"DesignAllocation": "Randomized", "DesignInterventionModel": "Parallel Assignment",
-                       "DesignInterventionModelDescription": "Two arms", "DesignPrimaryPurpose": "Treatment",
-                       "DesignMaskingInfo": {"DesignMasking": "Double", "DesignMaskingDescription": "Blinded",
-                                             "DesignWhoMaskedList": {"DesignWhoMasked": ["Participant",
-                                                                                         "Outcomes Assessor"]}}},
-        "EnrollmentInfo": {"EnrollmentCount": "63", "EnrollmentType": "Actual"}}))
+    t = read(
+        v1(
+            DesignModule={
+                "StudyType": "Interventional",
+                "PhaseList": {"Phase": ["Phase 1", "Phase 2"]},
+                "DesignInfo": {
+                    "DesignAllocation": "Randomized",
+                    "DesignInterventionModel": "Parallel Assignment",
+                    "DesignInterventionModelDescription": "Two arms",
+                    "DesignPrimaryPurpose": "Treatment",
+                    "DesignMaskingInfo": {
+                        "DesignMasking": "Double",
+                        "DesignMaskingDescription": "Blinded",
+                        "DesignWhoMaskedList": {"DesignWhoMasked": ["Participant", "Outcomes Assessor"]},
+                    },
+                },
+                "EnrollmentInfo": {"EnrollmentCount": "63", "EnrollmentType": "Actual"},
+            }
+        )
+    )
     d = t.design
     assert t.study_type == "INTERVENTIONAL" and t.phases == ["PHASE1", "PHASE2"]
     assert (d.allocation, d.intervention_model, d.intervention_model_description, d.primary_purpose) == (
-        "RANDOMIZED", "PARALLEL", "Two arms", "TREATMENT")
-    assert (d.masking, d.masking_description, d.who_masked) == ("DOUBLE", "Blinded",
-                                                               ["PARTICIPANT", "OUTCOMES_ASSESSOR"])
+        "RANDOMIZED",
+        "PARALLEL",
+        "Two arms",
+        "TREATMENT",
+    )
+    assert (d.masking, d.masking_description, d.who_masked) == (
+        "DOUBLE",
+        "Blinded",
+        ["PARTICIPANT", "OUTCOMES_ASSESSOR"],
+    )
     assert (t.enrollment_count, t.enrollment_type) == (63, "ACTUAL")
     assert t.unmapped == {}
 
 
 def test_design_observational_lists_and_open_label() -> None:
-    t = read(v1(DesignModule={
-        "StudyType": "Observational", "PhaseList": {"Phase": ["Not Applicable"]},
-        "DesignInfo": {"DesignAllocation": "N/A",
-                       "DesignObservationalModelList": {"DesignObservationalModel": ["Case-Control"]},
-                       "DesignTimePerspectiveList": {"DesignTimePerspective": ["Cross-Sectional"]},
-                       "DesignMaskingInfo": {"DesignMasking": "None (Open Label)"}},
-        "EnrollmentInfo": {"EnrollmentCount": "1,200", "EnrollmentType": "Anticipated"}}))
+    t = read(
+        v1(
+            DesignModule={
+                "StudyType": "Observational",
+                "PhaseList": {"Phase": ["Not Applicable"]},
+                "DesignInfo": {
+                    "DesignAllocation": "N/A",
+                    "DesignObservationalModelList": {"DesignObservationalModel": ["Case-Control"]},
+                    "DesignTimePerspectiveList": {"DesignTimePerspective": ["Cross-Sectional"]},
+                    "DesignMaskingInfo": {"DesignMasking": "None (Open Label)"},
+                },
+                "EnrollmentInfo": {"EnrollmentCount": "1,200", "EnrollmentType": "Anticipated"},
+            }
+        )
+    )
     d = t.design
     assert t.study_type == "OBSERVATIONAL" and t.phases == ["NA"] and d.allocation == "NA"
     assert (d.observational_model, d.time_perspective, d.masking, d.who_masked) == (
-        "CASE_CONTROL", "CROSS_SECTIONAL", "NONE", [])
+        "CASE_CONTROL",
+        "CROSS_SECTIONAL",
+        "NONE",
+        [],
+    )
     assert (t.enrollment_count, t.enrollment_type) == (1200, "ESTIMATED")
 
 
 def test_second_observational_model_is_kept_not_dropped() -> None:
-    t = read(v1(DesignModule={"DesignInfo": {"DesignObservationalModelList": {
-        "DesignObservationalModel": ["Cohort", "Case-Only"]}}}))
+    t = read(
+        v1(
+            DesignModule={
+                "DesignInfo": {"DesignObservationalModelList": {"DesignObservationalModel": ["Cohort", "Case-Only"]}}
+            }
+        )
+    )
     assert t.design.observational_model == "COHORT"
     path = "ProtocolSection.DesignModule.DesignInfo.DesignObservationalModelList.DesignObservationalModel"
     assert t.unmapped == {f"{path}[1]": "Case-Only"} and warned(t, path)
@@ -209,15 +310,34 @@ def test_unreadable_enrollment_count_is_kept() -> None:
 
 
 def test_arms_and_interventions() -> None:
-    t = read(v1(ArmsInterventionsModule={
-        "ArmGroupList": {"ArmGroup": [
-            {"ArmGroupLabel": "A", "ArmGroupType": "Experimental", "ArmGroupDescription": "Drug arm",
-             "ArmGroupInterventionList": {"ArmGroupInterventionName": ["Drug: X"]}},
-            {"ArmGroupLabel": "B", "ArmGroupType": "No Intervention"}]},
-        "InterventionList": {"Intervention": [
-            {"InterventionType": "Drug", "InterventionName": "X", "InterventionDescription": "100 mg",
-             "InterventionArmGroupLabelList": {"InterventionArmGroupLabel": ["A"]},
-             "InterventionOtherNameList": {"InterventionOtherName": ["Xeno"]}}]}}))
+    t = read(
+        v1(
+            ArmsInterventionsModule={
+                "ArmGroupList": {
+                    "ArmGroup": [
+                        {
+                            "ArmGroupLabel": "A",
+                            "ArmGroupType": "Experimental",
+                            "ArmGroupDescription": "Drug arm",
+                            "ArmGroupInterventionList": {"ArmGroupInterventionName": ["Drug: X"]},
+                        },
+                        {"ArmGroupLabel": "B", "ArmGroupType": "No Intervention"},
+                    ]
+                },
+                "InterventionList": {
+                    "Intervention": [
+                        {
+                            "InterventionType": "Drug",
+                            "InterventionName": "X",
+                            "InterventionDescription": "100 mg",
+                            "InterventionArmGroupLabelList": {"InterventionArmGroupLabel": ["A"]},
+                            "InterventionOtherNameList": {"InterventionOtherName": ["Xeno"]},
+                        }
+                    ]
+                },
+            }
+        )
+    )
     assert t.arms == [Arm("A", "EXPERIMENTAL", "Drug arm", ["Drug: X"]), Arm("B", "NO_INTERVENTION")]
     assert t.interventions == [Intervention("X", "DRUG", "100 mg", ["A"], ["Xeno"])]
 
@@ -229,29 +349,59 @@ def test_arm_without_label_is_kept_not_dropped() -> None:
 
 
 def test_outcomes_of_each_kind() -> None:
-    t = read(v1(OutcomesModule={
-        "PrimaryOutcomeList": {"PrimaryOutcome": [{"PrimaryOutcomeMeasure": "Survival",
-                                                   "PrimaryOutcomeTimeFrame": "1 year",
-                                                   "PrimaryOutcomeDescription": "Alive"}]},
-        "SecondaryOutcomeList": {"SecondaryOutcome": [{"SecondaryOutcomeMeasure": "Toxicity"}]},
-        "OtherOutcomeList": {"OtherOutcome": [{"OtherOutcomeMeasure": "Cost"}]}}))
-    assert t.outcomes == [Outcome("Survival", "PRIMARY", "Alive", "1 year"), Outcome("Toxicity", "SECONDARY"),
-                          Outcome("Cost", "OTHER_PRE_SPECIFIED")]
+    t = read(
+        v1(
+            OutcomesModule={
+                "PrimaryOutcomeList": {
+                    "PrimaryOutcome": [
+                        {
+                            "PrimaryOutcomeMeasure": "Survival",
+                            "PrimaryOutcomeTimeFrame": "1 year",
+                            "PrimaryOutcomeDescription": "Alive",
+                        }
+                    ]
+                },
+                "SecondaryOutcomeList": {"SecondaryOutcome": [{"SecondaryOutcomeMeasure": "Toxicity"}]},
+                "OtherOutcomeList": {"OtherOutcome": [{"OtherOutcomeMeasure": "Cost"}]},
+            }
+        )
+    )
+    assert t.outcomes == [
+        Outcome("Survival", "PRIMARY", "Alive", "1 year"),
+        Outcome("Toxicity", "SECONDARY"),
+        Outcome("Cost", "OTHER_PRE_SPECIFIED"),
+    ]
 
 
 def test_eligibility() -> None:
-    text = ("Inclusion Criteria:\n\nAdults aged 18 to 60 years who have given their written informed consent to take "
-            "part\nSigned consent\n\nExclusion Criteria:\n\nPregnancy")
-    t = read(v1(EligibilityModule={
-        "EligibilityCriteria": text, "Gender": "All", "GenderBased": "Yes", "GenderDescription": "Self-identified",
-        "MinimumAge": "18 Years", "MaximumAge": "N/A", "HealthyVolunteers": "No",
-        "StdAgeList": {"StdAge": ["Adult", "Older Adult"]}, "StudyPopulation": "Patients",
-        "SamplingMethod": "Non-Probability Sample"}))
+    text = (
+        "Inclusion Criteria:\n\nAdults aged 18 to 60 years who have given their written informed consent to take "
+        "part\nSigned consent\n\nExclusion Criteria:\n\nPregnancy"
+    )
+    t = read(
+        v1(
+            EligibilityModule={
+                "EligibilityCriteria": text,
+                "Gender": "All",
+                "GenderBased": "Yes",
+                "GenderDescription": "Self-identified",
+                "MinimumAge": "18 Years",
+                "MaximumAge": "N/A",
+                "HealthyVolunteers": "No",
+                "StdAgeList": {"StdAge": ["Adult", "Older Adult"]},
+                "StudyPopulation": "Patients",
+                "SamplingMethod": "Non-Probability Sample",
+            }
+        )
+    )
     e = t.eligibility
     assert e.criteria_text == text
     # v1 puts one item per line: the long first item does not swallow the next line
-    assert e.criteria == [Criterion("Adults aged 18 to 60 years who have given their written informed consent to "
-                                    "take part"), Criterion("Signed consent"), Criterion("Pregnancy", exclude=True)]
+    assert e.criteria == [
+        Criterion("Adults aged 18 to 60 years who have given their written informed consent to take part"),
+        Criterion("Signed consent"),
+        Criterion("Pregnancy", exclude=True),
+    ]
     assert (e.sex, e.gender_based, e.gender_description) == ("ALL", True, "Self-identified")
     assert (e.minimum_age, e.maximum_age, e.healthy_volunteers) == (AgeLimit(18, "years"), None, False)
     assert e.std_ages == ["ADULT", "OLDER_ADULT"]
@@ -272,30 +422,79 @@ def test_unreadable_flag_and_age_are_kept() -> None:
 
 
 def test_contacts_officials_and_sites() -> None:
-    t = read(v1(ContactsLocationsModule={
-        "CentralContactList": {"CentralContact": [
-            {"CentralContactName": "Amal", "CentralContactRole": "Contact", "CentralContactPhone": "+2010",
-             "CentralContactPhoneExt": "6420", "CentralContactEMail": "a@example.org"}]},
-        "OverallOfficialList": {"OverallOfficial": [
-            {"OverallOfficialName": "Jeffrey Bradley, MD", "OverallOfficialAffiliation": "WashU",
-             "OverallOfficialRole": "Study Chair"}]},
-        "LocationList": {"Location": [
-            {"LocationFacility": "Mobile Infirmary", "LocationStatus": "Not yet recruiting", "LocationCity": "Mobile",
-             "LocationState": "Alabama", "LocationZip": "36652", "LocationCountry": "United States",
-             "LocationContactList": {"LocationContact": [
-                 {"LocationContactName": "Dr B", "LocationContactRole": "Sub-Investigator"}]}}]}}))
+    t = read(
+        v1(
+            ContactsLocationsModule={
+                "CentralContactList": {
+                    "CentralContact": [
+                        {
+                            "CentralContactName": "Amal",
+                            "CentralContactRole": "Contact",
+                            "CentralContactPhone": "+2010",
+                            "CentralContactPhoneExt": "6420",
+                            "CentralContactEMail": "a@example.org",
+                        }
+                    ]
+                },
+                "OverallOfficialList": {
+                    "OverallOfficial": [
+                        {
+                            "OverallOfficialName": "Jeffrey Bradley, MD",
+                            "OverallOfficialAffiliation": "WashU",
+                            "OverallOfficialRole": "Study Chair",
+                        }
+                    ]
+                },
+                "LocationList": {
+                    "Location": [
+                        {
+                            "LocationFacility": "Mobile Infirmary",
+                            "LocationStatus": "Not yet recruiting",
+                            "LocationCity": "Mobile",
+                            "LocationState": "Alabama",
+                            "LocationZip": "36652",
+                            "LocationCountry": "United States",
+                            "LocationContactList": {
+                                "LocationContact": [
+                                    {"LocationContactName": "Dr B", "LocationContactRole": "Sub-Investigator"}
+                                ]
+                            },
+                        }
+                    ]
+                },
+            }
+        )
+    )
     assert t.central_contacts == [Contact("Amal", "CONTACT", "+2010", "6420", "a@example.org")]
     assert t.officials == [Official("Jeffrey Bradley, MD", "STUDY_CHAIR", "WashU")]
-    assert t.sites == [Site("Mobile Infirmary", "NOT_YET_RECRUITING", "Mobile", "Alabama", "36652", "United States",
-                            contacts=[Contact("Dr B", "SUB_INVESTIGATOR")])]
+    assert t.sites == [
+        Site(
+            "Mobile Infirmary",
+            "NOT_YET_RECRUITING",
+            "Mobile",
+            "Alabama",
+            "36652",
+            "United States",
+            contacts=[Contact("Dr B", "SUB_INVESTIGATOR")],
+        )
+    ]
 
 
 def test_references_and_links() -> None:
-    t = read(v1(ReferencesModule={
-        "ReferenceList": {"Reference": [{"ReferencePMID": "20368547", "ReferenceType": "result",
-                                         "ReferenceCitation": "Bradley JD"}]},
-        "SeeAlsoLinkList": {"SeeAlsoLink": [{"SeeAlsoLinkLabel": "Trial site",
-                                             "SeeAlsoLinkURL": "http://www.arrowtrial.org/"}]}}))
+    t = read(
+        v1(
+            ReferencesModule={
+                "ReferenceList": {
+                    "Reference": [
+                        {"ReferencePMID": "20368547", "ReferenceType": "result", "ReferenceCitation": "Bradley JD"}
+                    ]
+                },
+                "SeeAlsoLinkList": {
+                    "SeeAlsoLink": [{"SeeAlsoLinkLabel": "Trial site", "SeeAlsoLinkURL": "http://www.arrowtrial.org/"}]
+                },
+            }
+        )
+    )
     assert t.references == [Reference("Bradley JD", "20368547", "RESULT")]
     assert t.see_also_links == [Link("http://www.arrowtrial.org/", "Trial site")]
 
@@ -305,14 +504,20 @@ def test_derived_meshes_and_ignored_browse_lists() -> None:
     study["DerivedSection"] = {
         "MiscInfoModule": {"VersionHolder": "October 18, 2023"},
         "ConditionBrowseModule": {
-            "ConditionMeshList": {"ConditionMesh": [{"ConditionMeshId": "D000008175",
-                                                     "ConditionMeshTerm": "Lung Neoplasms"}]},
-            "ConditionAncestorList": {"ConditionAncestor": [{"ConditionAncestorId": "D1",
-                                                             "ConditionAncestorTerm": "Neoplasms"}]}},
+            "ConditionMeshList": {
+                "ConditionMesh": [{"ConditionMeshId": "D000008175", "ConditionMeshTerm": "Lung Neoplasms"}]
+            },
+            "ConditionAncestorList": {
+                "ConditionAncestor": [{"ConditionAncestorId": "D1", "ConditionAncestorTerm": "Neoplasms"}]
+            },
+        },
         "InterventionBrowseModule": {
-            "InterventionMeshList": {"InterventionMesh": [{"InterventionMeshId": "D000017239",
-                                                           "InterventionMeshTerm": "Paclitaxel"}]},
-            "InterventionBrowseLeafList": {"InterventionBrowseLeaf": [{"InterventionBrowseLeafId": "M1"}]}}}
+            "InterventionMeshList": {
+                "InterventionMesh": [{"InterventionMeshId": "D000017239", "InterventionMeshTerm": "Paclitaxel"}]
+            },
+            "InterventionBrowseLeafList": {"InterventionBrowseLeaf": [{"InterventionBrowseLeafId": "M1"}]},
+        },
+    }
     t = read(study)
     assert t.condition_meshes == [Mesh("D000008175", "Lung Neoplasms")]
     assert t.intervention_meshes == [Mesh("D000017239", "Paclitaxel")]
@@ -320,14 +525,16 @@ def test_derived_meshes_and_ignored_browse_lists() -> None:
 
 
 def test_unmapped_fields_are_kept_verbatim_with_a_warning() -> None:
-    study = v1(OversightModule={"OversightHasDMC": "Yes"},
-               StatusModule={"ExpandedAccessInfo": {"HasExpandedAccess": "No"}})
+    study = v1(
+        OversightModule={"OversightHasDMC": "Yes"}, StatusModule={"ExpandedAccessInfo": {"HasExpandedAccess": "No"}}
+    )
     study["AnnotationSection"] = {"AnnotationModule": {"UnpostedAnnotation": {"UnpostedResponsibleParty": "X"}}}
     t = read(study)
     assert t.unmapped == {
         "ProtocolSection.OversightModule.OversightHasDMC": "Yes",
         "ProtocolSection.StatusModule.ExpandedAccessInfo": '{"HasExpandedAccess":"No"}',
-        "AnnotationSection.AnnotationModule.UnpostedAnnotation": '{"UnpostedResponsibleParty":"X"}'}
+        "AnnotationSection.AnnotationModule.UnpostedAnnotation": '{"UnpostedResponsibleParty":"X"}',
+    }
     assert all(warned(t, path) for path in t.unmapped)
 
 
@@ -348,9 +555,15 @@ def test_results_section_sets_has_results_and_is_not_mapped() -> None:
 # --------------------------------------------------------------------------------------------------- shapes
 
 
-@pytest.mark.parametrize("wrap", [
-    lambda s: {"FullStudy": {"Rank": 1, "Study": s}}, lambda s: {"Study": s}, lambda s: s,
-    lambda s: {"Rank": 7, "Study": s}])
+@pytest.mark.parametrize(
+    "wrap",
+    [
+        lambda s: {"FullStudy": {"Rank": 1, "Study": s}},
+        lambda s: {"Study": s},
+        lambda s: s,
+        lambda s: {"Rank": 7, "Study": s},
+    ],
+)
 def test_single_study_shapes(wrap: Any) -> None:
     doc = wrap(v1())
     assert looks_like_ctgov_v1(doc)
@@ -423,14 +636,20 @@ def test_fixture_shapes() -> None:
 def _known_roundtrip_gaps(t: Trial) -> list[str]:
     """Round-trip differences owned elsewhere (reported to the lead); each disappears when fixed there."""
     gaps = []
-    dates = (t.start_date, t.primary_completion_date, t.completion_date, t.first_posted_date,
-             t.last_update_posted_date, t.results_first_posted_date)
-    if any(d is not None and d.type is not None and d.type not in terminology.enum_values("date-type")
-           for d in dates):
+    dates = (
+        t.start_date,
+        t.primary_completion_date,
+        t.completion_date,
+        t.first_posted_date,
+        t.last_update_posted_date,
+        t.results_first_posted_date,
+    )
+    if any(d is not None and d.type is not None and d.type not in terminology.enum_values("date-type") for d in dates):
         gaps.append("date-type wording 'Estimate' has no row in mappings/ctgov-date-type (kept as given)")
     d = t.design
     if d.intervention_model and d.intervention_model_description == terminology.ctgov_display(
-            "intervention-model", d.intervention_model):
+        "intervention-model", d.intervention_model
+    ):
         gaps.append("research_study mapper drops a design description equal to the code's display")
     if any(c.phone_ext and not c.phone for s in t.sites for c in s.contacts):
         gaps.append("parties.telecom drops a phone extension without a phone number")
@@ -462,23 +681,54 @@ def test_fixture_unmapped_fields_are_the_expected_modules() -> None:
     seen = {re.sub(r"\[\d+\]", "[]", k) for t in fixture_trials().values() for k in t.unmapped}
     assert seen == {
         "AnnotationSection.AnnotationModule.UnpostedAnnotation",
-        "ProtocolSection.DesignModule.BioSpec", "ProtocolSection.DesignModule.PatientRegistry",
+        "ProtocolSection.DesignModule.BioSpec",
+        "ProtocolSection.DesignModule.PatientRegistry",
         "ProtocolSection.DesignModule.TargetDuration",
-        *(f"ProtocolSection.IPDSharingStatementModule.{k}" for k in (
-            "IPDSharing", "IPDSharingAccessCriteria", "IPDSharingDescription", "IPDSharingInfoTypeList",
-            "IPDSharingTimeFrame", "IPDSharingURL")),
-        *(f"ProtocolSection.OversightModule.{k}" for k in (
-            "IsFDARegulatedDevice", "IsFDARegulatedDrug", "IsUSExport", "IsUnapprovedDevice", "OversightHasDMC")),
-        "ProtocolSection.ReferencesModule.AvailIPDList", "ProtocolSection.StatusModule.ExpandedAccessInfo",
-        "ProtocolSection.StatusModule.ResultsFirstPostedQCCommentsDateStruct"}
+        *(
+            f"ProtocolSection.IPDSharingStatementModule.{k}"
+            for k in (
+                "IPDSharing",
+                "IPDSharingAccessCriteria",
+                "IPDSharingDescription",
+                "IPDSharingInfoTypeList",
+                "IPDSharingTimeFrame",
+                "IPDSharingURL",
+            )
+        ),
+        *(
+            f"ProtocolSection.OversightModule.{k}"
+            for k in (
+                "IsFDARegulatedDevice",
+                "IsFDARegulatedDrug",
+                "IsUSExport",
+                "IsUnapprovedDevice",
+                "OversightHasDMC",
+            )
+        ),
+        "ProtocolSection.ReferencesModule.AvailIPDList",
+        "ProtocolSection.StatusModule.ExpandedAccessInfo",
+        "ProtocolSection.StatusModule.ResultsFirstPostedQCCommentsDateStruct",
+    }
 
 
 # --------------------------------------------------------------------------------------------------- vs legacy XML
 
 
 _MONTH_DATE = re.compile(r"([A-Za-z]+) (?:(\d{1,2}), )?(\d{4})")
-_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December"]
+_MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 
 
 def _xml_date(text: str | None) -> str | None:
@@ -516,19 +766,24 @@ def test_key_fields_agree_with_the_legacy_xml(nct: str) -> None:
     assert t.brief_title == x.findtext("brief_title") and t.official_title == x.findtext("official_title")
     assert t.overall_status == terminology.normalize("overall-status", x.findtext("overall_status") or "")
     assert t.phases == terminology.normalize_phase(x.findtext("phase") or "")
-    for attr, tag in (("start_date", "start_date"), ("primary_completion_date", "primary_completion_date"),
-                      ("completion_date", "completion_date")):
+    for attr, tag in (
+        ("start_date", "start_date"),
+        ("primary_completion_date", "primary_completion_date"),
+        ("completion_date", "completion_date"),
+    ):
         el = x.find(tag)
         assert el is not None
         xml_type = el.get("type")
-        assert getattr(t, attr) == DateInfo(_xml_date(el.text) or "",
-                                            terminology.normalize("date-type", xml_type) if xml_type else None)
+        assert getattr(t, attr) == DateInfo(
+            _xml_date(el.text) or "", terminology.normalize("date-type", xml_type) if xml_type else None
+        )
     enrollment = x.find("enrollment")
     assert enrollment is not None and t.enrollment_count == int(enrollment.text or "")
     assert t.enrollment_type == terminology.normalize("date-type", enrollment.get("type") or "")
     assert [a.label for a in t.arms] == [g.findtext("arm_group_label") for g in x.findall("arm_group")]
-    assert [a.type for a in t.arms] == [terminology.normalize("arm-type", g.findtext("arm_group_type") or "")
-                                        for g in x.findall("arm_group")]
+    assert [a.type for a in t.arms] == [
+        terminology.normalize("arm-type", g.findtext("arm_group_type") or "") for g in x.findall("arm_group")
+    ]
     # Criteria: v1 dropped the list markers and the nesting; item texts and polarity must be the XML's, in order.
     expected = _xml_criteria(x.findtext("eligibility/criteria/textblock") or "")
 

@@ -36,8 +36,10 @@ def read_file(path: Path) -> Trial:
 
 def doc(body: str = "", nct: str = "NCT00000001", root_attrs: str = "") -> bytes:
     """A minimal <clinical_study> with an NCT id and the given elements."""
-    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<clinical_study{root_attrs}>\n'
-            f"  <id_info><nct_id>{nct}</nct_id></id_info>\n{body}\n</clinical_study>\n").encode()
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<clinical_study{root_attrs}>\n'
+        f"  <id_info><nct_id>{nct}</nct_id></id_info>\n{body}\n</clinical_study>\n"
+    ).encode()
 
 
 def read(body: str = "", path: str = "t.xml") -> Trial:
@@ -86,8 +88,13 @@ def test_oracle_on_all_xml_fixtures(tmp_path: Path) -> None:
     for path in XML_FIXTURES:
         t = read_file(path)
         (tmp_path / f"{t.nct_id}.json").write_text(json.dumps(to_bundle(t)), encoding="utf-8")
-    run = subprocess.run([sys.executable, str(ORACLE), "xml", str(XML_DIR), str(tmp_path)], capture_output=True,
-                         text=True, timeout=600, check=False)
+    run = subprocess.run(
+        [sys.executable, str(ORACLE), "xml", str(XML_DIR), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     failed: dict[str, list[str]] = {}
     current = ""
     for line in run.stdout.splitlines():
@@ -123,10 +130,32 @@ def test_file_named_after_its_own_id_gives_no_mismatch_warning() -> None:
 # NCT02513394 exists as legacy XML (downloaded 2020-08-18, last update posted 2020-03-09) and as API v2 JSON (last
 # update posted 2023-06-15). Every field of Trial is in exactly one of the lists below.
 CROSS_EQUAL = [  # compared as is
-    "nct_id", "nct_aliases", "org_study_id", "brief_title", "official_title", "acronym", "overall_status",
-    "last_known_status", "why_stopped", "start_date", "completion_date", "first_submitted_date", "first_posted_date",
-    "study_type", "phases", "design", "enrollment_count", "enrollment_type", "conditions", "keywords",
-    "brief_summary", "detailed_description", "lead_sponsor", "responsible_party", "central_contacts", "arms",
+    "nct_id",
+    "nct_aliases",
+    "org_study_id",
+    "brief_title",
+    "official_title",
+    "acronym",
+    "overall_status",
+    "last_known_status",
+    "why_stopped",
+    "start_date",
+    "completion_date",
+    "first_submitted_date",
+    "first_posted_date",
+    "study_type",
+    "phases",
+    "design",
+    "enrollment_count",
+    "enrollment_type",
+    "conditions",
+    "keywords",
+    "brief_summary",
+    "detailed_description",
+    "lead_sponsor",
+    "responsible_party",
+    "central_contacts",
+    "arms",
     "interventions",
     "eligibility",  # criteria_text (reflowed from the legacy layout), the criteria tree, ages and derived std_ages
     "see_also_links",
@@ -135,7 +164,8 @@ CROSS_NORMALISED = [  # compared after a documented normalisation (see the test)
     "secondary_ids",  # ids only: legacy <secondary_id> has no type and no domain
     "organization",  # name only: legacy <source> has no agency class
     "collaborators",  # legacy agency_class knows NIH / U.S. Fed / Industry / Other; v2 splits "Other" further
-    "condition_meshes", "intervention_meshes",  # terms only (legacy has no MeSH ids: the XML terms are unmapped)
+    "condition_meshes",
+    "intervention_meshes",  # terms only (legacy has no MeSH ids: the XML terms are unmapped)
     "unmapped",  # the keys differ by format; values with a counterpart in the other format are compared
     "officials",  # all but officials[0], which was replaced between the snapshots (Bertagnolli -> George)
     "sites",  # no geo in legacy; the site list changed between snapshots: sites present in both are compared
@@ -144,7 +174,8 @@ CROSS_EXCLUDED = [  # not comparable: the record itself changed between the 2020
     "status_verified_date",  # 2019-12 vs 2023-04
     "primary_completion_date",  # Anticipated 2020-09 vs Actual 2020-11
     "last_update_posted_date",  # 2020-03-09 vs 2023-06-15
-    "results_first_posted_date", "has_results",  # results were posted in 2022
+    "results_first_posted_date",
+    "has_results",  # results were posted in 2022
     "outcomes",  # rewritten when results were posted
     "references",  # the four PubMed-derived references date from 2021-2022
 ]
@@ -206,9 +237,11 @@ def test_cross_format_same_trial_from_xml_and_v2_json() -> None:
 def test_external_entity_is_refused_and_nothing_is_read(tmp_path: Path) -> None:
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET-7d1f", encoding="utf-8")
-    data = (f'<?xml version="1.0"?>\n<!DOCTYPE clinical_study [<!ENTITY xxe SYSTEM "file://{secret}">]>\n'
-            "<clinical_study><id_info><nct_id>NCT00000001</nct_id></id_info><brief_title>&xxe;</brief_title>"
-            "</clinical_study>").encode()
+    data = (
+        f'<?xml version="1.0"?>\n<!DOCTYPE clinical_study [<!ENTITY xxe SYSTEM "file://{secret}">]>\n'
+        "<clinical_study><id_info><nct_id>NCT00000001</nct_id></id_info><brief_title>&xxe;</brief_title>"
+        "</clinical_study>"
+    ).encode()
     with pytest.raises(SourceError) as info:
         read_clinical_study(data, Source("ctgov-xml", "xxe.xml"))
     assert "XML with entity declarations is refused (XXE / entity expansion)" in str(info.value)
@@ -217,9 +250,11 @@ def test_external_entity_is_refused_and_nothing_is_read(tmp_path: Path) -> None:
 
 def test_billion_laughs_is_refused_quickly() -> None:
     ents = ['<!ENTITY lol0 "lol">'] + [f'<!ENTITY lol{i} "{("&lol" + str(i - 1) + ";") * 10}">' for i in range(1, 10)]
-    data = (f'<?xml version="1.0"?>\n<!DOCTYPE clinical_study [{"".join(ents)}]>\n'
-            "<clinical_study><id_info><nct_id>NCT00000001</nct_id></id_info><brief_title>&lol9;</brief_title>"
-            "</clinical_study>").encode()
+    data = (
+        f'<?xml version="1.0"?>\n<!DOCTYPE clinical_study [{"".join(ents)}]>\n'
+        "<clinical_study><id_info><nct_id>NCT00000001</nct_id></id_info><brief_title>&lol9;</brief_title>"
+        "</clinical_study>"
+    ).encode()
     start = time.perf_counter()
     with pytest.raises(SourceError, match="entity declarations is refused"):
         read_clinical_study(data, Source("ctgov-xml", "lol.xml"))
@@ -227,8 +262,10 @@ def test_billion_laughs_is_refused_quickly() -> None:
 
 
 def test_entity_declaration_in_utf16_is_refused_too() -> None:
-    data = ('<?xml version="1.0" encoding="UTF-16"?>\n<!DOCTYPE clinical_study [<!ENTITY a "b">]>\n'
-            "<clinical_study><id_info><nct_id>NCT00000001</nct_id></id_info></clinical_study>").encode("utf-16")
+    data = (
+        '<?xml version="1.0" encoding="UTF-16"?>\n<!DOCTYPE clinical_study [<!ENTITY a "b">]>\n'
+        "<clinical_study><id_info><nct_id>NCT00000001</nct_id></id_info></clinical_study>"
+    ).encode("utf-16")
     with pytest.raises(SourceError, match="entity declarations"):
         read_clinical_study(data, Source("ctgov-xml", "u16.xml"))
 
@@ -239,8 +276,9 @@ def test_undeclared_entity_reference_is_malformed_not_expanded() -> None:
 
 
 def test_doctype_without_entities_does_not_load_the_dtd() -> None:
-    data = doc().replace(b"<clinical_study>", b'<!DOCTYPE clinical_study SYSTEM "http://127.0.0.1:9/x.dtd">\n'
-                                              b"<clinical_study>")
+    data = doc().replace(
+        b"<clinical_study>", b'<!DOCTYPE clinical_study SYSTEM "http://127.0.0.1:9/x.dtd">\n<clinical_study>'
+    )
     assert read_clinical_study(data, Source("ctgov-xml", "d.xml")).nct_id == "NCT00000001"
 
 
@@ -253,8 +291,9 @@ def test_malformed_xml_names_line_and_column() -> None:
 
 def test_record_without_nct_id_is_refused() -> None:
     with pytest.raises(SourceError) as info:
-        read_clinical_study(b"<clinical_study><brief_title>x</brief_title></clinical_study>",
-                            Source("ctgov-xml", "n.xml", 3))
+        read_clinical_study(
+            b"<clinical_study><brief_title>x</brief_title></clinical_study>", Source("ctgov-xml", "n.xml", 3)
+        )
     assert info.value.field == "id_info/nct_id" and info.value.index == 3
 
 
@@ -285,10 +324,13 @@ def test_only_nct_id_reads_without_inventing_anything() -> None:
 
 
 def test_identification() -> None:
-    t = read_clinical_study(b"""<clinical_study><id_info><org_study_id>ORG-1</org_study_id>
+    t = read_clinical_study(
+        b"""<clinical_study><id_info><org_study_id>ORG-1</org_study_id>
         <secondary_id>2014-005181-30</secondary_id><nct_id>NCT00000001</nct_id><nct_alias>NCT00000002</nct_alias>
         </id_info><brief_title> Short </brief_title><official_title>Long title</official_title><acronym>AC</acronym>
-        <source>Some University</source></clinical_study>""", Source("ctgov-xml", "t.xml"))
+        <source>Some University</source></clinical_study>""",
+        Source("ctgov-xml", "t.xml"),
+    )
     assert t.org_study_id == SecondaryId("ORG-1")
     assert t.secondary_ids == [SecondaryId("2014-005181-30", type=None, domain=None)]
     assert t.nct_aliases == ["NCT00000002"]
@@ -307,17 +349,26 @@ def test_sponsors_and_responsible_party() -> None:
     assert t.collaborators == [Organization("FDA", "FED"), Organization("Acme", "INDUSTRY")]
     rp = t.responsible_party
     assert rp is not None and (rp.type, rp.name, rp.title, rp.affiliation) == (
-        "PRINCIPAL_INVESTIGATOR", "Ann Bee", "Prof", "Uni")
+        "PRINCIPAL_INVESTIGATOR",
+        "Ann Bee",
+        "Prof",
+        "Uni",
+    )
     old = read("<responsible_party><name_title>Dr X</name_title><organization>Org</organization></responsible_party>")
     assert old.responsible_party is not None
     assert (old.responsible_party.old_name_title, old.responsible_party.old_organization) == ("Dr X", "Org")
 
 
 def test_oversight_info_is_unmapped_text_with_a_warning() -> None:
-    t = read("<oversight_info><has_dmc>Yes</has_dmc><is_fda_regulated_drug>No</is_fda_regulated_drug>"
-             "</oversight_info><has_expanded_access>No</has_expanded_access>")
-    assert t.unmapped == {"oversight_info/has_dmc": "Yes", "oversight_info/is_fda_regulated_drug": "No",
-                          "has_expanded_access": "No"}
+    t = read(
+        "<oversight_info><has_dmc>Yes</has_dmc><is_fda_regulated_drug>No</is_fda_regulated_drug>"
+        "</oversight_info><has_expanded_access>No</has_expanded_access>"
+    )
+    assert t.unmapped == {
+        "oversight_info/has_dmc": "Yes",
+        "oversight_info/is_fda_regulated_drug": "No",
+        "has_expanded_access": "No",
+    }
     assert warned(t, "oversight_info/has_dmc") and warned(t, "has_expanded_access")
 
 
@@ -339,18 +390,25 @@ def test_textblocks_are_dedented_and_unwrapped() -> None:
 
              1. nested item
     </textblock></detailed_description>""")
-    assert t.brief_summary == ("This is a prospective, two arm, international, multicenter, randomized, open-label"
-                               " Phase III study evaluating the addition.\n\nSecond paragraph.\nA short line kept as a"
-                               " line break.")
-    assert t.detailed_description == ("Aims:\n\n* first aim that is long enough to have been wrapped by the legacy"
-                                      " renderer at ninety-nine columns of text\n* second aim\n  1. nested item")
+    assert t.brief_summary == (
+        "This is a prospective, two arm, international, multicenter, randomized, open-label"
+        " Phase III study evaluating the addition.\n\nSecond paragraph.\nA short line kept as a"
+        " line break."
+    )
+    assert t.detailed_description == (
+        "Aims:\n\n* first aim that is long enough to have been wrapped by the legacy"
+        " renderer at ninety-nine columns of text\n* second aim\n  1. nested item"
+    )
 
 
 def test_reflow_keeps_a_dash_paragraph_and_item_paragraphs() -> None:
-    raw = ("\n        -Patients must either be initiating. -\n\n          -  An item\n\n"
-           "             with a paragraph inside it\n\n        Next paragraph\n")
-    assert reflow_textblock(raw) == ("-Patients must either be initiating. -\n\n* An item\n\n  with a paragraph inside"
-                                     " it\n\nNext paragraph")
+    raw = (
+        "\n        -Patients must either be initiating. -\n\n          -  An item\n\n"
+        "             with a paragraph inside it\n\n        Next paragraph\n"
+    )
+    assert reflow_textblock(raw) == (
+        "-Patients must either be initiating. -\n\n* An item\n\n  with a paragraph inside it\n\nNext paragraph"
+    )
     assert reflow_textblock("   \n  ") is None
 
 
@@ -385,11 +443,15 @@ def test_unreadable_date_is_kept_and_reported() -> None:
 
 def test_firstreceived_date_is_the_old_name_of_study_first_submitted() -> None:
     assert read("<firstreceived_date>April 20, 2011</firstreceived_date>").first_submitted_date == "2011-04-20"
-    same = read("<firstreceived_date>April 20, 2011</firstreceived_date>"
-                "<study_first_submitted>April 20, 2011</study_first_submitted>")
+    same = read(
+        "<firstreceived_date>April 20, 2011</firstreceived_date>"
+        "<study_first_submitted>April 20, 2011</study_first_submitted>"
+    )
     assert same.first_submitted_date == "2011-04-20" and same.unmapped == {}
-    differ = read("<firstreceived_date>April 21, 2011</firstreceived_date>"
-                  "<study_first_submitted>April 20, 2011</study_first_submitted>")
+    differ = read(
+        "<firstreceived_date>April 21, 2011</firstreceived_date>"
+        "<study_first_submitted>April 20, 2011</study_first_submitted>"
+    )
     assert differ.unmapped == {"firstreceived_date": "April 21, 2011"}
 
 
@@ -412,7 +474,11 @@ def test_study_type_and_design() -> None:
     d = t.design
     assert t.study_type == "INTERVENTIONAL"
     assert (d.allocation, d.intervention_model, d.intervention_model_description, d.primary_purpose) == (
-        "RANDOMIZED", "PARALLEL", "two arms", "TREATMENT")
+        "RANDOMIZED",
+        "PARALLEL",
+        "two arms",
+        "TREATMENT",
+    )
     assert d.masking == "QUADRUPLE"
     assert d.who_masked == ["PARTICIPANT", "CARE_PROVIDER", "INVESTIGATOR", "OUTCOMES_ASSESSOR"]
     assert d.masking_description == "blinded"
@@ -432,8 +498,10 @@ def test_conditions_keywords_and_mesh_terms() -> None:
         </condition_browse><intervention_browse><mesh_term>Palbociclib</mesh_term></intervention_browse>""")
     assert t.conditions == ["Breast Cancer", "Pain"] and t.keywords == ["HR+"]
     assert t.condition_meshes == [] and t.intervention_meshes == []  # Mesh needs an id; legacy has none
-    assert t.unmapped == {"condition_browse/mesh_term": "Breast Neoplasms; Carcinoma, Ductal",
-                          "intervention_browse/mesh_term": "Palbociclib"}
+    assert t.unmapped == {
+        "condition_browse/mesh_term": "Breast Neoplasms; Carcinoma, Ductal",
+        "intervention_browse/mesh_term": "Palbociclib",
+    }
     assert warned(t, "condition_browse/mesh_term")
 
 
@@ -453,7 +521,12 @@ def test_arms_and_interventions_link_like_v2() -> None:
     assert (b.type, b.intervention_names) == ("NO_INTERVENTION", [])
     i = t.interventions[0]
     assert (i.name, i.type, i.description, i.arm_labels, i.other_names) == (
-        "Palbociclib", "DRUG", "125 mg", ["Arm A"], ["PD-0332991", "Ibrance"])
+        "Palbociclib",
+        "DRUG",
+        "125 mg",
+        ["Arm A"],
+        ["PD-0332991", "Ibrance"],
+    )
     assert t.unmapped == {}  # number_of_arms agrees with the arm groups
 
 
@@ -467,8 +540,10 @@ def test_outcomes() -> None:
         </primary_outcome><secondary_outcome><measure>PFS</measure></secondary_outcome>
         <other_outcome><measure>QoL</measure><time_frame>1 year</time_frame></other_outcome>""")
     assert [(o.measure, o.type, o.time_frame, o.description) for o in t.outcomes] == [
-        ("OS", "PRIMARY", "5 years", "d"), ("PFS", "SECONDARY", None, None),
-        ("QoL", "OTHER_PRE_SPECIFIED", "1 year", None)]
+        ("OS", "PRIMARY", "5 years", "d"),
+        ("PFS", "SECONDARY", None, None),
+        ("QoL", "OTHER_PRE_SPECIFIED", "1 year", None),
+    ]
 
 
 def test_eligibility() -> None:
@@ -486,17 +561,25 @@ def test_eligibility() -> None:
       <minimum_age>18 Years</minimum_age><maximum_age>N/A</maximum_age>
       <healthy_volunteers>Accepts Healthy Volunteers</healthy_volunteers></eligibility>""")
     e = t.eligibility
-    assert e.criteria_text == ("Inclusion Criteria:\n\n* Age 18 or more, with a criterion long enough that the legacy"
-                               " renderer wrapped it onto a second line\n\nExclusion Criteria:\n\n* Pregnancy")
+    assert e.criteria_text == (
+        "Inclusion Criteria:\n\n* Age 18 or more, with a criterion long enough that the legacy"
+        " renderer wrapped it onto a second line\n\nExclusion Criteria:\n\n* Pregnancy"
+    )
     assert [(c.text[:12], c.exclude) for c in e.criteria] == [("Age 18 or mo", False), ("Pregnancy", True)]
     assert (e.sex, e.gender_based, e.gender_description) == ("ALL", True, "self-identified")
     assert e.minimum_age == AgeLimit(18, "years") and e.maximum_age is None
     assert e.healthy_volunteers is True
     assert e.std_ages == ["ADULT", "OLDER_ADULT"]
-    no = read("<eligibility><gender>Female</gender><minimum_age>3 Months</minimum_age><maximum_age>17 Years"
-              "</maximum_age><healthy_volunteers>No</healthy_volunteers></eligibility>").eligibility
+    no = read(
+        "<eligibility><gender>Female</gender><minimum_age>3 Months</minimum_age><maximum_age>17 Years"
+        "</maximum_age><healthy_volunteers>No</healthy_volunteers></eligibility>"
+    ).eligibility
     assert (no.sex, no.healthy_volunteers, no.minimum_age, no.std_ages) == (
-        "FEMALE", False, AgeLimit(3, "months"), ["CHILD"])
+        "FEMALE",
+        False,
+        AgeLimit(3, "months"),
+        ["CHILD"],
+    )
 
 
 def test_observational_eligibility_and_unreadable_values() -> None:
@@ -529,9 +612,18 @@ def test_officials_contacts_and_locations() -> None:
     assert t.central_contacts == [Contact("Cy Dee", "CONTACT", "555", "12", "c@d.org"), Contact("Ed Fay", "CONTACT")]
     s, p = t.sites
     assert (s.facility, s.status, s.city, s.state, s.zip, s.country) == (
-        "General Hospital", "RECRUITING", "Mobile", "Alabama", "36604", "United States")
-    assert s.contacts == [Contact("Gil", "CONTACT", email="g@h.org"), Contact("Hal", "CONTACT"),
-                          Contact("Ivy Jay", "PRINCIPAL_INVESTIGATOR")]
+        "General Hospital",
+        "RECRUITING",
+        "Mobile",
+        "Alabama",
+        "36604",
+        "United States",
+    )
+    assert s.contacts == [
+        Contact("Gil", "CONTACT", email="g@h.org"),
+        Contact("Hal", "CONTACT"),
+        Contact("Ivy Jay", "PRINCIPAL_INVESTIGATOR"),
+    ]
     assert (p.facility, p.city, p.country) == (None, "Paris", "France")
     assert t.unmapped == {}
 
@@ -540,8 +632,10 @@ def test_references_and_links() -> None:
     t = read("""<reference><citation>Background paper.</citation><PMID>123</PMID></reference>
         <results_reference><citation>Results paper.</citation><PMID>456</PMID></results_reference>
         <link><url>https://example.org</url><description>Site</description></link>""")
-    assert t.references == [Reference("Background paper.", "123", "BACKGROUND"),
-                            Reference("Results paper.", "456", "RESULT")]
+    assert t.references == [
+        Reference("Background paper.", "123", "BACKGROUND"),
+        Reference("Results paper.", "456", "RESULT"),
+    ]
     assert t.see_also_links == [Link("https://example.org", "Site")]
 
 
@@ -552,12 +646,17 @@ def test_clinical_results_set_has_results_and_are_reported_not_kept() -> None:
 
 
 def test_bookkeeping_is_ignored_explicitly() -> None:
-    t = read_clinical_study(doc("""<required_header><download_date>ClinicalTrials.gov processed this data on
+    t = read_clinical_study(
+        doc(
+            """<required_header><download_date>ClinicalTrials.gov processed this data on
         August 18, 2020</download_date><url>https://clinicaltrials.gov/show/NCT00000001</url></required_header>
         <study_first_submitted_qc>July 30, 2015</study_first_submitted_qc>
         <last_update_submitted>March 6, 2020</last_update_submitted><lastchanged_date>x</lastchanged_date>
-        <location_countries><country>France</country></location_countries>""", root_attrs=' rank="1"'),
-        Source("ctgov-xml", "t.xml"))
+        <location_countries><country>France</country></location_countries>""",
+            root_attrs=' rank="1"',
+        ),
+        Source("ctgov-xml", "t.xml"),
+    )
     assert t.unmapped == {} and t.issues == []
 
 
@@ -567,8 +666,13 @@ def test_anything_else_is_kept_with_a_warning() -> None:
         <biospec_descr><textblock>
           Blood samples.
         </textblock></biospec_descr>""")
-    assert t.unmapped == {"target_duration": "12 Months", "new_thing/a[0]": "1", "new_thing/a[1]": "2",
-                          "brief_title@lang": "en", "biospec_descr/textblock": "Blood samples."}
+    assert t.unmapped == {
+        "target_duration": "12 Months",
+        "new_thing/a[0]": "1",
+        "new_thing/a[1]": "2",
+        "brief_title@lang": "en",
+        "biospec_descr/textblock": "Blood samples.",
+    }
     assert all(warned(t, k) for k in t.unmapped)
 
 

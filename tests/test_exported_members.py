@@ -12,5 +12,15 @@ def test_all_names_resolve() -> None:
 
 def test_public_api_is_pinned() -> None:
     assert set(fhir_adapter.__all__) == {
-        "FhirAdapterError", "Issue", "MappingError", "SourceError", "Trial", "ValidationFailed", "__version__",
-        "from_bundle", "read_trials", "to_bundle", "validate"}
+        "FhirAdapterError",
+        "Issue",
+        "MappingError",
+        "SourceError",
+        "Trial",
+        "ValidationFailed",
+        "__version__",
+        "from_bundle",
+        "read_trials",
+        "to_bundle",
+        "validate",
+    }

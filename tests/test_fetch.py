@@ -199,7 +199,10 @@ def test_unknown_status_is_a_usage_error(tmp_path: Path) -> None:
 
 def test_statuses_are_checked_against_the_v2_enum() -> None:
     assert normalize_statuses(["recruiting", "Active, not recruiting", "COMPLETED"]) == [
-        "RECRUITING", "ACTIVE_NOT_RECRUITING", "COMPLETED"]
+        "RECRUITING",
+        "ACTIVE_NOT_RECRUITING",
+        "COMPLETED",
+    ]
     with pytest.raises(ValueError, match="not an overall status"):
         normalize_statuses(["OPEN"])
 
@@ -226,8 +229,20 @@ def test_search_follows_page_tokens_and_saves_every_study(tmp_path: Path) -> Non
     responses.get(url, json=page(IDS[:2], "tok-2"), match=[matchers.query_param_matcher(search_params())])
     responses.get(url, json=page(IDS[2:3], "tok-3"), match=[matchers.query_param_matcher(search_params("tok-2"))])
     responses.get(url, json=page(IDS[3:]), match=[matchers.query_param_matcher(search_params("tok-3"))])
-    result = run("--query", "cystic fibrosis", "--status", "RECRUITING", "--status", "Active, not recruiting",
-                 "--updated-since", "2024-01-31", "--page-size", "2", "-o", tmp_path)
+    result = run(
+        "--query",
+        "cystic fibrosis",
+        "--status",
+        "RECRUITING",
+        "--status",
+        "Active, not recruiting",
+        "--updated-since",
+        "2024-01-31",
+        "--page-size",
+        "2",
+        "-o",
+        tmp_path,
+    )
     assert result.exit_code == ExitCode.OK, result.output
     assert len(responses.calls) == 3
     assert [c.request.params.get("pageToken") for c in responses.calls] == [None, "tok-2", "tok-3"]  # type: ignore[attr-defined]
@@ -338,8 +353,10 @@ def test_connection_reset_is_a_clear_error(tmp_path: Path) -> None:
     responses.get(f"{BASE}/studies/{ONE}", body=reset)
     result = run(ONE, "-o", tmp_path)
     assert result.exit_code == ExitCode.FAILED
-    assert result.stderr.strip() == (f"FAILED {ONE}: {BASE}/studies/{ONE}: could not reach ClinicalTrials.gov "
-                                     "(not retried): ConnectionResetError: [Errno 104] Connection reset by peer")
+    assert result.stderr.strip() == (
+        f"FAILED {ONE}: {BASE}/studies/{ONE}: could not reach ClinicalTrials.gov "
+        "(not retried): ConnectionResetError: [Errno 104] Connection reset by peer"
+    )
 
 
 # --------------------------------------------------------------------------------------------- retries (urllib3 itself)
@@ -382,8 +399,10 @@ def test_read_timeout_is_retried_then_a_clear_error(sleeps: list[float]) -> None
         with CtgovClient(server.base, read_timeout=0.2) as api, pytest.raises(CtgovApiError) as e:
             api.get_study(ONE)
         assert len(server.paths) == 6  # the first try and 5 retries
-    assert str(e.value) == (f"{server.base}/studies/{ONE}: timed out after 5 retries (connect 10 s, read 0.2 s): "
-                            "ReadTimeoutError: Read timed out. (read timeout=0.2)")
+    assert str(e.value) == (
+        f"{server.base}/studies/{ONE}: timed out after 5 retries (connect 10 s, read 0.2 s): "
+        "ReadTimeoutError: Read timed out. (read timeout=0.2)"
+    )
     assert sleeps == [1.0, 2.0, 4.0, 8.0]
 
 
@@ -394,16 +413,18 @@ def test_read_timeout_then_success(sleeps: list[float]) -> None:
         assert len(server.paths) == 2
 
 
-def test_connection_reset_is_retried_then_a_clear_error(sleeps: list[float], tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_connection_reset_is_retried_then_a_clear_error(
+    sleeps: list[float], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with serve(("reset",)) as server:
         monkeypatch.setenv(ENV_BASE_URL, server.base)
         result = run(ONE, "-o", tmp_path)
         assert len(server.paths) == 6
     assert result.exit_code == ExitCode.FAILED
     line = result.stderr.strip()
-    assert line.startswith(f"FAILED {ONE}: {server.base}/studies/{ONE}: could not reach ClinicalTrials.gov after 5 "
-                           "retries: ")
+    assert line.startswith(
+        f"FAILED {ONE}: {server.base}/studies/{ONE}: could not reach ClinicalTrials.gov after 5 retries: "
+    )
     assert "\n" not in line and "Traceback" not in result.output
 
 
@@ -420,8 +441,10 @@ def test_connection_refused_is_retried_then_a_clear_error(sleeps: list[float]) -
         port = s.getsockname()[1]
     with CtgovClient(f"http://127.0.0.1:{port}/api/v2") as api, pytest.raises(CtgovApiError) as e:
         api.get_study(ONE)
-    assert str(e.value).endswith("could not reach ClinicalTrials.gov after 5 retries: NewConnectionError: Failed to "
-                                 "establish a new connection: [Errno 111] Connection refused")
+    assert str(e.value).endswith(
+        "could not reach ClinicalTrials.gov after 5 retries: NewConnectionError: Failed to "
+        "establish a new connection: [Errno 111] Connection refused"
+    )
     assert sleeps == [1.0, 2.0, 4.0, 8.0]
 
 

@@ -54,7 +54,7 @@ def test_every_extension_is_ours_and_documented(bundle: dict[str, Any]) -> None:
     readme = (Path(__file__).resolve().parents[1] / "mappings" / "README.md").read_text()
     urls = {v["url"] for p, v in walk(bundle) if re.search(r"extension\[\d+\]$", p)}
     base = terminology.system("fhir-adapter-ext")
-    assert all(u.startswith(base) and f"`{u[len(base):]}`" in readme for u in urls)
+    assert all(u.startswith(base) and f"`{u[len(base) :]}`" in readme for u in urls)
 
 
 @pytest.mark.parametrize("path", all_inputs(), ids=lambda p: p.name)
@@ -62,4 +62,5 @@ def test_output_is_deterministic(path: Path) -> None:
     trial = trial_of(path)
     assert to_bundle(trial) == to_bundle(trial)
     assert to_bundle(trial, bundle_type="transaction")["entry"][0]["request"]["url"].startswith(
-        "ResearchStudy?identifier=")
+        "ResearchStudy?identifier="
+    )

@@ -140,8 +140,12 @@ def test_a_record_a_signal_cannot_stop_is_stopped_by_the_watchdog(tmp_path: Path
 def test_recursion_and_memory_errors_cost_their_record_only(tmp_path: Path, workers: int) -> None:
     src, ids = _input(tmp_path, 12, {2: "RECURSE", 9: "NOMEMORY", 11: "EXITS"})
     outcomes = _collect(lambda: iter_outcomes([src], ConvertOptions(workers=workers), _raise_on_marker))
-    _check(outcomes, ids, {ids[1]: "convert", ids[8]: "convert", ids[10]: "convert"},
-           {ids[1]: "RecursionError", ids[8]: "MemoryError", ids[10]: "SystemExit"})
+    _check(
+        outcomes,
+        ids,
+        {ids[1]: "convert", ids[8]: "convert", ids[10]: "convert"},
+        {ids[1]: "RecursionError", ids[8]: "MemoryError", ids[10]: "SystemExit"},
+    )
 
 
 def test_a_result_that_cannot_travel_back_costs_its_record_only(tmp_path: Path) -> None:
@@ -170,8 +174,10 @@ def test_killed_worker_through_convert_paths_writes_the_others_and_reports_it(tm
     src, ids = _input(tmp_path, 10, {7: "KILLME"})
     out = tmp_path / "out"
     box: list[Any] = []
-    thread = threading.Thread(target=lambda: box.append(convert_paths([src], out, ConvertOptions(workers=2),
-                                                                      convert=_sigkill_on_marker)), daemon=True)
+    thread = threading.Thread(
+        target=lambda: box.append(convert_paths([src], out, ConvertOptions(workers=2), convert=_sigkill_on_marker)),
+        daemon=True,
+    )
     thread.start()
     thread.join(HANG_CEILING)
     assert box, "convert_paths did not finish"

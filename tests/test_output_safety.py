@@ -20,9 +20,26 @@ from fhir_adapter.sinks import output_stem
 from fhir_adapter.sinks.files import MAX_STEM, UnusableId
 from fhir_adapter.sources import Unit
 
-HOSTILE_IDS = ["../../outside/x", "../outside.txt", "/etc/passwd", "NCT1/../NCT2", "A" * 300, "NCT0000\x000002",
-               "NCT00000003\nok NCT99999999", "~root", "~/x", "trail/", "..", ".", ".hidden", "-rf", "a" * 64,
-               "NCT00000005/", "C:\\x", "x\x1b[31m"]
+HOSTILE_IDS = [
+    "../../outside/x",
+    "../outside.txt",
+    "/etc/passwd",
+    "NCT1/../NCT2",
+    "A" * 300,
+    "NCT0000\x000002",
+    "NCT00000003\nok NCT99999999",
+    "~root",
+    "~/x",
+    "trail/",
+    "..",
+    ".",
+    ".hidden",
+    "-rf",
+    "a" * 64,
+    "NCT00000005/",
+    "C:\\x",
+    "x\x1b[31m",
+]
 SAFE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
 
 
@@ -114,12 +131,16 @@ def test_the_writer_reports_an_unusable_id_and_goes_on(tmp_path: Path) -> None:
     src = tmp_path / "in.ndjson"
     src.write_text("\n".join(_study(i) for i in ["NCT00000001", "bad\nid", "", "NCT00000002"]))
     seen: list[tuple[bool, str]] = []
-    summary = convert_paths([src], tmp_path / "out", ConvertOptions(), lambda o, t: seen.append((o.ok, o.stage)),
-                            convert=_as_outcome)
+    summary = convert_paths(
+        [src], tmp_path / "out", ConvertOptions(), lambda o, t: seen.append((o.ok, o.stage)), convert=_as_outcome
+    )
     assert (summary.converted, summary.failed) == (2, 2)
     assert seen == [(True, ""), (False, "write"), (False, "write"), (True, "")]
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["NCT00000001.json", "NCT00000002.json",
-                                                                     "errors.jsonl"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "NCT00000001.json",
+        "NCT00000002.json",
+        "errors.jsonl",
+    ]
 
 
 def test_an_input_in_the_output_folder_is_never_overwritten(tmp_path: Path) -> None:
@@ -173,8 +194,9 @@ def test_output_folder_that_is_a_file_is_refused_by_the_library(tmp_path: Path) 
         convert_paths([tmp_path], tmp_path / "file" / "sub", ConvertOptions())
 
 
-@pytest.mark.parametrize("command", [
-    ["convert", "IN"], ["fetch", "NCT00000001"], ["pull", "--server", "http://127.0.0.1:9/fhir"]])
+@pytest.mark.parametrize(
+    "command", [["convert", "IN"], ["fetch", "NCT00000001"], ["pull", "--server", "http://127.0.0.1:9/fhir"]]
+)
 @pytest.mark.parametrize("where", ["file", "file/sub"])
 def test_output_that_is_a_file_is_a_usage_error(tmp_path: Path, command: list[str], where: str) -> None:
     (tmp_path / "file").write_text("x")

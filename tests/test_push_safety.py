@@ -55,8 +55,11 @@ def trial_bundles(n: int) -> list[TrialBundle]:
 
 
 def ok_reply(n: int) -> dict[str, Any]:
-    return {"resourceType": "Bundle", "type": "transaction-response",
-            "entry": [{"response": {"status": "201 Created"}} for _ in range(n)]}
+    return {
+        "resourceType": "Bundle",
+        "type": "transaction-response",
+        "entry": [{"response": {"status": "201 Created"}} for _ in range(n)],
+    }
 
 
 def last_line(text: str) -> str:
@@ -78,8 +81,9 @@ def test_a_401_mid_run_stops_the_push_and_lists_every_trial_not_attempted(monkey
     result = runner.invoke(app, ["push", str(COVID), "--server", BASE])
     assert result.exit_code == ExitCode.FAILED
     assert len([c for c in responses.calls if c.request.method == "POST"]) == 3  # nothing sent after the 401
-    not_attempted = [line.split()[2].rstrip(":") for line in result.stderr.splitlines()
-                     if line.startswith("NOT ATTEMPTED ")]
+    not_attempted = [
+        line.split()[2].rstrip(":") for line in result.stderr.splitlines() if line.startswith("NOT ATTEMPTED ")
+    ]
     assert not_attempted == every[3:]
     assert f"FAILED {every[2]}: not pushed" in result.stderr
     assert "error: push stopped: POST http://fhir.test/fhir: HTTP 401 Unauthorized" in result.stderr
@@ -101,8 +105,10 @@ def test_a_500_on_metadata_is_retried_and_the_push_goes_on() -> None:
 def _stored(tb: TrialBundle) -> dict[str, dict[str, Any]]:
     """What a server that committed the trial holds, by request URL: ids given, references made literal."""
     p = prepare(tb)
-    ids = {e["fullUrl"]: f"{e['resource']['resourceType']}/{e['request']['url'].partition('/')[2] or i}"
-           for i, e in enumerate(p.entries)}
+    ids = {
+        e["fullUrl"]: f"{e['resource']['resourceType']}/{e['request']['url'].partition('/')[2] or i}"
+        for i, e in enumerate(p.entries)
+    }
     out = {}
     for e in p.entries:
         r = orjson.loads(orjson.dumps(e["resource"]))
@@ -120,8 +126,12 @@ def _search_callback(stored: dict[str, dict[str, Any]]) -> Any:
     def answer(request: requests.PreparedRequest) -> tuple[int, dict[str, str], bytes]:
         key = unquote(str(request.url).removeprefix(BASE + "/"))
         hit = next((r for k, r in stored.items() if unquote(k) == key), None)
-        return 200, {}, orjson.dumps({"resourceType": "Bundle", "type": "searchset",
-                                      "entry": [{"resource": hit}] if hit else []})
+        return (
+            200,
+            {},
+            orjson.dumps({"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": hit}] if hit else []}),
+        )
+
     return answer
 
 
@@ -159,8 +169,9 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 def test_a_server_gone_mid_run_trips_the_circuit_breaker(sleeps: list[float]) -> None:
     tbs = trial_bundles(10)
-    server = ScriptedServer([("s", 200, {}, orjson.dumps(CS)),
-                             ("s", 200, {}, orjson.dumps(ok_reply(len(tbs[0].entries))))], "/fhir")
+    server = ScriptedServer(
+        [("s", 200, {}, orjson.dumps(CS)), ("s", 200, {}, orjson.dumps(ok_reply(len(tbs[0].entries))))], "/fhir"
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
 
@@ -187,7 +198,7 @@ COOKIE = "Kq8ZpW3xT7sessionQ"
 
 
 def _substrings(secret: str) -> list[str]:
-    return [secret[i:i + 4] for i in range(len(secret) - 3)] or [secret]
+    return [secret[i : i + 4] for i in range(len(secret) - 3)] or [secret]
 
 
 def _assert_clean(text: str, *secrets: str) -> None:
@@ -203,13 +214,18 @@ ECHO_HEAD = "request was: Authorization: "
 def _echo(status: int, *, cut: int | None = None) -> Any:
     """A server that echoes the request's headers and body in its error body (some proxies and test servers do);
     ``cut``: padded so that a 300-character excerpt ends ``cut`` characters into the Authorization value."""
+
     def answer(request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
         first = ("Authorization", "Cookie")
         headers = [f"{k}: {request.headers[k]}" for k in first if k in request.headers]
         headers += [f"{k}: {v}" for k, v in request.headers.items() if k not in first]
         pad = "" if cut is None else "x" * (EXCERPT - len(ECHO_HEAD) - cut - 1) + " "
-        return status, {"Set-Cookie": f"sid={COOKIE}; Path=/"}, pad + "request was:\n" + "\n".join(headers) + \
-            f"\n{request.body!r}"
+        return (
+            status,
+            {"Set-Cookie": f"sid={COOKIE}; Path=/"},
+            pad + "request was:\n" + "\n".join(headers) + f"\n{request.body!r}",
+        )
+
     return answer
 
 
@@ -217,8 +233,9 @@ def _echo(status: int, *, cut: int | None = None) -> Any:
 @pytest.mark.parametrize("cut", [None, 3, 9, 16])  # where the excerpt ends: after, or inside the credential
 @pytest.mark.parametrize("how", ["bearer", "basic", "short-bearer", "short-password"])
 @responses.activate
-def test_an_echoed_request_shows_no_secret(how: str, cut: int | None, status: int, monkeypatch: pytest.MonkeyPatch,
-                                           tmp_path: Path) -> None:
+def test_an_echoed_request_shows_no_secret(
+    how: str, cut: int | None, status: int, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     secret = {"bearer": TOKEN, "short-bearer": SHORT, "basic": PASSWORD, "short-password": SHORT}[how]
     args = []
     if how.endswith("bearer"):
@@ -238,8 +255,7 @@ def test_an_echoed_request_shows_no_secret(how: str, cut: int | None, status: in
     _assert_clean(output, wire, COOKIE, *([secret] if len(secret) >= 4 else []))
     if len(secret) < 4:
         assert f"Bearer {secret}" not in output and f": {secret}" not in output
-    with FhirClient(BASE, auth=credentials(user="alice" if args else None)) as c, \
-            pytest.raises(FhirServerError) as e:
+    with FhirClient(BASE, auth=credentials(user="alice" if args else None)) as c, pytest.raises(FhirServerError) as e:
         c.transaction({"resourceType": "Bundle", "type": "transaction", "entry": []})
     _assert_clean(str(e.value) + repr(e.value), wire, COOKIE, *([secret] if len(secret) >= 4 else []))
 
@@ -251,8 +267,9 @@ def test_short_secrets_are_masked_where_they_stand_as_values_only() -> None:
 
 
 def _pem(key: Any) -> bytes:
-    pem: bytes = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                   serialization.NoEncryption())
+    pem: bytes = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     return pem
 
 
@@ -283,23 +300,34 @@ def _ca(name: str) -> tuple[Any, x509.Certificate]:
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
     return key, cert
 
 
 def _leaf(ca_key: Any, ca_cert: x509.Certificate) -> tuple[Any, x509.Certificate]:
     key = rsa.generate_private_key(65537, 2048)
     now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
-            .issuer_name(ca_cert.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
-            .sign(ca_key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
     return key, cert
 
 
@@ -338,17 +366,18 @@ def _url(server: ScriptedServer) -> str:
     return server.base.replace("http://", "https://")
 
 
-def test_the_flag_ca_is_trusted_and_wins_over_the_environment(https: ScriptedServer, pki: dict[str, Path],
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_flag_ca_is_trusted_and_wins_over_the_environment(
+    https: ScriptedServer, pki: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(pki["other"]))
     monkeypatch.setenv("CURL_CA_BUNDLE", str(pki["other"]))
     with FhirClient(_url(https), ca_bundle=pki["good"]) as c:
         assert c.check_version() == "5.0.0"
 
 
-def test_an_environment_ca_is_not_trusted_when_the_flag_names_another(https: ScriptedServer, pki: dict[str, Path],
-                                                                      monkeypatch: pytest.MonkeyPatch,
-                                                                      sleeps: list[float]) -> None:
+def test_an_environment_ca_is_not_trusted_when_the_flag_names_another(
+    https: ScriptedServer, pki: dict[str, Path], monkeypatch: pytest.MonkeyPatch, sleeps: list[float]
+) -> None:
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(pki["good"]))
     with FhirClient(_url(https), ca_bundle=pki["other"]) as c, pytest.raises(FhirTransportError) as e:
         c.check_version()
@@ -357,8 +386,9 @@ def test_an_environment_ca_is_not_trusted_when_the_flag_names_another(https: Scr
     assert "(not retried)" in str(e.value) and "CERTIFICATE_VERIFY_FAILED" in str(e.value)
 
 
-def test_without_the_flag_the_environment_ca_is_honoured(https: ScriptedServer, pki: dict[str, Path],
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_the_flag_the_environment_ca_is_honoured(
+    https: ScriptedServer, pki: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(pki["good"]))
     with FhirClient(_url(https)) as c:
         assert c.check_version() == "5.0.0"
@@ -368,31 +398,39 @@ def test_no_ca_is_a_clear_failure_at_once(https: ScriptedServer, sleeps: list[fl
     result = runner.invoke(app, ["push", str(REPO / "seeds"), "--server", _url(https)])
     assert result.exit_code == ExitCode.FAILED
     assert "error: push stopped: GET https://127.0.0.1:" in result.stderr
-    assert "TLS certificate verification failed (trusting the default CA store (certifi); give the server's CA " \
-           "with --ca-bundle) (not retried)" in result.stderr
+    assert (
+        "TLS certificate verification failed (trusting the default CA store (certifi); give the server's CA "
+        "with --ca-bundle) (not retried)" in result.stderr
+    )
     assert sleeps == []
     assert last_line(result.stdout).startswith("0 trials pushed, 0 failed, 2 not attempted;")
 
 
-def test_the_ctgov_client_pins_its_ca_too(https: ScriptedServer, pki: dict[str, Path],
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_ctgov_client_pins_its_ca_too(
+    https: ScriptedServer, pki: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     base = _url(https).removesuffix("/fhir")
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(pki["good"]))
-    with CtgovClient(base, ca_bundle=pki["other"]) as api, pytest.raises(CtgovApiError,
-                                                                        match="TLS certificate verification failed"):
+    with (
+        CtgovClient(base, ca_bundle=pki["other"]) as api,
+        pytest.raises(CtgovApiError, match="TLS certificate verification failed"),
+    ):
         api._get(f"{base}/studies", {})
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(pki["other"]))
     with CtgovClient(base, ca_bundle=pki["good"]) as api:
         assert api._get(f"{base}/studies", {}).status_code == 200
 
 
-def test_a_missing_ca_file_named_in_the_environment_is_a_clear_error(monkeypatch: pytest.MonkeyPatch,
-                                                                     tmp_path: Path) -> None:
+def test_a_missing_ca_file_named_in_the_environment_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "nope.pem"))
     result = runner.invoke(app, ["push", str(REPO / "seeds"), "--server", BASE])
     assert result.exit_code == ExitCode.FAILED
-    assert result.stderr.strip() == f"error: TLS: REQUESTS_CA_BUNDLE={tmp_path / 'nope.pem'}: no such file " \
-                                    "(unset it or give --ca-bundle)"
+    assert (
+        result.stderr.strip() == f"error: TLS: REQUESTS_CA_BUNDLE={tmp_path / 'nope.pem'}: no such file "
+        "(unset it or give --ca-bundle)"
+    )
 
 
 # ------------------------------------------------------------------------------------------------ broken bodies
@@ -425,8 +463,9 @@ class _CutServer(threading.Thread):
 
 
 @pytest.mark.parametrize("cuts", [1, 3])
-def test_an_answer_cut_in_the_middle_of_its_body_is_retried(cuts: int, sleeps: list[float],
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_answer_cut_in_the_middle_of_its_body_is_retried(
+    cuts: int, sleeps: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr("fhir_adapter.client.time.sleep", sleeps.append)
     server = _CutServer(cuts, orjson.dumps(CS))
     server.start()

@@ -112,13 +112,19 @@ def test_r4_shape() -> None:
     bundle = to_bundle(trial_of(all_inputs()[-1]), "R4")
     rs = bundle["entry"][0]["resource"]
     assert not {"progressStatus", "comparisonGroup", "outcomeMeasure", "recruitment", "associatedParty"} & set(rs)
-    assert rs["status"] in {"active", "approved", "closed-to-accrual", "completed", "administratively-completed",
-                            "temporarily-closed-to-accrual", "withdrawn"}
+    assert rs["status"] in {
+        "active",
+        "approved",
+        "closed-to-accrual",
+        "completed",
+        "administratively-completed",
+        "temporarily-closed-to-accrual",
+        "withdrawn",
+    }
     types = collections.Counter(e["resource"]["resourceType"] for e in bundle["entry"])
     assert types["Group"] == 1
     group = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Group")
-    assert rs["enrollment"][0]["reference"] == next(e["fullUrl"] for e in bundle["entry"]
-                                                    if e["resource"] is group)
+    assert rs["enrollment"][0]["reference"] == next(e["fullUrl"] for e in bundle["entry"] if e["resource"] is group)
     assert group["actual"] is False and all("exclude" in c for c in group["characteristic"])
     for e in bundle["entry"]:
         if e["resource"]["resourceType"] == "EvidenceVariable":

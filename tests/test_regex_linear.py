@@ -66,8 +66,16 @@ RE_FUNCS = {
     "sub": ("sub", 4),
     "subn": ("sub", 4),
 }
-PATTERN_METHODS = {"search": "search", "match": "match", "fullmatch": "fullmatch", "findall": "finditer",
-                   "finditer": "finditer", "split": "split", "sub": "sub", "subn": "sub"}
+PATTERN_METHODS = {
+    "search": "search",
+    "match": "match",
+    "fullmatch": "fullmatch",
+    "findall": "finditer",
+    "finditer": "finditer",
+    "split": "split",
+    "sub": "sub",
+    "subn": "sub",
+}
 
 Segments = list[tuple[str, int]]  # an input as (unit, repeat count) pairs, built in the worker
 
@@ -149,8 +157,11 @@ def _scan_source() -> tuple[list[Case], dict[str, set[str]], list[str]]:
                 method, flag_pos = RE_FUNCS[func.attr]
                 where = f"{rel}:{node.lineno}"
                 arg = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "pattern"), None)
-                flag_node = node.args[flag_pos] if len(node.args) > flag_pos else next(
-                    (k.value for k in node.keywords if k.arg == "flags"), None)
+                flag_node = (
+                    node.args[flag_pos]
+                    if len(node.args) > flag_pos
+                    else next((k.value for k in node.keywords if k.arg == "flags"), None)
+                )
                 if func.attr == "compile" and id(node) in assigned:
                     pass  # a module-level or class-level compiled constant: collected from the globals
                 elif isinstance(arg, ast.Constant) and isinstance(arg.value, str | bytes):
@@ -160,8 +171,10 @@ def _scan_source() -> tuple[list[Case], dict[str, set[str]], list[str]]:
                 elif (text := _template(arg, rel)) is not None:  # constants around re.escape(run-time text)
                     literals.append(Case(where, text, _flags(flag_node), {method} if method else set()))
                 else:
-                    problems.append(f"{where}: re.{func.attr} with a pattern built at run time: hoist it to a"
-                                    " module-level compiled constant (re.compile) so that it is checked")
+                    problems.append(
+                        f"{where}: re.{func.attr} with a pattern built at run time: hoist it to a"
+                        " module-level compiled constant (re.compile) so that it is checked"
+                    )
             elif isinstance(func.value, ast.Name | ast.Attribute) and func.attr in PATTERN_METHODS:
                 name = func.value.id if isinstance(func.value, ast.Name) else func.value.attr
                 methods.setdefault(name, set()).add(PATTERN_METHODS[func.attr])
@@ -177,8 +190,13 @@ def _template(node: ast.expr | None, rel: str) -> str | None:
         module = importlib.import_module(rel.removesuffix(".py").replace("/", ".").removesuffix(".__init__"))
         value = getattr(module, node.id, None)
         return value if isinstance(value, str) else None
-    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "escape"
-            and isinstance(node.func.value, ast.Name) and node.func.value.id == "re"):
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "escape"
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "re"
+    ):
         return "k3y"
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
         left, right = _template(node.left, rel), _template(node.right, rel)
@@ -216,13 +234,28 @@ def collect() -> tuple[list[Case], list[str]]:
 # -- adversarial inputs --------------------------------------------------------------------------------------------
 POOL = [" ", "\u00a0", "\t", "\n", "a", "A", "1", ".", "-", ":", ";", "(", ")", "'", "x", "_", "/", "@", "\u3000"]
 GENERIC: list[Segments] = [
-    [(" ", SIZE)], [("\u00a0", SIZE)], [("\t", SIZE)], [("\n", SIZE)], [("1", SIZE)], [("a", SIZE)],
-    [("a", SIZE), ("!", 1)], [("A", SIZE)], [("a ", SIZE // 2)], [("A a", SIZE // 3)], [(". ", SIZE // 2)],
-    [("a.", SIZE // 2), ("!", 1)], [(" \u00a0", SIZE // 2), ("x", 1)], [("1 ", SIZE // 2), ("x", 1)],
+    [(" ", SIZE)],
+    [("\u00a0", SIZE)],
+    [("\t", SIZE)],
+    [("\n", SIZE)],
+    [("1", SIZE)],
+    [("a", SIZE)],
+    [("a", SIZE), ("!", 1)],
+    [("A", SIZE)],
+    [("a ", SIZE // 2)],
+    [("A a", SIZE // 3)],
+    [(". ", SIZE // 2)],
+    [("a.", SIZE // 2), ("!", 1)],
+    [(" \u00a0", SIZE // 2), ("x", 1)],
+    [("1 ", SIZE // 2), ("x", 1)],
 ]
 _SAMPLES = {
-    sre_c.CATEGORY_DIGIT: "1", sre_c.CATEGORY_NOT_DIGIT: "a", sre_c.CATEGORY_SPACE: " ",
-    sre_c.CATEGORY_NOT_SPACE: "a", sre_c.CATEGORY_WORD: "a", sre_c.CATEGORY_NOT_WORD: " ",
+    sre_c.CATEGORY_DIGIT: "1",
+    sre_c.CATEGORY_NOT_DIGIT: "a",
+    sre_c.CATEGORY_SPACE: " ",
+    sre_c.CATEGORY_NOT_SPACE: "a",
+    sre_c.CATEGORY_WORD: "a",
+    sre_c.CATEGORY_NOT_WORD: " ",
 }
 
 
@@ -256,8 +289,16 @@ def _in_item(op: Any, av: Any, ch: str) -> bool:
 
 
 def _category_regex(code: Any) -> str:
-    names = {"DIGIT": r"\d", "NOT_DIGIT": r"\D", "SPACE": r"\s", "NOT_SPACE": r"\S", "WORD": r"\w",
-             "NOT_WORD": r"\W", "LINEBREAK": r"\n", "NOT_LINEBREAK": r"[^\n]"}
+    names = {
+        "DIGIT": r"\d",
+        "NOT_DIGIT": r"\D",
+        "SPACE": r"\s",
+        "NOT_SPACE": r"\S",
+        "WORD": r"\w",
+        "NOT_WORD": r"\W",
+        "LINEBREAK": r"\n",
+        "NOT_LINEBREAK": r"[^\n]",
+    }
     return names[str(code).replace("CATEGORY_", "").replace("UNI_", "").replace("LOC_", "")]
 
 
@@ -399,8 +440,13 @@ class Worker:
 
     def _start(self) -> subprocess.Popen[str]:
         if self.proc is None or self.proc.poll() is not None:
-            self.proc = subprocess.Popen([sys.executable, "-c", WORKER], stdin=subprocess.PIPE,
-                                         stdout=subprocess.PIPE, text=True, encoding="utf-8")
+            self.proc = subprocess.Popen(
+                [sys.executable, "-c", WORKER],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                encoding="utf-8",
+            )
             self.lines = queue.Queue()
             threading.Thread(target=self._read, args=(self.proc, self.lines), daemon=True).start()
         return self.proc
@@ -419,8 +465,13 @@ class Worker:
             proc = self._start()
             assert proc.stdin is not None
             pattern = case.pattern.decode("latin-1") if isinstance(case.pattern, bytes) else case.pattern
-            job = {"pattern": pattern, "bytes": isinstance(case.pattern, bytes), "flags": case.flags,
-                   "runs": runs[len(times):], "scale": scale}
+            job = {
+                "pattern": pattern,
+                "bytes": isinstance(case.pattern, bytes),
+                "flags": case.flags,
+                "runs": runs[len(times) :],
+                "scale": scale,
+            }
             proc.stdin.write(json.dumps(job) + "\n")
             proc.stdin.flush()
             while len(times) < len(runs):
@@ -475,7 +526,8 @@ def test_pattern_is_linear(case: Case, worker: Worker) -> None:
 def _check(case: Case, runs: list[tuple[Segments, str]], times: list[float | None], ceiling: float, size: str) -> None:
     slow = [(segs, method, t) for (segs, method), t in zip(runs, times, strict=True) if t is None or t > ceiling]
     assert not slow, f"{case.where} {case.pattern!r} is super-linear {size} on: " + "; ".join(
-        f"{method} on {_describe(segs)} ({'killed' if t is None else f'{t:.1f} s'})" for segs, method, t in slow)
+        f"{method} on {_describe(segs)} ({'killed' if t is None else f'{t:.1f} s'})" for segs, method, t in slow
+    )
 
 
 # -- the splitter and the page reader, end to end ------------------------------------------------------------------
@@ -484,8 +536,9 @@ def run_isolated(code: str, ceiling: float) -> float:
     env = {**os.environ, "PYTHONPATH": str(PACKAGE_DIR.parent)}
     start = time.perf_counter()
     try:
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=ceiling + 20,
-                             env=env, check=False)
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=ceiling + 20, env=env, check=False
+        )
     except subprocess.TimeoutExpired:
         pytest.fail(f"still running after {time.perf_counter() - start:.0f} s")
     assert out.returncode == 0, out.stderr[-2000:]
@@ -506,28 +559,30 @@ SPLITTER_CASES = {
 PAGE_CASES = {
     "1 M-line page": f'{PAGE} + "Detailed Description\\n" + "x\\n" * {M}',
     "1 M spaces in endpoint prose": f'{PAGE} + "Brief Summary\\nThe primary endpoint is" + " " * {M} + "x use"'
-                                    f' + "\\u00a0" * {M} + "y\\n"',
+    f' + "\\u00a0" * {M} + "y\\n"',
     "1 M spaces in an objective": f'{PAGE} + "Summary\\n1. Primary Objective to" + " " * {M} + "Assessments include: A"'
-                                  f' + " " * {M} + ";" + " b" * {M // 2} + "\\n"',
+    f' + " " * {M} + ";" + " b" * {M // 2} + "\\n"',
     "1 MB flat list": f'{PAGE} + "Summary\\nSecondary Objectives include: " + "Alpha beta " * {M // 11} + "\\n"',
     "1 MB of verbs": f'{PAGE} + "Summary\\n" + "uses " * {M // 5} + "x as the primary endpoint\\n"',
     "1 M spaces in field lines": f'{PAGE} + "Last Updated" + " " * {M} + "\\nCentral Contacts\\nDr A\\nRole: CONTACT\\n'
-                                 f'1    1x" + " " * {M} + "y\\n" + "a@" + "@" * {M} + "\\n"',
+    f'1    1x" + " " * {M} + "y\\n" + "a@" + "@" * {M} + "\\n"',
 }
 SLOW_PAGE_CASES = {
     "333 k repeated sections": f'{PAGE} + "Recruitment Status\\nRECRUITING\\nleft over\\n" * {M // 3}',
     "1 M lines under one arm": f'{PAGE} + "Study Groups\\nA\\nGroup Type: EXPERIMENTAL\\nDrug X\\n'
-                               f'Intervention Type: DRUG\\n" + "shown\\n" * {M}',
+    f'Intervention Type: DRUG\\n" + "shown\\n" * {M}',
     "200 k arms": f'{PAGE} + "Study Groups\\n" + "".join(f"A{{i}}\\nGroup Type: X\\nDrug\\nIntervention Type: DRUG\\n"'
-                  f' for i in range(200_000))',
+    f" for i in range(200_000))",
 }
 E2E_CEILING = 60.0  # seconds: pure-Python work per line on 1 M lines takes seconds on a loaded machine, a hang hours
 
 
 def _timed(call: str, text: str) -> str:
-    return (f"import time\nfrom fhir_adapter.sources.criteria import split_criteria\n"
-            f"from fhir_adapter.sources.text_page import read_text_page\ntext = {text}\n"
-            f"start = time.perf_counter()\n{call}(text)\nprint(time.perf_counter() - start)\n")
+    return (
+        f"import time\nfrom fhir_adapter.sources.criteria import split_criteria\n"
+        f"from fhir_adapter.sources.text_page import read_text_page\ntext = {text}\n"
+        f"start = time.perf_counter()\n{call}(text)\nprint(time.perf_counter() - start)\n"
+    )
 
 
 @pytest.mark.parametrize("text", SPLITTER_CASES.values(), ids=SPLITTER_CASES.keys())

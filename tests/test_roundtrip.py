@@ -44,15 +44,17 @@ def test_age_bounds_in_different_units_become_two_ranges() -> None:
     """3 months to 17 years: one Range per bound (rng-2 cannot compare across units offline), same trial back."""
     from fhir_adapter.model import AgeLimit, Eligibility
 
-    trial = Trial(nct_id="NCT00000009", eligibility=Eligibility(minimum_age=AgeLimit(3, "months"),
-                                                               maximum_age=AgeLimit(17, "years")))
+    trial = Trial(
+        nct_id="NCT00000009",
+        eligibility=Eligibility(minimum_age=AgeLimit(3, "months"), maximum_age=AgeLimit(17, "years")),
+    )
     bundle = to_bundle(trial)
     ev = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "EvidenceVariable")
     ranges = {c["linkId"]: c["definitionByTypeAndValue"]["valueRange"] for c in ev["characteristic"]}
-    assert ranges == {"age": {"low": {"value": 3, "unit": "months", "system": "http://unitsofmeasure.org",
-                                      "code": "mo"}},
-                      "age-max": {"high": {"value": 17, "unit": "years", "system": "http://unitsofmeasure.org",
-                                           "code": "a"}}}
+    assert ranges == {
+        "age": {"low": {"value": 3, "unit": "months", "system": "http://unitsofmeasure.org", "code": "mo"}},
+        "age-max": {"high": {"value": 17, "unit": "years", "system": "http://unitsofmeasure.org", "code": "a"}},
+    }
     assert from_bundle(bundle) == trial
     same_unit = Trial(nct_id="NCT00000009", eligibility=Eligibility(minimum_age=AgeLimit(18), maximum_age=AgeLimit(65)))
     assert [c["linkId"] for c in to_bundle(same_unit)["entry"][1]["resource"]["characteristic"]] == ["age"]

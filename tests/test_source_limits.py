@@ -86,7 +86,7 @@ def patch_member(path: Path, name: str, *, flag: int | None = None, method: int 
         info = z.getinfo(name)
     local = info.header_offset
     central = data.index(b"PK\x01\x02")
-    while data[central + 46:central + 46 + len(raw)] != raw:
+    while data[central + 46 : central + 46 + len(raw)] != raw:
         central = data.index(b"PK\x01\x02", central + 4)
     for header, flag_at, method_at in ((local, 6, 8), (central, 8, 10)):
         if flag is not None:
@@ -171,8 +171,9 @@ def test_zip_bomb_of_1_gib_keeps_memory_flat(tmp_path: Path) -> None:
     add_bomb(archive, "bomb.ndjson", 1024)
     with zipfile.ZipFile(archive, "a", zipfile.ZIP_DEFLATED) as z:
         z.writestr("after.json", dump(study()))
-    out = subprocess.run([sys.executable, "-c", ZIP_BOMB_RSS, str(archive)], capture_output=True, text=True,
-                         check=True, cwd=REPO)
+    out = subprocess.run(
+        [sys.executable, "-c", ZIP_BOMB_RSS, str(archive)], capture_output=True, text=True, check=True, cwd=REPO
+    )
     peak_mb = int(out.stdout.strip())
     assert peak_mb < 150, f"peak RSS {peak_mb} MB reading a 1 GiB ZIP bomb"
 
@@ -180,8 +181,9 @@ def test_zip_bomb_of_1_gib_keeps_memory_flat(tmp_path: Path) -> None:
 def test_bad_crc_member_is_reported_and_later_members_are_read(tmp_path: Path) -> None:
     archive = tmp_path / "crc.zip"
     payload = dump(study("NCT00000002", descriptionModule={"briefSummary": "word " * 2000}))
-    write_zip(archive, [("a.json", dump(study("NCT00000001"))), ("b.json", payload),
-                        ("c.json", dump(study("NCT00000003")))])
+    write_zip(
+        archive, [("a.json", dump(study("NCT00000001"))), ("b.json", payload), ("c.json", dump(study("NCT00000003")))]
+    )
     with zipfile.ZipFile(archive) as z:
         info = z.getinfo("b.json")
     data = bytearray(archive.read_bytes())
@@ -194,13 +196,22 @@ def test_bad_crc_member_is_reported_and_later_members_are_read(tmp_path: Path) -
     assert got[1][0] == "b.json" and "corrupt ZIP member" in got[1][1]
 
 
-@pytest.mark.parametrize(("flag", "method", "message"), [(0x1, None, "encrypted"), (None, 99, "method 99"),
-                                                         (None, zipfile.ZIP_BZIP2, "method 12")])
-def test_encrypted_and_unsupported_members_are_reported(tmp_path: Path, flag: int | None, method: int | None,
-                                                        message: str) -> None:
+@pytest.mark.parametrize(
+    ("flag", "method", "message"),
+    [(0x1, None, "encrypted"), (None, 99, "method 99"), (None, zipfile.ZIP_BZIP2, "method 12")],
+)
+def test_encrypted_and_unsupported_members_are_reported(
+    tmp_path: Path, flag: int | None, method: int | None, message: str
+) -> None:
     archive = tmp_path / "odd.zip"
-    write_zip(archive, [("a.json", dump(study("NCT00000001"))), ("b.json", dump(study("NCT00000002"))),
-                        ("c.json", dump(study("NCT00000003")))])
+    write_zip(
+        archive,
+        [
+            ("a.json", dump(study("NCT00000001"))),
+            ("b.json", dump(study("NCT00000002"))),
+            ("c.json", dump(study("NCT00000003"))),
+        ],
+    )
     patch_member(archive, "b.json", flag=flag, method=method)
     got = summary(records([archive]))
     assert got[0] == ("a.json", "NCT00000001") and got[2] == ("c.json", "NCT00000003")
@@ -247,14 +258,17 @@ def test_bom_is_accepted_in_json_ndjson_xml_and_text(tmp_path: Path) -> None:
 def test_ndjson_line_ends(tmp_path: Path, eol: bytes) -> None:
     f = tmp_path / "s.ndjson"
     f.write_bytes(eol.join([dump(study("NCT00000001")), b"", dump(study("NCT00000002")), dump(study("NCT00000003"))]))
-    assert summary(records([f])) == [("s.ndjson#1", "NCT00000001"), ("s.ndjson#3", "NCT00000002"),
-                                     ("s.ndjson#4", "NCT00000003")]
+    assert summary(records([f])) == [
+        ("s.ndjson#1", "NCT00000001"),
+        ("s.ndjson#3", "NCT00000002"),
+        ("s.ndjson#4", "NCT00000003"),
+    ]
 
 
 def test_line_ends_split_across_chunks() -> None:
     data = b"a\r\nb\rc\n\nd\r"
     for size in (1, 2, 3):
-        pieces = [data[i:i + size] for i in range(0, len(data), size)]
+        pieces = [data[i : i + size] for i in range(0, len(data), size)]
 
         def read(_n: int, p: list[bytes] = pieces) -> bytes:
             return p.pop(0) if p else b""
@@ -333,7 +347,8 @@ def test_deep_json_is_refused_before_parsing(tmp_path: Path) -> None:
 
 def test_a_deep_study_in_a_list_costs_that_study_only(tmp_path: Path) -> None:
     deep = dump(study("NCT00000002", designModule={"x": "leaf"})).replace(
-        b'"leaf"', b"[" * 1000 + b'"a\\"]["' + b"]" * 1000)
+        b'"leaf"', b"[" * 1000 + b'"a\\"]["' + b"]" * 1000
+    )
     good = [dump(study("NCT00000001")), deep, dump(study("NCT00000003"))]
     (tmp_path / "list.json").write_bytes(b"[" + b",".join(good) + b"]")
     (tmp_path / "page.json").write_bytes(b'{"studies": [' + b", ".join(good) + b'], "nextPageToken": "x"}')
@@ -356,17 +371,23 @@ def test_a_deep_study_in_a_list_costs_that_study_only(tmp_path: Path) -> None:
 
 def test_100k_locations_and_1m_keywords_are_refused_naming_the_field() -> None:
     locations = b"[" + b",".join([b'{"facility":"x"}'] * 100_000) + b"]"
-    doc = (b'{"protocolSection":{"identificationModule":{"nctId":"NCT00000001"},'
-           b'"contactsLocationsModule":{"locations":' + locations + b"}}}")
+    doc = (
+        b'{"protocolSection":{"identificationModule":{"nctId":"NCT00000001"},'
+        b'"contactsLocationsModule":{"locations":' + locations + b"}}}"
+    )
     error = one_error(doc)
     assert isinstance(error, LimitExceeded) and error.nct_id == "NCT00000001"
     assert error.field == "protocolSection.contactsLocationsModule.locations"
     assert error.message == "100000 items, over the limit of 20000 (--max-list-items)"
-    assert error.describe() == ("in.json NCT00000001 protocolSection.contactsLocationsModule.locations: 100000 items, "
-                                "over the limit of 20000 (--max-list-items)")
+    assert error.describe() == (
+        "in.json NCT00000001 protocolSection.contactsLocationsModule.locations: 100000 items, "
+        "over the limit of 20000 (--max-list-items)"
+    )
     keywords = b"[" + b",".join([b'"k"'] * 1_000_000) + b"]"
-    doc = (b'{"protocolSection":{"identificationModule":{"nctId":"NCT00000001"},'
-           b'"conditionsModule":{"keywords":' + keywords + b"}}}")
+    doc = (
+        b'{"protocolSection":{"identificationModule":{"nctId":"NCT00000001"},'
+        b'"conditionsModule":{"keywords":' + keywords + b"}}}"
+    )
     error = one_error(doc)
     assert error.field == "protocolSection.conditionsModule.keywords" and "1000000 items" in error.message
 
@@ -433,7 +454,7 @@ def test_out_of_range_enrollment_in_xml_and_v1(raw: bytes) -> None:
     xml = XML_FIXTURE.read_bytes()
     start = xml.index(b"<enrollment")
     end = xml.index(b"</enrollment>")
-    xml = xml[:xml.index(b">", start) + 1] + raw + xml[end:]
+    xml = xml[: xml.index(b">", start) + 1] + raw + xml[end:]
     (record,) = read_bytes(xml, "x.xml")
     assert record.trial is not None and record.trial.enrollment_count is None
     assert "enrollment" in record.trial.unmapped
@@ -462,7 +483,7 @@ def test_nct_id_of_the_wrong_type_is_a_record_error(nct: Any) -> None:
 def test_implausible_nct_id_in_xml() -> None:
     xml = XML_FIXTURE.read_bytes()
     start = xml.index(b"<nct_id>") + len(b"<nct_id>")
-    xml = xml[:start] + b"NCT0000&#10;0001" + xml[xml.index(b"</nct_id>"):]
+    xml = xml[:start] + b"NCT0000&#10;0001" + xml[xml.index(b"</nct_id>") :]
     assert one_error(xml, name="x.xml").field == "id_info/nct_id"
 
 
@@ -555,8 +576,9 @@ def test_read_records_passes_limits(tmp_path: Path) -> None:
 def test_many_unreadable_siblings_in_xml_are_reported_in_linear_time() -> None:
     """19,000 outcomes without a measure: each is reported with its indexed path (was quadratic: minutes)."""
     xml = XML_FIXTURE.read_bytes().replace(
-        b"</clinical_study>", b"<primary_outcome><description>d</description></primary_outcome>" * 19_000
-        + b"</clinical_study>")
+        b"</clinical_study>",
+        b"<primary_outcome><description>d</description></primary_outcome>" * 19_000 + b"</clinical_study>",
+    )
     (record,) = read_bytes(xml, "x.xml")
     assert record.trial is not None
     located = {i.location for i in record.trial.issues if "without a measure" in i.message}

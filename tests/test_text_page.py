@@ -272,9 +272,11 @@ def amplification_page(size: int) -> str:
     n = total = 0
     while total < size:
         n += 1
-        clause = (f"in cohort {n} the participants receive the study drug once daily for twelve weeks with imaging"
-                  f" every eight weeks and the investigators will use the response rate at week {n} as the secondary"
-                  f" endpoint, while the primary endpoint is overall survival at month {n}; ")
+        clause = (
+            f"in cohort {n} the participants receive the study drug once daily for twelve weeks with imaging"
+            f" every eight weeks and the investigators will use the response rate at week {n} as the secondary"
+            f" endpoint, while the primary endpoint is overall survival at month {n}; "
+        )
         clauses.append(clause)
         total += len(clause)
     return head + "".join(clauses) + "\n\nConditions\n\nMelanoma\n"

@@ -87,8 +87,11 @@ def test_missing_required_nested_element_has_indexed_location(bundle: dict[str, 
 
 def test_unknown_and_missing_resource_type() -> None:
     assert errors(validate({"resourceType": "Foo"}))["resourceType"].code == "structure"
-    bundle = {"resourceType": "Bundle", "type": "collection",
-              "entry": [{"resource": {"resourceType": "Foo"}}, {"resource": {"status": "active"}}]}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": {"resourceType": "Foo"}}, {"resource": {"status": "active"}}],
+    }
     found = errors(validate(bundle))
     assert "Bundle.entry[0].resource.resourceType" in found
     assert found["Bundle.entry[1].resource.resourceType"].code == "required"
@@ -139,8 +142,10 @@ def test_quantity_comparator_and_combination_code(bundle: dict[str, Any]) -> Non
 
 
 def test_coding_with_required_binding_checks_system_and_code() -> None:
-    oo = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "invalid",
-                                                         "details": {"text": "x"}}]}
+    oo = {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "error", "code": "invalid", "details": {"text": "x"}}],
+    }
     assert validate(oo) == []
     oo["issue"][0]["severity"] = "severe"
     assert "OperationOutcome.issue[0].severity" in errors(validate(oo))
@@ -168,8 +173,11 @@ def test_rng2_low_above_high(bundle: dict[str, Any]) -> None:
 
 def test_rng2_and_per1_pass_for_ordered_values(study: dict[str, Any]) -> None:
     rng = {"low": {"value": 18.5, "unit": "a"}, "high": {"value": 18.5, "unit": "a"}}
-    ev = {"resourceType": "EvidenceVariable", "status": "active",
-          "characteristic": [{"definitionByTypeAndValue": {"type": {"text": "age"}, "valueRange": rng}}]}
+    ev = {
+        "resourceType": "EvidenceVariable",
+        "status": "active",
+        "characteristic": [{"definitionByTypeAndValue": {"type": {"text": "age"}, "valueRange": rng}}],
+    }
     assert validate(ev) == []
     study["period"] = {"start": "2020-01-01", "end": "2019-12"}  # no time zone: the boundaries overlap by hours
     assert validate(study) == []
@@ -226,15 +234,26 @@ def test_unresolved_absolute_url_is_a_warning(bundle: dict[str, Any]) -> None:
 
 
 def test_urn_references_resolve_to_full_urls() -> None:
-    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
-        {"fullUrl": "urn:uuid:9b3e5d2c-0000-4000-8000-000000000001",
-         "resource": {"resourceType": "Organization", "name": "Acme"},
-         "request": {"method": "POST", "url": "Organization"}},
-        {"fullUrl": "urn:uuid:9b3e5d2c-0000-4000-8000-000000000002",
-         "resource": {"resourceType": "Location", "name": "Site",
-                      "managingOrganization": {"reference": "urn:uuid:9b3e5d2c-0000-4000-8000-000000000001"}},
-         "request": {"method": "POST", "url": "Location"}},
-    ]}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "fullUrl": "urn:uuid:9b3e5d2c-0000-4000-8000-000000000001",
+                "resource": {"resourceType": "Organization", "name": "Acme"},
+                "request": {"method": "POST", "url": "Organization"},
+            },
+            {
+                "fullUrl": "urn:uuid:9b3e5d2c-0000-4000-8000-000000000002",
+                "resource": {
+                    "resourceType": "Location",
+                    "name": "Site",
+                    "managingOrganization": {"reference": "urn:uuid:9b3e5d2c-0000-4000-8000-000000000001"},
+                },
+                "request": {"method": "POST", "url": "Location"},
+            },
+        ],
+    }
     assert validate(bundle) == []
     bundle["entry"][1]["resource"]["managingOrganization"]["reference"] = "urn:uuid:nope"
     assert "Bundle.entry[1].resource.managingOrganization.reference" in errors(validate(bundle))
@@ -317,8 +336,12 @@ def test_skipped_constraints_are_exactly_the_unevaluable_ones(bundle: dict[str, 
     assert [i.message.split()[1] for i in check_profile(broken)] == ["rng-2"]
     assert not profile.EVALUATION_FAILURES  # every constraint that ran was evaluated by fhirpathpy
     # every skipped key exists in the definitions; the fhirpathpy ones really cannot be evaluated
-    declared = {c["key"]: c["expression"] for sd in profile._raw()["types"].values() for el in sd["elements"]
-                for c in el.get("constraint", [])}
+    declared = {
+        c["key"]: c["expression"]
+        for sd in profile._raw()["types"].values()
+        for el in sd["elements"]
+        for c in el.get("constraint", [])
+    }
     assert set(SKIPPED_CONSTRAINTS) <= set(declared)
     for key in ("txt-1", "txt-2"):
         with pytest.raises(Exception, match="htmlChecks"):

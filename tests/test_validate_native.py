@@ -47,16 +47,39 @@ def _dicts(node: Any) -> Iterator[dict[str, Any]]:
 
 
 CRAFTED: dict[str, list[dict[str, Any]]] = {
-    "Reference": [{}, {"reference": "#x"}, {"reference": "#"}, {"reference": "Patient/1"}, {"display": "x"},
-                  {"reference": "urn:uuid:1"}],
-    "Extension": [{"url": "u"}, {"url": "u", "valueString": "x"}, {"url": "u", "extension": [{"url": "a"}]},
-                  {"url": "u", "valueBoolean": False, "extension": [{"url": "a", "valueString": "b"}]}],
-    "Period": [{}, {"start": "2020"}, {"end": "2020"}, {"start": "2020-01-02", "end": "2020-01-01"},
-               {"start": "2020-01-01", "end": "2020-01-02"}],
-    "Range": [{}, {"low": {"value": 2}}, {"low": {"value": 3}, "high": {"value": 2}},
-              {"low": {"value": 1}, "high": {"value": 2}}, {"low": {"unit": "a"}, "high": {"value": 2}}],
-    "Organization": [{"resourceType": "Organization"}, {"resourceType": "Organization", "name": "x"},
-                     {"resourceType": "Organization", "identifier": [{"value": "1"}]}],
+    "Reference": [
+        {},
+        {"reference": "#x"},
+        {"reference": "#"},
+        {"reference": "Patient/1"},
+        {"display": "x"},
+        {"reference": "urn:uuid:1"},
+    ],
+    "Extension": [
+        {"url": "u"},
+        {"url": "u", "valueString": "x"},
+        {"url": "u", "extension": [{"url": "a"}]},
+        {"url": "u", "valueBoolean": False, "extension": [{"url": "a", "valueString": "b"}]},
+    ],
+    "Period": [
+        {},
+        {"start": "2020"},
+        {"end": "2020"},
+        {"start": "2020-01-02", "end": "2020-01-01"},
+        {"start": "2020-01-01", "end": "2020-01-02"},
+    ],
+    "Range": [
+        {},
+        {"low": {"value": 2}},
+        {"low": {"value": 3}, "high": {"value": 2}},
+        {"low": {"value": 1}, "high": {"value": 2}},
+        {"low": {"unit": "a"}, "high": {"value": 2}},
+    ],
+    "Organization": [
+        {"resourceType": "Organization"},
+        {"resourceType": "Organization", "name": "x"},
+        {"resourceType": "Organization", "identifier": [{"value": "1"}]},
+    ],
 }
 
 
@@ -73,8 +96,18 @@ SELECT: dict[str, Any] = {
 def _bundles_of_every_type() -> list[dict[str, Any]]:
     base = _golden_bundles()[0]
     out = []
-    for btype in ("document", "message", "transaction", "transaction-response", "batch", "batch-response",
-                  "history", "searchset", "collection", "subscription-notification"):
+    for btype in (
+        "document",
+        "message",
+        "transaction",
+        "transaction-response",
+        "batch",
+        "batch-response",
+        "history",
+        "searchset",
+        "collection",
+        "subscription-notification",
+    ):
         for variant in range(4):
             b = copy.deepcopy(base)
             b["type"] = btype
@@ -133,8 +166,13 @@ def test_native_agrees_with_fhirpath(fp_path: str, key: str, constraint: profile
         native = check(node)
         if native is None:
             continue
-        fhirpath = profile._Walker.evaluate(constraint, node, fp_path, {
-            "resource": profile._node(node, fp_path), "rootResource": profile._node(node, fp_path)}, "")
+        fhirpath = profile._Walker.evaluate(
+            constraint,
+            node,
+            fp_path,
+            {"resource": profile._node(node, fp_path), "rootResource": profile._node(node, fp_path)},
+            "",
+        )
         assert native == fhirpath, (key, node)
         decided += 1
     assert decided > 0

@@ -41,8 +41,16 @@ ROOT_TYPES = (
     "ConceptMap",
 )
 # Abstract bases whose elements are already merged into every snapshot; nothing to walk into.
-SKIP_TYPES = {"Base", "Element", "BackboneElement", "DataType", "BackboneType", "PrimitiveType", "Resource",
-              "DomainResource"}
+SKIP_TYPES = {
+    "Base",
+    "Element",
+    "BackboneElement",
+    "DataType",
+    "BackboneType",
+    "PrimitiveType",
+    "Resource",
+    "DomainResource",
+}
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "src/fhir_adapter/validate/definitions/r5-core-subset.json.gz"
 TYPE_PREFIX = "http://hl7.org/fhir/StructureDefinition/"
 
@@ -91,7 +99,7 @@ def trim_element(el: dict[str, Any]) -> dict[str, Any]:
             fhir_type = [x["valueUrl"] for x in t.get("extension", []) if x["url"].endswith("-fhir-type")]
             code = fhir_type[0] if fhir_type else "string"
         entry: dict[str, Any] = {"code": code}
-        profiles = [p[len(TYPE_PREFIX):] for p in t.get("profile", []) if p.startswith(TYPE_PREFIX)]
+        profiles = [p[len(TYPE_PREFIX) :] for p in t.get("profile", []) if p.startswith(TYPE_PREFIX)]
         if profiles:
             entry["profile"] = profiles
         types.append(entry)
@@ -142,8 +150,9 @@ def _concepts(concepts: list[dict[str, Any]]) -> list[str]:
     return codes
 
 
-def expand_valueset(url: str, vs_by_url: dict[str, Any], cs_by_url: dict[str, Any],
-                    seen: frozenset[str] = frozenset()) -> dict[str, list[str]] | None:
+def expand_valueset(
+    url: str, vs_by_url: dict[str, Any], cs_by_url: dict[str, Any], seen: frozenset[str] = frozenset()
+) -> dict[str, list[str]] | None:
     """Expand a ValueSet from ``compose`` into ``{system: [codes]}``; None if it cannot be expanded offline."""
     vs = vs_by_url.get(url)
     if vs is None or url in seen or "compose" not in vs:
@@ -211,8 +220,10 @@ def main(argv: list[str] | None = None) -> int:
     with open(args.out, "wb") as fh, gzip.GzipFile(filename="", mode="wb", fileobj=fh, mtime=0, compresslevel=9) as gz:
         gz.write(payload)
     n_vs = sum(v is not None for v in data["valueSets"].values())
-    sys.stdout.write(f"{args.out}: {len(data['types'])} types, {n_vs}/{len(data['valueSets'])} value sets expanded, "
-                     f"{len(payload)} bytes JSON, {args.out.stat().st_size} bytes gzipped\n")
+    sys.stdout.write(
+        f"{args.out}: {len(data['types'])} types, {n_vs}/{len(data['valueSets'])} value sets expanded, "
+        f"{len(payload)} bytes JSON, {args.out.stat().st_size} bytes gzipped\n"
+    )
     return 0
 
 

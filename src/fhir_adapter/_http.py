@@ -53,8 +53,9 @@ def describe_error(error: BaseException) -> str:
 CA_BUNDLE_ENV = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 
 
-def tls_verify(ca_bundle: str | os.PathLike[str] | None,
-               environ: Mapping[str, str] | None = None) -> tuple[str | bool, str]:
+def tls_verify(
+    ca_bundle: str | os.PathLike[str] | None, environ: Mapping[str, str] | None = None
+) -> tuple[str | bool, str]:
     """(``session.verify``, which CAs are trusted, in words) for a client: the ``ca_bundle`` argument
     (``--ca-bundle``) when given, pinned by :class:`VerifyingSession`; else ``True``, which requests turns into
     ``REQUESTS_CA_BUNDLE`` then ``CURL_CA_BUNDLE`` when set and not empty, else certifi's store. A named file that
@@ -121,8 +122,9 @@ class CircuitBreaker:
     whatever its status, ends the run (the server is there). Once open it stays open: every later request fails at
     once. Also counts the retries urllib3 makes (``retries``), so that messages say how many were really made."""
 
-    def __init__(self, max_failures: int = 8, max_seconds: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, max_failures: int = 8, max_seconds: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.max_failures = max_failures
         self.max_seconds = max_seconds
         self.clock = clock
@@ -144,10 +146,13 @@ class CircuitBreaker:
             self.since = now
         self.failures += 1
         lasted = now - self.since
-        if self.reason is None and (self.failures >= self.max_failures
-                                    or (self.failures >= 2 and lasted >= self.max_seconds)):
-            self.reason = (f"circuit breaker open: {self.failures} transport failures in a row over {lasted:.0f} s "
-                           f"(last: {describe_error(root_cause(error))})")
+        if self.reason is None and (
+            self.failures >= self.max_failures or (self.failures >= 2 and lasted >= self.max_seconds)
+        ):
+            self.reason = (
+                f"circuit breaker open: {self.failures} transport failures in a row over {lasted:.0f} s "
+                f"(last: {describe_error(root_cause(error))})"
+            )
 
 
 class CountingRetry(Retry):
@@ -163,9 +168,15 @@ class CountingRetry(Retry):
         new.breaker = self.breaker
         return new
 
-    def increment(self, method: str | None = None, url: str | None = None, response: BaseHTTPResponse | None = None,
-                  error: Exception | None = None, _pool: ConnectionPool | None = None,
-                  _stacktrace: TracebackType | None = None) -> Self:
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: BaseHTTPResponse | None = None,
+        error: Exception | None = None,
+        _pool: ConnectionPool | None = None,
+        _stacktrace: TracebackType | None = None,
+    ) -> Self:
         breaker = self.breaker
         if breaker is not None:
             if response is not None:
@@ -185,8 +196,9 @@ class FhirTransportError(FhirServerError):
     counted in ``retries``), the TLS check failed (``tls``), or the circuit breaker is open (``circuit_open``).
     Re-exported by ``fhir_adapter.client``. After a POST it is unknown whether the server acted on the request."""
 
-    def __init__(self, message: str, *, url: str | None = None, retries: int = 0, tls: bool = False,
-                 circuit_open: bool = False) -> None:
+    def __init__(
+        self, message: str, *, url: str | None = None, retries: int = 0, tls: bool = False, circuit_open: bool = False
+    ) -> None:
         super().__init__(message, url=url)
         self.retries = retries
         self.tls = tls

@@ -64,7 +64,8 @@ SHORT_SECRET = 4  # secrets shorter than this are masked only where they stand a
 _SCHEME_VALUE = re.compile(r"\b(Bearer|Basic|Digest|Negotiate)(\s+)[A-Za-z0-9\-._~+/]{8,}=*")
 _HEADER_VALUE = re.compile(
     r"(?i)\b(authorization|proxy-authorization|cookie|set-cookie|x-api-key|api-key|client_assertion|"
-    r"access_token|refresh_token|id_token)(\\?[\"']?\s*[:=]\s*\\?[\"']?)([^\"'\\\r\n&]*)")
+    r"access_token|refresh_token|id_token)(\\?[\"']?\s*[:=]\s*\\?[\"']?)([^\"'\\\r\n&]*)"
+)
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 _URL_USERINFO = re.compile(r"(?<=://)[^/@\s\"']+@")
 # the boundaries of a short secret standing as a value: after = : or a quote, before a quote, & ; , or a space
@@ -131,7 +132,7 @@ def _mask_values(text: str, secret: str) -> str:
     out, start = [], 0
     while (at := text.find(secret, start)) != -1:
         end = at + len(secret)
-        after = text[end:end + 1]
+        after = text[end : end + 1]
         standalone = (not after or after in _VALUE_AFTER or after.isspace()) and text.endswith(_VALUE_BEFORE, 0, at)
         out.append(text[start:at] + ("***" if standalone else secret))
         start = end
@@ -212,13 +213,16 @@ class SmartBackendAuth(AuthBase):
 
     def __post_init__(self) -> None:
         if self.algorithm not in SMART_ALGORITHMS:
-            raise FhirAuthError(f"SMART algorithm {self.algorithm!r} is not supported "
-                                f"(use {' or '.join(SMART_ALGORITHMS)})")
+            raise FhirAuthError(
+                f"SMART algorithm {self.algorithm!r} is not supported (use {' or '.join(SMART_ALGORITHMS)})"
+            )
         self._key = _read_secret_file(self.key_file, "SMART private key")
 
     def __repr__(self) -> str:
-        return (f"SmartBackendAuth(client_id={self.client_id!r}, key_file={str(self.key_file)!r}, "
-                f"algorithm={self.algorithm!r}, token_url={self.token_url!r})")
+        return (
+            f"SmartBackendAuth(client_id={self.client_id!r}, key_file={str(self.key_file)!r}, "
+            f"algorithm={self.algorithm!r}, token_url={self.token_url!r})"
+        )
 
     def describe(self) -> str:
         return f"SMART backend services as client {self.client_id!r}"
@@ -240,13 +244,18 @@ class SmartBackendAuth(AuthBase):
             return self.token_url
         url = f"{self.base_url.rstrip('/')}/.well-known/smart-configuration"
         try:
-            response = self._http().get(url, timeout=self.timeout, auth=_NoAuth(),
-                                        headers={"Accept": "application/json"})
+            response = self._http().get(
+                url, timeout=self.timeout, auth=_NoAuth(), headers={"Accept": "application/json"}
+            )
         except requests.exceptions.RequestException as e:
             raise FhirAuthError(f"{url}: cannot read the SMART configuration: {type(e).__name__}", url=url) from None
         if response.status_code != 200:
-            raise FhirAuthError(f"{url}: HTTP {response.status_code}: no SMART configuration (give the token "
-                                "endpoint with --smart-token-url)", status=response.status_code, url=url)
+            raise FhirAuthError(
+                f"{url}: HTTP {response.status_code}: no SMART configuration (give the token "
+                "endpoint with --smart-token-url)",
+                status=response.status_code,
+                url=url,
+            )
         try:
             endpoint = response.json().get("token_endpoint")
         except (ValueError, AttributeError):
@@ -275,8 +284,9 @@ class SmartBackendAuth(AuthBase):
             assertion = jwt.encode(claims, self._key.reveal(), algorithm=self.algorithm, headers=headers)
         except (ValueError, TypeError, jwt.exceptions.PyJWTError) as e:
             # the message of a key-loading error names no key material
-            raise FhirAuthError(f"cannot sign the SMART client assertion with {self.key_file} "
-                                f"({self.algorithm}): {type(e).__name__}") from None
+            raise FhirAuthError(
+                f"cannot sign the SMART client assertion with {self.key_file} ({self.algorithm}): {type(e).__name__}"
+            ) from None
         remember(assertion)
         return assertion
 
@@ -292,11 +302,13 @@ class SmartBackendAuth(AuthBase):
             "client_assertion": self.assertion(token_url),
         }
         try:
-            response = self._http().post(token_url, data=form, timeout=self.timeout, auth=_NoAuth(),
-                                         headers={"Accept": "application/json"})
+            response = self._http().post(
+                token_url, data=form, timeout=self.timeout, auth=_NoAuth(), headers={"Accept": "application/json"}
+            )
         except requests.exceptions.RequestException as e:
-            raise FhirAuthError(f"{token_url}: cannot reach the token endpoint: {type(e).__name__}",
-                                url=token_url) from None
+            raise FhirAuthError(
+                f"{token_url}: cannot reach the token endpoint: {type(e).__name__}", url=token_url
+            ) from None
         body: Any
         try:
             body = response.json()
@@ -304,9 +316,12 @@ class SmartBackendAuth(AuthBase):
             body = {}
         if response.status_code != 200 or not isinstance(body, dict) or not body.get("access_token"):
             error = body.get("error", "") if isinstance(body, dict) else ""
-            raise FhirAuthError(f"{token_url}: HTTP {response.status_code}: the token endpoint refused client "
-                                f"{self.client_id!r}{': ' + redact(str(error)) if error else ''}",
-                                status=response.status_code, url=token_url)
+            raise FhirAuthError(
+                f"{token_url}: HTTP {response.status_code}: the token endpoint refused client "
+                f"{self.client_id!r}{': ' + redact(str(error)) if error else ''}",
+                status=response.status_code,
+                url=token_url,
+            )
         self._token = Secret(str(body["access_token"]))
         try:
             expires_in = float(body.get("expires_in", DEFAULT_EXPIRES_IN))
@@ -344,8 +359,9 @@ def credentials(
     if smart_client_id or smart_key_file:
         if not (smart_client_id and smart_key_file):
             raise FhirAuthError("SMART backend services need both --smart-client-id and --smart-key")
-        return SmartBackendAuth(smart_client_id, smart_key_file, smart_algorithm, smart_scope, smart_kid,
-                                smart_token_url)
+        return SmartBackendAuth(
+            smart_client_id, smart_key_file, smart_algorithm, smart_scope, smart_kid, smart_token_url
+        )
     if user:
         if password_file is not None:
             return BasicAuth(user, _read_secret_file(password_file, "password"), str(password_file))

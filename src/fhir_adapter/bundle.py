@@ -45,8 +45,9 @@ def transaction_request(resource: JSON) -> tuple[str, bool]:
     return f"{rtype}/{resource['id']}", True
 
 
-def to_bundle(trial: Trial, fhir_version: str = "R5", bundle_type: str = "collection",
-              clock: datetime | None = None) -> dict[str, Any]:
+def to_bundle(
+    trial: Trial, fhir_version: str = "R5", bundle_type: str = "collection", clock: datetime | None = None
+) -> dict[str, Any]:
     """The FHIR Bundle (a plain dict) of one trial: ResearchStudy first, then every resource it references.
 
     ``Bundle.timestamp`` is written only when a ``clock`` time is given, so that output is byte-stable."""
@@ -119,11 +120,15 @@ def from_bundle(bundle: dict[str, Any], fhir_version: str | None = None) -> Tria
     The release (R4 or R5) is detected from the ResearchStudy (``fhir_release``) unless ``fhir_version`` says it."""
     if bundle.get("resourceType") != "Bundle":
         raise MappingError("not a Bundle", field="resourceType")
-    studies = [e["resource"] for e in bundle.get("entry", [])
-               if isinstance(e.get("resource"), dict) and e["resource"].get("resourceType") == "ResearchStudy"]
+    studies = [
+        e["resource"]
+        for e in bundle.get("entry", [])
+        if isinstance(e.get("resource"), dict) and e["resource"].get("resourceType") == "ResearchStudy"
+    ]
     if len(studies) != 1:
-        raise MappingError(f"a trial bundle holds exactly one ResearchStudy, found {len(studies)}",
-                           field="Bundle.entry")
+        raise MappingError(
+            f"a trial bundle holds exactly one ResearchStudy, found {len(studies)}", field="Bundle.entry"
+        )
     release = fhir_version or fhir_release(studies[0])
     if release == "R4":
         return r4_research_study.from_research_study(studies[0], _Index(bundle))

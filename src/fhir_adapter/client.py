@@ -220,8 +220,16 @@ class FhirClient:
     def url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else f"{self.base_url}/{path.lstrip('/')}"
 
-    def request(self, method: str, path: str, *, params: dict[str, str] | None = None, body: Any = None,
-                idempotent: bool = True, headers: dict[str, str] | None = None) -> requests.Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        body: Any = None,
+        idempotent: bool = True,
+        headers: dict[str, str] | None = None,
+    ) -> requests.Response:
         """One request; HTTP errors, network failures and auth refusals become ``FhirServerError`` subclasses."""
         url = self.url(path)
         data = orjson.dumps(body) if body is not None else None
@@ -269,46 +277,67 @@ class FhirClient:
         cause = root_cause(e)
         after = f" after {retries} {'retry' if retries == 1 else 'retries'}" if retries else " (not retried)"
         if isinstance(cause, CircuitOpen):
-            return FhirTransportError(redact(f"{method} {url}: gave up{after}: {cause}"), url=url, retries=retries,
-                                      circuit_open=True)
+            return FhirTransportError(
+                redact(f"{method} {url}: gave up{after}: {cause}"), url=url, retries=retries, circuit_open=True
+            )
         if is_tls_failure(cause) or isinstance(e, requests.exceptions.SSLError):
             return FhirTransportError(
-                redact(f"{method} {url}: TLS certificate verification failed (trusting {self.verify_source}; "
-                       f"give the server's CA with --ca-bundle){after}: {describe_error(cause)}"),
-                url=url, retries=retries, tls=True)
+                redact(
+                    f"{method} {url}: TLS certificate verification failed (trusting {self.verify_source}; "
+                    f"give the server's CA with --ca-bundle){after}: {describe_error(cause)}"
+                ),
+                url=url,
+                retries=retries,
+                tls=True,
+            )
         refused = isinstance(cause, urllib3.exceptions.NewConnectionError)
         if isinstance(e, _TIMEOUTS) or (isinstance(cause, _TIMEOUTS) and not refused):
             what = f"timed out{after} (connect {self.timeout[0]:g} s, read {self.timeout[1]:g} s)"
         else:
             what = f"could not reach the FHIR server{after}"
-        return FhirTransportError(redact(f"{method} {url}: {what}: {describe_error(cause)}"), url=url,
-                                  retries=retries)
+        return FhirTransportError(redact(f"{method} {url}: {what}: {describe_error(cause)}"), url=url, retries=retries)
 
     def _error(self, method: str, response: requests.Response, retries: int = 0) -> FhirServerError:
         status, url = response.status_code, response.url
         issues = _outcome_issues(response)
         # mask secrets in the whole text first: a cut made before could leave a secret's prefix
-        detail = "; ".join(_issue_text(i) for i in issues[:3]) if issues else " ".join(
-            redact(response.text[:_TEXT_SCAN]).split())[:_BODY_EXCERPT]
+        detail = (
+            "; ".join(_issue_text(i) for i in issues[:3])
+            if issues
+            else " ".join(redact(response.text[:_TEXT_SCAN]).split())[:_BODY_EXCERPT]
+        )
         if status in (401, 403):
             who = self.auth.describe() if self.auth is not None and hasattr(self.auth, "describe") else None
-            hint = (f"the server refused the {who}" if who else
-                    "no credentials were given (set FHIR_ADAPTER_TOKEN, or use --token-file, --user or SMART)")
+            hint = (
+                f"the server refused the {who}"
+                if who
+                else "no credentials were given (set FHIR_ADAPTER_TOKEN, or use --token-file, --user or SMART)"
+            )
             reason = "Unauthorized" if status == 401 else "Forbidden"
-            return FhirAuthError(redact(f"{method} {url}: HTTP {status} {reason}: {hint}"
-                                        + (f" ({detail})" if detail else "")),
-                                 status=status, url=url, issues=issues)
+            return FhirAuthError(
+                redact(f"{method} {url}: HTTP {status} {reason}: {hint}" + (f" ({detail})" if detail else "")),
+                status=status,
+                url=url,
+                issues=issues,
+            )
         after = f" (after {retries} {'retry' if retries == 1 else 'retries'})" if retries else ""
-        return FhirServerError(redact(f"{method} {url}: HTTP {status}: {detail or response.reason}{after}"),
-                               status=status, url=url, issues=issues)
+        return FhirServerError(
+            redact(f"{method} {url}: HTTP {status}: {detail or response.reason}{after}"),
+            status=status,
+            url=url,
+            issues=issues,
+        )
 
     def json(self, method: str, path: str, **kw: Any) -> Any:
         response = self.request(method, path, **kw)
         try:
             return orjson.loads(response.content)
         except orjson.JSONDecodeError as e:
-            raise FhirServerError(f"{method} {response.url}: HTTP {response.status_code} but the reply is not JSON "
-                                  f"({e})", status=response.status_code, url=response.url) from None
+            raise FhirServerError(
+                f"{method} {response.url}: HTTP {response.status_code} but the reply is not JSON ({e})",
+                status=response.status_code,
+                url=response.url,
+            ) from None
 
     # ------------------------------------------------------------------------------------------------ FHIR API
 
@@ -326,13 +355,20 @@ class FhirClient:
         version = str(cs.get("fhirVersion", ""))
         wanted = FHIR_RELEASES[self.fhir_version]
         if version != wanted and not version.startswith(wanted + "."):
-            speaks = next((name for name, prefix in FHIR_RELEASES.items()
-                           if version == prefix or version.startswith(prefix + ".")), None)
+            speaks = next(
+                (
+                    name
+                    for name, prefix in FHIR_RELEASES.items()
+                    if version == prefix or version.startswith(prefix + ".")
+                ),
+                None,
+            )
             hint = f"use --fhir-version {speaks}" if speaks else "fhir-adapter speaks R4 (4.0.x) and R5 (5.0.x)"
             raise FhirVersionMismatch(
                 f"{self.base_url} speaks FHIR {version or '(no fhirVersion in its CapabilityStatement)'}"
                 f"{f' ({speaks})' if speaks else ''}, not {self.fhir_version} ({wanted}.x): {hint}",
-                url=self.url("metadata"))
+                url=self.url("metadata"),
+            )
         self.server_version = version
         return version
 
@@ -342,8 +378,9 @@ class FhirClient:
 
     def transaction(self, bundle: dict[str, Any]) -> dict[str, Any]:
         """POST a transaction or batch bundle; the response bundle. Retried only if every entry is PUT/GET."""
-        idempotent = all(e.get("request", {}).get("method", "GET") in ("GET", "PUT", "HEAD")
-                         for e in bundle.get("entry", []))
+        idempotent = all(
+            e.get("request", {}).get("method", "GET") in ("GET", "PUT", "HEAD") for e in bundle.get("entry", [])
+        )
         reply = self.json("POST", self.base_url, body=bundle, idempotent=idempotent)
         if not isinstance(reply, dict) or reply.get("resourceType") != "Bundle":
             raise FhirServerError(f"POST {self.base_url}: the reply is not a Bundle", url=self.base_url)
@@ -368,8 +405,11 @@ class FhirClient:
                 return
             nxt = urljoin(self.base_url + "/", nxt)
             if nxt in seen:
-                raise PagingLoopError(f"GET {url}: page {page_number} links back to a page already read ({nxt}); "
-                                      "stopping (the paging would never end)", url=nxt)
+                raise PagingLoopError(
+                    f"GET {url}: page {page_number} links back to a page already read ({nxt}); "
+                    "stopping (the paging would never end)",
+                    url=nxt,
+                )
             seen.add(nxt)
             url, query = nxt, None
 
@@ -385,7 +425,7 @@ class FhirClient:
         missing: list[str] = []
         for rtype, ids in by_type.items():
             for start in range(0, len(ids), ID_CHUNK):
-                chunk = ids[start:start + ID_CHUNK]
+                chunk = ids[start : start + ID_CHUNK]
                 for page in self.search_pages(rtype, {"_id": ",".join(chunk), "_count": str(len(chunk))}):
                     for e in page.get("entry", []):
                         r = e.get("resource")
@@ -429,8 +469,10 @@ def search_params(query: SearchQuery, fhir_version: str) -> list[dict[str, str]]
         return [base]
     nct = system("nct")
     ids = list(dict.fromkeys(query.identifiers))
-    return [{**base, "identifier": ",".join(f"{nct}|{i}" for i in ids[k:k + IDENTIFIER_CHUNK])}
-            for k in range(0, len(ids), IDENTIFIER_CHUNK)]
+    return [
+        {**base, "identifier": ",".join(f"{nct}|{i}" for i in ids[k : k + IDENTIFIER_CHUNK])}
+        for k in range(0, len(ids), IDENTIFIER_CHUNK)
+    ]
 
 
 def _r5_state_codes(study: dict[str, Any]) -> set[str]:
@@ -451,8 +493,9 @@ class PullSummary:
     problems: list[str] = field(default_factory=list)  # one line each (missing references, duplicate NCT ids)
 
 
-def pull(client: FhirClient, output: Path, query: SearchQuery,
-         on_study: Callable[[str, Path, int], None] | None = None) -> PullSummary:
+def pull(
+    client: FhirClient, output: Path, query: SearchQuery, on_study: Callable[[str, Path, int], None] | None = None
+) -> PullSummary:
     """Search ResearchStudy, fetch what the studies reference, write one collection bundle per NCT id."""
     client.check_version()
     output.mkdir(parents=True, exist_ok=True)
@@ -465,8 +508,13 @@ def pull(client: FhirClient, output: Path, query: SearchQuery,
     return summary
 
 
-def _write_pulled(client: FhirClient, folder: OutputFolder, query: SearchQuery, summary: PullSummary,
-                  on_study: Callable[[str, Path, int], None] | None) -> None:
+def _write_pulled(
+    client: FhirClient,
+    folder: OutputFolder,
+    query: SearchQuery,
+    summary: PullSummary,
+    on_study: Callable[[str, Path, int], None] | None,
+) -> None:
     studies: dict[str, dict[str, Any]] = {}
     have: dict[str, dict[str, Any]] = {}
     for params in search_params(query, client.fhir_version):
@@ -479,8 +527,7 @@ def _write_pulled(client: FhirClient, folder: OutputFolder, query: SearchQuery, 
                 have[f"{r['resourceType']}/{r['id']}"] = r
                 mode = e.get("search", {}).get("mode", "match")
                 if r["resourceType"] == "ResearchStudy" and mode == "match":
-                    if (query.status and client.fhir_version == "R5"
-                            and query.status.lower() not in _r5_state_codes(r)):
+                    if query.status and client.fhir_version == "R5" and query.status.lower() not in _r5_state_codes(r):
                         continue
                     studies[f"ResearchStudy/{r['id']}"] = r
     # the transitive closure of references, fetched level by level, each resource once
@@ -504,8 +551,9 @@ def _write_pulled(client: FhirClient, folder: OutputFolder, query: SearchQuery, 
             summary.problems.append(f"{key}: no NCT identifier; skipped")
             continue
         if nct in by_nct:
-            summary.problems.append(f"{nct}: more than one ResearchStudy on the server ({by_nct[nct]}, {key}); "
-                                    f"kept {by_nct[nct]}")
+            summary.problems.append(
+                f"{nct}: more than one ResearchStudy on the server ({by_nct[nct]}, {key}); kept {by_nct[nct]}"
+            )
             continue
         by_nct[nct] = key
         members = _closure(key, have)
@@ -515,8 +563,9 @@ def _write_pulled(client: FhirClient, folder: OutputFolder, query: SearchQuery, 
             "entry": [{"fullUrl": f"{client.base_url}/{k}", "resource": have[k]} for k in members],
         }
         try:
-            path = folder.write_file(f"{output_stem(nct)}.json", orjson.dumps(bundle, option=orjson.OPT_INDENT_2)
-                                     + b"\n")
+            path = folder.write_file(
+                f"{output_stem(nct)}.json", orjson.dumps(bundle, option=orjson.OPT_INDENT_2) + b"\n"
+            )
         except (UnusableId, OutputError) as e:
             summary.problems.append(f"{key}: cannot write its bundle: {e}")
             continue

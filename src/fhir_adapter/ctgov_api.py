@@ -217,7 +217,9 @@ class CtgovClient:
             if not isinstance(token, str) or token in seen_tokens:
                 raise CtgovApiError(
                     f"{url}: page {page_number} repeats the page token {str(token)[:40]!r}; stopping (the paging "
-                    "would never end)", url=url)
+                    "would never end)",
+                    url=url,
+                )
             seen_tokens.add(token)
             params["pageToken"] = token
 
@@ -231,8 +233,11 @@ class CtgovClient:
             cause = root_cause(e)
             refused = isinstance(cause, urllib3.exceptions.NewConnectionError)  # a ConnectTimeoutError subclass
             if is_tls_failure(cause) or isinstance(e, requests.exceptions.SSLError):
-                raise CtgovApiError(f"{url}: TLS certificate verification failed (trusting {self.verify_source}): "
-                                    f"{describe_error(cause)}", url=url) from None
+                raise CtgovApiError(
+                    f"{url}: TLS certificate verification failed (trusting {self.verify_source}): "
+                    f"{describe_error(cause)}",
+                    url=url,
+                ) from None
             # urllib3 raises MaxRetryError only once its retries are spent; anything else was not retried
             retried = any(isinstance(a, urllib3.exceptions.MaxRetryError) for a in (e, *e.args))
             tries = f"after {self.retry.total} retries" if retried else "(not retried)"
@@ -255,5 +260,3 @@ def _json(response: requests.Response) -> Any:
         return orjson.loads(response.content)
     except orjson.JSONDecodeError as e:
         raise CtgovApiError(f"{response.url}: the response is not JSON ({e})", url=response.url) from None
-
-

@@ -121,8 +121,14 @@ class FhirServerError(FhirAdapterError):
 
     ``issues`` are the server's OperationOutcome issues (dicts) when it sent one. Messages never hold credentials."""
 
-    def __init__(self, message: str, *, status: int | None = None, url: str | None = None,
-                 issues: list[dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        url: str | None = None,
+        issues: list[dict[str, Any]] | None = None,
+    ) -> None:
         self.message = message
         self.status = status
         self.url = url

@@ -133,8 +133,16 @@ def _convert_record(record: Record, options: ConvertOptions) -> Outcome:
         raise
     except Exception as e:
         return Outcome(src.path, src.index, nct, False, "validate", [_internal("validation", e)])
-    out = Outcome(src.path, src.index, nct, not errors, "validate" if errors else "",
-                  errors or warnings, len(warnings), len(bundle["entry"]))
+    out = Outcome(
+        src.path,
+        src.index,
+        nct,
+        not errors,
+        "validate" if errors else "",
+        errors or warnings,
+        len(warnings),
+        len(bundle["entry"]),
+    )
     try:
         if options.ndjson:
             out.lines = [(e["resource"]["resourceType"], orjson.dumps(e["resource"])) for e in bundle["entry"]]
@@ -152,8 +160,10 @@ _PEEK_ID = re.compile(rb'"(?:nctId|NCTId)"[ \t\r\n]*:[ \t\r\n]*"(NCT[0-9]{8})"')
 def unit_id(unit: Unit) -> str | None:
     """The NCT id of a unit, when it is plain to see without reading the unit (for failure lines)."""
     study = unit.study
-    for path in (("protocolSection", "identificationModule", "nctId"),
-                 ("ProtocolSection", "IdentificationModule", "NCTId")):
+    for path in (
+        ("protocolSection", "identificationModule", "nctId"),
+        ("ProtocolSection", "IdentificationModule", "NCTId"),
+    ):
         value = study
         for key in path:
             value = value.get(key) if isinstance(value, dict) else None
@@ -180,8 +190,11 @@ class Deadline:
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.expired = False
-        self.active = (0 < seconds < math.inf and hasattr(signal, "setitimer")
-                       and threading.current_thread() is threading.main_thread())
+        self.active = (
+            0 < seconds < math.inf
+            and hasattr(signal, "setitimer")
+            and threading.current_thread() is threading.main_thread()
+        )
         self.previous: signal.Handlers | Callable[[int, FrameType | None], object] | int | None = None
 
     def _fire(self, signum: int, frame: FrameType | None) -> None:
@@ -194,8 +207,7 @@ class Deadline:
             signal.setitimer(signal.ITIMER_REAL, self.seconds, 1.0)
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
         if self.active:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, self.previous if self.previous is not None else signal.SIG_DFL)
@@ -237,16 +249,19 @@ def _guarded_units(inputs: Iterable[str | Path], limits: Limits) -> Iterator[Uni
             try:
                 unit = next(units, None)
             except Exception as e:
-                yield Unit(str(item), error=SourceError(f"{_internal('reader', e)}; the rest of this input was "
-                                                        f"skipped", path=str(item)))
+                yield Unit(
+                    str(item),
+                    error=SourceError(f"{_internal('reader', e)}; the rest of this input was skipped", path=str(item)),
+                )
                 break
             if unit is None:
                 break
             yield unit
 
 
-def iter_outcomes(inputs: Iterable[str | Path], options: ConvertOptions,
-                  convert: ConvertFn = convert_unit) -> Iterator[Outcome]:
+def iter_outcomes(
+    inputs: Iterable[str | Path], options: ConvertOptions, convert: ConvertFn = convert_unit
+) -> Iterator[Outcome]:
     """Outcomes of every record, in input order, converted by ``options.workers`` processes with ``convert``
     (``convert_unit``; a test passes its own to crash or stall a worker)."""
     units = _guarded_units(inputs, options.limits)
@@ -264,9 +279,13 @@ def iter_outcomes(inputs: Iterable[str | Path], options: ConvertOptions,
     yield from iter_pool(units, options, convert)
 
 
-def convert_paths(inputs: Iterable[str | Path], output: Path, options: ConvertOptions,
-                  on_outcome: Callable[[Outcome, str | None], None] | None = None,
-                  convert: ConvertFn = convert_unit) -> ConvertSummary:
+def convert_paths(
+    inputs: Iterable[str | Path],
+    output: Path,
+    options: ConvertOptions,
+    on_outcome: Callable[[Outcome, str | None], None] | None = None,
+    convert: ConvertFn = convert_unit,
+) -> ConvertSummary:
     """Convert every record of the inputs into ``output``; ``on_outcome(outcome, target)`` is told of each.
 
     Failed records are listed in ``output/errors.jsonl`` (source, index, NCT id, stage, message), a stale errors
@@ -304,5 +323,16 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-__all__ = ["ConvertFn", "ConvertOptions", "ConvertSummary", "Deadline", "Outcome", "convert_paths", "convert_unit",
-           "default_workers", "iter_outcomes", "run_unit", "unit_failure"]
+__all__ = [
+    "ConvertFn",
+    "ConvertOptions",
+    "ConvertSummary",
+    "Deadline",
+    "Outcome",
+    "convert_paths",
+    "convert_unit",
+    "default_workers",
+    "iter_outcomes",
+    "run_unit",
+    "unit_failure",
+]

@@ -51,7 +51,6 @@ from fhir_adapter.bundle import transaction_request
 from fhir_adapter.errors import FhirAdapterError, FhirAuthError, FhirServerError
 
 if TYPE_CHECKING:
-
     from fhir_adapter.client import FhirClient
 
 __all__ = [
@@ -94,8 +93,9 @@ class EntryIssue:
     message: str
 
     def __str__(self) -> str:
-        where = " ".join(p for p in (self.nct_id, f"entry[{self.entry}]" if self.entry is not None else "",
-                                     self.request) if p)
+        where = " ".join(
+            p for p in (self.nct_id, f"entry[{self.entry}]" if self.entry is not None else "", self.request) if p
+        )
         return f"{where}: {self.severity}: {self.message}" if where else f"{self.severity}: {self.message}"
 
 
@@ -162,8 +162,9 @@ def _is_bundle_file(path: Path) -> dict[str, Any] | None:
     return doc if isinstance(doc, dict) and doc.get("resourceType") == "Bundle" else None
 
 
-def bundles_from_paths(paths: Iterable[str | Path], fhir_version: str, errors: list[str],
-                       names_only: Callable[[], bool] | None = None) -> Iterator[TrialBundle]:
+def bundles_from_paths(
+    paths: Iterable[str | Path], fhir_version: str, errors: list[str], names_only: Callable[[], bool] | None = None
+) -> Iterator[TrialBundle]:
     """The trial bundles of the inputs: FHIR Bundle files as they are, other inputs read and mapped with
     ``to_bundle(trial, fhir_version)``. Unreadable / unmappable records are appended to ``errors`` (one line).
     While ``names_only()`` is true, records are not mapped: their bundles have no entries (listing what was not
@@ -174,15 +175,20 @@ def bundles_from_paths(paths: Iterable[str | Path], fhir_version: str, errors: l
     for path in input_files(paths):
         bundle = _is_bundle_file(path)
         if bundle is not None:
-            studies = [e["resource"] for e in bundle.get("entry", [])
-                       if isinstance(e.get("resource"), dict) and e["resource"].get("resourceType") == "ResearchStudy"]
+            studies = [
+                e["resource"]
+                for e in bundle.get("entry", [])
+                if isinstance(e.get("resource"), dict) and e["resource"].get("resourceType") == "ResearchStudy"
+            ]
             nct = _nct_of(studies[0]) if len(studies) == 1 else None
             if nct is None:
-                errors.append(f"{path}: a trial bundle needs exactly one ResearchStudy with an NCT id "
-                              f"(found {len(studies)})")
+                errors.append(
+                    f"{path}: a trial bundle needs exactly one ResearchStudy with an NCT id (found {len(studies)})"
+                )
                 continue
-            yield TrialBundle(nct, str(path), [e for e in bundle.get("entry", []) if isinstance(e.get("resource"),
-                                                                                                 dict)])
+            yield TrialBundle(
+                nct, str(path), [e for e in bundle.get("entry", []) if isinstance(e.get("resource"), dict)]
+            )
             continue
         for record in read_records([path]):
             where = record.source.path + (f"#{record.source.index}" if record.source.index is not None else "")
@@ -294,10 +300,16 @@ def _issues_from(outcome: Any) -> list[dict[str, Any]]:
     return []
 
 
-def push_bundles(client: FhirClient, trials: Iterable[TrialBundle], *, mode: str = "transaction",
-                 batch_size: int = 1, on_result: Callable[[PushResult], None] | None = None,
-                 on_not_attempted: Callable[[str, str], None] | None = None, _stop: _Stop | None = None
-                 ) -> PushSummary:
+def push_bundles(
+    client: FhirClient,
+    trials: Iterable[TrialBundle],
+    *,
+    mode: str = "transaction",
+    batch_size: int = 1,
+    on_result: Callable[[PushResult], None] | None = None,
+    on_not_attempted: Callable[[str, str], None] | None = None,
+    _stop: _Stop | None = None,
+) -> PushSummary:
     """Push trial bundles in chunks of ``batch_size`` trials (see the module docstring for the modes and the
     accounting). ``on_not_attempted(nct_id, reason)`` is called for each trial left out after the push stopped."""
     if mode not in PUSH_MODES:
@@ -340,8 +352,14 @@ def _push_chunk(client: FhirClient, chunk: list[_Prepared], mode: str) -> PushRe
     try:
         result = _push_transaction(client, chunk) if mode == "transaction" else push_staged(client, chunk, mode)
     except FhirAuthError as e:
-        result = PushResult(ids, False, requests=1, failed_trials=set(ids), stop=e.message,
-                            issues=[EntryIssue(None if len(chunk) > 1 else ids[0], None, "", "error", e.message)])
+        result = PushResult(
+            ids,
+            False,
+            requests=1,
+            failed_trials=set(ids),
+            stop=e.message,
+            issues=[EntryIssue(None if len(chunk) > 1 else ids[0], None, "", "error", e.message)],
+        )
     if result.stop is None and client.breaker.reason is not None:
         result.stop = client.breaker.reason
     return result
@@ -362,10 +380,16 @@ def _account(summary: PushSummary, result: PushResult, on_result: Callable[[Push
         on_result(result)
 
 
-def push_paths(client: FhirClient, paths: Iterable[str | Path], *, mode: str = "transaction", batch_size: int = 1,
-               on_result: Callable[[PushResult], None] | None = None,
-               on_input_error: Callable[[str], None] | None = None,
-               on_not_attempted: Callable[[str, str], None] | None = None) -> PushSummary:
+def push_paths(
+    client: FhirClient,
+    paths: Iterable[str | Path],
+    *,
+    mode: str = "transaction",
+    batch_size: int = 1,
+    on_result: Callable[[PushResult], None] | None = None,
+    on_input_error: Callable[[str], None] | None = None,
+    on_not_attempted: Callable[[str, str], None] | None = None,
+) -> PushSummary:
     """Read/convert the inputs and push them; unreadable or unmappable records count as failed trials. After the
     push stopped, the rest of the inputs is read only to list its trials as not attempted (not mapped)."""
     errors: list[str] = []
@@ -386,8 +410,15 @@ def push_paths(client: FhirClient, paths: Iterable[str | Path], *, mode: str = "
                 on_input_error(line)
         reported = len(errors)
 
-    summary = push_bundles(client, trials(), mode=mode, batch_size=batch_size, on_result=on_result,
-                           on_not_attempted=on_not_attempted, _stop=stop)
+    summary = push_bundles(
+        client,
+        trials(),
+        mode=mode,
+        batch_size=batch_size,
+        on_result=on_result,
+        on_not_attempted=on_not_attempted,
+        _stop=stop,
+    )
     summary.input_errors = errors
     summary.failed += len(errors)
     return summary
@@ -467,8 +498,15 @@ def read_back(client: FhirClient, p: _Prepared, gets: list[str] | None = None) -
         if gets is not None:
             gets.append(search)
         page = client.json("GET", search)
-        found = [x["resource"] for x in page.get("entry", []) if isinstance(x.get("resource"), dict)
-                 and x["resource"].get("resourceType") == rtype] if isinstance(page, dict) else []
+        found = (
+            [
+                x["resource"]
+                for x in page.get("entry", [])
+                if isinstance(x.get("resource"), dict) and x["resource"].get("resourceType") == rtype
+            ]
+            if isinstance(page, dict)
+            else []
+        )
         if len(found) != 1:
             return False, f"{_request_text(e)}: {'absent' if not found else f'{len(found)} matches'} on the server"
         stored[e["fullUrl"]] = found[0]
@@ -497,14 +535,20 @@ def _chunk_issues(chunk: list[_Prepared], error: FhirServerError) -> list[EntryI
         owner = _entry_owner(chunk, int(m.group(1))) if m else None
         if owner is not None:
             p, i = owner
-            out.append(EntryIssue(p.nct_id, i, _request_text(p.entries[i]), str(issue.get("severity", "error")),
-                                  _issue_text(issue)))
+            out.append(
+                EntryIssue(
+                    p.nct_id, i, _request_text(p.entries[i]), str(issue.get("severity", "error")), _issue_text(issue)
+                )
+            )
         else:
             nct = next((p.nct_id for p in chunk if p.nct_id and p.nct_id in text), None)
             if nct is None and len(chunk) == 1:
                 nct = chunk[0].nct_id
-            out.append(EntryIssue(nct, None, "", str(issue.get("severity", "error")),
-                                  f"HTTP {error.status}: {_issue_text(issue)}"))
+            out.append(
+                EntryIssue(
+                    nct, None, "", str(issue.get("severity", "error")), f"HTTP {error.status}: {_issue_text(issue)}"
+                )
+            )
     return out
 
 
@@ -515,5 +559,3 @@ def _issue_text(issue: dict[str, Any]) -> str:
     code = issue.get("code")
     parts = [f"[{code}]" if code else "", text, f"at {', '.join(map(str, where))}" if where else ""]
     return redact(" ".join(p for p in parts if p))
-
-

@@ -42,8 +42,11 @@ def push_staged(client: FhirClient, chunk: list[_Prepared], mode: str) -> PushRe
         for p, i in pending:
             refs = [r for r in _refs_of(p.entries[i]["resource"]) if r.startswith("urn:uuid:")]
             if any(r in failed_urls for r in refs):
-                result.issues.append(EntryIssue(p.nct_id, i, _request_text(p.entries[i]), "error",
-                                                "not sent: an entry it references failed"))
+                result.issues.append(
+                    EntryIssue(
+                        p.nct_id, i, _request_text(p.entries[i]), "error", "not sent: an entry it references failed"
+                    )
+                )
                 result.failed_trials.add(p.nct_id)
                 failed_urls.add(p.entries[i]["fullUrl"])
             elif all(r in known for r in refs):
@@ -52,9 +55,16 @@ def push_staged(client: FhirClient, chunk: list[_Prepared], mode: str) -> PushRe
                 waiting.append((p, i))
         if not ready:
             for p, i in waiting:  # a cycle of conditional entries: cannot be sent as a batch
-                result.issues.append(EntryIssue(p.nct_id, i, _request_text(p.entries[i]), "error",
-                                                "not sent: references between conditionally written entries form "
-                                                "a cycle (use --mode transaction)"))
+                result.issues.append(
+                    EntryIssue(
+                        p.nct_id,
+                        i,
+                        _request_text(p.entries[i]),
+                        "error",
+                        "not sent: references between conditionally written entries form "
+                        "a cycle (use --mode transaction)",
+                    )
+                )
                 result.failed_trials.add(p.nct_id)
             break
         pending = waiting
@@ -73,10 +83,14 @@ def push_staged(client: FhirClient, chunk: list[_Prepared], mode: str) -> PushRe
                 result.failed_trials.add(p.nct_id)
                 if reply is not None:
                     issues = _issues_from(reply.get("response", {}).get("outcome")) or [
-                        {"severity": "error", "diagnostics": f"HTTP {status or '?'}"}]
+                        {"severity": "error", "diagnostics": f"HTTP {status or '?'}"}
+                    ]
                     for issue in issues:
-                        result.issues.append(EntryIssue(p.nct_id, i, _request_text(e),
-                                                        str(issue.get("severity", "error")), _issue_text(issue)))
+                        result.issues.append(
+                            EntryIssue(
+                                p.nct_id, i, _request_text(e), str(issue.get("severity", "error")), _issue_text(issue)
+                            )
+                        )
                 continue
             result.resources += 1
             result.created += status == 201
@@ -88,8 +102,9 @@ def push_staged(client: FhirClient, chunk: list[_Prepared], mode: str) -> PushRe
     return result
 
 
-def _send_batch(client: FhirClient, sent: list[tuple[_Prepared, int, dict[str, Any]]],
-                result: PushResult) -> list[dict[str, Any] | None]:
+def _send_batch(
+    client: FhirClient, sent: list[tuple[_Prepared, int, dict[str, Any]]], result: PushResult
+) -> list[dict[str, Any] | None]:
     result.requests += 1
     bundle = {"resourceType": "Bundle", "type": "batch", "entry": [s[2] for s in sent]}
     try:
@@ -102,11 +117,12 @@ def _send_batch(client: FhirClient, sent: list[tuple[_Prepared, int, dict[str, A
         result.issues += [EntryIssue(None, None, "", "error", e.message)]
         return [None] * len(sent)
     got: list[dict[str, Any] | None] = list(reply.get("entry", []))
-    return (got + [None] * len(sent))[:len(sent)]
+    return (got + [None] * len(sent))[: len(sent)]
 
 
-def _send_each(client: FhirClient, sent: list[tuple[_Prepared, int, dict[str, Any]]],
-               result: PushResult) -> list[dict[str, Any] | None]:
+def _send_each(
+    client: FhirClient, sent: list[tuple[_Prepared, int, dict[str, Any]]], result: PushResult
+) -> list[dict[str, Any] | None]:
     out: list[dict[str, Any] | None] = []
     for _p, _i, e in sent:
         result.requests += 1
@@ -115,13 +131,22 @@ def _send_each(client: FhirClient, sent: list[tuple[_Prepared, int, dict[str, An
         except FhirAuthError:
             raise
         except FhirServerError as err:
-            outcome = {"resourceType": "OperationOutcome", "issue": err.issues or [
-                {"severity": "error", "code": "exception", "diagnostics": err.message}]}
+            outcome = {
+                "resourceType": "OperationOutcome",
+                "issue": err.issues or [{"severity": "error", "code": "exception", "diagnostics": err.message}],
+            }
             out.append({"response": {"status": str(err.status or 0), "outcome": outcome}})
             continue
-        out.append({"response": {"status": str(response.status_code),
-                                 "location": response.headers.get("Location") or response.headers.get(
-                                     "Content-Location") or _location_of_body(response)}})
+        out.append(
+            {
+                "response": {
+                    "status": str(response.status_code),
+                    "location": response.headers.get("Location")
+                    or response.headers.get("Content-Location")
+                    or _location_of_body(response),
+                }
+            }
+        )
     return out
 
 

@@ -87,8 +87,7 @@ class _Pool:
         self.processes: dict[int, BaseProcess] = {}
 
     def _new(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=self.options.workers, initializer=_worker_init,
-                                   initargs=(self.options,))
+        return ProcessPoolExecutor(max_workers=self.options.workers, initializer=_worker_init, initargs=(self.options,))
 
     def budget(self, job: _Job) -> float | None:
         """Seconds the parent waits for a chunk it is waiting on before it stops the workers."""
@@ -137,8 +136,13 @@ class _Pool:
                 pending.popleft()
                 pending.extendleft(reversed([_Job([u], retried=True) for u in head.units]))
                 return None
-            return [unit_failure(head.units[0], "worker", f"the record could not be passed to or from a worker "
-                                                          f"process: {type(e).__name__}: {e}")]
+            return [
+                unit_failure(
+                    head.units[0],
+                    "worker",
+                    f"the record could not be passed to or from a worker process: {type(e).__name__}: {e}",
+                )
+            ]
 
     def recover(self, pending: deque[_Job], stalled: _Job | None, waited: float = 0.0) -> None:
         """Stop and rebuild the pool; decide what becomes of every job that was in it (see the module docstring)."""
@@ -146,16 +150,22 @@ class _Pool:
         redo: list[_Job] = []
         for job in pending:
             f = job.future
-            if f is None or job.outcomes is not None or (f.done() and not f.cancelled() and not isinstance(
-                    f.exception(), BrokenProcessPool)):
+            if (
+                f is None
+                or job.outcomes is not None
+                or (f.done() and not f.cancelled() and not isinstance(f.exception(), BrokenProcessPool))
+            ):
                 redo.append(job)  # not submitted, or settled: stays as it is
                 continue
             job.future = None
             if job is stalled:
                 if job.alone:
                     limit = self.options.limits.max_record_seconds
-                    job.outcomes = [unit_failure(job.units[0], "limit", time_limit_message(limit)
-                                                 + f"; stopped after {waited:.0f} s")]
+                    job.outcomes = [
+                        unit_failure(
+                            job.units[0], "limit", time_limit_message(limit) + f"; stopped after {waited:.0f} s"
+                        )
+                    ]
                     redo.append(job)
                 else:
                     redo.extend(_alone(job))

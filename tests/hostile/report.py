@@ -18,8 +18,9 @@ from .runner import run_all, table
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.hostile.report", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="only the quick subset (one case per category)")
-    parser.add_argument("-k", dest="keyword", default="",
-                        help="only cases whose name contains this text (or one of A|B|C)")
+    parser.add_argument(
+        "-k", dest="keyword", default="", help="only cases whose name contains this text (or one of A|B|C)"
+    )
     parser.add_argument("--jobs", type=int, default=2, help="cases run at the same time (default 2)")
     parser.add_argument("--details", action="store_true", help="describe every failing case")
     args = parser.parse_args(argv)

@@ -66,16 +66,25 @@ class Result:
 
     @property
     def ok(self) -> bool:
-        return not (self.hang or self.oom or self.crash or self.bad_exit or self.outside or self.good_lost
-                    or self.bad_unreported or self.leaks)
+        return not (
+            self.hang
+            or self.oom
+            or self.crash
+            or self.bad_exit
+            or self.outside
+            or self.good_lost
+            or self.bad_unreported
+            or self.leaks
+        )
 
     def problems(self) -> list[str]:
         p = []
         if self.hang:
             p.append("hang: killed after the time limit")
         if self.oom:
-            p.append(f"memory: process tree RSS {self.peak_rss / 2**20:.0f} MB, killed above "
-                     f"{MEMORY_LIMIT / 2**20:.0f} MB")
+            p.append(
+                f"memory: process tree RSS {self.peak_rss / 2**20:.0f} MB, killed above {MEMORY_LIMIT / 2**20:.0f} MB"
+            )
         if self.crash:
             p.append(f"crash: exit {self.rc}" + (", traceback on stderr" if self.traceback else ""))
         if self.bad_exit:
@@ -92,11 +101,14 @@ class Result:
 
     def describe(self) -> str:
         last = self.stderr_tail.strip().splitlines()[-1:] if self.stderr_tail.strip() else []
-        return (f"{self.case} [{self.category}] exit={self.rc} {self.seconds:.1f}s rss={self.peak_rss / 2**20:.0f}MB"
-                f"\n  " + "\n  ".join(self.problems() or ["ok"])
-                + (f"\n  stderr last line: {last[0][:300]}" if last else "")
-                + (f"\n  errors.jsonl lines: {self.errors_lines}; -o holds: {self.written[:6]}")
-                + (f"\n  note: {self.note}" if self.note else ""))
+        return (
+            f"{self.case} [{self.category}] exit={self.rc} {self.seconds:.1f}s rss={self.peak_rss / 2**20:.0f}MB"
+            f"\n  "
+            + "\n  ".join(self.problems() or ["ok"])
+            + (f"\n  stderr last line: {last[0][:300]}" if last else "")
+            + (f"\n  errors.jsonl lines: {self.errors_lines}; -o holds: {self.written[:6]}")
+            + (f"\n  note: {self.note}" if self.note else "")
+        )
 
 
 # ------------------------------------------------------------------------------------------------ sandbox
@@ -167,8 +179,13 @@ def snapshot(root: Path, out: Path) -> Snapshot:
                 continue  # -o itself, as a folder: created by the run
             link = os.readlink(p) if os.path.islink(p) else None
             kind = "dir" if os.path.isdir(p) and link is None else "link" if link is not None else "file"
-            snap[p] = (kind, st.st_size if kind == "file" else 0, st.st_mtime_ns if kind != "dir" else 0,
-                       st.st_mode, link)
+            snap[p] = (
+                kind,
+                st.st_size if kind == "file" else 0,
+                st.st_mtime_ns if kind != "dir" else 0,
+                st.st_mode,
+                link,
+            )
     return snap
 
 
@@ -224,8 +241,17 @@ def run_case(case: Case, base: Path, cache: Cache) -> Result:
     try:
         cwd, out = _setup_sandbox(root, case, cache)
         before = snapshot(root, out)
-        args = [str(PYTHON if PYTHON.exists() else "python3"), "-m", "fhir_adapter", "convert", *case.inputs,
-                "-o", case.out, "--workers", str(case.workers)]
+        args = [
+            str(PYTHON if PYTHON.exists() else "python3"),
+            "-m",
+            "fhir_adapter",
+            "convert",
+            *case.inputs,
+            "-o",
+            case.out,
+            "--workers",
+            str(case.workers),
+        ]
         env = dict(os.environ, HOME=str(root / "home"), NO_COLOR="1", COLUMNS="200", PYTHONDONTWRITEBYTECODE="1")
         if os.environ.get("HOSTILE_SRC"):  # run another copy of the product (e.g. a BEFORE snapshot of src/)
             env["PYTHONPATH"] = os.environ["HOSTILE_SRC"]
@@ -237,10 +263,14 @@ def run_case(case: Case, base: Path, cache: Cache) -> Result:
         err_path = logs / f"{root.name}.stderr"
         out_path = logs / f"{root.name}.stdout"
         start = time.monotonic()
-        with (open(stdin_path if case.stdin is not None else os.devnull, "rb") as stdin,
-              open(out_path, "wb") as stdout, open(err_path, "wb") as stderr):
-            proc = subprocess.Popen(args, cwd=cwd, env=env, stdin=stdin, stdout=stdout, stderr=stderr,
-                                    start_new_session=True)
+        with (
+            open(stdin_path if case.stdin is not None else os.devnull, "rb") as stdin,
+            open(out_path, "wb") as stdout,
+            open(err_path, "wb") as stderr,
+        ):
+            proc = subprocess.Popen(
+                args, cwd=cwd, env=env, stdin=stdin, stdout=stdout, stderr=stderr, start_new_session=True
+            )
             tree = _Tree(proc.pid)
             while True:
                 rc = proc.poll()
@@ -270,8 +300,9 @@ def run_case(case: Case, base: Path, cache: Cache) -> Result:
             result.bad_exit = not result.crash and proc.returncode not in case.allowed_exit_codes()
         elif TRACEBACK in stderr_text:
             result.note = "traceback on stderr before it was killed"
-        _check_outputs(case, result, root, cwd, out, before, stderr_text + out_path.read_bytes().decode(
-            "utf-8", "replace"))
+        _check_outputs(
+            case, result, root, cwd, out, before, stderr_text + out_path.read_bytes().decode("utf-8", "replace")
+        )
     finally:
         for name in (".stdin", ".stderr", ".stdout"):
             (logs / f"{root.name}{name}").unlink(missing_ok=True)
@@ -283,8 +314,9 @@ def run_case(case: Case, base: Path, cache: Cache) -> Result:
     return result
 
 
-def _check_outputs(case: Case, result: Result, root: Path, cwd: Path, out: Path, before: Snapshot,
-                   console: str) -> None:
+def _check_outputs(
+    case: Case, result: Result, root: Path, cwd: Path, out: Path, before: Snapshot, console: str
+) -> None:
     after = snapshot(root, out)
     for p in sorted(set(before) | set(after)):
         if before.get(p) != after.get(p):
@@ -393,8 +425,16 @@ class Session:
         shutil.rmtree(self.base, ignore_errors=True)
 
 
-COLUMNS = ("tried", "crashes", "hangs", "> 1 GB", "writes outside -o", "good records lost",
-           "bad records not reported", "cases failing")
+COLUMNS = (
+    "tried",
+    "crashes",
+    "hangs",
+    "> 1 GB",
+    "writes outside -o",
+    "good records lost",
+    "bad records not reported",
+    "cases failing",
+)
 
 
 def table(results: list[Result]) -> str:
@@ -405,9 +445,16 @@ def table(results: list[Result]) -> str:
     totals = [0] * len(COLUMNS)
     for cat in cats:
         rs = [r for r in results if r.category == cat]
-        row = [len(rs), sum(r.crash for r in rs), sum(r.hang for r in rs), sum(r.oom for r in rs),
-               sum(bool(r.outside) for r in rs), sum(len(r.good_lost) for r in rs),
-               sum(len(r.bad_unreported) for r in rs), sum(not r.ok for r in rs)]
+        row = [
+            len(rs),
+            sum(r.crash for r in rs),
+            sum(r.hang for r in rs),
+            sum(r.oom for r in rs),
+            sum(bool(r.outside) for r in rs),
+            sum(len(r.good_lost) for r in rs),
+            sum(len(r.bad_unreported) for r in rs),
+            sum(not r.ok for r in rs),
+        ]
         totals = [a + b for a, b in zip(totals, row, strict=True)]
         rows.append([cat, *row])
     rows.append(["**total**", *totals])

@@ -47,22 +47,31 @@ def _start(kind: str, log_dir: Path) -> Iterator[Server]:
     port = _free_port()
     base = f"http://127.0.0.1:{port}/fhir"
     log = (log_dir / f"{kind}.log").open("wb")
-    proc = subprocess.Popen([str(TOOL), kind, "--port", str(port)], cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [str(TOOL), kind, "--port", str(port)],
+        cwd=REPO,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + START_TIMEOUT[kind]
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"{kind} exited with {proc.returncode} before answering; see {log.name}:\n"
-                                   + Path(log.name).read_text(errors="replace")[-3000:])
+                raise RuntimeError(
+                    f"{kind} exited with {proc.returncode} before answering; see {log.name}:\n"
+                    + Path(log.name).read_text(errors="replace")[-3000:]
+                )
             try:
                 if requests.get(f"{base}/metadata", timeout=5).status_code == 200:
                     break
             except requests.exceptions.RequestException:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{kind} did not answer {base}/metadata within {START_TIMEOUT[kind]:.0f} s; "
-                                   f"see {log.name}")
+                raise RuntimeError(
+                    f"{kind} did not answer {base}/metadata within {START_TIMEOUT[kind]:.0f} s; see {log.name}"
+                )
             time.sleep(0.5)
         yield Server(kind, base, version)
     finally:

@@ -33,8 +33,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "proxy-connection", "upgrade"}
-ANSWERED = {"500": (500, "Internal Server Error"), "503": (503, "Service Unavailable"),
-            "429": (429, "Too Many Requests")}
+ANSWERED = {
+    "500": (500, "Internal Server Error"),
+    "503": (503, "Service Unavailable"),
+    "429": (429, "Too Many Requests"),
+}
 
 
 @dataclass
@@ -102,8 +105,9 @@ class FaultProxy(ThreadingHTTPServer):
             self.log.append((method, path, fault))
             return fault
 
-    def forward(self, method: str, path: str, headers: Any, body: bytes) -> tuple[int, str, list[tuple[str, str]],
-                                                                                   bytes]:
+    def forward(
+        self, method: str, path: str, headers: Any, body: bytes
+    ) -> tuple[int, str, list[tuple[str, str]], bytes]:
         conn = http.client.HTTPConnection(self.upstream_host, self.upstream_port, timeout=120)
         try:
             out = {k: v for k, v in headers.items() if k.lower() not in _HOP_BY_HOP and k.lower() != "host"}
@@ -136,8 +140,10 @@ class _Handler(BaseHTTPRequestHandler):
         schedule = self.server.schedule
         if fault in ANSWERED:
             status, reason = ANSWERED[fault]
-            payload = f'{{"resourceType":"OperationOutcome","issue":[{{"severity":"error","code":"transient",' \
-                      f'"diagnostics":"injected {status}"}}]}}'.encode()
+            payload = (
+                f'{{"resourceType":"OperationOutcome","issue":[{{"severity":"error","code":"transient",'
+                f'"diagnostics":"injected {status}"}}]}}'.encode()
+            )
             self.send_response(status, reason)
             if status in (429, 503):
                 self.send_header("Retry-After", schedule.retry_after)

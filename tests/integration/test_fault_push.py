@@ -37,9 +37,14 @@ TRIALS = 1000
 FULL = 50
 BATCH = 5
 NCT = "https://clinicaltrials.gov"
-SCHEDULE = Schedule(seed=8, rates={"500": 0.03, "503": 0.03, "429": 0.03, "reset": 0.03, "drop": 0.03,
-                                   "delay": 0.02, "timeout": 0.004},
-                    persistent_drops=frozenset({3, 61}), retry_after="1", delay_s=0.3, timeout_s=9.0)
+SCHEDULE = Schedule(
+    seed=8,
+    rates={"500": 0.03, "503": 0.03, "429": 0.03, "reset": 0.03, "drop": 0.03, "delay": 0.02, "timeout": 0.004},
+    persistent_drops=frozenset({3, 61}),
+    retry_after="1",
+    delay_s=0.3,
+    timeout_s=9.0,
+)
 READ_TIMEOUT = 8.0  # a transaction of 5 full trials takes up to ~3 s on Medplum under load
 
 
@@ -51,10 +56,15 @@ def _trials(version: str) -> list[TrialBundle]:
 
 def _minimal(i: int) -> TrialBundle:
     nct = f"NCT9{i:07d}"
-    study = {"resourceType": "ResearchStudy", "identifier": [{"system": NCT, "value": nct}], "status": "active",
-             "title": f"Generated trial {i}"}
-    return TrialBundle(nct, "generated", [{"fullUrl": f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, nct)}",
-                                           "resource": study}])
+    study = {
+        "resourceType": "ResearchStudy",
+        "identifier": [{"system": NCT, "value": nct}],
+        "status": "active",
+        "title": f"Generated trial {i}",
+    }
+    return TrialBundle(
+        nct, "generated", [{"fullUrl": f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, nct)}", "resource": study}]
+    )
 
 
 @pytest.fixture
@@ -85,21 +95,31 @@ def _studies(server: Server) -> dict[str, list[tuple[str, str]]]:
 
 
 def _counts(server: Server) -> dict[str, int]:
-    kinds = ("ResearchStudy", "EvidenceVariable", "PlanDefinition", "Group", "Organization", "Location",
-             "Practitioner", "PractitionerRole")
+    kinds = (
+        "ResearchStudy",
+        "EvidenceVariable",
+        "PlanDefinition",
+        "Group",
+        "Organization",
+        "Location",
+        "Practitioner",
+        "PractitionerRole",
+    )
     return {k: server.count(k) for k in kinds}
 
 
 def _push(proxy: FaultProxy, server: Server, trials: list[TrialBundle]) -> tuple[PushSummary, list[PushResult]]:
     results: list[PushResult] = []
-    with FhirClient(proxy.base, fhir_version=server.fhir_version, read_timeout=READ_TIMEOUT, backoff_factor=0.2,
-                    backoff_jitter=0.1) as client:
+    with FhirClient(
+        proxy.base, fhir_version=server.fhir_version, read_timeout=READ_TIMEOUT, backoff_factor=0.2, backoff_jitter=0.1
+    ) as client:
         summary = push_bundles(client, trials, batch_size=BATCH, on_result=results.append)
     return summary, results
 
 
 def test_1000_trials_through_faults_lose_nothing_and_a_repush_changes_nothing(
-        proxy: FaultProxy, fresh: Server, capsys: pytest.CaptureFixture[str]) -> None:
+    proxy: FaultProxy, fresh: Server, capsys: pytest.CaptureFixture[str]
+) -> None:
     trials = _trials(fresh.fhir_version)
     ids = [t.nct_id for t in trials]
     assert len(set(ids)) == TRIALS
@@ -141,11 +161,12 @@ def test_1000_trials_through_faults_lose_nothing_and_a_repush_changes_nothing(
         assert completed == counts
 
     with capsys.disabled():
-        print(f"\n{fresh.kind}: {TRIALS} trials, batch {BATCH}, faults {dict(sorted(proxy.faults.items()))} over "
-              f"{len(proxy.log)} requests; faulted push {faulted_s:.1f} s: {summary.pushed} pushed "
-              f"({summary.verified} proved by read-back), {summary.failed} failed, {len(summary.not_attempted)} not "
-              f"attempted, {summary.retries} retries, {summary.read_back} trials read back, {summary.requests} "
-              f"requests; clean re-push {clean_s:.1f} s; server: {completed}")
+        print(
+            f"\n{fresh.kind}: {TRIALS} trials, batch {BATCH}, faults {dict(sorted(proxy.faults.items()))} over "
+            f"{len(proxy.log)} requests; faulted push {faulted_s:.1f} s: {summary.pushed} pushed "
+            f"({summary.verified} proved by read-back), {summary.failed} failed, {len(summary.not_attempted)} not "
+            f"attempted, {summary.retries} retries, {summary.read_back} trials read back, {summary.requests} "
+            f"requests; clean re-push {clean_s:.1f} s; server: {completed}"
+        )
         for nct in sorted(failed):
             print(f"  FAILED {nct}: {problems[nct]}")
-

@@ -27,8 +27,11 @@ from integration.fhir_servers import REPO, Server
 pytestmark = pytest.mark.slow
 
 NCT = "https://clinicaltrials.gov"
-INPUTS = [*sorted((REPO / "seeds").glob("*.txt")), *sorted((REPO / "tests/data/ctgov-v2").glob("*.json")),
-          *sorted((REPO / "tests/data/ctgov-xml").glob("*.xml"))]
+INPUTS = [
+    *sorted((REPO / "seeds").glob("*.txt")),
+    *sorted((REPO / "tests/data/ctgov-v2").glob("*.json")),
+    *sorted((REPO / "tests/data/ctgov-xml").glob("*.xml")),
+]
 
 
 @cache
@@ -71,8 +74,13 @@ def _bundle(trial: Trial, version: str) -> TrialBundle:
 def _push(server: Server, trials: list[Trial], batch_size: int = 5, mode: str = "transaction") -> list[PushResult]:
     results: list[PushResult] = []
     with FhirClient(server.base, fhir_version=server.fhir_version) as client:
-        summary = push_bundles(client, [_bundle(t, server.fhir_version) for t in trials], mode=mode,
-                               batch_size=batch_size, on_result=results.append)
+        summary = push_bundles(
+            client,
+            [_bundle(t, server.fhir_version) for t in trials],
+            mode=mode,
+            batch_size=batch_size,
+            on_result=results.append,
+        )
     problems = [str(i) for r in results for i in r.issues]
     assert summary.failed == 0, problems[:20]
     return results
@@ -137,8 +145,11 @@ def _offline(trial: Trial, version: str) -> Trial:
 
 
 def _diff(trial: Trial, back: Trial) -> list[str]:
-    return [f"{f.name}: {getattr(trial, f.name)!r:.300} != {getattr(back, f.name)!r:.300}"
-            for f in dataclasses.fields(trial) if getattr(trial, f.name) != getattr(back, f.name)]
+    return [
+        f"{f.name}: {getattr(trial, f.name)!r:.300} != {getattr(back, f.name)!r:.300}"
+        for f in dataclasses.fields(trial)
+        if getattr(trial, f.name) != getattr(back, f.name)
+    ]
 
 
 # ------------------------------------------------------------------------------------------------ round trips
@@ -171,8 +182,16 @@ def test_push_all_in_chunks_then_pull_all(fresh: Server, tmp_path: Path) -> None
 
 
 def _counts(server: Server) -> dict[str, int]:
-    types = ["ResearchStudy", "EvidenceVariable", "PlanDefinition", "Location", "Organization", "Practitioner",
-             "PractitionerRole", "Group"]
+    types = [
+        "ResearchStudy",
+        "EvidenceVariable",
+        "PlanDefinition",
+        "Location",
+        "Organization",
+        "Practitioner",
+        "PractitionerRole",
+        "Group",
+    ]
     return {t: server.count(t) for t in types}
 
 
@@ -228,8 +247,12 @@ def _status_codes(bundle: dict[str, Any], version: str) -> set[str]:
     rs = bundle["entry"][0]["resource"]
     if version == "R4":
         return {rs.get("status", "")}
-    return {c["code"] for ps in rs.get("progressStatus", []) for c in ps.get("state", {}).get("coding", [])
-            if c.get("system") == "http://hl7.org/fhir/research-study-status"}
+    return {
+        c["code"]
+        for ps in rs.get("progressStatus", [])
+        for c in ps.get("state", {}).get("coding", [])
+        if c.get("system") == "http://hl7.org/fhir/research-study-status"
+    }
 
 
 def _phase_codes(bundle: dict[str, Any]) -> set[str]:
@@ -237,8 +260,9 @@ def _phase_codes(bundle: dict[str, Any]) -> set[str]:
     return {c["code"] for c in rs.get("phase", {}).get("coding", [])}
 
 
-def test_searches_by_condition_status_and_phase_return_exactly_the_expected_trials(fresh: Server,
-                                                                                   tmp_path: Path) -> None:
+def test_searches_by_condition_status_and_phase_return_exactly_the_expected_trials(
+    fresh: Server, tmp_path: Path
+) -> None:
     trials = _trials()
     _push(fresh, trials, batch_size=10)
     bundles = {t.nct_id: to_bundle(t, fresh.fhir_version) for t in trials}

@@ -38,8 +38,7 @@ def internal_error_line(e: BaseException) -> str:
     message = clean(str(e))
     if len(message) > 300:
         message = message[:297] + "..."
-    return (f"internal error: {type(e).__name__}: {message} — please report it; set {DEBUG_VARIABLE}=1 for the "
-            f"traceback")
+    return f"internal error: {type(e).__name__}: {message} — please report it; set {DEBUG_VARIABLE}=1 for the traceback"
 
 
 def main() -> None:

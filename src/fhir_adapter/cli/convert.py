@@ -40,8 +40,13 @@ class _Progress:
         if not quiet and sys.stderr.isatty():
             from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-            self.bar = Progress(SpinnerColumn(), TextColumn("{task.completed} records"), TimeElapsedColumn(),
-                                TextColumn("{task.fields[rate]}"), transient=True)
+            self.bar = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.completed} records"),
+                TimeElapsedColumn(),
+                TextColumn("{task.fields[rate]}"),
+                transient=True,
+            )
             self.task = self.bar.add_task("convert", total=None, rate="")
             self.bar.start()
 
@@ -61,11 +66,19 @@ class _Progress:
 
 
 def convert(
-    inputs: Annotated[list[str], typer.Argument(
-        help="Files, folders, ZIP archives, NDJSON files, or - for standard input.", show_default=False)],
-    output: Annotated[Path, typer.Option(
-        "--output", "-o", help="Folder to write <NCTID>.json bundles into (created if needed; nothing is written "
-                               "outside it, no input in it is overwritten).")],
+    inputs: Annotated[
+        list[str],
+        typer.Argument(help="Files, folders, ZIP archives, NDJSON files, or - for standard input.", show_default=False),
+    ],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Folder to write <NCTID>.json bundles into (created if needed; nothing is written "
+            "outside it, no input in it is overwritten).",
+        ),
+    ],
     fhir_version: Annotated[FhirVersion, typer.Option("--fhir-version", help="FHIR release.")] = FhirVersion.R5,
     bundle: Annotated[BundleType, typer.Option("--bundle", help="Bundle type.")] = BundleType.collection,
     ndjson: Annotated[bool, typer.Option("--ndjson", help="Write one <ResourceType>.ndjson per type.")] = False,
@@ -73,23 +86,43 @@ def convert(
     workers: Annotated[int, typer.Option("--workers", "-j", min=0, help="Processes (0: all cores).")] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no per-trial lines.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List every reader warning.")] = False,
-    record_timeout: Annotated[float, typer.Option(
-        "--record-timeout", metavar="SECONDS", min=0.001,
-        help="Time limit per record (read, map, validate, serialise); a slower record is reported, not written.")] = (
-        DEFAULT_LIMITS.max_record_seconds),
-    max_record_mb: Annotated[float, typer.Option(
-        "--max-record-mb", metavar="MB", min=0.001,
-        help="Size limit of one record (a file, ZIP member, NDJSON line or study), in MiB.")] = (
-        DEFAULT_LIMITS.max_record_bytes / MB),
-    max_list_items: Annotated[int, typer.Option(
-        "--max-list-items", metavar="N", min=1, help="Items allowed in one list-valued field of a record.")] = (
-        DEFAULT_LIMITS.max_list_items),
-    max_json_depth: Annotated[int, typer.Option(
-        "--max-json-depth", metavar="N", min=1, help="Nesting depth allowed in a JSON record.")] = (
-        DEFAULT_LIMITS.max_json_depth),
-    limit: Annotated[list[str] | None, typer.Option(
-        "--limit", metavar="NAME=VALUE", help="Another input limit (repeatable): " + ", ".join(
-            f"{name} (default {default:g})" for name, (_, _, default) in LIMIT_OPTIONS.items()) + ".")] = None,
+    record_timeout: Annotated[
+        float,
+        typer.Option(
+            "--record-timeout",
+            metavar="SECONDS",
+            min=0.001,
+            help="Time limit per record (read, map, validate, serialise); a slower record is reported, not written.",
+        ),
+    ] = (DEFAULT_LIMITS.max_record_seconds),
+    max_record_mb: Annotated[
+        float,
+        typer.Option(
+            "--max-record-mb",
+            metavar="MB",
+            min=0.001,
+            help="Size limit of one record (a file, ZIP member, NDJSON line or study), in MiB.",
+        ),
+    ] = (DEFAULT_LIMITS.max_record_bytes / MB),
+    max_list_items: Annotated[
+        int,
+        typer.Option(
+            "--max-list-items", metavar="N", min=1, help="Items allowed in one list-valued field of a record."
+        ),
+    ] = (DEFAULT_LIMITS.max_list_items),
+    max_json_depth: Annotated[
+        int, typer.Option("--max-json-depth", metavar="N", min=1, help="Nesting depth allowed in a JSON record.")
+    ] = (DEFAULT_LIMITS.max_json_depth),
+    limit: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--limit",
+            metavar="NAME=VALUE",
+            help="Another input limit (repeatable): "
+            + ", ".join(f"{name} (default {default:g})" for name, (_, _, default) in LIMIT_OPTIONS.items())
+            + ".",
+        ),
+    ] = None,
 ) -> None:
     """Convert trial records to FHIR. Exit 0 only if every record converted (and validated).
 
@@ -99,11 +132,22 @@ def convert(
 
     check_output(output)
     require_paths([Path(p) for p in inputs if p != "-"])
-    limits = dataclasses.replace(DEFAULT_LIMITS, max_record_seconds=record_timeout,
-                                 max_record_bytes=max(1, int(max_record_mb * MB)), max_list_items=max_list_items,
-                                 max_json_depth=max_json_depth, **_more_limits(limit or []))
-    options = ConvertOptions(fhir_version=fhir_version.value, bundle_type=bundle.value, ndjson=ndjson,
-                             validate=do_validate, workers=workers or default_workers(), limits=limits)
+    limits = dataclasses.replace(
+        DEFAULT_LIMITS,
+        max_record_seconds=record_timeout,
+        max_record_bytes=max(1, int(max_record_mb * MB)),
+        max_list_items=max_list_items,
+        max_json_depth=max_json_depth,
+        **_more_limits(limit or []),
+    )
+    options = ConvertOptions(
+        fhir_version=fhir_version.value,
+        bundle_type=bundle.value,
+        ndjson=ndjson,
+        validate=do_validate,
+        workers=workers or default_workers(),
+        limits=limits,
+    )
     make_output(output)
     progress = _Progress(quiet)
     try:
@@ -138,8 +182,9 @@ def _more_limits(values: list[str]) -> dict[str, Any]:
     for item in values:
         name, _, text = item.partition("=")
         if name not in LIMIT_OPTIONS:
-            raise typer.BadParameter(f"{name!r} is not a limit (use one of {', '.join(LIMIT_OPTIONS)})",
-                                     param_hint="'--limit'")
+            raise typer.BadParameter(
+                f"{name!r} is not a limit (use one of {', '.join(LIMIT_OPTIONS)})", param_hint="'--limit'"
+            )
         field, factor, _ = LIMIT_OPTIONS[name]
         try:
             value = float(text)
@@ -159,8 +204,11 @@ def _reporter(progress: _Progress, quiet: bool, verbose: bool) -> Callable[[Outc
         nct = display_id(o.nct_id)
         if not o.ok:
             label = "INVALID" if o.stage == "validate" else "FAILED"
-            err(f"{label} {o.where}{' ' + nct if nct else ''}: {o.stage}: {o.messages[0]}"
-                if o.stage != "read" else f"{label} {o.messages[0]}")
+            err(
+                f"{label} {o.where}{' ' + nct if nct else ''}: {o.stage}: {o.messages[0]}"
+                if o.stage != "read"
+                else f"{label} {o.messages[0]}"
+            )
             for m in o.messages[1:] if o.stage == "validate" else []:
                 err(f"  {nct} {m}")
             return

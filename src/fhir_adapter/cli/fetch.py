@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 def fetch(
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder: raw JSON goes to DIR/raw/<NCTID>.json.")],
     nct_ids: Annotated[
-        list[str] | None, typer.Argument(metavar="NCT", help="NCT ids to fetch (NCT + 8 digits).")] = None,
+        list[str] | None, typer.Argument(metavar="NCT", help="NCT ids to fetch (NCT + 8 digits).")
+    ] = None,
     query: Annotated[str | None, typer.Option("--query", help="Search: free-text query (query.term).")] = None,
     status: Annotated[
         list[str] | None,
@@ -32,16 +33,27 @@ def fetch(
     ] = None,
     updated_since: Annotated[
         datetime | None,
-        typer.Option("--updated-since", formats=["%Y-%m-%d"], metavar="YYYY-MM-DD",
-                     help="Search: studies whose last update was posted on or after this day."),
+        typer.Option(
+            "--updated-since",
+            formats=["%Y-%m-%d"],
+            metavar="YYYY-MM-DD",
+            help="Search: studies whose last update was posted on or after this day.",
+        ),
     ] = None,
     convert: Annotated[
-        bool, typer.Option("--convert", help="Then convert the raw files to FHIR bundles DIR/<NCTID>.json.")] = False,
+        bool, typer.Option("--convert", help="Then convert the raw files to FHIR bundles DIR/<NCTID>.json.")
+    ] = False,
     page_size: Annotated[
-        int, typer.Option("--page-size", min=1, max=1000, help="Search: studies per API page.")] = 1000,
-    ca_bundle: Annotated[Path | None, typer.Option(
-        "--ca-bundle", help="PEM file of the CA certificates to trust instead of REQUESTS_CA_BUNDLE / "
-        "CURL_CA_BUNDLE / the default store (TLS verification is always on).")] = None,
+        int, typer.Option("--page-size", min=1, max=1000, help="Search: studies per API page.")
+    ] = 1000,
+    ca_bundle: Annotated[
+        Path | None,
+        typer.Option(
+            "--ca-bundle",
+            help="PEM file of the CA certificates to trust instead of REQUESTS_CA_BUNDLE / "
+            "CURL_CA_BUNDLE / the default store (TLS verification is always on).",
+        ),
+    ] = None,
 ) -> None:
     """Fetch studies from ClinicalTrials.gov by NCT id and/or by search. Exit 0 only if every fetch succeeded."""
     from fhir_adapter.ctgov_api import CtgovClient, normalize_statuses
@@ -130,8 +142,14 @@ class _Run:
             err(f"warning: {nct_id}: ClinicalTrials.gov answered with {got} (an alias); saved as {got}")
         self._save(got, study)
 
-    def by_search(self, api: CtgovClient, query: str | None, statuses: list[str] | None,
-                  updated_since: date | None, page_size: int) -> None:
+    def by_search(
+        self,
+        api: CtgovClient,
+        query: str | None,
+        statuses: list[str] | None,
+        updated_since: date | None,
+        page_size: int,
+    ) -> None:
         from fhir_adapter.ctgov_api import CtgovApiError, study_nct_id
 
         index = -1

@@ -43,14 +43,19 @@ def pull(
     server: Server,
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the DIR/<NCTID>.json bundles.")],
     fhir_version: Version = FhirVersion.R5,
-    identifier: Annotated[str | None, typer.Option(
-        "--identifier", help="NCT ids, comma-separated.")] = None,
+    identifier: Annotated[str | None, typer.Option("--identifier", help="NCT ids, comma-separated.")] = None,
     condition: Annotated[str | None, typer.Option("--condition", help="Condition text (condition:text).")] = None,
-    status: Annotated[str | None, typer.Option(
-        "--status", help="Study status code (R5: progressStatus state such as recruiting; R4: status).")] = None,
+    status: Annotated[
+        str | None,
+        typer.Option("--status", help="Study status code (R5: progressStatus state such as recruiting; R4: status)."),
+    ] = None,
     phase: Annotated[str | None, typer.Option("--phase", help="Phase code, e.g. phase-2.")] = None,
-    updated_since: Annotated[str | None, typer.Option(
-        "--updated-since", metavar="YYYY-MM-DD", help="Only studies updated on the server since this day.")] = None,
+    updated_since: Annotated[
+        str | None,
+        typer.Option(
+            "--updated-since", metavar="YYYY-MM-DD", help="Only studies updated on the server since this day."
+        ),
+    ] = None,
     token_file: TokenFile = None,
     user: User = None,
     password_file: PasswordFile = None,
@@ -75,23 +80,33 @@ def pull(
         raise typer.BadParameter(f"not NCT ids: {', '.join(bad)}", param_hint="'--identifier'")
     if updated_since is not None and not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", updated_since):
         raise typer.BadParameter("use YYYY-MM-DD", param_hint="'--updated-since'")
-    query = SearchQuery(identifiers=ids, condition=condition, status=status, phase=phase,
-                        updated_since=updated_since)
-    client = make_client(server, fhir_version.value, token_file=token_file, user=user, password_file=password_file,
-                         smart_client_id=smart_client_id, smart_key=smart_key, smart_alg=smart_alg.value,
-                         smart_kid=smart_kid, smart_scope=smart_scope, smart_token_url=smart_token_url,
-                         ca_bundle=ca_bundle, timeout=timeout)
+    query = SearchQuery(identifiers=ids, condition=condition, status=status, phase=phase, updated_since=updated_since)
+    client = make_client(
+        server,
+        fhir_version.value,
+        token_file=token_file,
+        user=user,
+        password_file=password_file,
+        smart_client_id=smart_client_id,
+        smart_key=smart_key,
+        smart_alg=smart_alg.value,
+        smart_kid=smart_kid,
+        smart_scope=smart_scope,
+        smart_token_url=smart_token_url,
+        ca_bundle=ca_bundle,
+        timeout=timeout,
+    )
     with client:
         try:
-            summary = do_pull(client, output, query,
-                              on_study=lambda nct, path, n: out(f"ok {nct} -> {path} ({n} resources)"))
+            summary = do_pull(
+                client, output, query, on_study=lambda nct, path, n: out(f"ok {nct} -> {path} ({n} resources)")
+            )
         except FhirServerError as e:
             err(f"error: {e}")
             raise typer.Exit(ExitCode.FAILED) from None
     for line in summary.problems:
         err(f"FAILED {line}")
-    missing = [i for i in ids if not (output / f"{i}.json").exists() or
-               output / f"{i}.json" not in summary.written]
+    missing = [i for i in ids if not (output / f"{i}.json").exists() or output / f"{i}.json" not in summary.written]
     for i in missing:
         err(f"FAILED {i}: not found on the server")
     out(f"{summary.studies} studies pulled, {summary.resources} resources, {summary.requests} requests")

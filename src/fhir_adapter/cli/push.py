@@ -37,28 +37,51 @@ class SmartAlgorithm(StrEnum):
 
 Server = Annotated[str, typer.Option("--server", help="FHIR base URL, e.g. http://127.0.0.1:8080/fhir.")]
 Version = Annotated[FhirVersion, typer.Option("--fhir-version", help="FHIR release; the server must speak it.")]
-TokenFile = Annotated[Path | None, typer.Option(
-    "--token-file", help="File holding a bearer token (else FHIR_ADAPTER_TOKEN is used if set).")]
-User = Annotated[str | None, typer.Option(
-    "--user", help="HTTP basic user; the password comes from FHIR_ADAPTER_PASSWORD or --password-file.")]
+TokenFile = Annotated[
+    Path | None,
+    typer.Option("--token-file", help="File holding a bearer token (else FHIR_ADAPTER_TOKEN is used if set)."),
+]
+User = Annotated[
+    str | None,
+    typer.Option("--user", help="HTTP basic user; the password comes from FHIR_ADAPTER_PASSWORD or --password-file."),
+]
 PasswordFile = Annotated[Path | None, typer.Option("--password-file", help="File holding the basic-auth password.")]
 SmartClient = Annotated[str | None, typer.Option("--smart-client-id", help="SMART backend services client id.")]
 SmartKey = Annotated[Path | None, typer.Option("--smart-key", help="SMART: PEM file of the private signing key.")]
 SmartAlg = Annotated[SmartAlgorithm, typer.Option("--smart-alg", help="SMART: JWT signing algorithm.")]
 SmartKid = Annotated[str | None, typer.Option("--smart-kid", help="SMART: key id (JWT header kid).")]
 SmartScope = Annotated[str, typer.Option("--smart-scope", help="SMART: scopes asked for.")]
-SmartTokenUrl = Annotated[str | None, typer.Option(
-    "--smart-token-url", help="SMART: token endpoint (default: from .well-known/smart-configuration).")]
-CaBundle = Annotated[Path | None, typer.Option(
-    "--ca-bundle", help="PEM file of the CA certificates to trust instead of REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE / "
-    "the default store (TLS verification is always on).")]
+SmartTokenUrl = Annotated[
+    str | None,
+    typer.Option("--smart-token-url", help="SMART: token endpoint (default: from .well-known/smart-configuration)."),
+]
+CaBundle = Annotated[
+    Path | None,
+    typer.Option(
+        "--ca-bundle",
+        help="PEM file of the CA certificates to trust instead of REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE / "
+        "the default store (TLS verification is always on).",
+    ),
+]
 Timeout = Annotated[float, typer.Option("--timeout", min=1, help="Read timeout in seconds.")]
 
 
-def make_client(server: str, fhir_version: str, *, token_file: Path | None, user: str | None,
-                password_file: Path | None, smart_client_id: str | None, smart_key: Path | None,
-                smart_alg: str, smart_kid: str | None, smart_scope: str, smart_token_url: str | None,
-                ca_bundle: Path | None, timeout: float) -> FhirClient:
+def make_client(
+    server: str,
+    fhir_version: str,
+    *,
+    token_file: Path | None,
+    user: str | None,
+    password_file: Path | None,
+    smart_client_id: str | None,
+    smart_key: Path | None,
+    smart_alg: str,
+    smart_kid: str | None,
+    smart_scope: str,
+    smart_token_url: str | None,
+    ca_bundle: Path | None,
+    timeout: float,
+) -> FhirClient:
     """The client the options describe; a credential problem is one line and exit code FAILED."""
     from fhir_adapter.auth import credentials
     from fhir_adapter.client import FhirClient
@@ -67,9 +90,17 @@ def make_client(server: str, fhir_version: str, *, token_file: Path | None, user
     if ca_bundle is not None and not ca_bundle.is_file():
         raise typer.BadParameter(f"{ca_bundle}: no such file", param_hint="'--ca-bundle'")
     try:
-        auth = credentials(token_file=token_file, user=user, password_file=password_file,
-                           smart_client_id=smart_client_id, smart_key_file=smart_key, smart_algorithm=smart_alg,
-                           smart_scope=smart_scope, smart_kid=smart_kid, smart_token_url=smart_token_url)
+        auth = credentials(
+            token_file=token_file,
+            user=user,
+            password_file=password_file,
+            smart_client_id=smart_client_id,
+            smart_key_file=smart_key,
+            smart_algorithm=smart_alg,
+            smart_scope=smart_scope,
+            smart_kid=smart_kid,
+            smart_token_url=smart_token_url,
+        )
         return FhirClient(server, fhir_version=fhir_version, auth=auth, ca_bundle=ca_bundle, read_timeout=timeout)
     except FhirServerError as e:  # credentials unreadable, a CA file named in the environment missing
         err(f"error: {e}")
@@ -77,14 +108,20 @@ def make_client(server: str, fhir_version: str, *, token_file: Path | None, user
 
 
 def push(
-    inputs: Annotated[list[Path], typer.Argument(
-        metavar="PATH...", help="Converted bundles (collection or transaction) and/or inputs to convert on the fly.",
-        show_default=False)],
+    inputs: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="PATH...",
+            help="Converted bundles (collection or transaction) and/or inputs to convert on the fly.",
+            show_default=False,
+        ),
+    ],
     server: Server,
     fhir_version: Version = FhirVersion.R5,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Trials per request.")] = 1,
-    mode: Annotated[PushMode, typer.Option(
-        "--mode", help="transaction: atomic per chunk; batch: entries independent.")] = PushMode.transaction,
+    mode: Annotated[
+        PushMode, typer.Option("--mode", help="transaction: atomic per chunk; batch: entries independent.")
+    ] = PushMode.transaction,
     token_file: TokenFile = None,
     user: User = None,
     password_file: PasswordFile = None,
@@ -105,19 +142,39 @@ def push(
     from fhir_adapter.client import push_paths
 
     require_paths(inputs)
-    client = make_client(server, fhir_version.value, token_file=token_file, user=user, password_file=password_file,
-                         smart_client_id=smart_client_id, smart_key=smart_key, smart_alg=smart_alg.value,
-                         smart_kid=smart_kid, smart_scope=smart_scope, smart_token_url=smart_token_url,
-                         ca_bundle=ca_bundle, timeout=timeout)
+    client = make_client(
+        server,
+        fhir_version.value,
+        token_file=token_file,
+        user=user,
+        password_file=password_file,
+        smart_client_id=smart_client_id,
+        smart_key=smart_key,
+        smart_alg=smart_alg.value,
+        smart_kid=smart_kid,
+        smart_scope=smart_scope,
+        smart_token_url=smart_token_url,
+        ca_bundle=ca_bundle,
+        timeout=timeout,
+    )
     with client:
-        summary = push_paths(client, inputs, mode=mode.value, batch_size=batch_size, on_result=_report,
-                             on_input_error=lambda line: err(f"FAILED {line}"), on_not_attempted=_NotAttempted())
+        summary = push_paths(
+            client,
+            inputs,
+            mode=mode.value,
+            batch_size=batch_size,
+            on_result=_report,
+            on_input_error=lambda line: err(f"FAILED {line}"),
+            on_not_attempted=_NotAttempted(),
+        )
     if summary.stopped is not None and not summary.not_attempted:
         err(f"error: push stopped: {summary.stopped}")
-    out(f"{summary.pushed} trials pushed, {summary.failed} failed, {len(summary.not_attempted)} not attempted; "
+    out(
+        f"{summary.pushed} trials pushed, {summary.failed} failed, {len(summary.not_attempted)} not attempted; "
         f"{summary.resources} resources ({summary.created} created, {summary.updated} updated or unchanged), "
         f"{summary.requests} requests, {summary.retries} retries, {summary.read_back} trials read back "
-        f"({summary.verified} found pushed)")
+        f"({summary.verified} found pushed)"
+    )
     if summary.failed or summary.not_attempted or summary.stopped:
         raise typer.Exit(ExitCode.FAILED)
 
@@ -137,11 +194,16 @@ class _NotAttempted:
 
 def _report(result: PushResult) -> None:
     """One line per trial of a chunk: ok (how it is known), or FAILED with the server's issues first."""
-    verified = f"; the answer was lost, read back: {', '.join(sorted(result.verified))} on the server as sent" \
-        if result.verified else ""
+    verified = (
+        f"; the answer was lost, read back: {', '.join(sorted(result.verified))} on the server as sent"
+        if result.verified
+        else ""
+    )
     if result.ok:
-        out(f"ok {', '.join(result.nct_ids)}: {result.resources} resources ({result.created} created, "
-            f"{result.updated} updated or unchanged){verified}")
+        out(
+            f"ok {', '.join(result.nct_ids)}: {result.resources} resources ({result.created} created, "
+            f"{result.updated} updated or unchanged){verified}"
+        )
         return
     for issue in result.issues:
         err(f"FAILED {issue}")

@@ -30,8 +30,9 @@ class Engine(StrEnum):
 
 
 # What the fast Python R4 check does not see (fhir_adapter.validate.r4 has the details).
-R4_FAST_MISSES = ("required bindings outside EvidenceVariable, invariants, reference target types and extension "
-                  "definitions")
+R4_FAST_MISSES = (
+    "required bindings outside EvidenceVariable, invariants, reference target types and extension definitions"
+)
 
 
 def _hapi_or_none(engine: Engine, fhir_version: str) -> bool:
@@ -49,8 +50,10 @@ def _hapi_or_none(engine: Engine, fhir_version: str) -> bool:
     except FhirAdapterError as e:
         if engine is Engine.hapi:
             raise typer.BadParameter(f"HAPI's validator is not available: {e}", param_hint="--engine") from None
-        err(f"note: HAPI's validator is not available ({e}); using the fast Python R4 check, which does not "
-            f"check {R4_FAST_MISSES}")
+        err(
+            f"note: HAPI's validator is not available ({e}); using the fast Python R4 check, which does not "
+            f"check {R4_FAST_MISSES}"
+        )
         return False
 
 
@@ -66,8 +69,11 @@ def _documents(paths: list[Path]) -> Iterator[tuple[str, Any, str | None]]:
             except OSError as e:
                 yield str(f), None, f"cannot read: {e.strerror}"
                 continue
-            chunks = [(str(f), data)] if f.suffix != ".ndjson" else [
-                (f"{f}:{n}", line) for n, line in enumerate(data.splitlines(), 1) if line.strip()]
+            chunks = (
+                [(str(f), data)]
+                if f.suffix != ".ndjson"
+                else [(f"{f}:{n}", line) for n, line in enumerate(data.splitlines(), 1) if line.strip()]
+            )
             for name, chunk in chunks:
                 try:
                     yield name, orjson.loads(chunk), None
@@ -79,10 +85,14 @@ def validate(
     paths: Annotated[list[Path], typer.Argument(help="FHIR JSON files or folders (resources, Bundles, NDJSON).")],
     fhir_version: Annotated[FhirVersion, typer.Option("--fhir-version", help="FHIR release.")] = FhirVersion.R5,
     fmt: Annotated[OutputFormat, typer.Option("--format", help="text, or one OperationOutcome per file.")] = (
-        OutputFormat.text),
-    engine: Annotated[Engine, typer.Option(
-        "--engine", help="auto: HAPI's validator for R4 (when Java is there), the offline Python layers for R5.")] = (
-        Engine.auto),
+        OutputFormat.text
+    ),
+    engine: Annotated[
+        Engine,
+        typer.Option(
+            "--engine", help="auto: HAPI's validator for R4 (when Java is there), the offline Python layers for R5."
+        ),
+    ] = (Engine.auto),
 ) -> None:
     """Validate FHIR resources. Exit 0 iff no error-level issue was found."""
     import orjson

@@ -14,5 +14,14 @@ from fhir_adapter.sinks.files import (
 )
 from fhir_adapter.sinks.writer import ERRORS_FILE, OutcomeWriter
 
-__all__ = ["ERRORS_FILE", "OutcomeWriter", "OutputFolder", "UnusableId", "check_folder", "display_id",
-           "input_identities", "output_stem", "prepare_folder"]
+__all__ = [
+    "ERRORS_FILE",
+    "OutcomeWriter",
+    "OutputFolder",
+    "UnusableId",
+    "check_folder",
+    "display_id",
+    "input_identities",
+    "output_stem",
+    "prepare_folder",
+]

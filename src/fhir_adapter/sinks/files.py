@@ -60,9 +60,12 @@ def output_stem(record_id: str | None) -> str:
 
 def _looks_hashed(stem: str) -> bool:
     """Whether an unchanged id ends like a hashed name (it is hashed too, so the two kinds never meet)."""
-    tail = stem[-(len(_HASH_MARK) + _HASH_CHARS):]
-    return (len(tail) == len(_HASH_MARK) + _HASH_CHARS and tail.startswith(_HASH_MARK)
-            and all(c in "0123456789abcdef" for c in tail[len(_HASH_MARK):]))
+    tail = stem[-(len(_HASH_MARK) + _HASH_CHARS) :]
+    return (
+        len(tail) == len(_HASH_MARK) + _HASH_CHARS
+        and tail.startswith(_HASH_MARK)
+        and all(c in "0123456789abcdef" for c in tail[len(_HASH_MARK) :])
+    )
 
 
 def display_id(record_id: str | None) -> str:
@@ -75,8 +78,14 @@ def display_id(record_id: str | None) -> str:
 
 def _check_name(name: str) -> None:
     """A name we write must be one plain entry of the folder (defence in depth: every caller builds safe names)."""
-    if (not name or name.startswith(".") or "/" in name or "\x00" in name or os.sep in name
-            or os.path.normpath(name) != name):
+    if (
+        not name
+        or name.startswith(".")
+        or "/" in name
+        or "\x00" in name
+        or os.sep in name
+        or os.path.normpath(name) != name
+    ):
         raise OutputError(f"refusing to write {name!r}: not a plain file name")
 
 
@@ -232,5 +241,14 @@ def input_identities(inputs: Iterable[str | Path], folder: OutputFolder) -> set[
     return found
 
 
-__all__ = ["MAX_STEM", "NCT_ID", "OutputFolder", "UnusableId", "check_folder", "display_id", "input_identities",
-           "output_stem", "prepare_folder"]
+__all__ = [
+    "MAX_STEM",
+    "NCT_ID",
+    "OutputFolder",
+    "UnusableId",
+    "check_folder",
+    "display_id",
+    "input_identities",
+    "output_stem",
+    "prepare_folder",
+]

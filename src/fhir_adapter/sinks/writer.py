@@ -92,8 +92,12 @@ class OutcomeWriter:
         if self.errors is None:
             self.errors = _Stream(self.folder, ERRORS_FILE)
         for message in o.messages:
-            self.errors.write(orjson.dumps({"source": o.path, "index": o.index, "nct_id": o.nct_id,
-                                            "stage": o.stage, "message": message}) + b"\n")
+            self.errors.write(
+                orjson.dumps(
+                    {"source": o.path, "index": o.index, "nct_id": o.nct_id, "stage": o.stage, "message": message}
+                )
+                + b"\n"
+            )
 
     def close(self) -> None:
         """Rename every stream into place (the first failure is raised once all were tried)."""

@@ -83,8 +83,15 @@ def _read_study(fmt: str, study: Any, source: Source, limits: Limits) -> Record:
     except SourceError as e:
         return Record(source, error=e)
     except Exception as e:  # a reader bug must not stop the batch; report it with the record
-        return Record(source, error=SourceError(f"internal reader error {type(e).__name__}: {e}", path=source.path,
-                                                index=source.index, nct_id=_nct_of(study)))
+        return Record(
+            source,
+            error=SourceError(
+                f"internal reader error {type(e).__name__}: {e}",
+                path=source.path,
+                index=source.index,
+                nct_id=_nct_of(study),
+            ),
+        )
 
 
 def read_records(paths: Iterable[str | Path], *, limits: Limits = DEFAULT_LIMITS) -> Iterator[Record]:
@@ -93,16 +100,20 @@ def read_records(paths: Iterable[str | Path], *, limits: Limits = DEFAULT_LIMITS
         yield from read_unit(unit, limits)
 
 
-def read_bytes(data: bytes, path: str = "<memory>", index: int | None = None, *,
-               limits: Limits = DEFAULT_LIMITS) -> Iterator[Record]:
+def read_bytes(
+    data: bytes, path: str = "<memory>", index: int | None = None, *, limits: Limits = DEFAULT_LIMITS
+) -> Iterator[Record]:
     """The records of one input given as bytes (format detected from the content; a UTF-8 byte-order mark is
     accepted). Input over ``limits.max_record_bytes`` is reported, not read."""
     from fhir_adapter.sources import ctgov_xml, text_page
 
     try:
         if len(data) > limits.max_record_bytes:
-            raise LimitExceeded(over("record size", size_text(len(data)), "max_record_bytes",
-                                     limits.max_record_bytes, "bytes"), path=path, index=index)
+            raise LimitExceeded(
+                over("record size", size_text(len(data)), "max_record_bytes", limits.max_record_bytes, "bytes"),
+                path=path,
+                index=index,
+            )
         data = strip_bom(data)
         text = _decode(data, path, index)
         first = text.lstrip()[:1]
@@ -125,8 +136,11 @@ def read_bytes(data: bytes, path: str = "<memory>", index: int | None = None, *,
             check_text_items(text, "(trial page)", limits.max_list_items, Source("text-page", path, index), None)
             yield Record(Source("text-page", path, index), trial=text_page.read_text_page(text, path))
         else:
-            raise UnknownFormatError("unknown format: not ClinicalTrials.gov JSON, XML or a trial page with an NCT id",
-                                     path=path, index=index)
+            raise UnknownFormatError(
+                "unknown format: not ClinicalTrials.gov JSON, XML or a trial page with an NCT id",
+                path=path,
+                index=index,
+            )
     except SourceError as e:
         yield Record(Source("unknown", path, index), error=e)
 
@@ -145,8 +159,11 @@ def _json_error(text: str, path: str, index: int | None) -> None:
         orjson.loads(text)
     except orjson.JSONDecodeError as e:
         raise SourceError(f"invalid JSON: {e}", path=path, index=index) from None
-    raise UnknownFormatError("JSON is not a ClinicalTrials.gov study (API v2 study, list, search page or v1 "
-                             "FullStudiesResponse)", path=path, index=index)
+    raise UnknownFormatError(
+        "JSON is not a ClinicalTrials.gov study (API v2 study, list, search page or v1 FullStudiesResponse)",
+        path=path,
+        index=index,
+    )
 
 
 def _decode(data: bytes, path: str, index: int | None) -> str:

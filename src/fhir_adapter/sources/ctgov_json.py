@@ -223,10 +223,14 @@ class _Sub:
             return None
         count = unsigned_int(value)
         if count is None:
-            kind = "number out of range or not whole" if isinstance(value, int | float) and not isinstance(
-                value, bool) else type(value).__name__
-            self.reader._warn(self._p(key), f"expected a whole number 0..2147483647, got {kind}; value kept in "
-                                            "unmapped")
+            kind = (
+                "number out of range or not whole"
+                if isinstance(value, int | float) and not isinstance(value, bool)
+                else type(value).__name__
+            )
+            self.reader._warn(
+                self._p(key), f"expected a whole number 0..2147483647, got {kind}; value kept in unmapped"
+            )
             self.reader.used.discard(self._p(key))
         return count
 
@@ -246,17 +250,29 @@ def read_study(study: Any, source: Source, *, limits: Limits = DEFAULT_LIMITS) -
     """One API v2 study object -> Trial. Raises ``SourceError`` when it is not a study or has no plausible NCT id,
     ``LimitExceeded`` for a list-valued field over ``limits.max_list_items``."""
     if not isinstance(study, dict) or not isinstance(study.get("protocolSection"), dict):
-        raise SourceError("not a ClinicalTrials.gov study object (no protocolSection)", path=source.path,
-                          index=source.index, field="protocolSection")
+        raise SourceError(
+            "not a ClinicalTrials.gov study object (no protocolSection)",
+            path=source.path,
+            index=source.index,
+            field="protocolSection",
+        )
     r = _Reader(study, source, limits)
     raw_nct = r.node("protocolSection.identificationModule.nctId")
     if raw_nct is not None and not isinstance(raw_nct, str):
-        raise SourceError(f"NCT id is a {type(raw_nct).__name__}, not text", path=source.path, index=source.index,
-                          field="protocolSection.identificationModule.nctId")
+        raise SourceError(
+            f"NCT id is a {type(raw_nct).__name__}, not text",
+            path=source.path,
+            index=source.index,
+            field="protocolSection.identificationModule.nctId",
+        )
     nct = r.text("protocolSection.identificationModule.nctId")
     if not nct:
-        raise SourceError("study has no NCT id", path=source.path, index=source.index,
-                          field="protocolSection.identificationModule.nctId")
+        raise SourceError(
+            "study has no NCT id",
+            path=source.path,
+            index=source.index,
+            field="protocolSection.identificationModule.nctId",
+        )
     r.nct_id = check_nct_id(nct, "protocolSection.identificationModule.nctId", source)
     trial = Trial(nct_id=nct, source=source)
     _identification(r, trial)
@@ -272,8 +288,9 @@ def read_study(study: Any, source: Source, *, limits: Limits = DEFAULT_LIMITS) -
     _derived(r, trial)
     trial.has_results = r.flag("hasResults")
     if study.get("resultsSection"):
-        r.issues.append(Issue("information", "resultsSection", "results are not mapped to FHIR (hasResults is)",
-                              "not-supported"))
+        r.issues.append(
+            Issue("information", "resultsSection", "results are not mapped to FHIR (hasResults is)", "not-supported")
+        )
     if study.get("documentSection"):
         r.issues.append(Issue("information", "documentSection", "study documents are not mapped", "not-supported"))
     _collect_unmapped(r, trial)
@@ -285,13 +302,17 @@ def _identification(r: _Reader, t: Trial) -> None:
     m = "protocolSection.identificationModule"
     org_id = r.sub(f"{m}.orgStudyIdInfo")
     if org_id and org_id.text("id"):
-        t.org_study_id = SecondaryId(id=org_id.text("id") or "", type=org_id.code("secondary-id-type", "type"),
-                                     link=org_id.text("link"))
+        t.org_study_id = SecondaryId(
+            id=org_id.text("id") or "", type=org_id.code("secondary-id-type", "type"), link=org_id.text("link")
+        )
     for s in r.objects(f"{m}.secondaryIdInfos"):
         sid = s.text("id")
         if sid:
-            t.secondary_ids.append(SecondaryId(id=sid, type=s.code("secondary-id-type", "type"),
-                                               domain=s.text("domain"), link=s.text("link")))
+            t.secondary_ids.append(
+                SecondaryId(
+                    id=sid, type=s.code("secondary-id-type", "type"), domain=s.text("domain"), link=s.text("link")
+                )
+            )
     org = r.sub(f"{m}.organization")
     if org and org.text("fullName"):
         t.organization = Organization(org.text("fullName") or "", org.code("sponsor-class", "class"))
@@ -321,9 +342,13 @@ def _sponsors(r: _Reader, t: Trial) -> None:
     rp = r.sub(f"{m}.responsibleParty")
     if rp is not None:
         t.responsible_party = ResponsibleParty(
-            type=rp.code("responsible-party-type", "type"), name=rp.text("investigatorFullName"),
-            title=rp.text("investigatorTitle"), affiliation=rp.text("investigatorAffiliation"),
-            old_name_title=rp.text("oldNameTitle"), old_organization=rp.text("oldOrganization"))
+            type=rp.code("responsible-party-type", "type"),
+            name=rp.text("investigatorFullName"),
+            title=rp.text("investigatorTitle"),
+            affiliation=rp.text("investigatorAffiliation"),
+            old_name_title=rp.text("oldNameTitle"),
+            old_organization=rp.text("oldOrganization"),
+        )
     lead = r.sub(f"{m}.leadSponsor")
     if lead and lead.text("name"):
         t.lead_sponsor = Organization(lead.text("name") or "", lead.code("sponsor-class", "class"))
@@ -377,31 +402,47 @@ def _arms(r: _Reader, t: Trial) -> None:
             r._warn(a.path, "arm group without a label; kept in unmapped")
             r.used.discard(a.path)
             continue
-        t.arms.append(Arm(label=label, type=a.code("arm-type", "type"), description=a.text("description"),
-                          intervention_names=a.texts("interventionNames")))
+        t.arms.append(
+            Arm(
+                label=label,
+                type=a.code("arm-type", "type"),
+                description=a.text("description"),
+                intervention_names=a.texts("interventionNames"),
+            )
+        )
     for i in r.objects(f"{m}.interventions"):
         name = i.text("name")
         if not name:
             r._warn(i.path, "intervention without a name; kept in unmapped")
             r.used.discard(i.path)
             continue
-        t.interventions.append(Intervention(name=name, type=i.code("intervention-type", "type"),
-                                            description=i.text("description"), arm_labels=i.texts("armGroupLabels"),
-                                            other_names=i.texts("otherNames")))
+        t.interventions.append(
+            Intervention(
+                name=name,
+                type=i.code("intervention-type", "type"),
+                description=i.text("description"),
+                arm_labels=i.texts("armGroupLabels"),
+                other_names=i.texts("otherNames"),
+            )
+        )
 
 
 def _outcomes(r: _Reader, t: Trial) -> None:
     m = "protocolSection.outcomesModule"
-    for key, kind in (("primaryOutcomes", "PRIMARY"), ("secondaryOutcomes", "SECONDARY"),
-                      ("otherOutcomes", "OTHER_PRE_SPECIFIED")):
+    for key, kind in (
+        ("primaryOutcomes", "PRIMARY"),
+        ("secondaryOutcomes", "SECONDARY"),
+        ("otherOutcomes", "OTHER_PRE_SPECIFIED"),
+    ):
         for o in r.objects(f"{m}.{key}"):
             measure = o.text("measure")
             if not measure:
                 r._warn(o.path, "outcome without a measure; kept in unmapped")
                 r.used.discard(o.path)
                 continue
-            t.outcomes.append(Outcome(measure=measure, type=kind, description=o.text("description"),
-                                      time_frame=o.text("timeFrame")))
+            t.outcomes.append(
+                Outcome(measure=measure, type=kind, description=o.text("description"), time_frame=o.text("timeFrame"))
+            )
 
 
 def _eligibility(r: _Reader, t: Trial) -> None:
@@ -426,8 +467,13 @@ def _eligibility(r: _Reader, t: Trial) -> None:
 
 
 def _contact(s: _Sub) -> Contact:
-    return Contact(name=s.text("name"), role=s.code("contact-role", "role"), phone=s.text("phone"),
-                   phone_ext=s.text("phoneExt"), email=s.text("email"))
+    return Contact(
+        name=s.text("name"),
+        role=s.code("contact-role", "role"),
+        phone=s.text("phone"),
+        phone_ext=s.text("phoneExt"),
+        email=s.text("email"),
+    )
 
 
 def _contacts_locations(r: _Reader, t: Trial) -> None:
@@ -436,11 +482,18 @@ def _contacts_locations(r: _Reader, t: Trial) -> None:
     for o in r.objects(f"{m}.overallOfficials"):
         name = o.text("name")
         if name:
-            t.officials.append(Official(name=name, role=o.code("official-role", "role"),
-                                        affiliation=o.text("affiliation")))
+            t.officials.append(
+                Official(name=name, role=o.code("official-role", "role"), affiliation=o.text("affiliation"))
+            )
     for s in r.objects(f"{m}.locations"):
-        site = Site(facility=s.text("facility"), status=s.code("recruitment-status", "status"), city=s.text("city"),
-                    state=s.text("state"), zip=s.text("zip"), country=s.text("country"))
+        site = Site(
+            facility=s.text("facility"),
+            status=s.code("recruitment-status", "status"),
+            city=s.text("city"),
+            state=s.text("state"),
+            zip=s.text("zip"),
+            country=s.text("country"),
+        )
         geo = r.sub(f"{s.path}.geoPoint")
         if geo is not None:
             site.latitude, site.longitude = geo.number("lat", 90), geo.number("lon", 180)
@@ -451,8 +504,9 @@ def _contacts_locations(r: _Reader, t: Trial) -> None:
 def _references(r: _Reader, t: Trial) -> None:
     m = "protocolSection.referencesModule"
     for ref in r.objects(f"{m}.references"):
-        t.references.append(Reference(citation=ref.text("citation"), pmid=ref.text("pmid"),
-                                      type=ref.code("reference-type", "type")))
+        t.references.append(
+            Reference(citation=ref.text("citation"), pmid=ref.text("pmid"), type=ref.code("reference-type", "type"))
+        )
     for link in r.objects(f"{m}.seeAlsoLinks"):
         url = link.text("url")
         if url:
@@ -460,8 +514,10 @@ def _references(r: _Reader, t: Trial) -> None:
 
 
 def _derived(r: _Reader, t: Trial) -> None:
-    for key, target in (("conditionBrowseModule", t.condition_meshes), ("interventionBrowseModule",
-                                                                         t.intervention_meshes)):
+    for key, target in (
+        ("conditionBrowseModule", t.condition_meshes),
+        ("interventionBrowseModule", t.intervention_meshes),
+    ):
         for mesh in r.objects(f"derivedSection.{key}.meshes"):
             mid, term = mesh.text("id"), mesh.text("term")
             if mid and term:
@@ -487,8 +543,9 @@ def _collect_unmapped(r: _Reader, t: Trial) -> None:
                 walk(f"{path}[{i}]", v, list_used=path in r.used)
         elif path not in r.used and not (list_used and isinstance(node, str)):
             t.unmapped[path] = node if isinstance(node, str) else orjson.dumps(node).decode()
-            r.issues.append(Issue("warning", path, "field not mapped to FHIR; kept as text (ResearchStudy.note)",
-                                  "not-supported"))
+            r.issues.append(
+                Issue("warning", path, "field not mapped to FHIR; kept as text (ResearchStudy.note)", "not-supported")
+            )
 
     walk("", r.study)
 

@@ -65,8 +65,17 @@ __all__ = [
 # Search-page metadata of a FullStudiesResponse (not about any one study) and the bookkeeping key of each
 # FullStudies entry: read past on purpose, never reported.
 PAGE_KEYS = frozenset(
-    {"APIVrs", "DataVrs", "Expression", "NStudiesAvail", "NStudiesFound", "MinRank", "MaxRank", "NStudiesReturned",
-     "FullStudies"}
+    {
+        "APIVrs",
+        "DataVrs",
+        "Expression",
+        "NStudiesAvail",
+        "NStudiesFound",
+        "MinRank",
+        "MaxRank",
+        "NStudiesReturned",
+        "FullStudies",
+    }
 )
 _ENTRY_BOOKKEEPING = frozenset({"Rank"})
 
@@ -286,14 +295,20 @@ def iter_v1_studies(doc: Any, path: str) -> Iterator[tuple[int | None, Any]]:
     if isinstance(doc, dict) and "FullStudiesResponse" in doc:
         page = doc["FullStudiesResponse"]
         if not isinstance(page, dict):
-            raise SourceError(f"FullStudiesResponse is a {type(page).__name__}, expected an object", path=path,
-                              field="FullStudiesResponse")
+            raise SourceError(
+                f"FullStudiesResponse is a {type(page).__name__}, expected an object",
+                path=path,
+                field="FullStudiesResponse",
+            )
         studies = page.get("FullStudies")
         if studies is None:
             return
         if not isinstance(studies, list):
-            raise SourceError(f"FullStudies is a {type(studies).__name__}, expected a list", path=path,
-                              field="FullStudiesResponse.FullStudies")
+            raise SourceError(
+                f"FullStudies is a {type(studies).__name__}, expected a list",
+                path=path,
+                field="FullStudiesResponse.FullStudies",
+            )
         yield from enumerate(studies)
     elif isinstance(doc, list):
         yield from enumerate(doc)
@@ -335,12 +350,20 @@ def read_v1_study(study: Any, source: Source, *, limits: Limits = DEFAULT_LIMITS
             wrapper_extra = {k: v for k, v in inner.items() if k != "Study" and k not in _ENTRY_BOOKKEEPING}
     study = _unwrap(study)
     if not isinstance(study, dict) or not isinstance(study.get("ProtocolSection"), dict):
-        raise SourceError("not a ClinicalTrials.gov API v1 study (no ProtocolSection)", path=source.path,
-                          index=source.index, field="ProtocolSection")
+        raise SourceError(
+            "not a ClinicalTrials.gov API v1 study (no ProtocolSection)",
+            path=source.path,
+            index=source.index,
+            field="ProtocolSection",
+        )
     nct = _nct_of(study)
     if not nct:
-        raise SourceError("study has no NCT id", path=source.path, index=source.index,
-                          field="ProtocolSection.IdentificationModule.NCTId")
+        raise SourceError(
+            "study has no NCT id",
+            path=source.path,
+            index=source.index,
+            field="ProtocolSection.IdentificationModule.NCTId",
+        )
     nct = check_nct_id(nct, "ProtocolSection.IdentificationModule.NCTId", source)
     r = _Reader(source, nct, limits)
     root = _Node(r, "", study)
@@ -364,8 +387,9 @@ def read_v1_study(study: Any, source: Source, *, limits: Limits = DEFAULT_LIMITS
     # v2 states hasResults on every record; v1 has no such field but sends the ResultsSection when there are results.
     trial.has_results = bool(study.get("ResultsSection"))
     if study.get("ResultsSection"):
-        r.issues.append(Issue("information", "ResultsSection", "results are not mapped to FHIR (hasResults is)",
-                              "not-supported"))
+        r.issues.append(
+            Issue("information", "ResultsSection", "results are not mapped to FHIR (hasResults is)", "not-supported")
+        )
     if study.get("DocumentSection"):
         r.issues.append(Issue("information", "DocumentSection", "study documents are not mapped", "not-supported"))
     _collect_unmapped(r, study, trial)
@@ -380,12 +404,22 @@ def read_v1_study(study: Any, source: Source, *, limits: Limits = DEFAULT_LIMITS
 def _identification(m: _Node, t: Trial) -> None:
     org_id = m.child("OrgStudyIdInfo")
     if org_id is not None and (oid := org_id.text("OrgStudyId")):
-        t.org_study_id = SecondaryId(id=oid, type=org_id.code("secondary-id-type", "OrgStudyIdType"),
-                                     domain=org_id.text("OrgStudyIdDomain"), link=org_id.text("OrgStudyIdLink"))
+        t.org_study_id = SecondaryId(
+            id=oid,
+            type=org_id.code("secondary-id-type", "OrgStudyIdType"),
+            domain=org_id.text("OrgStudyIdDomain"),
+            link=org_id.text("OrgStudyIdLink"),
+        )
     for s in m.objects("SecondaryIdInfoList", "SecondaryIdInfo"):
         if sid := s.text("SecondaryId"):
-            t.secondary_ids.append(SecondaryId(id=sid, type=s.code("secondary-id-type", "SecondaryIdType"),
-                                               domain=s.text("SecondaryIdDomain"), link=s.text("SecondaryIdLink")))
+            t.secondary_ids.append(
+                SecondaryId(
+                    id=sid,
+                    type=s.code("secondary-id-type", "SecondaryIdType"),
+                    domain=s.text("SecondaryIdDomain"),
+                    link=s.text("SecondaryIdLink"),
+                )
+            )
     org = m.child("Organization")
     if org is not None and (name := org.text("OrgFullName")):
         t.organization = Organization(name, org.code("sponsor-class", "OrgClass"))
@@ -418,10 +452,12 @@ def _sponsors(m: _Node | None, t: Trial) -> None:
     if rp is not None:
         t.responsible_party = ResponsibleParty(
             type=rp.code("responsible-party-type", "ResponsiblePartyType"),
-            name=rp.text("ResponsiblePartyInvestigatorFullName"), title=rp.text("ResponsiblePartyInvestigatorTitle"),
+            name=rp.text("ResponsiblePartyInvestigatorFullName"),
+            title=rp.text("ResponsiblePartyInvestigatorTitle"),
             affiliation=rp.text("ResponsiblePartyInvestigatorAffiliation"),
             old_name_title=rp.text("ResponsiblePartyOldNameTitle"),
-            old_organization=rp.text("ResponsiblePartyOldOrganization"))
+            old_organization=rp.text("ResponsiblePartyOldOrganization"),
+        )
     lead = m.child("LeadSponsor")
     if lead is not None and (name := lead.text("LeadSponsorName")):
         t.lead_sponsor = Organization(name, lead.code("sponsor-class", "LeadSponsorClass"))
@@ -448,8 +484,9 @@ def _single(node: _Node, axis: str, list_key: str, item_key: str) -> str | None:
         path = f"{node.p(list_key)}.{item_key}"
         for i in range(1, len(values)):
             node.r.used.discard(f"{path}[{i}]")
-        node.r.warn(path, f"{len(values)} values where API v2 has one; the first is mapped, the others kept in "
-                          "unmapped")
+        node.r.warn(
+            path, f"{len(values)} values where API v2 has one; the first is mapped, the others kept in unmapped"
+        )
     return values[0] if values else None
 
 
@@ -470,8 +507,9 @@ def _design(m: _Node | None, t: Trial) -> None:
         d.intervention_model = di.code("intervention-model", "DesignInterventionModel")
         d.intervention_model_description = di.text("DesignInterventionModelDescription")
         d.primary_purpose = di.code("primary-purpose", "DesignPrimaryPurpose")
-        d.observational_model = _single(di, "observational-model", "DesignObservationalModelList",
-                                        "DesignObservationalModel")
+        d.observational_model = _single(
+            di, "observational-model", "DesignObservationalModelList", "DesignObservationalModel"
+        )
         d.time_perspective = _single(di, "time-perspective", "DesignTimePerspectiveList", "DesignTimePerspective")
         mi = di.child("DesignMaskingInfo")
         if mi is not None:
@@ -501,19 +539,28 @@ def _arms(m: _Node | None, t: Trial) -> None:
         if not label:
             a.r.warn(a.path, "arm group without a label; kept in unmapped")
             continue
-        t.arms.append(Arm(label=label, type=a.code("arm-type", "ArmGroupType"),
-                          description=a.text("ArmGroupDescription"),
-                          intervention_names=a.texts("ArmGroupInterventionList", "ArmGroupInterventionName")))
+        t.arms.append(
+            Arm(
+                label=label,
+                type=a.code("arm-type", "ArmGroupType"),
+                description=a.text("ArmGroupDescription"),
+                intervention_names=a.texts("ArmGroupInterventionList", "ArmGroupInterventionName"),
+            )
+        )
     for i in m.objects("InterventionList", "Intervention"):
         name = i.text("InterventionName")
         if not name:
             i.r.warn(i.path, "intervention without a name; kept in unmapped")
             continue
-        t.interventions.append(Intervention(
-            name=name, type=i.code("intervention-type", "InterventionType"),
-            description=i.text("InterventionDescription"),
-            arm_labels=i.texts("InterventionArmGroupLabelList", "InterventionArmGroupLabel"),
-            other_names=i.texts("InterventionOtherNameList", "InterventionOtherName")))
+        t.interventions.append(
+            Intervention(
+                name=name,
+                type=i.code("intervention-type", "InterventionType"),
+                description=i.text("InterventionDescription"),
+                arm_labels=i.texts("InterventionArmGroupLabelList", "InterventionArmGroupLabel"),
+                other_names=i.texts("InterventionOtherNameList", "InterventionOtherName"),
+            )
+        )
 
 
 def _outcomes(m: _Node | None, t: Trial) -> None:
@@ -525,8 +572,14 @@ def _outcomes(m: _Node | None, t: Trial) -> None:
             if not measure:
                 o.r.warn(o.path, "outcome without a measure; kept in unmapped")
                 continue
-            t.outcomes.append(Outcome(measure=measure, type=kind, description=o.text(f"{prefix}OutcomeDescription"),
-                                      time_frame=o.text(f"{prefix}OutcomeTimeFrame")))
+            t.outcomes.append(
+                Outcome(
+                    measure=measure,
+                    type=kind,
+                    description=o.text(f"{prefix}OutcomeDescription"),
+                    time_frame=o.text(f"{prefix}OutcomeTimeFrame"),
+                )
+            )
 
 
 def _eligibility(m: _Node | None, t: Trial) -> None:
@@ -570,9 +623,13 @@ def one_item_per_line(text: str) -> str:
 
 
 def _contact(c: _Node, prefix: str) -> Contact:
-    return Contact(name=c.text(f"{prefix}Name"), role=c.code("contact-role", f"{prefix}Role"),
-                   phone=c.text(f"{prefix}Phone"), phone_ext=c.text(f"{prefix}PhoneExt"),
-                   email=c.text(f"{prefix}EMail"))
+    return Contact(
+        name=c.text(f"{prefix}Name"),
+        role=c.code("contact-role", f"{prefix}Role"),
+        phone=c.text(f"{prefix}Phone"),
+        phone_ext=c.text(f"{prefix}PhoneExt"),
+        email=c.text(f"{prefix}EMail"),
+    )
 
 
 def _contacts_locations(m: _Node | None, t: Trial) -> None:
@@ -581,12 +638,22 @@ def _contacts_locations(m: _Node | None, t: Trial) -> None:
     t.central_contacts = [_contact(c, "CentralContact") for c in m.objects("CentralContactList", "CentralContact")]
     for o in m.objects("OverallOfficialList", "OverallOfficial"):
         if name := o.text("OverallOfficialName"):
-            t.officials.append(Official(name=name, role=o.code("official-role", "OverallOfficialRole"),
-                                        affiliation=o.text("OverallOfficialAffiliation")))
+            t.officials.append(
+                Official(
+                    name=name,
+                    role=o.code("official-role", "OverallOfficialRole"),
+                    affiliation=o.text("OverallOfficialAffiliation"),
+                )
+            )
     for s in m.objects("LocationList", "Location"):
-        site = Site(facility=s.text("LocationFacility"), status=s.code("recruitment-status", "LocationStatus"),
-                    city=s.text("LocationCity"), state=s.text("LocationState"), zip=s.text("LocationZip"),
-                    country=s.text("LocationCountry"))
+        site = Site(
+            facility=s.text("LocationFacility"),
+            status=s.code("recruitment-status", "LocationStatus"),
+            city=s.text("LocationCity"),
+            state=s.text("LocationState"),
+            zip=s.text("LocationZip"),
+            country=s.text("LocationCountry"),
+        )
         site.contacts = [_contact(c, "LocationContact") for c in s.objects("LocationContactList", "LocationContact")]
         t.sites.append(site)
 
@@ -595,8 +662,13 @@ def _references(m: _Node | None, t: Trial) -> None:
     if m is None:
         return
     for ref in m.objects("ReferenceList", "Reference"):
-        t.references.append(Reference(citation=ref.text("ReferenceCitation"), pmid=ref.text("ReferencePMID"),
-                                      type=ref.code("reference-type", "ReferenceType")))
+        t.references.append(
+            Reference(
+                citation=ref.text("ReferenceCitation"),
+                pmid=ref.text("ReferencePMID"),
+                type=ref.code("reference-type", "ReferenceType"),
+            )
+        )
     for link in m.objects("SeeAlsoLinkList", "SeeAlsoLink"):
         if url := link.text("SeeAlsoLinkURL"):
             t.see_also_links.append(Link(url=url, label=link.text("SeeAlsoLinkLabel")))

@@ -133,9 +133,13 @@ def looks_like_ctgov_xml(head: bytes) -> bool:
 def _as_utf8(data: bytes) -> bytes:
     """UTF-16/32 input (by BOM or NUL bytes) re-encoded as UTF-8 for the byte-level checks; others as given."""
     if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8):]
-    for bom, enc in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
-                     (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+        return data[len(codecs.BOM_UTF8) :]
+    for bom, enc in (
+        (codecs.BOM_UTF32_LE, "utf-32"),
+        (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
         if data.startswith(bom):
             return data.decode(enc, errors="ignore").encode()
     if len(data) >= 4 and b"\x00" in data[:4]:
@@ -153,26 +157,36 @@ def _parse(data: bytes, source: Source, limits: Limits = DEFAULT_LIMITS) -> etre
     check is quadratic in the attributes of an element)."""
     checked = _as_utf8(data)
     if _DOCTYPE.search(checked) and _ENTITY.search(checked):
-        raise SourceError("XML with entity declarations is refused (XXE / entity expansion)", path=source.path,
-                          index=source.index, field="DOCTYPE")
+        raise SourceError(
+            "XML with entity declarations is refused (XXE / entity expansion)",
+            path=source.path,
+            index=source.index,
+            field="DOCTYPE",
+        )
     check_xml_counts(checked, limits.max_xml_elements, limits.max_xml_attributes, source)
     parser = etree.XMLParser(**_PARSER_OPTIONS)  # type: ignore[arg-type]
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as e:
         line, column = e.position
-        raise SourceError(f"malformed XML at line {line}, column {column}: {e.msg}", path=source.path,
-                          index=source.index) from None
+        raise SourceError(
+            f"malformed XML at line {line}, column {column}: {e.msg}", path=source.path, index=source.index
+        ) from None
     if root is None:
         raise SourceError("empty XML document", path=source.path, index=source.index)
     docinfo = root.getroottree().docinfo
     dtd = docinfo.internalDTD
     if dtd is not None and any(True for _ in cast(Any, dtd).iterentities()):  # belt and braces
-        raise SourceError("XML with entity declarations is refused (XXE / entity expansion)", path=source.path,
-                          index=source.index, field="DOCTYPE")
+        raise SourceError(
+            "XML with entity declarations is refused (XXE / entity expansion)",
+            path=source.path,
+            index=source.index,
+            field="DOCTYPE",
+        )
     if root.tag != _ROOT:
-        raise SourceError(f"root element is <{root.tag}>, not <{_ROOT}>", path=source.path, index=source.index,
-                          field=str(root.tag))
+        raise SourceError(
+            f"root element is <{root.tag}>, not <{_ROOT}>", path=source.path, index=source.index, field=str(root.tag)
+        )
     return root
 
 
@@ -208,7 +222,7 @@ def reflow_textblock(raw: str) -> str | None:
         same_block = bool(entries) and entries[-1][5] == block
         if m is not None:
             marker = m.group("marker")
-            entries.append(["item", indent, indent + m.end(), marker, content[m.end():], block])
+            entries.append(["item", indent, indent + m.end(), marker, content[m.end() :], block])
         elif same_block:
             last = entries[-1]
             wrapped = len(prev_line) + 1 + len(content.split()[0]) > _WRAP_WIDTH
@@ -437,11 +451,13 @@ def read_clinical_study(data: bytes, source: Source, *, limits: Limits = DEFAULT
     results = r.one(root, "clinical_results")
     trial.has_results = results is not None
     if results is not None:
-        r.issues.append(Issue("information", "clinical_results", "results are not mapped to FHIR (hasResults is)",
-                              "not-supported"))
+        r.issues.append(
+            Issue("information", "clinical_results", "results are not mapped to FHIR (hasResults is)", "not-supported")
+        )
     if r.one(root, "provided_document_section") is not None:
-        r.issues.append(Issue("information", "provided_document_section", "study documents are not mapped",
-                              "not-supported"))
+        r.issues.append(
+            Issue("information", "provided_document_section", "study documents are not mapped", "not-supported")
+        )
     _collect_unmapped(r, trial)
     trial.unmapped.update(r.unmapped)
     trial.issues = r.issues
@@ -455,8 +471,11 @@ def _check_file_name(r: _Reader, t: Trial) -> None:
         return
     name_id = named[0].upper()
     alias = " (one of the record's nct_alias ids)" if name_id in t.nct_aliases else ""
-    r.warn("id_info/nct_id", f"file name says {name_id}{alias} but the record's nct_id is {t.nct_id}; "
-                             f"read as {t.nct_id}", "business-rule")
+    r.warn(
+        "id_info/nct_id",
+        f"file name says {name_id}{alias} but the record's nct_id is {t.nct_id}; read as {t.nct_id}",
+        "business-rule",
+    )
 
 
 def _identification(r: _Reader, t: Trial, id_info: etree._Element | None) -> None:
@@ -515,9 +534,12 @@ def _sponsors(r: _Reader, t: Trial) -> None:
     if rp is not None:
         t.responsible_party = ResponsibleParty(
             type=r.code("responsible-party-type", rp, "responsible_party_type"),
-            name=r.text(rp, "investigator_full_name"), title=r.text(rp, "investigator_title"),
-            affiliation=r.text(rp, "investigator_affiliation"), old_name_title=r.text(rp, "name_title"),
-            old_organization=r.text(rp, "organization"))
+            name=r.text(rp, "investigator_full_name"),
+            title=r.text(rp, "investigator_title"),
+            affiliation=r.text(rp, "investigator_affiliation"),
+            old_name_title=r.text(rp, "name_title"),
+            old_organization=r.text(rp, "organization"),
+        )
 
 
 def _description_conditions(r: _Reader, t: Trial) -> None:
@@ -535,8 +557,11 @@ def _design(r: _Reader, t: Trial) -> None:
         t.study_type = r.code_of("study-type", raw_type, "study_type")
         if "[" in raw_type:  # "Observational [Patient Registry]": v2 has a separate patientRegistry flag
             r.unmapped["study_type"] = raw_type
-            r.warn("study_type", "the bracketed study type qualifier is not mapped; kept as text (ResearchStudy.note)",
-                   "not-supported")
+            r.warn(
+                "study_type",
+                "the bracketed study type qualifier is not mapped; kept as text (ResearchStudy.note)",
+                "not-supported",
+            )
     phase = r.one(root, "phase")
     raw_phase = r.value(phase)
     if phase is not None and raw_phase:
@@ -581,9 +606,15 @@ def _arms(r: _Reader, t: Trial) -> None:
             r.warn(r.path_of(iv), "intervention without a name; kept in unmapped")
             r.release(iv)
             continue
-        t.interventions.append(Intervention(
-            name=name, type=r.code("intervention-type", iv, "intervention_type"), description=r.text(iv, "description"),
-            arm_labels=r.texts(iv, "arm_group_label"), other_names=r.texts(iv, "other_name")))
+        t.interventions.append(
+            Intervention(
+                name=name,
+                type=r.code("intervention-type", iv, "intervention_type"),
+                description=r.text(iv, "description"),
+                arm_labels=r.texts(iv, "arm_group_label"),
+                other_names=r.texts(iv, "other_name"),
+            )
+        )
     for a in r.all(root, "arm_group"):
         label = r.text(a, "arm_group_label")
         if not label:
@@ -592,10 +623,19 @@ def _arms(r: _Reader, t: Trial) -> None:
             continue
         # API v2 lists an arm's interventions as "<Type display>: <name>", in intervention order; legacy XML links
         # them the other way (intervention/arm_group_label)
-        names = [f"{terminology.ctgov_display('intervention-type', i.type) if i.type else 'Other'}: {i.name}"
-                 for i in t.interventions if label in i.arm_labels]
-        t.arms.append(Arm(label=label, type=r.code("arm-type", a, "arm_group_type"),
-                          description=r.text(a, "description"), intervention_names=names))
+        names = [
+            f"{terminology.ctgov_display('intervention-type', i.type) if i.type else 'Other'}: {i.name}"
+            for i in t.interventions
+            if label in i.arm_labels
+        ]
+        t.arms.append(
+            Arm(
+                label=label,
+                type=r.code("arm-type", a, "arm_group_type"),
+                description=r.text(a, "description"),
+                intervention_names=names,
+            )
+        )
     for tag in ("number_of_arms", "number_of_groups"):  # derived counts: only a disagreement is worth keeping
         el = r.one(root, tag)
         raw = r.value(el)
@@ -605,23 +645,35 @@ def _arms(r: _Reader, t: Trial) -> None:
 
 
 def _outcomes(r: _Reader, t: Trial) -> None:
-    for tag, kind in (("primary_outcome", "PRIMARY"), ("secondary_outcome", "SECONDARY"),
-                      ("other_outcome", "OTHER_PRE_SPECIFIED")):
+    for tag, kind in (
+        ("primary_outcome", "PRIMARY"),
+        ("secondary_outcome", "SECONDARY"),
+        ("other_outcome", "OTHER_PRE_SPECIFIED"),
+    ):
         for o in r.all(r.root, tag):
             measure = r.text(o, "measure")
             if not measure:
                 r.warn(r.path_of(o), "outcome without a measure; kept in unmapped")
                 r.release(o)
                 continue
-            t.outcomes.append(Outcome(measure=measure, type=kind, description=r.text(o, "description"),
-                                      time_frame=r.text(o, "time_frame")))
+            t.outcomes.append(
+                Outcome(
+                    measure=measure, type=kind, description=r.text(o, "description"), time_frame=r.text(o, "time_frame")
+                )
+            )
 
 
 # ClinicalTrials.gov's age groups (https://clinicaltrials.gov/study-basics/glossary "Age group"): child is birth
 # to 17 years, adult 18 to 64, older adult 65 and over. API v2 derives stdAges from the age limits this way; legacy
 # XML has the limits only.
-_YEARS_PER_UNIT = {"years": 1.0, "months": 1 / 12, "weeks": 7 / 365.25, "days": 1 / 365.25, "hours": 1 / 8766,
-                   "minutes": 1 / 525960}
+_YEARS_PER_UNIT = {
+    "years": 1.0,
+    "months": 1 / 12,
+    "weeks": 7 / 365.25,
+    "days": 1 / 365.25,
+    "hours": 1 / 8766,
+    "minutes": 1 / 525960,
+}
 
 
 def _std_ages(low: AgeLimit | None, high: AgeLimit | None) -> list[str]:
@@ -681,8 +733,9 @@ def _eligibility(r: _Reader, t: Trial) -> None:
         elif low == "no":
             e.healthy_volunteers = False
         else:
-            r.warn("eligibility/healthy_volunteers",
-                   f"cannot read healthy_volunteers {raw_hv[:40]!r}; kept in unmapped")
+            r.warn(
+                "eligibility/healthy_volunteers", f"cannot read healthy_volunteers {raw_hv[:40]!r}; kept in unmapped"
+            )
             r.release(hv)
     e.study_population = r.textblock(el, "study_pop")
     sampling = r.text(el, "sampling_method")
@@ -703,8 +756,13 @@ def _person(r: _Reader, el: etree._Element) -> str | None:
 
 
 def _contact(r: _Reader, el: etree._Element, role: str | None) -> Contact:
-    return Contact(name=_person(r, el), role=role, phone=r.text(el, "phone"), phone_ext=r.text(el, "phone_ext"),
-                   email=r.text(el, "email"))
+    return Contact(
+        name=_person(r, el),
+        role=role,
+        phone=r.text(el, "phone"),
+        phone_ext=r.text(el, "phone_ext"),
+        email=r.text(el, "email"),
+    )
 
 
 def _contacts_locations(r: _Reader, t: Trial) -> None:
@@ -715,16 +773,22 @@ def _contacts_locations(r: _Reader, t: Trial) -> None:
             r.warn(r.path_of(o), "overall official without a name; kept in unmapped")
             r.release(o)
             continue
-        t.officials.append(Official(name=name, role=r.code("official-role", o, "role"),
-                                    affiliation=r.text(o, "affiliation")))
+        t.officials.append(
+            Official(name=name, role=r.code("official-role", o, "role"), affiliation=r.text(o, "affiliation"))
+        )
     for tag in ("overall_contact", "overall_contact_backup"):
         t.central_contacts += [_contact(r, c, "CONTACT") for c in r.all(root, tag)]
     for loc in r.all(root, "location"):
         facility = r.one(loc, "facility")
         address = r.one(facility, "address")
-        site = Site(facility=r.text(facility, "name"), status=r.code("recruitment-status", loc, "status"),
-                    city=r.text(address, "city"), state=r.text(address, "state"), zip=r.text(address, "zip"),
-                    country=r.text(address, "country"))
+        site = Site(
+            facility=r.text(facility, "name"),
+            status=r.code("recruitment-status", loc, "status"),
+            city=r.text(address, "city"),
+            state=r.text(address, "state"),
+            zip=r.text(address, "zip"),
+            country=r.text(address, "country"),
+        )
         for tag in ("contact", "contact_backup"):
             site.contacts += [_contact(r, c, "CONTACT") for c in r.all(loc, tag)]
         for inv in r.all(loc, "investigator"):
@@ -754,8 +818,11 @@ def _mesh(r: _Reader, t: Trial) -> None:
         if terms:
             path = f"{tag}/mesh_term"
             r.unmapped[path] = "; ".join(terms)
-            r.warn(path, "MeSH terms without MeSH ids (legacy XML) are not coded; kept as text (ResearchStudy.note)",
-                   "not-supported")
+            r.warn(
+                path,
+                "MeSH terms without MeSH ids (legacy XML) are not coded; kept as text (ResearchStudy.note)",
+                "not-supported",
+            )
 
 
 def _collect_unmapped(r: _Reader, t: Trial) -> None:
@@ -793,7 +860,8 @@ def _collect_unmapped(r: _Reader, t: Trial) -> None:
         if not value:
             return
         t.unmapped[path] = value
-        r.issues.append(Issue("warning", path, "field not mapped to FHIR; kept as text (ResearchStudy.note)",
-                              "not-supported"))
+        r.issues.append(
+            Issue("warning", path, "field not mapped to FHIR; kept as text (ResearchStudy.note)", "not-supported")
+        )
 
     walk(r.root, "")

@@ -85,8 +85,9 @@ def check_json_depth(data: bytes, max_depth: int, path: str, index: int | None) 
     """Raise ``LimitExceeded`` for a document nested deeper than ``max_depth`` (checked before parsing)."""
     depth = json_depth(data)
     if depth > max_depth:
-        raise LimitExceeded(over("JSON nesting", f"{depth} levels deep", "max_json_depth", max_depth),
-                            path=path, index=index)
+        raise LimitExceeded(
+            over("JSON nesting", f"{depth} levels deep", "max_json_depth", max_depth), path=path, index=index
+        )
 
 
 # Structural bytes of JSON, and the key that names a list of studies (v2 search page, v1 FullStudiesResponse).
@@ -113,8 +114,11 @@ def deep_items(data: bytes, max_depth: int) -> list[tuple[int, int, int, int]] |
         elif c == 0x22:
             in_string = not in_string
         elif c in b"[{":
-            if container < 0 and c == 0x5B and (depth == 0 or (
-                    depth <= 2 and _STUDIES_KEY.search(data, max(0, pos - 64), pos))):
+            if (
+                container < 0
+                and c == 0x5B
+                and (depth == 0 or (depth <= 2 and _STUDIES_KEY.search(data, max(0, pos - 64), pos)))
+            ):
                 container, start = depth + 1, pos + 1
             depth += 1
             item_depth = max(item_depth, depth)
@@ -147,8 +151,11 @@ def check_xml_counts(data: bytes, max_elements: int, max_attributes: int, source
     # comments and CDATA are counted too).
     elements = data.count(b"<") - data.count(b"</") - data.count(b"<!") - data.count(b"<?")
     if elements > max_elements:
-        raise LimitExceeded(over("XML elements", f"about {elements} elements", "max_xml_elements", max_elements),
-                            path=source.path, index=source.index)
+        raise LimitExceeded(
+            over("XML elements", f"about {elements} elements", "max_xml_elements", max_elements),
+            path=source.path,
+            index=source.index,
+        )
     if data.count(b"=") <= max_attributes:
         return  # each attribute has an '=': no element can be over the limit
     shortest = _MIN_ATTRIBUTE_BYTES * max_attributes
@@ -161,9 +168,17 @@ def check_xml_counts(data: bytes, max_elements: int, max_attributes: int, source
             if count > max_attributes:
                 name = re.match(rb"[^\s/>]{1,64}", piece)
                 tag = name.group().decode("utf-8", "replace") if name else "?"
-                raise LimitExceeded(over("", f"more than {max_attributes} attributes on one element",
-                                         "max_xml_attributes", max_attributes),
-                                    path=source.path, index=source.index, field=tag)
+                raise LimitExceeded(
+                    over(
+                        "",
+                        f"more than {max_attributes} attributes on one element",
+                        "max_xml_attributes",
+                        max_attributes,
+                    ),
+                    path=source.path,
+                    index=source.index,
+                    field=tag,
+                )
 
 
 # ------------------------------------------------------------------------------------------------ fields
@@ -172,8 +187,13 @@ def check_xml_counts(data: bytes, max_elements: int, max_attributes: int, source
 def check_items(count: int, field: str, max_items: int, source: Source, nct_id: str | None) -> None:
     """Raise ``LimitExceeded`` for a list-valued field with more than ``max_items`` items."""
     if count > max_items:
-        raise LimitExceeded(over("", f"{count} items", "max_list_items", max_items), path=source.path,
-                            index=source.index, nct_id=nct_id, field=field)
+        raise LimitExceeded(
+            over("", f"{count} items", "max_list_items", max_items),
+            path=source.path,
+            index=source.index,
+            nct_id=nct_id,
+            field=field,
+        )
 
 
 def check_text_items(text: str, field: str, max_items: int, source: Source, nct_id: str | None) -> None:
@@ -181,8 +201,13 @@ def check_text_items(text: str, field: str, max_items: int, source: Source, nct_
     ``max_items``: each item starts a line, so this bounds the items before the text is split."""
     lines = text.count("\n") + text.count("\r") - text.count("\r\n") + 1
     if lines > max_items:
-        raise LimitExceeded(over("", f"{lines} lines (list items)", "max_list_items", max_items), path=source.path,
-                            index=source.index, nct_id=nct_id, field=field)
+        raise LimitExceeded(
+            over("", f"{lines} lines (list items)", "max_list_items", max_items),
+            path=source.path,
+            index=source.index,
+            nct_id=nct_id,
+            field=field,
+        )
 
 
 def unsigned_int(value: Any) -> int | None:
@@ -227,8 +252,13 @@ def check_nct_id(value: str, field: str, source: Source) -> str:
     wrong."""
     if _PLAUSIBLE_ID.fullmatch(value):
         return value
-    why = "control characters" if any(ord(c) < 32 or ord(c) == 127 for c in value) else \
-        "characters other than letters, digits, '.', '_' and '-'" if len(value) <= 64 else "more than 64 characters"
+    why = (
+        "control characters"
+        if any(ord(c) < 32 or ord(c) == 127 for c in value)
+        else "characters other than letters, digits, '.', '_' and '-'"
+        if len(value) <= 64
+        else "more than 64 characters"
+    )
     raise SourceError(f"implausible NCT id ({why})", path=source.path, index=source.index, field=field)
 
 

@@ -20,7 +20,7 @@ _EOLS = re.compile(rb"[\r\n]+")
 
 def strip_bom(data: bytes) -> bytes:
     """``data`` without a leading UTF-8 byte-order mark (legal at the start of UTF-8 JSON, XML and text)."""
-    return data[len(BOM):] if data.startswith(BOM) else data
+    return data[len(BOM) :] if data.startswith(BOM) else data
 
 
 class _Ends:
@@ -79,8 +79,9 @@ def iter_lines(read: Read, max_bytes: int) -> Iterator[tuple[int, bytes | None, 
             yield number + 1, None if too_long or length > max_bytes else bytes(buf[pos:end]), length
         run = _EOLS.match(buf, end)
         assert run is not None
-        number += buf.count(b"\n", end, run.end()) + buf.count(b"\r", end, run.end()) - buf.count(
-            b"\r\n", end, run.end())
+        number += (
+            buf.count(b"\n", end, run.end()) + buf.count(b"\r", end, run.end()) - buf.count(b"\r\n", end, run.end())
+        )
         too_long, dropped = False, 0
         pos = scan = run.end()
         skip_lf = pos == len(buf) and buf[-1] == 0x0D

@@ -201,10 +201,15 @@ class _Archive:
 
     def over(self, limits: Limits, before: str = "") -> str:
         if self.cap_name == "max_zip_ratio":
-            return over("archive inflation ratio", f"more than {limits.max_zip_ratio}:1{before}", "max_zip_ratio",
-                        limits.max_zip_ratio)
-        return over("archive inflated size", f"more than {size_text(self.cap)}{before}", "max_archive_bytes",
-                    self.cap, "bytes")
+            return over(
+                "archive inflation ratio",
+                f"more than {limits.max_zip_ratio}:1{before}",
+                "max_zip_ratio",
+                limits.max_zip_ratio,
+            )
+        return over(
+            "archive inflated size", f"more than {size_text(self.cap)}{before}", "max_archive_bytes", self.cap, "bytes"
+        )
 
 
 class _Inflated:
@@ -224,12 +229,20 @@ class _Inflated:
         self.archive.total += len(chunk)
         limits = self.limits
         if self.total > limits.max_member_bytes:
-            raise self._over(over("ZIP member inflated size", f"more than {size_text(limits.max_member_bytes)}",
-                                  "max_member_bytes", limits.max_member_bytes, "bytes"))
+            raise self._over(
+                over(
+                    "ZIP member inflated size",
+                    f"more than {size_text(limits.max_member_bytes)}",
+                    "max_member_bytes",
+                    limits.max_member_bytes,
+                    "bytes",
+                )
+            )
         if self.total > _RATIO_FLOOR and self.total > limits.max_zip_ratio * max(self.info.compress_size, 1):
             ratio = self.total // max(self.info.compress_size, 1)
-            raise self._over(over("ZIP member inflation ratio", f"more than {ratio}:1", "max_zip_ratio",
-                                  limits.max_zip_ratio))
+            raise self._over(
+                over("ZIP member inflation ratio", f"more than {ratio}:1", "max_zip_ratio", limits.max_zip_ratio)
+            )
         if self.archive.total > self.archive.cap:
             raise self._over(self.archive.over(limits))
         return chunk
@@ -259,14 +272,21 @@ def _zip_units(path: Path, limits: Limits) -> Iterator[Unit]:
             yield from _member_units(archive, info, name, limits, state)
 
 
-def _member_units(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limits: Limits,
-                  state: _Archive) -> Iterator[Unit]:
+def _member_units(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limits: Limits, state: _Archive
+) -> Iterator[Unit]:
     if info.flag_bits & 0x1:
         yield Unit(name, error=SourceError("encrypted ZIP member, not read", path=name))
         return
     if info.compress_type not in _METHODS:
-        yield Unit(name, error=SourceError(f"ZIP compression method {info.compress_type} is not supported (stored, "
-                                           "deflate and LZMA are), member not read", path=name))
+        yield Unit(
+            name,
+            error=SourceError(
+                f"ZIP compression method {info.compress_type} is not supported (stored, "
+                "deflate and LZMA are), member not read",
+                path=name,
+            ),
+        )
         return
     try:
         with archive.open(info) as stream:
@@ -281,8 +301,16 @@ def _member_units(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, li
                 yield from split(data, name, limits)
     except LimitExceeded as e:
         yield Unit(name, error=e)
-    except (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError, RuntimeError, NotImplementedError,
-            ValueError) as e:
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        lzma.LZMAError,
+        EOFError,
+        OSError,
+        RuntimeError,
+        NotImplementedError,
+        ValueError,
+    ) as e:
         yield Unit(name, error=SourceError(f"corrupt ZIP member, not read on ({_zip_problem(e)})", path=name))
 
 
@@ -325,8 +353,7 @@ def _stream_units(read: lines.Read, name: str, limits: Limits, known_size: int |
 
 
 def _too_big(name: str, amount: str, limits: Limits) -> LimitExceeded:
-    return LimitExceeded(over("record size", amount, "max_record_bytes", limits.max_record_bytes, "bytes"),
-                         path=name)
+    return LimitExceeded(over("record size", amount, "max_record_bytes", limits.max_record_bytes, "bytes"), path=name)
 
 
 def line_units(read: lines.Read, name: str, limits: Limits) -> Iterator[Unit]:
@@ -334,8 +361,11 @@ def line_units(read: lines.Read, name: str, limits: Limits) -> Iterator[Unit]:
     ``max_record_bytes`` is an error unit with its line number."""
     for number, line, length in lines.iter_lines(read, limits.max_record_bytes):
         if line is None:
-            error = LimitExceeded(over(f"line {number}", size_text(length), "max_record_bytes",
-                                       limits.max_record_bytes, "bytes"), path=name, index=number)
+            error = LimitExceeded(
+                over(f"line {number}", size_text(length), "max_record_bytes", limits.max_record_bytes, "bytes"),
+                path=name,
+                index=number,
+            )
             yield Unit(name, index=number, error=error)
             continue
         line = lines.strip_bom(line)
@@ -404,16 +434,18 @@ def _lines_of(data: bytes, name: str, limits: Limits) -> Iterator[Unit]:
     return line_units(lambda _n: pending.pop() if pending else b"", name, limits)
 
 
-def _without_deep_items(data: bytes, items: list[tuple[int, int, int, int]], name: str,
-                        limits: Limits) -> tuple[bytes, dict[int, LimitExceeded]]:
+def _without_deep_items(
+    data: bytes, items: list[tuple[int, int, int, int]], name: str, limits: Limits
+) -> tuple[bytes, dict[int, LimitExceeded]]:
     """The document with each study too deep replaced by ``null`` (so that the others are read), and the error of
     each replaced study by its index."""
     parts, deep, last = [], {}, 0
     for start, end, i, depth in items:
         parts += [data[last:start], b"null"]
         last = end
-        deep[i] = LimitExceeded(over("JSON nesting", f"{depth} levels deep", "max_json_depth",
-                                     limits.max_json_depth), path=name, index=i)
+        deep[i] = LimitExceeded(
+            over("JSON nesting", f"{depth} levels deep", "max_json_depth", limits.max_json_depth), path=name, index=i
+        )
     parts.append(data[last:])
     return b"".join(parts), deep
 

@@ -11,9 +11,26 @@ from datetime import date
 from fhir_adapter.model import AgeLimit
 
 _AGE_UNITS = {"year": "years", "month": "months", "week": "weeks", "day": "days", "hour": "hours", "minute": "minutes"}
-_MONTHS = {m: i for i, m in enumerate(
-    ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
-     "december"), start=1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        (
+            "january",
+            "february",
+            "march",
+            "april",
+            "may",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+        ),
+        start=1,
+    )
+}
 _MONTH_DATE = re.compile(r"(?P<month>[A-Za-z]+)\.?\s+(?:(?P<day>\d{1,2}),?\s+)?(?P<year>\d{4})")
 _ISO_DATE = re.compile(r"\d{4}(?:-\d{2}(?:-\d{2})?)?")
 
@@ -41,8 +58,9 @@ def parse_registry_date(text: str) -> str | None:
     if m is None:
         return None
     name = m.group("month").lower()
-    month = _MONTHS.get(name) or next((n for full, n in _MONTHS.items() if len(name) >= 3 and full.startswith(name)),
-                                      None)
+    month = _MONTHS.get(name) or next(
+        (n for full, n in _MONTHS.items() if len(name) >= 3 and full.startswith(name)), None
+    )
     if month is None:
         return None
     year = int(m.group("year"))

@@ -43,8 +43,9 @@ def validate(resource: dict[str, Any], fhir_version: str = "R5", *, authoritativ
             f"FHIR {fhir_version} validation is not available yet (only R5 is supported by fhir_adapter.validate)"
         )
     if not isinstance(resource, dict):
-        return [Issue("error", "", f"a FHIR resource must be a JSON object, got {type(resource).__name__}",
-                      "structure")]
+        return [
+            Issue("error", "", f"a FHIR resource must be a JSON object, got {type(resource).__name__}", "structure")
+        ]
     issues = check_structure(resource)
     rtype = resource.get("resourceType")
     if not is_resource_type(rtype):
@@ -77,8 +78,11 @@ def to_operation_outcome(issues: list[Issue]) -> dict[str, Any]:
         }
     out: list[dict[str, Any]] = []
     for i in issues:
-        entry: dict[str, Any] = {"severity": i.severity, "code": i.code or "invalid",
-                                 "diagnostics": i.message or str(i)}
+        entry: dict[str, Any] = {
+            "severity": i.severity,
+            "code": i.code or "invalid",
+            "diagnostics": i.message or str(i),
+        }
         if i.location.strip():
             entry["expression"] = [i.location]
         out.append(entry)

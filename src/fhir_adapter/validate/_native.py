@@ -106,8 +106,14 @@ def _rng_2(node: Node) -> bool | None:
     return True if not _has(low or {}, "value") or not _has(high or {}, "value") else None
 
 
-_EVV_1 = ("definitionReference", "definitionCanonical", "definitionCodeableConcept", "definitionId",
-          "definitionByTypeAndValue", "definitionByCombination")
+_EVV_1 = (
+    "definitionReference",
+    "definitionCanonical",
+    "definitionCodeableConcept",
+    "definitionId",
+    "definitionByTypeAndValue",
+    "definitionByCombination",
+)
 
 
 def _evv_1(node: Node) -> bool | None:
@@ -125,21 +131,35 @@ def _org_1(node: Node) -> bool | None:
 
 NATIVE: dict[str, tuple[str, Callable[[Node], bool | None]]] = {
     "per-1": ("start.hasValue().not() or end.hasValue().not() or (start.lowBoundary() <= end.highBoundary())", _per_1),
-    "rng-2": ("low.value.empty() or high.value.empty() or low.lowBoundary().comparable(high.highBoundary()).not() or "
-              "(low.lowBoundary() <= high.highBoundary())", _rng_2),
-    "evv-1": ("(definitionReference.count() + definitionCanonical.count() + definitionCodeableConcept.count() + "
-              "definitionId.count() + definitionByTypeAndValue.count() + definitionByCombination.count())  < 2",
-              _evv_1),
+    "rng-2": (
+        "low.value.empty() or high.value.empty() or low.lowBoundary().comparable(high.highBoundary()).not() or "
+        "(low.lowBoundary() <= high.highBoundary())",
+        _rng_2,
+    ),
+    "evv-1": (
+        "(definitionReference.count() + definitionCanonical.count() + definitionCodeableConcept.count() + "
+        "definitionId.count() + definitionByTypeAndValue.count() + definitionByCombination.count())  < 2",
+        _evv_1,
+    ),
     "org-1": ("(identifier.count() + name.count()) > 0", _org_1),
-    "ref-1": ("reference.exists()  implies (reference.startsWith('#').not() or (reference.substring(1).trace('url') "
-              "in %rootResource.contained.id.trace('ids')) or (reference='#' and %rootResource!=%resource))", _ref_1),
+    "ref-1": (
+        "reference.exists()  implies (reference.startsWith('#').not() or (reference.substring(1).trace('url') "
+        "in %rootResource.contained.id.trace('ids')) or (reference='#' and %rootResource!=%resource))",
+        _ref_1,
+    ),
     "bdl-8": ("fullUrl.exists() implies fullUrl.contains('/_history/').not()", _bdl_8),
     "ext-1": ("extension.exists() != value.exists()", _ext_1),
     "bdl-2": ("(type = 'searchset') or entry.search.empty()", _bdl_2),
-    "bdl-3a": ("type in ('document' | 'message' | 'searchset' | 'collection') implies entry.all(resource.exists() "
-               "and request.empty() and response.empty())", _bdl_3a),
-    "bdl-15": ("type='transaction' or type='transaction-response' or type='batch' or type='batch-response' or "
-               "entry.all(fullUrl.exists() or request.method='POST')", _bdl_15),
+    "bdl-3a": (
+        "type in ('document' | 'message' | 'searchset' | 'collection') implies entry.all(resource.exists() "
+        "and request.empty() and response.empty())",
+        _bdl_3a,
+    ),
+    "bdl-15": (
+        "type='transaction' or type='transaction-response' or type='batch' or type='batch-response' or "
+        "entry.all(fullUrl.exists() or request.method='POST')",
+        _bdl_15,
+    ),
 }
 
 

@@ -94,38 +94,68 @@ def check_bundle(bundle: dict[str, Any], location: str = "Bundle") -> list[Issue
             known_urls.add(full_url)
             key = (full_url, version)
             if key in full_urls and not history:
-                issues.append(Issue("error", f"{entry_loc}.fullUrl",
-                                    f"duplicate fullUrl {short(full_url)} (also in entry[{full_urls[key]}])",
-                                    "duplicate"))
+                issues.append(
+                    Issue(
+                        "error",
+                        f"{entry_loc}.fullUrl",
+                        f"duplicate fullUrl {short(full_url)} (also in entry[{full_urls[key]}])",
+                        "duplicate",
+                    )
+                )
             full_urls.setdefault(key, i)
         rtype, rid = res.get("resourceType"), res.get("id")
         if isinstance(rtype, str) and isinstance(rid, str) and rid:
             known_type_ids.add(f"{rtype}/{rid}")
             tkey = (rtype, rid, version)
             if tkey in type_ids and not history:
-                issues.append(Issue("error", f"{entry_loc}.resource.id",
-                                    f"duplicate resource {short(rtype + '/' + rid)} (also in entry[{type_ids[tkey]}])",
-                                    "duplicate"))
+                issues.append(
+                    Issue(
+                        "error",
+                        f"{entry_loc}.resource.id",
+                        f"duplicate resource {short(rtype + '/' + rid)} (also in entry[{type_ids[tkey]}])",
+                        "duplicate",
+                    )
+                )
             type_ids.setdefault(tkey, i)
         if btype in ("transaction", "batch"):
             request = entry.get("request")
             if not isinstance(request, dict):
-                issues.append(Issue("error", f"{entry_loc}.request",
-                                    f"every entry of a {btype} needs request.method and request.url", "required"))
+                issues.append(
+                    Issue(
+                        "error",
+                        f"{entry_loc}.request",
+                        f"every entry of a {btype} needs request.method and request.url",
+                        "required",
+                    )
+                )
             else:
                 for field in ("method", "url"):
                     if not request.get(field):
-                        issues.append(Issue("error", f"{entry_loc}.request.{field}",
-                                            f"every entry of a {btype} needs request.{field}", "required"))
+                        issues.append(
+                            Issue(
+                                "error",
+                                f"{entry_loc}.request.{field}",
+                                f"every entry of a {btype} needs request.{field}",
+                                "required",
+                            )
+                        )
     for i, entry in enumerate(entries):
         if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
-            issues.extend(_check_references(entry["resource"], f"{location}.entry[{i}].resource",
-                                            entry.get("fullUrl"), known_urls, known_type_ids))
+            issues.extend(
+                _check_references(
+                    entry["resource"],
+                    f"{location}.entry[{i}].resource",
+                    entry.get("fullUrl"),
+                    known_urls,
+                    known_type_ids,
+                )
+            )
     return issues
 
 
-def _check_references(resource: dict[str, Any], location: str, full_url: Any, known_urls: set[str],
-                      known_type_ids: set[str]) -> list[Issue]:
+def _check_references(
+    resource: dict[str, Any], location: str, full_url: Any, known_urls: set[str], known_type_ids: set[str]
+) -> list[Issue]:
     issues: list[Issue] = []
     contained = resource.get("contained")
     contained_list = contained if isinstance(contained, list) else []
@@ -146,8 +176,7 @@ def _check_references(resource: dict[str, Any], location: str, full_url: Any, kn
     return issues
 
 
-def _resolve(ref: str, loc: str, base: str, known_urls: set[str],
-             known_type_ids: set[str]) -> Issue | None:
+def _resolve(ref: str, loc: str, base: str, known_urls: set[str], known_type_ids: set[str]) -> Issue | None:
     if not ref.strip():
         return None  # reported as an empty string
     if ref.startswith("#"):
@@ -162,5 +191,6 @@ def _resolve(ref: str, loc: str, base: str, known_urls: set[str],
         if type_id in known_type_ids or (base and base + type_id in known_urls):
             return None
         return Issue("error", loc, f"reference {short(ref)} does not resolve to any entry of the bundle", "not-found")
-    return Issue("error", loc, f"reference {short(ref)} does not resolve to any entry fullUrl of the bundle",
-                 "not-found")
+    return Issue(
+        "error", loc, f"reference {short(ref)} does not resolve to any entry fullUrl of the bundle", "not-found"
+    )

@@ -224,8 +224,16 @@ def metadata() -> dict[str, Any]:
 @cache
 def _compile(key: str, human: str, expression: str) -> Constraint:
     present, absent = _shortcuts(expression)
-    return Constraint(key, human, expression, fhirpathpy.compile(expression, _MODEL, OPTIONS), _guard(expression),
-                      present, absent, native=native_check(key, expression))
+    return Constraint(
+        key,
+        human,
+        expression,
+        fhirpathpy.compile(expression, _MODEL, OPTIONS),
+        _guard(expression),
+        present,
+        absent,
+        native=native_check(key, expression),
+    )
 
 
 @cache
@@ -290,13 +298,18 @@ class _Walker:
         if td is None or td.kind != "resource":
             return
         node = _node(resource, rtype)
-        ctx = {"resource": node, "rootResource": node if root is None else _node(root,
-                                                                                                  root["resourceType"])}
+        ctx = {"resource": node, "rootResource": node if root is None else _node(root, root["resourceType"])}
         self.constraints(td.root, resource, location, ctx)
         self.children(td.root.children, resource, location, ctx, resource if root is None else root)
 
-    def children(self, children: dict[str, tuple[Element, str]], node: dict[str, Any], location: str,
-                 ctx: dict[str, Any], root: dict[str, Any]) -> None:
+    def children(
+        self,
+        children: dict[str, tuple[Element, str]],
+        node: dict[str, Any],
+        location: str,
+        ctx: dict[str, Any],
+        root: dict[str, Any],
+    ) -> None:
         for key, value in node.items():
             spec = children.get(key)
             if spec is None:
@@ -308,8 +321,9 @@ class _Walker:
             else:
                 self.element(el, tcode, value, f"{location}.{key}", ctx, root)
 
-    def element(self, el: Element, tcode: str, item: Any, location: str, ctx: dict[str, Any],
-                root: dict[str, Any]) -> None:
+    def element(
+        self, el: Element, tcode: str, item: Any, location: str, ctx: dict[str, Any], root: dict[str, Any]
+    ) -> None:
         if el.binding is not None and tcode in _CODED:
             self.binding(el.binding, tcode, item, location)
         if not isinstance(item, dict):
@@ -336,8 +350,14 @@ class _Walker:
         self.constraints(td.root, item, location, ctx)
         self.children(td.root.children, item, location, ctx, root)
 
-    def constraints(self, el: Element, item: dict[str, Any], location: str, ctx: dict[str, Any],
-                    constraints: tuple[Constraint, ...] | None = None) -> None:
+    def constraints(
+        self,
+        el: Element,
+        item: dict[str, Any],
+        location: str,
+        ctx: dict[str, Any],
+        constraints: tuple[Constraint, ...] | None = None,
+    ) -> None:
         todo = el.constraints if constraints is None else constraints
         if not todo:
             return
@@ -405,8 +425,9 @@ class _Walker:
             if len(checks) == 1:
                 self.issues.append(first)
             else:
-                self.issues.append(Issue("error", location, f"no coding is in the required value set {vs.url}",
-                                         "code-invalid"))
+                self.issues.append(
+                    Issue("error", location, f"no coding is in the required value set {vs.url}", "code-invalid")
+                )
 
 
 def _check_coding(coding: dict[str, Any], vs: ValueSet, location: str) -> Issue | None:
@@ -424,8 +445,9 @@ def _bad_code(code: str, system: str | None, vs: ValueSet, location: str) -> Iss
     where = f" (system {short(system)})" if system else ""
     allowed = sorted(vs.all_codes)
     hint = f": one of {', '.join(allowed)}" if len(allowed) <= 12 else ""
-    return Issue("error", location, f"code {short(code)}{where} is not in the required value set {vs.url}{hint}",
-                 "code-invalid")
+    return Issue(
+        "error", location, f"code {short(code)}{where} is not in the required value set {vs.url}{hint}", "code-invalid"
+    )
 
 
 def check_profile(resource: dict[str, Any], location: str | None = None) -> list[Issue]:

@@ -40,12 +40,43 @@ from fhir_adapter.validate.structure import _CODES, _location, _message, _origin
 
 __all__ = ["R4_SAME_AS_R4B", "check_r4"]
 
-R4_SAME_AS_R4B = frozenset({"ResearchStudy", "PlanDefinition", "Group", "Organization", "Practitioner",
-                            "PractitionerRole", "Location", "Bundle"})
+R4_SAME_AS_R4B = frozenset(
+    {
+        "ResearchStudy",
+        "PlanDefinition",
+        "Group",
+        "Organization",
+        "Practitioner",
+        "PractitionerRole",
+        "Location",
+        "Bundle",
+    }
+)
 _DEFINITIONS = Path(__file__).parent / "definitions" / "r4-evidencevariable.json"
-_PRIMITIVES = frozenset({"boolean", "integer", "string", "decimal", "uri", "url", "canonical", "base64Binary",
-                         "instant", "date", "dateTime", "time", "code", "oid", "id", "markdown", "unsignedInt",
-                         "positiveInt", "uuid", "http://hl7.org/fhirpath/System.String"})
+_PRIMITIVES = frozenset(
+    {
+        "boolean",
+        "integer",
+        "string",
+        "decimal",
+        "uri",
+        "url",
+        "canonical",
+        "base64Binary",
+        "instant",
+        "date",
+        "dateTime",
+        "time",
+        "code",
+        "oid",
+        "id",
+        "markdown",
+        "unsignedInt",
+        "positiveInt",
+        "uuid",
+        "http://hl7.org/fhirpath/System.String",
+    }
+)
 
 
 @cache
@@ -68,9 +99,15 @@ def _model_issues(cls: Any, value: Any, location: str) -> list[Issue]:
     try:
         cls.model_validate(cleaned)
     except ValidationError as exc:
-        return [Issue("error", _location(location, _original_loc(tuple(err["loc"]), moved)),
-                      _message(err).replace("FHIR R5", "FHIR R4"), _CODES.get(err["type"], "value"))
-                for err in exc.errors()]
+        return [
+            Issue(
+                "error",
+                _location(location, _original_loc(tuple(err["loc"]), moved)),
+                _message(err).replace("FHIR R5", "FHIR R4"),
+                _CODES.get(err["type"], "value"),
+            )
+            for err in exc.errors()
+        ]
     except Exception as exc:  # fhir.resources raises KeyError/TypeError on some malformed nested input
         return [Issue("error", location, f"cannot be parsed: {type(exc).__name__} {short(str(exc))}", "structure")]
     return []
@@ -78,10 +115,15 @@ def _model_issues(cls: Any, value: Any, location: str) -> list[Issue]:
 
 def _datatype(type_name: str, value: Any, location: str) -> list[Issue]:
     if type_name in _PRIMITIVES:
-        ok = isinstance(value, bool) if type_name == "boolean" else (
-            isinstance(value, int) and not isinstance(value, bool) if type_name in ("integer", "unsignedInt",
-                                                                                      "positiveInt")
-            else isinstance(value, str))
+        ok = (
+            isinstance(value, bool)
+            if type_name == "boolean"
+            else (
+                isinstance(value, int) and not isinstance(value, bool)
+                if type_name in ("integer", "unsignedInt", "positiveInt")
+                else isinstance(value, str)
+            )
+        )
         return [] if ok else [Issue("error", location, f"expected a {type_name}, got {short(value)}", "structure")]
     if not isinstance(value, dict):
         return [Issue("error", location, f"expected a {type_name} (JSON object), got {short(value)}", "structure")]
@@ -93,8 +135,9 @@ def _check_element(node: dict[str, Any], path: str, location: str) -> list[Issue
     """One object of an EvidenceVariable (the resource or a backbone element) against the R4 element list."""
     elements, codes = _ev_definition()
     issues: list[Issue] = []
-    children = {p[len(path) + 1:]: e for p, e in elements.items() if p.startswith(path + ".")
-                and "." not in p[len(path) + 1:]}
+    children = {
+        p[len(path) + 1 :]: e for p, e in elements.items() if p.startswith(path + ".") and "." not in p[len(path) + 1 :]
+    }
     seen_choice: dict[str, str] = {}
     for key, value in node.items():
         if key == "resourceType" and path == "EvidenceVariable":
@@ -105,19 +148,30 @@ def _check_element(node: dict[str, Any], path: str, location: str) -> list[Issue
         if element is None:
             for base, e in children.items():
                 if base.endswith("[x]") and name.startswith(base[:-3]):
-                    suffix = name[len(base) - 3:]
+                    suffix = name[len(base) - 3 :]
                     vtype = next((t for t in e["types"] if t[:1].upper() + t[1:] == suffix), None)
                     if vtype is not None:
                         element = e
                         if base in seen_choice:
-                            issues.append(Issue("error", child(location, key),
-                                                f"only one of {base} is allowed (also {seen_choice[base]})",
-                                                "structure"))
+                            issues.append(
+                                Issue(
+                                    "error",
+                                    child(location, key),
+                                    f"only one of {base} is allowed (also {seen_choice[base]})",
+                                    "structure",
+                                )
+                            )
                         seen_choice[base] = key
                         break
         if element is None:
-            issues.append(Issue("error", child(location, key),
-                                "unknown element (not defined for EvidenceVariable in FHIR R4 4.0.1)", "structure"))
+            issues.append(
+                Issue(
+                    "error",
+                    child(location, key),
+                    "unknown element (not defined for EvidenceVariable in FHIR R4 4.0.1)",
+                    "structure",
+                )
+            )
             continue
         if key.startswith("_"):
             continue  # primitive extensions: structure of Element, not checked further
@@ -140,15 +194,27 @@ def _check_element(node: dict[str, Any], path: str, location: str) -> list[Issue
                 issues += _datatype(types[0], item, loc)
             binding = element.get("binding")
             if binding in codes and isinstance(item, str) and item not in codes[binding]:
-                issues.append(Issue("error", loc, f"code {short(item)} is not in the required value set {binding}",
-                                    "code-invalid"))
+                issues.append(
+                    Issue(
+                        "error", loc, f"code {short(item)} is not in the required value set {binding}", "code-invalid"
+                    )
+                )
     for name, e in children.items():
         if e["min"] >= 1:
-            present = (any(name[:-3] + t[:1].upper() + t[1:] in node for t in e["types"]) if name.endswith("[x]")
-                       else name in node)
+            present = (
+                any(name[:-3] + t[:1].upper() + t[1:] in node for t in e["types"])
+                if name.endswith("[x]")
+                else name in node
+            )
             if not present:
-                issues.append(Issue("error", child(location, name.replace("[x]", "")),
-                                    f"required element is missing ({e['path']} {e['min']}..{e['max']})", "required"))
+                issues.append(
+                    Issue(
+                        "error",
+                        child(location, name.replace("[x]", "")),
+                        f"required element is missing ({e['path']} {e['min']}..{e['max']})",
+                        "required",
+                    )
+                )
     return issues
 
 
@@ -165,8 +231,9 @@ def _check_resource(resource: dict[str, Any], location: str) -> list[Issue]:
 def check_r4(resource: dict[str, Any]) -> list[Issue]:
     """Every issue the fast R4 check finds in a resource or Bundle (see the module docstring for what it misses)."""
     if not isinstance(resource, dict):
-        return [Issue("error", "", f"a FHIR resource must be a JSON object, got {type(resource).__name__}",
-                      "structure")]
+        return [
+            Issue("error", "", f"a FHIR resource must be a JSON object, got {type(resource).__name__}", "structure")
+        ]
     rtype = resource.get("resourceType")
     base = str(rtype) if isinstance(rtype, str) else ""
     issues: list[Issue] = []

@@ -124,8 +124,12 @@ def _validate_one(resource: dict[str, Any], location: str) -> list[Issue]:
         cls.model_validate(cleaned)
     except ValidationError as exc:
         return [
-            Issue("error", _location(location, _original_loc(tuple(err["loc"]), moved)), _message(err),
-                  _CODES.get(err["type"], "value"))
+            Issue(
+                "error",
+                _location(location, _original_loc(tuple(err["loc"]), moved)),
+                _message(err),
+                _CODES.get(err["type"], "value"),
+            )
             for err in exc.errors()
         ]
     except Exception as exc:  # fhir.resources raises KeyError/TypeError on some malformed nested resources
@@ -149,8 +153,9 @@ def check_structure(resource: dict[str, Any], location: str | None = None) -> li
             if isinstance(res, dict):
                 issues.extend(check_structure(res, entry_loc))
             else:
-                issues.append(Issue("error", entry_loc, f"expected a resource (JSON object), got {short(res)}",
-                                    "structure"))
+                issues.append(
+                    Issue("error", entry_loc, f"expected a resource (JSON object), got {short(res)}", "structure")
+                )
             entry = {k: v for k, v in entry.items() if k != "resource"}
         shell_entries.append(entry)
     shell = dict(resource, entry=shell_entries)

@@ -24,22 +24,33 @@ from fhir_adapter.fhir.r5.common import JSON, text_cc
 def category_extensions(ev: JSON) -> list[JSON | None]:
     """The R5 ``EvidenceVariable.category`` entries of ``ev`` as R5-element extensions (for R4 EvidenceVariable
     and the R4 eligibility Group alike)."""
-    return [xver_complex("EvidenceVariable.category", [("name", "String", c.get("name")),
-                                                       ("value", "CodeableConcept", c.get("valueCodeableConcept"))])
-            for c in ev.get("category", [])]
+    return [
+        xver_complex(
+            "EvidenceVariable.category",
+            [("name", "String", c.get("name")), ("value", "CodeableConcept", c.get("valueCodeableConcept"))],
+        )
+        for c in ev.get("category", [])
+    ]
 
 
 def categories_from(holder: JSON) -> list[JSON]:
     """The R5 ``EvidenceVariable.category`` entries carried by ``holder``'s extensions (the way back)."""
-    return [{"name": sub_value(c, "name"), "valueCodeableConcept": (sub_values(c, "value") or [None])[0]}
-            for c in xver_all(holder, "EvidenceVariable.category")]
+    return [
+        {"name": sub_value(c, "name"), "valueCodeableConcept": (sub_values(c, "value") or [None])[0]}
+        for c in xver_all(holder, "EvidenceVariable.category")
+    ]
+
 
 def _characteristic(ch: JSON, title: str | None) -> JSON:
     return {
         "extension": [
             xver_value("EvidenceVariable.characteristic.linkId", valueId=ch.get("linkId")),
-            *(xver_complex("EvidenceVariable.characteristic.timeFromEvent",
-                           [("description", "Markdown", t.get("description"))]) for t in ch.get("timeFromEvent", [])),
+            *(
+                xver_complex(
+                    "EvidenceVariable.characteristic.timeFromEvent", [("description", "Markdown", t.get("description"))]
+                )
+                for t in ch.get("timeFromEvent", [])
+            ),
         ],
         "description": ch.get("description"),
         "definitionCodeableConcept": text_cc(ch.get("description") or title or "characteristic"),
@@ -51,17 +62,19 @@ def down(ev: JSON) -> JSON:
     chars = [_characteristic(c, ev.get("title")) for c in ev.get("characteristic", [])]
     if not chars:  # R4: characteristic 1..*; an exposure is defined by its name
         chars = [{"definitionCodeableConcept": text_cc(ev.get("title") or ev.get("url") or "variable")}]
-    return pruned({
-        "resourceType": "EvidenceVariable",
-        "id": ev.get("id"),
-        "extension": category_extensions(ev),
-        "url": ev.get("url"),
-        "name": ev.get("name"),
-        "title": ev.get("title"),
-        "status": ev.get("status", "active"),
-        "description": ev.get("description"),
-        "characteristic": chars,
-    })
+    return pruned(
+        {
+            "resourceType": "EvidenceVariable",
+            "id": ev.get("id"),
+            "extension": category_extensions(ev),
+            "url": ev.get("url"),
+            "name": ev.get("name"),
+            "title": ev.get("title"),
+            "status": ev.get("status", "active"),
+            "description": ev.get("description"),
+            "characteristic": chars,
+        }
+    )
 
 
 def lift(ev: JSON) -> JSON:
@@ -71,17 +84,26 @@ def lift(ev: JSON) -> JSON:
         link = xver_first_value(ch, "EvidenceVariable.characteristic.linkId")
         if link is None:
             continue  # the characteristic R4 requires for an exposure: no R5 counterpart
-        chars.append({"linkId": link, "description": ch.get("description"),
-                      "timeFromEvent": [{"description": sub_value(t, "description")}
-                                        for t in xver_all(ch, "EvidenceVariable.characteristic.timeFromEvent")]})
-    return pruned({
-        "resourceType": "EvidenceVariable",
-        "id": ev.get("id"),
-        "url": ev.get("url"),
-        "name": ev.get("name"),
-        "title": ev.get("title"),
-        "status": ev.get("status"),
-        "description": ev.get("description"),
-        "characteristic": chars,
-        "category": categories_from(ev),
-    })
+        chars.append(
+            {
+                "linkId": link,
+                "description": ch.get("description"),
+                "timeFromEvent": [
+                    {"description": sub_value(t, "description")}
+                    for t in xver_all(ch, "EvidenceVariable.characteristic.timeFromEvent")
+                ],
+            }
+        )
+    return pruned(
+        {
+            "resourceType": "EvidenceVariable",
+            "id": ev.get("id"),
+            "url": ev.get("url"),
+            "name": ev.get("name"),
+            "title": ev.get("title"),
+            "status": ev.get("status"),
+            "description": ev.get("description"),
+            "characteristic": chars,
+            "category": categories_from(ev),
+        }
+    )

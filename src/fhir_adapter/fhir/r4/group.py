@@ -31,8 +31,10 @@ def group_id(nct_id: str) -> str:
 
 
 def _flatten(ch: JSON, parent: str | None, out: list[JSON]) -> None:
-    exts = [xver_value(_LINK, valueId=ch.get("linkId")),
-            extension("criterion-parent", valueId=parent) if parent else None]
+    exts = [
+        xver_value(_LINK, valueId=ch.get("linkId")),
+        extension("criterion-parent", valueId=parent) if parent else None,
+    ]
     exclude = bool(ch.get("exclude"))
     dbtv = ch.get("definitionByTypeAndValue")
     rng = (dbtv or {}).get("valueRange") or {}
@@ -40,15 +42,34 @@ def _flatten(ch: JSON, parent: str | None, out: list[JSON]) -> None:
         # rng-2 (low <= high) cannot be evaluated across units offline (HAPI reports an error for 3 mo .. 17 a):
         # two characteristics, one bound each; Group characteristics all apply, so the meaning is the same.
         for bound in ("low", "high"):
-            out.append({"extension": exts, "code": (dbtv or {}).get("type"), "valueRange": {bound: rng[bound]},
-                        "exclude": exclude})
+            out.append(
+                {
+                    "extension": exts,
+                    "code": (dbtv or {}).get("type"),
+                    "valueRange": {bound: rng[bound]},
+                    "exclude": exclude,
+                }
+            )
         return
     if dbtv:
-        out.append({"extension": exts, "code": dbtv.get("type"), "valueRange": dbtv.get("valueRange"),
-                    "valueCodeableConcept": dbtv.get("valueCodeableConcept"), "exclude": exclude})
+        out.append(
+            {
+                "extension": exts,
+                "code": dbtv.get("type"),
+                "valueRange": dbtv.get("valueRange"),
+                "valueCodeableConcept": dbtv.get("valueCodeableConcept"),
+                "exclude": exclude,
+            }
+        )
         return
-    out.append({"extension": exts, "code": text_cc("Exclusion criterion" if exclude else "Inclusion criterion"),
-                "valueCodeableConcept": text_cc(ch.get("description") or "(no text)"), "exclude": exclude})
+    out.append(
+        {
+            "extension": exts,
+            "code": text_cc("Exclusion criterion" if exclude else "Inclusion criterion"),
+            "valueCodeableConcept": text_cc(ch.get("description") or "(no text)"),
+            "exclude": exclude,
+        }
+    )
     for kid in (ch.get("definitionByCombination") or {}).get("characteristic", []):
         _flatten(kid, ch.get("linkId"), out)
 
@@ -58,17 +79,21 @@ def down(ev: JSON, nct_id: str) -> JSON:
     chars: list[JSON] = []
     for ch in ev.get("characteristic", []):
         _flatten(ch, None, chars)
-    return pruned({
-        "resourceType": "Group",
-        "id": group_id(nct_id),
-        "extension": [xver_value("Group.description", valueMarkdown=ev.get("description")),
-                      *category_extensions(ev)],
-        "identifier": [{"system": URI, "value": ev.get("url")}] if ev.get("url") else None,
-        "type": "person",
-        "actual": False,
-        "name": ev.get("title"),
-        "characteristic": chars,
-    })
+    return pruned(
+        {
+            "resourceType": "Group",
+            "id": group_id(nct_id),
+            "extension": [
+                xver_value("Group.description", valueMarkdown=ev.get("description")),
+                *category_extensions(ev),
+            ],
+            "identifier": [{"system": URI, "value": ev.get("url")}] if ev.get("url") else None,
+            "type": "person",
+            "actual": False,
+            "name": ev.get("title"),
+            "characteristic": chars,
+        }
+    )
 
 
 def lift(group: JSON) -> JSON:
@@ -84,11 +109,18 @@ def lift(group: JSON) -> JSON:
             by_link[str(link)]["definitionByTypeAndValue"]["valueRange"].update(ch["valueRange"])
             continue
         if "valueRange" in ch:
-            item: JSON = {"linkId": link, "definitionByTypeAndValue": {"type": ch.get("code"),
-                                                                      "valueRange": dict(ch["valueRange"])}}
+            item: JSON = {
+                "linkId": link,
+                "definitionByTypeAndValue": {"type": ch.get("code"), "valueRange": dict(ch["valueRange"])},
+            }
         elif ch.get("code", {}).get("coding"):
-            item = {"linkId": link, "definitionByTypeAndValue": {
-                "type": ch.get("code"), "valueCodeableConcept": ch.get("valueCodeableConcept")}}
+            item = {
+                "linkId": link,
+                "definitionByTypeAndValue": {
+                    "type": ch.get("code"),
+                    "valueCodeableConcept": ch.get("valueCodeableConcept"),
+                },
+            }
         else:
             item = {"linkId": link, "description": (ch.get("valueCodeableConcept") or {}).get("text")}
             if ch.get("exclude"):
@@ -101,17 +133,19 @@ def lift(group: JSON) -> JSON:
             parent.setdefault("definitionByCombination", {"code": "all-of", "characteristic": []})
             parent["definitionByCombination"]["characteristic"].append(item)
     ids = [i.get("value") for i in group.get("identifier", []) if i.get("system") == URI]
-    return pruned({
-        "resourceType": "EvidenceVariable",
-        "id": group.get("id"),
-        "url": ids[0] if ids else None,
-        "title": group.get("name"),
-        "status": "active",
-        "description": xver_first_value(group, "Group.description"),
-        "actual": False,
-        "characteristic": top,
-        "category": categories_from(group),
-    })
+    return pruned(
+        {
+            "resourceType": "EvidenceVariable",
+            "id": group.get("id"),
+            "url": ids[0] if ids else None,
+            "title": group.get("name"),
+            "status": "active",
+            "description": xver_first_value(group, "Group.description"),
+            "actual": False,
+            "characteristic": top,
+            "category": categories_from(group),
+        }
+    )
 
 
 def reference(nct_id: str) -> JSON:

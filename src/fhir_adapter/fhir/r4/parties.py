@@ -12,10 +12,17 @@ from fhir_adapter.fhir.r5.common import JSON
 
 
 def down_location(loc: JSON) -> JSON:
-    contacts = [xver_complex("Location.contact", [("purpose", "CodeableConcept", c.get("purpose")),
-                                                  ("name", "HumanName", c.get("name") or []),
-                                                  ("telecom", "ContactPoint", c.get("telecom") or [])])
-                for c in loc.get("contact", [])]
+    contacts = [
+        xver_complex(
+            "Location.contact",
+            [
+                ("purpose", "CodeableConcept", c.get("purpose")),
+                ("name", "HumanName", c.get("name") or []),
+                ("telecom", "ContactPoint", c.get("telecom") or []),
+            ],
+        )
+        for c in loc.get("contact", [])
+    ]
     out = {k: v for k, v in loc.items() if k != "contact"}
     out["extension"] = [*loc.get("extension", []), *contacts]
     return pruned(out)
@@ -24,8 +31,10 @@ def down_location(loc: JSON) -> JSON:
 def lift_location(loc: JSON) -> JSON:
     out = {k: v for k, v in loc.items() if k != "extension"}
     out["extension"] = without_xver(loc)
-    out["contact"] = [{"purpose": sub_value(c, "purpose"), "name": sub_values(c, "name"),
-                       "telecom": sub_values(c, "telecom")} for c in xver_all(loc, "Location.contact")]
+    out["contact"] = [
+        {"purpose": sub_value(c, "purpose"), "name": sub_values(c, "name"), "telecom": sub_values(c, "telecom")}
+        for c in xver_all(loc, "Location.contact")
+    ]
     return pruned(out)
 
 

@@ -44,17 +44,64 @@ from fhir_adapter.fhir.r5.common import JSON, Context, Resolver, coded, get_exte
 from fhir_adapter.model import Trial
 
 # R4 related-artifact-type codes (required binding); other R5 codes are written as "citation" + the R5 type.
-_R4_ARTIFACT_TYPES = frozenset({"documentation", "justification", "citation", "predecessor", "successor",
-                                "derived-from", "depends-on", "composed-of"})
+_R4_ARTIFACT_TYPES = frozenset(
+    {
+        "documentation",
+        "justification",
+        "citation",
+        "predecessor",
+        "successor",
+        "derived-from",
+        "depends-on",
+        "composed-of",
+    }
+)
 # Elements only an R4 ResearchStudy has (release detection, see ``fhir_adapter.bundle.fhir_release``).
-R4_ONLY = frozenset({"arm", "objective", "enrollment", "sponsor", "principalInvestigator", "location", "category",
-                     "reasonStopped", "contact"})
-R5_ONLY = frozenset({"progressStatus", "comparisonGroup", "outcomeMeasure", "recruitment", "associatedParty", "label",
-                     "descriptionSummary", "studyDesign", "region", "classifier", "whyStopped", "result", "name"})
-_R4_STATUSES = frozenset({"active", "administratively-completed", "approved", "closed-to-accrual",
-                          "closed-to-accrual-and-intervention", "completed", "disapproved", "in-review",
-                          "temporarily-closed-to-accrual", "temporarily-closed-to-accrual-and-intervention",
-                          "withdrawn"})
+R4_ONLY = frozenset(
+    {
+        "arm",
+        "objective",
+        "enrollment",
+        "sponsor",
+        "principalInvestigator",
+        "location",
+        "category",
+        "reasonStopped",
+        "contact",
+    }
+)
+R5_ONLY = frozenset(
+    {
+        "progressStatus",
+        "comparisonGroup",
+        "outcomeMeasure",
+        "recruitment",
+        "associatedParty",
+        "label",
+        "descriptionSummary",
+        "studyDesign",
+        "region",
+        "classifier",
+        "whyStopped",
+        "result",
+        "name",
+    }
+)
+_R4_STATUSES = frozenset(
+    {
+        "active",
+        "administratively-completed",
+        "approved",
+        "closed-to-accrual",
+        "closed-to-accrual-and-intervention",
+        "completed",
+        "disapproved",
+        "in-review",
+        "temporarily-closed-to-accrual",
+        "temporarily-closed-to-accrual-and-intervention",
+        "withdrawn",
+    }
+)
 _FALLBACK_STATUS = "active"
 
 
@@ -76,18 +123,20 @@ def _with_r4_coding(concept: JSON | None, r5_system: str, coding: Any) -> JSON |
 
 def _has_role(party: JSON, code: str) -> bool:
     system = terminology.system("research-study-party-role")
-    return any(c.get("system") == system and c.get("code") == code
-               for c in (party.get("role") or {}).get("coding", []))
+    return any(c.get("system") == system and c.get("code") == code for c in (party.get("role") or {}).get("coding", []))
 
 
 def _related(a: JSON) -> JSON:
     kind = a.get("type", "citation")
     return {
-        "extension": [*(xver_value("RelatedArtifact.classifier", valueCodeableConcept=c) for c in
-                        a.get("classifier", [])),
-                      xver_value("RelatedArtifact.type", valueCode=kind) if kind not in _R4_ARTIFACT_TYPES else None],
+        "extension": [
+            *(xver_value("RelatedArtifact.classifier", valueCodeableConcept=c) for c in a.get("classifier", [])),
+            xver_value("RelatedArtifact.type", valueCode=kind) if kind not in _R4_ARTIFACT_TYPES else None,
+        ],
         "type": kind if kind in _R4_ARTIFACT_TYPES else "citation",
-        "label": a.get("label"), "citation": a.get("citation"), "document": a.get("document"),
+        "label": a.get("label"),
+        "citation": a.get("citation"),
+        "document": a.get("document"),
     }
 
 
@@ -116,8 +165,16 @@ def to_research_study(ctx: Context, t: Trial) -> JSON:
     _down_resources(ctx, rs5, t.nct_id)
     parties5 = rs5.get("associatedParty", [])
     sponsor = next((p.get("party") for p in parties5 if _has_role(p, "lead-sponsor")), None)
-    pi = next((p.get("party") for p in parties5 if _has_role(p, "primary-investigator")
-               and not get_extension(p, "responsible-party") and not get_extension(p, "central-contact")), None)
+    pi = next(
+        (
+            p.get("party")
+            for p in parties5
+            if _has_role(p, "primary-investigator")
+            and not get_extension(p, "responsible-party")
+            and not get_extension(p, "central-contact")
+        ),
+        None,
+    )
     contacts = []
     for p in parties5:
         if get_extension(p, "central-contact"):
@@ -130,31 +187,58 @@ def to_research_study(ctx: Context, t: Trial) -> JSON:
         "resourceType": "ResearchStudy",
         "extension": [
             *rs5.get("extension", []),
-            *(xver_complex("ResearchStudy.label", [("type", "CodeableConcept", lb.get("type")),
-                                                   ("value", "String", lb.get("value"))])
-              for lb in rs5.get("label", [])),
-            *(xver_complex("ResearchStudy.progressStatus", [("state", "CodeableConcept", p.get("state")),
-                                                            ("actual", "Boolean", p.get("actual")),
-                                                            ("period", "Period", p.get("period"))])
-              for p in rs5.get("progressStatus", [])),
+            *(
+                xver_complex(
+                    "ResearchStudy.label",
+                    [("type", "CodeableConcept", lb.get("type")), ("value", "String", lb.get("value"))],
+                )
+                for lb in rs5.get("label", [])
+            ),
+            *(
+                xver_complex(
+                    "ResearchStudy.progressStatus",
+                    [
+                        ("state", "CodeableConcept", p.get("state")),
+                        ("actual", "Boolean", p.get("actual")),
+                        ("period", "Period", p.get("period")),
+                    ],
+                )
+                for p in rs5.get("progressStatus", [])
+            ),
             xver_value("ResearchStudy.descriptionSummary", valueMarkdown=rs5.get("descriptionSummary")),
             *(xver_value("ResearchStudy.focus", valueReference=r) for r in refs),
-            *(xver_complex("ResearchStudy.associatedParty", [("name", "String", p.get("name")),
-                                                             ("role", "CodeableConcept", p.get("role")),
-                                                             ("classifier", "CodeableConcept", p.get("classifier")),
-                                                             ("party", "Reference", p.get("party"))],
-                           extra=p.get("extension")) for p in parties5),
-            xver_complex("ResearchStudy.recruitment", [("targetNumber", "UnsignedInt", rec.get("targetNumber")),
-                                                       ("actualNumber", "UnsignedInt", rec.get("actualNumber"))],
-                         extra=rec.get("extension")),
+            *(
+                xver_complex(
+                    "ResearchStudy.associatedParty",
+                    [
+                        ("name", "String", p.get("name")),
+                        ("role", "CodeableConcept", p.get("role")),
+                        ("classifier", "CodeableConcept", p.get("classifier")),
+                        ("party", "Reference", p.get("party")),
+                    ],
+                    extra=p.get("extension"),
+                )
+                for p in parties5
+            ),
+            xver_complex(
+                "ResearchStudy.recruitment",
+                [
+                    ("targetNumber", "UnsignedInt", rec.get("targetNumber")),
+                    ("actualNumber", "UnsignedInt", rec.get("actualNumber")),
+                ],
+                extra=rec.get("extension"),
+            ),
         ],
         "identifier": rs5.get("identifier"),
         "title": rs5.get("title"),
         "protocol": rs5.get("protocol"),
         "status": _status(t),
         "primaryPurposeType": coded("primary-purpose", t.design.primary_purpose, release="R4"),
-        "phase": _with_r4_coding(rs5.get("phase"), terminology.system("research-study-phase"),
-                                 terminology.phase_code(t.phases, "R4") if t.phases else None),
+        "phase": _with_r4_coding(
+            rs5.get("phase"),
+            terminology.system("research-study-phase"),
+            terminology.phase_code(t.phases, "R4") if t.phases else None,
+        ),
         "category": rs5.get("studyDesign"),
         "focus": [coded("intervention-type", iv.type, iv.name) or {"text": iv.name} for iv in t.interventions]
         + [f["concept"] for f in focus if f.get("concept")],
@@ -171,18 +255,32 @@ def to_research_study(ctx: Context, t: Trial) -> JSON:
         "site": rs5.get("site"),
         "reasonStopped": rs5.get("whyStopped"),
         "note": rs5.get("note"),
-        "arm": [{"extension": [xver_value("ResearchStudy.comparisonGroup.linkId", valueId=g.get("linkId")),
-                               *(xver_value("ResearchStudy.comparisonGroup.intendedExposure", valueReference=r)
-                                 for r in g.get("intendedExposure", []))],
-                 "name": g.get("name"), "type": g.get("type"), "description": g.get("description")}
-                for g in rs5.get("comparisonGroup", [])],
-        "objective": [{"extension": [xver_value("ResearchStudy.outcomeMeasure.description",
-                                                valueMarkdown=o.get("description")),
-                                     xver_value("ResearchStudy.outcomeMeasure.reference",
-                                                valueReference=o.get("reference"))],
-                       "name": o.get("name"),
-                       "type": coded("outcome-type", t.outcomes[i].type, release="R4")}
-                      for i, o in enumerate(rs5.get("outcomeMeasure", []))],
+        "arm": [
+            {
+                "extension": [
+                    xver_value("ResearchStudy.comparisonGroup.linkId", valueId=g.get("linkId")),
+                    *(
+                        xver_value("ResearchStudy.comparisonGroup.intendedExposure", valueReference=r)
+                        for r in g.get("intendedExposure", [])
+                    ),
+                ],
+                "name": g.get("name"),
+                "type": g.get("type"),
+                "description": g.get("description"),
+            }
+            for g in rs5.get("comparisonGroup", [])
+        ],
+        "objective": [
+            {
+                "extension": [
+                    xver_value("ResearchStudy.outcomeMeasure.description", valueMarkdown=o.get("description")),
+                    xver_value("ResearchStudy.outcomeMeasure.reference", valueReference=o.get("reference")),
+                ],
+                "name": o.get("name"),
+                "type": coded("outcome-type", t.outcomes[i].type, release="R4"),
+            }
+            for i, o in enumerate(rs5.get("outcomeMeasure", []))
+        ],
     }
     return pruned(rs)
 
@@ -210,8 +308,10 @@ def _ours(rs: JSON) -> bool:
 
 
 def _lift_progress(rs: JSON) -> list[JSON]:
-    out = [{"state": sub_value(p, "state"), "actual": sub_value(p, "actual"), "period": sub_value(p, "period")}
-           for p in xver_all(rs, "ResearchStudy.progressStatus")]
+    out = [
+        {"state": sub_value(p, "state"), "actual": sub_value(p, "actual"), "period": sub_value(p, "period")}
+        for p in xver_all(rs, "ResearchStudy.progressStatus")
+    ]
     if not out and rs.get("status") and not _ours(rs):  # an R4 study from elsewhere: its status is all there is
         token = terminology.from_fhir("overall-status", str(rs["status"]), "R4")
         if token:
@@ -227,15 +327,23 @@ def _lift_phase(rs: JSON) -> JSON | None:
     if any(c.get("system") == terminology.ctgov_system("phase") for c in codings):
         return dict(phase)
     r4 = terminology.system("research-study-phase-r4")
-    tokens = [tok for c in codings if c.get("system") == r4
-              for tok in terminology.phase_tokens(c.get("code", ""), "R4")]
+    tokens = [
+        tok for c in codings if c.get("system") == r4 for tok in terminology.phase_tokens(c.get("code", ""), "R4")
+    ]
     return dict(phase, coding=codings + [{"system": terminology.ctgov_system("phase"), "code": tok} for tok in tokens])
 
 
 def _lift_parties(rs: JSON) -> list[JSON]:
-    out = [{"name": sub_value(p, "name"), "role": sub_value(p, "role"), "classifier": sub_values(p, "classifier"),
-            "party": sub_value(p, "party"), "extension": absolute_subs(p)}
-           for p in xver_all(rs, "ResearchStudy.associatedParty")]
+    out = [
+        {
+            "name": sub_value(p, "name"),
+            "role": sub_value(p, "role"),
+            "classifier": sub_values(p, "classifier"),
+            "party": sub_value(p, "party"),
+            "extension": absolute_subs(p),
+        }
+        for p in xver_all(rs, "ResearchStudy.associatedParty")
+    ]
     if not out and rs.get("sponsor") and not _ours(rs):  # an R4 study from elsewhere
         role = {"coding": [{"system": terminology.system("research-study-party-role"), "code": "lead-sponsor"}]}
         out.append({"role": role, "party": rs["sponsor"]})
@@ -247,50 +355,76 @@ def lift_research_study(rs: JSON) -> JSON:
     recruitment = xver_all(rs, "ResearchStudy.recruitment")
     rec = recruitment[0] if recruitment else {}
     mesh = terminology.system("mesh")
-    return pruned({
-        "resourceType": "ResearchStudy",
-        "id": rs.get("id"),
-        "extension": without_xver(rs),
-        "identifier": rs.get("identifier"),
-        "title": rs.get("title"),
-        "label": [{"type": sub_value(lb, "type"), "value": sub_value(lb, "value")}
-                  for lb in xver_all(rs, "ResearchStudy.label")],
-        "status": "active",
-        "progressStatus": _lift_progress(rs),
-        "whyStopped": rs.get("reasonStopped"),
-        "phase": _lift_phase(rs),
-        "studyDesign": rs.get("category"),
-        "primaryPurposeType": rs.get("primaryPurposeType"),
-        "focus": [{"reference": e.get("valueReference")} for e in xver_all(rs, "ResearchStudy.focus")]
-        + [{"concept": c} for c in rs.get("focus", []) if any(x.get("system") == mesh for x in c.get("coding", []))],
-        "condition": rs.get("condition"),
-        "keyword": rs.get("keyword"),
-        "region": rs.get("location"),
-        "descriptionSummary": xver_first_value(rs, "ResearchStudy.descriptionSummary"),
-        "description": rs.get("description"),
-        "period": rs.get("period"),
-        "associatedParty": _lift_parties(rs),
-        "site": rs.get("site"),
-        "recruitment": {"extension": absolute_subs(rec), "targetNumber": sub_value(rec, "targetNumber"),
-                        "actualNumber": sub_value(rec, "actualNumber"),
-                        "eligibility": (rs.get("enrollment") or [None])[0]},
-        "comparisonGroup": [{"linkId": xver_first_value(a, "ResearchStudy.comparisonGroup.linkId"),
-                             "name": a.get("name"), "type": a.get("type"), "description": a.get("description"),
-                             "intendedExposure": [e.get("valueReference") for e in
-                                                  xver_all(a, "ResearchStudy.comparisonGroup.intendedExposure")]}
-                            for a in rs.get("arm", [])],
-        "outcomeMeasure": [{"name": o.get("name"), "type": [o.get("type")],
-                            "description": xver_first_value(o, "ResearchStudy.outcomeMeasure.description"),
-                            "reference": xver_first_value(o, "ResearchStudy.outcomeMeasure.reference")}
-                           for o in rs.get("objective", [])],
-        "protocol": rs.get("protocol"),
-        "relatedArtifact": [{"type": xver_first_value(a, "RelatedArtifact.type") or a.get("type"),
-                             "label": a.get("label"), "citation": a.get("citation"), "document": a.get("document"),
-                             "classifier": [e.get("valueCodeableConcept")
-                                            for e in xver_all(a, "RelatedArtifact.classifier")]}
-                            for a in rs.get("relatedArtifact", [])],
-        "note": rs.get("note"),
-    })
+    return pruned(
+        {
+            "resourceType": "ResearchStudy",
+            "id": rs.get("id"),
+            "extension": without_xver(rs),
+            "identifier": rs.get("identifier"),
+            "title": rs.get("title"),
+            "label": [
+                {"type": sub_value(lb, "type"), "value": sub_value(lb, "value")}
+                for lb in xver_all(rs, "ResearchStudy.label")
+            ],
+            "status": "active",
+            "progressStatus": _lift_progress(rs),
+            "whyStopped": rs.get("reasonStopped"),
+            "phase": _lift_phase(rs),
+            "studyDesign": rs.get("category"),
+            "primaryPurposeType": rs.get("primaryPurposeType"),
+            "focus": [{"reference": e.get("valueReference")} for e in xver_all(rs, "ResearchStudy.focus")]
+            + [
+                {"concept": c} for c in rs.get("focus", []) if any(x.get("system") == mesh for x in c.get("coding", []))
+            ],
+            "condition": rs.get("condition"),
+            "keyword": rs.get("keyword"),
+            "region": rs.get("location"),
+            "descriptionSummary": xver_first_value(rs, "ResearchStudy.descriptionSummary"),
+            "description": rs.get("description"),
+            "period": rs.get("period"),
+            "associatedParty": _lift_parties(rs),
+            "site": rs.get("site"),
+            "recruitment": {
+                "extension": absolute_subs(rec),
+                "targetNumber": sub_value(rec, "targetNumber"),
+                "actualNumber": sub_value(rec, "actualNumber"),
+                "eligibility": (rs.get("enrollment") or [None])[0],
+            },
+            "comparisonGroup": [
+                {
+                    "linkId": xver_first_value(a, "ResearchStudy.comparisonGroup.linkId"),
+                    "name": a.get("name"),
+                    "type": a.get("type"),
+                    "description": a.get("description"),
+                    "intendedExposure": [
+                        e.get("valueReference") for e in xver_all(a, "ResearchStudy.comparisonGroup.intendedExposure")
+                    ],
+                }
+                for a in rs.get("arm", [])
+            ],
+            "outcomeMeasure": [
+                {
+                    "name": o.get("name"),
+                    "type": [o.get("type")],
+                    "description": xver_first_value(o, "ResearchStudy.outcomeMeasure.description"),
+                    "reference": xver_first_value(o, "ResearchStudy.outcomeMeasure.reference"),
+                }
+                for o in rs.get("objective", [])
+            ],
+            "protocol": rs.get("protocol"),
+            "relatedArtifact": [
+                {
+                    "type": xver_first_value(a, "RelatedArtifact.type") or a.get("type"),
+                    "label": a.get("label"),
+                    "citation": a.get("citation"),
+                    "document": a.get("document"),
+                    "classifier": [e.get("valueCodeableConcept") for e in xver_all(a, "RelatedArtifact.classifier")],
+                }
+                for a in rs.get("relatedArtifact", [])
+            ],
+            "note": rs.get("note"),
+        }
+    )
 
 
 def from_research_study(rs: JSON, resolve: Resolver) -> Trial:

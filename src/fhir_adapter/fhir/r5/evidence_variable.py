@@ -36,8 +36,9 @@ def _age_limit(q: JSON | None) -> AgeLimit | None:
     if not q or "value" not in q:
         return None
     value = q["value"]
-    return AgeLimit(value=int(value) if float(value).is_integer() else value, unit=_AGE_UNIT.get(q.get("code", ""),
-                                                                                                  "years"))
+    return AgeLimit(
+        value=int(value) if float(value).is_integer() else value, unit=_AGE_UNIT.get(q.get("code", ""), "years")
+    )
 
 
 def _criterion(c: Criterion, link_id: str) -> JSON:
@@ -54,13 +55,17 @@ def _criterion(c: Criterion, link_id: str) -> JSON:
 
 def _from_criterion(ch: JSON) -> Criterion:
     kids = (ch.get("definitionByCombination") or {}).get("characteristic", [])
-    return Criterion(text=ch.get("description", ""), exclude=bool(ch.get("exclude")),
-                     children=[_from_criterion(k) for k in kids])
+    return Criterion(
+        text=ch.get("description", ""), exclude=bool(ch.get("exclude")), children=[_from_criterion(k) for k in kids]
+    )
 
 
 def _yes_no(value: bool) -> JSON:
-    return {"coding": [{"system": terminology.system("yes-no"), "code": "Y" if value else "N",
-                        "display": "Yes" if value else "No"}]}
+    return {
+        "coding": [
+            {"system": terminology.system("yes-no"), "code": "Y" if value else "N", "display": "Yes" if value else "No"}
+        ]
+    }
 
 
 def _category(e: Eligibility) -> list[JSON]:
@@ -71,8 +76,11 @@ def _category(e: Eligibility) -> list[JSON]:
         cats.append({"name": "healthy-volunteers", "valueCodeableConcept": _yes_no(e.healthy_volunteers)})
     if e.gender_based is not None:
         cats.append({"name": "gender-based", "valueCodeableConcept": _yes_no(e.gender_based)})
-    for name, text in (("gender-description", e.gender_description), ("study-population", e.study_population),
-                       ("sampling-method", e.sampling_method)):
+    for name, text in (
+        ("gender-description", e.gender_description),
+        ("study-population", e.study_population),
+        ("sampling-method", e.sampling_method),
+    ):
         if text:
             cats.append({"name": name, "valueCodeableConcept": text_cc(text)})
     cats.extend({"name": "std-age", "valueCodeableConcept": coded("std-age", a)} for a in e.std_ages)
@@ -85,33 +93,50 @@ def to_eligibility(ctx: Context, e: Eligibility, title: str) -> JSON:
     low, high = e.minimum_age, e.maximum_age
     # One Range when both bounds share a unit; two when they do not ("3 months" to "17 years"): rng-2 compares
     # low and high, and validators without UCUM conversion (HAPI offline) cannot compare across units.
-    ranges = [("age", low, high)] if not (low and high and low.unit != high.unit) else [
-        ("age", low, None), ("age-max", None, high)]
+    ranges = (
+        [("age", low, high)]
+        if not (low and high and low.unit != high.unit)
+        else [("age", low, None), ("age-max", None, high)]
+    )
     for link, lo, hi in ranges if low or high else []:
         bounds = "; ".join(f"{label} age {a.value} {a.unit}" for label, a in (("Minimum", lo), ("Maximum", hi)) if a)
-        chars.append({"linkId": link, "description": bounds, "definitionByTypeAndValue": {
-            "type": _loinc(_AGE),
-            "valueRange": {"low": _age_quantity(lo) if lo else None, "high": _age_quantity(hi) if hi else None},
-        }})
+        chars.append(
+            {
+                "linkId": link,
+                "description": bounds,
+                "definitionByTypeAndValue": {
+                    "type": _loinc(_AGE),
+                    "valueRange": {"low": _age_quantity(lo) if lo else None, "high": _age_quantity(hi) if hi else None},
+                },
+            }
+        )
     gender = terminology.to_fhir("sex", e.sex) if e.sex else None
     if gender is not None:  # ALL has no code: no restriction, so no characteristic
-        chars.append({"linkId": "sex", "description": f"Sex: {terminology.ctgov_display('sex', e.sex or '')}",
-                      "definitionByTypeAndValue": {"type": _loinc(_SEX),
-                                                   "valueCodeableConcept": coded("sex", e.sex)}})
+        chars.append(
+            {
+                "linkId": "sex",
+                "description": f"Sex: {terminology.ctgov_display('sex', e.sex or '')}",
+                "definitionByTypeAndValue": {"type": _loinc(_SEX), "valueCodeableConcept": coded("sex", e.sex)},
+            }
+        )
     counters = {False: 0, True: 0}
     for c in e.criteria:
         counters[c.exclude] += 1
         chars.append(_criterion(c, f"{'exc' if c.exclude else 'inc'}-{counters[c.exclude]}"))
-    return ctx.add("EvidenceVariable", "eligibility", {
-        "url": ctx.canonical("EvidenceVariable", "eligibility"),
-        "name": f"{ctx.nct_id}_eligibility".replace("-", "_"),
-        "title": f"Eligibility criteria: {title}",
-        "status": "active",
-        "description": e.criteria_text,
-        "actual": False,
-        "characteristic": chars,
-        "category": _category(e),
-    })
+    return ctx.add(
+        "EvidenceVariable",
+        "eligibility",
+        {
+            "url": ctx.canonical("EvidenceVariable", "eligibility"),
+            "name": f"{ctx.nct_id}_eligibility".replace("-", "_"),
+            "title": f"Eligibility criteria: {title}",
+            "status": "active",
+            "description": e.criteria_text,
+            "actual": False,
+            "characteristic": chars,
+            "category": _category(e),
+        },
+    )
 
 
 def from_eligibility(ev: JSON | None) -> Eligibility:
@@ -150,21 +175,32 @@ def from_eligibility(ev: JSON | None) -> Eligibility:
 def to_outcome(ctx: Context, index: int, o: Outcome) -> JSON:
     """Reference to the EvidenceVariable of one outcome measure (``ResearchStudy.outcomeMeasure.reference``)."""
     key = f"outcome-{index}"
-    return ctx.add("EvidenceVariable", key, {
-        "url": ctx.canonical("EvidenceVariable", key),
-        "title": o.measure,
-        "status": "active",
-        "description": o.description,
-        "characteristic": [{"linkId": "measure", "description": o.measure,
-                            "timeFromEvent": [{"description": o.time_frame}] if o.time_frame else None}],
-    })
+    return ctx.add(
+        "EvidenceVariable",
+        key,
+        {
+            "url": ctx.canonical("EvidenceVariable", key),
+            "title": o.measure,
+            "status": "active",
+            "description": o.description,
+            "characteristic": [
+                {
+                    "linkId": "measure",
+                    "description": o.measure,
+                    "timeFromEvent": [{"description": o.time_frame}] if o.time_frame else None,
+                }
+            ],
+        },
+    )
 
 
 def from_outcome(measure: JSON, ev: JSON | None) -> Outcome:
     types = measure.get("type") or [None]
-    o = Outcome(measure=measure.get("name") or (ev or {}).get("title", ""),
-                type=token_of("outcome-type", types[0]) or "PRIMARY",
-                description=measure.get("description") or (ev or {}).get("description"))
+    o = Outcome(
+        measure=measure.get("name") or (ev or {}).get("title", ""),
+        type=token_of("outcome-type", types[0]) or "PRIMARY",
+        description=measure.get("description") or (ev or {}).get("description"),
+    )
     for ch in (ev or {}).get("characteristic", []):
         for t in ch.get("timeFromEvent", []):
             o.time_frame = t.get("description")
@@ -181,13 +217,17 @@ def to_exposure(ctx: Context, index: int, i: Intervention) -> JSON:
     cats: list[Any] = [{"name": "intervention-type", "valueCodeableConcept": coded("intervention-type", i.type)}]
     cats += [{"name": "other-name", "valueCodeableConcept": text_cc(n)} for n in i.other_names]
     cats += [{"name": "arm-group-label", "valueCodeableConcept": text_cc(a)} for a in i.arm_labels]
-    return ctx.add("EvidenceVariable", key, {
-        "url": ctx.canonical("EvidenceVariable", key),
-        "title": i.name,
-        "status": "active",
-        "description": i.description,
-        "category": [c for c in cats if c.get("valueCodeableConcept")],
-    })
+    return ctx.add(
+        "EvidenceVariable",
+        key,
+        {
+            "url": ctx.canonical("EvidenceVariable", key),
+            "title": i.name,
+            "status": "active",
+            "description": i.description,
+            "category": [c for c in cats if c.get("valueCodeableConcept")],
+        },
+    )
 
 
 def from_exposure(ev: JSON) -> Intervention:

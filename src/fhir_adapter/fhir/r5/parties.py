@@ -14,10 +14,14 @@ from fhir_adapter.model import Contact, Organization, Site
 
 def to_organization(ctx: Context, org: Organization) -> JSON:
     """Reference to the Organization for a sponsor, collaborator or affiliation (one per name)."""
-    return ctx.add("Organization", slug(org.name), {
-        "name": org.name,
-        "type": [coded("sponsor-class", org.agency_class)] if org.agency_class else None,
-    })
+    return ctx.add(
+        "Organization",
+        slug(org.name),
+        {
+            "name": org.name,
+            "type": [coded("sponsor-class", org.agency_class)] if org.agency_class else None,
+        },
+    )
 
 
 def from_organization(resource: JSON | None) -> Organization | None:
@@ -30,9 +34,15 @@ def from_organization(resource: JSON | None) -> Organization | None:
 def telecom(contact: Contact) -> list[JSON]:
     out: list[JSON] = []
     if contact.phone or contact.phone_ext:
-        out.append({"system": "phone", "value": contact.phone,
-                    "extension": [extension("phone-extension", valueString=contact.phone_ext)]
-                    if contact.phone_ext else None})
+        out.append(
+            {
+                "system": "phone",
+                "value": contact.phone,
+                "extension": [extension("phone-extension", valueString=contact.phone_ext)]
+                if contact.phone_ext
+                else None,
+            }
+        )
     if contact.email:
         out.append({"system": "email", "value": contact.email})
     return out
@@ -50,20 +60,34 @@ def contact_from_telecom(name: str | None, role: str | None, points: list[JSON])
     return c
 
 
-def to_person(ctx: Context, key: str, name: str | None, contact: Contact | None = None,
-              title: str | None = None, affiliation: str | None = None) -> JSON:
+def to_person(
+    ctx: Context,
+    key: str,
+    name: str | None,
+    contact: Contact | None = None,
+    title: str | None = None,
+    affiliation: str | None = None,
+) -> JSON:
     """Reference to a Practitioner, or to a PractitionerRole when a title or an affiliation is known."""
-    practitioner = ctx.add("Practitioner", key, {
-        "name": [{"text": name}] if name else None,
-        "telecom": telecom(contact) if contact else None,
-    })
+    practitioner = ctx.add(
+        "Practitioner",
+        key,
+        {
+            "name": [{"text": name}] if name else None,
+            "telecom": telecom(contact) if contact else None,
+        },
+    )
     if not title and not affiliation:
         return practitioner
-    return ctx.add("PractitionerRole", key, {
-        "practitioner": practitioner,
-        "organization": to_organization(ctx, Organization(affiliation)) if affiliation else None,
-        "code": [text_cc(title)] if title else None,
-    })
+    return ctx.add(
+        "PractitionerRole",
+        key,
+        {
+            "practitioner": practitioner,
+            "organization": to_organization(ctx, Organization(affiliation)) if affiliation else None,
+            "code": [text_cc(title)] if title else None,
+        },
+    )
 
 
 def from_person(resource: JSON | None, resolve: Resolver) -> tuple[str | None, str | None, str | None, JSON]:
@@ -87,32 +111,48 @@ def to_location(ctx: Context, index: int, site: Site) -> JSON:
     position = None
     if site.latitude is not None and site.longitude is not None:
         position = {"latitude": site.latitude, "longitude": site.longitude}
-    return ctx.add("Location", f"site-{index}", {
-        "extension": [extension("site-recruitment-status", valueCodeableConcept=coded("recruitment-status",
-                                                                                        site.status))]
-        if site.status else None,
-        "name": site.facility,
-        "mode": "instance",
-        "address": address,
-        "position": position,
-        "contact": [{
-            "purpose": coded("contact-role", c.role),
-            "name": [{"text": c.name}] if c.name else None,
-            "telecom": telecom(c),
-        } for c in site.contacts],
-    })
+    return ctx.add(
+        "Location",
+        f"site-{index}",
+        {
+            "extension": [
+                extension("site-recruitment-status", valueCodeableConcept=coded("recruitment-status", site.status))
+            ]
+            if site.status
+            else None,
+            "name": site.facility,
+            "mode": "instance",
+            "address": address,
+            "position": position,
+            "contact": [
+                {
+                    "purpose": coded("contact-role", c.role),
+                    "name": [{"text": c.name}] if c.name else None,
+                    "telecom": telecom(c),
+                }
+                for c in site.contacts
+            ],
+        },
+    )
 
 
 def from_location(resource: JSON | None) -> Site:
     r = resource or {}
     address, position = r.get("address") or {}, r.get("position") or {}
     status = get_extension(r, "site-recruitment-status")
-    site = Site(facility=r.get("name"), city=address.get("city"), state=address.get("state"),
-                zip=address.get("postalCode"), country=address.get("country"),
-                latitude=position.get("latitude"), longitude=position.get("longitude"),
-                status=token_of("recruitment-status", status.get("valueCodeableConcept")) if status else None)
+    site = Site(
+        facility=r.get("name"),
+        city=address.get("city"),
+        state=address.get("state"),
+        zip=address.get("postalCode"),
+        country=address.get("country"),
+        latitude=position.get("latitude"),
+        longitude=position.get("longitude"),
+        status=token_of("recruitment-status", status.get("valueCodeableConcept")) if status else None,
+    )
     for c in r.get("contact", []):
         names = c.get("name") or [{}]
-        site.contacts.append(contact_from_telecom(names[0].get("text"), token_of("contact-role", c.get("purpose")),
-                                                  c.get("telecom", [])))
+        site.contacts.append(
+            contact_from_telecom(names[0].get("text"), token_of("contact-role", c.get("purpose")), c.get("telecom", []))
+        )
     return site

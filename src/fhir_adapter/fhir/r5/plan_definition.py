@@ -13,8 +13,7 @@ from fhir_adapter.fhir.r5.common import JSON, Context
 from fhir_adapter.model import Arm, Intervention
 
 
-def to_plan_definition(ctx: Context, index: int, arm: Arm, interventions: dict[str, tuple[Intervention, JSON]]
-                       ) -> JSON:
+def to_plan_definition(ctx: Context, index: int, arm: Arm, interventions: dict[str, tuple[Intervention, JSON]]) -> JSON:
     """Reference to the PlanDefinition of arm ``index``; ``interventions`` maps "Type: Name" labels to the
     intervention and its exposure EvidenceVariable reference."""
     key = f"arm-{index}"
@@ -22,21 +21,34 @@ def to_plan_definition(ctx: Context, index: int, arm: Arm, interventions: dict[s
     for n, label in enumerate(arm.intervention_names, 1):
         found = interventions.get(label.casefold())
         intervention = found[0] if found else None
-        actions.append({
-            "linkId": f"intervention-{n}",
-            "title": label,
-            "description": intervention.description if intervention else None,
-            "textEquivalent": intervention.description if intervention else None,
-        })
-    return ctx.add("PlanDefinition", key, {
-        "url": ctx.canonical("PlanDefinition", key),
-        "title": arm.label,
-        "type": {"coding": [{"system": terminology.system("plan-definition-type"), "code": "clinical-protocol",
-                             "display": "Clinical Protocol"}]},
-        "status": "active",
-        "description": arm.description,
-        "action": actions,
-    })
+        actions.append(
+            {
+                "linkId": f"intervention-{n}",
+                "title": label,
+                "description": intervention.description if intervention else None,
+                "textEquivalent": intervention.description if intervention else None,
+            }
+        )
+    return ctx.add(
+        "PlanDefinition",
+        key,
+        {
+            "url": ctx.canonical("PlanDefinition", key),
+            "title": arm.label,
+            "type": {
+                "coding": [
+                    {
+                        "system": terminology.system("plan-definition-type"),
+                        "code": "clinical-protocol",
+                        "display": "Clinical Protocol",
+                    }
+                ]
+            },
+            "status": "active",
+            "description": arm.description,
+            "action": actions,
+        },
+    )
 
 
 def arm_interventions(pd: JSON | None) -> list[str]:

@@ -67,8 +67,7 @@ def _role(code: str) -> JSON:
 
 def _has_role(party: JSON, code: str) -> bool:
     system = terminology.system("research-study-party-role")
-    return any(c.get("system") == system and c.get("code") == code
-               for c in (party.get("role") or {}).get("coding", []))
+    return any(c.get("system") == system and c.get("code") == code for c in (party.get("role") or {}).get("coding", []))
 
 
 def _ctgov_phase_text(tokens: list[str]) -> str:
@@ -80,9 +79,13 @@ def _identifiers(t: Trial) -> list[JSON]:
     ids += [{"use": "old", "system": terminology.system("nct"), "value": a} for a in t.nct_aliases]
 
     def other(s: SecondaryId, use: str) -> JSON:
-        return {"use": use, "type": coded("secondary-id-type", s.type), "value": s.id,
-                "assigner": {"display": s.domain} if s.domain else None,
-                "extension": [extension("identifier-link", valueUri=s.link)] if s.link else None}
+        return {
+            "use": use,
+            "type": coded("secondary-id-type", s.type),
+            "value": s.id,
+            "assigner": {"display": s.domain} if s.domain else None,
+            "extension": [extension("identifier-link", valueUri=s.link)] if s.link else None,
+        }
 
     if t.org_study_id:
         ids.append(other(t.org_study_id, "usual"))
@@ -104,8 +107,10 @@ def _progress(t: Trial) -> list[JSON]:
         if value is None:
             continue
         date = value if isinstance(value, DateInfo) else DateInfo(value)
-        entry: JSON = {"state": {"coding": [{"system": terminology.system("ctgov-milestone"), "code": code,
-                                             "display": display}]}, "period": {"start": date.date}}
+        entry: JSON = {
+            "state": {"coding": [{"system": terminology.system("ctgov-milestone"), "code": code, "display": display}]},
+            "period": {"start": date.date},
+        }
         if date.type:
             entry["actual"] = date.type == "ACTUAL"
         out.append(entry)
@@ -128,28 +133,54 @@ def _parties(ctx: Context, t: Trial) -> list[JSON]:
     out: list[JSON] = []
     for org, role in [(t.lead_sponsor, "lead-sponsor")] + [(c, "collaborator") for c in t.collaborators]:
         if org is not None:
-            out.append({"name": org.name, "role": _role(role),
-                        "classifier": [coded("sponsor-class", org.agency_class)] if org.agency_class else None,
-                        "party": parties.to_organization(ctx, org)})
+            out.append(
+                {
+                    "name": org.name,
+                    "role": _role(role),
+                    "classifier": [coded("sponsor-class", org.agency_class)] if org.agency_class else None,
+                    "party": parties.to_organization(ctx, org),
+                }
+            )
     rp = t.responsible_party
     if rp is not None:
-        out.append({"name": rp.name, "role": coded("responsible-party-type", rp.type) or text_cc("responsible party"),
-                    "party": parties.to_person(ctx, f"responsible-{rp.name}", rp.name, title=rp.title,
-                                               affiliation=rp.affiliation) if rp.name else None,
-                    "extension": [
-                        extension("responsible-party", valueBoolean=True),
-                        # pre-2017 records name the party in one free-text line and organisation
-                        extension("responsible-party-old-name-title", valueString=rp.old_name_title)
-                        if rp.old_name_title else None,
-                        extension("responsible-party-old-organization", valueString=rp.old_organization)
-                        if rp.old_organization else None]})
+        out.append(
+            {
+                "name": rp.name,
+                "role": coded("responsible-party-type", rp.type) or text_cc("responsible party"),
+                "party": parties.to_person(
+                    ctx, f"responsible-{rp.name}", rp.name, title=rp.title, affiliation=rp.affiliation
+                )
+                if rp.name
+                else None,
+                "extension": [
+                    extension("responsible-party", valueBoolean=True),
+                    # pre-2017 records name the party in one free-text line and organisation
+                    extension("responsible-party-old-name-title", valueString=rp.old_name_title)
+                    if rp.old_name_title
+                    else None,
+                    extension("responsible-party-old-organization", valueString=rp.old_organization)
+                    if rp.old_organization
+                    else None,
+                ],
+            }
+        )
     for i, o in enumerate(t.officials):
-        out.append({"name": o.name, "role": coded("official-role", o.role) or text_cc("official"),
-                    "party": parties.to_person(ctx, f"official-{i}", o.name, affiliation=o.affiliation)})
+        out.append(
+            {
+                "name": o.name,
+                "role": coded("official-role", o.role) or text_cc("official"),
+                "party": parties.to_person(ctx, f"official-{i}", o.name, affiliation=o.affiliation),
+            }
+        )
     for i, c in enumerate(t.central_contacts):
-        out.append({"name": c.name, "role": coded("contact-role", c.role) or _role("general-contact"),
-                    "party": parties.to_person(ctx, f"contact-{i}", c.name, contact=c),
-                    "extension": [extension("central-contact", valueBoolean=True)]})
+        out.append(
+            {
+                "name": c.name,
+                "role": coded("contact-role", c.role) or _role("general-contact"),
+                "party": parties.to_person(ctx, f"contact-{i}", c.name, contact=c),
+                "extension": [extension("central-contact", valueBoolean=True)],
+            }
+        )
     return out
 
 
@@ -157,12 +188,23 @@ def _related(t: Trial) -> list[JSON]:
     out: list[JSON] = []
     for r in t.references:
         kind = terminology.to_fhir("reference-type", r.type) if r.type else None
-        out.append({"type": kind.code if kind else "citation", "citation": r.citation,
-                    "classifier": [coded("reference-type", r.type)] if r.type else None,
-                    "document": {"url": f"{terminology.system('pubmed')}/{r.pmid}/"} if r.pmid else None})
+        out.append(
+            {
+                "type": kind.code if kind else "citation",
+                "citation": r.citation,
+                "classifier": [coded("reference-type", r.type)] if r.type else None,
+                "document": {"url": f"{terminology.system('pubmed')}/{r.pmid}/"} if r.pmid else None,
+            }
+        )
     for link in t.see_also_links:
-        out.append({"type": "documentation", "label": link.label, "document": {"url": link.url},
-                    "classifier": [text_cc(_SEE_ALSO)]})
+        out.append(
+            {
+                "type": "documentation",
+                "label": link.label,
+                "document": {"url": link.url},
+                "classifier": [text_cc(_SEE_ALSO)],
+            }
+        )
     return out
 
 
@@ -179,10 +221,20 @@ def to_research_study(ctx: Context, t: Trial) -> JSON:
     groups, protocols = [], []
     for i, arm in enumerate(t.arms):
         linked = [ref for iv, ref in intervention_refs.values() if arm.label in iv.arm_labels]
-        linked += [intervention_refs[n.casefold()][1] for n in arm.intervention_names
-                   if n.casefold() in intervention_refs and intervention_refs[n.casefold()][1] not in linked]
-        groups.append({"linkId": f"arm-{i}", "name": arm.label, "type": coded("arm-type", arm.type),
-                       "description": arm.description, "intendedExposure": linked})
+        linked += [
+            intervention_refs[n.casefold()][1]
+            for n in arm.intervention_names
+            if n.casefold() in intervention_refs and intervention_refs[n.casefold()][1] not in linked
+        ]
+        groups.append(
+            {
+                "linkId": f"arm-{i}",
+                "name": arm.label,
+                "type": coded("arm-type", arm.type),
+                "description": arm.description,
+                "intendedExposure": linked,
+            }
+        )
         protocols.append(to_plan_definition(ctx, i, arm, intervention_refs))
     registering = parties.to_organization(ctx, t.organization) if t.organization else None
     sponsors = _parties(ctx, t)  # before sites and people: organisations keep the sponsor's class
@@ -193,49 +245,78 @@ def to_research_study(ctx: Context, t: Trial) -> JSON:
         "extension": [
             extension("registering-organization", valueReference=registering) if registering else None,
             extension("last-known-status", valueCodeableConcept=coded("overall-status", t.last_known_status))
-            if t.last_known_status else None,
+            if t.last_known_status
+            else None,
             extension("has-results", valueBoolean=t.has_results) if t.has_results is not None else None,
         ],
         "identifier": _identifiers(t),
         "title": t.brief_title,  # no fallback: a missing title must read back as missing
-        "label": [{"type": {"coding": [{"system": terminology.system("title-type"), "code": code}]}, "value": v}
-                  for code, v in (("official", t.official_title), ("acronym", t.acronym)) if v],
+        "label": [
+            {"type": {"coding": [{"system": terminology.system("title-type"), "code": code}]}, "value": v}
+            for code, v in (("official", t.official_title), ("acronym", t.acronym))
+            if v
+        ],
         "status": "active",
         "progressStatus": _progress(t),
         "whyStopped": text_cc(t.why_stopped) if t.why_stopped else None,
-        "phase": {"coding": ([phase.to_fhir()] if phase else []) + [
-            {"system": terminology.ctgov_system("phase"), "code": p} for p in t.phases],
-                  "text": _ctgov_phase_text(t.phases)} if t.phases else None,
+        "phase": {
+            "coding": ([phase.to_fhir()] if phase else [])
+            + [{"system": terminology.ctgov_system("phase"), "code": p} for p in t.phases],
+            "text": _ctgov_phase_text(t.phases),
+        }
+        if t.phases
+        else None,
         "studyDesign": _design(t.design, t),
         "primaryPurposeType": coded("primary-purpose", t.design.primary_purpose),
-        "focus": [{"reference": r} for r in exposures] + [
-            {"concept": {"coding": [{"system": terminology.system("mesh"), "code": m.id, "display": m.term}],
-                         "text": m.term}} for m in t.intervention_meshes],
-        "condition": [text_cc(c) for c in t.conditions] + [
+        "focus": [{"reference": r} for r in exposures]
+        + [
+            {
+                "concept": {
+                    "coding": [{"system": terminology.system("mesh"), "code": m.id, "display": m.term}],
+                    "text": m.term,
+                }
+            }
+            for m in t.intervention_meshes
+        ],
+        "condition": [text_cc(c) for c in t.conditions]
+        + [
             {"coding": [{"system": terminology.system("mesh"), "code": m.id, "display": m.term}], "text": m.term}
-            for m in t.condition_meshes],
+            for m in t.condition_meshes
+        ],
         "keyword": [text_cc(k) for k in t.keywords],
         "region": [text_cc(c) for c in countries],
         "descriptionSummary": t.brief_summary,
         "description": t.detailed_description,
-        "period": {"start": t.start_date.date if t.start_date else None,
-                   "end": t.completion_date.date if t.completion_date else None},
+        "period": {
+            "start": t.start_date.date if t.start_date else None,
+            "end": t.completion_date.date if t.completion_date else None,
+        },
         "associatedParty": sponsors,
         "site": [parties.to_location(ctx, i, s) for i, s in enumerate(t.sites)],
         "recruitment": {
             "extension": [extension("enrollment-type", valueCodeableConcept=coded("date-type", t.enrollment_type))]
-            if t.enrollment_type else None,
+            if t.enrollment_type
+            else None,
             "targetNumber": t.enrollment_count if t.enrollment_type != "ACTUAL" else None,
             "actualNumber": t.enrollment_count if t.enrollment_type == "ACTUAL" else None,
             "eligibility": ev.to_eligibility(ctx, t.eligibility, title),
         },
         "comparisonGroup": groups,
-        "outcomeMeasure": [{"name": o.measure, "type": [coded("outcome-type", o.type)], "description": o.description,
-                            "reference": ev.to_outcome(ctx, i, o)} for i, o in enumerate(t.outcomes)],
+        "outcomeMeasure": [
+            {
+                "name": o.measure,
+                "type": [coded("outcome-type", o.type)],
+                "description": o.description,
+                "reference": ev.to_outcome(ctx, i, o),
+            }
+            for i, o in enumerate(t.outcomes)
+        ],
         "protocol": protocols,
         "relatedArtifact": _related(t),
-        "note": [{"extension": [extension("source-field", valueString=path)], "text": text}
-                 for path, text in t.unmapped.items()],
+        "note": [
+            {"extension": [extension("source-field", valueString=path)], "text": text}
+            for path, text in t.unmapped.items()
+        ],
     }
     return rs
 
@@ -254,9 +335,12 @@ def _from_identifiers(rs: JSON, t: Trial) -> None:
                 t.nct_id = value
             continue
         link = get_extension(ident, "identifier-link")
-        sid = SecondaryId(id=value, type=token_of("secondary-id-type", ident.get("type")),
-                          domain=(ident.get("assigner") or {}).get("display"),
-                          link=link.get("valueUri") if link else None)
+        sid = SecondaryId(
+            id=value,
+            type=token_of("secondary-id-type", ident.get("type")),
+            domain=(ident.get("assigner") or {}).get("display"),
+            link=link.get("valueUri") if link else None,
+        )
         if use == "usual" and t.org_study_id is None:
             t.org_study_id = sid
         else:
@@ -313,18 +397,30 @@ def _from_parties(rs: JSON, t: Trial, resolve: Resolver) -> None:
         elif get_extension(p, "responsible-party"):
             name, title, affiliation, _ = parties.from_person(target, resolve)
             old_name, old_org = (get_extension(p, f"responsible-party-old-{k}") for k in ("name-title", "organization"))
-            t.responsible_party = ResponsibleParty(type=token_of("responsible-party-type", p.get("role")),
-                                                   name=p.get("name") or name, title=title, affiliation=affiliation,
-                                                   old_name_title=old_name.get("valueString") if old_name else None,
-                                                   old_organization=old_org.get("valueString") if old_org else None)
+            t.responsible_party = ResponsibleParty(
+                type=token_of("responsible-party-type", p.get("role")),
+                name=p.get("name") or name,
+                title=title,
+                affiliation=affiliation,
+                old_name_title=old_name.get("valueString") if old_name else None,
+                old_organization=old_org.get("valueString") if old_org else None,
+            )
         elif get_extension(p, "central-contact"):
             name, _, _, person = parties.from_person(target, resolve)
-            t.central_contacts.append(parties.contact_from_telecom(
-                p.get("name") or name, token_of("contact-role", p.get("role")), person.get("telecom", [])))
+            t.central_contacts.append(
+                parties.contact_from_telecom(
+                    p.get("name") or name, token_of("contact-role", p.get("role")), person.get("telecom", [])
+                )
+            )
         else:
             name, _, affiliation, _ = parties.from_person(target, resolve)
-            t.officials.append(Official(name=p.get("name") or name or "", role=token_of("official-role", p.get("role")),
-                                        affiliation=affiliation))
+            t.officials.append(
+                Official(
+                    name=p.get("name") or name or "",
+                    role=token_of("official-role", p.get("role")),
+                    affiliation=affiliation,
+                )
+            )
 
 
 def _from_related(rs: JSON, t: Trial) -> None:
@@ -335,17 +431,23 @@ def _from_related(rs: JSON, t: Trial) -> None:
             t.see_also_links.append(Link(url=url or "", label=r.get("label")))
             continue
         pubmed = terminology.system("pubmed") + "/"
-        pmid = url[len(pubmed):].strip("/") if url and url.startswith(pubmed) else None
-        t.references.append(Reference(citation=r.get("citation"), pmid=pmid,
-                                      type=token_of("reference-type", classifiers[0] if classifiers else None)))
+        pmid = url[len(pubmed) :].strip("/") if url and url.startswith(pubmed) else None
+        t.references.append(
+            Reference(
+                citation=r.get("citation"),
+                pmid=pmid,
+                type=token_of("reference-type", classifiers[0] if classifiers else None),
+            )
+        )
 
 
 def from_research_study(rs: JSON, resolve: Resolver) -> Trial:
     """The Trial a ResearchStudy (and the resources ``resolve`` finds for its references) describes."""
     t = Trial()
     _from_identifiers(rs, t)
-    labels = {c.get("code"): lb.get("value") for lb in rs.get("label", [])
-              for c in (lb.get("type") or {}).get("coding", [])}
+    labels = {
+        c.get("code"): lb.get("value") for lb in rs.get("label", []) for c in (lb.get("type") or {}).get("coding", [])
+    }
     t.brief_title, t.official_title, t.acronym = rs.get("title"), labels.get("official"), labels.get("acronym")
     reg = get_extension(rs, "registering-organization")
     t.organization = parties.from_organization(resolve(reg.get("valueReference"))) if reg else None
@@ -382,8 +484,14 @@ def from_research_study(rs: JSON, resolve: Resolver) -> Trial:
     protocols = [resolve(p) for p in rs.get("protocol", [])]
     for i, g in enumerate(rs.get("comparisonGroup", [])):
         pd = protocols[i] if i < len(protocols) else None
-        t.arms.append(Arm(label=g.get("name", ""), type=token_of("arm-type", g.get("type")),
-                          description=g.get("description"), intervention_names=arm_interventions(pd)))
+        t.arms.append(
+            Arm(
+                label=g.get("name", ""),
+                type=token_of("arm-type", g.get("type")),
+                description=g.get("description"),
+                intervention_names=arm_interventions(pd),
+            )
+        )
     t.outcomes = [ev.from_outcome(m, resolve(m.get("reference"))) for m in rs.get("outcomeMeasure", [])]
     _from_related(rs, t)
     for note in rs.get("note", []):
