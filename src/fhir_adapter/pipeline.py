@@ -21,7 +21,7 @@ import re
 import signal
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType, TracebackType
 
@@ -29,6 +29,7 @@ import orjson
 
 from fhir_adapter.errors import FhirAdapterError, LimitExceeded
 from fhir_adapter.limits import DEFAULT_LIMITS, Limits
+from fhir_adapter.outcome import Outcome
 from fhir_adapter.sinks import ERRORS_FILE, OutcomeWriter, OutputFolder, input_identities
 from fhir_adapter.sources import Record, Unit, iter_units, read_unit
 
@@ -42,28 +43,6 @@ class ConvertOptions:
     workers: int = 1  # processes; 1 converts in this process
     indent: bool = True  # pretty-print bundle files (NDJSON lines are always compact)
     limits: Limits = DEFAULT_LIMITS  # per-record limits (size, time, JSON depth, list items, archives)
-
-
-@dataclass(slots=True)
-class Outcome:
-    """What became of one record. ``stage`` says where a failure happened: read, limit, map, validate, serialise,
-    convert (an unexpected error around the stages), worker (the worker process died or the record could not be
-    sent to it or back), write (the output file)."""
-
-    path: str
-    index: int | None
-    nct_id: str | None
-    ok: bool
-    stage: str = ""
-    messages: list[str] = field(default_factory=list)  # errors (failure) or warnings (success), one line each
-    warnings: int = 0
-    resources: int = 0
-    payload: bytes = b""  # the serialised bundle (bundle mode)
-    lines: list[tuple[str, bytes]] = field(default_factory=list)  # (resource type, NDJSON line) in NDJSON mode
-
-    @property
-    def where(self) -> str:
-        return self.path + (f"#{self.index}" if self.index is not None else "")
 
 
 @dataclass(slots=True)

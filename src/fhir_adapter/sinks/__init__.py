@@ -12,10 +12,11 @@ from fhir_adapter.sinks.files import (
     output_stem,
     prepare_folder,
 )
-from fhir_adapter.sinks.writer import ERRORS_FILE, OutcomeWriter
+from fhir_adapter.sinks.writer import ERRORS_FILE, ErrorLog, OutcomeWriter
 
 __all__ = [
     "ERRORS_FILE",
+    "ErrorLog",
     "OutcomeWriter",
     "OutputFolder",
     "UnusableId",

@@ -4,15 +4,12 @@ resource type) and ``errors.jsonl``, every file through ``OutputFolder`` (safe n
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 import orjson
 
 from fhir_adapter.errors import OutputError
+from fhir_adapter.outcome import Outcome
 from fhir_adapter.sinks.files import OutputFolder, UnusableId, display_id, output_stem
-
-if TYPE_CHECKING:
-    from fhir_adapter.pipeline import Outcome
 
 ERRORS_FILE = "errors.jsonl"
 _RESOURCE_TYPE = re.compile(r"[A-Z][A-Za-z]{0,63}")
@@ -38,6 +35,34 @@ class _Stream:
         self.folder.commit(self.temp, self.name)
 
 
+class ErrorLog:
+    """``errors.jsonl`` of a run: one JSON line per message of a failed outcome (source, index, nct_id, stage,
+    message), created at the first failure and renamed into place by ``close``."""
+
+    def __init__(self, folder: OutputFolder) -> None:
+        self.folder = folder
+        self.stream: _Stream | None = None
+
+    @property
+    def written(self) -> bool:
+        return self.stream is not None
+
+    def add(self, o: Outcome) -> None:
+        if self.stream is None:
+            self.stream = _Stream(self.folder, ERRORS_FILE)
+        for message in o.messages:
+            self.stream.write(
+                orjson.dumps(
+                    {"source": o.path, "index": o.index, "nct_id": o.nct_id, "stage": o.stage, "message": message}
+                )
+                + b"\n"
+            )
+
+    def close(self) -> None:
+        if self.stream is not None:
+            self.stream.close()
+
+
 class OutcomeWriter:
     """Writes outcomes: bundle files or NDJSON per type, and the errors file (JSON lines) when anything failed.
 
@@ -47,12 +72,12 @@ class OutcomeWriter:
     def __init__(self, folder: OutputFolder, ndjson: bool) -> None:
         self.folder, self.ndjson = folder, ndjson
         self.streams: dict[str, _Stream] = {}
-        self.errors: _Stream | None = None
+        self.errors = ErrorLog(folder)
         self.names: dict[str, str] = {}  # file stem -> the record id it was made from
 
     @property
     def errors_written(self) -> bool:
-        return self.errors is not None
+        return self.errors.written
 
     def write(self, o: Outcome) -> str | None:
         """Write one outcome; returns the target (file path or "NDJSON") or None for a failure. A bundle that failed
@@ -63,7 +88,7 @@ class OutcomeWriter:
             except (OutputError, UnusableId, OSError) as e:
                 o.ok, o.stage, o.messages = False, "write", [_message(e)]
                 o.payload, o.lines = b"", []
-        self._error(o)
+        self.errors.add(o)
         return None
 
     def _write_ok(self, o: Outcome) -> str:
@@ -88,21 +113,11 @@ class OutcomeWriter:
             stream = self.streams[rtype] = _Stream(self.folder, f"{rtype}.ndjson")
         return stream
 
-    def _error(self, o: Outcome) -> None:
-        if self.errors is None:
-            self.errors = _Stream(self.folder, ERRORS_FILE)
-        for message in o.messages:
-            self.errors.write(
-                orjson.dumps(
-                    {"source": o.path, "index": o.index, "nct_id": o.nct_id, "stage": o.stage, "message": message}
-                )
-                + b"\n"
-            )
-
     def close(self) -> None:
         """Rename every stream into place (the first failure is raised once all were tried)."""
         problems: list[OutputError] = []
-        for stream in [*self.streams.values(), *([self.errors] if self.errors else [])]:
+        closers: list[_Stream | ErrorLog] = [*self.streams.values(), self.errors]
+        for stream in closers:
             try:
                 stream.close()
             except OutputError as e:
@@ -117,4 +132,4 @@ def _message(e: Exception) -> str:
     return str(e)
 
 
-__all__ = ["ERRORS_FILE", "OutcomeWriter"]
+__all__ = ["ERRORS_FILE", "ErrorLog", "OutcomeWriter"]
