@@ -6,15 +6,20 @@ Golden files are compared after parsing; ``--regen-golden`` rewrites them, and t
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from fhir_adapter.validate.hapi import BUILD_COMMAND, JAR_ENV, JAR_NAME
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "tests" / "data"
 SEEDS = sorted((REPO / "seeds").glob("*.txt"))
 V2_FIXTURES = sorted((DATA / "ctgov-v2").glob("*.json"))
 GOLDEN = DATA / "golden"
+HAPI_JAR_BUILT = REPO / "validators" / "hapi" / "target" / JAR_NAME  # where BUILD_COMMAND writes the jar
 
 
 # Suites behind marks: deselected by a plain ``pytest`` (the fast suite a developer runs all day), run by
@@ -39,6 +44,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if heavy:
         config.hook.pytest_deselected(items=heavy)
         items[:] = [i for i in items if not any(i.get_closest_marker(m) for m in HEAVY_MARKS)]
+
+
+@pytest.fixture(scope="session")
+def hapi_jar() -> Iterator[Path]:
+    """HAPI's validator jar: ``FHIR_ADAPTER_HAPI_JAR`` if set, else the one ``BUILD_COMMAND`` wrote in this checkout.
+
+    Exported as ``FHIR_ADAPTER_HAPI_JAR`` for the session, so library calls (``hapi_validate``, ``validate(...,
+    authoritative=True)``, the CLI in-process) find it. A missing jar FAILS the test, naming the build command: the
+    tests never build Java and never skip.
+    """
+    jar = Path(os.environ.get(JAR_ENV) or HAPI_JAR_BUILT)
+    if not jar.is_file():
+        pytest.fail(f"HAPI's validator jar {jar} is missing: build it with `{BUILD_COMMAND}` (or set {JAR_ENV})")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(JAR_ENV, str(jar))
+        yield jar
 
 
 @pytest.fixture

@@ -5,8 +5,13 @@ A small Java entry point in ``validators/hapi`` (one shaded jar) validates R4 or
 validator cannot check offline (our ct.gov code systems, MeSH, ...) give warnings, never errors. See
 ``validators/README.md`` for the settings and measurements.
 
-    hapi_available() -> bool                         java on PATH and the jar built
-    build_hapi_validator() -> Path                   build the jar with Maven when missing or older than its sources
+The library never builds Java: the jar is built by ``BUILD_COMMAND`` (``.ci/run`` runs it) and found through one
+explicit setting, the environment variable ``FHIR_ADAPTER_HAPI_JAR`` (``JAR_ENV``). An installed wheel without Java
+works with the Python validation layers; only this module needs the jar.
+
+    hapi_jar() -> Path | None                        the jar FHIR_ADAPTER_HAPI_JAR names, when it is a file
+    hapi_available() -> bool                         java on PATH and that jar there
+    require_hapi() -> Path                           the jar, or HapiUnavailable saying how to build and name it
     hapi_validate(resources, fhir_version="R5")      one list of Issues per input (dicts or JSON files)
 
 One JVM is started per ``hapi_validate`` call (its start-up and the loading of the core definitions take seconds), so
@@ -27,79 +32,71 @@ import orjson
 from fhir_adapter.errors import FhirAdapterError
 from fhir_adapter.issues import Issue, Severity
 
-__all__ = ["HAPI_FHIR_VERSIONS", "JAR_NAME", "build_hapi_validator", "hapi_available", "hapi_jar", "hapi_validate"]
+__all__ = [
+    "BUILD_COMMAND",
+    "HAPI_FHIR_VERSIONS",
+    "JAR_ENV",
+    "JAR_NAME",
+    "HapiUnavailable",
+    "build_hapi_validator",
+    "hapi_available",
+    "hapi_jar",
+    "hapi_validate",
+    "require_hapi",
+]
 
 HAPI_FHIR_VERSIONS = ("R4", "R5")
 JAR_NAME = "fhir-adapter-hapi-validator.jar"
-JAR_ENV = "FHIR_ADAPTER_HAPI_JAR"  # optional: a prebuilt jar to use instead of validators/hapi/target/JAR_NAME
-BUILD_TIMEOUT_S = 1800.0
+JAR_ENV = "FHIR_ADAPTER_HAPI_JAR"  # the one setting that names the built jar
+# Run from a source checkout's root (validators/README.md); it writes validators/hapi/target/JAR_NAME.
+BUILD_COMMAND = "mvn -q -B -f validators/hapi/pom.xml package -DskipTests"
 _SEVERITIES: frozenset[str] = frozenset(get_args(Severity))
 
 
-def _module_dir() -> Path:
-    """``validators/hapi`` of the source checkout this package runs from (src/fhir_adapter/validate/hapi.py)."""
-    return Path(__file__).resolve().parents[3] / "validators" / "hapi"
+class HapiUnavailable(FhirAdapterError):
+    """HAPI's validator cannot run here: ``java`` is not on PATH, or ``FHIR_ADAPTER_HAPI_JAR`` names no jar."""
 
 
-def hapi_jar() -> Path:
-    """Where the validator jar is (or will be, once built)."""
-    override = os.environ.get(JAR_ENV)
-    if override:
-        return Path(override)
-    return _module_dir() / "target" / JAR_NAME
+def hapi_jar() -> Path | None:
+    """The validator jar that ``FHIR_ADAPTER_HAPI_JAR`` names, or None when it is unset or names no file."""
+    setting = os.environ.get(JAR_ENV)
+    if not setting:
+        return None
+    jar = Path(setting)
+    return jar if jar.is_file() else None
 
 
 def hapi_available() -> bool:
-    """True when ``java`` is on PATH and the validator jar is built."""
-    return shutil.which("java") is not None and hapi_jar().is_file()
+    """True when ``java`` is on PATH and ``FHIR_ADAPTER_HAPI_JAR`` names the built validator jar."""
+    return shutil.which("java") is not None and hapi_jar() is not None
 
 
-def _newest_source_mtime(module: Path) -> float:
-    sources = [module / "pom.xml", *(p for p in (module / "src").rglob("*") if p.is_file())]
-    return max(p.stat().st_mtime for p in sources)
+def _unavailable_reason() -> str | None:
+    """Why HAPI's validator cannot run (one line, naming the setting and the build command), or None when it can."""
+    how = f"build it with `{BUILD_COMMAND}` and set {JAR_ENV} to validators/hapi/target/{JAR_NAME}"
+    setting = os.environ.get(JAR_ENV)
+    if not setting:
+        return f"HAPI's validator is not available: {JAR_ENV} is not set; {how}"
+    if not Path(setting).is_file():
+        return f"HAPI's validator is not available: {JAR_ENV}={setting} is not a file; {how}"
+    if shutil.which("java") is None:
+        return "HAPI's validator is not available: java is not on PATH (it needs a Java 17+ runtime)"
+    return None
+
+
+def require_hapi() -> Path:
+    """The validator jar ``FHIR_ADAPTER_HAPI_JAR`` names; raises ``HapiUnavailable`` (one line saying which setting
+    names the jar and the command that builds it) when it is missing or ``java`` is not on PATH."""
+    reason = _unavailable_reason()
+    jar = hapi_jar()
+    if reason is not None or jar is None:
+        raise HapiUnavailable(reason or f"HAPI's validator is not available: {JAR_ENV} names no jar")
+    return jar
 
 
 def build_hapi_validator() -> Path:
-    """Build the validator jar with Maven if it is missing or older than ``pom.xml`` or a source, and return its path.
-
-    Runs ``mvn -q -f validators/hapi/pom.xml package -DskipTests`` from the repository root. The first build downloads
-    HAPI FHIR and its dependencies from Maven Central (about a minute); later builds are offline and take seconds.
-    Raises ``FhirAdapterError`` when Java or Maven is missing, the sources are not there (an installed package has
-    no ``validators/``: set ``FHIR_ADAPTER_HAPI_JAR``), or the build fails.
-    """
-    override = os.environ.get(JAR_ENV)
-    if override:
-        jar = Path(override)
-        if not jar.is_file():
-            raise FhirAdapterError(f"{JAR_ENV} is set to {jar}, which is not a file")
-        return jar
-    module = _module_dir()
-    pom = module / "pom.xml"
-    if not pom.is_file():
-        raise FhirAdapterError(
-            f"The HAPI validator sources are not in {module} (fhir-adapter is not running from its source checkout); "
-            f"build the jar there or set {JAR_ENV} to a prebuilt {JAR_NAME}"
-        )
-    jar = module / "target" / JAR_NAME
-    if jar.is_file() and jar.stat().st_mtime >= _newest_source_mtime(module):
-        return jar
-    if shutil.which("java") is None:
-        raise FhirAdapterError("Java is not on PATH: the HAPI FHIR validator needs a Java 17+ JDK (and Maven to build)")
-    mvn = shutil.which("mvn")
-    if mvn is None:
-        raise FhirAdapterError("Maven (mvn) is not on PATH: it is needed to build the HAPI FHIR validator jar")
-    repo_root = module.parents[1]
-    cmd = [mvn, "-q", "-f", str(pom.relative_to(repo_root)), "package", "-DskipTests"]
-    try:
-        done = subprocess.run(cmd, cwd=repo_root, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S, check=False)
-    except subprocess.TimeoutExpired as exc:
-        raise FhirAdapterError(
-            f"Building the HAPI validator timed out after {BUILD_TIMEOUT_S:.0f} s: {' '.join(cmd)}"
-        ) from exc
-    if done.returncode != 0 or not jar.is_file():
-        tail = (done.stdout + done.stderr).strip()[-3000:]
-        raise FhirAdapterError(f"Building the HAPI validator failed (exit {done.returncode}): {' '.join(cmd)}\n{tail}")
-    return jar
+    """Deprecated name of :func:`require_hapi` (kept while callers move): it no longer builds anything."""
+    return require_hapi()
 
 
 def _to_line(item: dict[str, Any] | Path) -> bytes:
@@ -131,7 +128,8 @@ def hapi_validate(
     Locations are HAPI's FHIRPath locations, e.g. ``Bundle.entry[0].resource/*ResearchStudy/abc*/.status`` (the
     ``/*Type/id*/`` comment names the resource inside a bundle). Severities are fatal, error, warning, information.
     The JVM is started once for the whole list; ``timeout`` (seconds) defaults to 300 s plus 5 s per input.
-    Raises ``FhirAdapterError`` when Java or the jar is missing (see ``build_hapi_validator``) or the validator fails.
+    Raises ``HapiUnavailable`` when Java or the jar is missing (see :func:`require_hapi`), ``FhirAdapterError`` when
+    the validator fails.
     """
     version = fhir_version.upper()
     if version not in HAPI_FHIR_VERSIONS:
@@ -139,12 +137,8 @@ def hapi_validate(
     items = list(resources)
     if not items:
         return []
-    java = shutil.which("java")
-    if java is None:
-        raise FhirAdapterError("Java is not on PATH: the HAPI FHIR validator needs a Java 17+ runtime")
-    jar = hapi_jar()
-    if not jar.is_file():
-        raise FhirAdapterError(f"The HAPI validator jar {jar} is not built: call build_hapi_validator() first")
+    jar = require_hapi()
+    java = shutil.which("java") or "java"
     stdin = b"\n".join(_to_line(item) for item in items) + b"\n"
     limit = timeout if timeout is not None else 300.0 + 5.0 * len(items)
     cmd = [java, "-jar", str(jar), "--version", version, "-"]

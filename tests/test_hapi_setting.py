@@ -1,0 +1,48 @@
+"""How the library finds HAPI's validator jar (fast: no Java is run): one setting, and a clear message without it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fhir_adapter.errors import FhirAdapterError
+from fhir_adapter.validate import hapi
+
+
+def test_no_setting_means_unavailable_with_the_build_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(hapi.JAR_ENV, raising=False)
+    assert hapi.hapi_jar() is None
+    assert not hapi.hapi_available()
+    with pytest.raises(hapi.HapiUnavailable) as caught:
+        hapi.require_hapi()
+    message = str(caught.value)
+    assert isinstance(caught.value, FhirAdapterError)
+    assert "\n" not in message
+    assert hapi.JAR_ENV in message and hapi.BUILD_COMMAND in message
+    with pytest.raises(hapi.HapiUnavailable):
+        hapi.hapi_validate([{"resourceType": "Patient"}], "R4")
+
+
+def test_setting_naming_no_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv(hapi.JAR_ENV, str(tmp_path / "absent.jar"))
+    assert hapi.hapi_jar() is None
+    with pytest.raises(hapi.HapiUnavailable, match=r"absent\.jar is not a file"):
+        hapi.require_hapi()
+
+
+def test_setting_naming_a_file_without_java(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    jar = tmp_path / hapi.JAR_NAME
+    jar.write_bytes(b"PK")
+    monkeypatch.setenv(hapi.JAR_ENV, str(jar))
+    monkeypatch.setenv("PATH", str(tmp_path))  # no java here
+    assert hapi.hapi_jar() == jar
+    assert not hapi.hapi_available()
+    with pytest.raises(hapi.HapiUnavailable, match="java is not on PATH"):
+        hapi.require_hapi()
+
+
+def test_the_library_never_builds_java() -> None:
+    source = Path(hapi.__file__).read_text(encoding="utf-8")
+    assert "subprocess.run([mvn" not in source and "_module_dir" not in source
+    assert "mvn" not in source.replace(hapi.BUILD_COMMAND, "")
