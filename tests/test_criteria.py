@@ -13,7 +13,10 @@ import pytest
 from fhir_adapter.model import Criterion
 from fhir_adapter.sources.criteria import split_criteria
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"  # /work/main/tests/x.py -> /work/shared
+DATA = Path(__file__).resolve().parent / "data"
+# Copies of ../shared/tools (README.md there): the independent oracle and the seed expectations, kept verbatim.
+ORACLE_DIR = DATA / "criteria"
+SEED_EXPECTATIONS = ORACLE_DIR / "seed_expectations.json"
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 
 
@@ -165,18 +168,15 @@ def test_seed_000_counts_and_order() -> None:
     inc = [c.text for c in crits if not c.exclude]
     exc = [c.text for c in crits if c.exclude]
     assert len(inc) == 12 and len(exc) == 19
-    expected = json.loads((SHARED / "tools" / "seed_expectations.json").read_text()) if SHARED.exists() else None
-    if expected:
-        assert inc == expected[0]["inclusion"]
-        assert exc == expected[0]["exclusion"]
+    expected = json.loads(SEED_EXPECTATIONS.read_text(encoding="utf-8"))  # a missing file fails the test
+    assert inc == expected[0]["inclusion"]
+    assert exc == expected[0]["exclusion"]
 
 
 def test_seed_001_expected_items() -> None:
     crits, issues = split_criteria(_seed_block("001", "Inclusion Criteria", "Conditions2"))
     items = {(c.text, c.exclude) for c in flat(crits)}
-    if not SHARED.exists():
-        pytest.skip("shared folder absent")
-    exp = json.loads((SHARED / "tools" / "seed_expectations.json").read_text())[1]
+    exp = json.loads(SEED_EXPECTATIONS.read_text(encoding="utf-8"))[1]
     for t in exp["inclusion"]:
         assert (t, False) in items
     for t in exp["exclusion"]:
@@ -197,10 +197,10 @@ ORACLE_POLARITY_EXCEPTIONS = {"NCT02028676", "NCT02679963"}
 
 
 def _fixture_texts() -> Iterator[tuple[str, str]]:
-    for f in sorted((SHARED / "fixtures" / "ctgov-v2").glob("*.json")):
+    for f in sorted((DATA / "ctgov-v2").glob("*.json")):
         el = json.loads(f.read_text())["protocolSection"].get("eligibilityModule", {})
         yield f.name, el.get("eligibilityCriteria", "")
-    for f in sorted((SHARED / "fixtures" / "ctgov-xml").glob("*.xml")):
+    for f in sorted((DATA / "ctgov-xml").glob("*.xml")):
         yield f.name, ET.parse(f).getroot().findtext("eligibility/criteria/textblock") or ""
 
     def find(o: object) -> Iterator[str]:
@@ -214,19 +214,18 @@ def _fixture_texts() -> Iterator[tuple[str, str]]:
             for v in o:
                 yield from find(v)
 
-    for f in sorted((SHARED / "fixtures" / "ctgov-v1").glob("*.json")):
+    for f in sorted((DATA / "ctgov-v1").glob("*.json")):
         for i, t in enumerate(find(json.loads(f.read_text()))):
             yield f"{f.name}#{i}", t
 
 
 def test_oracle_cross_check_all_fixtures() -> None:
-    if not (SHARED / "tools" / "oracle.py").exists():
-        pytest.skip("shared folder absent")
-    sys.path.insert(0, str(SHARED / "tools"))
+    assert (ORACLE_DIR / "oracle.py").is_file(), f"the oracle is missing from {ORACLE_DIR}"
+    sys.path.insert(0, str(ORACLE_DIR))
     try:
         import oracle  # type: ignore[import-not-found]
     finally:
-        sys.path.remove(str(SHARED / "tools"))
+        sys.path.remove(str(ORACLE_DIR))
     failures = []
     checked = 0
     for name, text in _fixture_texts():
@@ -244,9 +243,7 @@ def test_oracle_cross_check_all_fixtures() -> None:
 
 
 def test_oracle_exceptions_have_the_right_polarity() -> None:
-    path = SHARED / "fixtures" / "ctgov-xml" / "NCT02679963.xml"
-    if not path.exists():
-        pytest.skip("shared folder absent")
+    path = DATA / "ctgov-xml" / "NCT02679963.xml"
     crits, _ = split_criteria(ET.parse(path).getroot().findtext("eligibility/criteria/textblock") or "")
     uncontrolled = next(c for c in flat(crits) if c.text.startswith("Uncontrolled or symptomatic brain"))
     assert uncontrolled.exclude
