@@ -1,7 +1,7 @@
 """HAPI FHIR's validator (the authoritative check) on the goldens, the seeds, broken resources and R4.
 
-The jar is built once per session by ``build_hapi_validator`` (Maven; the first build downloads HAPI FHIR 8.8.0 from
-Maven Central). This is a real test: without Java 17+ and Maven it FAILS, it does not skip; CI installs both.
+The jar comes from the session fixture ``hapi_jar`` (conftest.py): built beforehand by ``.ci/run`` or the command in
+validators/README.md, never by the tests. This is a real test: without Java 17+ or the jar it FAILS, it does not skip.
 Each JVM start loads the core definitions (seconds), so each module-scoped fixture validates everything of one FHIR
 version in a single ``hapi_validate`` call and the tests look at its results.
 """
@@ -19,7 +19,7 @@ from fhir_adapter import to_bundle
 from fhir_adapter.bundle import FHIR_VERSIONS
 from fhir_adapter.issues import Issue
 from fhir_adapter.sources import read_records
-from fhir_adapter.validate.hapi import build_hapi_validator, hapi_available, hapi_jar, hapi_validate
+from fhir_adapter.validate import hapi
 
 pytestmark = pytest.mark.hapi  # runs HAPI's Java validator: `pytest --all` or `-m hapi`
 
@@ -81,20 +81,12 @@ def _seed_bundles(fhir_version: str, every_fixture: bool = False) -> dict[str, d
 
 
 def _validate_named(inputs: dict[str, dict[str, Any] | Path], fhir_version: str) -> dict[str, list[Issue]]:
-    results = hapi_validate(list(inputs.values()), fhir_version)
+    results = hapi.hapi_validate(list(inputs.values()), fhir_version)
     return dict(zip(inputs, results, strict=True))
 
 
-@pytest.fixture(scope="session")
-def hapi_jar_built() -> Path:
-    jar = build_hapi_validator()  # raises FhirAdapterError (the test fails) without Java or Maven
-    assert jar.is_file()
-    assert hapi_available()
-    return jar
-
-
 @pytest.fixture(scope="module")
-def r5(hapi_jar_built: Path) -> dict[str, list[Issue]]:
+def r5(hapi_jar: Path) -> dict[str, list[Issue]]:
     inputs: dict[str, dict[str, Any] | Path] = {f"golden:{p.name}": p for p in GOLDEN_BUNDLES}
     inputs |= {"broken_rs": BROKEN_RS, "broken_bundle": BROKEN_BUNDLE, "unknown_system": UNKNOWN_SYSTEM_RS}
     inputs |= _seed_bundles("R5", every_fixture=True)
@@ -102,17 +94,16 @@ def r5(hapi_jar_built: Path) -> dict[str, list[Issue]]:
 
 
 @pytest.fixture(scope="module")
-def r4(hapi_jar_built: Path) -> dict[str, list[Issue]]:
+def r4(hapi_jar: Path) -> dict[str, list[Issue]]:
     inputs: dict[str, dict[str, Any] | Path] = {"ok": R4_OK, "r5only": R4_WITH_R5_ELEMENT}
     if "R4" in FHIR_VERSIONS:
         inputs |= _seed_bundles("R4")
     return _validate_named(inputs, "R4")
 
 
-def test_build_is_up_to_date(hapi_jar_built: Path) -> None:
-    before = hapi_jar_built.stat().st_mtime
-    assert build_hapi_validator() == hapi_jar_built == hapi_jar()
-    assert hapi_jar_built.stat().st_mtime == before  # no rebuild when the jar is newer than its sources
+def test_jar_is_found_through_its_setting(hapi_jar: Path) -> None:
+    assert hapi.hapi_available()
+    assert hapi.require_hapi() == hapi.hapi_jar() == hapi_jar
 
 
 def test_golden_bundles_have_no_errors(r5: dict[str, list[Issue]]) -> None:
@@ -169,7 +160,7 @@ def test_r4_smoke(r4: dict[str, list[Issue]]) -> None:
     assert _has(r4["r5only"], "ResearchStudy", "Unrecognized property 'progressStatus'")
 
 
-def test_mixed_inputs_keep_their_order(hapi_jar_built: Path) -> None:
-    assert hapi_validate([], "R4") == []
-    results = hapi_validate([R4_WITH_R5_ELEMENT, R4_OK, R4_WITH_R5_ELEMENT], "r4")
+def test_mixed_inputs_keep_their_order(hapi_jar: Path) -> None:
+    assert hapi.hapi_validate([], "R4") == []
+    results = hapi.hapi_validate([R4_WITH_R5_ELEMENT, R4_OK, R4_WITH_R5_ELEMENT], "r4")
     assert [bool(_errors(r)) for r in results] == [True, False, True]
