@@ -9,9 +9,11 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from fhir_adapter.model import Trial
 from fhir_adapter.validate.hapi import BUILD_COMMAND, JAR_ENV, JAR_NAME
 
 REPO = Path(__file__).resolve().parents[1]
@@ -60,6 +62,22 @@ def hapi_jar() -> Iterator[Path]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(JAR_ENV, str(jar))
         yield jar
+
+
+@pytest.fixture(scope="session")
+def reference_trials() -> dict[Path, Trial]:
+    """The one trial of every reference input (``all_inputs()``), read once per session when a test first asks."""
+    from helpers import trial_of
+
+    return {path: trial_of(path) for path in all_inputs()}
+
+
+@pytest.fixture(scope="session")
+def reference_bundles(reference_trials: dict[Path, Trial]) -> dict[Path, dict[str, Any]]:
+    """The R5 collection Bundle of every reference input, built once per session."""
+    from fhir_adapter.bundle import to_bundle
+
+    return {path: to_bundle(trial) for path, trial in reference_trials.items()}
 
 
 @pytest.fixture

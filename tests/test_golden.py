@@ -9,23 +9,30 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from conftest import GOLDEN, all_inputs
-from helpers import bundle_of, trial_of
+from fhir_adapter.model import Trial
 
 
-def _trial_json(path: Path) -> object:
-    t = trial_of(path)
+def _trial_json(t: Trial) -> object:
     return json.loads(json.dumps(dataclasses.asdict(t) | {"source": None, "issues": [str(i) for i in t.issues]}))
 
 
 @pytest.mark.parametrize("path", all_inputs(), ids=lambda p: p.name)
 @pytest.mark.parametrize("kind", ["trial", "bundle"])
-def test_golden(path: Path, kind: str, regen_golden: bool) -> None:
-    actual = _trial_json(path) if kind == "trial" else bundle_of(path)
-    nct = trial_of(path).nct_id
+def test_golden(
+    path: Path,
+    kind: str,
+    regen_golden: bool,
+    reference_trials: dict[Path, Trial],
+    reference_bundles: dict[Path, dict[str, Any]],
+) -> None:
+    trial = reference_trials[path]
+    actual = _trial_json(trial) if kind == "trial" else reference_bundles[path]
+    nct = trial.nct_id
     golden = GOLDEN / f"{nct}.{kind}.json"
     if regen_golden or not golden.exists():
         golden.write_text(json.dumps(actual, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

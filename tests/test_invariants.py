@@ -12,15 +12,16 @@ import pytest
 from conftest import all_inputs
 from fhir_adapter import terminology
 from fhir_adapter.bundle import to_bundle
+from fhir_adapter.model import Trial
 from fhir_adapter.validate import validate
-from helpers import bundle_of, trial_of, walk
+from helpers import walk
 
 BUNDLES = {p.name: p for p in all_inputs()}
 
 
 @pytest.fixture(params=sorted(BUNDLES), scope="module")
-def bundle(request: pytest.FixtureRequest) -> dict[str, Any]:
-    return bundle_of(BUNDLES[request.param])
+def bundle(request: pytest.FixtureRequest, reference_bundles: dict[Path, dict[str, Any]]) -> dict[str, Any]:
+    return reference_bundles[BUNDLES[request.param]]
 
 
 def test_validates_without_errors(bundle: dict[str, Any]) -> None:
@@ -58,8 +59,8 @@ def test_every_extension_is_ours_and_documented(bundle: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("path", all_inputs(), ids=lambda p: p.name)
-def test_output_is_deterministic(path: Path) -> None:
-    trial = trial_of(path)
+def test_output_is_deterministic(path: Path, reference_trials: dict[Path, Trial]) -> None:
+    trial = reference_trials[path]
     assert to_bundle(trial) == to_bundle(trial)
     assert to_bundle(trial, bundle_type="transaction")["entry"][0]["request"]["url"].startswith(
         "ResearchStudy?identifier="

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -12,28 +13,29 @@ from fhir.resources.bundle import Bundle
 from conftest import all_inputs
 from fhir_adapter.bundle import from_bundle, to_bundle
 from fhir_adapter.model import Criterion, Trial
-from helpers import bundle_of, trial_of
 
 
 @pytest.mark.parametrize("path", all_inputs(), ids=lambda p: p.name)
-def test_trial_fhir_trial(path: Path) -> None:
-    trial = trial_of(path)
-    assert from_bundle(bundle_of(path)) == trial
+def test_trial_fhir_trial(
+    path: Path, reference_trials: dict[Path, Trial], reference_bundles: dict[Path, dict[str, Any]]
+) -> None:
+    assert from_bundle(reference_bundles[path]) == reference_trials[path]
 
 
 @pytest.mark.parametrize("path", all_inputs(), ids=lambda p: p.name)
-def test_roundtrip_through_json_and_the_fhir_models(path: Path) -> None:
+def test_roundtrip_through_json_and_the_fhir_models(path: Path, reference_trials: dict[Path, Trial]) -> None:
     """The same after serialising and after fhir.resources parses and re-emits it (normalised decimals etc.)."""
-    bundle = bundle_of(path, "transaction")
+    trial = reference_trials[path]
+    bundle = to_bundle(trial, bundle_type="transaction")
     via_json = orjson.loads(orjson.dumps(bundle))
     via_models = json.loads(Bundle.model_validate(via_json).model_dump_json(exclude_none=True))
-    assert from_bundle(via_json) == trial_of(path)
-    assert from_bundle(via_models) == trial_of(path)
+    assert from_bundle(via_json) == trial
+    assert from_bundle(via_models) == trial
 
 
-def test_roundtrip_is_not_vacuous() -> None:
+def test_roundtrip_is_not_vacuous(reference_trials: dict[Path, Trial]) -> None:
     """A changed field must make the comparison fail (guards against an equality that ignores content)."""
-    trial = trial_of(all_inputs()[0])
+    trial = reference_trials[all_inputs()[0]]
     back = from_bundle(to_bundle(trial))
     back.eligibility.criteria[0] = Criterion(back.eligibility.criteria[0].text + " changed")
     assert back != trial
