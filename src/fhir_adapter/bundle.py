@@ -3,6 +3,9 @@
 https://hl7.org/fhir/R5/bundle.html. Ids are uuid5 of the NCT id and the element key, fullUrls ``urn:uuid:<id>``,
 and transactions use conditional updates (``PUT ResearchStudy?identifier=<system>|<NCT>``, ``PUT
 EvidenceVariable?url=<canonical>``, ...) so that pushing the same trial twice changes nothing.
+
+An R4 bundle (https://hl7.org/fhir/R4/bundle.html) is the R5 one converted down (``fhir.r4.convert.to_r4``): it is
+a function of the R5 resources, never of the Trial.
 """
 
 from __future__ import annotations
@@ -13,14 +16,35 @@ from urllib.parse import quote
 
 from fhir_adapter import terminology
 from fhir_adapter.errors import MappingError
+from fhir_adapter.fhir.common import JSON, Context, prune
 from fhir_adapter.fhir.ids import full_url, resource_id
+from fhir_adapter.fhir.r4 import convert as r4_convert
 from fhir_adapter.fhir.r4 import research_study as r4_research_study
-from fhir_adapter.fhir.r5.common import JSON, Context, prune
 from fhir_adapter.fhir.r5.research_study import from_research_study, to_research_study
 from fhir_adapter.model import Trial
+from fhir_adapter.release import FhirRelease
 
 BUNDLE_TYPES = ("collection", "transaction")
-FHIR_VERSIONS = ("R5", "R4")
+FHIR_VERSIONS = tuple(FhirRelease)  # R5, R4: members compare equal to their names ("R4" in FHIR_VERSIONS)
+
+
+def _release(fhir_version: FhirRelease | str) -> FhirRelease:
+    """``fhir_version`` as a FhirRelease (``"R4"``, ``"r5"`` or the enum); MappingError for another release."""
+    try:
+        return FhirRelease.parse(fhir_version)
+    except ValueError as exc:
+        raise MappingError(str(exc)) from None
+
+
+def _resources(trial: Trial, release: FhirRelease) -> dict[str, JSON]:
+    """fullUrl -> resource of one trial: the ResearchStudy first, then every resource it references (R5, or R4
+    converted down from the R5 resources)."""
+    assert trial.nct_id is not None
+    ctx = Context(trial.nct_id)
+    rs = to_research_study(ctx, trial)
+    rs_id = resource_id(trial.nct_id, "ResearchStudy", "")
+    resources = {full_url(rs_id): prune({"resourceType": "ResearchStudy", "id": rs_id, **rs}), **ctx.resources}
+    return r4_convert.to_r4(resources) if release is FhirRelease.R4 else resources
 
 
 def transaction_request(resource: JSON) -> tuple[str, bool]:
@@ -46,22 +70,21 @@ def transaction_request(resource: JSON) -> tuple[str, bool]:
 
 
 def to_bundle(
-    trial: Trial, fhir_version: str = "R5", bundle_type: str = "collection", clock: datetime | None = None
+    trial: Trial,
+    fhir_version: FhirRelease | str = FhirRelease.R5,
+    bundle_type: str = "collection",
+    clock: datetime | None = None,
 ) -> dict[str, Any]:
     """The FHIR Bundle (a plain dict) of one trial: ResearchStudy first, then every resource it references.
 
-    ``Bundle.timestamp`` is written only when a ``clock`` time is given, so that output is byte-stable."""
-    if fhir_version not in FHIR_VERSIONS:
-        raise MappingError(f"FHIR version {fhir_version!r} is not supported (supported: {', '.join(FHIR_VERSIONS)})")
+    ``fhir_version``: a FhirRelease or its name (``"R5"``, ``"r4"`` ...). ``Bundle.timestamp`` is written only when a
+    ``clock`` time is given, so that output is byte-stable."""
+    release = _release(fhir_version)
     if bundle_type not in BUNDLE_TYPES:
         raise MappingError(f"bundle type {bundle_type!r} is not supported (supported: {', '.join(BUNDLE_TYPES)})")
     if not trial.nct_id:
         raise MappingError("a trial needs an NCT id to be mapped (ids are derived from it)", field="nct_id")
-    ctx = Context(trial.nct_id)
-    rs = (r4_research_study.to_research_study if fhir_version == "R4" else to_research_study)(ctx, trial)
-    rs_id = resource_id(trial.nct_id, "ResearchStudy", "")
-    study = prune({"resourceType": "ResearchStudy", "id": rs_id, **rs})
-    entries = [(full_url(rs_id), study), *ctx.resources.items()]
+    entries = _resources(trial, release).items()
     bundle: JSON = {
         "resourceType": "Bundle",
         "id": resource_id(trial.nct_id, "Bundle", bundle_type),
@@ -105,8 +128,9 @@ class _Index:
         return self.by_ref.get(tail)
 
 
-def fhir_release(study: dict[str, Any]) -> str:
-    """``"R4"`` or ``"R5"``: the release of a ResearchStudy, told by its elements (no marker needed).
+def fhir_release(study: dict[str, Any]) -> FhirRelease:
+    """The release of a ResearchStudy (``FhirRelease.R4`` or ``.R5``, equal to ``"R4"``, ``"R5"``), told by its
+    elements (no marker needed).
 
     An R4 study has R4-only elements (``enrollment`` always, as fhir-adapter writes it; ``arm``, ``objective``,
     ``sponsor``, ``category`` ...), an R4-only status code or R5-element extensions; an R5 study has R5-only elements
@@ -114,7 +138,7 @@ def fhir_release(study: dict[str, Any]) -> str:
     return r4_research_study.release_of(study)
 
 
-def from_bundle(bundle: dict[str, Any], fhir_version: str | None = None) -> Trial:
+def from_bundle(bundle: dict[str, Any], fhir_version: FhirRelease | str | None = None) -> Trial:
     """The Trial a bundle of ``to_bundle`` (or one pulled back from a server) describes.
 
     The release (R4 or R5) is detected from the ResearchStudy (``fhir_release``) unless ``fhir_version`` says it."""
@@ -129,7 +153,7 @@ def from_bundle(bundle: dict[str, Any], fhir_version: str | None = None) -> Tria
         raise MappingError(
             f"a trial bundle holds exactly one ResearchStudy, found {len(studies)}", field="Bundle.entry"
         )
-    release = fhir_version or fhir_release(studies[0])
-    if release == "R4":
-        return r4_research_study.from_research_study(studies[0], _Index(bundle))
+    release = _release(fhir_version) if fhir_version else fhir_release(studies[0])
+    if release is FhirRelease.R4:
+        return r4_convert.from_research_study(studies[0], _Index(bundle))
     return from_research_study(studies[0], _Index(bundle))

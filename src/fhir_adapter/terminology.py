@@ -8,6 +8,10 @@ Everything here is read from the JSON files in ``mappings/`` (no code lists in P
   Group 1 maps the API v2 token to the FHIR code (R5); group 2 maps legacy ``clinical_study`` XML and API v1
   wording to the v2 token. ``ctgov-<axis>-r4.conceptmap.json`` holds the R4/R4B code where it differs
   (overall-status, phase, primary-purpose, outcome-type); other axes use the R5 map for every release.
+- ``fhir-r4-r5.json``: what changes between the R5 resources and their R4 form (R4 value sets of required bindings,
+  renamed ResearchStudy elements, the children of R5 elements carried as complex cross-version extensions);
+  :func:`r4_codes`, :func:`r4_fallback`, :func:`renamed_elements`, :func:`unchanged_elements`,
+  :func:`release_only_elements`, :func:`complex_extension`.
 
 Conventions in the ConceptMaps (see ``mappings/README.md``):
 
@@ -35,11 +39,14 @@ from pathlib import Path
 from typing import Any
 
 import fhir_adapter
+from fhir_adapter.release import FhirRelease
 
 __all__ = [
     "Coding",
+    "ComplexChild",
     "all_systems",
     "axes",
+    "complex_extension",
     "ctgov_coding",
     "ctgov_display",
     "ctgov_system",
@@ -51,14 +58,21 @@ __all__ = [
     "normalize_phase",
     "phase_code",
     "phase_tokens",
+    "r4_codes",
+    "r4_fallback",
+    "release_only_elements",
+    "renamed_elements",
     "system",
     "to_fhir",
+    "unchanged_elements",
 ]
 
 _NOMAP_EXT = "conceptmap-nomap-comment"
 _CANONICAL_EXT = "conceptmap-canonical-reverse"
 _COMBINED_SEP = "|"
-_RELEASE_SUFFIX = {"R5": "", "R4": "-r4", "R4B": "-r4"}
+_RELEASE_SUFFIX = {FhirRelease.R5: "", FhirRelease.R4: "-r4"}
+# R4B (4.3.0) has R4's ResearchStudy code lists (mappings/README.md): it reads the R4 tables.
+_R4B = "R4B"
 _KEY_SEPARATORS = re.compile(r"[\s_\-]+")
 # (?<!\s): the spaces before "(" are matched from the first one only; the lazy head would otherwise re-scan the
 # run of spaces after each of its characters (quadratic). Same head: the text before "(" without its trailing spaces.
@@ -133,11 +147,14 @@ def _check_axis(axis: str) -> None:
         raise LookupError(f"unknown terminology axis {axis!r}; known axes: {', '.join(_enums())}")
 
 
-def _release_suffix(release: str) -> str:
+def _release_suffix(release: FhirRelease | str) -> str:
+    if isinstance(release, str) and release.upper() == _R4B:
+        return _RELEASE_SUFFIX[FhirRelease.R4]
     try:
-        return _RELEASE_SUFFIX[release.upper()]
-    except KeyError:
-        raise ValueError(f"unknown FHIR release {release!r}; expected one of {', '.join(_RELEASE_SUFFIX)}") from None
+        return _RELEASE_SUFFIX[FhirRelease.parse(release)]
+    except ValueError:
+        known = ", ".join([*_RELEASE_SUFFIX, _R4B])
+        raise ValueError(f"unknown FHIR release {release!r}; expected one of {known}") from None
 
 
 @cache
@@ -232,16 +249,17 @@ def enum_values(axis: str) -> tuple[str, ...]:
 # --------------------------------------------------------------------------------------------------- lookups
 
 
-def to_fhir(axis: str, token: str, release: str = "R5") -> Coding | None:
+def to_fhir(axis: str, token: str, release: FhirRelease | str = FhirRelease.R5) -> Coding | None:
     """The FHIR coding of a ct.gov v2 token; None for a noMap row or an unknown token.
 
-    ``release`` is ``"R5"`` (default), ``"R4"`` or ``"R4B"``; R4 uses ``ctgov-<axis>-r4.conceptmap.json`` when it
+    ``release`` is a :class:`FhirRelease` or its name (``"R5"``, the default, ``"R4"``, ``"r4"``; also ``"R4B"``, which
+    reads the R4 tables); R4 uses ``ctgov-<axis>-r4.conceptmap.json`` when it
     exists (see https://hl7.org/fhir/R4/researchstudy.html), else the R5 table.
     """
     return _axis_map(axis, _release_suffix(release)).forward.get(token)
 
 
-def from_fhir(axis: str, code: str, release: str = "R5") -> str | None:
+def from_fhir(axis: str, code: str, release: FhirRelease | str = FhirRelease.R5) -> str | None:
     """The ct.gov v2 token for a FHIR code (the canonical one where several tokens share the code); None if unknown.
 
     For phase the result may be a combined token such as ``"PHASE1|PHASE2"`` (use :func:`phase_tokens`).
@@ -293,14 +311,14 @@ def _phase_key(tokens: list[str]) -> str | None:
     return _COMBINED_SEP.join(sorted(found, key=lambda t: order.index(t) if t in order else len(order)))
 
 
-def phase_code(tokens: list[str], release: str = "R5") -> Coding | None:
+def phase_code(tokens: list[str], release: FhirRelease | str = FhirRelease.R5) -> Coding | None:
     """The `research-study-phase <https://hl7.org/fhir/R5/codesystem-research-study-phase.html>`_ coding of a
     ct.gov phase list: ``["PHASE1", "PHASE2"]`` -> phase-1-phase-2. None for an empty list or an unmapped pair."""
     key = _phase_key(tokens)
     return None if key is None else to_fhir("phase", key, release)
 
 
-def phase_tokens(code: str, release: str = "R5") -> list[str]:
+def phase_tokens(code: str, release: FhirRelease | str = FhirRelease.R5) -> list[str]:
     """The reverse of :func:`phase_code`: ``"phase-1-phase-2"`` -> ``["PHASE1", "PHASE2"]``; [] if unknown."""
     token = from_fhir("phase", code, release)
     return token.split(_COMBINED_SEP) if token else []
@@ -334,3 +352,57 @@ def legacy_masking(text: str) -> tuple[str | None, list[str]]:
     order = enum_values("who-masked")
     who = {token for part in _LIST_SEPARATORS.split(inner) if part.strip() and (token := normalize("who-masked", part))}
     return masking, sorted(who, key=order.index)
+
+
+# --------------------------------------------------------------------------------------------------- R5 <-> R4
+
+
+@dataclass(frozen=True, slots=True)
+class ComplexChild:
+    """One child of an R5 backbone element carried in R4 as a complex cross-version extension."""
+
+    name: str  # the child element, also the sub-extension's url
+    value_type: str  # the value[x] suffix of the sub-extension ("CodeableConcept", "String" ...)
+    repeats: bool  # 0..* in R5: one sub-extension per item, read back as a list
+
+
+@cache
+def _r4_r5() -> dict[str, Any]:
+    raw: dict[str, Any] = _load("fhir-r4-r5.json")
+    return raw
+
+
+def r4_codes(value_set: str) -> frozenset[str]:
+    """The codes of an R4 value set of a required binding (``"research-study-status"``, ``"related-artifact-type"``),
+    from ``mappings/fhir-r4-r5.json`` (e.g. https://hl7.org/fhir/R4/valueset-research-study-status.html)."""
+    return frozenset(_r4_r5()["valueSets"][value_set]["codes"])
+
+
+def r4_fallback(value_set: str) -> str:
+    """The code written where the R5 content has no code of the R4 value set (``active``, ``citation``)."""
+    code: str = _r4_r5()["valueSets"][value_set]["fallback"]
+    return code
+
+
+def renamed_elements(resource_type: str) -> dict[str, str]:
+    """R4 element name -> the R5 element holding the same content (``{"reasonStopped": "whyStopped", ...}``)."""
+    return dict(_r4_r5()["renamed"].get(resource_type, {}))
+
+
+def unchanged_elements(resource_type: str) -> tuple[str, ...]:
+    """The elements R4 and R5 name and fill alike in the resources fhir-adapter writes."""
+    return tuple(_r4_r5()["unchanged"].get(resource_type, ()))
+
+
+def release_only_elements(release: FhirRelease | str) -> frozenset[str]:
+    """The ResearchStudy elements only ``release`` defines (https://hl7.org/fhir/R5/researchstudy.html)."""
+    return frozenset(_r4_r5()["onlyIn"][FhirRelease.parse(release).value])
+
+
+@cache
+def complex_extension(path: str) -> tuple[tuple[ComplexChild, ...], bool]:
+    """(children, whether the element's own extensions travel as sub-extensions) of the R5 backbone element ``path``
+    written as a complex cross-version extension in R4 (https://hl7.org/fhir/versions.html#extensions)."""
+    entry = _r4_r5()["complexExtensions"]["elements"][path]
+    children = tuple(ComplexChild(name, vtype, bool(repeats)) for name, vtype, repeats in entry["children"])
+    return children, bool(entry.get("keepExtensions"))

@@ -12,7 +12,8 @@ HAPI validator in ``validators/hapi`` serves it). Three elements cannot be expre
 ``https://fhir-adapter.dev/StructureDefinition/r5-`` (:data:`XVER_BASE`) in the same form: ``ResearchStudy.focus``
 and ``Location.contact`` (R5 types CodeableReference and ExtendedContactDetail, which R4 lacks: the validator fails on
 the generated definition) and ``EvidenceVariable.category`` (the table marks its children as not representable).
-The reader accepts both bases.
+The reader accepts both bases. Which children a complex extension has is data: ``mappings/fhir-r4-r5.json``
+(``complexExtensions``), read by :func:`complex_down` and :func:`complex_lift` alike.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from fhir_adapter import terminology
-from fhir_adapter.fhir.r5.common import JSON, prune
+from fhir_adapter.fhir.common import JSON
 
 OFFICIAL_XVER_BASE = "http://hl7.org/fhir/5.0/StructureDefinition/extension-"
 XVER_BASE = terminology.system("fhir-adapter-ext") + "r5-"
@@ -93,12 +94,23 @@ def absolute_subs(ext: JSON) -> list[JSON]:
     return [s for s in ext.get("extension", []) if "://" in str(s.get("url", ""))]
 
 
+def complex_down(path: str, element: JSON) -> JSON | None:
+    """The complex extension of the R5 backbone ``element`` at ``path``, children as ``mappings/fhir-r4-r5.json``
+    lists them (None if it has none)."""
+    children, keep = terminology.complex_extension(path)
+    values = [(c.name, c.value_type, element.get(c.name)) for c in children]
+    return xver_complex(path, values, extra=element.get("extension") if keep else None)
+
+
+def complex_lift(path: str, ext: JSON) -> JSON:
+    """The R5 backbone element a complex extension of :func:`complex_down` carries (the way back)."""
+    children, keep = terminology.complex_extension(path)
+    out = {c.name: sub_values(ext, c.name) if c.repeats else sub_value(ext, c.name) for c in children}
+    if keep:
+        out["extension"] = absolute_subs(ext)
+    return out
+
+
 def without_xver(holder: JSON) -> list[JSON]:
     """The extensions of ``holder`` that are not R5-element extensions."""
     return [e for e in holder.get("extension", []) if not str(e.get("url", "")).startswith(_BASES)]
-
-
-def pruned(node: JSON) -> JSON:
-    """``r5.common.prune`` of a resource or element, typed (no empty elements: ele-1)."""
-    out: JSON = prune(node)
-    return out

@@ -9,8 +9,8 @@ R4's ``timeFromStart`` Duration cannot hold).
 
 from __future__ import annotations
 
+from fhir_adapter.fhir.common import JSON, pruned, text_cc
 from fhir_adapter.fhir.r4.common import (
-    pruned,
     sub_value,
     sub_values,
     xver_all,
@@ -18,7 +18,6 @@ from fhir_adapter.fhir.r4.common import (
     xver_first_value,
     xver_value,
 )
-from fhir_adapter.fhir.r5.common import JSON, text_cc
 
 
 def category_extensions(ev: JSON) -> list[JSON | None]:

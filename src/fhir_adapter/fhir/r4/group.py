@@ -13,14 +13,10 @@ the R5 EvidenceVariable ``Group.identifier`` (system ``urn:ietf:rfc:3986``).
 
 from __future__ import annotations
 
+from fhir_adapter.fhir.common import JSON, extension, get_extension, pruned, text_cc
 from fhir_adapter.fhir.ids import full_url, resource_id
-from fhir_adapter.fhir.r4.common import (
-    pruned,
-    xver_first_value,
-    xver_value,
-)
+from fhir_adapter.fhir.r4.common import xver_first_value, xver_value
 from fhir_adapter.fhir.r4.evidence_variable import categories_from, category_extensions
-from fhir_adapter.fhir.r5.common import JSON, extension, get_extension, text_cc
 
 URI = "urn:ietf:rfc:3986"
 _LINK = "EvidenceVariable.characteristic.linkId"

@@ -7,34 +7,23 @@ Organization, Practitioner and PractitionerRole as the R5 mappers write them are
 
 from __future__ import annotations
 
-from fhir_adapter.fhir.r4.common import pruned, sub_value, sub_values, without_xver, xver_all, xver_complex
-from fhir_adapter.fhir.r5.common import JSON
+from fhir_adapter.fhir.common import JSON, pruned
+from fhir_adapter.fhir.r4.common import complex_down, complex_lift, without_xver, xver_all
 
 
 def down_location(loc: JSON) -> JSON:
-    contacts = [
-        xver_complex(
-            "Location.contact",
-            [
-                ("purpose", "CodeableConcept", c.get("purpose")),
-                ("name", "HumanName", c.get("name") or []),
-                ("telecom", "ContactPoint", c.get("telecom") or []),
-            ],
-        )
-        for c in loc.get("contact", [])
-    ]
+    """R5 Location -> R4 Location: each ``contact`` as a ``Location.contact`` extension."""
+    contacts = [complex_down("Location.contact", c) for c in loc.get("contact", [])]
     out = {k: v for k, v in loc.items() if k != "contact"}
     out["extension"] = [*loc.get("extension", []), *contacts]
     return pruned(out)
 
 
 def lift_location(loc: JSON) -> JSON:
+    """R4 Location -> R5 Location (the way back of :func:`down_location`)."""
     out = {k: v for k, v in loc.items() if k != "extension"}
     out["extension"] = without_xver(loc)
-    out["contact"] = [
-        {"purpose": sub_value(c, "purpose"), "name": sub_values(c, "name"), "telecom": sub_values(c, "telecom")}
-        for c in xver_all(loc, "Location.contact")
-    ]
+    out["contact"] = [complex_lift("Location.contact", c) for c in xver_all(loc, "Location.contact")]
     return pruned(out)
 
 

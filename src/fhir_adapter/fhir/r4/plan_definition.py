@@ -6,8 +6,7 @@ derived from the action's position ("intervention-<n>") and the way back reads t
 
 from __future__ import annotations
 
-from fhir_adapter.fhir.r4.common import pruned
-from fhir_adapter.fhir.r5.common import JSON
+from fhir_adapter.fhir.common import JSON, pruned
 
 
 def down(pd: JSON) -> JSON:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from fhir_adapter import terminology
-from fhir_adapter.fhir.r5.common import JSON, Context, coded, text_cc, token_of, tokens_of
+from fhir_adapter.fhir.common import JSON, Context, coded, text_cc, token_of, tokens_of
 from fhir_adapter.model import AgeLimit, Criterion, Eligibility, Intervention, Outcome
 
 # UCUM codes of the age units (https://ucum.org); "a" is the UCUM year.

@@ -7,8 +7,8 @@
 
 from __future__ import annotations
 
+from fhir_adapter.fhir.common import JSON, Context, Resolver, coded, extension, get_extension, text_cc, token_of
 from fhir_adapter.fhir.ids import slug
-from fhir_adapter.fhir.r5.common import JSON, Context, Resolver, coded, extension, get_extension, text_cc, token_of
 from fhir_adapter.model import Contact, Organization, Site
 
 

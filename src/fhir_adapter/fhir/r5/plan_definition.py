@@ -9,7 +9,7 @@ Each action keeps the intervention's verbatim text (``description``) and the reg
 from __future__ import annotations
 
 from fhir_adapter import terminology
-from fhir_adapter.fhir.r5.common import JSON, Context
+from fhir_adapter.fhir.common import JSON, Context
 from fhir_adapter.model import Arm, Intervention
 
 

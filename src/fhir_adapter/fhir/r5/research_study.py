@@ -10,9 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from fhir_adapter import terminology
-from fhir_adapter.fhir.r5 import evidence_variable as ev
-from fhir_adapter.fhir.r5 import parties
-from fhir_adapter.fhir.r5.common import (
+from fhir_adapter.fhir.common import (
     JSON,
     Context,
     Resolver,
@@ -23,6 +21,8 @@ from fhir_adapter.fhir.r5.common import (
     token_of,
     tokens_of,
 )
+from fhir_adapter.fhir.r5 import evidence_variable as ev
+from fhir_adapter.fhir.r5 import parties
 from fhir_adapter.fhir.r5.plan_definition import arm_interventions, to_plan_definition
 from fhir_adapter.model import (
     Arm,

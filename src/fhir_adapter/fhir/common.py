@@ -1,4 +1,6 @@
-"""Building blocks shared by the R5 mappers: codings, extensions, references and the per-trial context.
+"""Release-neutral building blocks of the R5 and R4 mappers: codings, extensions, references, pruning and the
+per-trial context. Nothing here depends on a FHIR release other than through a ``release`` argument
+(https://hl7.org/fhir/R5/datatypes.html#CodeableConcept, https://hl7.org/fhir/R4/datatypes.html#CodeableConcept).
 
 Every coded value is written with two codings where FHIR has a code: the standard FHIR code (from the ConceptMaps
 in ``mappings/``) for consumers, and the ClinicalTrials.gov token for the way back, so ``from_*`` never depends on a
@@ -12,6 +14,7 @@ from typing import Any
 
 from fhir_adapter import terminology
 from fhir_adapter.fhir.ids import full_url, resource_id
+from fhir_adapter.release import FhirRelease
 
 JSON = dict[str, Any]
 Resolver = Callable[[JSON | None], JSON | None]
@@ -26,8 +29,11 @@ def ctgov_coding(axis: str, token: str) -> JSON:
     return {"system": terminology.ctgov_system(axis), "code": token, "display": terminology.ctgov_display(axis, token)}
 
 
-def coded(axis: str, token: str | None, text: str | None = None, release: str = "R5") -> JSON | None:
-    """A CodeableConcept for a ct.gov token: the FHIR coding if the ConceptMap has one, then the ct.gov coding."""
+def coded(
+    axis: str, token: str | None, text: str | None = None, release: FhirRelease | str = FhirRelease.R5
+) -> JSON | None:
+    """A CodeableConcept for a ct.gov token: the FHIR coding of ``release`` if the ConceptMap has one, then the
+    ct.gov coding."""
     if token is None:
         return None
     codings = []
@@ -78,6 +84,23 @@ def prune(node: Any) -> Any:
         items = [prune(v) for v in node]
         return [v for v in items if v not in (None, "", [], {})]
     return node
+
+
+def pruned(node: JSON) -> JSON:
+    """``prune`` of a resource or element, typed (no empty elements: ele-1)."""
+    out: JSON = prune(node)
+    return out
+
+
+def party_role(code: str) -> JSON:
+    """A research-study-party-role concept (https://hl7.org/fhir/R5/valueset-research-study-party-role.html)."""
+    return {"coding": [{"system": terminology.system("research-study-party-role"), "code": code}]}
+
+
+def has_party_role(party: JSON, code: str) -> bool:
+    """True if an R5 ``ResearchStudy.associatedParty`` has the research-study-party-role ``code``."""
+    system = terminology.system("research-study-party-role")
+    return any(c.get("system") == system and c.get("code") == code for c in (party.get("role") or {}).get("coding", []))
 
 
 class Context:

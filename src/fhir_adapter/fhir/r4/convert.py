@@ -1,0 +1,59 @@
+"""The R5 resources of one trial's bundle -> R4 (4.0.1), and R4 resources back to the R5 shape.
+
+https://hl7.org/fhir/R4/ and https://hl7.org/fhir/versions.html. ``to_r4`` reads only the R5 resources (never the
+Trial): R4 output is a function of the R5 output. The eligibility EvidenceVariable becomes a Group (R4 has no
+``EvidenceVariable.characteristic.definitionByTypeAndValue``); every other resource keeps its fullUrl. ``lift_resource``
+and ``from_research_study`` are the way back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fhir_adapter.fhir.common import JSON, Resolver
+from fhir_adapter.fhir.r4 import evidence_variable, group, parties, plan_definition, research_study
+from fhir_adapter.fhir.r5 import research_study as r5
+from fhir_adapter.model import Trial
+
+_STUDY = "ResearchStudy"
+# (down, lift) by resource type; the eligibility EvidenceVariable and its Group are handled apart.
+_CONVERTERS: dict[str, tuple[Callable[[JSON], JSON], Callable[[JSON], JSON]]] = {
+    "EvidenceVariable": (evidence_variable.down, evidence_variable.lift),
+    "PlanDefinition": (plan_definition.down, plan_definition.lift),
+    "Group": (lambda g: g, group.lift),
+}
+_PARTIES = (parties.down, parties.lift)
+
+
+def to_r4(resources: dict[str, JSON]) -> dict[str, JSON]:
+    """The R4 form of a trial's R5 resources (fullUrl -> resource, in bundle order), in the same order.
+
+    The eligibility EvidenceVariable of each study becomes its R4 Group, under the Group's own fullUrl."""
+    eligibility: dict[str, str] = {}  # EvidenceVariable fullUrl -> NCT id of the study that refers to it
+    for res in resources.values():
+        ref = ((res.get("recruitment") or {}).get("eligibility") or {}).get("reference")
+        nct_id = research_study.nct_id_of(res) if res.get("resourceType") == _STUDY else None
+        if ref and nct_id:
+            eligibility[ref] = nct_id
+    out: dict[str, JSON] = {}
+    for url, res in resources.items():
+        rtype = str(res.get("resourceType"))
+        if rtype == _STUDY:
+            out[url] = research_study.down(res, resources)
+        elif url in eligibility:
+            out[group.reference(eligibility[url])["reference"]] = group.down(res, eligibility[url])
+        else:
+            out[url] = _CONVERTERS.get(rtype, _PARTIES)[0](res)
+    return out
+
+
+def lift_resource(resource: JSON | None) -> JSON | None:
+    """An R4 resource this package wrote -> the R5 shape the R5 reverse mappers read."""
+    if resource is None:
+        return None
+    return _CONVERTERS.get(str(resource.get("resourceType")), _PARTIES)[1](resource)
+
+
+def from_research_study(rs: JSON, resolve: Resolver) -> Trial:
+    """The Trial an R4 ResearchStudy (and the R4 resources ``resolve`` finds for its references) describes."""
+    return r5.from_research_study(research_study.lift(rs), lambda ref: lift_resource(resolve(ref)))
