@@ -20,9 +20,10 @@ import pytest
 
 from fhir_adapter.limits import Limits
 from fhir_adapter.model import Source, Trial
-from fhir_adapter.pipeline import ConvertOptions, Outcome, _convert_record, convert_paths, convert_unit, iter_outcomes
+from fhir_adapter.pipeline import ConvertOptions, Outcome, convert_paths, convert_unit, iter_outcomes
+from fhir_adapter.pipeline.pool import iter_pool
+from fhir_adapter.pipeline.stages import convert_record
 from fhir_adapter.sources import Record, Unit
-from fhir_adapter.workers import iter_pool
 
 HANG_CEILING = 240  # seconds: a run that takes longer is a hang (a generous ceiling, not a timing assertion)
 
@@ -165,7 +166,7 @@ def test_a_unit_that_cannot_be_sent_to_a_worker_costs_itself_only() -> None:
 
 def test_a_value_orjson_refuses_fails_at_the_serialise_stage() -> None:
     trial = Trial(nct_id="NCT00000007", brief_title="t", enrollment_count=10**30)  # beyond 64 bits
-    outcome = _convert_record(Record(Source("test", "mem"), trial=trial), ConvertOptions(validate=False))
+    outcome = convert_record(Record(Source("test", "mem"), trial=trial), ConvertOptions(validate=False))
     assert (outcome.ok, outcome.stage) == (False, "serialise"), outcome.messages
     assert "64-bit" in outcome.messages[0] or "Integer" in outcome.messages[0]
 

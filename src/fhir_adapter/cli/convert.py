@@ -15,15 +15,11 @@ import typer
 from fhir_adapter.cli.common import check_output, err, make_output, out, require_paths
 from fhir_adapter.errors import ExitCode
 from fhir_adapter.limits import DEFAULT_LIMITS, MB
+from fhir_adapter.release import DEFAULT_RELEASE, FhirRelease
 from fhir_adapter.sinks.files import display_id
 
 if TYPE_CHECKING:
     from fhir_adapter.pipeline import Outcome
-
-
-class FhirVersion(StrEnum):
-    R5 = "R5"
-    R4 = "R4"
 
 
 class BundleType(StrEnum):
@@ -79,7 +75,7 @@ def convert(
             "outside it, no input in it is overwritten).",
         ),
     ],
-    fhir_version: Annotated[FhirVersion, typer.Option("--fhir-version", help="FHIR release.")] = FhirVersion.R5,
+    fhir_version: Annotated[FhirRelease, typer.Option("--fhir-version", help="FHIR release.")] = DEFAULT_RELEASE,
     bundle: Annotated[BundleType, typer.Option("--bundle", help="Bundle type.")] = BundleType.collection,
     ndjson: Annotated[bool, typer.Option("--ndjson", help="Write one <ResourceType>.ndjson per type.")] = False,
     do_validate: Annotated[bool, typer.Option("--validate/--no-validate", help="Validate every bundle.")] = True,
@@ -141,7 +137,7 @@ def convert(
         **_more_limits(limit or []),
     )
     options = ConvertOptions(
-        fhir_version=fhir_version.value,
+        fhir_version=fhir_version,
         bundle_type=bundle.value,
         ndjson=ndjson,
         validate=do_validate,

@@ -140,7 +140,7 @@ class OutputFolder:
                 return  # os.replace swaps the link itself; what it points to is never touched
             raise OutputError(f"{self.path / name} exists and is not a regular file")
         key = (st.st_dev, st.st_ino)
-        if key in self.protected or (source is not None and _identity(source) == key):
+        if key in self.protected or (source is not None and file_identity(source) == key):
             raise OutputError(f"refusing to overwrite {self.path / name}: it is an input of this run")
 
     def commit(self, temp: str, name: str, source: str | None = None) -> None:
@@ -172,7 +172,28 @@ class OutputFolder:
         return self.path / name
 
 
-def _identity(path: str) -> tuple[int, int] | None:
+class LineFile:
+    """A file of ``folder`` written piece by piece (NDJSON, ``errors.jsonl``) under a temporary name, and renamed into
+    place when closed: a reader never sees half a file, and a planted symlink is replaced, never followed."""
+
+    def __init__(self, folder: OutputFolder, name: str) -> None:
+        self.folder, self.name = folder, name
+        folder.check_target(name)
+        self.temp, self.file = folder.open_temp(name)
+
+    def write(self, data: bytes) -> None:
+        self.file.write(data)
+
+    def close(self) -> None:
+        try:
+            self.file.close()
+        except OSError as e:
+            self.folder.discard(self.temp)
+            raise OutputError(f"cannot write {self.folder.path / self.name}: {e.strerror or e}") from None
+        self.folder.commit(self.temp, self.name)
+
+
+def file_identity(path: str) -> tuple[int, int] | None:
     """(device, inode) of an input path as read (symlinks followed); None for stdin, ZIP members, vanished files."""
     try:
         st = os.stat(path)
@@ -210,45 +231,15 @@ def check_folder(path: Path) -> None:
         raise OutputError(f"{path}: cannot create the output folder: {parent} is not writable")
 
 
-def input_identities(inputs: Iterable[str | Path], folder: OutputFolder) -> set[tuple[int, int]]:
-    """(device, inode) of the input files that live directly in the output folder: these must never be replaced.
-
-    Files named on the command line are checked one by one; a folder is walked only when the output folder is
-    inside it (otherwise none of its files can be an entry of the output folder)."""
-    from fhir_adapter.sources import STDIN, input_files
-
-    found: set[tuple[int, int]] = set()
-    parents: dict[Path, tuple[int, int] | None] = {}  # a folder walk meets few distinct parents: stat each once
-    for item in inputs:
-        if str(item) == STDIN:
-            continue
-        p = Path(item)
-        if p.is_dir():
-            try:
-                inside = folder.path.is_relative_to(p.resolve())
-            except OSError:
-                inside = False
-            files: Iterable[Path] = input_files([p]) if inside else ()
-        else:
-            files = [p]
-        for f in files:
-            if f.parent not in parents:
-                parents[f.parent] = _identity(str(f.parent))
-            if parents[f.parent] == folder.identity:
-                key = _identity(str(f))
-                if key is not None:
-                    found.add(key)
-    return found
-
-
 __all__ = [
     "MAX_STEM",
     "NCT_ID",
+    "LineFile",
     "OutputFolder",
     "UnusableId",
     "check_folder",
     "display_id",
-    "input_identities",
+    "file_identity",
     "output_stem",
     "prepare_folder",
 ]

@@ -4,7 +4,7 @@ another its result.
 Units go to the workers in chunks, with a bounded window in flight. What can go wrong with a chunk, and what
 happens then:
 
-- a record over its time limit is stopped in the worker (SIGALRM, ``pipeline.Deadline``); where a signal cannot
+- a record over its time limit is stopped in the worker (SIGALRM, ``stages.Deadline``); where a signal cannot
   interrupt it (a loop in C), the parent's watchdog gives up on a chunk in flight for longer than its budget
   (units x limit + slack), kills the workers and retries that chunk's units one by one;
 - a worker that dies (SIGKILL, the kernel's OOM killer, a crash) breaks the whole pool: the pool is rebuilt and
@@ -12,6 +12,9 @@ happens then:
   unit alone in the pool, so that exactly the guilty unit is reported (stage ``worker``, with the signal);
 - a chunk that cannot be sent to a worker, or whose result cannot be sent back (pickling), is retried unit by unit
   and the unit that cannot travel is reported.
+
+The pool runs ``fhir_adapter.pipeline.stages.run_unit`` in each worker; ``fhir_adapter.pipeline.iter_outcomes``
+drives it. See docs/architecture.md.
 """
 
 from __future__ import annotations
@@ -26,15 +29,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 
-from fhir_adapter.pipeline import (
-    ConvertFn,
-    ConvertOptions,
-    Outcome,
-    run_unit,
-    time_limit_message,
-    unit_failure,
-    warm_up,
-)
+from fhir_adapter.outcome import Outcome
+from fhir_adapter.pipeline.stages import ConvertFn, ConvertOptions, run_unit, time_limit_message, unit_failure, warm_up
 from fhir_adapter.sources import Unit
 
 CHUNK = 8  # units per chunk: few enough to keep a retry cheap, enough to keep the queues' overhead low

@@ -1,28 +1,21 @@
-"""The conversion pipeline: read -> map -> validate -> serialise -> write, streamed and optionally parallel.
+"""The per-unit stages of the pipeline: read -> map -> validate -> serialise one unit, under its time limit.
 
-``convert_paths`` is what ``fhir-adapter convert`` (and ``fetch --convert``) run. Inputs are cut into units in
-this process (``sources.iter_units``); each unit is read, mapped, validated and serialised by a worker; results are
-written here in input order, so the output does not depend on the number of workers. At most a bounded number of
-units is in flight, so memory stays flat whatever the input size.
-
-Every unit is isolated: whatever goes wrong with it (a reader, mapper, validator or serialiser exception, even
-``RecursionError`` or ``MemoryError``; its time limit; a worker process killed while converting it) becomes a failed
-``Outcome`` for that unit, with the stage it failed in, and the batch goes on. ``fhir_adapter.workers`` runs the
-process pool that survives a worker's death; ``fhir_adapter.sinks`` writes the files.
+What runs for one unit, in this process or in a worker (``fhir_adapter.pipeline.pool``): ``convert_unit`` does the
+stages, ``run_unit`` runs it under the unit's ``Deadline`` and turns anything that escapes (an exception, even
+``RecursionError`` or ``MemoryError``; the time limit) into a failed ``Outcome`` naming the stage. Both the
+orchestration (``fhir_adapter.pipeline``) and the pool build on this module; it imports neither.
+See docs/architecture.md.
 """
 
 from __future__ import annotations
 
 import contextlib
-import itertools
 import math
-import os
 import re
 import signal
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from types import FrameType, TracebackType
 
 import orjson
@@ -30,13 +23,13 @@ import orjson
 from fhir_adapter.errors import FhirAdapterError, LimitExceeded
 from fhir_adapter.limits import DEFAULT_LIMITS, Limits
 from fhir_adapter.outcome import Outcome
-from fhir_adapter.sinks import ERRORS_FILE, OutcomeWriter, OutputFolder, input_identities
-from fhir_adapter.sources import Record, Unit, iter_units, read_unit
+from fhir_adapter.release import DEFAULT_RELEASE, FhirRelease
+from fhir_adapter.sources import Record, Unit, read_unit
 
 
 @dataclass(frozen=True, slots=True)
 class ConvertOptions:
-    fhir_version: str = "R5"
+    fhir_version: FhirRelease = DEFAULT_RELEASE  # a plain "R4" / "r5" is accepted and parsed
     bundle_type: str = "collection"
     ndjson: bool = False  # FHIR Bulk Data layout: one <ResourceType>.ndjson per type
     validate: bool = True
@@ -44,18 +37,8 @@ class ConvertOptions:
     indent: bool = True  # pretty-print bundle files (NDJSON lines are always compact)
     limits: Limits = DEFAULT_LIMITS  # per-record limits (size, time, JSON depth, list items, archives)
 
-
-@dataclass(slots=True)
-class ConvertSummary:
-    converted: int = 0
-    failed: int = 0
-    warnings: int = 0
-    resources: int = 0
-    errors_file: Path | None = None
-
-    @property
-    def records(self) -> int:
-        return self.converted + self.failed
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "fhir_version", FhirRelease.parse(self.fhir_version))
 
 
 # What converts one unit into its outcomes; ``convert_unit`` unless a caller (a test) passes another. In a pool it
@@ -63,7 +46,8 @@ class ConvertSummary:
 ConvertFn = Callable[[Unit, ConvertOptions], list[Outcome]]
 
 
-def _internal(kind: str, e: BaseException) -> str:
+def internal_message(kind: str, e: BaseException) -> str:
+    """The message of an unexpected exception in one stage (a bug, reported with the record)."""
     return f"internal {kind} error {type(e).__name__}: {e}"
 
 
@@ -78,15 +62,16 @@ def convert_unit(unit: Unit, options: ConvertOptions) -> list[Outcome]:
         except LimitExceeded:
             raise
         except Exception as e:  # a reader bug (or RecursionError, MemoryError) costs this unit only
-            outcomes.append(unit_failure(unit, "read", _internal("reader", e)))
+            outcomes.append(unit_failure(unit, "read", internal_message("reader", e)))
             break
         if record is None:
             break
-        outcomes.append(_convert_record(record, options))
+        outcomes.append(convert_record(record, options))
     return outcomes
 
 
-def _convert_record(record: Record, options: ConvertOptions) -> Outcome:
+def convert_record(record: Record, options: ConvertOptions) -> Outcome:
+    """The outcome of one record read from a unit: mapped, validated and serialised, or failed at one stage."""
     from fhir_adapter.bundle import to_bundle
     from fhir_adapter.validate import validate
 
@@ -105,13 +90,13 @@ def _convert_record(record: Record, options: ConvertOptions) -> Outcome:
     except FhirAdapterError as e:
         return Outcome(src.path, src.index, nct, False, "map", [str(e)])
     except Exception as e:  # a mapper bug must not stop the batch; report it with the record
-        return Outcome(src.path, src.index, nct, False, "map", [_internal("mapping", e)])
+        return Outcome(src.path, src.index, nct, False, "map", [internal_message("mapping", e)])
     try:
         errors = [str(i) for i in validate(bundle, options.fhir_version) if i.is_error] if options.validate else []
     except LimitExceeded:
         raise
     except Exception as e:
-        return Outcome(src.path, src.index, nct, False, "validate", [_internal("validation", e)])
+        return Outcome(src.path, src.index, nct, False, "validate", [internal_message("validation", e)])
     out = Outcome(
         src.path,
         src.index,
@@ -158,13 +143,14 @@ def unit_failure(unit: Unit, stage: str, message: str) -> Outcome:
 
 
 def time_limit_message(seconds: float) -> str:
+    """The message of a record over its time limit, naming the option that raises it."""
     return f"over the time limit of {seconds:g} s per record (raise it with --record-timeout)"
 
 
 class Deadline:
     """Raises ``LimitExceeded`` in this thread when a record takes longer than its limit (SIGALRM), and again every
     second after that in case the record's code swallowed it. A no-op outside the main thread, where Python cannot
-    take signals; the pool's watchdog (``fhir_adapter.workers``) covers what a signal cannot interrupt."""
+    take signals; the pool's watchdog (``fhir_adapter.pipeline.pool``) covers what a signal cannot interrupt."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
@@ -203,7 +189,7 @@ def run_unit(unit: Unit, options: ConvertOptions, convert: ConvertFn = convert_u
             return [unit_failure(unit, "limit", time_limit_message(deadline.seconds))]
         if isinstance(e, LimitExceeded):
             return [unit_failure(unit, "limit", e.message)]
-        return [unit_failure(unit, "convert", _internal("conversion", e))]
+        return [unit_failure(unit, "convert", internal_message("conversion", e))]
     if deadline.expired:  # the record's own code caught the first LimitExceeded
         return [unit_failure(unit, "limit", time_limit_message(deadline.seconds))]
     return outcomes
@@ -218,100 +204,16 @@ def warm_up(options: ConvertOptions) -> None:
         convert_unit(Unit("<warm-up>", data=doc), options)
 
 
-def _guarded_units(inputs: Iterable[str | Path], limits: Limits) -> Iterator[Unit]:
-    """The units of each input; a reader bug while cutting an input costs the rest of that input only."""
-    from fhir_adapter.errors import SourceError
-
-    for item in inputs:
-        units = iter_units([item], limits)
-        while True:
-            try:
-                unit = next(units, None)
-            except Exception as e:
-                yield Unit(
-                    str(item),
-                    error=SourceError(f"{_internal('reader', e)}; the rest of this input was skipped", path=str(item)),
-                )
-                break
-            if unit is None:
-                break
-            yield unit
-
-
-def iter_outcomes(
-    inputs: Iterable[str | Path], options: ConvertOptions, convert: ConvertFn = convert_unit
-) -> Iterator[Outcome]:
-    """Outcomes of every record, in input order, converted by ``options.workers`` processes with ``convert``
-    (``convert_unit``; a test passes its own to crash or stall a worker)."""
-    units = _guarded_units(inputs, options.limits)
-    first = next(units, None)
-    if first is None:
-        return
-    warm_up(options)
-    units = itertools.chain([first], units)
-    if options.workers <= 1:
-        for unit in units:
-            yield from run_unit(unit, options, convert)
-        return
-    from fhir_adapter.workers import iter_pool
-
-    yield from iter_pool(units, options, convert)
-
-
-def convert_paths(
-    inputs: Iterable[str | Path],
-    output: Path,
-    options: ConvertOptions,
-    on_outcome: Callable[[Outcome, str | None], None] | None = None,
-    convert: ConvertFn = convert_unit,
-) -> ConvertSummary:
-    """Convert every record of the inputs into ``output``; ``on_outcome(outcome, target)`` is told of each.
-
-    Failed records are listed in ``output/errors.jsonl`` (source, index, NCT id, stage, message), a stale errors
-    file from an earlier run is removed first. Never raises for bad input; raises ``OutputError`` when ``output``
-    cannot be used (a file, not creatable) or a file cannot be put in place at the end."""
-    inputs = list(inputs)
-    folder = OutputFolder(output)
-    summary = ConvertSummary()
-    try:
-        folder.remove(ERRORS_FILE)
-        folder.protected = input_identities(inputs, folder)
-        writer = OutcomeWriter(folder, options.ndjson)
-        try:
-            for outcome in iter_outcomes(inputs, options, convert):
-                target = writer.write(outcome)
-                if outcome.ok:
-                    summary.converted += 1
-                    summary.resources += outcome.resources
-                    summary.warnings += outcome.warnings
-                else:
-                    summary.failed += 1
-                if on_outcome is not None:
-                    on_outcome(outcome, target)
-        finally:
-            writer.close()
-    finally:
-        folder.close()
-    if writer.errors_written:
-        summary.errors_file = output / ERRORS_FILE
-    return summary
-
-
-def default_workers() -> int:
-    """All cores this process may use."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 __all__ = [
     "ConvertFn",
     "ConvertOptions",
-    "ConvertSummary",
     "Deadline",
-    "Outcome",
-    "convert_paths",
+    "convert_record",
     "convert_unit",
-    "default_workers",
-    "iter_outcomes",
+    "internal_message",
     "run_unit",
+    "time_limit_message",
     "unit_failure",
+    "unit_id",
+    "warm_up",
 ]
