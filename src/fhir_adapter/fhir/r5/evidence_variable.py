@@ -22,6 +22,14 @@ _AGE_UNIT = {v: k for k, v in _UCUM_AGE.items()}
 # LOINC concepts of the computable characteristics (https://loinc.org/30525-0, https://loinc.org/46098-0).
 _AGE = ("30525-0", "Age")
 _SEX = ("46098-0", "Sex")
+# Eligibility facts that are not criteria, as EvidenceVariable.category (name -> Eligibility attribute), both ways:
+# yes/no facts as a yes-no coding, free-text facts as CodeableConcept.text.
+_YES_NO_CATEGORIES = {"healthy-volunteers": "healthy_volunteers", "gender-based": "gender_based"}
+_TEXT_CATEGORIES = {
+    "gender-description": "gender_description",
+    "study-population": "study_population",
+    "sampling-method": "sampling_method",
+}
 
 
 def _loinc(concept: tuple[str, str]) -> JSON:
@@ -72,17 +80,12 @@ def _category(e: Eligibility) -> list[JSON]:
     cats: list[JSON] = []
     if e.sex:
         cats.append({"name": "sex", "valueCodeableConcept": coded("sex", e.sex)})
-    if e.healthy_volunteers is not None:
-        cats.append({"name": "healthy-volunteers", "valueCodeableConcept": _yes_no(e.healthy_volunteers)})
-    if e.gender_based is not None:
-        cats.append({"name": "gender-based", "valueCodeableConcept": _yes_no(e.gender_based)})
-    for name, text in (
-        ("gender-description", e.gender_description),
-        ("study-population", e.study_population),
-        ("sampling-method", e.sampling_method),
-    ):
-        if text:
-            cats.append({"name": name, "valueCodeableConcept": text_cc(text)})
+    for name, attr in _YES_NO_CATEGORIES.items():
+        if getattr(e, attr) is not None:
+            cats.append({"name": name, "valueCodeableConcept": _yes_no(getattr(e, attr))})
+    for name, attr in _TEXT_CATEGORIES.items():
+        if getattr(e, attr):
+            cats.append({"name": name, "valueCodeableConcept": text_cc(getattr(e, attr))})
     cats.extend({"name": "std-age", "valueCodeableConcept": coded("std-age", a)} for a in e.std_ages)
     return cats
 
@@ -139,7 +142,20 @@ def to_eligibility(ctx: Context, e: Eligibility, title: str) -> JSON:
     )
 
 
+def _read_category(e: Eligibility, name: str | None, cc: JSON) -> None:
+    """Set the Eligibility attribute of one ``category`` entry (the way back of ``_category``)."""
+    if name in _YES_NO_CATEGORIES:
+        setattr(e, _YES_NO_CATEGORIES[name], any(c.get("code") == "Y" for c in cc.get("coding", [])))
+    elif name in _TEXT_CATEGORIES:
+        setattr(e, _TEXT_CATEGORIES[name], cc.get("text"))
+    elif name == "sex":
+        e.sex = token_of("sex", cc)
+    elif name == "std-age":
+        e.std_ages.extend(tokens_of("std-age", cc))
+
+
 def from_eligibility(ev: JSON | None) -> Eligibility:
+    """The Eligibility an eligibility EvidenceVariable (of :func:`to_eligibility`) describes; empty for None."""
     e = Eligibility()
     if not ev:
         return e
@@ -153,22 +169,7 @@ def from_eligibility(ev: JSON | None) -> Eligibility:
         elif link.startswith(("inc-", "exc-")):
             e.criteria.append(_from_criterion(ch))
     for cat in ev.get("category", []):
-        name, cc = cat.get("name"), cat.get("valueCodeableConcept") or {}
-        yes = any(c.get("code") == "Y" for c in cc.get("coding", []))
-        if name == "sex":
-            e.sex = token_of("sex", cc)
-        elif name == "healthy-volunteers":
-            e.healthy_volunteers = yes
-        elif name == "gender-based":
-            e.gender_based = yes
-        elif name == "gender-description":
-            e.gender_description = cc.get("text")
-        elif name == "study-population":
-            e.study_population = cc.get("text")
-        elif name == "sampling-method":
-            e.sampling_method = cc.get("text")
-        elif name == "std-age":
-            e.std_ages.extend(tokens_of("std-age", cc))
+        _read_category(e, cat.get("name"), cat.get("valueCodeableConcept") or {})
     return e
 
 

@@ -21,8 +21,8 @@ from fhir_adapter.fhir.common import (
     token_of,
     tokens_of,
 )
+from fhir_adapter.fhir.r5 import associated_party, parties
 from fhir_adapter.fhir.r5 import evidence_variable as ev
-from fhir_adapter.fhir.r5 import parties
 from fhir_adapter.fhir.r5.plan_definition import arm_interventions, to_plan_definition
 from fhir_adapter.model import (
     Arm,
@@ -30,10 +30,7 @@ from fhir_adapter.model import (
     Design,
     Link,
     Mesh,
-    Official,
-    Organization,
     Reference,
-    ResponsibleParty,
     SecondaryId,
     Trial,
 )
@@ -58,16 +55,6 @@ _DESIGN = (
     ("time_perspective", "time-perspective", None),
     ("masking", "masking", "masking_description"),
 )
-
-
-def _role(code: str) -> JSON:
-    """A research-study-party-role concept for roles written from fixed Trial fields (sponsor, collaborator)."""
-    return {"coding": [{"system": terminology.system("research-study-party-role"), "code": code}]}
-
-
-def _has_role(party: JSON, code: str) -> bool:
-    system = terminology.system("research-study-party-role")
-    return any(c.get("system") == system and c.get("code") == code for c in (party.get("role") or {}).get("coding", []))
 
 
 def _ctgov_phase_text(tokens: list[str]) -> str:
@@ -99,7 +86,7 @@ def _progress(t: Trial) -> list[JSON]:
         state = coded("overall-status", t.overall_status)
         if t.overall_status == "UNKNOWN" and t.last_known_status and state is not None:
             known = terminology.to_fhir("overall-status", t.last_known_status)
-            if known is not None:  # DESIGN.md: an UNKNOWN study's state is its last known one
+            if known is not None:  # an UNKNOWN study's state is its last known one (docs/architecture.md)
                 state["coding"].insert(0, known.to_fhir())
         out.append({"state": state})
     for attr, code, display in _MILESTONES:
@@ -129,61 +116,6 @@ def _design(d: Design, t: Trial) -> list[JSON]:
     return [c for c in out if c]
 
 
-def _parties(ctx: Context, t: Trial) -> list[JSON]:
-    out: list[JSON] = []
-    for org, role in [(t.lead_sponsor, "lead-sponsor")] + [(c, "collaborator") for c in t.collaborators]:
-        if org is not None:
-            out.append(
-                {
-                    "name": org.name,
-                    "role": _role(role),
-                    "classifier": [coded("sponsor-class", org.agency_class)] if org.agency_class else None,
-                    "party": parties.to_organization(ctx, org),
-                }
-            )
-    rp = t.responsible_party
-    if rp is not None:
-        out.append(
-            {
-                "name": rp.name,
-                "role": coded("responsible-party-type", rp.type) or text_cc("responsible party"),
-                "party": parties.to_person(
-                    ctx, f"responsible-{rp.name}", rp.name, title=rp.title, affiliation=rp.affiliation
-                )
-                if rp.name
-                else None,
-                "extension": [
-                    extension("responsible-party", valueBoolean=True),
-                    # pre-2017 records name the party in one free-text line and organisation
-                    extension("responsible-party-old-name-title", valueString=rp.old_name_title)
-                    if rp.old_name_title
-                    else None,
-                    extension("responsible-party-old-organization", valueString=rp.old_organization)
-                    if rp.old_organization
-                    else None,
-                ],
-            }
-        )
-    for i, o in enumerate(t.officials):
-        out.append(
-            {
-                "name": o.name,
-                "role": coded("official-role", o.role) or text_cc("official"),
-                "party": parties.to_person(ctx, f"official-{i}", o.name, affiliation=o.affiliation),
-            }
-        )
-    for i, c in enumerate(t.central_contacts):
-        out.append(
-            {
-                "name": c.name,
-                "role": coded("contact-role", c.role) or _role("general-contact"),
-                "party": parties.to_person(ctx, f"contact-{i}", c.name, contact=c),
-                "extension": [extension("central-contact", valueBoolean=True)],
-            }
-        )
-    return out
-
-
 def _related(t: Trial) -> list[JSON]:
     out: list[JSON] = []
     for r in t.references:
@@ -208,9 +140,9 @@ def _related(t: Trial) -> list[JSON]:
     return out
 
 
-def to_research_study(ctx: Context, t: Trial) -> JSON:
-    """The ResearchStudy of a trial (a plain dict), adding every resource it references to ``ctx``."""
-    title = t.brief_title or t.official_title or t.nct_id or ""
+def _comparison_groups(ctx: Context, t: Trial) -> tuple[list[JSON], list[JSON], list[JSON]]:
+    """(comparisonGroup, protocol, the exposure reference of each intervention), adding the intervention
+    EvidenceVariables and the arm PlanDefinitions to ``ctx``."""
     intervention_refs: dict[str, tuple[Any, JSON]] = {}
     exposures = []
     for i, iv in enumerate(t.interventions):
@@ -236,19 +168,56 @@ def to_research_study(ctx: Context, t: Trial) -> JSON:
             }
         )
         protocols.append(to_plan_definition(ctx, i, arm, intervention_refs))
+    return groups, protocols, exposures
+
+
+def _mesh(m: Mesh) -> JSON:
+    return {"coding": [{"system": terminology.system("mesh"), "code": m.id, "display": m.term}], "text": m.term}
+
+
+def _phase(t: Trial) -> JSON | None:
+    if not t.phases:
+        return None
+    phase = terminology.phase_code(t.phases)
+    return {
+        "coding": ([phase.to_fhir()] if phase else [])
+        + [{"system": terminology.ctgov_system("phase"), "code": p} for p in t.phases],
+        "text": _ctgov_phase_text(t.phases),
+    }
+
+
+def _extensions(t: Trial, registering: JSON | None) -> list[JSON | None]:
+    return [
+        extension("registering-organization", valueReference=registering) if registering else None,
+        extension("last-known-status", valueCodeableConcept=coded("overall-status", t.last_known_status))
+        if t.last_known_status
+        else None,
+        extension("has-results", valueBoolean=t.has_results) if t.has_results is not None else None,
+    ]
+
+
+def _recruitment(ctx: Context, t: Trial) -> JSON:
+    title = t.brief_title or t.official_title or t.nct_id or ""
+    return {
+        "extension": [extension("enrollment-type", valueCodeableConcept=coded("date-type", t.enrollment_type))]
+        if t.enrollment_type
+        else None,
+        "targetNumber": t.enrollment_count if t.enrollment_type != "ACTUAL" else None,
+        "actualNumber": t.enrollment_count if t.enrollment_type == "ACTUAL" else None,
+        "eligibility": ev.to_eligibility(ctx, t.eligibility, title),
+    }
+
+
+def to_research_study(ctx: Context, t: Trial) -> JSON:
+    """The ResearchStudy of a trial (a plain dict), adding every resource it references to ``ctx``."""
+    groups, protocols, exposures = _comparison_groups(ctx, t)
     registering = parties.to_organization(ctx, t.organization) if t.organization else None
-    sponsors = _parties(ctx, t)  # before sites and people: organisations keep the sponsor's class
+    # before sites and people: organisations keep the sponsor's class
+    sponsors = associated_party.associated_parties(ctx, t)
     countries = dict.fromkeys(s.country for s in t.sites if s.country)
-    phase = terminology.phase_code(t.phases) if t.phases else None
-    rs: JSON = {
+    return {
         "resourceType": "ResearchStudy",
-        "extension": [
-            extension("registering-organization", valueReference=registering) if registering else None,
-            extension("last-known-status", valueCodeableConcept=coded("overall-status", t.last_known_status))
-            if t.last_known_status
-            else None,
-            extension("has-results", valueBoolean=t.has_results) if t.has_results is not None else None,
-        ],
+        "extension": _extensions(t, registering),
         "identifier": _identifiers(t),
         "title": t.brief_title,  # no fallback: a missing title must read back as missing
         "label": [
@@ -259,30 +228,11 @@ def to_research_study(ctx: Context, t: Trial) -> JSON:
         "status": "active",
         "progressStatus": _progress(t),
         "whyStopped": text_cc(t.why_stopped) if t.why_stopped else None,
-        "phase": {
-            "coding": ([phase.to_fhir()] if phase else [])
-            + [{"system": terminology.ctgov_system("phase"), "code": p} for p in t.phases],
-            "text": _ctgov_phase_text(t.phases),
-        }
-        if t.phases
-        else None,
+        "phase": _phase(t),
         "studyDesign": _design(t.design, t),
         "primaryPurposeType": coded("primary-purpose", t.design.primary_purpose),
-        "focus": [{"reference": r} for r in exposures]
-        + [
-            {
-                "concept": {
-                    "coding": [{"system": terminology.system("mesh"), "code": m.id, "display": m.term}],
-                    "text": m.term,
-                }
-            }
-            for m in t.intervention_meshes
-        ],
-        "condition": [text_cc(c) for c in t.conditions]
-        + [
-            {"coding": [{"system": terminology.system("mesh"), "code": m.id, "display": m.term}], "text": m.term}
-            for m in t.condition_meshes
-        ],
+        "focus": [{"reference": r} for r in exposures] + [{"concept": _mesh(m)} for m in t.intervention_meshes],
+        "condition": [text_cc(c) for c in t.conditions] + [_mesh(m) for m in t.condition_meshes],
         "keyword": [text_cc(k) for k in t.keywords],
         "region": [text_cc(c) for c in countries],
         "descriptionSummary": t.brief_summary,
@@ -293,14 +243,7 @@ def to_research_study(ctx: Context, t: Trial) -> JSON:
         },
         "associatedParty": sponsors,
         "site": [parties.to_location(ctx, i, s) for i, s in enumerate(t.sites)],
-        "recruitment": {
-            "extension": [extension("enrollment-type", valueCodeableConcept=coded("date-type", t.enrollment_type))]
-            if t.enrollment_type
-            else None,
-            "targetNumber": t.enrollment_count if t.enrollment_type != "ACTUAL" else None,
-            "actualNumber": t.enrollment_count if t.enrollment_type == "ACTUAL" else None,
-            "eligibility": ev.to_eligibility(ctx, t.eligibility, title),
-        },
+        "recruitment": _recruitment(ctx, t),
         "comparisonGroup": groups,
         "outcomeMeasure": [
             {
@@ -318,7 +261,6 @@ def to_research_study(ctx: Context, t: Trial) -> JSON:
             for path, text in t.unmapped.items()
         ],
     }
-    return rs
 
 
 # ---------------------------------------------------------------------------------------------------- reverse
@@ -384,45 +326,6 @@ def _from_design(rs: JSON, t: Trial) -> None:
     t.design = d
 
 
-def _from_parties(rs: JSON, t: Trial, resolve: Resolver) -> None:
-    for p in rs.get("associatedParty", []):
-        target = resolve(p.get("party"))
-        if _has_role(p, "lead-sponsor") or _has_role(p, "collaborator"):
-            org = parties.from_organization(target) or Organization(p.get("name", ""))
-            org.agency_class = token_of("sponsor-class", (p.get("classifier") or [None])[0])
-            if _has_role(p, "lead-sponsor"):
-                t.lead_sponsor = org
-            else:
-                t.collaborators.append(org)
-        elif get_extension(p, "responsible-party"):
-            name, title, affiliation, _ = parties.from_person(target, resolve)
-            old_name, old_org = (get_extension(p, f"responsible-party-old-{k}") for k in ("name-title", "organization"))
-            t.responsible_party = ResponsibleParty(
-                type=token_of("responsible-party-type", p.get("role")),
-                name=p.get("name") or name,
-                title=title,
-                affiliation=affiliation,
-                old_name_title=old_name.get("valueString") if old_name else None,
-                old_organization=old_org.get("valueString") if old_org else None,
-            )
-        elif get_extension(p, "central-contact"):
-            name, _, _, person = parties.from_person(target, resolve)
-            t.central_contacts.append(
-                parties.contact_from_telecom(
-                    p.get("name") or name, token_of("contact-role", p.get("role")), person.get("telecom", [])
-                )
-            )
-        else:
-            name, _, affiliation, _ = parties.from_person(target, resolve)
-            t.officials.append(
-                Official(
-                    name=p.get("name") or name or "",
-                    role=token_of("official-role", p.get("role")),
-                    affiliation=affiliation,
-                )
-            )
-
-
 def _from_related(rs: JSON, t: Trial) -> None:
     for r in rs.get("relatedArtifact", []):
         url = (r.get("document") or {}).get("url")
@@ -474,7 +377,7 @@ def from_research_study(rs: JSON, resolve: Resolver) -> Trial:
             t.conditions.append(cc["text"])
     t.keywords = [k["text"] for k in rs.get("keyword", []) if k.get("text")]
     t.brief_summary, t.detailed_description = rs.get("descriptionSummary"), rs.get("description")
-    _from_parties(rs, t, resolve)
+    associated_party.read_associated_parties(rs, t, resolve)
     t.sites = [parties.from_location(resolve(s)) for s in rs.get("site", [])]
     rec = rs.get("recruitment") or {}
     t.enrollment_count = rec.get("actualNumber", rec.get("targetNumber"))

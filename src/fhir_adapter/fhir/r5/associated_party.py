@@ -1,0 +1,124 @@
+"""``ResearchStudy.associatedParty`` (R5), both ways. https://hl7.org/fhir/R5/researchstudy.html
+
+Roles are research-study-party-role codes (https://hl7.org/fhir/R5/valueset-research-study-party-role.html) from
+the ConceptMaps of ``mappings/``; the responsible party and the central contacts carry fhir-adapter extensions
+(``responsible-party``, ``central-contact``: listed in ``mappings/README.md``) so the way back tells them apart.
+"""
+
+from __future__ import annotations
+
+from fhir_adapter.fhir.common import (
+    JSON,
+    Context,
+    Resolver,
+    coded,
+    extension,
+    get_extension,
+    has_party_role,
+    party_role,
+    text_cc,
+    token_of,
+)
+from fhir_adapter.fhir.r5.parties import (
+    contact_from_telecom,
+    from_organization,
+    from_person,
+    to_organization,
+    to_person,
+)
+from fhir_adapter.model import Official, Organization, ResponsibleParty, Trial
+
+
+def associated_parties(ctx: Context, t: Trial) -> list[JSON]:
+    """``ResearchStudy.associatedParty``: lead sponsor, collaborators, responsible party, officials and central
+    contacts, in that order, adding the Organizations and people they refer to to ``ctx``."""
+    out: list[JSON] = []
+    for org, role in [(t.lead_sponsor, "lead-sponsor")] + [(c, "collaborator") for c in t.collaborators]:
+        if org is not None:
+            out.append(
+                {
+                    "name": org.name,
+                    "role": party_role(role),
+                    "classifier": [coded("sponsor-class", org.agency_class)] if org.agency_class else None,
+                    "party": to_organization(ctx, org),
+                }
+            )
+    rp = t.responsible_party
+    if rp is not None:
+        out.append(
+            {
+                "name": rp.name,
+                "role": coded("responsible-party-type", rp.type) or text_cc("responsible party"),
+                "party": to_person(ctx, f"responsible-{rp.name}", rp.name, title=rp.title, affiliation=rp.affiliation)
+                if rp.name
+                else None,
+                "extension": [
+                    extension("responsible-party", valueBoolean=True),
+                    # pre-2017 records name the party in one free-text line and organisation
+                    extension("responsible-party-old-name-title", valueString=rp.old_name_title)
+                    if rp.old_name_title
+                    else None,
+                    extension("responsible-party-old-organization", valueString=rp.old_organization)
+                    if rp.old_organization
+                    else None,
+                ],
+            }
+        )
+    for i, o in enumerate(t.officials):
+        out.append(
+            {
+                "name": o.name,
+                "role": coded("official-role", o.role) or text_cc("official"),
+                "party": to_person(ctx, f"official-{i}", o.name, affiliation=o.affiliation),
+            }
+        )
+    for i, c in enumerate(t.central_contacts):
+        out.append(
+            {
+                "name": c.name,
+                "role": coded("contact-role", c.role) or party_role("general-contact"),
+                "party": to_person(ctx, f"contact-{i}", c.name, contact=c),
+                "extension": [extension("central-contact", valueBoolean=True)],
+            }
+        )
+    return out
+
+
+def read_associated_parties(rs: JSON, t: Trial, resolve: Resolver) -> None:
+    """Set the parties of ``t`` from ``ResearchStudy.associatedParty`` (the way back of :func:`associated_parties`)."""
+    for p in rs.get("associatedParty", []):
+        target = resolve(p.get("party"))
+        if has_party_role(p, "lead-sponsor") or has_party_role(p, "collaborator"):
+            org = from_organization(target) or Organization(p.get("name", ""))
+            org.agency_class = token_of("sponsor-class", (p.get("classifier") or [None])[0])
+            if has_party_role(p, "lead-sponsor"):
+                t.lead_sponsor = org
+            else:
+                t.collaborators.append(org)
+        elif get_extension(p, "responsible-party"):
+            name, title, affiliation, _ = from_person(target, resolve)
+            old_name, old_org = (get_extension(p, f"responsible-party-old-{k}") for k in ("name-title", "organization"))
+            t.responsible_party = ResponsibleParty(
+                type=token_of("responsible-party-type", p.get("role")),
+                name=p.get("name") or name,
+                title=title,
+                affiliation=affiliation,
+                old_name_title=old_name.get("valueString") if old_name else None,
+                old_organization=old_org.get("valueString") if old_org else None,
+            )
+        elif get_extension(p, "central-contact"):
+            name, _, _, person = from_person(target, resolve)
+            t.central_contacts.append(
+                contact_from_telecom(
+                    p.get("name") or name, token_of("contact-role", p.get("role")), person.get("telecom", [])
+                )
+            )
+        else:
+            name, _, affiliation, _ = from_person(target, resolve)
+            t.officials.append(
+                Official(
+                    name=p.get("name") or name or "",
+                    role=token_of("official-role", p.get("role")),
+                    affiliation=affiliation,
+                )
+            )
