@@ -226,3 +226,21 @@ def test_limit_options_reach_the_readers(tmp_path: Path) -> None:
 def test_a_bad_limit_is_a_usage_error(tmp_path: Path, value: str) -> None:
     result = run("convert", REPO / "seeds", "-o", tmp_path / "out", "--limit", value)
     assert result.exit_code == ExitCode.USAGE and "--limit" in result.output
+
+
+def test_validate_engine_hapi_without_its_jar_is_one_line_naming_how_to_build_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The library never builds Java: without the jar ``--engine hapi`` is a usage error naming the setting and the
+    build command; ``--engine auto`` falls back to the Python R4 checks with a note."""
+    monkeypatch.setenv("FHIR_ADAPTER_HAPI_JAR", str(tmp_path / "missing.jar"))
+    resource = tmp_path / "rs.json"
+    resource.write_text(json.dumps({"resourceType": "ResearchStudy", "status": "active"}))
+    result = run("validate", resource, "--fhir-version", "R4", "--engine", "hapi")
+    assert result.exit_code == ExitCode.USAGE, result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "FHIR_ADAPTER_HAPI_JAR" in lines[0] and "mvn" in lines[0] and "Traceback" not in result.output
+    result = run("validate", resource, "--fhir-version", "R4")
+    assert result.exit_code == ExitCode.OK, result.output
+    assert "note: " in result.stderr and "FHIR_ADAPTER_HAPI_JAR" in result.stderr and "1 valid" in result.stdout

@@ -40,7 +40,7 @@ class ExitCode(IntEnum):
 
     OK = 0
     FAILED = 1  # at least one record could not be read, mapped or validated; the others were processed
-    USAGE = 2  # bad command line (typer/click's own code for usage errors)
+    USAGE = 2  # bad command line (typer/click's own code), or a tool it asks for is missing (--engine hapi, no jar)
     NO_INPUT = 3  # an input path does not exist or holds no records
     INTERNAL = 4  # a bug: an unexpected exception (one line; FHIR_ADAPTER_DEBUG=1 shows the traceback)
     INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)

@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 import time
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from fhir_adapter.cli.common import check_output, err, make_output, out, require_paths
+from fhir_adapter.cli.common import (
+    MaxJsonDepth,
+    MaxListItems,
+    MaxRecordMb,
+    MoreLimits,
+    RecordTimeout,
+    Release,
+    check_output,
+    err,
+    input_limits,
+    make_output,
+    out,
+    require_paths,
+)
 from fhir_adapter.errors import ExitCode
 from fhir_adapter.limits import DEFAULT_LIMITS, MB
-from fhir_adapter.release import DEFAULT_RELEASE, FhirRelease
+from fhir_adapter.release import DEFAULT_RELEASE
 from fhir_adapter.sinks.files import display_id
 
 if TYPE_CHECKING:
@@ -75,50 +87,18 @@ def convert(
             "outside it, no input in it is overwritten).",
         ),
     ],
-    fhir_version: Annotated[FhirRelease, typer.Option("--fhir-version", help="FHIR release.")] = DEFAULT_RELEASE,
+    fhir_version: Release = DEFAULT_RELEASE,
     bundle: Annotated[BundleType, typer.Option("--bundle", help="Bundle type.")] = BundleType.collection,
     ndjson: Annotated[bool, typer.Option("--ndjson", help="Write one <ResourceType>.ndjson per type.")] = False,
     do_validate: Annotated[bool, typer.Option("--validate/--no-validate", help="Validate every bundle.")] = True,
     workers: Annotated[int, typer.Option("--workers", "-j", min=0, help="Processes (0: all cores).")] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no per-trial lines.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List every reader warning.")] = False,
-    record_timeout: Annotated[
-        float,
-        typer.Option(
-            "--record-timeout",
-            metavar="SECONDS",
-            min=0.001,
-            help="Time limit per record (read, map, validate, serialise); a slower record is reported, not written.",
-        ),
-    ] = (DEFAULT_LIMITS.max_record_seconds),
-    max_record_mb: Annotated[
-        float,
-        typer.Option(
-            "--max-record-mb",
-            metavar="MB",
-            min=0.001,
-            help="Size limit of one record (a file, ZIP member, NDJSON line or study), in MiB.",
-        ),
-    ] = (DEFAULT_LIMITS.max_record_bytes / MB),
-    max_list_items: Annotated[
-        int,
-        typer.Option(
-            "--max-list-items", metavar="N", min=1, help="Items allowed in one list-valued field of a record."
-        ),
-    ] = (DEFAULT_LIMITS.max_list_items),
-    max_json_depth: Annotated[
-        int, typer.Option("--max-json-depth", metavar="N", min=1, help="Nesting depth allowed in a JSON record.")
-    ] = (DEFAULT_LIMITS.max_json_depth),
-    limit: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--limit",
-            metavar="NAME=VALUE",
-            help="Another input limit (repeatable): "
-            + ", ".join(f"{name} (default {default:g})" for name, (_, _, default) in LIMIT_OPTIONS.items())
-            + ".",
-        ),
-    ] = None,
+    record_timeout: RecordTimeout = DEFAULT_LIMITS.max_record_seconds,
+    max_record_mb: MaxRecordMb = DEFAULT_LIMITS.max_record_bytes / MB,
+    max_list_items: MaxListItems = DEFAULT_LIMITS.max_list_items,
+    max_json_depth: MaxJsonDepth = DEFAULT_LIMITS.max_json_depth,
+    limit: MoreLimits = None,
 ) -> None:
     """Convert trial records to FHIR. Exit 0 only if every record converted (and validated).
 
@@ -128,14 +108,7 @@ def convert(
 
     check_output(output)
     require_paths([Path(p) for p in inputs if p != "-"])
-    limits = dataclasses.replace(
-        DEFAULT_LIMITS,
-        max_record_seconds=record_timeout,
-        max_record_bytes=max(1, int(max_record_mb * MB)),
-        max_list_items=max_list_items,
-        max_json_depth=max_json_depth,
-        **_more_limits(limit or []),
-    )
+    limits = input_limits(record_timeout, max_record_mb, max_list_items, max_json_depth, limit)
     options = ConvertOptions(
         fhir_version=fhir_version,
         bundle_type=bundle.value,
@@ -159,37 +132,6 @@ def convert(
         raise typer.Exit(ExitCode.FAILED)
     if summary.converted == 0:
         raise typer.Exit(ExitCode.NO_INPUT)
-
-
-# ``--limit NAME=VALUE``: the limits without an option of their own -> (Limits field, unit factor, default shown).
-LIMIT_OPTIONS: dict[str, tuple[str, float, float]] = {
-    "max-member-mb": ("max_member_bytes", MB, DEFAULT_LIMITS.max_member_bytes / MB),
-    "max-zip-ratio": ("max_zip_ratio", 1, DEFAULT_LIMITS.max_zip_ratio),
-    "max-archive-mb": ("max_archive_bytes", MB, DEFAULT_LIMITS.max_archive_bytes / MB),
-    "max-xml-elements": ("max_xml_elements", 1, DEFAULT_LIMITS.max_xml_elements),
-    "max-xml-attributes": ("max_xml_attributes", 1, DEFAULT_LIMITS.max_xml_attributes),
-    "fifo-wait": ("fifo_wait_seconds", 1, DEFAULT_LIMITS.fifo_wait_seconds),
-}
-
-
-def _more_limits(values: list[str]) -> dict[str, Any]:
-    """``--limit NAME=VALUE`` options as ``Limits`` fields; a usage error names what is wrong."""
-    fields: dict[str, Any] = {}
-    for item in values:
-        name, _, text = item.partition("=")
-        if name not in LIMIT_OPTIONS:
-            raise typer.BadParameter(
-                f"{name!r} is not a limit (use one of {', '.join(LIMIT_OPTIONS)})", param_hint="'--limit'"
-            )
-        field, factor, _ = LIMIT_OPTIONS[name]
-        try:
-            value = float(text)
-        except ValueError:
-            value = -1.0
-        if not value > 0 or value == float("inf"):
-            raise typer.BadParameter(f"{name}: {text!r} is not a positive number", param_hint="'--limit'")
-        fields[field] = value * factor if field == "fifo_wait_seconds" else max(1, int(value * factor))
-    return fields
 
 
 def _reporter(progress: _Progress, quiet: bool, verbose: bool) -> Callable[[Outcome, str | None], None]:

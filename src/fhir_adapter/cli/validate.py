@@ -9,8 +9,9 @@ from typing import Annotated, Any
 
 import typer
 
-from fhir_adapter.cli.common import err, out, require_paths
+from fhir_adapter.cli.common import Release, err, out, require_paths
 from fhir_adapter.errors import ExitCode
+from fhir_adapter.release import DEFAULT_RELEASE, FhirRelease
 
 
 class OutputFormat(StrEnum):
@@ -18,13 +19,8 @@ class OutputFormat(StrEnum):
     operationoutcome = "operationoutcome"
 
 
-class FhirVersion(StrEnum):
-    R5 = "R5"
-    R4 = "R4"
-
-
 class Engine(StrEnum):
-    auto = "auto"  # R4: HAPI when Java is there, else the fast check; R5: the Python layers (complete offline)
+    auto = "auto"  # R4: HAPI when its jar is set and Java is there, else the fast check; R5: the Python layers
     hapi = "hapi"
     python = "python"
 
@@ -35,26 +31,22 @@ R4_FAST_MISSES = (
 )
 
 
-def _hapi_or_none(engine: Engine, fhir_version: str) -> bool:
-    """Whether to validate with HAPI: built on first use when Java and Maven are there."""
-    if engine is Engine.python or (engine is Engine.auto and fhir_version == "R5"):
+def _use_hapi(engine: Engine, release: FhirRelease) -> bool:
+    """Whether to validate with HAPI's validator. ``--engine hapi`` without it is a usage error (one line naming how
+    to build the jar and the setting that names it); ``auto`` falls back to the Python checks with a note."""
+    if engine is Engine.python or (engine is Engine.auto and release is FhirRelease.R5):
         return False
-    from fhir_adapter.errors import FhirAdapterError
-    from fhir_adapter.validate.hapi import build_hapi_validator, hapi_available
+    from fhir_adapter.validate.hapi import HapiUnavailable, require_hapi
 
     try:
-        if not hapi_available():
-            err("note: building HAPI's validator (first use; Maven downloads HAPI FHIR)")
-            build_hapi_validator()
-        return True
-    except FhirAdapterError as e:
+        require_hapi()
+    except HapiUnavailable as e:
         if engine is Engine.hapi:
-            raise typer.BadParameter(f"HAPI's validator is not available: {e}", param_hint="--engine") from None
-        err(
-            f"note: HAPI's validator is not available ({e}); using the fast Python R4 check, which does not "
-            f"check {R4_FAST_MISSES}"
-        )
+            err(f"error: {e}")
+            raise typer.Exit(ExitCode.USAGE) from None
+        err(f"note: {e}; using the fast Python R4 check, which does not check {R4_FAST_MISSES}")
         return False
+    return True
 
 
 def _documents(paths: list[Path]) -> Iterator[tuple[str, Any, str | None]]:
@@ -83,14 +75,16 @@ def _documents(paths: list[Path]) -> Iterator[tuple[str, Any, str | None]]:
 
 def validate(
     paths: Annotated[list[Path], typer.Argument(help="FHIR JSON files or folders (resources, Bundles, NDJSON).")],
-    fhir_version: Annotated[FhirVersion, typer.Option("--fhir-version", help="FHIR release.")] = FhirVersion.R5,
+    fhir_version: Release = DEFAULT_RELEASE,
     fmt: Annotated[OutputFormat, typer.Option("--format", help="text, or one OperationOutcome per file.")] = (
         OutputFormat.text
     ),
     engine: Annotated[
         Engine,
         typer.Option(
-            "--engine", help="auto: HAPI's validator for R4 (when Java is there), the offline Python layers for R5."
+            "--engine",
+            help="auto: HAPI's validator for R4 (when FHIR_ADAPTER_HAPI_JAR names its jar and Java is there), "
+            "the offline Python layers for R5. hapi: HAPI's validator or a usage error.",
         ),
     ] = (Engine.auto),
 ) -> None:
@@ -104,11 +98,11 @@ def validate(
     require_paths(paths)
     documents = list(_documents(paths))
     hapi_issues: dict[int, list[Issue]] = {}
-    if _hapi_or_none(engine, fhir_version.value):
+    if _use_hapi(engine, fhir_version):
         from fhir_adapter.validate.hapi import hapi_validate
 
         wanted = [i for i, (_, doc, problem) in enumerate(documents) if problem is None and isinstance(doc, dict)]
-        results = hapi_validate([documents[i][1] for i in wanted], fhir_version.value)
+        results = hapi_validate([documents[i][1] for i in wanted], fhir_version)
         hapi_issues = dict(zip(wanted, results, strict=True))
     failed = checked = 0
     for index, (name, doc, problem) in enumerate(documents):
@@ -120,7 +114,7 @@ def validate(
         elif index in hapi_issues:
             issues = hapi_issues[index]
         else:
-            issues = validate_resource(doc, fhir_version.value)
+            issues = validate_resource(doc, fhir_version)
         bad = any(i.is_error for i in issues)
         failed += bad
         if fmt is OutputFormat.operationoutcome:
