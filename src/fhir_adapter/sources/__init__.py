@@ -8,7 +8,8 @@ Reading happens in two steps so that large inputs stream and can be spread over 
 
 1. ``iter_units(paths)`` cuts the inputs into *units*, small pieces of raw input (a file, a ZIP member, a line of
    an NDJSON file, one study of a multi-study JSON document), without keeping more than one file's worth in memory;
-2. ``read_unit(unit)`` detects the unit's format and reads its record(s).
+2. ``read_unit(unit)`` detects the unit's format and reads its record(s): the formats, how each is recognised and
+   the function that reads it are one table, ``detect.FORMATS``.
 
 A record that cannot be read becomes a ``Record`` with an ``error`` (file, index, NCT id, field); the other
 records of the batch go on.
@@ -24,16 +25,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import orjson
-
-from fhir_adapter.errors import LimitExceeded, SourceError, UnknownFormatError
+from fhir_adapter.errors import LimitExceeded, SourceError
 from fhir_adapter.limits import DEFAULT_LIMITS, Limits
 from fhir_adapter.model import Source, Trial
-from fhir_adapter.sources.guards import check_text_items, over, size_text
+from fhir_adapter.sources.guards import over, size_text
 from fhir_adapter.sources.lines import strip_bom
 from fhir_adapter.sources.units import FOLDER_SUFFIXES, LINE_SUFFIXES, STDIN, Unit, input_files, iter_units, split
+
+if TYPE_CHECKING:
+    from fhir_adapter.sources.detect import Format
 
 __all__ = [
     "FOLDER_SUFFIXES",
@@ -69,17 +71,18 @@ def read_unit(unit: Unit, limits: Limits = DEFAULT_LIMITS) -> Iterator[Record]:
         yield Record(Source("unknown", unit.path, unit.index), error=unit.error)
         return
     if unit.format is not None:
-        yield _read_study(unit.format, unit.study, Source(unit.format, unit.path, unit.index), limits)
+        from fhir_adapter.sources import detect  # the readers load on the first read (see detect)
+
+        yield _read_study(
+            detect.format_named(unit.format), unit.study, Source(unit.format, unit.path, unit.index), limits
+        )
         return
     yield from read_bytes(unit.data or b"", unit.path, unit.index, limits=limits)
 
 
-def _read_study(fmt: str, study: Any, source: Source, limits: Limits) -> Record:
-    from fhir_adapter.sources import ctgov_json, ctgov_v1
-
-    reader = ctgov_json.read_study if fmt == "ctgov-json" else ctgov_v1.read_v1_study
+def _read_study(fmt: Format, study: Any, source: Source, limits: Limits) -> Record:
     try:
-        return Record(source, trial=reader(study, source, limits=limits))
+        return Record(source, trial=fmt.read(study, source, limits))
     except SourceError as e:
         return Record(source, error=e)
     except Exception as e:  # a reader bug must not stop the batch; report it with the record
@@ -103,9 +106,9 @@ def read_records(paths: Iterable[str | Path], *, limits: Limits = DEFAULT_LIMITS
 def read_bytes(
     data: bytes, path: str = "<memory>", index: int | None = None, *, limits: Limits = DEFAULT_LIMITS
 ) -> Iterator[Record]:
-    """The records of one input given as bytes (format detected from the content; a UTF-8 byte-order mark is
-    accepted). Input over ``limits.max_record_bytes`` is reported, not read."""
-    from fhir_adapter.sources import ctgov_xml, text_page
+    """The records of one input given as bytes (format detected from the content by ``detect``; a UTF-8 byte-order
+    mark is accepted). Input over ``limits.max_record_bytes`` is reported, not read."""
+    from fhir_adapter.sources import detect
 
     try:
         if len(data) > limits.max_record_bytes:
@@ -115,66 +118,20 @@ def read_bytes(
                 index=index,
             )
         data = strip_bom(data)
-        text = _decode(data, path, index)
-        first = text.lstrip()[:1]
-        if first in ("{", "["):
+        doc = detect.Document(data, detect.decode(data, path, index))
+        fmt = detect.document_format(doc, path, index)
+        if fmt is None:  # JSON: cut into studies, each read by the JSON format that recognised the document
             for unit in split(data, path, limits, index):
                 if unit.data is data:  # the document as a whole is no study document
-                    _json_error(text, path, index)
+                    raise detect.json_error(doc.text, path, index)
                 if unit.index is None:
                     unit.index = index
                 yield from read_unit(unit, limits)
-        elif first == "<":
-            if not ctgov_xml.looks_like_ctgov_xml(data[:4096]):
-                raise UnknownFormatError("XML that is not a ClinicalTrials.gov clinical_study", path=path, index=index)
-            source = Source("ctgov-xml", path, index)
-            yield Record(source, trial=ctgov_xml.read_clinical_study(data, source, limits=limits))
-        elif first == '"' and _is_json(data):  # a JSON string that happens to hold an NCT id is no trial page
-            raise UnknownFormatError("JSON is a string, not a ClinicalTrials.gov study", path=path, index=index)
-        elif text_page.looks_like_text_page(text):
-            # a page lists one item a line: its lines bound every list on it (checked before the page is read)
-            check_text_items(text, "(trial page)", limits.max_list_items, Source("text-page", path, index), None)
-            yield Record(Source("text-page", path, index), trial=text_page.read_text_page(text, path))
         else:
-            raise UnknownFormatError(
-                "unknown format: not ClinicalTrials.gov JSON, XML or a trial page with an NCT id",
-                path=path,
-                index=index,
-            )
+            source = Source(fmt.name, path, index)
+            yield Record(source, trial=fmt.read(doc, source, limits))
     except SourceError as e:
         yield Record(Source("unknown", path, index), error=e)
-
-
-def _is_json(data: bytes) -> bool:
-    try:
-        orjson.loads(data)
-    except orjson.JSONDecodeError:
-        return False
-    return True
-
-
-def _json_error(text: str, path: str, index: int | None) -> None:
-    """Raise the right error for JSON that is not a study document."""
-    try:
-        orjson.loads(text)
-    except orjson.JSONDecodeError as e:
-        raise SourceError(f"invalid JSON: {e}", path=path, index=index) from None
-    raise UnknownFormatError(
-        "JSON is not a ClinicalTrials.gov study (API v2 study, list, search page or v1 FullStudiesResponse)",
-        path=path,
-        index=index,
-    )
-
-
-def _decode(data: bytes, path: str, index: int | None) -> str:
-    if not data.strip():
-        raise SourceError("empty file", path=path, index=index)
-    if b"\x00" in data[:8192]:
-        raise UnknownFormatError("binary file (NUL bytes), not a trial record", path=path, index=index)
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise UnknownFormatError(f"not UTF-8 text (byte {e.start})", path=path, index=index) from None
 
 
 def _nct_of(study: Any) -> str | None:

@@ -451,13 +451,14 @@ def _without_deep_items(
 
 
 def _studies_of(doc: Any, name: str) -> tuple[str | None, Iterator[tuple[int | None, Any]]]:
-    from fhir_adapter.sources import ctgov_json, ctgov_v1
+    """The name of the JSON format that recognises a parsed document, and its studies (None and none if no format
+    does: see ``detect.FORMATS``)."""
+    from fhir_adapter.sources import detect
 
-    if ctgov_json.looks_like_ctgov_json(doc):
-        return "ctgov-json", ctgov_json.iter_studies(doc, name)
-    if ctgov_v1.looks_like_ctgov_v1(doc):
-        return "ctgov-v1", ctgov_v1.iter_v1_studies(doc, name)
-    return None, iter(())
+    fmt = detect.study_format(doc)
+    if fmt is None or fmt.studies is None:
+        return None, iter(())
+    return fmt.name, fmt.studies(doc, name)
 
 
 __all__ = ["FOLDER_SUFFIXES", "LINE_SUFFIXES", "STDIN", "Unit", "input_files", "iter_units", "line_units", "split"]
