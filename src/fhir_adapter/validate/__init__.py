@@ -17,6 +17,7 @@ from typing import Any
 
 from fhir_adapter.errors import FhirAdapterError
 from fhir_adapter.issues import Issue
+from fhir_adapter.release import FhirRelease
 from fhir_adapter.validate.bundle import check_bundle, check_empty
 from fhir_adapter.validate.profile import check_profile
 from fhir_adapter.validate.structure import check_structure, is_resource_type
@@ -24,24 +25,27 @@ from fhir_adapter.validate.structure import check_structure, is_resource_type
 __all__ = ["has_errors", "to_operation_outcome", "validate"]
 
 
-def validate(resource: dict[str, Any], fhir_version: str = "R5", *, authoritative: bool = False) -> list[Issue]:
+def validate(
+    resource: dict[str, Any], fhir_version: FhirRelease | str = FhirRelease.R5, *, authoritative: bool = False
+) -> list[Issue]:
     """Every issue of ``resource`` (a Bundle: of the Bundle and every entry resource), errors and warnings.
 
     Locations are FHIRPath with indices (``Bundle.entry[3].resource.comparisonGroup[0].name``).
-    ``fhir_version="R4"``: HAPI FHIR's validator when ``authoritative`` is true and it is available
-    (``validate.hapi.hapi_available()``; one JVM per call), otherwise the fast Python check of :mod:`.r4` (its
-    docstring says what it misses).
+    ``fhir_version``: a FhirRelease or its name (``"R5"``, ``"r4"`` ...). R4: HAPI FHIR's validator when
+    ``authoritative`` is true and it is available (``validate.hapi.hapi_available()``; one JVM per call), otherwise
+    the fast Python check of :mod:`.r4` (its docstring says what it misses).
     """
-    if fhir_version == "R4":
+    try:
+        release = FhirRelease.parse(fhir_version)
+    except ValueError:
+        supported = ", ".join(FhirRelease)
+        raise FhirAdapterError(f"FHIR {fhir_version} validation is not available (supported: {supported})") from None
+    if release is FhirRelease.R4:
         from fhir_adapter.validate import hapi, r4
 
         if authoritative and hapi.hapi_available():
-            return hapi.hapi_validate([resource], "R4")[0]
+            return hapi.hapi_validate([resource], FhirRelease.R4)[0]
         return r4.check_r4(resource)
-    if fhir_version != "R5":
-        raise FhirAdapterError(
-            f"FHIR {fhir_version} validation is not available yet (only R5 is supported by fhir_adapter.validate)"
-        )
     if not isinstance(resource, dict):
         return [
             Issue("error", "", f"a FHIR resource must be a JSON object, got {type(resource).__name__}", "structure")

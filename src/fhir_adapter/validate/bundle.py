@@ -69,6 +69,55 @@ def _references(value: Any, location: str) -> Iterator[tuple[str, str]]:
                 yield from _references(item, child(location, key))
 
 
+class _Seen:
+    """The fullUrls and ``Type/id`` of the entries walked so far (duplicates are errors, except in a history)."""
+
+    def __init__(self, history: bool) -> None:
+        self.history = history
+        self.full_urls: dict[tuple[str, Any], int] = {}
+        self.type_ids: dict[tuple[str, str, Any], int] = {}
+        self.known_urls: set[str] = set()
+        self.known_type_ids: set[str] = set()
+
+    def entry(self, entry: dict[str, Any], i: int, entry_loc: str) -> list[Issue]:
+        """Record entry ``i``; an error for a fullUrl or ``Type/id`` (of the same version) seen before."""
+        res = entry.get("resource")
+        res = res if isinstance(res, dict) else {}
+        meta = res.get("meta")
+        version = meta.get("versionId") if isinstance(meta, dict) else None
+        issues: list[Issue] = []
+        full_url = entry.get("fullUrl")
+        if isinstance(full_url, str) and full_url:
+            self.known_urls.add(full_url)
+            key = (full_url, version)
+            if key in self.full_urls and not self.history:
+                message = f"duplicate fullUrl {short(full_url)} (also in entry[{self.full_urls[key]}])"
+                issues.append(Issue("error", f"{entry_loc}.fullUrl", message, "duplicate"))
+            self.full_urls.setdefault(key, i)
+        rtype, rid = res.get("resourceType"), res.get("id")
+        if isinstance(rtype, str) and isinstance(rid, str) and rid:
+            self.known_type_ids.add(f"{rtype}/{rid}")
+            tkey = (rtype, rid, version)
+            if tkey in self.type_ids and not self.history:
+                message = f"duplicate resource {short(rtype + '/' + rid)} (also in entry[{self.type_ids[tkey]}])"
+                issues.append(Issue("error", f"{entry_loc}.resource.id", message, "duplicate"))
+            self.type_ids.setdefault(tkey, i)
+        return issues
+
+
+def _check_request(entry: dict[str, Any], btype: str, entry_loc: str) -> list[Issue]:
+    """Errors for a transaction or batch entry without ``request.method`` or ``request.url``."""
+    request = entry.get("request")
+    if not isinstance(request, dict):
+        message = f"every entry of a {btype} needs request.method and request.url"
+        return [Issue("error", f"{entry_loc}.request", message, "required")]
+    return [
+        Issue("error", f"{entry_loc}.request.{field}", f"every entry of a {btype} needs request.{field}", "required")
+        for field in ("method", "url")
+        if not request.get(field)
+    ]
+
+
 def check_bundle(bundle: dict[str, Any], location: str = "Bundle") -> list[Issue]:
     """Layer 3 issues of a Bundle: references, unique fullUrl and Type/id, transaction requests."""
     entries = bundle.get("entry")
@@ -76,69 +125,14 @@ def check_bundle(bundle: dict[str, Any], location: str = "Bundle") -> list[Issue
         return []
     issues: list[Issue] = []
     btype = bundle.get("type")
-    history = btype == "history"
-    full_urls: dict[tuple[str, Any], int] = {}
-    type_ids: dict[tuple[str, str, Any], int] = {}
-    known_urls: set[str] = set()
-    known_type_ids: set[str] = set()
+    seen = _Seen(history=btype == "history")
     for i, entry in enumerate(entries):
         if not isinstance(entry, dict):
             continue
         entry_loc = f"{location}.entry[{i}]"
-        res = entry.get("resource")
-        res = res if isinstance(res, dict) else {}
-        meta = res.get("meta")
-        version = meta.get("versionId") if isinstance(meta, dict) else None
-        full_url = entry.get("fullUrl")
-        if isinstance(full_url, str) and full_url:
-            known_urls.add(full_url)
-            key = (full_url, version)
-            if key in full_urls and not history:
-                issues.append(
-                    Issue(
-                        "error",
-                        f"{entry_loc}.fullUrl",
-                        f"duplicate fullUrl {short(full_url)} (also in entry[{full_urls[key]}])",
-                        "duplicate",
-                    )
-                )
-            full_urls.setdefault(key, i)
-        rtype, rid = res.get("resourceType"), res.get("id")
-        if isinstance(rtype, str) and isinstance(rid, str) and rid:
-            known_type_ids.add(f"{rtype}/{rid}")
-            tkey = (rtype, rid, version)
-            if tkey in type_ids and not history:
-                issues.append(
-                    Issue(
-                        "error",
-                        f"{entry_loc}.resource.id",
-                        f"duplicate resource {short(rtype + '/' + rid)} (also in entry[{type_ids[tkey]}])",
-                        "duplicate",
-                    )
-                )
-            type_ids.setdefault(tkey, i)
+        issues += seen.entry(entry, i, entry_loc)
         if btype in ("transaction", "batch"):
-            request = entry.get("request")
-            if not isinstance(request, dict):
-                issues.append(
-                    Issue(
-                        "error",
-                        f"{entry_loc}.request",
-                        f"every entry of a {btype} needs request.method and request.url",
-                        "required",
-                    )
-                )
-            else:
-                for field in ("method", "url"):
-                    if not request.get(field):
-                        issues.append(
-                            Issue(
-                                "error",
-                                f"{entry_loc}.request.{field}",
-                                f"every entry of a {btype} needs request.{field}",
-                                "required",
-                            )
-                        )
+            issues += _check_request(entry, str(btype), entry_loc)
     for i, entry in enumerate(entries):
         if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
             issues.extend(
@@ -146,8 +140,8 @@ def check_bundle(bundle: dict[str, Any], location: str = "Bundle") -> list[Issue
                     entry["resource"],
                     f"{location}.entry[{i}].resource",
                     entry.get("fullUrl"),
-                    known_urls,
-                    known_type_ids,
+                    seen.known_urls,
+                    seen.known_type_ids,
                 )
             )
     return issues

@@ -131,91 +131,107 @@ def _datatype(type_name: str, value: Any, location: str) -> list[Issue]:
     return _model_issues(cls, value, location) if cls is not None else []
 
 
-def _check_element(node: dict[str, Any], path: str, location: str) -> list[Issue]:
-    """One object of an EvidenceVariable (the resource or a backbone element) against the R4 element list."""
-    elements, codes = _ev_definition()
-    issues: list[Issue] = []
-    children = {
+def _children(path: str) -> dict[str, dict[str, Any]]:
+    """The direct child elements of ``path`` in the R4 EvidenceVariable definition, by name (``definition[x]``)."""
+    elements, _ = _ev_definition()
+    return {
         p[len(path) + 1 :]: e for p, e in elements.items() if p.startswith(path + ".") and "." not in p[len(path) + 1 :]
     }
+
+
+def _choice(children: dict[str, dict[str, Any]], name: str) -> tuple[str, dict[str, Any], str] | None:
+    """(``[x]`` element name, its definition, the type) a JSON key such as ``definitionCodeableConcept`` stands for."""
+    for base, e in children.items():
+        if base.endswith("[x]") and name.startswith(base[:-3]):
+            suffix = name[len(base) - 3 :]
+            vtype = next((t for t in e["types"] if t[:1].upper() + t[1:] == suffix), None)
+            if vtype is not None:
+                return base, e, vtype
+    return None
+
+
+def _check_item(item: Any, element: dict[str, Any], types: list[str], loc: str) -> list[Issue]:
+    """One value of an element: its type (backbone, extension, datatype) and its required binding."""
+    _, codes = _ev_definition()
+    issues: list[Issue] = []
+    if types == ["BackboneElement"]:
+        if isinstance(item, dict):
+            issues += _check_element(item, element["path"], loc)
+        else:
+            issues.append(Issue("error", loc, f"expected an object, got {short(item)}", "structure"))
+    elif types and types[0] in ("Extension", "Resource"):
+        cls = _r4b_class("Extension") if types[0] == "Extension" else None
+        if cls is not None:
+            issues += _model_issues(cls, item, loc)
+    elif types:
+        issues += _datatype(types[0], item, loc)
+    binding = element.get("binding")
+    if binding in codes and isinstance(item, str) and item not in codes[binding]:
+        issues.append(
+            Issue("error", loc, f"code {short(item)} is not in the required value set {binding}", "code-invalid")
+        )
+    return issues
+
+
+def _check_value(key: str, value: Any, element: dict[str, Any], vtype: str | None, location: str) -> list[Issue]:
+    """The value(s) of one known element of ``key``: max cardinality, then each item."""
+    if key.startswith("_"):
+        return []  # primitive extensions: structure of Element, not checked further
+    issues: list[Issue] = []
+    if element["max"] == "1" and isinstance(value, list):
+        issues.append(Issue("error", child(location, key), "at most one value allowed (max 1)", "structure"))
+    types = [vtype] if vtype else element["types"]
+    items = value if isinstance(value, list) else [value]
+    for i, item in enumerate(items):
+        issues += _check_item(item, element, types, child(location, key, i if isinstance(value, list) else None))
+    return issues
+
+
+def _missing(node: dict[str, Any], children: dict[str, dict[str, Any]], location: str) -> list[Issue]:
+    """Errors for the required (min >= 1) children absent from ``node`` (any type of a ``[x]`` choice counts)."""
+    issues: list[Issue] = []
+    for name, e in children.items():
+        if e["min"] < 1:
+            continue
+        if name.endswith("[x]"):
+            present = any(name[:-3] + t[:1].upper() + t[1:] in node for t in e["types"])
+        else:
+            present = name in node
+        if not present:
+            issues.append(
+                Issue(
+                    "error",
+                    child(location, name.replace("[x]", "")),
+                    f"required element is missing ({e['path']} {e['min']}..{e['max']})",
+                    "required",
+                )
+            )
+    return issues
+
+
+def _check_element(node: dict[str, Any], path: str, location: str) -> list[Issue]:
+    """One object of an EvidenceVariable (the resource or a backbone element) against the R4 element list."""
+    children = _children(path)
+    issues: list[Issue] = []
     seen_choice: dict[str, str] = {}
     for key, value in node.items():
         if key == "resourceType" and path == "EvidenceVariable":
             continue
         name = key[1:] if key.startswith("_") else key
-        element = children.get(name)
-        vtype: str | None = None
+        element, vtype = children.get(name), None
+        choice = _choice(children, name) if element is None else None
+        if choice is not None:
+            base, element, vtype = choice
+            if base in seen_choice:
+                message = f"only one of {base} is allowed (also {seen_choice[base]})"
+                issues.append(Issue("error", child(location, key), message, "structure"))
+            seen_choice[base] = key
         if element is None:
-            for base, e in children.items():
-                if base.endswith("[x]") and name.startswith(base[:-3]):
-                    suffix = name[len(base) - 3 :]
-                    vtype = next((t for t in e["types"] if t[:1].upper() + t[1:] == suffix), None)
-                    if vtype is not None:
-                        element = e
-                        if base in seen_choice:
-                            issues.append(
-                                Issue(
-                                    "error",
-                                    child(location, key),
-                                    f"only one of {base} is allowed (also {seen_choice[base]})",
-                                    "structure",
-                                )
-                            )
-                        seen_choice[base] = key
-                        break
-        if element is None:
-            issues.append(
-                Issue(
-                    "error",
-                    child(location, key),
-                    "unknown element (not defined for EvidenceVariable in FHIR R4 4.0.1)",
-                    "structure",
-                )
-            )
+            message = "unknown element (not defined for EvidenceVariable in FHIR R4 4.0.1)"
+            issues.append(Issue("error", child(location, key), message, "structure"))
             continue
-        if key.startswith("_"):
-            continue  # primitive extensions: structure of Element, not checked further
-        items = value if isinstance(value, list) else [value]
-        if element["max"] == "1" and isinstance(value, list):
-            issues.append(Issue("error", child(location, key), "at most one value allowed (max 1)", "structure"))
-        types = [vtype] if vtype else element["types"]
-        for i, item in enumerate(items):
-            loc = child(location, key, i if isinstance(value, list) else None)
-            if types == ["BackboneElement"]:
-                if isinstance(item, dict):
-                    issues += _check_element(item, element["path"], loc)
-                else:
-                    issues.append(Issue("error", loc, f"expected an object, got {short(item)}", "structure"))
-            elif types and types[0] in ("Extension", "Resource"):
-                cls = _r4b_class("Extension") if types[0] == "Extension" else None
-                if cls is not None:
-                    issues += _model_issues(cls, item, loc)
-            elif types:
-                issues += _datatype(types[0], item, loc)
-            binding = element.get("binding")
-            if binding in codes and isinstance(item, str) and item not in codes[binding]:
-                issues.append(
-                    Issue(
-                        "error", loc, f"code {short(item)} is not in the required value set {binding}", "code-invalid"
-                    )
-                )
-    for name, e in children.items():
-        if e["min"] >= 1:
-            present = (
-                any(name[:-3] + t[:1].upper() + t[1:] in node for t in e["types"])
-                if name.endswith("[x]")
-                else name in node
-            )
-            if not present:
-                issues.append(
-                    Issue(
-                        "error",
-                        child(location, name.replace("[x]", "")),
-                        f"required element is missing ({e['path']} {e['min']}..{e['max']})",
-                        "required",
-                    )
-                )
-    return issues
+        issues += _check_value(key, value, element, vtype, location)
+    return issues + _missing(node, children, location)
 
 
 def _check_resource(resource: dict[str, Any], location: str) -> list[Issue]:
