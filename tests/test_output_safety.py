@@ -235,3 +235,19 @@ def test_a_folder_where_a_bundle_goes_fails_that_record_only(tmp_path: Path) -> 
     assert (summary.converted, summary.failed) == (1, 1)
     assert "not a regular file" in failures[0] and (out / "NCT00000002.json").is_file()
     assert (out / "NCT00000001.json").is_dir()
+
+
+def test_no_sink_imports_the_readers_or_the_pipeline() -> None:
+    """The sinks write what the pipeline hands them: none reads input or drives the pipeline (issue 13, item 2)."""
+    import ast
+
+    sinks = Path(__file__).resolve().parents[1] / "src" / "fhir_adapter" / "sinks"
+    forbidden = ("fhir_adapter.sources", "fhir_adapter.pipeline", "fhir_adapter.delivery")
+    found = []
+    for module in sorted(sinks.rglob("*.py")):
+        for node in ast.walk(ast.parse(module.read_text(), str(module))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]  # from fhir_adapter import x
+            found += [f"{module.relative_to(sinks)}: {n}" for n in names if n.startswith(forbidden)]
+    assert len(list(sinks.rglob("*.py"))) >= 6 and not found, found
