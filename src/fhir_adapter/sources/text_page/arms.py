@@ -46,20 +46,11 @@ def groups(page: Page, sec: Section) -> list[str]:
 
 
 def interventions(page: Page, sec: Section) -> list[str]:
-    pending: list[str] = []
-    for line in sec.texts:
-        m = _INTERVENTION_TYPE.fullmatch(line)
-        if m is None:
-            pending.append(line)
-            continue
-        if not pending:
-            page.warn(sec.label, "intervention type line without an intervention name")
-            continue
-        page.trial.interventions.append(
-            Intervention(name=pending[0], type=token(m.group(1)), description="\n".join(pending[1:]) or None)
-        )
-        pending = []
-    return pending
+    runs, left = page.named_runs(sec, _INTERVENTION_TYPE, "intervention type line without an intervention name")
+    for lines, kind in runs:
+        description = "\n".join(lines[1:]) or None
+        page.trial.interventions.append(Intervention(name=lines[0], type=token(kind.group(1)), description=description))
+    return left
 
 
 def link_arms(page: Page) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from fhir_adapter.issues import Issue
@@ -82,6 +82,23 @@ class Page:
         self.left.setdefault(key, []).extend(lines)
         self.warn(key, f"page content not understood by the reader ({len(lines)} line(s)), kept in unmapped")
 
+    def named_runs(
+        self, sec: Section, pattern: re.Pattern[str], nameless: str
+    ) -> tuple[Iterator[tuple[list[str], re.Match[str]]], list[str]]:
+        """``runs_closed_by`` on a section, less the runs without a line before their closing line: each is warned
+        about (message ``nameless``) when the iteration reaches it, so that issues stay in page order."""
+        runs, left = runs_closed_by(pattern, sec.texts)
+        return self._named(runs, sec.label, nameless), left
+
+    def _named(
+        self, runs: list[tuple[list[str], re.Match[str]]], label: str, nameless: str
+    ) -> Iterator[tuple[list[str], re.Match[str]]]:
+        for run in runs:
+            if run[0]:
+                yield run
+            else:
+                self.warn(label, nameless)
+
     def single(self, sec: Section) -> tuple[str | None, list[str]]:
         """The value of a one-value section and the lines after it (a label without a value is warned about)."""
         texts = sec.texts
@@ -111,6 +128,23 @@ def _looks_like_label(line: str) -> bool:
 def token(value: str) -> str:
     """A ct.gov-style token: 'Not yet recruiting' or 'NOT_YET_RECRUITING' -> 'NOT_YET_RECRUITING'."""
     return _NOT_TOKEN.sub("_", value.strip().upper()).strip("_")
+
+
+def runs_closed_by(
+    pattern: re.Pattern[str], texts: list[str]
+) -> tuple[list[tuple[list[str], re.Match[str]]], list[str]]:
+    """The runs of lines each closed by a line that fullmatches ``pattern`` ("<sponsor>", "OTHER", then "Sponsor
+    Role lead"), as (the run's lines, the closing line's match), and the lines after the last closing line."""
+    runs: list[tuple[list[str], re.Match[str]]] = []
+    pending: list[str] = []
+    for line in texts:
+        m = pattern.fullmatch(line)
+        if m is None:
+            pending.append(line)
+        else:
+            runs.append((pending, m))
+            pending = []
+    return runs, pending
 
 
 def walk_pairs(texts: list[str], take: Callable[[str, str], bool]) -> None:

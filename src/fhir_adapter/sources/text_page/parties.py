@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from fhir_adapter.model import Contact, Organization, ResponsibleParty, SecondaryId
-from fhir_adapter.sources.text_page.page import Page, Section, token, walk_pairs
+from fhir_adapter.sources.text_page.page import Page, Section, runs_closed_by, token, walk_pairs
 from fhir_adapter.terminology import enum_values
 
 _SPONSOR_ROLE = re.compile(r"Sponsor Role\s*(?::\s*)?(\S+)", re.IGNORECASE)
@@ -18,68 +18,60 @@ _IDENTIFIER_FIELD = re.compile(r"Identifier (Type|Source|Domain|Link)\s*:\s*(.*)
 
 
 def sponsors(page: Page, sec: Section) -> list[str]:
-    pending: list[str] = []
-    for line in sec.texts:
-        m = _SPONSOR_ROLE.fullmatch(line)
-        if m is None:
-            pending.append(line)
-            continue
-        if not pending:
-            page.warn(sec.label, "sponsor role line without a sponsor name")
-            continue
-        org = Organization(name=pending[0])
-        extra = pending[1:]
+    runs, left = page.named_runs(sec, _SPONSOR_ROLE, "sponsor role line without a sponsor name")
+    for lines, role in runs:
+        org = Organization(name=lines[0])
+        extra = lines[1:]
         if extra and token(extra[0]) in enum_values("sponsor-class"):
             org.agency_class = token(extra[0])
             extra = extra[1:]
-        if m.group(1).lower() == "lead":
+        if role.group(1).lower() == "lead":
             page.trial.lead_sponsor = org
         else:
             page.trial.collaborators.append(org)
         page.unmapped(sec.label, extra)
-        pending = []
-    return pending
+    return left
 
 
 def responsible(page: Page, sec: Section) -> list[str]:
-    pending: list[str] = []
-    for line in sec.texts:
-        m = _RESPONSIBILITY_ROLE.fullmatch(line)
-        if m is None:
-            pending.append(line)
-            continue
+    runs, left = runs_closed_by(_RESPONSIBILITY_ROLE, sec.texts)
+    for lines, role in runs:
         # name, title and affiliation, in that order, as many as the page gives
-        name, title, affiliation = (pending[i] if i < len(pending) else None for i in range(3))
+        name, title, affiliation = (lines[i] if i < len(lines) else None for i in range(3))
         page.trial.responsible_party = ResponsibleParty(
-            type=token(m.group(1)), name=name, title=title, affiliation=affiliation
+            type=token(role.group(1)), name=name, title=title, affiliation=affiliation
         )
-        page.unmapped(sec.label, pending[3:])
-        pending = []
-    return pending
+        page.unmapped(sec.label, lines[3:])
+    return left
 
 
 def contacts(page: Page, sec: Section) -> list[str]:
     left: list[str] = []
-    found: list[Contact] = []
+    listed: list[Contact] = []  # this section's contacts, in page order
 
     def take(line: str, nxt: str) -> bool:
         role = _CONTACT_ROLE.fullmatch(nxt)
         if role is not None:  # "<name>" then "Role: CONTACT"
-            found.append(Contact(name=line, role=token(role.group(1))))
-            page.trial.central_contacts.append(found[-1])
-            return True
-        contact = found[-1] if found else None
-        phone = _PHONE.fullmatch(line)
-        if contact is not None and phone is not None and contact.phone is None:
-            contact.phone, contact.phone_ext = phone.group(1), phone.group(2)
-        elif contact is not None and _is_email(line) and contact.email is None:
-            contact.email = line
-        else:
+            listed.append(Contact(name=line, role=token(role.group(1))))
+        elif not (listed and _added_detail(listed[-1], line)):
             left.append(line)
-        return False
+        return role is not None
 
     walk_pairs(sec.texts, take)
+    page.trial.central_contacts.extend(listed)
     return left
+
+
+def _added_detail(contact: Contact, line: str) -> bool:
+    """Whether the line was the contact's phone number or e-mail address (the first of each), now set."""
+    phone = _PHONE.fullmatch(line)
+    if phone is not None and contact.phone is None:
+        contact.phone, contact.phone_ext = phone.group(1), phone.group(2)
+    elif _is_email(line) and contact.email is None:
+        contact.email = line
+    else:
+        return False
+    return True
 
 
 def identifiers(page: Page, sec: Section) -> list[str]:
