@@ -15,7 +15,7 @@ from lxml import etree
 from fhir_adapter import terminology
 
 MAPPINGS = Path(__file__).resolve().parents[1] / "mappings"
-FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"  # <repo>/../shared/fixtures
+FIXTURES = Path(__file__).resolve().parent / "data"  # the vendored copies of the shared fixtures
 AXES = tuple(json.loads((MAPPINGS / "ctgov-enums.json").read_text())["axes"])
 CONCEPTMAPS = sorted(MAPPINGS.glob("*.conceptmap.json"))
 SYSTEMS: dict[str, str] = json.loads((MAPPINGS / "systems.json").read_text())
@@ -194,8 +194,6 @@ def _known_without_token(axis: str, value: str) -> bool:
 
 
 def test_every_legacy_wording_in_the_fixtures_normalises() -> None:
-    if not FIXTURES.is_dir():
-        pytest.skip(f"fixtures folder {FIXTURES} not present")
     failures: set[tuple[str, str, str]] = set()
     seen = 0
     for name, data in _xml_records():
@@ -216,8 +214,6 @@ def test_every_legacy_wording_in_the_fixtures_normalises() -> None:
 
 
 def test_every_v1_wording_in_the_fixtures_normalises() -> None:
-    if not FIXTURES.is_dir():
-        pytest.skip(f"fixtures folder {FIXTURES} not present")
     keys = {
         "OverallStatus": "overall-status",
         "LastKnownStatus": "overall-status",
@@ -272,12 +268,46 @@ def test_every_v1_wording_in_the_fixtures_normalises() -> None:
 
 
 def test_v2_fixture_tokens_are_enum_values() -> None:
-    if not FIXTURES.is_dir():
-        pytest.skip(f"fixtures folder {FIXTURES} not present")
-    for path in sorted((FIXTURES / "ctgov-v2").glob("*.json")):
+    files = sorted((FIXTURES / "ctgov-v2").glob("*.json"))
+    assert files, f"no v2 fixtures in {FIXTURES / 'ctgov-v2'}"
+    for path in files:
         study = json.loads(path.read_text())
         protocol = study.get("protocolSection", study)
         status = protocol["statusModule"]["overallStatus"]
         assert status in terminology.enum_values("overall-status")
         for phase in protocol["designModule"].get("phases", []):
             assert phase in terminology.enum_values("phase")
+
+
+R4_R5: dict[str, Any] = json.loads((MAPPINGS / "fhir-r4-r5.json").read_text())
+
+
+@pytest.mark.parametrize("value_set", sorted(R4_R5["valueSets"]))
+def test_r4_value_sets_are_sourced_and_in_the_code_system(value_set: str) -> None:
+    """Every R4 code is a code of the (R5) code system, which kept all R4 codes; the fallback is one of them."""
+    entry = R4_R5["valueSets"][value_set]
+    assert entry["source"] == f"https://hl7.org/fhir/R4/valueset-{value_set}.html"
+    codes = entry["codes"]
+    assert len(codes) == len(set(codes)) and entry["fallback"] in codes
+    assert set(codes) <= set(FHIR_CODES[f"http://hl7.org/fhir/{value_set}"]["codes"])
+    assert terminology.r4_codes(value_set) == frozenset(codes)
+
+
+def test_r4_status_map_targets_are_r4_codes() -> None:
+    """The R4 overall-status ConceptMap targets only codes of the R4 value set (the rest are noMap)."""
+    cm = _cm("overall-status-r4")
+    targets = {t["code"] for e in cm["group"][0]["element"] for t in e.get("target", [])}
+    assert targets <= terminology.r4_codes("research-study-status")
+
+
+def test_r4_r5_element_tables_agree() -> None:
+    renamed = R4_R5["renamed"]["ResearchStudy"]
+    only = R4_R5["onlyIn"]
+    assert set(renamed) <= set(only["R4"]) and set(renamed.values()) <= set(only["R5"])
+    unchanged = set(R4_R5["unchanged"]["ResearchStudy"])
+    assert not unchanged & (set(only["R4"]) | set(only["R5"]))
+    for path in R4_R5["complexExtensions"]["elements"]:
+        children, _ = terminology.complex_extension(path)
+        assert children and len({c.name for c in children}) == len(children), path
+    tables = ("renamed", "unchanged", "onlyIn", "complexExtensions")
+    assert all(R4_R5[table]["source"].startswith("https://hl7.org/fhir/") for table in tables)

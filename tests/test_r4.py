@@ -1,8 +1,8 @@
 """FHIR R4 (4.0.1): goldens, lossless round trips, the fast Python R4 check and HAPI's validator (authoritative).
 
 Goldens ``tests/data/golden/r4/<NCT>.r4.bundle.json`` (seeds and v2 fixtures) are compared after parsing; rewrite them
-only with ``pytest tests/test_r4.py --regen-golden`` and review the diff. HAPI's check does not skip: without Java
-17+ and Maven the session fixture fails (CI builds the jar).
+only with ``pytest tests/test_r4.py --regen-golden`` and review the diff. HAPI's check (``-m hapi``) does not skip:
+without the built jar the session fixture ``hapi_jar`` fails, naming the build command (CI builds the jar).
 """
 
 from __future__ import annotations
@@ -18,11 +18,13 @@ import pytest
 from conftest import DATA, GOLDEN, REPO, all_inputs
 from fhir_adapter.bundle import fhir_release, from_bundle, to_bundle
 from fhir_adapter.fhir.r4.common import OFFICIAL_XVER_BASE, XVER_BASE
+from fhir_adapter.fhir.r4.convert import to_r4
 from fhir_adapter.issues import Issue
 from fhir_adapter.model import Trial
+from fhir_adapter.release import FhirRelease
 from fhir_adapter.sources import read_records
 from fhir_adapter.validate import validate
-from fhir_adapter.validate.hapi import build_hapi_validator, hapi_validate
+from fhir_adapter.validate.hapi import hapi_validate
 from helpers import trial_of
 
 # A folder of their own: tests/test_hapi_validator.py validates every GOLDEN/*.bundle.json as R5.
@@ -34,7 +36,9 @@ SOURCES = [REPO / "seeds", DATA / "ctgov-v2", DATA / "ctgov-xml", DATA / "ctgov-
 NORMALISED_R5_PATHS: dict[str, str] = {}
 
 
-def _records() -> list[tuple[str, Trial]]:
+@pytest.fixture(scope="session")
+def records() -> list[tuple[str, Trial]]:
+    """(``<file>:<NCT>``, Trial) of every record of every source (seeds, v2, legacy XML, API v1), read once."""
     out = []
     for rec in read_records(SOURCES):
         if rec.trial is not None and rec.trial.nct_id:
@@ -43,11 +47,8 @@ def _records() -> list[tuple[str, Trial]]:
     return out
 
 
-RECORDS = _records()
-
-
-def test_every_source_is_covered() -> None:
-    assert len(RECORDS) >= len(all_inputs()) + 50
+def test_every_source_is_covered(records: list[tuple[str, Trial]]) -> None:
+    assert len(records) >= len(all_inputs()) + 50
 
 
 @pytest.mark.parametrize("path", all_inputs(), ids=lambda p: p.name)
@@ -71,10 +72,10 @@ def test_trial_r4_trial_is_equal(path: Path) -> None:
     assert from_bundle(to_bundle(trial, "R4", "transaction")) == trial
 
 
-def test_r4_loses_nothing_r5_keeps_on_every_record() -> None:
+def test_r4_loses_nothing_r5_keeps_on_every_record(records: list[tuple[str, Trial]]) -> None:
     """Every seed and fixture (v2, legacy XML, API v1): R4 -> Trial == R5 -> Trial == the Trial."""
     bad = []
-    for name, trial in RECORDS:
+    for name, trial in records:
         via_r5 = from_bundle(to_bundle(trial, "R5"))
         via_r4 = from_bundle(to_bundle(trial, "R4"))
         if not via_r4 == via_r5 == trial:
@@ -82,8 +83,8 @@ def test_r4_loses_nothing_r5_keeps_on_every_record() -> None:
     assert bad == []
 
 
-def test_r5_r4_r5_round_trip() -> None:
-    for name, trial in RECORDS:
+def test_r5_r4_r5_round_trip(records: list[tuple[str, Trial]]) -> None:
+    for name, trial in records:
         first = to_bundle(trial, "R5")
         r4 = to_bundle(from_bundle(first), "R4")
         assert fhir_release(r4["entry"][0]["resource"]) == "R4"
@@ -98,6 +99,22 @@ def test_release_detection() -> None:
     assert fhir_release(to_bundle(trial, "R4")["entry"][0]["resource"]) == "R4"
     assert fhir_release({"resourceType": "ResearchStudy", "status": "closed-to-accrual"}) == "R4"
     assert fhir_release({"resourceType": "ResearchStudy", "status": "active"}) == "R5"
+
+
+def test_release_names_and_enum_are_accepted() -> None:
+    trial = trial_of(all_inputs()[0])
+    r4 = to_bundle(trial, "R4")
+    assert to_bundle(trial, "r4") == to_bundle(trial, FhirRelease.R4) == r4
+    assert fhir_release(r4["entry"][0]["resource"]) is FhirRelease.R4
+    assert from_bundle(r4, "r4") == from_bundle(r4, FhirRelease.R4) == trial
+
+
+def test_r4_is_the_r5_bundle_converted_down(reference_trials: dict[Path, Trial]) -> None:
+    """R4 output is a function of the R5 resources alone (the down-conversion never reads the Trial)."""
+    for trial in reference_trials.values():
+        r5 = {e["fullUrl"]: e["resource"] for e in to_bundle(trial, "R5")["entry"]}
+        r4 = [(e["fullUrl"], e["resource"]) for e in to_bundle(trial, "R4")["entry"]]
+        assert list(to_r4(r5).items()) == r4, trial.nct_id
 
 
 def test_official_cross_version_urls_are_read_too() -> None:
@@ -131,8 +148,8 @@ def test_r4_shape() -> None:
             assert all("definitionCodeableConcept" in c for c in e["resource"]["characteristic"])
 
 
-def test_fast_check_has_no_errors_on_every_r4_bundle() -> None:
-    failures = {name: [str(i) for i in validate(to_bundle(t, "R4"), "R4") if i.is_error] for name, t in RECORDS}
+def test_fast_check_has_no_errors_on_every_r4_bundle(records: list[tuple[str, Trial]]) -> None:
+    failures = {name: [str(i) for i in validate(to_bundle(t, "R4"), "R4") if i.is_error] for name, t in records}
     assert {k: v for k, v in failures.items() if v} == {}
 
 
@@ -159,9 +176,9 @@ def test_fast_check_finds_r5_and_r4b_shapes() -> None:
 
 
 @pytest.fixture(scope="module")
-def hapi_r4() -> dict[str, list[Issue]]:
-    build_hapi_validator()  # raises (the tests fail, never skip) without Java or Maven
-    bundles: dict[str, dict[str, Any]] = {name: to_bundle(t, "R4") for name, t in RECORDS}
+def hapi_r4(hapi_jar: Path, records: list[tuple[str, Trial]]) -> dict[str, list[Issue]]:
+    """HAPI's issues for the R4 bundle of every record (``hapi_jar`` fails the tests, never skips, without the jar)."""
+    bundles: dict[str, dict[str, Any]] = {name: to_bundle(t, "R4") for name, t in records}
     return dict(zip(bundles, hapi_validate(list(bundles.values()), "R4"), strict=True))
 
 
