@@ -199,6 +199,23 @@ def _derived(block: _Block, text: str, number: int) -> _Block:
     return _Block("item", block.indent, block.text_col, block.mtype, number, None, [], 0, text=text)
 
 
+def _close_siblings(stack: list[_Open], block: _Block) -> None:
+    """Pop the open items that ``block`` does not nest under: those indented as deep or deeper, except an item at the
+    same indentation whose nested list ``block`` continues or starts (a different marker after a ":" item)."""
+    while stack:
+        entry = stack[-1]
+        ob = entry.block
+        if block.indent > ob.indent:
+            return
+        if block.indent == ob.indent:
+            if entry.nest_type is not None and block.mtype == entry.nest_type:
+                return
+            if entry.nest_type is None and block.mtype != ob.mtype and entry.crit.text.endswith(":"):
+                entry.nest_type = block.mtype
+                return
+        stack.pop()
+
+
 class _Splitter:
     def __init__(self, text: str, location: str) -> None:
         self.text = text
@@ -206,6 +223,7 @@ class _Splitter:
         self.blocks: list[_Block] = []
         self.issues: list[Issue] = []
         self.inline_splits: set[int] = set()  # ids of blocks that came out of an inline split
+        self.warned_no_header = False
 
     # -- pass 1: lines to blocks ---------------------------------------------------------------------------
     def scan(self) -> None:
@@ -291,31 +309,17 @@ class _Splitter:
         stack: list[_Open] = []
         exclude = False
         seen_header = False
-        warned_no_header = False
         last_top: _Block | None = None
         for block in self.blocks:
             if block.kind == "header":
-                exclude, seen_header = block.exclude, True
+                exclude, seen_header, last_top = block.exclude, True, None
                 stack.clear()
-                last_top = None
                 if block.keep:
-                    loc = f"{self.location}[{len(top)}]"
                     crit = Criterion(block.text, exclude)
+                    stack.append(_Open(_Block("header", -1, -1, "header"), crit, f"{self.location}[{len(top)}]"))
                     top.append(crit)
-                    stack.append(_Open(_Block("header", -1, -1, "header"), crit, loc))
                 continue
-            while stack:
-                entry = stack[-1]
-                ob = entry.block
-                if block.indent > ob.indent:
-                    break
-                if block.indent == ob.indent:
-                    if entry.nest_type is not None and block.mtype == entry.nest_type:
-                        break
-                    if entry.nest_type is None and block.mtype != ob.mtype and entry.crit.text.endswith(":"):
-                        entry.nest_type = block.mtype
-                        break
-                stack.pop()
+            _close_siblings(stack, block)
             crit = Criterion(block.text, exclude)
             if stack:
                 parent = stack[-1]
@@ -328,30 +332,38 @@ class _Splitter:
                 prev = last_top
                 top.append(crit)
                 last_top = block
-            if not seen_header and not warned_no_header:
-                warned_no_header = True
-                self.issues.append(
-                    Issue(
-                        "information",
-                        self.location,
-                        "no inclusion/exclusion header before the first item: items before a header are read as"
-                        " inclusion criteria",
-                        "incomplete",
-                    )
-                )
+            if not seen_header:
+                self._no_header_yet()
             self._check_numbering(block, prev, loc)
-            if not exclude and _EXCLUSION_WORDING.search(block.text):
-                self.issues.append(
-                    Issue(
-                        "warning",
-                        loc,
-                        "criterion listed under inclusion reads as an exclusion; kept as"
-                        " inclusion, as the source lists it",
-                        "business-rule",
-                    )
-                )
+            self._check_polarity(block, exclude, loc)
             stack.append(_Open(block, crit, loc))
         return top
+
+    def _no_header_yet(self) -> None:
+        """An item before any header: said once."""
+        if self.warned_no_header:
+            return
+        self.warned_no_header = True
+        self.issues.append(
+            Issue(
+                "information",
+                self.location,
+                "no inclusion/exclusion header before the first item: items before a header are read as"
+                " inclusion criteria",
+                "incomplete",
+            )
+        )
+
+    def _check_polarity(self, block: _Block, exclude: bool, loc: str) -> None:
+        if not exclude and _EXCLUSION_WORDING.search(block.text):
+            self.issues.append(
+                Issue(
+                    "warning",
+                    loc,
+                    "criterion listed under inclusion reads as an exclusion; kept as inclusion, as the source lists it",
+                    "business-rule",
+                )
+            )
 
     def _check_numbering(self, block: _Block, prev: _Block | None, loc: str) -> None:
         if id(block) in self.inline_splits:

@@ -184,11 +184,14 @@ def check_xml_counts(data: bytes, max_elements: int, max_attributes: int, source
 # ------------------------------------------------------------------------------------------------ fields
 
 
-def check_items(count: int, field: str, max_items: int, source: Source, nct_id: str | None) -> None:
-    """Raise ``LimitExceeded`` for a list-valued field with more than ``max_items`` items."""
+def check_items(
+    count: int, field: str, max_items: int, source: Source, nct_id: str | None, what: str = "items"
+) -> None:
+    """Raise ``LimitExceeded`` for a list-valued field with more than ``max_items`` items (``what`` names what was
+    counted in the message)."""
     if count > max_items:
         raise LimitExceeded(
-            over("", f"{count} items", "max_list_items", max_items),
+            over("", f"{count} {what}", "max_list_items", max_items),
             path=source.path,
             index=source.index,
             nct_id=nct_id,
@@ -200,14 +203,7 @@ def check_text_items(text: str, field: str, max_items: int, source: Source, nct_
     """Raise ``LimitExceeded`` for a text split into items (eligibility criteria) with more lines than
     ``max_items``: each item starts a line, so this bounds the items before the text is split."""
     lines = text.count("\n") + text.count("\r") - text.count("\r\n") + 1
-    if lines > max_items:
-        raise LimitExceeded(
-            over("", f"{lines} lines (list items)", "max_list_items", max_items),
-            path=source.path,
-            index=source.index,
-            nct_id=nct_id,
-            field=field,
-        )
+    check_items(lines, field, max_items, source, nct_id, "lines (list items)")
 
 
 def unsigned_int(value: Any) -> int | None:
