@@ -2,10 +2,11 @@
 
     python bench/push.py http://127.0.0.1:8080/fhir [--fhir-version R5] [--reset hapi|medplum|none] [PATH...]
 
-Converts the inputs once (default: seeds/, tests/data/ctgov-v2/, tests/data/ctgov-xml/), then for each mode empties
-the server (``--reset``: HAPI ``$expunge`` everything / Medplum ``DELETE $reset``; test servers only!) and pushes
-every trial twice: the first push creates everything, the second finds everything unchanged. Prints resources/s and
-trials/s for both. Numbers are wall time from this client, one connection, on whatever machine runs the server.
+Converts and validates the inputs once, on the pipeline as ``convert`` and ``push`` do (default: seeds/,
+tests/data/ctgov-v2/, tests/data/ctgov-xml/), then for each mode empties the server (``--reset``: HAPI
+``$expunge`` everything / Medplum ``DELETE $reset``; test servers only!) and pushes every trial twice: the first push
+creates everything, the second finds everything unchanged. Prints resources/s and trials/s for both. Numbers are
+wall time from this client, one connection, on whatever machine runs the server.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ import argparse
 import time
 from pathlib import Path
 
+import orjson
 import requests
 
-from fhir_adapter.client import FhirClient, TrialBundle, bundles_from_paths, push_bundles
+from fhir_adapter.pipeline import ConvertOptions, iter_outcomes
+from fhir_adapter.sinks.server import FhirClient, TrialBundle, push_bundles
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_INPUTS = [REPO / "seeds", REPO / "tests/data/ctgov-v2", REPO / "tests/data/ctgov-xml"]
@@ -44,15 +47,17 @@ def main() -> None:
     ap.add_argument("--reset", default="none", choices=["hapi", "medplum", "none"])
     args = ap.parse_args()
 
-    errors: list[str] = []
+    skipped = 0
     trials: dict[str, TrialBundle] = {}
-    for t in bundles_from_paths(args.paths, args.fhir_version, errors):
-        trials.setdefault(t.nct_id, t)
+    for o in iter_outcomes(args.paths, ConvertOptions(fhir_version=args.fhir_version)):
+        if not o.ok:  # not read, mapped or valid: push would not send it either
+            skipped += 1
+            continue
+        trials.setdefault(o.nct_id or "", TrialBundle(o.nct_id or "", o.where, orjson.loads(o.payload)["entry"]))
     bundles = list(trials.values())
     resources = sum(len(t.entries) for t in bundles)
     print(
-        f"{args.server} ({args.fhir_version}): {len(bundles)} trials, {resources} resources "
-        f"({len(errors)} inputs skipped)"
+        f"{args.server} ({args.fhir_version}): {len(bundles)} trials, {resources} resources ({skipped} records skipped)"
     )
     print(f"{'mode':40} {'push':>6} {'requests':>8} {'seconds':>8} {'resources/s':>12} {'trials/s':>9}")
     with FhirClient(args.server, fhir_version=args.fhir_version) as client:

@@ -20,11 +20,18 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from typer.testing import CliRunner
 
 import scripted_http
-from fhir_adapter.auth import ENV_PASSWORD, ENV_TOKEN, BasicAuth, BearerToken, SmartBackendAuth, credentials
 from fhir_adapter.bundle import to_bundle
 from fhir_adapter.cli import app
-from fhir_adapter.client import FhirClient, PushResult, SearchQuery, TrialBundle, pull, push_bundles
 from fhir_adapter.errors import ExitCode, FhirAuthError, FhirServerError, FhirVersionMismatch, PagingLoopError
+from fhir_adapter.sinks.server import FhirClient, PushResult, SearchQuery, TrialBundle, pull, push_bundles
+from fhir_adapter.sinks.server.auth import (
+    ENV_PASSWORD,
+    ENV_TOKEN,
+    BasicAuth,
+    BearerToken,
+    SmartBackendAuth,
+    credentials,
+)
 from fhir_adapter.sources import read_trials
 from scripted_http import ScriptedServer
 

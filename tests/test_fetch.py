@@ -28,7 +28,8 @@ import scripted_http
 from conftest import V2_FIXTURES
 from fhir_adapter import __version__
 from fhir_adapter.cli import app
-from fhir_adapter.ctgov_api import (
+from fhir_adapter.errors import ExitCode, FhirAdapterError
+from fhir_adapter.sources.ctgov_api import (
     DEFAULT_BASE_URL,
     ENV_BASE_URL,
     CtgovApiError,
@@ -36,7 +37,6 @@ from fhir_adapter.ctgov_api import (
     StudyNotFound,
     normalize_statuses,
 )
-from fhir_adapter.errors import ExitCode, FhirAdapterError
 from scripted_http import ScriptedServer
 
 BASE = DEFAULT_BASE_URL

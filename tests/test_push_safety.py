@@ -27,14 +27,13 @@ from cryptography.x509.oid import NameOID
 from typer.testing import CliRunner
 
 import scripted_http
-from fhir_adapter.auth import ENV_PASSWORD, ENV_TOKEN, SmartBackendAuth, credentials, redact
 from fhir_adapter.bundle import to_bundle
 from fhir_adapter.cli import app
-from fhir_adapter.client import FhirClient, FhirTransportError, PushResult, TrialBundle, push_bundles
-from fhir_adapter.ctgov_api import CtgovApiError, CtgovClient
 from fhir_adapter.errors import ExitCode, FhirServerError
-from fhir_adapter.push import prepare
+from fhir_adapter.sinks.server import FhirClient, FhirTransportError, PushResult, TrialBundle, prepare, push_bundles
+from fhir_adapter.sinks.server.auth import ENV_PASSWORD, ENV_TOKEN, SmartBackendAuth, credentials, redact
 from fhir_adapter.sources import read_trials
+from fhir_adapter.sources.ctgov_api import CtgovApiError, CtgovClient
 from scripted_http import ScriptedServer
 
 BASE = "http://fhir.test/fhir"
@@ -466,7 +465,7 @@ class _CutServer(threading.Thread):
 def test_an_answer_cut_in_the_middle_of_its_body_is_retried(
     cuts: int, sleeps: list[float], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("fhir_adapter.client.time.sleep", sleeps.append)
+    monkeypatch.setattr("fhir_adapter.sinks.server.client.time.sleep", sleeps.append)
     server = _CutServer(cuts, orjson.dumps(CS))
     server.start()
     with FhirClient(f"http://127.0.0.1:{server.sock.getsockname()[1]}/fhir") as c:

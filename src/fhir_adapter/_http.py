@@ -1,5 +1,6 @@
-"""Helpers shared by the HTTP clients (``ctgov_api``, ``client``): one-line descriptions of transport errors and the
-TLS settings (:func:`tls_verify`, :class:`VerifyingSession`).
+"""Helpers shared by the HTTP clients (``sources.ctgov_api``, ``sinks.server.client``): the session set-up
+(:func:`configured_session`), one-line descriptions of transport errors and the TLS settings (:func:`tls_verify`,
+:class:`VerifyingSession`). It lives outside ``sources`` and ``sinks`` because both use it (neither imports the other).
 
 Environment variables the clients honour: ``REQUESTS_CA_BUNDLE`` then ``CURL_CA_BUNDLE`` (a CA file, used only when
 no ``ca_bundle`` / ``--ca-bundle`` is given), and the proxy variables ``HTTPS_PROXY``, ``HTTP_PROXY``,
@@ -19,13 +20,52 @@ from typing import TYPE_CHECKING, Any, Self
 
 import requests
 import urllib3.exceptions
+from requests.adapters import HTTPAdapter
 from urllib3.util import Retry
 
+from fhir_adapter import __version__
 from fhir_adapter.errors import FhirServerError
 
 if TYPE_CHECKING:
+    from requests.auth import AuthBase
     from urllib3.connectionpool import ConnectionPool
     from urllib3.response import BaseHTTPResponse
+
+USER_AGENT = f"fhir-adapter/{__version__} (+https://fhir-adapter.dev)"
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+RETRY_AFTER_MAX = 300  # seconds; a server asking for longer gets this (urllib3's own default is 6 hours)
+
+
+def configured_session(
+    session: requests.Session, verify: str | bool, retry: Retry, accept: str, auth: AuthBase | None = None
+) -> requests.Session:
+    """``session`` set up the way every client of fhir-adapter uses one: ``verify`` (from :func:`tls_verify`), the
+    User-Agent, ``Accept``, ``auth``, and ``retry`` (urllib3's ``Retry``) mounted for ``http://`` and ``https://``."""
+    session.verify = verify
+    if auth is not None:
+        session.auth = auth
+    session.headers.update({"User-Agent": USER_AGENT, "Accept": accept})
+    adapter = HTTPAdapter(max_retries=retry)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+class SessionOwner:
+    """A client over ``requests`` sessions (``own_sessions``): closed by ``close`` or at the end of a ``with`` block."""
+
+    def own_sessions(self) -> tuple[requests.Session, ...]:
+        return ()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for session in self.own_sessions():
+            session.close()
 
 
 def root_cause(error: BaseException) -> BaseException:
@@ -194,7 +234,7 @@ class CountingRetry(Retry):
 class FhirTransportError(FhirServerError):
     """No HTTP answer: the FHIR server could not be reached, the connection broke or timed out (after the retries
     counted in ``retries``), the TLS check failed (``tls``), or the circuit breaker is open (``circuit_open``).
-    Re-exported by ``fhir_adapter.client``. After a POST it is unknown whether the server acted on the request."""
+    Re-exported by ``fhir_adapter.sinks.server``. After a POST it is unknown whether the server acted on the request."""
 
     def __init__(
         self, message: str, *, url: str | None = None, retries: int = 0, tls: bool = False, circuit_open: bool = False

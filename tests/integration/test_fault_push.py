@@ -26,7 +26,7 @@ import pytest
 import requests
 
 from fhir_adapter.bundle import to_bundle
-from fhir_adapter.client import FhirClient, PushResult, PushSummary, TrialBundle, push_bundles
+from fhir_adapter.sinks.server import FhirClient, PushResult, PushSummary, TrialBundle, push_bundles
 from fhir_adapter.sources import read_trials
 from integration.fault_proxy import FaultProxy, Schedule
 from integration.fhir_servers import REPO, Server

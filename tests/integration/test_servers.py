@@ -4,7 +4,7 @@ For every seed page, every API v2 fixture and every legacy XML fixture that hold
 and pulled together in chunks, every API v1 study too): push (conditional-PUT transaction) -> pull gives the same
 Trial and the same resources (ignoring meta, ids and references' targets). Pushing twice leaves the resource counts
 unchanged; a changed trial gets a new version of its one ResearchStudy; searches by condition, status and phase
-return exactly the expected trials.
+return exactly the expected trials. ``push`` on raw input never sends a record that fails validation.
 """
 
 from __future__ import annotations
@@ -17,10 +17,13 @@ from typing import Any
 import orjson
 import pytest
 import requests
+from typer.testing import CliRunner
 
 from fhir_adapter.bundle import from_bundle, to_bundle
-from fhir_adapter.client import FhirClient, PushResult, SearchQuery, TrialBundle, pull, push_bundles
+from fhir_adapter.cli import app
+from fhir_adapter.errors import ExitCode
 from fhir_adapter.model import Trial
+from fhir_adapter.sinks.server import FhirClient, PushResult, SearchQuery, TrialBundle, pull, push_bundles
 from fhir_adapter.sources import read_records
 from integration.fhir_servers import REPO, Server
 
@@ -292,3 +295,46 @@ def test_searches_by_condition_status_and_phase_return_exactly_the_expected_tria
     got = _pull(fresh, tmp_path / "updated", SearchQuery(updated_since="2000-01-01"))
     assert set(got) == set(bundles)
     assert _pull(fresh, tmp_path / "future", SearchQuery(updated_since="2999-01-01")) == {}
+
+
+# ------------------------------------------------------------------------------------------------ push validates
+
+BAD_RAW, BAD_BUNDLE = "NCT99000001", "NCT99000002"
+NO_SUCH_DAY = "2020-13-45"
+
+
+def test_push_never_sends_a_record_that_fails_validation(fresh: Server, tmp_path: Path) -> None:
+    """``push`` on raw input runs convert's pipeline: a record that reads and maps but fails validation (a start
+    date that is no day) is not sent and is listed in errors.jsonl, while the good one is pushed. An invalid Bundle
+    file is refused the same way."""
+    good = orjson.loads((REPO / "tests/data/ctgov-v2/NCT00763412.json").read_bytes())
+    bad = orjson.loads(orjson.dumps(good))
+    bad["protocolSection"]["identificationModule"]["nctId"] = BAD_RAW
+    bad["protocolSection"]["statusModule"]["startDateStruct"] = {"date": NO_SUCH_DAY}
+    raw = tmp_path / "in.ndjson"
+    raw.write_bytes(orjson.dumps(good) + b"\n" + orjson.dumps(bad) + b"\n")
+    # a converted bundle, then broken: another NCT id and the same impossible day on the ResearchStudy
+    other = _trial(REPO / "tests/data/ctgov-v2/NCT02513394.json")
+    assert other is not None
+    bundle = to_bundle(other, fresh.fhir_version)
+    study = bundle["entry"][0]["resource"]
+    assert study["resourceType"] == "ResearchStudy"
+    next(i for i in study["identifier"] if i.get("system") == NCT)["value"] = BAD_BUNDLE
+    study["period"] = {"start": NO_SUCH_DAY}
+    bad_bundle = tmp_path / f"{BAD_BUNDLE}.json"
+    bad_bundle.write_bytes(orjson.dumps(bundle))
+
+    args = ["push", str(raw), str(bad_bundle), "--server", fresh.base, "--fhir-version", fresh.fhir_version]
+    result = CliRunner().invoke(app, [*args, "-o", str(tmp_path / "report")])
+
+    assert result.exit_code == ExitCode.FAILED, result.output
+    assert "1 trials pushed, 2 failed, 0 not attempted" in result.stdout
+    assert f"FAILED {raw}#2 {BAD_RAW}: validate: " in result.stderr
+    errors = [orjson.loads(line) for line in (tmp_path / "report" / "errors.jsonl").read_bytes().splitlines()]
+    assert {(e["nct_id"], e["stage"]) for e in errors} == {(BAD_RAW, "validate"), (BAD_BUNDLE, "validate")}
+    assert {e["source"] for e in errors} == {str(raw), str(bad_bundle)}
+    # what the server holds: the good trial, nothing of either bad one
+    assert fresh.count("ResearchStudy", identifier=f"{NCT}|NCT00763412") == 1
+    assert fresh.count("ResearchStudy", identifier=f"{NCT}|{BAD_RAW}") == 0
+    assert fresh.count("ResearchStudy", identifier=f"{NCT}|{BAD_BUNDLE}") == 0
+    assert fresh.count("ResearchStudy") == 1

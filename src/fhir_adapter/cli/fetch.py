@@ -1,7 +1,8 @@
 """``fhir-adapter fetch``: studies from the ClinicalTrials.gov API v2 -> raw JSON files (and FHIR, with --convert).
 
 The raw files (``DIR/raw/<NCTID>.json``) are kept so that every conversion can be reproduced offline. The API base
-URL comes from ``FHIR_ADAPTER_CTGOV_URL`` (default https://clinicaltrials.gov/api/v2); see ``fhir_adapter.ctgov_api``.
+URL comes from ``FHIR_ADAPTER_CTGOV_URL`` (default https://clinicaltrials.gov/api/v2); see
+``fhir_adapter.sources.ctgov_api``.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from fhir_adapter.cli.common import check_output, err, make_output, out
 from fhir_adapter.errors import ExitCode
 
 if TYPE_CHECKING:
-    from fhir_adapter.ctgov_api import CtgovClient
     from fhir_adapter.pipeline import Outcome
     from fhir_adapter.sinks import OutputFolder
+    from fhir_adapter.sources.ctgov_api import CtgovClient
 
 
 def fetch(
@@ -56,7 +57,7 @@ def fetch(
     ] = None,
 ) -> None:
     """Fetch studies from ClinicalTrials.gov by NCT id and/or by search. Exit 0 only if every fetch succeeded."""
-    from fhir_adapter.ctgov_api import CtgovClient, normalize_statuses
+    from fhir_adapter.sources.ctgov_api import CtgovClient, normalize_statuses
 
     check_output(output)
     if ca_bundle is not None and not ca_bundle.is_file():
@@ -119,7 +120,7 @@ class _Run:
         self.failed = 0
 
     def by_id(self, api: CtgovClient, value: str) -> None:
-        from fhir_adapter.ctgov_api import CtgovApiError, StudyNotFound, normalize_nct_id, study_nct_id
+        from fhir_adapter.sources.ctgov_api import CtgovApiError, StudyNotFound, normalize_nct_id, study_nct_id
 
         try:
             nct_id = normalize_nct_id(value)
@@ -150,7 +151,7 @@ class _Run:
         updated_since: date | None,
         page_size: int,
     ) -> None:
-        from fhir_adapter.ctgov_api import CtgovApiError, study_nct_id
+        from fhir_adapter.sources.ctgov_api import CtgovApiError, study_nct_id
 
         index = -1
         try:

@@ -5,6 +5,7 @@ Organization, Practitioner, PractitionerRole), so that ``from_bundle`` rebuilds 
 ``identifier`` (``https://clinicaltrials.gov|NCT...``), ``condition:text`` (substring/word match on the condition's
 text and codings' display, on HAPI and Medplum alike), ``phase`` (token, e.g. ``phase-2``), ``_lastUpdated=ge``;
 ``--status`` is the R4 ``status`` parameter on R4 and, on R5, a ``progressStatus`` state filtered after the search.
+Server and credential options: ``fhir_adapter.cli.server_options``.
 """
 
 from __future__ import annotations
@@ -16,33 +17,17 @@ from typing import Annotated
 import typer
 
 from fhir_adapter.cli.common import check_output, err, out
-from fhir_adapter.cli.push import (
-    CaBundle,
-    FhirVersion,
-    PasswordFile,
-    Server,
-    SmartAlg,
-    SmartAlgorithm,
-    SmartClient,
-    SmartKey,
-    SmartKid,
-    SmartScope,
-    SmartTokenUrl,
-    Timeout,
-    TokenFile,
-    User,
-    Version,
-    make_client,
-)
+from fhir_adapter.cli.server_options import ServerOptions, server_command
 from fhir_adapter.errors import ExitCode
 
 _NCT = re.compile(r"NCT\d{8}")
+_DAY = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
 
 
+@server_command
 def pull(
-    server: Server,
+    server: ServerOptions,
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the DIR/<NCTID>.json bundles.")],
-    fhir_version: Version = FhirVersion.R5,
     identifier: Annotated[str | None, typer.Option("--identifier", help="NCT ids, comma-separated.")] = None,
     condition: Annotated[str | None, typer.Option("--condition", help="Condition text (condition:text).")] = None,
     status: Annotated[
@@ -56,47 +41,21 @@ def pull(
             "--updated-since", metavar="YYYY-MM-DD", help="Only studies updated on the server since this day."
         ),
     ] = None,
-    token_file: TokenFile = None,
-    user: User = None,
-    password_file: PasswordFile = None,
-    smart_client_id: SmartClient = None,
-    smart_key: SmartKey = None,
-    smart_alg: SmartAlg = SmartAlgorithm.RS384,
-    smart_kid: SmartKid = None,
-    smart_scope: SmartScope = "system/*.read system/*.write",
-    smart_token_url: SmartTokenUrl = None,
-    ca_bundle: CaBundle = None,
-    timeout: Timeout = 120.0,
 ) -> None:
     """Pull trials from a FHIR server into collection bundles. Exit 0 iff every study was written complete."""
-    from fhir_adapter.client import SearchQuery
-    from fhir_adapter.client import pull as do_pull
     from fhir_adapter.errors import FhirServerError
+    from fhir_adapter.sinks.server import SearchQuery
+    from fhir_adapter.sinks.server import pull as do_pull
 
     check_output(output)
     ids = [i.strip().upper() for i in (identifier or "").split(",") if i.strip()]
     bad = [i for i in ids if not _NCT.fullmatch(i)]
     if bad:
         raise typer.BadParameter(f"not NCT ids: {', '.join(bad)}", param_hint="'--identifier'")
-    if updated_since is not None and not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", updated_since):
+    if updated_since is not None and not _DAY.fullmatch(updated_since):
         raise typer.BadParameter("use YYYY-MM-DD", param_hint="'--updated-since'")
     query = SearchQuery(identifiers=ids, condition=condition, status=status, phase=phase, updated_since=updated_since)
-    client = make_client(
-        server,
-        fhir_version.value,
-        token_file=token_file,
-        user=user,
-        password_file=password_file,
-        smart_client_id=smart_client_id,
-        smart_key=smart_key,
-        smart_alg=smart_alg.value,
-        smart_kid=smart_kid,
-        smart_scope=smart_scope,
-        smart_token_url=smart_token_url,
-        ca_bundle=ca_bundle,
-        timeout=timeout,
-    )
-    with client:
+    with server.client() as client:
         try:
             summary = do_pull(
                 client, output, query, on_study=lambda nct, path, n: out(f"ok {nct} -> {path} ({n} resources)")

@@ -1,8 +1,9 @@
 """``fhir-adapter push``: converted bundles (or any input ``convert`` reads) -> a FHIR server, as transactions.
 
-Credentials never go on the command line: a bearer token comes from ``FHIR_ADAPTER_TOKEN`` or ``--token-file``, a
-basic-auth password from ``FHIR_ADAPTER_PASSWORD`` or ``--password-file``, a SMART private key from a PEM file.
-See ``fhir_adapter.client`` (requests, retries, modes) and ``fhir_adapter.auth``.
+Raw inputs are read, mapped and validated as ``convert`` does (``fhir_adapter.delivery``); Bundle files are
+validated too. A record that fails is never sent: it is printed as a ``FAILED`` line and, with ``--output DIR``,
+listed in ``DIR/errors.jsonl``. Server and credential options: ``fhir_adapter.cli.server_options``; requests,
+retries and modes: ``fhir_adapter.sinks.server``.
 """
 
 from __future__ import annotations
@@ -13,16 +14,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from fhir_adapter.cli.common import err, out, require_paths
+from fhir_adapter.cli.common import check_output, err, make_output, out, require_paths
+from fhir_adapter.cli.server_options import ServerOptions, server_command
 from fhir_adapter.errors import ExitCode
 
 if TYPE_CHECKING:
-    from fhir_adapter.client import FhirClient, PushResult
-
-
-class FhirVersion(StrEnum):
-    R5 = "R5"
-    R4 = "R4"
+    from fhir_adapter.sinks import ErrorLog
+    from fhir_adapter.sinks.server import FhirClient, PushResult, PushSummary
 
 
 class PushMode(StrEnum):
@@ -30,83 +28,7 @@ class PushMode(StrEnum):
     batch = "batch"
 
 
-class SmartAlgorithm(StrEnum):
-    RS384 = "RS384"
-    ES384 = "ES384"
-
-
-Server = Annotated[str, typer.Option("--server", help="FHIR base URL, e.g. http://127.0.0.1:8080/fhir.")]
-Version = Annotated[FhirVersion, typer.Option("--fhir-version", help="FHIR release; the server must speak it.")]
-TokenFile = Annotated[
-    Path | None,
-    typer.Option("--token-file", help="File holding a bearer token (else FHIR_ADAPTER_TOKEN is used if set)."),
-]
-User = Annotated[
-    str | None,
-    typer.Option("--user", help="HTTP basic user; the password comes from FHIR_ADAPTER_PASSWORD or --password-file."),
-]
-PasswordFile = Annotated[Path | None, typer.Option("--password-file", help="File holding the basic-auth password.")]
-SmartClient = Annotated[str | None, typer.Option("--smart-client-id", help="SMART backend services client id.")]
-SmartKey = Annotated[Path | None, typer.Option("--smart-key", help="SMART: PEM file of the private signing key.")]
-SmartAlg = Annotated[SmartAlgorithm, typer.Option("--smart-alg", help="SMART: JWT signing algorithm.")]
-SmartKid = Annotated[str | None, typer.Option("--smart-kid", help="SMART: key id (JWT header kid).")]
-SmartScope = Annotated[str, typer.Option("--smart-scope", help="SMART: scopes asked for.")]
-SmartTokenUrl = Annotated[
-    str | None,
-    typer.Option("--smart-token-url", help="SMART: token endpoint (default: from .well-known/smart-configuration)."),
-]
-CaBundle = Annotated[
-    Path | None,
-    typer.Option(
-        "--ca-bundle",
-        help="PEM file of the CA certificates to trust instead of REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE / "
-        "the default store (TLS verification is always on).",
-    ),
-]
-Timeout = Annotated[float, typer.Option("--timeout", min=1, help="Read timeout in seconds.")]
-
-
-def make_client(
-    server: str,
-    fhir_version: str,
-    *,
-    token_file: Path | None,
-    user: str | None,
-    password_file: Path | None,
-    smart_client_id: str | None,
-    smart_key: Path | None,
-    smart_alg: str,
-    smart_kid: str | None,
-    smart_scope: str,
-    smart_token_url: str | None,
-    ca_bundle: Path | None,
-    timeout: float,
-) -> FhirClient:
-    """The client the options describe; a credential problem is one line and exit code FAILED."""
-    from fhir_adapter.auth import credentials
-    from fhir_adapter.client import FhirClient
-    from fhir_adapter.errors import FhirServerError
-
-    if ca_bundle is not None and not ca_bundle.is_file():
-        raise typer.BadParameter(f"{ca_bundle}: no such file", param_hint="'--ca-bundle'")
-    try:
-        auth = credentials(
-            token_file=token_file,
-            user=user,
-            password_file=password_file,
-            smart_client_id=smart_client_id,
-            smart_key_file=smart_key,
-            smart_algorithm=smart_alg,
-            smart_scope=smart_scope,
-            smart_kid=smart_kid,
-            smart_token_url=smart_token_url,
-        )
-        return FhirClient(server, fhir_version=fhir_version, auth=auth, ca_bundle=ca_bundle, read_timeout=timeout)
-    except FhirServerError as e:  # credentials unreadable, a CA file named in the environment missing
-        err(f"error: {e}")
-        raise typer.Exit(ExitCode.FAILED) from None
-
-
+@server_command
 def push(
     inputs: Annotated[
         list[Path],
@@ -116,49 +38,60 @@ def push(
             show_default=False,
         ),
     ],
-    server: Server,
-    fhir_version: Version = FhirVersion.R5,
+    server: ServerOptions,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Trials per request.")] = 1,
     mode: Annotated[
         PushMode, typer.Option("--mode", help="transaction: atomic per chunk; batch: entries independent.")
     ] = PushMode.transaction,
-    token_file: TokenFile = None,
-    user: User = None,
-    password_file: PasswordFile = None,
-    smart_client_id: SmartClient = None,
-    smart_key: SmartKey = None,
-    smart_alg: SmartAlg = SmartAlgorithm.RS384,
-    smart_kid: SmartKid = None,
-    smart_scope: SmartScope = "system/*.read system/*.write",
-    smart_token_url: SmartTokenUrl = None,
-    ca_bundle: CaBundle = None,
-    timeout: Timeout = 120.0,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Folder for errors.jsonl, listing the records that failed before the push."
+        ),
+    ] = None,
 ) -> None:
     """Push trials to a FHIR server with conditional PUTs (pushing twice changes nothing). Exit 0 iff all went in.
 
     Every trial ends pushed, FAILED (with the reason) or NOT ATTEMPTED (the push stopped: credentials refused, the
     server gone, the wrong FHIR release); the last line counts all three. Running the same push again completes it.
+    A record that cannot be read, mapped or validated is never sent (listed in DIR/errors.jsonl with --output).
     """
-    from fhir_adapter.client import push_paths
+    from fhir_adapter.errors import OutputError
+    from fhir_adapter.pipeline.inputs import input_identities
+    from fhir_adapter.sinks import ERRORS_FILE, ErrorLog, OutputFolder
 
     require_paths(inputs)
-    client = make_client(
-        server,
-        fhir_version.value,
-        token_file=token_file,
-        user=user,
-        password_file=password_file,
-        smart_client_id=smart_client_id,
-        smart_key=smart_key,
-        smart_alg=smart_alg.value,
-        smart_kid=smart_kid,
-        smart_scope=smart_scope,
-        smart_token_url=smart_token_url,
-        ca_bundle=ca_bundle,
-        timeout=timeout,
-    )
+    if output is not None:
+        check_output(output)
+    client = server.client()
+    if output is None:
+        summary = _push(client, inputs, mode, batch_size, None)
+    else:
+        make_output(output)
+        folder = OutputFolder(output)
+        try:
+            folder.remove(ERRORS_FILE)  # a stale list from an earlier run
+            folder.protected = input_identities(inputs, folder)
+            log = ErrorLog(folder)
+            try:
+                summary = _push(client, inputs, mode, batch_size, log)
+            finally:
+                log.close()
+        except OutputError as e:
+            err(f"error: {e}")
+            raise typer.Exit(ExitCode.FAILED) from None
+        finally:
+            folder.close()
+        if log.written:
+            err(f"failures listed in {output / ERRORS_FILE}")
+    _conclude(summary)
+
+
+def _push(client: FhirClient, inputs: list[Path], mode: PushMode, batch_size: int, log: ErrorLog | None) -> PushSummary:
+    from fhir_adapter.delivery import push_paths
+
     with client:
-        summary = push_paths(
+        return push_paths(
             client,
             inputs,
             mode=mode.value,
@@ -166,7 +99,12 @@ def push(
             on_result=_report,
             on_input_error=lambda line: err(f"FAILED {line}"),
             on_not_attempted=_NotAttempted(),
+            error_log=log,
         )
+
+
+def _conclude(summary: PushSummary) -> None:
+    """The last line, counting every trial; exit FAILED unless every trial went in."""
     if summary.stopped is not None and not summary.not_attempted:
         err(f"error: push stopped: {summary.stopped}")
     out(

@@ -1,10 +1,12 @@
-"""Push trials to a FHIR server and pull them back: :class:`FhirClient`, :func:`push_paths`, :func:`pull`.
+"""The FHIR REST client of the server sinks: :class:`FhirClient` (transport, version check, transaction, search).
 
 ::
 
     with FhirClient("http://127.0.0.1:8080/fhir", fhir_version="R5", auth=credentials()) as fhir:
-        summary = push_paths(fhir, ["out/"], mode="transaction", batch_size=10)
-        pulled = pull(fhir, Path("back/"), SearchQuery(identifiers=["NCT02513394"]))
+        summary = push_bundles(fhir, trials, mode="transaction", batch_size=10)     # sinks.server.push
+        pulled = pull(fhir, Path("back/"), SearchQuery(identifiers=["NCT02513394"]))  # sinks.server.pull
+
+https://hl7.org/fhir/R5/http.html
 
 **Transport** (``requests`` sessions, ``fhir_adapter._http``): TLS certificates always verified, against
 ``ca_bundle`` (``--ca-bundle``) when given, which no environment variable can override, else ``REQUESTS_CA_BUNDLE``
@@ -32,104 +34,58 @@ retried).
 ``fhirVersion`` 4.0.x is R4, 5.0.x is R5; anything else than the release asked for is a
 :class:`FhirVersionMismatch` that says what the server speaks.
 
-**Credentials** (``fhir_adapter.auth``) never appear in a message, a log line or ``repr(client)``.
-
-**Push** (:func:`push_paths`, :func:`push_bundles`): in ``fhir_adapter.push``, re-exported here.
-
-**Pull** (:func:`pull`): searches ResearchStudy (identifier, condition, status, phase, ``_lastUpdated``), follows
-``next`` links (a link seen before is a :class:`PagingLoopError`), asks for ``_include=*`` (HAPI honours it; the
-Medplum front answers 400 to ``*``, so the search is repeated without it), then fetches every still missing
-referenced resource, transitively, by type in batches (``GET Type?_id=a,b,c``), each at most once; writes
-``DIR/<NCTID>.json`` collection bundles whose entries keep the server's ``Type/id`` references and carry
-``fullUrl`` ``<base>/Type/id``, which ``from_bundle`` resolves.
+**Credentials** (``fhir_adapter.sinks.server.auth``) never appear in a message, a log line or ``repr(client)``.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Self
-from urllib.parse import urljoin, urlsplit
+from typing import Any
+from urllib.parse import urljoin
 
 import orjson
 import requests
 import urllib3.exceptions
-from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
 
-from fhir_adapter import __version__
 from fhir_adapter._http import (
+    RETRY_AFTER_MAX,
+    RETRY_STATUSES,
     CircuitBreaker,
     CircuitOpen,
     CountingRetry,
     FhirTransportError,
+    SessionOwner,
     VerifyingSession,
+    configured_session,
     describe_error,
     is_tls_failure,
     root_cause,
     tls_verify,
 )
-from fhir_adapter.auth import SmartBackendAuth, redact
 from fhir_adapter.errors import (
     FhirAdapterError,
     FhirAuthError,
     FhirServerError,
     FhirVersionMismatch,
-    OutputError,
     PagingLoopError,
 )
-from fhir_adapter.push import (
-    PUSH_MODES,
-    EntryIssue,
-    PushResult,
-    PushSummary,
-    TrialBundle,
-    _issue_text,
-    _issues_from,
-    _nct_of,
-    _refs_of,
-    _type_id,
-    bundles_from_paths,
-    push_bundles,
-    push_paths,
-)
-from fhir_adapter.sinks.files import OutputFolder, UnusableId, output_stem
+from fhir_adapter.release import FhirRelease
+from fhir_adapter.sinks.server.auth import SmartBackendAuth, redact
+from fhir_adapter.sinks.server.entries import issue_text, issues_from
 
-__all__ = [
-    "FHIR_RELEASES",
-    "PUSH_MODES",
-    "RETRY_STATUSES",
-    "EntryIssue",
-    "FhirClient",
-    "FhirTransportError",
-    "PullSummary",
-    "PushResult",
-    "PushSummary",
-    "SearchQuery",
-    "TrialBundle",
-    "bundles_from_paths",
-    "pull",
-    "push_bundles",
-    "push_paths",
-    "search_params",
-]
+__all__ = ["RETRY_STATUSES", "FhirClient", "FhirTransportError"]
 
 log = logging.getLogger(__name__)
 
-FHIR_RELEASES = {"R4": "4.0", "R5": "5.0"}
-RETRY_STATUSES = (429, 500, 502, 503, 504)
 RETRY_TOTAL = 5
 BACKOFF_FACTOR = 0.5
 BACKOFF_JITTER = 0.5
-RETRY_AFTER_MAX = 300
-USER_AGENT = f"fhir-adapter/{__version__} (+https://fhir-adapter.dev)"
 FHIR_JSON = "application/fhir+json"
-SEARCH_COUNT = 100
 ID_CHUNK = 50  # ids per ``GET Type?_id=a,b,...`` (keeps URLs well under 8 KB)
-IDENTIFIER_CHUNK = 20
 _BODY_EXCERPT = 300
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _TEXT_SCAN = 65536  # characters of an error body searched for secrets before the excerpt is cut
@@ -139,14 +95,14 @@ _TIMEOUTS = (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError, Timeo
 # ================================================================================================== the client
 
 
-class FhirClient:
+class FhirClient(SessionOwner):
     """A FHIR REST client over one ``requests.Session`` (see the module docstring for retries, auth and TLS)."""
 
     def __init__(
         self,
         base_url: str,
         *,
-        fhir_version: str = "R5",
+        fhir_version: str | FhirRelease = FhirRelease.R5,
         auth: AuthBase | None = None,
         ca_bundle: str | Path | None = None,
         connect_timeout: float = 5.0,
@@ -156,10 +112,8 @@ class FhirClient:
         backoff_jitter: float = BACKOFF_JITTER,
         breaker: CircuitBreaker | None = None,
     ) -> None:
-        if fhir_version not in FHIR_RELEASES:
-            raise ValueError(f"FHIR version {fhir_version!r} is not supported (use {' or '.join(FHIR_RELEASES)})")
+        self.fhir_version = FhirRelease.parse(fhir_version)  # ValueError naming the supported releases
         self.base_url = base_url.rstrip("/")
-        self.fhir_version = fhir_version
         self.timeout = (connect_timeout, read_timeout)
         self.auth = auth
         self.server_version: str | None = None
@@ -192,28 +146,14 @@ class FhirClient:
                 auth.base_url = self.base_url
 
     def _session(self, retry: CountingRetry) -> requests.Session:
-        s = VerifyingSession()
-        s.verify = self.verify
-        s.auth = self.auth
-        s.headers.update({"User-Agent": USER_AGENT, "Accept": FHIR_JSON})
-        adapter = HTTPAdapter(max_retries=retry)
-        s.mount("https://", adapter)
-        s.mount("http://", adapter)
-        return s
+        return configured_session(VerifyingSession(), self.verify, retry, FHIR_JSON, self.auth)
 
     def __repr__(self) -> str:
         how = self.auth.describe() if self.auth is not None and hasattr(self.auth, "describe") else "no auth"
-        return f"FhirClient({self.base_url!r}, fhir_version={self.fhir_version!r}, auth={how!r})"
+        return f"FhirClient({self.base_url!r}, fhir_version={self.fhir_version.value!r}, auth={how!r})"
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self.session.close()
-        self._unsafe.close()
+    def own_sessions(self) -> tuple[requests.Session, ...]:
+        return (self.session, self._unsafe)
 
     # ------------------------------------------------------------------------------------------------ transport
 
@@ -302,7 +242,7 @@ class FhirClient:
         issues = _outcome_issues(response)
         # mask secrets in the whole text first: a cut made before could leave a secret's prefix
         detail = (
-            "; ".join(_issue_text(i) for i in issues[:3])
+            "; ".join(issue_text(i) for i in issues[:3])
             if issues
             else " ".join(redact(response.text[:_TEXT_SCAN]).split())[:_BODY_EXCERPT]
         )
@@ -353,15 +293,10 @@ class FhirClient:
             return self.server_version
         cs = self.capabilities()
         version = str(cs.get("fhirVersion", ""))
-        wanted = FHIR_RELEASES[self.fhir_version]
+        wanted = self.fhir_version.fhir_version
         if version != wanted and not version.startswith(wanted + "."):
             speaks = next(
-                (
-                    name
-                    for name, prefix in FHIR_RELEASES.items()
-                    if version == prefix or version.startswith(prefix + ".")
-                ),
-                None,
+                (r for r in FhirRelease if version == r.fhir_version or version.startswith(r.fhir_version + ".")), None
             )
             hint = f"use --fhir-version {speaks}" if speaks else "fhir-adapter speaks R4 (4.0.x) and R5 (5.0.x)"
             raise FhirVersionMismatch(
@@ -435,191 +370,9 @@ class FhirClient:
         return missing
 
 
-# ================================================================================================== pull
-
-
-@dataclass(slots=True)
-class SearchQuery:
-    """What to pull. ``status``: for R4 the ResearchStudy.status code (server-side ``status``); for R5 a
-    ``progressStatus`` state code such as ``recruiting`` (R5's ``status`` parameter is the publication status, and
-    R5 defines no search parameter on progressStatus, so it is filtered here after the search)."""
-
-    identifiers: list[str] = field(default_factory=list)
-    condition: str | None = None
-    status: str | None = None
-    phase: str | None = None
-    updated_since: str | None = None  # YYYY-MM-DD (or a FHIR dateTime)
-    condition_modifier: str = ":text"  # "" for an exact token match on code / text
-
-
-def search_params(query: SearchQuery, fhir_version: str) -> list[dict[str, str]]:
-    """The ResearchStudy search(es) of a query: one per chunk of identifiers (comma-ORed), else one."""
-    from fhir_adapter.terminology import system
-
-    base: dict[str, str] = {"_count": str(SEARCH_COUNT), "_include": "*"}
-    if query.condition:
-        base[f"condition{query.condition_modifier}"] = query.condition
-    if query.status and fhir_version == "R4":
-        base["status"] = query.status
-    if query.phase:
-        base["phase"] = query.phase
-    if query.updated_since:
-        base["_lastUpdated"] = f"ge{query.updated_since}"
-    if not query.identifiers:
-        return [base]
-    nct = system("nct")
-    ids = list(dict.fromkeys(query.identifiers))
-    return [
-        {**base, "identifier": ",".join(f"{nct}|{i}" for i in ids[k : k + IDENTIFIER_CHUNK])}
-        for k in range(0, len(ids), IDENTIFIER_CHUNK)
-    ]
-
-
-def _r5_state_codes(study: dict[str, Any]) -> set[str]:
-    codes: set[str] = set()
-    for ps in study.get("progressStatus", []):
-        for c in ps.get("state", {}).get("coding", []):
-            if c.get("code"):
-                codes.add(str(c["code"]).lower())
-    return codes
-
-
-@dataclass(slots=True)
-class PullSummary:
-    studies: int = 0
-    written: list[Path] = field(default_factory=list)
-    resources: int = 0
-    requests: int = 0
-    problems: list[str] = field(default_factory=list)  # one line each (missing references, duplicate NCT ids)
-
-
-def pull(
-    client: FhirClient, output: Path, query: SearchQuery, on_study: Callable[[str, Path, int], None] | None = None
-) -> PullSummary:
-    """Search ResearchStudy, fetch what the studies reference, write one collection bundle per NCT id."""
-    client.check_version()
-    output.mkdir(parents=True, exist_ok=True)
-    summary = PullSummary()
-    folder = OutputFolder(output)  # the server's identifiers are untrusted: names via output_stem, atomic writes
-    try:
-        _write_pulled(client, folder, query, summary, on_study)
-    finally:
-        folder.close()
-    return summary
-
-
-def _write_pulled(
-    client: FhirClient,
-    folder: OutputFolder,
-    query: SearchQuery,
-    summary: PullSummary,
-    on_study: Callable[[str, Path, int], None] | None,
-) -> None:
-    studies: dict[str, dict[str, Any]] = {}
-    have: dict[str, dict[str, Any]] = {}
-    for params in search_params(query, client.fhir_version):
-        for page in _search_with_include(client, params):
-            summary.requests += 1
-            for e in page.get("entry", []):
-                r = e.get("resource")
-                if not isinstance(r, dict) or not r.get("id") or not r.get("resourceType"):
-                    continue
-                have[f"{r['resourceType']}/{r['id']}"] = r
-                mode = e.get("search", {}).get("mode", "match")
-                if r["resourceType"] == "ResearchStudy" and mode == "match":
-                    if query.status and client.fhir_version == "R5" and query.status.lower() not in _r5_state_codes(r):
-                        continue
-                    studies[f"ResearchStudy/{r['id']}"] = r
-    # the transitive closure of references, fetched level by level, each resource once
-    frontier = list(studies)
-    done: set[str] = set()
-    while frontier:
-        refs = []
-        for key in frontier:
-            done.add(key)
-            refs += [t for t in (_type_id(v) for v in _refs_of(have[key]) if not v.startswith("#")) if t]
-        refs = [r for r in dict.fromkeys(refs) if r not in done]
-        missing = client.fetch(refs, have)
-        summary.requests += len({r.partition("/")[0] for r in refs if r not in have or r in missing})
-        for m in missing:
-            summary.problems.append(f"{m}: referenced but not found on the server")
-        frontier = [r for r in refs if r in have and r not in done]
-    by_nct: dict[str, str] = {}
-    for key, study in studies.items():
-        nct = _nct_of(study)
-        if not nct:
-            summary.problems.append(f"{key}: no NCT identifier; skipped")
-            continue
-        if nct in by_nct:
-            summary.problems.append(
-                f"{nct}: more than one ResearchStudy on the server ({by_nct[nct]}, {key}); kept {by_nct[nct]}"
-            )
-            continue
-        by_nct[nct] = key
-        members = _closure(key, have)
-        bundle = {
-            "resourceType": "Bundle",
-            "type": "collection",
-            "entry": [{"fullUrl": f"{client.base_url}/{k}", "resource": have[k]} for k in members],
-        }
-        try:
-            path = folder.write_file(
-                f"{output_stem(nct)}.json", orjson.dumps(bundle, option=orjson.OPT_INDENT_2) + b"\n"
-            )
-        except (UnusableId, OutputError) as e:
-            summary.problems.append(f"{key}: cannot write its bundle: {e}")
-            continue
-        summary.studies += 1
-        summary.resources += len(members)
-        summary.written.append(path)
-        if on_study is not None:
-            on_study(nct, path, len(members))
-
-
-def _search_with_include(client: FhirClient, params: dict[str, str]) -> Iterator[dict[str, Any]]:
-    """The search with ``_include=*``; if the server refuses that (Medplum: 400 "'*' is not supported as a value
-    for search inclusion parameters"), the same search without it (references are then fetched by id)."""
-    if client.include_supported:
-        pages = client.search_pages("ResearchStudy", params)
-        try:
-            first = next(pages)
-        except StopIteration:
-            return
-        except FhirServerError as e:
-            if e.status != 400:
-                raise
-            log.info("%s refuses _include=*: fetching references by id", client.base_url)
-            client.include_supported = False
-        else:
-            yield first
-            yield from pages
-            return
-    yield from client.search_pages("ResearchStudy", {k: v for k, v in params.items() if k != "_include"})
-
-
-def _closure(start: str, have: dict[str, dict[str, Any]]) -> list[str]:
-    order, stack, seen = [], [start], {start}
-    while stack:
-        key = stack.pop(0)
-        order.append(key)
-        for v in _refs_of(have[key]):
-            t = _type_id(v)
-            if t and t in have and t not in seen:
-                seen.add(t)
-                stack.append(t)
-    return order
-
-
-# ================================================================================================== helpers
-
-
 def _outcome_issues(response: requests.Response) -> list[dict[str, Any]]:
     try:
         body = orjson.loads(response.content)
     except orjson.JSONDecodeError:
         return []
-    return _issues_from(body)
-
-
-def host_of(url: str) -> str:
-    return urlsplit(url).netloc
+    return issues_from(body)

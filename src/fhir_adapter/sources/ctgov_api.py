@@ -27,16 +27,15 @@ import os
 import re
 from collections.abc import Iterator
 from datetime import date
-from typing import Any, Self
+from typing import Any
 
 import orjson
 import requests
 import urllib3.exceptions
-from requests.adapters import HTTPAdapter
 from urllib3.util import Retry
 
-from fhir_adapter import __version__
-from fhir_adapter._http import VerifyingSession, describe_error, is_tls_failure, root_cause, tls_verify
+from fhir_adapter import _http
+from fhir_adapter._http import RETRY_STATUSES
 from fhir_adapter.errors import FhirAdapterError
 
 __all__ = [
@@ -57,11 +56,8 @@ log = logging.getLogger(__name__)
 DEFAULT_BASE_URL = "https://clinicaltrials.gov/api/v2"
 ENV_BASE_URL = "FHIR_ADAPTER_CTGOV_URL"
 MAX_PAGE_SIZE = 1000
-RETRY_STATUSES = (429, 500, 502, 503, 504)
 RETRY_TOTAL = 5
 BACKOFF_FACTOR = 0.5
-RETRY_AFTER_MAX = 300  # seconds; a server asking for longer gets this (urllib3's own default is 6 hours)
-USER_AGENT = f"fhir-adapter/{__version__} (+https://fhir-adapter.dev)"
 _NCT_ID = re.compile(r"NCT\d{8}")
 _BODY_EXCERPT = 200
 _TIMEOUTS = (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError, TimeoutError)
@@ -117,7 +113,7 @@ def study_nct_id(study: Any) -> str | None:
     return value if isinstance(value, str) and _NCT_ID.fullmatch(value) else None
 
 
-class CtgovClient:
+class CtgovClient(_http.SessionOwner):
     """ClinicalTrials.gov API v2 over one ``requests.Session`` (keep-alive, retries, timeouts, User-Agent)."""
 
     def __init__(
@@ -139,29 +135,20 @@ class CtgovClient:
             status_forcelist=RETRY_STATUSES,
             allowed_methods=frozenset({"GET"}),
             respect_retry_after_header=True,
-            retry_after_max=RETRY_AFTER_MAX,
+            retry_after_max=_http.RETRY_AFTER_MAX,
             raise_on_status=False,  # after the last retry, hand back the response: the error names its status
             other=0,  # a failed TLS check: the same certificate again would fail again
         )
         try:
-            verify, self.verify_source = tls_verify(ca_bundle)
+            verify, self.verify_source = _http.tls_verify(ca_bundle)
         except FileNotFoundError as e:
             raise CtgovApiError(f"TLS: {e}") from None
-        self.session = session or VerifyingSession()
-        self.session.verify = verify
-        self.session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
-        adapter = HTTPAdapter(max_retries=self.retry)
-        self.session.mount("https://", adapter)
-        self.session.mount("http://", adapter)
+        self.session = _http.configured_session(
+            session or _http.VerifyingSession(), verify, self.retry, "application/json"
+        )
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self.session.close()
+    def own_sessions(self) -> tuple[requests.Session, ...]:
+        return (self.session,)
 
     # ------------------------------------------------------------------------------------------------- endpoints
 
@@ -230,12 +217,12 @@ class CtgovClient:
         try:
             response = self.session.get(url, params=params, timeout=self.timeout)
         except requests.exceptions.RequestException as e:
-            cause = root_cause(e)
+            cause = _http.root_cause(e)
             refused = isinstance(cause, urllib3.exceptions.NewConnectionError)  # a ConnectTimeoutError subclass
-            if is_tls_failure(cause) or isinstance(e, requests.exceptions.SSLError):
+            if _http.is_tls_failure(cause) or isinstance(e, requests.exceptions.SSLError):
                 raise CtgovApiError(
                     f"{url}: TLS certificate verification failed (trusting {self.verify_source}): "
-                    f"{describe_error(cause)}",
+                    f"{_http.describe_error(cause)}",
                     url=url,
                 ) from None
             # urllib3 raises MaxRetryError only once its retries are spent; anything else was not retried
@@ -245,7 +232,7 @@ class CtgovClient:
                 what = f"timed out {tries} (connect {self.timeout[0]:g} s, read {self.timeout[1]:g} s)"
             else:
                 what = f"could not reach ClinicalTrials.gov {tries}"
-            raise CtgovApiError(f"{url}: {what}: {describe_error(cause)}", url=url) from None
+            raise CtgovApiError(f"{url}: {what}: {_http.describe_error(cause)}", url=url) from None
         log.debug("HTTP %d from %s: %s", response.status_code, response.url, response.content[:2000])
         if response.status_code == 404 and not_found is not None:
             raise StudyNotFound(not_found, url=url)

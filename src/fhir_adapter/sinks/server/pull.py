@@ -1,0 +1,218 @@
+"""Pull trials back from a FHIR server: :func:`pull` writes ``DIR/<NCTID>.json`` collection bundles.
+
+Searches ResearchStudy (identifier, condition, status, phase, ``_lastUpdated``), follows ``next`` links (a link seen
+before is a :class:`~fhir_adapter.errors.PagingLoopError`), asks for ``_include=*`` (HAPI honours it; the Medplum
+front answers 400 to ``*``, so the search is repeated without it), then fetches every still missing referenced
+resource, transitively, by type in batches (``GET Type?_id=a,b,c``), each at most once; writes ``DIR/<NCTID>.json``
+collection bundles whose entries keep the server's ``Type/id`` references and carry ``fullUrl`` ``<base>/Type/id``,
+which ``from_bundle`` resolves. https://hl7.org/fhir/R5/search.html
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from fhir_adapter.errors import FhirServerError, OutputError
+from fhir_adapter.release import FhirRelease
+from fhir_adapter.sinks.files import OutputFolder, UnusableId, output_stem
+from fhir_adapter.sinks.server.client import FhirClient
+from fhir_adapter.sinks.server.entries import nct_of, refs_of, type_id
+
+__all__ = ["PullSummary", "SearchQuery", "pull", "search_params"]
+
+log = logging.getLogger(__name__)
+
+SEARCH_COUNT = 100
+IDENTIFIER_CHUNK = 20
+
+# "Type/id" -> the resource, for everything read from the server
+_Resources = dict[str, dict[str, Any]]
+OnStudy = Callable[[str, Path, int], None]
+
+
+@dataclass(slots=True)
+class SearchQuery:
+    """What to pull. ``status``: for R4 the ResearchStudy.status code (server-side ``status``); for R5 a
+    ``progressStatus`` state code such as ``recruiting`` (R5's ``status`` parameter is the publication status, and
+    R5 defines no search parameter on progressStatus, so it is filtered here after the search)."""
+
+    identifiers: list[str] = field(default_factory=list)
+    condition: str | None = None
+    status: str | None = None
+    phase: str | None = None
+    updated_since: str | None = None  # YYYY-MM-DD (or a FHIR dateTime)
+    condition_modifier: str = ":text"  # "" for an exact token match on code / text
+
+
+def search_params(query: SearchQuery, fhir_version: str) -> list[dict[str, str]]:
+    """The ResearchStudy search(es) of a query: one per chunk of identifiers (comma-ORed), else one."""
+    from fhir_adapter.terminology import system
+
+    base: dict[str, str] = {"_count": str(SEARCH_COUNT), "_include": "*"}
+    if query.condition:
+        base[f"condition{query.condition_modifier}"] = query.condition
+    if query.status and fhir_version == FhirRelease.R4:
+        base["status"] = query.status
+    if query.phase:
+        base["phase"] = query.phase
+    if query.updated_since:
+        base["_lastUpdated"] = f"ge{query.updated_since}"
+    if not query.identifiers:
+        return [base]
+    nct = system("nct")
+    ids = list(dict.fromkeys(query.identifiers))
+    return [
+        {**base, "identifier": ",".join(f"{nct}|{i}" for i in ids[k : k + IDENTIFIER_CHUNK])}
+        for k in range(0, len(ids), IDENTIFIER_CHUNK)
+    ]
+
+
+def _r5_state_codes(study: dict[str, Any]) -> set[str]:
+    codes: set[str] = set()
+    for ps in study.get("progressStatus", []):
+        for c in ps.get("state", {}).get("coding", []):
+            if c.get("code"):
+                codes.add(str(c["code"]).lower())
+    return codes
+
+
+@dataclass(slots=True)
+class PullSummary:
+    studies: int = 0
+    written: list[Path] = field(default_factory=list)
+    resources: int = 0
+    requests: int = 0
+    problems: list[str] = field(default_factory=list)  # one line each (missing references, duplicate NCT ids)
+
+
+def pull(client: FhirClient, output: Path, query: SearchQuery, on_study: OnStudy | None = None) -> PullSummary:
+    """Search ResearchStudy, fetch what the studies reference, write one collection bundle per NCT id."""
+    client.check_version()
+    output.mkdir(parents=True, exist_ok=True)
+    summary = PullSummary()
+    folder = OutputFolder(output)  # the server's identifiers are untrusted: names via output_stem, atomic writes
+    try:
+        studies, have = _matching_studies(client, query, summary)
+        _fetch_references(client, list(studies), have, summary)
+        _write_studies(client, folder, studies, have, summary, on_study)
+    finally:
+        folder.close()
+    return summary
+
+
+def _matching_studies(client: FhirClient, query: SearchQuery, summary: PullSummary) -> tuple[_Resources, _Resources]:
+    """(the ResearchStudy matches by ``Type/id``, every resource the searches returned by ``Type/id``)."""
+    studies: _Resources = {}
+    have: _Resources = {}
+    wanted_state = query.status.lower() if query.status and client.fhir_version == FhirRelease.R5 else None
+    for params in search_params(query, client.fhir_version):
+        for page in _search_with_include(client, params):
+            summary.requests += 1
+            for e in page.get("entry", []):
+                r = e.get("resource")
+                if not isinstance(r, dict) or not r.get("id") or not r.get("resourceType"):
+                    continue
+                have[f"{r['resourceType']}/{r['id']}"] = r
+                if r["resourceType"] != "ResearchStudy" or e.get("search", {}).get("mode", "match") != "match":
+                    continue
+                if wanted_state is None or wanted_state in _r5_state_codes(r):
+                    studies[f"ResearchStudy/{r['id']}"] = r
+    return studies, have
+
+
+def _fetch_references(client: FhirClient, frontier: list[str], have: _Resources, summary: PullSummary) -> None:
+    """The transitive closure of the references of ``frontier`` fetched into ``have``, level by level, each
+    resource once; references the server does not know are problems."""
+    done: set[str] = set()
+    while frontier:
+        refs = []
+        for key in frontier:
+            done.add(key)
+            refs += [t for t in (type_id(v) for v in refs_of(have[key]) if not v.startswith("#")) if t]
+        refs = [r for r in dict.fromkeys(refs) if r not in done]
+        missing = client.fetch(refs, have)
+        summary.requests += len({r.partition("/")[0] for r in refs if r not in have or r in missing})
+        for m in missing:
+            summary.problems.append(f"{m}: referenced but not found on the server")
+        frontier = [r for r in refs if r in have and r not in done]
+
+
+def _write_studies(
+    client: FhirClient,
+    folder: OutputFolder,
+    studies: _Resources,
+    have: _Resources,
+    summary: PullSummary,
+    on_study: OnStudy | None,
+) -> None:
+    """One collection bundle per NCT id: the study and its closure; a second study with the same id is a problem."""
+    by_nct: dict[str, str] = {}
+    for key, study in studies.items():
+        nct = nct_of(study)
+        if not nct:
+            summary.problems.append(f"{key}: no NCT identifier; skipped")
+            continue
+        if nct in by_nct:
+            summary.problems.append(
+                f"{nct}: more than one ResearchStudy on the server ({by_nct[nct]}, {key}); kept {by_nct[nct]}"
+            )
+            continue
+        by_nct[nct] = key
+        members = _closure(key, have)
+        bundle = {
+            "resourceType": "Bundle",
+            "type": "collection",
+            "entry": [{"fullUrl": f"{client.base_url}/{k}", "resource": have[k]} for k in members],
+        }
+        try:
+            path = folder.write_file(
+                f"{output_stem(nct)}.json", orjson.dumps(bundle, option=orjson.OPT_INDENT_2) + b"\n"
+            )
+        except (UnusableId, OutputError) as e:
+            summary.problems.append(f"{key}: cannot write its bundle: {e}")
+            continue
+        summary.studies += 1
+        summary.resources += len(members)
+        summary.written.append(path)
+        if on_study is not None:
+            on_study(nct, path, len(members))
+
+
+def _search_with_include(client: FhirClient, params: dict[str, str]) -> Iterator[dict[str, Any]]:
+    """The search with ``_include=*``; if the server refuses that (Medplum: 400 "'*' is not supported as a value
+    for search inclusion parameters"), the same search without it (references are then fetched by id)."""
+    if client.include_supported:
+        pages = client.search_pages("ResearchStudy", params)
+        try:
+            first = next(pages)
+        except StopIteration:
+            return
+        except FhirServerError as e:
+            if e.status != 400:
+                raise
+            log.info("%s refuses _include=*: fetching references by id", client.base_url)
+            client.include_supported = False
+        else:
+            yield first
+            yield from pages
+            return
+    yield from client.search_pages("ResearchStudy", {k: v for k, v in params.items() if k != "_include"})
+
+
+def _closure(start: str, have: _Resources) -> list[str]:
+    order, stack, seen = [], [start], {start}
+    while stack:
+        key = stack.pop(0)
+        order.append(key)
+        for v in refs_of(have[key]):
+            t = type_id(v)
+            if t and t in have and t not in seen:
+                seen.add(t)
+                stack.append(t)
+    return order
