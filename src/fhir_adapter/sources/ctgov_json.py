@@ -7,12 +7,10 @@ and fields no mapper handles are reported as ``Issue`` s on the trial and kept v
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
-from fhir_adapter import terminology
 from fhir_adapter.errors import SourceError
 from fhir_adapter.issues import Issue
 from fhir_adapter.limits import DEFAULT_LIMITS, Limits
@@ -37,6 +35,14 @@ from fhir_adapter.model import (
     Trial,
 )
 from fhir_adapter.sources.criteria import split_criteria
+from fhir_adapter.sources.fields import (
+    code_or_given,
+    collect_json_unmapped,
+    not_mapped_sections,
+    phases_or_given,
+    warning,
+    yes_no,
+)
 from fhir_adapter.sources.guards import check_items, check_nct_id, check_text_items, read_age, unsigned_int
 
 # Modules and fields that carry nothing the FHIR mapping needs and may be left out without a report: bookkeeping
@@ -66,12 +72,16 @@ _IGNORED = frozenset(
 class _Reader:
     """Reads one study; ``take_*`` helpers check types and remember which fields were consumed."""
 
-    def __init__(self, study: dict[str, Any], source: Source, limits: Limits = DEFAULT_LIMITS) -> None:
+    def __init__(
+        self, study: dict[str, Any], source: Source, limits: Limits, criteria_text: Callable[[str], str]
+    ) -> None:
         self.study = study
         self.source = source
         self.limits = limits
+        self.criteria_text = criteria_text  # the criteria text as split into items
         self.issues: list[Issue] = []
-        self.used: set[str] = set()
+        self.used: set[str] = set()  # values consumed
+        self.seen: set[str] = set()  # objects and lists looked into (a rejected object is seen, not used)
         self.nct_id: str | None = None
 
     # -- typed access -------------------------------------------------------------------------------------------
@@ -89,7 +99,7 @@ class _Reader:
         return cur
 
     def _warn(self, path: str, message: str) -> None:
-        self.issues.append(Issue("warning", path, message, "value"))
+        self.issues.append(warning(path, message))
 
     def text(self, path: str) -> str | None:
         value = self.node(path)
@@ -110,8 +120,8 @@ class _Reader:
             return None
         if isinstance(value, bool):
             return value
-        if isinstance(value, str) and value.strip().lower() in ("yes", "no", "true", "false"):
-            return value.strip().lower() in ("yes", "true")
+        if isinstance(value, str) and (flag := yes_no(value)) is not None:
+            return flag
         self._warn(path, f"expected a boolean, got {type(value).__name__}; value kept in unmapped")
         self.used.discard(path)
         return None
@@ -128,15 +138,18 @@ class _Reader:
             self.used.discard(path)
             return []
         check_items(len(value), path, self.limits.max_list_items, self.source, self.nct_id)
+        self.seen.add(path)
         return [(f"{path}[{i}]", v) for i, v in enumerate(value)]
 
     def texts(self, path: str) -> list[str]:
         out = []
         for p, v in self.items(path):
-            if isinstance(v, str) and v.strip():
-                out.append(v.strip())
+            if isinstance(v, str):
+                self.used.add(p)
+                if v.strip():
+                    out.append(v.strip())
             elif v is not None:
-                self._warn(p, f"expected text, got {type(v).__name__}")
+                self._warn(p, f"expected text, got {type(v).__name__}; value kept in unmapped")
         return out
 
     def objects(self, path: str) -> list[_Sub]:
@@ -145,7 +158,7 @@ class _Reader:
             if isinstance(v, dict):
                 out.append(_Sub(self, p, v))
             else:
-                self._warn(p, f"expected an object, got {type(v).__name__}")
+                self._warn(p, f"expected an object, got {type(v).__name__}; value kept in unmapped")
         return out
 
     def sub(self, path: str) -> _Sub | None:
@@ -159,13 +172,10 @@ class _Reader:
 
     def code(self, axis: str, path: str) -> str | None:
         raw = self.text(path)
-        if raw is None:
-            return None
-        token = terminology.normalize(axis, raw)
-        if token is None:
-            self._warn(path, f"unknown {axis} code {raw[:40]!r}; kept as given")
-            return raw
-        return token
+        return None if raw is None else code_or_given(axis, raw, path, self.issues)
+
+    def codes(self, axis: str, path: str) -> list[str]:
+        return [code for p, _ in self.items(path) if (code := self.code(axis, p))]
 
     def date(self, path: str) -> DateInfo | None:
         sub = self.sub(path)
@@ -183,6 +193,7 @@ class _Sub:
     def __init__(self, reader: _Reader, path: str, data: dict[str, Any]) -> None:
         self.reader, self.path, self.data = reader, path, data
         reader.used.add(path)  # the object itself; its unread children are still reported
+        reader.seen.add(path)
 
     def _p(self, key: str) -> str:
         return f"{self.path}.{key}"
@@ -246,9 +257,32 @@ def _age(reader: _Reader, path: str) -> AgeLimit | None:
     return age
 
 
+@dataclass
+class Reading:
+    """A study read by the v2 steps, before its unread fields are collected: the trial, the paths of the values
+    consumed (``used``) and of the objects and lists looked into (``seen``)."""
+
+    trial: Trial
+    used: set[str]
+    seen: set[str]
+
+
 def read_study(study: Any, source: Source, *, limits: Limits = DEFAULT_LIMITS) -> Trial:
     """One API v2 study object -> Trial. Raises ``SourceError`` when it is not a study or has no plausible NCT id,
     ``LimitExceeded`` for a list-valued field over ``limits.max_list_items``."""
+    reading = reading_of(study, source, limits)
+    t = reading.trial
+    collect_json_unmapped(
+        study, t, t.issues, seen=reading.used.__contains__, used=reading.used.__contains__, ignored=_IGNORED
+    )
+    return t
+
+
+def reading_of(
+    study: Any, source: Source, limits: Limits = DEFAULT_LIMITS, criteria_text: Callable[[str], str] = str
+) -> Reading:
+    """Every v2 field the mapping needs, read from one study object (``criteria_text`` prepares the eligibility
+    criteria for ``split_criteria``). Raises as ``read_study``; unread fields are left to the caller."""
     if not isinstance(study, dict) or not isinstance(study.get("protocolSection"), dict):
         raise SourceError(
             "not a ClinicalTrials.gov study object (no protocolSection)",
@@ -256,54 +290,37 @@ def read_study(study: Any, source: Source, *, limits: Limits = DEFAULT_LIMITS) -
             index=source.index,
             field="protocolSection",
         )
-    r = _Reader(study, source, limits)
-    raw_nct = r.node("protocolSection.identificationModule.nctId")
+    r = _Reader(study, source, limits, criteria_text)
+    nct_field = "protocolSection.identificationModule.nctId"
+    raw_nct = r.node(nct_field)
     if raw_nct is not None and not isinstance(raw_nct, str):
         raise SourceError(
-            f"NCT id is a {type(raw_nct).__name__}, not text",
-            path=source.path,
-            index=source.index,
-            field="protocolSection.identificationModule.nctId",
+            f"NCT id is a {type(raw_nct).__name__}, not text", path=source.path, index=source.index, field=nct_field
         )
-    nct = r.text("protocolSection.identificationModule.nctId")
+    nct = r.text(nct_field)
     if not nct:
-        raise SourceError(
-            "study has no NCT id",
-            path=source.path,
-            index=source.index,
-            field="protocolSection.identificationModule.nctId",
-        )
-    r.nct_id = check_nct_id(nct, "protocolSection.identificationModule.nctId", source)
+        raise SourceError("study has no NCT id", path=source.path, index=source.index, field=nct_field)
+    r.nct_id = check_nct_id(nct, nct_field, source)
     trial = Trial(nct_id=nct, source=source)
-    _identification(r, trial)
-    _status(r, trial)
-    _sponsors(r, trial)
-    _description_conditions(r, trial)
-    _design(r, trial)
-    _arms(r, trial)
-    _outcomes(r, trial)
-    _eligibility(r, trial)
-    _contacts_locations(r, trial)
-    _references(r, trial)
-    _derived(r, trial)
+    for step in _STEPS:
+        step(r, trial)
     trial.has_results = r.flag("hasResults")
-    if study.get("resultsSection"):
-        r.issues.append(
-            Issue("information", "resultsSection", "results are not mapped to FHIR (hasResults is)", "not-supported")
-        )
-    if study.get("documentSection"):
-        r.issues.append(Issue("information", "documentSection", "study documents are not mapped", "not-supported"))
-    _collect_unmapped(r, trial)
+    r.issues += not_mapped_sections(
+        ("resultsSection", bool(study.get("resultsSection"))), ("documentSection", bool(study.get("documentSection")))
+    )
     trial.issues = r.issues
-    return trial
+    return Reading(trial, r.used, r.seen)
 
 
 def _identification(r: _Reader, t: Trial) -> None:
     m = "protocolSection.identificationModule"
     org_id = r.sub(f"{m}.orgStudyIdInfo")
-    if org_id and org_id.text("id"):
+    if org_id and (oid := org_id.text("id")):
         t.org_study_id = SecondaryId(
-            id=org_id.text("id") or "", type=org_id.code("secondary-id-type", "type"), link=org_id.text("link")
+            id=oid,
+            type=org_id.code("secondary-id-type", "type"),
+            domain=org_id.text("domain"),  # not in v2; API v1 (OrgStudyIdDomain) has it
+            link=org_id.text("link"),
         )
     for s in r.objects(f"{m}.secondaryIdInfos"):
         sid = s.text("id")
@@ -367,12 +384,9 @@ def _description_conditions(r: _Reader, t: Trial) -> None:
 def _design(r: _Reader, t: Trial) -> None:
     m = "protocolSection.designModule"
     t.study_type = r.code("study-type", f"{m}.studyType")
-    for p, v in r.items(f"{m}.phases"):
-        token = terminology.normalize("phase", v) if isinstance(v, str) else None
-        if token is None:
-            r._warn(p, f"unknown phase {str(v)[:30]!r}; kept as given")
-            token = str(v)
-        t.phases.append(token)
+    for p, _ in r.items(f"{m}.phases"):
+        if (raw := r.text(p)) is not None:
+            t.phases.extend(tok for tok in phases_or_given(raw, p, r.issues) if tok not in t.phases)
     d = Design()
     di = r.sub(f"{m}.designInfo")
     if di is not None:
@@ -386,7 +400,7 @@ def _design(r: _Reader, t: Trial) -> None:
         if mi is not None:
             d.masking = mi.code("masking", "masking")
             d.masking_description = mi.text("maskingDescription")
-            d.who_masked = [terminology.normalize("who-masked", w) or w for w in mi.texts("whoMasked")]
+            d.who_masked = r.codes("who-masked", f"{mi.path}.whoMasked")
     t.design = d
     ei = r.sub(f"{m}.enrollmentInfo")
     if ei is not None:
@@ -394,37 +408,24 @@ def _design(r: _Reader, t: Trial) -> None:
         t.enrollment_type = ei.code("date-type", "type")
 
 
+def _named(r: _Reader, path: str, key: str, what: str) -> Iterator[tuple[_Sub, str]]:
+    """The objects of a list with their ``key`` (label, name, measure); one without it is reported and kept."""
+    for o in r.objects(path):
+        if value := o.text(key):
+            yield o, value
+        else:
+            r._warn(o.path, f"{what} without a {key}; kept in unmapped")
+            r.used.discard(o.path)
+
+
 def _arms(r: _Reader, t: Trial) -> None:
     m = "protocolSection.armsInterventionsModule"
-    for a in r.objects(f"{m}.armGroups"):
-        label = a.text("label")
-        if not label:
-            r._warn(a.path, "arm group without a label; kept in unmapped")
-            r.used.discard(a.path)
-            continue
-        t.arms.append(
-            Arm(
-                label=label,
-                type=a.code("arm-type", "type"),
-                description=a.text("description"),
-                intervention_names=a.texts("interventionNames"),
-            )
-        )
-    for i in r.objects(f"{m}.interventions"):
-        name = i.text("name")
-        if not name:
-            r._warn(i.path, "intervention without a name; kept in unmapped")
-            r.used.discard(i.path)
-            continue
-        t.interventions.append(
-            Intervention(
-                name=name,
-                type=i.code("intervention-type", "type"),
-                description=i.text("description"),
-                arm_labels=i.texts("armGroupLabels"),
-                other_names=i.texts("otherNames"),
-            )
-        )
+    for a, label in _named(r, f"{m}.armGroups", "label", "arm group"):
+        arm = Arm(label, a.code("arm-type", "type"), a.text("description"), a.texts("interventionNames"))
+        t.arms.append(arm)
+    for i, name in _named(r, f"{m}.interventions", "name", "intervention"):
+        kind, description = i.code("intervention-type", "type"), i.text("description")
+        t.interventions.append(Intervention(name, kind, description, i.texts("armGroupLabels"), i.texts("otherNames")))
 
 
 def _outcomes(r: _Reader, t: Trial) -> None:
@@ -434,15 +435,8 @@ def _outcomes(r: _Reader, t: Trial) -> None:
         ("secondaryOutcomes", "SECONDARY"),
         ("otherOutcomes", "OTHER_PRE_SPECIFIED"),
     ):
-        for o in r.objects(f"{m}.{key}"):
-            measure = o.text("measure")
-            if not measure:
-                r._warn(o.path, "outcome without a measure; kept in unmapped")
-                r.used.discard(o.path)
-                continue
-            t.outcomes.append(
-                Outcome(measure=measure, type=kind, description=o.text("description"), time_frame=o.text("timeFrame"))
-            )
+        for o, measure in _named(r, f"{m}.{key}", "measure", "outcome"):
+            t.outcomes.append(Outcome(measure, kind, o.text("description"), o.text("timeFrame")))
 
 
 def _eligibility(r: _Reader, t: Trial) -> None:
@@ -451,7 +445,7 @@ def _eligibility(r: _Reader, t: Trial) -> None:
     e = Eligibility(criteria_text=text)
     if text:
         check_text_items(text, f"{m}.eligibilityCriteria", r.limits.max_list_items, r.source, r.nct_id)
-        e.criteria, found = split_criteria(text)
+        e.criteria, found = split_criteria(r.criteria_text(text))
         check_items(len(e.criteria), f"{m}.eligibilityCriteria", r.limits.max_list_items, r.source, r.nct_id)
         r.issues.extend(Issue(i.severity, f"{m}.{i.location}", i.message, i.code) for i in found)
     e.sex = r.code("sex", f"{m}.sex")
@@ -462,7 +456,7 @@ def _eligibility(r: _Reader, t: Trial) -> None:
     e.healthy_volunteers = r.flag(f"{m}.healthyVolunteers")
     e.study_population = r.text(f"{m}.studyPopulation")
     e.sampling_method = r.text(f"{m}.samplingMethod")
-    e.std_ages = [r.code("std-age", p) or "" for p, _ in r.items(f"{m}.stdAges")]
+    e.std_ages = r.codes("std-age", f"{m}.stdAges")
     t.eligibility = e
 
 
@@ -524,30 +518,19 @@ def _derived(r: _Reader, t: Trial) -> None:
                 target.append(Mesh(id=mid, term=term))
 
 
-def _collect_unmapped(r: _Reader, t: Trial) -> None:
-    """Every value of the study that no step read is reported and kept verbatim in ``Trial.unmapped``."""
-
-    def ignored(path: str) -> bool:
-        return path in _IGNORED or any(path.startswith((p + ".", p + "[")) for p in _IGNORED)
-
-    def walk(path: str, node: Any, list_used: bool = False) -> None:
-        if node in (None, "", [], {}) or ignored(path):
-            return
-        # Descend only into what a step read (and into sections and modules); an unknown subtree is kept whole.
-        known = path in r.used or (path.count(".") < 2 and "[" not in path)
-        if isinstance(node, dict) and known:
-            for k, v in node.items():
-                walk(f"{path}.{k}" if path else k, v)
-        elif isinstance(node, list) and known:
-            for i, v in enumerate(node):
-                walk(f"{path}[{i}]", v, list_used=path in r.used)
-        elif path not in r.used and not (list_used and isinstance(node, str)):
-            t.unmapped[path] = node if isinstance(node, str) else orjson.dumps(node).decode()
-            r.issues.append(
-                Issue("warning", path, "field not mapped to FHIR; kept as text (ResearchStudy.note)", "not-supported")
-            )
-
-    walk("", r.study)
+_STEPS: tuple[Callable[[_Reader, Trial], None], ...] = (
+    _identification,
+    _status,
+    _sponsors,
+    _description_conditions,
+    _design,
+    _arms,
+    _outcomes,
+    _eligibility,
+    _contacts_locations,
+    _references,
+    _derived,
+)
 
 
 def iter_studies(data: Any, path: str) -> Iterator[tuple[int | None, Any]]:
