@@ -38,7 +38,6 @@ __all__ = [
     "JAR_ENV",
     "JAR_NAME",
     "HapiUnavailable",
-    "build_hapi_validator",
     "hapi_available",
     "hapi_jar",
     "hapi_validate",
@@ -92,11 +91,6 @@ def require_hapi() -> Path:
     if reason is not None or jar is None:
         raise HapiUnavailable(reason or f"HAPI's validator is not available: {JAR_ENV} names no jar")
     return jar
-
-
-def build_hapi_validator() -> Path:
-    """Deprecated name of :func:`require_hapi` (kept while callers move): it no longer builds anything."""
-    return require_hapi()
 
 
 def _to_line(item: dict[str, Any] | Path) -> bytes:
