@@ -11,7 +11,10 @@ from typer.testing import CliRunner
 from fhir_adapter.bundle import from_bundle, to_bundle
 from fhir_adapter.cli import app
 from fhir_adapter.errors import ExitCode, SourceError, UnknownFormatError
-from fhir_adapter.sources import read_bytes, read_records, read_trials
+from fhir_adapter.sources import detect, read_bytes, read_records, read_trials
+
+SEEDS = Path(__file__).resolve().parents[1] / "seeds"
+DATA = Path(__file__).resolve().parent / "data"
 
 
 def only_error(data: bytes, name: str = "in.json") -> SourceError:
@@ -40,6 +43,36 @@ def test_not_utf8_text() -> None:
 def test_unknown_format() -> None:
     assert "unknown format" in only_error(b"just some words", "x.txt").message
     assert "not a ClinicalTrials.gov" in only_error(b'{"resourceType": "Patient"}').message
+
+
+def test_one_table_of_formats_names_every_record() -> None:
+    # the formats, how each is recognised and what reads it are one table; every record names a format of it
+    assert [f.name for f in detect.FORMATS] == ["ctgov-json", "ctgov-v1", "ctgov-xml", "text-page"]
+    records = list(read_records([SEEDS, *(DATA / name for name in ("ctgov-v1", "ctgov-v2", "ctgov-xml"))]))
+    assert all(r.error is None for r in records), [str(r.error) for r in records if r.error]
+    assert {r.source.format for r in records} == {f.name for f in detect.FORMATS}
+
+
+def test_the_format_is_picked_from_the_content() -> None:
+    def picked(text: str) -> str | None:
+        fmt = detect.document_format(detect.Document(text.encode(), text), "in", None)
+        return None if fmt is None else fmt.name
+
+    assert picked("<clinical_study><id_info/></clinical_study>") == "ctgov-xml"
+    assert picked("Title\nNCT ID: NCT01234567\n") == "text-page"
+    assert picked(' {"protocolSection": {}}') is None  # JSON: picked per document after parsing
+    study = {"protocolSection": {"identificationModule": {"nctId": "NCT01234567"}}}
+    assert getattr(detect.study_format(study), "name", None) == "ctgov-json"
+    assert getattr(detect.study_format({"FullStudiesResponse": {"FullStudies": []}}), "name", None) == "ctgov-v1"
+    assert detect.study_format({"a": 1}) is None
+    for text, message in [
+        ("<html/>", "XML that is not a ClinicalTrials.gov clinical_study"),
+        ('"NCT01234567"', "JSON is a string, not a ClinicalTrials.gov study"),
+        ("no id here", "unknown format: not ClinicalTrials.gov JSON, XML or a trial page with an NCT id"),
+    ]:
+        with pytest.raises(UnknownFormatError) as e:
+            picked(text)
+        assert e.value.message == message
 
 
 def test_wrong_types_are_reported_not_fatal() -> None:

@@ -12,6 +12,7 @@ from fhir_adapter import read_trials, to_bundle
 from fhir_adapter.errors import SourceError
 from fhir_adapter.model import AgeLimit, Criterion, DateInfo, Organization, SecondaryId, Trial
 from fhir_adapter.sources.text_page import looks_like_text_page, read_text_page
+from fhir_adapter.terminology import enum_values
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 
@@ -229,6 +230,37 @@ def test_phases_combined_and_dates_with_type() -> None:
     assert t.start_date == DateInfo("2024-01", "ACTUAL")
     assert (t.enrollment_count, t.enrollment_type) == (120, "ESTIMATED")
     assert read_text_page("T\nNCT01234567\nClinical Phase\nPHASE1/PHASE2\n").phases == ["PHASE1", "PHASE2"]
+
+
+@pytest.mark.parametrize(
+    ("label", "axis"), [("Recruitment Status", "overall-status"), ("Clinical Phase", "phase")], ids=["status", "phase"]
+)
+def test_codes_are_the_enums_of_the_mappings(label: str, axis: str) -> None:
+    # the page reader keeps no code list of its own: every API v2 token of mappings/ctgov-enums.json is accepted
+    for token in enum_values(axis):
+        t = read_text_page(f"T\nNCT01234567\n{label}\n{token}\n")
+        assert (t.overall_status if axis == "overall-status" else t.phases) in (token, [token])
+        assert t.issues == [], token
+    t = read_text_page(f"T\nNCT01234567\n{label}\nNOT_A_CODE\n")
+    assert [(i.code, i.location) for i in t.issues] == [("code-invalid", label)]
+
+
+def test_sponsor_classes_are_the_enum_of_the_mappings() -> None:
+    for token in enum_values("sponsor-class"):
+        t = read_text_page(f"T\nNCT01234567\nSponsors\nAcme\n{token}\nSponsor Role lead\n")
+        assert t.lead_sponsor == Organization(name="Acme", agency_class=token)
+    t = read_text_page("T\nNCT01234567\nSponsors\nAcme\nUniversity\nSponsor Role lead\n")
+    assert t.lead_sponsor == Organization(name="Acme") and t.unmapped == {"Sponsors": "University"}
+
+
+def test_ages_and_sex_wording() -> None:
+    page = "T\nNCT01234567\nMinimum Eligible Age\n18years\nMaximum Eligible Age\n2.5 Months\nEligible Sex\nBoth\n"
+    el = read_text_page(page).eligibility
+    assert (el.minimum_age, el.maximum_age, el.sex) == (AgeLimit(18, "years"), AgeLimit(2.5, "months"), "ALL")
+    el = read_text_page("T\nNCT01234567\nMinimum Eligible Age\nN/A\nEligible Sex\nfemale\n").eligibility
+    assert (el.minimum_age, el.sex) == (None, "FEMALE")
+    t = read_text_page("T\nNCT01234567\nMinimum Eligible Age\n18 Years and older\n")
+    assert t.eligibility.minimum_age is None and t.unmapped == {"Minimum Eligible Age": "18 Years and older"}
 
 
 def test_prose_endpoint_rules() -> None:
