@@ -67,8 +67,9 @@ def phase(page: Page, sec: Section) -> list[str]:
 
 
 def _date_type(kind: str) -> str:
-    """The date-type token of a page's "(actual)" / "(estimated)" / "(anticipated)" / "(expected)"."""
-    return "ACTUAL" if kind.lower() == "actual" else "ESTIMATED"
+    """The date-type token of a page's "(actual)" / "(estimated)" / "(anticipated)" (by the date-type ConceptMap's
+    group 2) or "(expected)" (page wording for an estimate)."""
+    return normalize("date-type", kind) or "ESTIMATED"
 
 
 def enrollment(page: Page, sec: Section) -> list[str]:
