@@ -18,7 +18,6 @@ from fhir_adapter.model import (
     AgeLimit,
     Arm,
     Contact,
-    DateInfo,
     Design,
     Eligibility,
     Intervention,
@@ -36,14 +35,13 @@ from fhir_adapter.model import (
 )
 from fhir_adapter.sources.criteria import split_criteria
 from fhir_adapter.sources.fields import (
-    code_or_given,
+    JsonObject,
+    JsonReader,
     collect_json_unmapped,
     not_mapped_sections,
     phases_or_given,
-    warning,
-    yes_no,
 )
-from fhir_adapter.sources.guards import check_items, check_nct_id, check_text_items, read_age, unsigned_int
+from fhir_adapter.sources.guards import check_items, check_nct_id, check_text_items, read_age
 
 # Modules and fields that carry nothing the FHIR mapping needs and may be left out without a report: bookkeeping
 # of the registry itself (QC dates, versions, model predictions).
@@ -69,190 +67,13 @@ _IGNORED = frozenset(
 )
 
 
-class _Reader:
-    """Reads one study; ``take_*`` helpers check types and remember which fields were consumed."""
-
-    def __init__(
-        self, study: dict[str, Any], source: Source, limits: Limits, criteria_text: Callable[[str], str]
-    ) -> None:
-        self.study = study
-        self.source = source
-        self.limits = limits
-        self.criteria_text = criteria_text  # the criteria text as split into items
-        self.issues: list[Issue] = []
-        self.used: set[str] = set()  # values consumed
-        self.seen: set[str] = set()  # objects and lists looked into (a rejected object is seen, not used)
-        self.nct_id: str | None = None
-
-    # -- typed access -------------------------------------------------------------------------------------------
-    def node(self, path: str) -> Any:
-        """The value at a dotted path with list indices (``a.b[2].c``), or None."""
-        cur: Any = self.study
-        for part in path.split("."):
-            name, _, index = part.partition("[")
-            if not isinstance(cur, dict):
-                return None
-            cur = cur.get(name)
-            if index:
-                i = int(index.rstrip("]"))
-                cur = cur[i] if isinstance(cur, list) and i < len(cur) else None
-        return cur
-
-    def _warn(self, path: str, message: str) -> None:
-        self.issues.append(warning(path, message))
-
-    def text(self, path: str) -> str | None:
-        value = self.node(path)
-        self.used.add(path)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            self._warn(path, f"expected text, got {type(value).__name__}; value kept in unmapped")
-            self.used.discard(path)
-            return None
-        text = str(value).strip()
-        return text or None
-
-    def flag(self, path: str) -> bool | None:
-        value = self.node(path)
-        self.used.add(path)
-        if value is None:
-            return None
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and (flag := yes_no(value)) is not None:
-            return flag
-        self._warn(path, f"expected a boolean, got {type(value).__name__}; value kept in unmapped")
-        self.used.discard(path)
-        return None
-
-    def items(self, path: str) -> list[tuple[str, Any]]:
-        """The elements of a list with their own paths (``path[3]``); a non-list is reported, a list over
-        ``limits.max_list_items`` raises ``LimitExceeded`` (every list-valued field is read here)."""
-        value = self.node(path)
-        self.used.add(path)
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            self._warn(path, f"expected a list, got {type(value).__name__}; value kept in unmapped")
-            self.used.discard(path)
-            return []
-        check_items(len(value), path, self.limits.max_list_items, self.source, self.nct_id)
-        self.seen.add(path)
-        return [(f"{path}[{i}]", v) for i, v in enumerate(value)]
-
-    def texts(self, path: str) -> list[str]:
-        out = []
-        for p, v in self.items(path):
-            if isinstance(v, str):
-                self.used.add(p)
-                if v.strip():
-                    out.append(v.strip())
-            elif v is not None:
-                self._warn(p, f"expected text, got {type(v).__name__}; value kept in unmapped")
-        return out
-
-    def objects(self, path: str) -> list[_Sub]:
-        out = []
-        for p, v in self.items(path):
-            if isinstance(v, dict):
-                out.append(_Sub(self, p, v))
-            else:
-                self._warn(p, f"expected an object, got {type(v).__name__}; value kept in unmapped")
-        return out
-
-    def sub(self, path: str) -> _Sub | None:
-        value = self.node(path)
-        if value is None:
-            return None
-        if not isinstance(value, dict):
-            self._warn(path, f"expected an object, got {type(value).__name__}; value kept in unmapped")
-            return None
-        return _Sub(self, path, value)
-
-    def code(self, axis: str, path: str) -> str | None:
-        raw = self.text(path)
-        return None if raw is None else code_or_given(axis, raw, path, self.issues)
-
-    def codes(self, axis: str, path: str) -> list[str]:
-        return [code for p, _ in self.items(path) if (code := self.code(axis, p))]
-
-    def date(self, path: str) -> DateInfo | None:
-        sub = self.sub(path)
-        if sub is None:
-            return None
-        date = sub.text("date")
-        if date is None:
-            return None
-        return DateInfo(date=date, type=sub.code("date-type", "type"))
-
-
-class _Sub:
-    """A view of one nested object, sharing the reader's issue list and used-field bookkeeping."""
-
-    def __init__(self, reader: _Reader, path: str, data: dict[str, Any]) -> None:
-        self.reader, self.path, self.data = reader, path, data
-        reader.used.add(path)  # the object itself; its unread children are still reported
-        reader.seen.add(path)
-
-    def _p(self, key: str) -> str:
-        return f"{self.path}.{key}"
-
-    def text(self, key: str) -> str | None:
-        return self.reader.text(self._p(key))
-
-    def flag(self, key: str) -> bool | None:
-        return self.reader.flag(self._p(key))
-
-    def texts(self, key: str) -> list[str]:
-        return self.reader.texts(self._p(key))
-
-    def code(self, axis: str, key: str) -> str | None:
-        return self.reader.code(axis, self._p(key))
-
-    def number(self, key: str, bound: float) -> float | None:
-        """A number from -bound to bound (coordinates); anything else is reported and kept in unmapped."""
-        value = self.data.get(key)
-        self.reader.used.add(self._p(key))
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            self.reader._warn(self._p(key), f"expected a number, got {type(value).__name__}")
-            self.reader.used.discard(self._p(key))
-            return None
-        if not -bound <= value <= bound:
-            self.reader._warn(self._p(key), f"expected a number from -{bound:g} to {bound:g}; value kept in unmapped")
-            self.reader.used.discard(self._p(key))
-            return None
-        return float(value)
-
-    def count(self, key: str) -> int | None:
-        """An integer field (FHIR unsignedInt, 0 .. 2^31-1); anything else is reported and kept in unmapped."""
-        value = self.data.get(key)
-        self.reader.used.add(self._p(key))
-        if value is None:
-            return None
-        count = unsigned_int(value)
-        if count is None:
-            kind = (
-                "number out of range or not whole"
-                if isinstance(value, int | float) and not isinstance(value, bool)
-                else type(value).__name__
-            )
-            self.reader._warn(
-                self._p(key), f"expected a whole number 0..2147483647, got {kind}; value kept in unmapped"
-            )
-            self.reader.used.discard(self._p(key))
-        return count
-
-
-def _age(reader: _Reader, path: str) -> AgeLimit | None:
+def _age(reader: JsonReader, path: str) -> AgeLimit | None:
     raw = reader.text(path)
     if raw is None:
         return None
     age = read_age(raw)
     if age is None:
-        reader._warn(path, f"cannot read age {raw[:30]!r}; kept in unmapped")
+        reader.warn(path, f"cannot read age {raw[:30]!r}; kept in unmapped")
         reader.used.discard(path)
     return age
 
@@ -290,7 +111,7 @@ def reading_of(
             index=source.index,
             field="protocolSection",
         )
-    r = _Reader(study, source, limits, criteria_text)
+    r = JsonReader(study, source, limits, criteria_text)
     nct_field = "protocolSection.identificationModule.nctId"
     raw_nct = r.node(nct_field)
     if raw_nct is not None and not isinstance(raw_nct, str):
@@ -312,7 +133,7 @@ def reading_of(
     return Reading(trial, r.used, r.seen)
 
 
-def _identification(r: _Reader, t: Trial) -> None:
+def _identification(r: JsonReader, t: Trial) -> None:
     m = "protocolSection.identificationModule"
     org_id = r.sub(f"{m}.orgStudyIdInfo")
     if org_id and (oid := org_id.text("id")):
@@ -339,7 +160,7 @@ def _identification(r: _Reader, t: Trial) -> None:
     t.nct_aliases = r.texts(f"{m}.nctIdAliases")
 
 
-def _status(r: _Reader, t: Trial) -> None:
+def _status(r: JsonReader, t: Trial) -> None:
     m = "protocolSection.statusModule"
     t.overall_status = r.code("overall-status", f"{m}.overallStatus")
     t.last_known_status = r.code("overall-status", f"{m}.lastKnownStatus")
@@ -354,7 +175,7 @@ def _status(r: _Reader, t: Trial) -> None:
     t.results_first_posted_date = r.date(f"{m}.resultsFirstPostDateStruct")
 
 
-def _sponsors(r: _Reader, t: Trial) -> None:
+def _sponsors(r: JsonReader, t: Trial) -> None:
     m = "protocolSection.sponsorCollaboratorsModule"
     rp = r.sub(f"{m}.responsibleParty")
     if rp is not None:
@@ -374,14 +195,14 @@ def _sponsors(r: _Reader, t: Trial) -> None:
             t.collaborators.append(Organization(c.text("name") or "", c.code("sponsor-class", "class")))
 
 
-def _description_conditions(r: _Reader, t: Trial) -> None:
+def _description_conditions(r: JsonReader, t: Trial) -> None:
     t.brief_summary = r.text("protocolSection.descriptionModule.briefSummary")
     t.detailed_description = r.text("protocolSection.descriptionModule.detailedDescription")
     t.conditions = r.texts("protocolSection.conditionsModule.conditions")
     t.keywords = r.texts("protocolSection.conditionsModule.keywords")
 
 
-def _design(r: _Reader, t: Trial) -> None:
+def _design(r: JsonReader, t: Trial) -> None:
     m = "protocolSection.designModule"
     t.study_type = r.code("study-type", f"{m}.studyType")
     for p, _ in r.items(f"{m}.phases"):
@@ -408,17 +229,17 @@ def _design(r: _Reader, t: Trial) -> None:
         t.enrollment_type = ei.code("date-type", "type")
 
 
-def _named(r: _Reader, path: str, key: str, what: str) -> Iterator[tuple[_Sub, str]]:
+def _named(r: JsonReader, path: str, key: str, what: str) -> Iterator[tuple[JsonObject, str]]:
     """The objects of a list with their ``key`` (label, name, measure); one without it is reported and kept."""
     for o in r.objects(path):
         if value := o.text(key):
             yield o, value
         else:
-            r._warn(o.path, f"{what} without a {key}; kept in unmapped")
+            r.warn(o.path, f"{what} without a {key}; kept in unmapped")
             r.used.discard(o.path)
 
 
-def _arms(r: _Reader, t: Trial) -> None:
+def _arms(r: JsonReader, t: Trial) -> None:
     m = "protocolSection.armsInterventionsModule"
     for a, label in _named(r, f"{m}.armGroups", "label", "arm group"):
         arm = Arm(label, a.code("arm-type", "type"), a.text("description"), a.texts("interventionNames"))
@@ -428,7 +249,7 @@ def _arms(r: _Reader, t: Trial) -> None:
         t.interventions.append(Intervention(name, kind, description, i.texts("armGroupLabels"), i.texts("otherNames")))
 
 
-def _outcomes(r: _Reader, t: Trial) -> None:
+def _outcomes(r: JsonReader, t: Trial) -> None:
     m = "protocolSection.outcomesModule"
     for key, kind in (
         ("primaryOutcomes", "PRIMARY"),
@@ -439,7 +260,7 @@ def _outcomes(r: _Reader, t: Trial) -> None:
             t.outcomes.append(Outcome(measure, kind, o.text("description"), o.text("timeFrame")))
 
 
-def _eligibility(r: _Reader, t: Trial) -> None:
+def _eligibility(r: JsonReader, t: Trial) -> None:
     m = "protocolSection.eligibilityModule"
     text = r.text(f"{m}.eligibilityCriteria")
     e = Eligibility(criteria_text=text)
@@ -460,7 +281,7 @@ def _eligibility(r: _Reader, t: Trial) -> None:
     t.eligibility = e
 
 
-def _contact(s: _Sub) -> Contact:
+def _contact(s: JsonObject) -> Contact:
     return Contact(
         name=s.text("name"),
         role=s.code("contact-role", "role"),
@@ -470,7 +291,7 @@ def _contact(s: _Sub) -> Contact:
     )
 
 
-def _contacts_locations(r: _Reader, t: Trial) -> None:
+def _contacts_locations(r: JsonReader, t: Trial) -> None:
     m = "protocolSection.contactsLocationsModule"
     t.central_contacts = [_contact(c) for c in r.objects(f"{m}.centralContacts")]
     for o in r.objects(f"{m}.overallOfficials"):
@@ -495,7 +316,7 @@ def _contacts_locations(r: _Reader, t: Trial) -> None:
         t.sites.append(site)
 
 
-def _references(r: _Reader, t: Trial) -> None:
+def _references(r: JsonReader, t: Trial) -> None:
     m = "protocolSection.referencesModule"
     for ref in r.objects(f"{m}.references"):
         t.references.append(
@@ -507,7 +328,7 @@ def _references(r: _Reader, t: Trial) -> None:
             t.see_also_links.append(Link(url=url, label=link.text("label")))
 
 
-def _derived(r: _Reader, t: Trial) -> None:
+def _derived(r: JsonReader, t: Trial) -> None:
     for key, target in (
         ("conditionBrowseModule", t.condition_meshes),
         ("interventionBrowseModule", t.intervention_meshes),
@@ -518,7 +339,7 @@ def _derived(r: _Reader, t: Trial) -> None:
                 target.append(Mesh(id=mid, term=term))
 
 
-_STEPS: tuple[Callable[[_Reader, Trial], None], ...] = (
+_STEPS: tuple[Callable[[JsonReader, Trial], None], ...] = (
     _identification,
     _status,
     _sponsors,

@@ -1,5 +1,6 @@
 """What the ClinicalTrials.gov readers (API v2 and v1 JSON, legacy XML) share: reading a registry value (a code, a
-yes/no flag) with the warning each reader gives when it cannot, and keeping what no step reads.
+yes/no flag) with the warning each reader gives when it cannot, typed access to a JSON study (``JsonReader``), and
+keeping what no step reads.
 
 Every field a reader does not map is kept verbatim in ``Trial.unmapped`` with a warning ``Issue`` (the mapper
 writes it to ``ResearchStudy.note``, https://hl7.org/fhir/R5/researchstudy.html); docs/architecture.md has the
@@ -16,7 +17,9 @@ import orjson
 
 from fhir_adapter import terminology
 from fhir_adapter.issues import Issue
-from fhir_adapter.model import Trial
+from fhir_adapter.limits import Limits
+from fhir_adapter.model import DateInfo, Source, Trial
+from fhir_adapter.sources.guards import check_items, unsigned_int
 
 NOT_MAPPED = "field not mapped to FHIR; kept as text (ResearchStudy.note)"
 
@@ -83,6 +86,182 @@ def keep_unmapped(trial: Trial, issues: list[Issue], path: str, value: Any, note
     """Keep a value no step read in ``Trial.unmapped`` (text as given, anything else as JSON), with a warning."""
     trial.unmapped[path] = value if isinstance(value, str) else orjson.dumps(value).decode()
     issues.append(warning(path, note, "not-supported"))
+
+
+class JsonReader:
+    """Typed access to one JSON study by dotted paths (``a.b[2].c``): a value of the wrong type is reported and
+    left for ``Trial.unmapped``; every path read is remembered (``used``, ``seen``)."""
+
+    def __init__(
+        self, study: dict[str, Any], source: Source, limits: Limits, criteria_text: Callable[[str], str]
+    ) -> None:
+        self.study = study
+        self.source = source
+        self.limits = limits
+        self.criteria_text = criteria_text  # the criteria text as split into items
+        self.issues: list[Issue] = []
+        self.used: set[str] = set()  # values consumed
+        self.seen: set[str] = set()  # objects and lists looked into (a rejected object is seen, not used)
+        self.nct_id: str | None = None
+
+    # -- typed access -------------------------------------------------------------------------------------------
+    def node(self, path: str) -> Any:
+        """The value at a dotted path with list indices (``a.b[2].c``), or None."""
+        cur: Any = self.study
+        for part in path.split("."):
+            name, _, index = part.partition("[")
+            if not isinstance(cur, dict):
+                return None
+            cur = cur.get(name)
+            if index:
+                i = int(index.rstrip("]"))
+                cur = cur[i] if isinstance(cur, list) and i < len(cur) else None
+        return cur
+
+    def warn(self, path: str, message: str) -> None:
+        self.issues.append(warning(path, message))
+
+    def text(self, path: str) -> str | None:
+        value = self.node(path)
+        self.used.add(path)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            self.warn(path, f"expected text, got {type(value).__name__}; value kept in unmapped")
+            self.used.discard(path)
+            return None
+        text = str(value).strip()
+        return text or None
+
+    def flag(self, path: str) -> bool | None:
+        value = self.node(path)
+        self.used.add(path)
+        if value is None:
+            return None
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and (flag := yes_no(value)) is not None:
+            return flag
+        self.warn(path, f"expected a boolean, got {type(value).__name__}; value kept in unmapped")
+        self.used.discard(path)
+        return None
+
+    def items(self, path: str) -> list[tuple[str, Any]]:
+        """The elements of a list with their own paths (``path[3]``); a non-list is reported, a list over
+        ``limits.max_list_items`` raises ``LimitExceeded`` (every list-valued field is read here)."""
+        value = self.node(path)
+        self.used.add(path)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.warn(path, f"expected a list, got {type(value).__name__}; value kept in unmapped")
+            self.used.discard(path)
+            return []
+        check_items(len(value), path, self.limits.max_list_items, self.source, self.nct_id)
+        self.seen.add(path)
+        return [(f"{path}[{i}]", v) for i, v in enumerate(value)]
+
+    def texts(self, path: str) -> list[str]:
+        out = []
+        for p, v in self.items(path):
+            if isinstance(v, str):
+                self.used.add(p)
+                if v.strip():
+                    out.append(v.strip())
+            elif v is not None:
+                self.warn(p, f"expected text, got {type(v).__name__}; value kept in unmapped")
+        return out
+
+    def objects(self, path: str) -> list[JsonObject]:
+        out = []
+        for p, v in self.items(path):
+            if isinstance(v, dict):
+                out.append(JsonObject(self, p, v))
+            else:
+                self.warn(p, f"expected an object, got {type(v).__name__}; value kept in unmapped")
+        return out
+
+    def sub(self, path: str) -> JsonObject | None:
+        value = self.node(path)
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            self.warn(path, f"expected an object, got {type(value).__name__}; value kept in unmapped")
+            return None
+        return JsonObject(self, path, value)
+
+    def code(self, axis: str, path: str) -> str | None:
+        raw = self.text(path)
+        return None if raw is None else code_or_given(axis, raw, path, self.issues)
+
+    def codes(self, axis: str, path: str) -> list[str]:
+        return [code for p, _ in self.items(path) if (code := self.code(axis, p))]
+
+    def date(self, path: str) -> DateInfo | None:
+        sub = self.sub(path)
+        if sub is None:
+            return None
+        date = sub.text("date")
+        if date is None:
+            return None
+        return DateInfo(date=date, type=sub.code("date-type", "type"))
+
+
+class JsonObject:
+    """A view of one nested object, sharing the reader's issue list and used-field bookkeeping."""
+
+    def __init__(self, reader: JsonReader, path: str, data: dict[str, Any]) -> None:
+        self.reader, self.path, self.data = reader, path, data
+        reader.used.add(path)  # the object itself; its unread children are still reported
+        reader.seen.add(path)
+
+    def _p(self, key: str) -> str:
+        return f"{self.path}.{key}"
+
+    def text(self, key: str) -> str | None:
+        return self.reader.text(self._p(key))
+
+    def flag(self, key: str) -> bool | None:
+        return self.reader.flag(self._p(key))
+
+    def texts(self, key: str) -> list[str]:
+        return self.reader.texts(self._p(key))
+
+    def code(self, axis: str, key: str) -> str | None:
+        return self.reader.code(axis, self._p(key))
+
+    def number(self, key: str, bound: float) -> float | None:
+        """A number from -bound to bound (coordinates); anything else is reported and kept in unmapped."""
+        value = self.data.get(key)
+        self.reader.used.add(self._p(key))
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.reader.warn(self._p(key), f"expected a number, got {type(value).__name__}")
+            self.reader.used.discard(self._p(key))
+            return None
+        if not -bound <= value <= bound:
+            self.reader.warn(self._p(key), f"expected a number from -{bound:g} to {bound:g}; value kept in unmapped")
+            self.reader.used.discard(self._p(key))
+            return None
+        return float(value)
+
+    def count(self, key: str) -> int | None:
+        """An integer field (FHIR unsignedInt, 0 .. 2^31-1); anything else is reported and kept in unmapped."""
+        value = self.data.get(key)
+        self.reader.used.add(self._p(key))
+        if value is None:
+            return None
+        count = unsigned_int(value)
+        if count is None:
+            kind = (
+                "number out of range or not whole"
+                if isinstance(value, int | float) and not isinstance(value, bool)
+                else type(value).__name__
+            )
+            self.reader.warn(self._p(key), f"expected a whole number 0..2147483647, got {kind}; value kept in unmapped")
+            self.reader.used.discard(self._p(key))
+        return count
 
 
 def collect_json_unmapped(
