@@ -12,6 +12,7 @@ import re
 
 from fhir_adapter.model import AgeLimit, DateInfo
 from fhir_adapter.sources.criteria import split_criteria
+from fhir_adapter.sources.fields import HEALTHY_YES, yes_no
 from fhir_adapter.sources.text_page.page import NCT, Handler, Page, Section, token
 from fhir_adapter.sources.wording import number, parse_page_age
 from fhir_adapter.terminology import enum_values, normalize
@@ -199,13 +200,10 @@ def sex(page: Page, sec: Section) -> list[str]:
 def volunteers(page: Page, sec: Section) -> list[str]:
     value, left = page.single(sec)
     if value is not None:
-        low = value.strip().lower()
-        if low in ("yes", "true", "accepts healthy volunteers"):
-            page.trial.eligibility.healthy_volunteers = True
-        elif low in ("no", "false"):
-            page.trial.eligibility.healthy_volunteers = False
-        else:
+        accepts = yes_no(value, HEALTHY_YES)
+        if accepts is None:
             return [value, *left]
+        page.trial.eligibility.healthy_volunteers = accepts
     return left
 
 
