@@ -4,8 +4,10 @@ The public API::
 
     read_trials(path) -> Iterator[Trial]            every trial in a file or folder (any supported format)
     to_bundle(trial, fhir_version="R5", bundle_type="collection") -> dict
-    from_bundle(bundle) -> Trial                    the way back; ``Trial ==`` is the round-trip criterion
+    from_bundle(bundle, fhir_version=None) -> Trial the way back; ``Trial ==`` is the round-trip criterion
     validate(resource, fhir_version="R5") -> list[Issue]
+
+``fhir_version`` is a ``fhir_adapter.release.FhirRelease`` or its name (``"R5"``, ``"r4"`` ...).
 
 Names are loaded on first use, so that ``import fhir_adapter`` (and the CLI's ``--help``) stays fast.
 """

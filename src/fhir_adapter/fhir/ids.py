@@ -7,6 +7,7 @@ import uuid
 
 # Namespace for every id fhir-adapter mints (uuid5 of the project's name in the URL namespace).
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://fhir-adapter.dev/ids")
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
 
 def resource_id(nct_id: str, kind: str, key: str = "") -> str:
@@ -21,4 +22,4 @@ def full_url(resource_id: str) -> str:
 
 def slug(text: str) -> str:
     """A stable key from free text (arm labels, names): lower case, runs of other characters as ``-``."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:64] or "x"
+    return _NOT_SLUG.sub("-", text.lower()).strip("-")[:64] or "x"

@@ -31,12 +31,12 @@ from pathlib import Path
 from typing import Any
 
 from fhir.resources.R4B import get_fhir_model_class
-from pydantic import ValidationError
 
 from fhir_adapter.issues import Issue
+from fhir_adapter.release import FhirRelease
 from fhir_adapter.validate._common import child, short
 from fhir_adapter.validate.bundle import check_bundle, check_empty
-from fhir_adapter.validate.structure import _CODES, _location, _message, _original_loc, _without_nulls
+from fhir_adapter.validate.structure import model_issues
 
 __all__ = ["R4_SAME_AS_R4B", "check_r4"]
 
@@ -93,26 +93,6 @@ def _ev_definition() -> tuple[dict[str, dict[str, Any]], dict[str, list[str]]]:
     return {e["path"]: e for e in data["elements"]}, data["codes"]
 
 
-def _model_issues(cls: Any, value: Any, location: str) -> list[Issue]:
-    moved: dict[tuple[Any, ...], list[int]] = {}
-    cleaned = _without_nulls(value, (), moved) if isinstance(value, dict) else value
-    try:
-        cls.model_validate(cleaned)
-    except ValidationError as exc:
-        return [
-            Issue(
-                "error",
-                _location(location, _original_loc(tuple(err["loc"]), moved)),
-                _message(err).replace("FHIR R5", "FHIR R4"),
-                _CODES.get(err["type"], "value"),
-            )
-            for err in exc.errors()
-        ]
-    except Exception as exc:  # fhir.resources raises KeyError/TypeError on some malformed nested input
-        return [Issue("error", location, f"cannot be parsed: {type(exc).__name__} {short(str(exc))}", "structure")]
-    return []
-
-
 def _datatype(type_name: str, value: Any, location: str) -> list[Issue]:
     if type_name in _PRIMITIVES:
         ok = (
@@ -128,7 +108,7 @@ def _datatype(type_name: str, value: Any, location: str) -> list[Issue]:
     if not isinstance(value, dict):
         return [Issue("error", location, f"expected a {type_name} (JSON object), got {short(value)}", "structure")]
     cls = _r4b_class(type_name)
-    return _model_issues(cls, value, location) if cls is not None else []
+    return model_issues(cls, value, location, FhirRelease.R4) if cls is not None else []
 
 
 def _children(path: str) -> dict[str, dict[str, Any]]:
@@ -162,7 +142,7 @@ def _check_item(item: Any, element: dict[str, Any], types: list[str], loc: str) 
     elif types and types[0] in ("Extension", "Resource"):
         cls = _r4b_class("Extension") if types[0] == "Extension" else None
         if cls is not None:
-            issues += _model_issues(cls, item, loc)
+            issues += model_issues(cls, item, loc, FhirRelease.R4)
     elif types:
         issues += _datatype(types[0], item, loc)
     binding = element.get("binding")
@@ -241,7 +221,7 @@ def _check_resource(resource: dict[str, Any], location: str) -> list[Issue]:
     cls = _r4b_class(rtype) if isinstance(rtype, str) and rtype.isalpha() else None
     if cls is None:
         return [Issue("error", child(location, "resourceType"), f"unknown resource type {short(rtype)}", "structure")]
-    return _model_issues(cls, resource, location)
+    return model_issues(cls, resource, location, FhirRelease.R4)
 
 
 def check_r4(resource: dict[str, Any]) -> list[Issue]:

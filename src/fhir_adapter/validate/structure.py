@@ -17,6 +17,7 @@ from fhir.resources.resource import Resource
 from pydantic import ValidationError
 
 from fhir_adapter.issues import Issue
+from fhir_adapter.release import FhirRelease
 from fhir_adapter.validate._common import child, short
 
 log = logging.getLogger(__name__)
@@ -60,13 +61,13 @@ def _location(base: str, loc: tuple[Any, ...]) -> str:
     return path
 
 
-def _message(err: Any) -> str:
+def _message(err: Any, release: FhirRelease) -> str:
     kind = err.get("type", "")
     msg = str(err.get("msg", "invalid value"))
     if kind == "model_field_validation.missing":
         return "required element is missing"
     if kind == "extra_forbidden":
-        return "unknown element (not defined for this type in FHIR R5)"
+        return f"unknown element (not defined for this type in FHIR {release})"
     if kind == "json_invalid":
         return f"expected a JSON object (complex datatype), got {short(err.get('input'))}"
     if kind in ("list_type", "dict_type", "model_type"):
@@ -110,16 +111,13 @@ def _original_loc(loc: tuple[Any, ...], moved: dict[tuple[Any, ...], list[int]])
     return path
 
 
-def _validate_one(resource: dict[str, Any], location: str) -> list[Issue]:
-    rtype = resource.get("resourceType")
-    if rtype is None:
-        return [Issue("error", child(location, "resourceType"), "resourceType is missing", "required")]
-    cls = model_class(rtype) if isinstance(rtype, str) else None
-    if cls is None:
-        return [Issue("error", child(location, "resourceType"), f"unknown resource type {short(rtype)}", "structure")]
+def model_issues(cls: Any, value: Any, location: str, release: FhirRelease = FhirRelease.R5) -> list[Issue]:
+    """The issues the fhir.resources model ``cls`` finds in ``value`` (a resource or a datatype value) at
+    ``location``; ``release`` names the FHIR release in messages (R4 checks use the R4B models)."""
     moved: dict[tuple[Any, ...], list[int]] = {}
     # Copying the tree costs a fifth of this layer; the serialised form tells cheaply whether any null is there.
-    cleaned = _without_nulls(resource, (), moved) if b"null" in orjson.dumps(resource) else resource
+    has_null = isinstance(value, dict) and b"null" in orjson.dumps(value)
+    cleaned = _without_nulls(value, (), moved) if has_null else value
     try:
         cls.model_validate(cleaned)
     except ValidationError as exc:
@@ -127,15 +125,25 @@ def _validate_one(resource: dict[str, Any], location: str) -> list[Issue]:
             Issue(
                 "error",
                 _location(location, _original_loc(tuple(err["loc"]), moved)),
-                _message(err),
+                _message(err, release),
                 _CODES.get(err["type"], "value"),
             )
             for err in exc.errors()
         ]
-    except Exception as exc:  # fhir.resources raises KeyError/TypeError on some malformed nested resources
+    except Exception as exc:  # fhir.resources raises KeyError/TypeError on some malformed nested input
         log.debug("fhir.resources failed on %s", location, exc_info=True)
         return [Issue("error", location, f"cannot be parsed: {type(exc).__name__} {short(str(exc))}", "structure")]
     return []
+
+
+def _validate_one(resource: dict[str, Any], location: str) -> list[Issue]:
+    rtype = resource.get("resourceType")
+    if rtype is None:
+        return [Issue("error", child(location, "resourceType"), "resourceType is missing", "required")]
+    cls = model_class(rtype) if isinstance(rtype, str) else None
+    if cls is None:
+        return [Issue("error", child(location, "resourceType"), f"unknown resource type {short(rtype)}", "structure")]
+    return model_issues(cls, resource, location)
 
 
 def check_structure(resource: dict[str, Any], location: str | None = None) -> list[Issue]:

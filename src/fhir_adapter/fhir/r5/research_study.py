@@ -24,16 +24,7 @@ from fhir_adapter.fhir.common import (
 from fhir_adapter.fhir.r5 import associated_party, parties
 from fhir_adapter.fhir.r5 import evidence_variable as ev
 from fhir_adapter.fhir.r5.plan_definition import arm_interventions, to_plan_definition
-from fhir_adapter.model import (
-    Arm,
-    DateInfo,
-    Design,
-    Link,
-    Mesh,
-    Reference,
-    SecondaryId,
-    Trial,
-)
+from fhir_adapter.model import Arm, DateInfo, Design, Link, Mesh, Reference, SecondaryId, Trial
 
 _SEE_ALSO = "see-also-link"
 # (Trial attribute, milestone code, display) of the dated milestones kept in progressStatus.
