@@ -453,7 +453,7 @@ def _without_deep_items(
 def _studies_of(doc: Any, name: str) -> tuple[str | None, Iterator[tuple[int | None, Any]]]:
     """The name of the JSON format that recognises a parsed document, and its studies (None and none if no format
     does: see ``detect.FORMATS``)."""
-    from fhir_adapter.sources import detect
+    from fhir_adapter.sources import detect  # the readers load when a JSON document is first cut, not at import
 
     fmt = detect.study_format(doc)
     if fmt is None or fmt.studies is None:
