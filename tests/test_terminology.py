@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from fhir_adapter import terminology as t
+from fhir_adapter.release import FhirRelease
 
 MAPPINGS = Path(__file__).resolve().parents[1] / "mappings"
 
@@ -70,6 +71,13 @@ def test_status_r5_and_r4() -> None:
     assert t.from_fhir("sponsor-class", "government") == "OTHER_GOV"
     with pytest.raises(ValueError, match="release"):
         t.to_fhir("overall-status", "RECRUITING", "R6")
+
+
+def test_release_is_an_enum_or_its_name() -> None:
+    r4 = t.to_fhir("phase", "PHASE2", FhirRelease.R4)
+    assert r4 is not None and r4 == t.to_fhir("phase", "PHASE2", "r4") == t.to_fhir("phase", "PHASE2", "R4B")
+    assert t.from_fhir("overall-status", "active", FhirRelease.R4) == "RECRUITING"
+    assert t.phase_tokens("phase-2", FhirRelease.R5) == ["PHASE2"]
 
 
 def test_release_specific_systems() -> None:

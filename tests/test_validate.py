@@ -13,6 +13,7 @@ import pytest
 
 from fhir_adapter.errors import FhirAdapterError
 from fhir_adapter.issues import Issue
+from fhir_adapter.release import FhirRelease
 from fhir_adapter.validate import has_errors, profile, to_operation_outcome, validate
 from fhir_adapter.validate.profile import SKIPPED_CONSTRAINTS, check_profile
 
@@ -290,6 +291,9 @@ def test_r4_fast_check_tells_r4_from_r5() -> None:
     assert not any(i.is_error for i in validate(r4_study, fhir_version="R4"))
     r5_only = {"resourceType": "ResearchStudy", "status": "active", "progressStatus": [{"actual": True}]}
     assert any(i.is_error and "progressStatus" in i.location for i in validate(r5_only, fhir_version="R4"))
+    # a release is a FhirRelease or its name, in any case
+    assert validate(r5_only, FhirRelease.R4) == validate(r5_only, "r4") == validate(r5_only, "R4")
+    assert validate(r4_study, FhirRelease.R5) == validate(r4_study, "r5")
 
 
 def test_operation_outcome_validates(study: dict[str, Any]) -> None:
