@@ -27,6 +27,9 @@ HAPI_JAR_BUILT = REPO / "validators" / "hapi" / "target" / JAR_NAME  # where BUI
 # Suites behind marks: deselected by a plain ``pytest`` (the fast suite a developer runs all day), run by
 # ``pytest --all`` (what CI and the README's test command run) or by naming them with ``-m``.
 HEAVY_MARKS = ("slow", "hapi", "hostile")
+# ``--all`` runs the suites on two pytest-xdist workers: the real servers (mostly waiting on Java and Node) beside
+# the CPU-bound rest. More would only compete for the two cores of CI's machine.
+ALL_WORKERS = 2
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -39,7 +42,34 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """``--all`` runs on ``ALL_WORKERS`` pytest-xdist workers with ``--dist loadgroup`` (see ``xdist_group_of``),
+    unless ``-n`` is given (``-n 0``: one process, as before)."""
+    if (
+        config.getoption("run_all")
+        and not hasattr(config, "workerinput")
+        and getattr(config.option, "numprocesses", False) is None  # xdist installed, -n not given
+    ):
+        config.option.numprocesses = ALL_WORKERS
+        config.option.dist = "loadgroup"
+
+
+def xdist_group_of(item: pytest.Item) -> str:
+    """The pytest-xdist group of a test: all real-server tests share one worker (each server kind starts once, and
+    the test files share it), the hostile suite another (one background session of its cases), and each other test
+    module stays whole (its module fixtures, e.g. one HAPI validator run, are built once)."""
+    parts = item.path.relative_to(REPO / "tests").parts
+    if parts[0] in ("integration", "hostile"):
+        return parts[0]
+    return "/".join(parts)
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's worker hook reads the xdist_group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(xdist_group_of(item)))
     if config.getoption("run_all") or config.getoption("markexpr"):
         return
     heavy = [i for i in items if any(i.get_closest_marker(m) for m in HEAVY_MARKS)]

@@ -11,13 +11,19 @@ are caught by the case's unique ``/tmp/fhir-adapter-hostile-<uuid>`` markers. Ch
 memory watchdog (RSS of the whole process tree polled every 20 ms, killed above the limit), no traceback, an allowed
 exit code (never 4 or a signal), nothing outside ``out`` new, changed or removed, no marker created, no secret
 leaked, every good record's bundle written, every bad record in ``errors.jsonl``.
+
+Each case is a process of its own running ``python -m fhir_adapter convert ...``: forked from a warm ``ForkServer``
+(``forkserver.py``: the interpreter start and first-conversion loading paid once, not 500 times), or, with
+``HOSTILE_FORK=0``, started afresh. Either way it has its own process group, folder, environment and files.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
+import queue
 import shutil
 import signal
 import subprocess
@@ -28,7 +34,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Protocol
 
 import psutil
 
@@ -39,6 +45,7 @@ POLL = 0.02
 WORK = Path("d1/d2/d3/work")
 TRACEBACK = "Traceback (most recent call last)"
 PYTHON = REPO / ".venv" / "bin" / "python"
+FORK_SERVER = Path(__file__).resolve().with_name("forkserver.py")
 
 # ------------------------------------------------------------------------------------------------ results
 
@@ -212,12 +219,14 @@ class _Tree:
     5th poll (100 ms; a worker pool appears well before it can grow); the RSS of the known ones is read every poll."""
 
     def __init__(self, pid: int) -> None:
-        self.root = psutil.Process(pid)
-        self.procs: list[psutil.Process] = [self.root]
+        self.root: psutil.Process | None = None
+        with contextlib.suppress(psutil.Error):  # a fork server's child may be gone (and reaped) already
+            self.root = psutil.Process(pid)
+        self.procs: list[psutil.Process] = [self.root] if self.root is not None else []
         self.polls = 0
 
     def rss(self) -> int:
-        if self.polls % 5 == 0:
+        if self.polls % 5 == 0 and self.root is not None:
             with contextlib.suppress(psutil.Error):
                 self.procs = [self.root, *self.root.children(recursive=True)]
         self.polls += 1
@@ -233,7 +242,137 @@ def _kill_group(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
 
 
-def run_case(case: Case, base: Path, cache: Cache) -> Result:
+class Process(Protocol):
+    """What the watchdog needs of a case's process: ``subprocess.Popen`` or a child of the fork server."""
+
+    pid: int
+
+    def poll(self) -> int | None: ...
+
+    def wait(self) -> int: ...
+
+    @property
+    def returncode(self) -> int | None: ...
+
+
+def case_environment(home: Path) -> dict[str, str]:
+    """The environment of a case's process (the fork server starts with it too, ``home`` aside)."""
+    env = dict(os.environ, HOME=str(home), NO_COLOR="1", COLUMNS="200", PYTHONDONTWRITEBYTECODE="1")
+    if os.environ.get("HOSTILE_SRC"):  # run another copy of the product (e.g. a BEFORE snapshot of src/)
+        env["PYTHONPATH"] = os.environ["HOSTILE_SRC"]
+    return env
+
+
+def _python() -> str:
+    return str(PYTHON if PYTHON.exists() else "python3")
+
+
+class _Child:
+    """A case's process forked by the fork server; its exit status comes back through the server."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.rc: int | None = None
+        self.done = threading.Event()
+
+    def poll(self) -> int | None:
+        return self.rc
+
+    def wait(self) -> int:
+        self.done.wait()
+        assert self.rc is not None
+        return self.rc
+
+    @property
+    def returncode(self) -> int | None:
+        return self.rc
+
+
+class ForkServer:
+    """Starts ``forkserver.py`` once (warm) and asks it for one child process per case (see its docstring)."""
+
+    def __init__(self, base: Path) -> None:
+        requests_r, self._requests = os.pipe()
+        answers_r, answers_w = os.pipe()
+        home = base / "_forkserver_home"
+        home.mkdir(exist_ok=True)
+        self.log = open(base / "_forkserver.log", "wb")  # noqa: SIM115 (closed in close())
+        self.proc = subprocess.Popen(
+            [_python(), str(FORK_SERVER), str(requests_r), str(answers_w)],
+            pass_fds=(requests_r, answers_w),
+            cwd=base,
+            env=case_environment(home),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=self.log,
+        )
+        os.close(requests_r)
+        os.close(answers_w)
+        self._answers: IO[bytes] = os.fdopen(answers_r, "rb")
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._started: dict[int, queue.Queue[_Child]] = {}
+        self._by_pid: dict[int, _Child] = {}
+        self._ready = threading.Event()
+        threading.Thread(target=self._read_answers, name="hostile-forkserver", daemon=True).start()
+        if not self._ready.wait(120):
+            raise RuntimeError(f"the hostile fork server did not get ready; see {self.log.name}")
+
+    def _read_answers(self) -> None:
+        for line in self._answers:
+            message = json.loads(line)
+            if message["event"] == "ready":
+                self._ready.set()
+            elif message["event"] == "started":
+                child = _Child(message["pid"])
+                with self._lock:
+                    self._by_pid[child.pid] = child  # a pid is reused only after its exit was read
+                    answer = self._started.pop(message["id"])
+                answer.put(child)
+            elif message["event"] == "exited":
+                with self._lock:
+                    done = self._by_pid.pop(message["pid"])
+                done.rc = message["rc"]
+                done.done.set()
+
+    def spawn(self, args: list[str], cwd: Path, env: dict[str, str], stdin: Path, stdout: Path, stderr: Path) -> _Child:
+        """A child running ``python -m fhir_adapter ARGS`` in ``cwd`` with this environment and standard files."""
+        answer: queue.Queue[_Child] = queue.Queue()
+        request_id = next(self._ids)
+        request = {"id": request_id, "args": args, "cwd": str(cwd), "env": env}
+        request |= {"stdin": str(stdin), "stdout": str(stdout), "stderr": str(stderr)}
+        with self._lock:
+            self._started[request_id] = answer
+            os.write(self._requests, json.dumps(request).encode() + b"\n")
+        return answer.get(timeout=60)
+
+    def close(self) -> None:
+        os.close(self._requests)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=60)
+        self.log.close()
+
+
+def _start(
+    args: list[str], cwd: Path, env: dict[str, str], files: tuple[Path, Path, Path], server: ForkServer | None
+) -> Process:
+    stdin_path, out_path, err_path = files
+    if server is not None:
+        return server.spawn(args, cwd, env, stdin_path, out_path, err_path)
+    with open(stdin_path, "rb") as stdin, open(out_path, "wb") as stdout, open(err_path, "wb") as stderr:
+        return subprocess.Popen(
+            [_python(), "-m", "fhir_adapter", *args],
+            cwd=cwd,
+            env=env,
+            stdin=stdin,
+            stdout=stdout,
+            stderr=stderr,
+            start_new_session=True,
+        )
+
+
+def run_case(case: Case, base: Path, cache: Cache, server: ForkServer | None = None) -> Result:
+    """Run one case in a fresh sandbox and check it (``server``: fork the process from it instead of exec)."""
     result = Result(case.name, case.category)
     root = Path(tempfile.mkdtemp(prefix=f"{case.name[:40]}-", dir=base))
     logs = base / "_logs"
@@ -241,20 +380,8 @@ def run_case(case: Case, base: Path, cache: Cache) -> Result:
     try:
         cwd, out = _setup_sandbox(root, case, cache)
         before = snapshot(root, out)
-        args = [
-            str(PYTHON if PYTHON.exists() else "python3"),
-            "-m",
-            "fhir_adapter",
-            "convert",
-            *case.inputs,
-            "-o",
-            case.out,
-            "--workers",
-            str(case.workers),
-        ]
-        env = dict(os.environ, HOME=str(root / "home"), NO_COLOR="1", COLUMNS="200", PYTHONDONTWRITEBYTECODE="1")
-        if os.environ.get("HOSTILE_SRC"):  # run another copy of the product (e.g. a BEFORE snapshot of src/)
-            env["PYTHONPATH"] = os.environ["HOSTILE_SRC"]
+        args = ["convert", *case.inputs, "-o", case.out, "--workers", str(case.workers)]
+        env = case_environment(root / "home")
         stdin_path = logs / f"{root.name}.stdin"
         if case.stdin is not None:
             data = case.stdin() if callable(case.stdin) else case.stdin
@@ -263,33 +390,29 @@ def run_case(case: Case, base: Path, cache: Cache) -> Result:
         err_path = logs / f"{root.name}.stderr"
         out_path = logs / f"{root.name}.stdout"
         start = time.monotonic()
-        with (
-            open(stdin_path if case.stdin is not None else os.devnull, "rb") as stdin,
-            open(out_path, "wb") as stdout,
-            open(err_path, "wb") as stderr,
-        ):
-            proc = subprocess.Popen(
-                args, cwd=cwd, env=env, stdin=stdin, stdout=stdout, stderr=stderr, start_new_session=True
-            )
-            tree = _Tree(proc.pid)
-            while True:
-                rc = proc.poll()
-                if rc is not None:
-                    break
-                rss = tree.rss()
-                result.peak_rss = max(result.peak_rss, rss)
-                if rss > MEMORY_LIMIT:
-                    result.oom = True
-                    _kill_group(proc.pid)
-                    proc.wait()
-                    break
-                if time.monotonic() - start > case.timeout:
-                    result.hang = True
-                    _kill_group(proc.pid)
-                    proc.wait()
-                    break
-                time.sleep(POLL)
-            _kill_group(proc.pid)  # leftover workers of our own process group
+        files = (stdin_path if case.stdin is not None else Path(os.devnull), out_path, err_path)
+        out_path.touch()
+        err_path.touch()
+        proc = _start(args, cwd, env, files, server)
+        tree = _Tree(proc.pid)
+        while True:
+            rc = proc.poll()
+            if rc is not None:
+                break
+            rss = tree.rss()
+            result.peak_rss = max(result.peak_rss, rss)
+            if rss > MEMORY_LIMIT:
+                result.oom = True
+                _kill_group(proc.pid)
+                proc.wait()
+                break
+            if time.monotonic() - start > case.timeout:
+                result.hang = True
+                _kill_group(proc.pid)
+                proc.wait()
+                break
+            time.sleep(POLL)
+        _kill_group(proc.pid)  # leftover workers of our own process group
         result.seconds = time.monotonic() - start
         result.rc = proc.returncode
         stderr_text = err_path.read_bytes().decode("utf-8", "replace")
@@ -404,14 +527,19 @@ def _has_bundle(out: Path, nct: str) -> bool:
 
 
 class Session:
-    """Runs cases two at a time in the background; ``result(name)`` waits for one."""
+    """Runs cases two at a time in the background, each in a process forked from one warm ``ForkServer``;
+    ``result(name)`` waits for one."""
 
     def __init__(self, cases: Iterable[Case], jobs: int = 2) -> None:
         self.base = Path(tempfile.mkdtemp(prefix="fha-hostile-"))
         self.cache = Cache(self.base / "_cache")
         self.cache.folder.mkdir()
+        cases = list(cases)
+        # HOSTILE_FORK=0: every case starts a fresh interpreter (slower; to rule the fork server out)
+        use_server = bool(cases) and os.environ.get("HOSTILE_FORK", "1") != "0"
+        self.server = ForkServer(self.base) if use_server else None
         self.pool = ThreadPoolExecutor(max_workers=jobs)
-        self.futures = {c.name: self.pool.submit(run_case, c, self.base, self.cache) for c in cases}
+        self.futures = {c.name: self.pool.submit(run_case, c, self.base, self.cache, self.server) for c in cases}
 
     def result(self, name: str) -> Result:
         return self.futures[name].result()
@@ -422,6 +550,8 @@ class Session:
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
+        if self.server is not None:
+            self.server.close()
         shutil.rmtree(self.base, ignore_errors=True)
 
 

@@ -1,8 +1,9 @@
 """Issue 8: hostile input never writes outside -o, hangs, exhausts memory or costs the good records.
 
 Every case (``cases.py``) runs the real ``fhir-adapter convert`` in a sandbox (``runner.py``), two at a time in the
-background; each test waits for its case and asserts all checks. ``test_hostile`` (marked ``hostile``, 500+ cases)
-is the full suite: ``pytest -m hostile`` or ``pytest --all``; ``test_hostile_quick`` (one case per category, no
+background, each in a process of its own forked from a warm fork server (``forkserver.py``); each test waits for its
+case and asserts all checks. ``test_hostile`` (marked ``hostile``, 500+ cases) is the full suite: ``pytest -m
+hostile`` or ``pytest --all`` (there, on one pytest-xdist worker); ``test_hostile_quick`` (one case per category, no
 mark) runs in the default ``pytest``. The summary tests print the per-category table (``-s`` to see it).
 """
 
