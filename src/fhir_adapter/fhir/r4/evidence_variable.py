@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from fhir_adapter.fhir.common import JSON, pruned, text_cc
 from fhir_adapter.fhir.r4.common import (
+    complex_down,
+    complex_lift,
     sub_value,
     sub_values,
     xver_all,
@@ -18,6 +20,8 @@ from fhir_adapter.fhir.r4.common import (
     xver_first_value,
     xver_value,
 )
+
+_TIME_FROM_EVENT = "EvidenceVariable.characteristic.timeFromEvent"
 
 
 def category_extensions(ev: JSON) -> list[JSON | None]:
@@ -44,12 +48,7 @@ def _characteristic(ch: JSON, title: str | None) -> JSON:
     return {
         "extension": [
             xver_value("EvidenceVariable.characteristic.linkId", valueId=ch.get("linkId")),
-            *(
-                xver_complex(
-                    "EvidenceVariable.characteristic.timeFromEvent", [("description", "Markdown", t.get("description"))]
-                )
-                for t in ch.get("timeFromEvent", [])
-            ),
+            *(complex_down(_TIME_FROM_EVENT, t) for t in ch.get("timeFromEvent", [])),
         ],
         "description": ch.get("description"),
         "definitionCodeableConcept": text_cc(ch.get("description") or title or "characteristic"),
@@ -87,10 +86,7 @@ def lift(ev: JSON) -> JSON:
             {
                 "linkId": link,
                 "description": ch.get("description"),
-                "timeFromEvent": [
-                    {"description": sub_value(t, "description")}
-                    for t in xver_all(ch, "EvidenceVariable.characteristic.timeFromEvent")
-                ],
+                "timeFromEvent": [complex_lift(_TIME_FROM_EVENT, t) for t in xver_all(ch, _TIME_FROM_EVENT)],
             }
         )
     return pruned(
