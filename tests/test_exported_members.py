@@ -24,3 +24,11 @@ def test_public_api_is_pinned() -> None:
         "to_bundle",
         "validate",
     }
+
+
+def test_validate_is_callable_whatever_was_imported_first() -> None:
+    """Importing the ``fhir_adapter.validate`` package binds it to the name of the public function: both validate."""
+    import fhir_adapter.validate.hapi  # noqa: F401  (binds the package to fhir_adapter.validate)
+    from fhir_adapter import validate
+
+    assert validate({"resourceType": "ResearchStudy", "status": "active"}) == []

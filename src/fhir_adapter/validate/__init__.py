@@ -13,6 +13,8 @@ problem is reported once (an empty string fails the string regex of layer 1 and 
 
 from __future__ import annotations
 
+import sys
+import types
 from typing import Any
 
 from fhir_adapter.errors import FhirAdapterError
@@ -91,3 +93,21 @@ def to_operation_outcome(issues: list[Issue]) -> dict[str, Any]:
             entry["expression"] = [i.location]
         out.append(entry)
     return {"resourceType": "OperationOutcome", "issue": out}
+
+
+class _Package(types.ModuleType):
+    """This package, callable as :func:`validate`.
+
+    ``fhir_adapter.validate`` names both this package and the public function (loaded lazily by
+    ``fhir_adapter/__init__.py``). Importing the package (or a module in it, e.g. ``validate.hapi``) binds the package
+    to that name, so ``from fhir_adapter import validate`` can give the package: calling it validates all the same.
+    https://docs.python.org/3/reference/datamodel.html#customizing-module-attribute-access
+    """
+
+    def __call__(
+        self, resource: dict[str, Any], fhir_version: FhirRelease | str = FhirRelease.R5, *, authoritative: bool = False
+    ) -> list[Issue]:
+        return validate(resource, fhir_version, authoritative=authoritative)
+
+
+sys.modules[__name__].__class__ = _Package
