@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from fhir_adapter.errors import SourceError
 from fhir_adapter.issues import Issue
 from fhir_adapter.limits import DEFAULT_LIMITS, Limits
 from fhir_adapter.model import (
@@ -38,8 +37,10 @@ from fhir_adapter.sources.fields import (
     JsonObject,
     JsonReader,
     collect_json_unmapped,
+    indexed_records,
     not_mapped_sections,
     phases_or_given,
+    record_error,
 )
 from fhir_adapter.sources.guards import check_items, check_nct_id, check_text_items, read_age
 
@@ -105,22 +106,15 @@ def reading_of(
     """Every v2 field the mapping needs, read from one study object (``criteria_text`` prepares the eligibility
     criteria for ``split_criteria``). Raises as ``read_study``; unread fields are left to the caller."""
     if not isinstance(study, dict) or not isinstance(study.get("protocolSection"), dict):
-        raise SourceError(
-            "not a ClinicalTrials.gov study object (no protocolSection)",
-            path=source.path,
-            index=source.index,
-            field="protocolSection",
-        )
+        raise record_error("not a ClinicalTrials.gov study object (no protocolSection)", source, "protocolSection")
     r = JsonReader(study, source, limits, criteria_text)
     nct_field = "protocolSection.identificationModule.nctId"
     raw_nct = r.node(nct_field)
     if raw_nct is not None and not isinstance(raw_nct, str):
-        raise SourceError(
-            f"NCT id is a {type(raw_nct).__name__}, not text", path=source.path, index=source.index, field=nct_field
-        )
+        raise record_error(f"NCT id is a {type(raw_nct).__name__}, not text", source, nct_field)
     nct = r.text(nct_field)
     if not nct:
-        raise SourceError("study has no NCT id", path=source.path, index=source.index, field=nct_field)
+        raise record_error("study has no NCT id", source, nct_field)
     r.nct_id = check_nct_id(nct, nct_field, source)
     trial = Trial(nct_id=nct, source=source)
     for step in _STEPS:
@@ -154,9 +148,9 @@ def _identification(r: JsonReader, t: Trial) -> None:
     org = r.sub(f"{m}.organization")
     if org and org.text("fullName"):
         t.organization = Organization(org.text("fullName") or "", org.code("sponsor-class", "class"))
-    t.brief_title = r.text(f"{m}.briefTitle")
-    t.official_title = r.text(f"{m}.officialTitle")
-    t.acronym = r.text(f"{m}.acronym")
+    t.brief_title, t.official_title, t.acronym = (
+        r.text(f"{m}.{k}") for k in ("briefTitle", "officialTitle", "acronym")
+    )
     t.nct_aliases = r.texts(f"{m}.nctIdAliases")
 
 
@@ -166,13 +160,13 @@ def _status(r: JsonReader, t: Trial) -> None:
     t.last_known_status = r.code("overall-status", f"{m}.lastKnownStatus")
     t.why_stopped = r.text(f"{m}.whyStopped")
     t.status_verified_date = r.text(f"{m}.statusVerifiedDate")
-    t.start_date = r.date(f"{m}.startDateStruct")
-    t.primary_completion_date = r.date(f"{m}.primaryCompletionDateStruct")
-    t.completion_date = r.date(f"{m}.completionDateStruct")
+    t.start_date, t.primary_completion_date, t.completion_date = (
+        r.date(f"{m}.{k}DateStruct") for k in ("start", "primaryCompletion", "completion")
+    )
     t.first_submitted_date = r.text(f"{m}.studyFirstSubmitDate")
-    t.first_posted_date = r.date(f"{m}.studyFirstPostDateStruct")
-    t.last_update_posted_date = r.date(f"{m}.lastUpdatePostDateStruct")
-    t.results_first_posted_date = r.date(f"{m}.resultsFirstPostDateStruct")
+    t.first_posted_date, t.last_update_posted_date, t.results_first_posted_date = (
+        r.date(f"{m}.{k}PostDateStruct") for k in ("studyFirst", "lastUpdate", "resultsFirst")
+    )
 
 
 def _sponsors(r: JsonReader, t: Trial) -> None:
@@ -358,12 +352,8 @@ def iter_studies(data: Any, path: str) -> Iterator[tuple[int | None, Any]]:
     """The study objects of a parsed v2 document: one study, a list of studies, or a search page."""
     if isinstance(data, dict) and isinstance(data.get("studies"), list):
         yield from enumerate(data["studies"])
-    elif isinstance(data, list):
-        yield from enumerate(data)
-    elif isinstance(data, dict):
-        yield None, data
     else:
-        raise SourceError(f"expected a study object, a list or a search page, got {type(data).__name__}", path=path)
+        yield from indexed_records(data, path, "a study object, a list or a search page")
 
 
 def looks_like_ctgov_json(data: Any) -> bool:

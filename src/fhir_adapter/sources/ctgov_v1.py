@@ -3,7 +3,7 @@
 API v1 (retired in 2023) sent the same study modules as API v2 under PascalCase names, with every list wrapped in
 an object (``ConditionList: {Condition: [...]}``), every value a string (``"63"``, ``"Yes"``) and the legacy
 wording of the classic site (``"Not yet recruiting"``, ``"Phase 2"``, ``"None (Open Label)"``, dates like
-``"March 4, 2021"``). So a v1 study is renamed into the v2 shape (the table ``ctgov_v1_names.RENAMES``; dates,
+``"March 4, 2021"``). So a v1 study is renamed into the v2 shape (the table ``mappings/ctgov-v1-renames.json``; dates,
 counts, flags, ages, masking and sampling wording rewritten on the way) and read by the v2 reader
 (``fhir_adapter.sources.ctgov_json``): it gives the ``Trial`` a v2 record of the same study gives.
 
@@ -19,7 +19,9 @@ Shapes read (:func:`iter_v1_studies`): a ``{"FullStudiesResponse": {..., "FullSt
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
+from functools import cache
 from typing import Any
 
 from fhir_adapter import terminology
@@ -28,11 +30,12 @@ from fhir_adapter.issues import Issue
 from fhir_adapter.limits import DEFAULT_LIMITS, Limits
 from fhir_adapter.model import Source, Trial
 from fhir_adapter.sources.ctgov_json import reading_of
-from fhir_adapter.sources.ctgov_v1_names import RENAMES
 from fhir_adapter.sources.fields import (
     HEALTHY_YES,
     collect_json_unmapped,
+    indexed_records,
     keep_unmapped,
+    record_error,
     sampling_token,
     warning,
     yes_no,
@@ -96,6 +99,14 @@ _NO_AGE_LIMIT = frozenset({"n/a", "none"})
 # API v2 SamplingMethod enum (not a mappings/ axis: the model keeps sampling method as text).
 _SAMPLING_METHODS = frozenset({"PROBABILITY_SAMPLE", "NON_PROBABILITY_SAMPLE"})
 _LEFT_OUT = object()  # a converter's "nothing for v2"
+
+
+@cache
+def _renames() -> dict[str, Any]:
+    """The v1 -> v2 rename table (``mappings/ctgov-v1-renames.json``, which says what its entries mean)."""
+    with (terminology.mappings_dir() / "ctgov-v1-renames.json").open(encoding="utf-8") as fh:
+        table: dict[str, Any] = json.load(fh)["renames"]
+    return table
 
 
 class _Renamer:
@@ -264,12 +275,8 @@ def iter_v1_studies(doc: Any, path: str) -> Iterator[tuple[int | None, Any]]:
                 field="FullStudiesResponse.FullStudies",
             )
         yield from enumerate(studies)
-    elif isinstance(doc, list):
-        yield from enumerate(doc)
-    elif isinstance(doc, dict):
-        yield None, doc
     else:
-        raise SourceError(f"expected a v1 FullStudiesResponse, study or list, got {type(doc).__name__}", path=path)
+        yield from indexed_records(doc, path, "a v1 FullStudiesResponse, study or list")
 
 
 def looks_like_ctgov_v1(doc: Any) -> bool:
@@ -301,23 +308,13 @@ def read_v1_study(study: Any, source: Source, *, limits: Limits = DEFAULT_LIMITS
             wrapper_extra = {k: v for k, v in inner.items() if k != "Study" and k not in _ENTRY_BOOKKEEPING}
     study = _unwrap(study)
     if not isinstance(study, dict) or not isinstance(study.get("ProtocolSection"), dict):
-        raise SourceError(
-            "not a ClinicalTrials.gov API v1 study (no ProtocolSection)",
-            path=source.path,
-            index=source.index,
-            field="ProtocolSection",
-        )
+        raise record_error("not a ClinicalTrials.gov API v1 study (no ProtocolSection)", source, "ProtocolSection")
     nct = _nct_of(study)
     if not nct:
-        raise SourceError(
-            "study has no NCT id",
-            path=source.path,
-            index=source.index,
-            field="ProtocolSection.IdentificationModule.NCTId",
-        )
+        raise record_error("study has no NCT id", source, "ProtocolSection.IdentificationModule.NCTId")
     nct = check_nct_id(nct, "ProtocolSection.IdentificationModule.NCTId", source)
     renamer = _Renamer(source, nct, limits)
-    v2 = renamer.obj(study, RENAMES, "", "")
+    v2 = renamer.obj(study, _renames(), "", "")
     v2["hasResults"] = bool(study.get("ResultsSection"))  # v1 has no such field: it sends results when there are
     try:
         reading = reading_of(v2, source, limits, one_item_per_line)

@@ -10,12 +10,13 @@ reader layer.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
 import orjson
 
 from fhir_adapter import terminology
+from fhir_adapter.errors import SourceError
 from fhir_adapter.issues import Issue
 from fhir_adapter.limits import Limits
 from fhir_adapter.model import DateInfo, Source, Trial
@@ -30,6 +31,11 @@ _NO = frozenset({"no", "false"})
 HEALTHY_YES = frozenset({"accepts healthy volunteers"})
 
 _SAMPLING_SEPARATORS = re.compile(r"[\s\-]+")
+
+
+def record_error(message: str, source: Source, field: str) -> SourceError:
+    """The error that refuses one record, naming its file, index and field."""
+    return SourceError(message, path=source.path, index=source.index, field=field)
 
 
 def warning(location: str, message: str, code: str = "value") -> Issue:
@@ -262,6 +268,17 @@ class JsonObject:
             self.reader.warn(self._p(key), f"expected a whole number 0..2147483647, got {kind}; value kept in unmapped")
             self.reader.used.discard(self._p(key))
         return count
+
+
+def indexed_records(doc: Any, path: str, expected: str) -> Iterator[tuple[int | None, Any]]:
+    """The records of a parsed JSON document that is not a search page: the elements of a list (with their
+    index), or the document itself (index None); ``SourceError`` for anything else."""
+    if isinstance(doc, list):
+        yield from enumerate(doc)
+    elif isinstance(doc, dict):
+        yield None, doc
+    else:
+        raise SourceError(f"expected {expected}, got {type(doc).__name__}", path=path)
 
 
 def collect_json_unmapped(
