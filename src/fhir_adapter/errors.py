@@ -9,8 +9,10 @@ Every exception the library raises on purpose derives from ``FhirAdapterError``:
     ├── OutputError            the output folder (``-o``) cannot be used: a file, not creatable, not writable
     ├── MappingError           a Trial cannot be turned into FHIR, or FHIR back into a Trial
     ├── ValidationFailed       FHIR content has error-level issues (carries the ``Issue`` list)
+    ├── HapiUnavailable        HAPI's validator cannot run: FHIR_ADAPTER_HAPI_JAR names no jar, or no java on PATH
+    │                          (in ``fhir_adapter.validate.hapi``; ``validate --engine hapi`` exits USAGE)
     ├── CtgovApiError          the ClinicalTrials.gov API answered with an error or could not be reached
-    │   └── StudyNotFound      an NCT id the API does not know (both in ``fhir_adapter.ctgov_api``)
+    │   └── StudyNotFound      an NCT id the API does not know (both in ``fhir_adapter.sources.ctgov_api``)
     └── FhirServerError        a FHIR server answered with an error, sent something unreadable, or could not be reached
         ├── FhirAuthError      credentials missing or refused (401/403, SMART token endpoint); never retried
         ├── FhirVersionMismatch the server's CapabilityStatement names another FHIR release than the one asked for
