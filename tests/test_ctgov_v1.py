@@ -757,7 +757,6 @@ def _xml_criteria(textblock: str) -> list[tuple[str, bool]]:
     return out
 
 
-@pytest.mark.skipif(not XML_FIXTURES.is_dir(), reason="legacy XML fixtures not present")
 @pytest.mark.parametrize("nct", ["NCT00023673", "NCT02028676"])
 def test_key_fields_agree_with_the_legacy_xml(nct: str) -> None:
     x = ET.parse(XML_FIXTURES / f"{nct}.xml").getroot()
