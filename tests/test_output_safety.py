@@ -251,3 +251,20 @@ def test_no_sink_imports_the_readers_or_the_pipeline() -> None:
                 names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]  # from fhir_adapter import x
             found += [f"{module.relative_to(sinks)}: {n}" for n in names if n.startswith(forbidden)]
     assert len(list(sinks.rglob("*.py"))) >= 6 and not found, found
+
+
+def test_the_error_log_works_on_its_own(tmp_path: Path) -> None:
+    """``sinks.ErrorLog`` is what ``push -o DIR`` writes ``errors.jsonl`` with: one line per message, in place once
+    closed (never half a file)."""
+    from fhir_adapter.sinks import ErrorLog, OutputFolder
+
+    folder = OutputFolder(tmp_path)
+    log = ErrorLog(folder)
+    assert not log.written
+    log.add(Outcome("in.json", 2, "NCT00000001", False, "validate", ["first", "second"]))
+    assert log.written and not (tmp_path / "errors.jsonl").exists()
+    log.close()
+    folder.close()
+    lines = [json.loads(line) for line in (tmp_path / "errors.jsonl").read_text().splitlines()]
+    where = {"source": "in.json", "index": 2, "nct_id": "NCT00000001", "stage": "validate"}
+    assert lines == [where | {"message": "first"}, where | {"message": "second"}]
