@@ -7,18 +7,8 @@ the ConceptMaps of ``mappings/``; the responsible party and the central contacts
 
 from __future__ import annotations
 
-from fhir_adapter.fhir.common import (
-    JSON,
-    Context,
-    Resolver,
-    coded,
-    extension,
-    get_extension,
-    has_party_role,
-    party_role,
-    text_cc,
-    token_of,
-)
+from fhir_adapter.fhir import common
+from fhir_adapter.fhir.common import JSON, Context, Resolver, coded, extension, get_extension, text_cc, token_of
 from fhir_adapter.fhir.r5.parties import (
     contact_from_telecom,
     from_organization,
@@ -38,7 +28,7 @@ def associated_parties(ctx: Context, t: Trial) -> list[JSON]:
             out.append(
                 {
                     "name": org.name,
-                    "role": party_role(role),
+                    "role": common.party_role(role),
                     "classifier": [coded("sponsor-class", org.agency_class)] if org.agency_class else None,
                     "party": to_organization(ctx, org),
                 }
@@ -76,7 +66,7 @@ def associated_parties(ctx: Context, t: Trial) -> list[JSON]:
         out.append(
             {
                 "name": c.name,
-                "role": coded("contact-role", c.role) or party_role("general-contact"),
+                "role": coded("contact-role", c.role) or common.party_role("general-contact"),
                 "party": to_person(ctx, f"contact-{i}", c.name, contact=c),
                 "extension": [extension("central-contact", valueBoolean=True)],
             }
@@ -88,10 +78,10 @@ def read_associated_parties(rs: JSON, t: Trial, resolve: Resolver) -> None:
     """Set the parties of ``t`` from ``ResearchStudy.associatedParty`` (the way back of :func:`associated_parties`)."""
     for p in rs.get("associatedParty", []):
         target = resolve(p.get("party"))
-        if has_party_role(p, "lead-sponsor") or has_party_role(p, "collaborator"):
+        if common.has_party_role(p, "lead-sponsor") or common.has_party_role(p, "collaborator"):
             org = from_organization(target) or Organization(p.get("name", ""))
             org.agency_class = token_of("sponsor-class", (p.get("classifier") or [None])[0])
-            if has_party_role(p, "lead-sponsor"):
+            if common.has_party_role(p, "lead-sponsor"):
                 t.lead_sponsor = org
             else:
                 t.collaborators.append(org)
