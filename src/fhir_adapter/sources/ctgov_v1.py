@@ -173,7 +173,7 @@ class _Renamer:
             return _LEFT_OUT
         check_items(len(items), k1, self.limits.max_list_items, self.source, self.nct_id)
         if spec.get("first"):
-            return self.first(items, k1, k2)
+            return self.first(items, k1)
         fields: dict[str, Any] | None = spec.get("fields")
         out = []
         for i, item in enumerate(items):
@@ -183,7 +183,7 @@ class _Renamer:
             out.append(item)  # anything else as it is: the v2 reader reports it
         return out
 
-    def first(self, items: list[Any], k1: str, k2: str) -> Any:
+    def first(self, items: list[Any], k1: str) -> Any:
         """A v1 list (``DesignObservationalModelList``) that v2 holds as one value: the first; more are reported."""
         self.seen.add(k1)
         if len(items) > 1:

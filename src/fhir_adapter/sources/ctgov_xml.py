@@ -6,8 +6,8 @@ goes through the ConceptMaps of ``mappings/`` (``terminology.normalize``), legac
 "March 27, 2019") become ISO 8601 at the precision given, and the indented, wrapped ``textblock`` s are reflowed to
 the paragraphs and ``*`` lists that ClinicalTrials.gov shows for the same text in API v2.
 
-Parsing is hardened: lxml with no entity resolution, no DTD loading, no network and no huge trees, and a document
-that declares entities in a DOCTYPE is refused before it is parsed (external entities, billion laughs).
+Parsing is hardened (``ctgov_xml_doc``: no entity resolution, no DTD loading, no network, no huge trees; a document
+that declares entities is refused before it is parsed); ``ctgov_xml_fields.XmlReader`` reads the elements.
 
 Nothing is dropped silently. Every element and attribute is either mapped, listed in ``IGNORED`` (registry
 bookkeeping, derived values, results and documents that are reported once), or kept verbatim as text in

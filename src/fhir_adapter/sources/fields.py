@@ -39,6 +39,7 @@ def record_error(message: str, source: Source, field: str) -> SourceError:
 
 
 def warning(location: str, message: str, code: str = "value") -> Issue:
+    """A reader's warning about one source field (``code``: the OperationOutcome issue type)."""
     return Issue("warning", location, message, code)
 
 
@@ -88,10 +89,10 @@ def not_mapped_sections(results: tuple[str, bool], documents: tuple[str, bool]) 
     return out
 
 
-def keep_unmapped(trial: Trial, issues: list[Issue], path: str, value: Any, note: str = NOT_MAPPED) -> None:
+def keep_unmapped(trial: Trial, issues: list[Issue], path: str, value: Any) -> None:
     """Keep a value no step read in ``Trial.unmapped`` (text as given, anything else as JSON), with a warning."""
     trial.unmapped[path] = value if isinstance(value, str) else orjson.dumps(value).decode()
-    issues.append(warning(path, note, "not-supported"))
+    issues.append(warning(path, NOT_MAPPED, "not-supported"))
 
 
 class JsonReader:
