@@ -94,6 +94,14 @@ def hapi_jar() -> Iterator[Path]:
         yield jar
 
 
+@pytest.fixture(autouse=True)
+def _hapi_marked_tests_get_the_jar(request: pytest.FixtureRequest) -> None:
+    """Every test marked ``hapi`` runs with ``hapi_jar`` (the setting exported, or a loud failure naming the build
+    command), also when it calls the library or the CLI without asking for the fixture."""
+    if request.node.get_closest_marker("hapi") is not None:
+        request.getfixturevalue("hapi_jar")
+
+
 @pytest.fixture(scope="session")
 def reference_trials() -> dict[Path, Trial]:
     """The one trial of every reference input (``all_inputs()``), read once per session when a test first asks."""
