@@ -53,15 +53,22 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
     ):
         config.option.numprocesses = ALL_WORKERS
         config.option.dist = "loadgroup"
+        # groups are handed out in collection order: the hostile suite and the server kinds first, as the longest
+        config.option.loadscopereorder = False
 
 
 def xdist_group_of(item: pytest.Item) -> str:
-    """The pytest-xdist group of a test: all real-server tests share one worker (each server kind starts once, and
-    the test files share it), the hostile suite another (one background session of its cases), and each other test
-    module stays whole (its module fixtures, e.g. one HAPI validator run, are built once)."""
+    """The pytest-xdist group of a test: the real-server tests of one server kind share one worker (that server
+    starts once, and the files in tests/integration share it), the hostile suite another (one background session of
+    its cases), and each other test module stays whole (its module fixtures, e.g. one HAPI validator run, are built
+    once). Two server kinds may run at the same time on the two workers, never one kind twice."""
     parts = item.path.relative_to(REPO / "tests").parts
-    if parts[0] in ("integration", "hostile"):
-        return parts[0]
+    if parts[0] == "integration":
+        callspec = getattr(item, "callspec", None)
+        kind = callspec.params.get("server") if callspec is not None else None
+        return f"integration-{kind}" if kind else "integration"
+    if parts[0] == "hostile":
+        return "hostile"
     return "/".join(parts)
 
 
