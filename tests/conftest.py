@@ -44,8 +44,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config: pytest.Config) -> None:
-    """``--all`` runs on ``ALL_WORKERS`` pytest-xdist workers with ``--dist loadgroup`` (see ``xdist_group_of``),
-    unless ``-n`` is given (``-n 0``: one process, as before)."""
+    """``--all`` runs on ``ALL_WORKERS`` pytest-xdist workers with ``--dist loadgroup``, the groups of
+    ``xdist_group_of``, unless ``-n`` is given (``-n 0``: one process, as before)."""
     if (
         config.getoption("run_all")
         and not hasattr(config, "workerinput")
@@ -53,30 +53,43 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
     ):
         config.option.numprocesses = ALL_WORKERS
         config.option.dist = "loadgroup"
-        # groups are handed out in collection order: the hostile suite and the server kinds first, as the longest
-        config.option.loadscopereorder = False
 
 
-def xdist_group_of(item: pytest.Item) -> str:
-    """The pytest-xdist group of a test: the real-server tests of one server kind share one worker (that server
-    starts once, and the files in tests/integration share it), the hostile suite another (one background session of
-    its cases), and each other test module stays whole (its module fixtures, e.g. one HAPI validator run, are built
-    once). Two server kinds may run at the same time on the two workers, never one kind twice."""
-    parts = item.path.relative_to(REPO / "tests").parts
-    if parts[0] == "integration":
-        callspec = getattr(item, "callspec", None)
-        kind = callspec.params.get("server") if callspec is not None else None
-        return f"integration-{kind}" if kind else "integration"
-    if parts[0] == "hostile":
+def xdist_group_of(nodeid: str) -> str:
+    """The pytest-xdist group of a test (one worker runs a whole group): the real-server tests of one server kind
+    (that server starts once, and the files in tests/integration share it; two kinds may run side by side on two
+    workers, one kind never twice), the hostile suite (one background session of its cases), else the test module
+    (its module fixtures, e.g. one HAPI validator run, are built once)."""
+    path = nodeid.split("::", 1)[0]
+    if path.startswith("tests/hostile/"):
         return "hostile"
-    return "/".join(parts)
+    if path.startswith("tests/integration/"):
+        from integration.fhir_servers import KINDS
+
+        params = nodeid.rpartition("[")[2] if nodeid.endswith("]") else ""
+        kind = next((k for k in KINDS if params.startswith((f"{k}-", f"{k}]"))), "")
+        return f"integration-{kind}" if kind else "integration"
+    return path
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's worker hook reads the xdist_group marks
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadgroup`` with the groups of ``xdist_group_of``, handed out in collection order (the hostile
+    suite and the server kinds, the longest groups, come first). pytest-xdist 3.8's own loadgroup marks groups by
+    rewriting ``item._nodeid``, which pytest 9 no longer reads, so the groups are told to the scheduler here."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_group_of(nodeid)
+
+    config.option.loadscopereorder = False
+    return GroupScheduling(config, log)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(xdist_group_of(item)))
     if config.getoption("run_all") or config.getoption("markexpr"):
         return
     heavy = [i for i in items if any(i.get_closest_marker(m) for m in HEAVY_MARKS)]
