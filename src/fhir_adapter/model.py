@@ -120,12 +120,97 @@ class Outcome:
 
 
 @dataclass(slots=True)
+class Code:
+    """One coding: ``system`` is a short name of ``mappings/systems.json`` (``"loinc"``, ``"snomed"``, ``"rxnorm"``,
+    ``"atc"``, ``"hgnc"`` ...), never a URL."""
+
+    system: str
+    code: str
+    display: str | None = None
+
+
+@dataclass(slots=True)
+class Concept:
+    """What an atom is about, or a coded value: codings that translate one meaning (never alternatives) and/or the
+    text as written. A concept with only ``text`` has no standard code (life expectancy, RECIST measurable disease)."""
+
+    codes: list[Code] = field(default_factory=list)
+    text: str | None = None
+
+
+@dataclass(slots=True)
+class Quantity:
+    """A threshold or a range bound. ``unit`` is the UCUM code (``"10*9/L"``, ``"g/L"``, ``"{ULN}"`` for multiples
+    of the upper normal limit, ``"{LLN}"`` of the lower); ``unit_text`` the unit as written, kept for display."""
+
+    value: float
+    comparator: str | None = None  # "<", "<=", ">=", ">"; None: exactly (or a range bound)
+    unit: str | None = None
+    unit_text: str | None = None
+
+
+@dataclass(slots=True)
+class TimeWindow:
+    """When the atom must hold, relative to an event: "within 4 weeks before randomization" is low -4 wk, high 0 wk,
+    event randomization. ``low``/``high`` in ``unit`` (UCUM time: ``"h"``, ``"d"``, ``"wk"``, ``"mo"``, ``"a"``);
+    negative is before the event (https://hl7.org/fhir/R5/evidencevariable-definitions.html#EvidenceVariable.characteristic.timeFromEvent)."""
+
+    low: float | None = None
+    high: float | None = None
+    unit: str = "d"
+    event: Concept = field(default_factory=Concept)  # coded where the table has the event, else text
+
+
+@dataclass(slots=True)
+class Atom:
+    """One computable condition of a criterion (../shared/COMPUTABLE.md section 1; docs/architecture.md).
+
+    ``kind`` is the vocabulary kind of ``concept`` (``"age"``, ``"sex"``, ``"performance-status"``, ``"lab"``,
+    ``"vital"``, ``"result"``, ``"genomic"``, ``"condition"``, ``"pregnancy"``, ``"therapy"``,
+    ``"life-expectancy"``, ``"measurable-disease"`` ...). A measured atom has ``quantity`` (a threshold) or
+    ``low``/``high`` (an inclusive range), or ``value`` (a coded result); an atom with none of them is the presence
+    of ``concept`` (a condition, finding, procedure or drug exposure). ``exclude`` is relative to the criterion (or
+    group) holding it: "no prior systemic therapy" inside an inclusion is an atom with ``exclude=True``.
+    ``evidence`` is the words of the criterion that gave the atom (for ``-v``; not carried through FHIR)."""
+
+    kind: str
+    concept: Concept
+    quantity: Quantity | None = None
+    low: Quantity | None = None
+    high: Quantity | None = None
+    value: Concept | None = None
+    exclude: bool = False
+    windows: list[TimeWindow] = field(default_factory=list)
+    evidence: str = field(default="", compare=False)
+
+
+@dataclass(slots=True)
+class AtomGroup:
+    """Atoms (or groups) combined: ``"all-of"`` ("ALT and AST <= 1.5 x ULN") or ``"any-of"`` ("stage III or IV").
+    ``exclude`` negates the whole group, relative to what holds it."""
+
+    combine: str = "all-of"
+    members: list[Atom | AtomGroup] = field(default_factory=list)
+    exclude: bool = False
+
+
+@dataclass(slots=True)
 class Criterion:
-    """One inclusion or exclusion criterion, verbatim, with the items nested under it (a lab list, say)."""
+    """One inclusion or exclusion criterion, verbatim, with the items nested under it (a lab list, say).
+
+    ``exclude`` is what the text means, relative to the item holding it: a top-level exclusion item is ``True``, a
+    sub-item of an exclusion item is ``False`` unless the text carves it out ("except:"). ``heading_exclude`` is
+    the polarity of the heading a top-level item sat under, set only when it differs from ``exclude`` ("Mucosal
+    melanomas are excluded." under "Inclusion Criteria"), so that the item keeps its place. ``combine`` says how
+    the children combine (``"any-of"`` for "any of the following"). ``definition`` is the computable content of the
+    item's own text (None: text only); an item with children has none of its own."""
 
     text: str
     exclude: bool = False
     children: list[Criterion] = field(default_factory=list)
+    combine: str = "all-of"
+    heading_exclude: bool | None = None
+    definition: Atom | AtomGroup | None = None
 
 
 @dataclass(slots=True)

@@ -43,6 +43,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from fhir_adapter.computable import annotate_criteria
 from fhir_adapter.issues import Issue
 from fhir_adapter.model import Criterion
 
@@ -397,4 +398,4 @@ def split_criteria(text: str, *, location: str = "eligibilityCriteria") -> tuple
     splitter = _Splitter(text, location)
     splitter.scan()
     criteria = splitter.build()
-    return criteria, splitter.issues
+    return criteria, splitter.issues + annotate_criteria(criteria, location=location)

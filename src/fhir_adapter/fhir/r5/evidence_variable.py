@@ -50,21 +50,28 @@ def _age_limit(q: JSON | None) -> AgeLimit | None:
 
 
 def _criterion(c: Criterion, link_id: str) -> JSON:
+    """One criterion as a characteristic: ``exclude`` is its polarity (relative to the item holding it), its
+    sub-items a ``definitionByCombination`` combined as the text says (all-of / any-of)."""
     out: JSON = {"linkId": link_id, "description": c.text}
     if c.exclude:
         out["exclude"] = True
     if c.children:
         out["definitionByCombination"] = {
-            "code": "all-of",
+            "code": c.combine,
             "characteristic": [_criterion(k, f"{link_id}.{i}") for i, k in enumerate(c.children, 1)],
         }
     return out
 
 
-def _from_criterion(ch: JSON) -> Criterion:
-    kids = (ch.get("definitionByCombination") or {}).get("characteristic", [])
+def _from_criterion(ch: JSON, heading_exclude: bool | None = None) -> Criterion:
+    combination = ch.get("definitionByCombination") or {}
+    exclude = bool(ch.get("exclude"))
     return Criterion(
-        text=ch.get("description", ""), exclude=bool(ch.get("exclude")), children=[_from_criterion(k) for k in kids]
+        text=ch.get("description", ""),
+        exclude=exclude,
+        children=[_from_criterion(k) for k in combination.get("characteristic", [])],
+        combine=combination.get("code", "all-of"),
+        heading_exclude=heading_exclude if heading_exclude is not None and heading_exclude != exclude else None,
     )
 
 
@@ -124,8 +131,10 @@ def to_eligibility(ctx: Context, e: Eligibility, title: str) -> JSON:
         )
     counters = {False: 0, True: 0}
     for c in e.criteria:
-        counters[c.exclude] += 1
-        chars.append(_criterion(c, f"{'exc' if c.exclude else 'inc'}-{counters[c.exclude]}"))
+        # The linkId names the heading the item sat under (inc-/exc-), ``exclude`` what the item means.
+        heading = c.exclude if c.heading_exclude is None else c.heading_exclude
+        counters[heading] += 1
+        chars.append(_criterion(c, f"{'exc' if heading else 'inc'}-{counters[heading]}"))
     return ctx.add(
         "EvidenceVariable",
         "eligibility",
@@ -167,7 +176,7 @@ def from_eligibility(ev: JSON | None) -> Eligibility:
             e.minimum_age = _age_limit(rng.get("low")) or e.minimum_age
             e.maximum_age = _age_limit(rng.get("high")) or e.maximum_age
         elif link.startswith(("inc-", "exc-")):
-            e.criteria.append(_from_criterion(ch))
+            e.criteria.append(_from_criterion(ch, heading_exclude=link.startswith("exc-")))
     for cat in ev.get("category", []):
         _read_category(e, cat.get("name"), cat.get("valueCodeableConcept") or {})
     return e

@@ -1,0 +1,17 @@
+"""The computable layer of eligibility criteria: atoms extracted from a criterion's text (../shared/COMPUTABLE.md
+section 1). Knows no registry format and no FHIR: it reads ``Criterion.text`` and sets ``Criterion.definition``
+(``fhir_adapter.model.Atom`` / ``AtomGroup``). See docs/architecture.md."""
+
+from __future__ import annotations
+
+from fhir_adapter.issues import Issue
+from fhir_adapter.model import Criterion
+
+
+def annotate_criteria(criteria: list[Criterion], *, location: str = "eligibilityCriteria") -> list[Issue]:
+    """Set the ``definition`` of every criterion (nested ones too) whose text is computable; returns the issues
+    found (``location[i].children[j]`` locations, as ``split_criteria``). Text that is unclear stays text."""
+    return []
+
+
+__all__ = ["annotate_criteria"]
