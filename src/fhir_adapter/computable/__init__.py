@@ -1,4 +1,4 @@
-"""The computable layer of eligibility criteria: atoms extracted from a criterion's text (../shared/COMPUTABLE.md
+"""The computable layer of eligibility criteria: atoms extracted from a criterion's text (docs/computable.md
 section 1). Knows no registry format and no FHIR: it reads ``Criterion.text`` and sets ``Criterion.definition``
 (``fhir_adapter.model.Atom`` / ``AtomGroup``). See docs/architecture.md."""
 

@@ -1,1 +1,2 @@
-"""FHIR mappers, one package per release (``r5``; ``r4`` later), one module per resource, both directions."""
+"""FHIR mappers, one package per release (``r5`` from the Trial, ``r4`` converted from R5), one module per resource,
+both directions (docs/architecture.md)."""
