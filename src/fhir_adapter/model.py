@@ -163,7 +163,7 @@ class TimeWindow:
 
 @dataclass(slots=True)
 class Atom:
-    """One computable condition of a criterion (../shared/COMPUTABLE.md section 1; docs/architecture.md).
+    """One computable condition of a criterion (docs/computable.md section 1).
 
     ``kind`` is the vocabulary kind of ``concept`` (``"age"``, ``"sex"``, ``"performance-status"``, ``"lab"``,
     ``"vital"``, ``"result"``, ``"genomic"``, ``"condition"``, ``"pregnancy"``, ``"therapy"``,
