@@ -1,9 +1,11 @@
-"""The computable layer of eligibility criteria: atoms extracted from a criterion's text (docs/computable.md
-section 1). Knows no registry format and no FHIR: it reads ``Criterion.text`` and sets ``Criterion.definition``
-(``fhir_adapter.model.Atom`` / ``AtomGroup``). See docs/architecture.md."""
+"""The computable layer of eligibility criteria: atoms extracted from a criterion's text (the computable contract,
+docs/computable.md, section 1). Knows no registry format and no FHIR: it reads ``Criterion.text`` and sets
+``Criterion.definition`` (``fhir_adapter.model.Atom`` / ``AtomGroup``). See docs/architecture.md."""
 
 from __future__ import annotations
 
+from fhir_adapter.computable.flat import flat_atoms
+from fhir_adapter.computable.vocabulary import concept_for, concept_key, kind_of
 from fhir_adapter.issues import Issue
 from fhir_adapter.model import Criterion
 
@@ -14,4 +16,4 @@ def annotate_criteria(criteria: list[Criterion], *, location: str = "eligibility
     return []
 
 
-__all__ = ["annotate_criteria"]
+__all__ = ["annotate_criteria", "concept_for", "concept_key", "flat_atoms", "kind_of"]
