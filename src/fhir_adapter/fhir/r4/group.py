@@ -5,7 +5,9 @@ as ``valueRange`` (LOINC 30525-0 with UCUM quantities), sex as ``valueCodeableCo
 administrative-gender + ct.gov codings); every other criterion as ``code.text`` "Inclusion criterion" / "Exclusion
 criterion" with its verbatim text in ``valueCodeableConcept.text``. Nested criteria are flattened depth-first, each
 child right after its parent, with ``EvidenceVariable.characteristic.linkId`` (R5-element extension) on every
-characteristic and the fhir-adapter extension ``criterion-parent`` (valueId: the parent's linkId) on children.
+characteristic and the fhir-adapter extension ``criterion-parent`` (valueId: the parent's linkId) on children;
+``exclude`` is relative to the parent, as in R5, and a parent whose sub-items combine ``any-of`` says so in the
+R5-element extension ``EvidenceVariable.characteristic.definitionByCombination.code``.
 The verbatim eligibility text is ``Group.description`` (R5 element, as extension), the non-criterion facts (healthy
 volunteers, standard ages, study population ...) ``EvidenceVariable.category`` extensions, and the canonical url of
 the R5 EvidenceVariable ``Group.identifier`` (system ``urn:ietf:rfc:3986``).
@@ -20,6 +22,10 @@ from fhir_adapter.fhir.r4.evidence_variable import categories_from, category_ext
 
 URI = "urn:ietf:rfc:3986"
 _LINK = "EvidenceVariable.characteristic.linkId"
+# How the sub-items of an item combine (R5 definitionByCombination.code), written only when it is not all-of (the
+# default, and what Group characteristics mean: every one applies). Its own extension: HL7's validator cannot build
+# the complex definitionByCombination one (its ``characteristic`` child is a content reference).
+_COMBINE = "EvidenceVariable.characteristic.definitionByCombination.code"
 
 
 def group_id(nct_id: str) -> str:
@@ -27,9 +33,11 @@ def group_id(nct_id: str) -> str:
 
 
 def _flatten(ch: JSON, parent: str | None, out: list[JSON]) -> None:
+    combine = (ch.get("definitionByCombination") or {}).get("code")
     exts = [
         xver_value(_LINK, valueId=ch.get("linkId")),
         extension("criterion-parent", valueId=parent) if parent else None,
+        xver_value(_COMBINE, valueCode=combine) if combine not in (None, "all-of") else None,
     ]
     exclude = bool(ch.get("exclude"))
     dbtv = ch.get("definitionByTypeAndValue")
@@ -121,6 +129,9 @@ def lift(group: JSON) -> JSON:
             item = {"linkId": link, "description": (ch.get("valueCodeableConcept") or {}).get("text")}
             if ch.get("exclude"):
                 item["exclude"] = True
+            combine = xver_first_value(ch, _COMBINE)
+            if combine:
+                item["definitionByCombination"] = {"code": combine, "characteristic": []}
         by_link[str(link)] = item
         parent = by_link.get(str(parent_ext.get("valueId"))) if parent_ext else None
         if parent is None:
