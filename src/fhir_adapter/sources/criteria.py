@@ -27,6 +27,10 @@ The rules, all mechanical so that every result can be explained from the text:
   marker type (a bullet returning after a numbered sub-list) or a header comes. So in NCT07586904 the lab list
   ``1.``-``7.`` and also ``8.Female ...`` and ``9.Female ...`` are children of the bullet "Have adequate organ
   function ...:" -- the rule does not look at content.
+* **Polarity of sub-items** is relative to the item holding them (the computable contract, docs/computable.md
+  section 1): a sub-item of an exclusion item, or of a kept exclusion header, has ``exclude=False`` -- it means
+  what its parent means -- unless the parent's line ends by carving the sub-list out ("Prior malignancy, except:",
+  "with the exception of:", "other than:"): those sub-items are exceptions, ``exclude=True``.
 * **Inline numbering**: inside a numbered item, "``. 11. Capital``" (a full stop, a number, a full stop, a capital)
   starts a new item when the number equals the item's own number or the next one (the list's own numbering), so
   "... after the last dose. 11. Participants ..." splits while "≥ 1.5 × ULN", "RECIST v1.1", "CTCAE 5.0 grade" or
@@ -46,6 +50,7 @@ from dataclasses import dataclass, field
 from fhir_adapter.computable import annotate_criteria
 from fhir_adapter.issues import Issue
 from fhir_adapter.model import Criterion
+from fhir_adapter.sources.criteria_polarity import children_exclude
 
 __all__ = ["split_criteria"]
 
@@ -111,6 +116,7 @@ class _Open:
     loc: str
     nest_type: str | None = None
     last_child: _Block | None = None
+    child_exclude: bool = False  # the ``exclude`` of its sub-items, relative to it ("except:" sub-lists: True)
 
 
 def _header_of(content: str) -> tuple[bool, bool, str | None] | None:
@@ -321,7 +327,7 @@ class _Splitter:
                     top.append(crit)
                 continue
             _close_siblings(stack, block)
-            crit = Criterion(block.text, exclude)
+            crit = Criterion(block.text, stack[-1].child_exclude if stack else exclude)
             if stack:
                 parent = stack[-1]
                 loc = f"{parent.loc}.children[{len(parent.crit.children)}]"
@@ -337,7 +343,7 @@ class _Splitter:
                 self._no_header_yet()
             self._check_numbering(block, prev, loc)
             self._check_polarity(block, exclude, loc)
-            stack.append(_Open(block, crit, loc))
+            stack.append(_Open(block, crit, loc, child_exclude=children_exclude(block.text)))
         return top
 
     def _no_header_yet(self) -> None:
@@ -392,7 +398,7 @@ class _Splitter:
 def split_criteria(text: str, *, location: str = "eligibilityCriteria") -> tuple[list[Criterion], list[Issue]]:
     """Split an eligibility text into ordered criteria (see the module docstring for the rules).
 
-    Returns the top-level criteria in source order (nested lists in ``children``, same polarity) and the issues
+    Returns the top-level criteria in source order (nested lists in ``children``, polarity relative) and the issues
     found; issue locations are ``location[i]`` for top-level item ``i`` and ``location[i].children[j]`` below.
     """
     splitter = _Splitter(text, location)
