@@ -1,12 +1,23 @@
 """split_criteria: polarity and combination follow what the text means (issue 9 item 1, docs/computable.md section 1
-"Nesting and polarity"): sub-items relative to their parent, "except:" sub-lists carved out."""
+"Nesting and polarity"): sub-items relative to their parent, "except:" sub-lists carved out, "any of the following"
+sub-lists any-of, whole-item exclusions under the inclusion heading read as exclusions."""
 
 from __future__ import annotations
 
+import html
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
 import pytest
 
+from fhir_adapter.bundle import to_bundle
 from fhir_adapter.model import Criterion
+from fhir_adapter.sources import read_bytes
 from fhir_adapter.sources.criteria import split_criteria
+
+DATA = Path(__file__).resolve().parent / "data"
 
 
 def shape(criteria: list[Criterion]) -> list[tuple[str, bool, list[tuple[str, bool]]]]:
@@ -118,3 +129,196 @@ def test_kept_exclusion_header_children_are_relative() -> None:
     assert shape(crits) == [
         ("Exclusion criteria for cohort B:", True, [("Prior anthracyclines", False), ("Other", False)])
     ]
+
+
+# -- "any of the following" sub-lists are any-of (NCT03064438-like) -------------------------------------------------
+V2_ANY_OF = (
+    "Inclusion Criteria:\n\n"
+    "* Patients must have any of the following:\n\n"
+    "  * Histologically confirmed relapsed multiple myeloma\n"
+    "  * Measurable serum M-protein \\>= 0.5 g/dL\n"
+    "  * Urine M-protein \\>= 200 mg/24 h\n"
+    "* ECOG performance status 0-2\n\n"
+    "Exclusion Criteria:\n\n"
+    "* Any of the following findings at screening:\n\n"
+    "  * Positive HIV test\n"
+    "  * Positive pregnancy test\n"
+)
+XML_ANY_OF = """
+        Inclusion Criteria:
+
+          -  Patients must have any of the following:
+
+               1. Histologically confirmed relapsed multiple myeloma
+
+               2. Measurable serum M-protein &gt;= 0.5 g/dL
+
+               3. Urine M-protein &gt;= 200 mg/24 h
+
+          -  ECOG performance status 0-2
+
+        Exclusion Criteria:
+
+          -  Any of the following findings at screening:
+
+               -  Positive HIV test
+
+               -  Positive pregnancy test
+"""
+
+
+def any_of_shape(criteria: list[Criterion]) -> list[tuple[str, bool, str, int]]:
+    return [(c.text, c.exclude, c.combine, len(c.children)) for c in criteria]
+
+
+ANY_OF_EXPECTED = [
+    ("Patients must have any of the following:", False, "any-of", 3),
+    ("ECOG performance status 0-2", False, "all-of", 0),
+    ("Any of the following findings at screening:", True, "any-of", 2),
+]
+
+
+def test_any_of_sub_list_v2_markdown() -> None:
+    crits, _ = split_criteria(V2_ANY_OF)
+    assert any_of_shape(crits) == ANY_OF_EXPECTED
+    assert [c.exclude for c in crits[2].children] == [False, False]  # relative: each finding excludes via the item
+
+
+def test_any_of_sub_list_legacy_xml_layout() -> None:
+    crits, _ = split_criteria(html.unescape(XML_ANY_OF))
+    assert any_of_shape(crits) == ANY_OF_EXPECTED
+    assert crits[0].children[1].text == "Measurable serum M-protein >= 0.5 g/dL"
+
+
+def _v2_study(criteria: str) -> bytes:
+    return json.dumps(
+        {
+            "protocolSection": {
+                "identificationModule": {"nctId": "NCT03064438", "briefTitle": "Any-of sub-lists"},
+                "eligibilityModule": {"eligibilityCriteria": criteria},
+            }
+        }
+    ).encode()
+
+
+def _xml_study(criteria: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<clinical_study>\n'
+        "  <id_info><nct_id>NCT03064438</nct_id></id_info>\n  <brief_title>Any-of sub-lists</brief_title>\n"
+        f"  <eligibility><criteria><textblock>{criteria}</textblock></criteria></eligibility>\n</clinical_study>\n"
+    ).encode()
+
+
+def _eligibility_characteristics(bundle: dict[str, Any]) -> list[dict[str, Any]]:
+    evs = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "EvidenceVariable"]
+    ev = next(r for r in evs if any(c.get("linkId", "").startswith(("inc-", "exc-")) for c in r["characteristic"]))
+    return [c for c in ev["characteristic"] if c.get("linkId", "").startswith(("inc-", "exc-"))]
+
+
+@pytest.mark.parametrize("data", [_v2_study(V2_ANY_OF), _xml_study(XML_ANY_OF)], ids=["ctgov-v2", "ctgov-xml"])
+def test_any_of_reaches_r5_through_the_readers(data: bytes) -> None:
+    (record,) = read_bytes(data, "t")
+    assert record.trial is not None
+    assert any_of_shape(record.trial.eligibility.criteria) == ANY_OF_EXPECTED
+    chars = _eligibility_characteristics(to_bundle(record.trial))
+    combos = [(c.get("exclude", False), (c.get("definitionByCombination") or {}).get("code")) for c in chars]
+    assert combos == [(False, "any-of"), (False, None), (True, "any-of")]
+    nested = chars[2]["definitionByCombination"]["characteristic"]
+    assert [c.get("exclude", False) for c in nested] == [False, False]  # no double negation
+
+
+@pytest.mark.parametrize(
+    "lead",
+    [
+        "Patients must have any of the following:",
+        "Presence of symptoms, defined as any of the following:",
+        "Any one of the following:",
+        "Patients must meet one of the following criteria:",
+        "Based on 1 of the following criteria:",
+        "Evidence of involvement including 1 of the following:",
+        "At least one of the following:",
+        "Antibodies, as defined by one or both of the following criteria:",
+        "One or more of the following:",
+        "Either of the following:",
+        "An adult carer in the household who is either:",
+        "Treatment with any of the medications listed below within 1 week prior to Visit 1:",
+        "ANY OF THE FOLLOWING:",
+    ],
+)
+def test_alternatives_wordings_are_any_of(lead: str) -> None:
+    crits, _ = split_criteria(f"Inclusion Criteria:\n* {lead}\n  - a\n  - b\n")
+    assert any_of_shape(crits) == [(lead, False, "any-of", 2)]
+    assert [c.exclude for c in crits[0].children] == [False, False]
+
+
+@pytest.mark.parametrize(
+    "lead",
+    [
+        "Patients must meet all of the following:",
+        "Adequate organ function:",
+        "Evidence of cardiac involvement including any 2 of the following:",  # at least two: not any-of
+        "At least two of the following:",
+        "Exactly one of the following:",
+        "Only one of the following:",
+        "Patients with no more than one of the following:",  # at most one: not any-of
+        "At most one of the following:",
+        "Patients who are not pregnant and have any of the following:",  # a negation further away: left as a list
+        "Results from one of the designated outside laboratories; the following requirements apply:",
+        "Creatinine clearance either measured or estimated as follows:",  # 'either' inside the line
+        "Any prior therapy with the following:",
+    ],
+)
+def test_other_lists_stay_all_of(lead: str) -> None:
+    crits, _ = split_criteria(f"Inclusion Criteria:\n* {lead}\n  - a\n  - b\n")
+    assert any_of_shape(crits) == [(lead, False, "all-of", 2)]
+    assert [c.exclude for c in crits[0].children] == [False, False]
+
+
+@pytest.mark.parametrize(
+    "lead",
+    [
+        "Patients must not have any of the following:",
+        "No history of any of the following:",
+        "Patients without any of the following:",
+        "None of the following:",
+        "Neither of the following:",
+    ],
+)
+def test_negated_alternatives_are_each_carved_out(lead: str) -> None:
+    # "must not have any of A, B" = has neither: all-of [A exclude, B exclude], the item itself stays inclusion
+    crits, _ = split_criteria(f"Inclusion Criteria:\n* {lead}\n  - a\n  - b\n")
+    assert any_of_shape(crits) == [(lead, False, "all-of", 2)]
+    assert [c.exclude for c in crits[0].children] == [True, True]
+
+
+def test_any_of_without_sub_items_keeps_the_default() -> None:
+    crits, _ = split_criteria("Exclusion Criteria:\n* Any of the following: HIV, HBV or HCV infection\n")
+    assert any_of_shape(crits) == [("Any of the following: HIV, HBV or HCV infection", True, "all-of", 0)]
+
+
+def test_kept_headers_combine_by_their_polarity() -> None:
+    text = "Inclusion criteria for cohort A:\n- a\n- b\nExclusion criteria for cohort A:\n- c\n- d\n"
+    crits, _ = split_criteria(text)
+    assert any_of_shape(crits) == [
+        ("Inclusion criteria for cohort A:", False, "all-of", 2),
+        ("Exclusion criteria for cohort A:", True, "any-of", 2),  # each of its items excludes on its own
+    ]
+
+
+def _fixture_criteria(name: str) -> list[Criterion]:
+    root = ET.parse(DATA / "ctgov-xml" / name).getroot()
+    crits, _ = split_criteria(root.findtext("eligibility/criteria/textblock") or "")
+    return crits
+
+
+def test_real_any_of_lists() -> None:
+    aps = _fixture_criteria("NCT00482794.xml")
+    assert [(c.combine, len(c.children)) for c in aps[:2]] == [("any-of", 2), ("any-of", 3)]
+    assert aps[1].text.endswith("pregnancy morbidity, defined as any of the following:")
+    covid = _fixture_criteria("NCT04452435_covid_19.xml")
+    findings = next(c for c in covid if c.text == "Any of the following findings at Visit 1:")
+    assert (findings.exclude, findings.combine, [c.exclude for c in findings.children]) == (True, "any-of", [False] * 2)
+    fabry = _fixture_criteria("NCT01298141.xml")[0].children[2]
+    assert fabry.combine == "any-of"
+    cardiac = next(c for c in fabry.children if "any 2 of the following" in c.text)
+    assert cardiac.combine == "all-of"  # "any 2 of": neither all-of nor any-of, left as written

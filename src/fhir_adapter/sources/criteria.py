@@ -27,10 +27,13 @@ The rules, all mechanical so that every result can be explained from the text:
   marker type (a bullet returning after a numbered sub-list) or a header comes. So in NCT07586904 the lab list
   ``1.``-``7.`` and also ``8.Female ...`` and ``9.Female ...`` are children of the bullet "Have adequate organ
   function ...:" -- the rule does not look at content.
-* **Polarity of sub-items** is relative to the item holding them (the computable contract, docs/computable.md
-  section 1): a sub-item of an exclusion item, or of a kept exclusion header, has ``exclude=False`` -- it means
-  what its parent means -- unless the parent's line ends by carving the sub-list out ("Prior malignancy, except:",
-  "with the exception of:", "other than:"): those sub-items are exceptions, ``exclude=True``.
+* **Polarity and combination of sub-items** follow the parent's wording (the computable contract,
+  docs/computable.md section 1; the readings are in ``criteria_polarity``): a sub-item's ``exclude`` is relative
+  to the item holding it, so ``False`` under an exclusion item or a kept exclusion header, unless the parent's line
+  carves the sub-list out ("Prior malignancy, except:", "must not have any of the following:"). The parent's
+  ``combine`` is ``any-of`` when its line says the sub-items are alternatives ("any of the following", "one of the
+  following", "at least one of", "either:") and under a kept exclusion header (each item excludes on its own),
+  else ``all-of``.
 * **Inline numbering**: inside a numbered item, "``. 11. Capital``" (a full stop, a number, a full stop, a capital)
   starts a new item when the number equals the item's own number or the next one (the list's own numbering), so
   "... after the last dose. 11. Participants ..." splits while "≥ 1.5 × ULN", "RECIST v1.1", "CTCAE 5.0 grade" or
@@ -50,7 +53,7 @@ from dataclasses import dataclass, field
 from fhir_adapter.computable import annotate_criteria
 from fhir_adapter.issues import Issue
 from fhir_adapter.model import Criterion
-from fhir_adapter.sources.criteria_polarity import children_exclude
+from fhir_adapter.sources.criteria_polarity import header_sub_list, mentions_exclusion, sub_list
 
 __all__ = ["split_criteria"]
 
@@ -81,11 +84,6 @@ _ENDS_HEADER = re.compile(
     r"(?<![/\w-])(?P<kind>inclusion|exclusion|non[\s-]?inclusion)(?:\s+criteria)?\s*(?::\s*)?$", re.IGNORECASE
 )
 _DECORATION = " \t*_#"
-_EXCLUSION_WORDING = re.compile(
-    r"\b(?:(?:is|are|will\s+be|shall\s+be|would\s+be|be)\s+(?:also\s+|therefore\s+)?(?:excluded|ineligible)"
-    r"|not\s+eligible)\b",
-    re.IGNORECASE,
-)
 # "... dose. 11. Participants" inside a "num." item, "... dose. 11) Participants" inside a "num)" item
 _INLINE_NUMBER_DOT = re.compile(r"(?<=\.)\s+(\d{1,3})\\?\.\s+(?=[A-Z])")
 _INLINE_NUMBER_PAREN = re.compile(r"(?<=\.)\s+(\d{1,3})\\?\)\s+(?=[A-Z])")
@@ -117,6 +115,7 @@ class _Open:
     nest_type: str | None = None
     last_child: _Block | None = None
     child_exclude: bool = False  # the ``exclude`` of its sub-items, relative to it ("except:" sub-lists: True)
+    combine: str = "all-of"  # how its sub-items combine, set on the criterion with its first sub-item
 
 
 def _header_of(content: str) -> tuple[bool, bool, str | None] | None:
@@ -323,7 +322,9 @@ class _Splitter:
                 stack.clear()
                 if block.keep:
                     crit = Criterion(block.text, exclude)
-                    stack.append(_Open(_Block("header", -1, -1, "header"), crit, f"{self.location}[{len(top)}]"))
+                    child_exclude, combine = header_sub_list(exclude)
+                    hb = _Block("header", -1, -1, "header")
+                    stack.append(_Open(hb, crit, f"{self.location}[{len(top)}]", None, None, child_exclude, combine))
                     top.append(crit)
                 continue
             _close_siblings(stack, block)
@@ -333,6 +334,7 @@ class _Splitter:
                 loc = f"{parent.loc}.children[{len(parent.crit.children)}]"
                 prev = parent.last_child
                 parent.crit.children.append(crit)
+                parent.crit.combine = parent.combine
                 parent.last_child = block
             else:
                 loc = f"{self.location}[{len(top)}]"
@@ -343,7 +345,8 @@ class _Splitter:
                 self._no_header_yet()
             self._check_numbering(block, prev, loc)
             self._check_polarity(block, exclude, loc)
-            stack.append(_Open(block, crit, loc, child_exclude=children_exclude(block.text)))
+            child_exclude, combine = sub_list(block.text)
+            stack.append(_Open(block, crit, loc, None, None, child_exclude, combine))
         return top
 
     def _no_header_yet(self) -> None:
@@ -362,7 +365,7 @@ class _Splitter:
         )
 
     def _check_polarity(self, block: _Block, exclude: bool, loc: str) -> None:
-        if not exclude and _EXCLUSION_WORDING.search(block.text):
+        if not exclude and mentions_exclusion(block.text):
             self.issues.append(
                 Issue(
                     "warning",

@@ -2,16 +2,31 @@
 
 The computable contract (docs/computable.md, section 1, "Nesting and polarity") reads a criterion's ``exclude``
 relative to the item holding it, as FHIR does for a characteristic nested in a ``definitionByCombination``
-(https://hl7.org/fhir/R5/evidencevariable-definitions.html#EvidenceVariable.characteristic.exclude): a sub-item of
-an exclusion item is not an exclusion of its own, unless its parent's line carves the sub-list out ("Prior
-malignancy, except:").
+(https://hl7.org/fhir/R5/evidencevariable-definitions.html#EvidenceVariable.characteristic.exclude), and combines a
+sub-list as the text says (``definitionByCombination.code`` all-of / any-of,
+https://hl7.org/fhir/R5/valueset-characteristic-combination.html). Three readings, all from the words alone:
+
+* ``sub_list``: how an item's sub-items read. "any of the following", "one of the following", "at least one of",
+  "one or both of", "either:" say the sub-items are alternatives (``any-of``); "all of the following" or a plain
+  list stays ``all-of``. A sub-item means what its parent means (``exclude=False``) unless the parent's line ends
+  by carving the sub-list out ("Prior malignancy, except:") or clearly negates the alternatives ("must not have any
+  of the following:", "none of the following:"): then each sub-item is ``exclude=True``, combined all-of. Where a
+  negation is further away in the clause ("no more than one of the following") the list is left as a plain one.
+* ``header_sub_list``: the items under a header kept as a criterion ("Exclusion criteria for cohort B:") are
+  criteria of that heading, relative to it: under an exclusion header each one excludes on its own (``any-of``).
+* ``whole_item_exclusion``: an item that as a whole says it excludes ("Mucosal melanomas are excluded.", "Patients
+  who ... are not eligible.") -- one sentence ending with the exclusion. ``mentions_exclusion`` is the looser test
+  (the wording anywhere: "...; patients that are pregnant are excluded; ..."), which only earns a warning.
 """
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["children_exclude"]
+__all__ = ["header_sub_list", "mentions_exclusion", "sub_list", "whole_item_exclusion"]
+
+ALL_OF = "all-of"
+ANY_OF = "any-of"
 
 # The parent's line ends by introducing the sub-list as exceptions: "Prior malignancy, except:", "... with the
 # exception of the following:", "... other than:". Matched against the text without its trailing colon.
@@ -20,10 +35,83 @@ _CARVE_OUT = re.compile(
     r"(?:\s+the\s+following)?\Z",
     re.IGNORECASE,
 )
+# Wording that says the sub-items are alternatives. Not "any 2 of", "exactly one of", "only one of", "no more than
+# one of", "at most one of" (neither all-of nor any-of), not "none of" / "neither of" (\b keeps "one"/"either" from
+# matching inside them).
+_ALTERNATIVES = re.compile(
+    r"(?<!exactly )(?<!only )(?<!than )(?<!most )"
+    r"\b(?:any(?:\s+one)?|(?:at\s+least\s+)?(?:one|1)(?:\s+or\s+(?:more|both))?|either)"
+    r"\s+of\s+(?:the\s+|these\s+)?(?:following|below)\b"
+    r"|\bany\s+of\s+the\s+\w+\s+(?:listed|given|shown)\s+below\b",
+    re.IGNORECASE,
+)
+_EITHER_AT_END = re.compile(r"\beither\Z", re.IGNORECASE)  # "... an adult carer who is either:"
+_NONE_OF = re.compile(r"\b(?:none|neither)\s+of\s+(?:the\s+|these\s+)?(?:following|below)\b", re.IGNORECASE)
+_CLAUSE_BREAK = re.compile(r"[.;:]")
+_NEGATIONS = frozenset(("not", "no", "never", "without", "nor", "free", "cannot", "neither", "none"))
+_NEGATION_NEAR = 3  # a negation among the words right before "any of" ("no history of any of") negates them
+
+# The looser test: the wording anywhere in the item.
+_EXCLUSION_WORDING = re.compile(
+    r"\b(?:(?:is|are|will\s+be|shall\s+be|would\s+be|be)\s+(?:also\s+|therefore\s+)?(?:excluded|ineligible)"
+    r"|not\s+eligible)\b",
+    re.IGNORECASE,
+)
+# The whole item is one statement that ends by excluding: "<who> are excluded", "<who> is not eligible", optionally
+# "from the study" / "for this trial". Matched against the item's one sentence without its final "." or ":".
+_ENDS_EXCLUDING = re.compile(
+    r"\S\s+(?:are|is|will\s+be|shall\s+be|would\s+be|should\s+be|must\s+be)"
+    r"\s+(?:also\s+|therefore\s+)?(?:excluded|ineligible|not\s+eligible)"
+    r"(?:\s+(?:from|for|to\s+participate\s+in)\s+(?:the\s+|this\s+)?(?:study|trial|participation|enrol?ment))?\Z",
+    re.IGNORECASE,
+)
+_INNER_SENTENCE = re.compile(r"[.;]\s")  # "X are excluded. Y are eligible if ..." is more than one statement
 
 
-def children_exclude(parent_text: str) -> bool:
-    """The ``exclude`` of the sub-items of an item with this text, relative to it: True only when the text
-    introduces them as exceptions ("except:"), else False (a sub-item means what its parent means)."""
-    lead = parent_text.rstrip().rstrip(":：").rstrip()
-    return _CARVE_OUT.search(lead) is not None
+def _lead(text: str) -> str:
+    """The text without its trailing colon and spaces: what introduces a sub-list."""
+    return text.rstrip().rstrip(":：").rstrip()
+
+
+def _negation_before(text: str, start: int) -> tuple[bool, bool]:
+    """(a negation right before ``start``, a negation anywhere earlier in the same clause)."""
+    clause = _CLAUSE_BREAK.split(text[:start])[-1]
+    words = [w.strip("(),").lower() for w in clause.split()]
+    negated = [w in _NEGATIONS or w.endswith("n't") for w in words]
+    return any(negated[-_NEGATION_NEAR:]), any(negated)
+
+
+def sub_list(parent_text: str) -> tuple[bool, str]:
+    """(``exclude`` of the sub-items relative to the item, how they combine) for an item with this text."""
+    lead = _lead(parent_text)
+    if _CARVE_OUT.search(lead) or _NONE_OF.search(lead):
+        return True, ALL_OF
+    m = _ALTERNATIVES.search(lead)
+    if m is not None:
+        near, anywhere = _negation_before(lead, m.start())
+        if near:  # "must not have any of the following": none of them
+            return True, ALL_OF
+        return False, ALL_OF if anywhere else ANY_OF
+    if _EITHER_AT_END.search(lead):
+        return False, ANY_OF
+    return False, ALL_OF
+
+
+def header_sub_list(exclude: bool) -> tuple[bool, str]:
+    """(``exclude`` of the items, how they combine) under a header kept as a criterion: each item of an exclusion
+    header excludes on its own, the items of an inclusion header are all required."""
+    return False, ANY_OF if exclude else ALL_OF
+
+
+def whole_item_exclusion(text: str) -> bool:
+    """True when the item as a whole says it excludes ("Mucosal or ocular melanomas are excluded.")."""
+    sentence = text.strip()
+    sentence = sentence[:-1] if sentence.endswith((".", ":", "：")) else sentence
+    if _INNER_SENTENCE.search(sentence):
+        return False
+    return _ENDS_EXCLUDING.search(sentence.rstrip()) is not None
+
+
+def mentions_exclusion(text: str) -> bool:
+    """True when the item says somewhere that someone is excluded or not eligible."""
+    return _EXCLUSION_WORDING.search(text) is not None
