@@ -150,14 +150,17 @@ def test_odd_numbering_accepted_with_information() -> None:
 
 
 def test_exclusion_wording_under_inclusion_warns() -> None:
+    # a whole-item exclusion is read as one (keeping its heading); a mere mention stays inclusion; both warn
     crits, issues = split_criteria(
         "Inclusion Criteria:\n* Adults\n* Mucosal melanomas are excluded.\n* Not eligible: x\n"
     )
-    assert [c.exclude for c in crits] == [False, False, False]
+    assert [(c.exclude, c.heading_exclude) for c in crits] == [(False, None), (True, False), (False, None)]
     assert [(i.severity, i.location) for i in issues] == [
         ("warning", "eligibilityCriteria[1]"),
         ("warning", "eligibilityCriteria[2]"),
     ]
+    assert "read as an exclusion, as the text says" in issues[0].message
+    assert "kept as inclusion" in issues[1].message
 
 
 def test_location_prefix_and_child_locations() -> None:
@@ -190,7 +193,8 @@ def test_seed_001_expected_items() -> None:
     for t in exp["exclusion"]:
         assert (t, True) in items
     for t in ("Mucosal or ocular melanomas are excluded.", "Melanomas of unknown primary origin are excluded."):
-        assert (t, False) in items
+        assert (t, True) in items  # read as exclusions, as the text says (issue 9)
+        assert next(c for c in crits if c.text == t).heading_exclude is False  # listed under inclusion
     assert sum(1 for i in issues if i.severity == "warning") == 2
     organ = next(c for c in crits if c.text.startswith("Have adequate organ function"))
     assert len(organ.children) == 9

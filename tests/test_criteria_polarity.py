@@ -322,3 +322,97 @@ def test_real_any_of_lists() -> None:
     assert fabry.combine == "any-of"
     cardiac = next(c for c in fabry.children if "any 2 of the following" in c.text)
     assert cardiac.combine == "all-of"  # "any 2 of": neither all-of nor any-of, left as written
+
+
+# -- a whole-item exclusion under the inclusion heading is an exclusion ---------------------------------------------
+@pytest.mark.parametrize(
+    "item",
+    [
+        "Mucosal or ocular melanomas are excluded.",
+        "Melanomas of unknown primary origin are excluded.",
+        "Patients with Stage I or IV breast cancer are not eligible.",
+        "Patients who have received prior anti-PD-1 therapy are not eligible",
+        "Patients with a history of any malignancy are ineligible",
+        "A patient with active hepatitis B is not eligible.",
+        "Patients who are unable to give consent will be excluded",
+        "Pregnant women are excluded from the study.",
+        "Patients with brain metastases will also be excluded from participation.",
+        "Smokers are therefore excluded",
+        "HIV-positive patients are not eligible for this trial.",
+    ],
+)
+def test_whole_item_exclusion_under_inclusion_is_an_exclusion(item: str) -> None:
+    crits, issues = split_criteria(f"Inclusion Criteria:\n* Adults\n* {item}\nExclusion Criteria:\n* Pregnancy\n")
+    assert [(c.text, c.exclude, c.heading_exclude) for c in crits] == [
+        ("Adults", False, None),
+        (item, True, False),  # keeps the heading it sat under (linkId inc-), means an exclusion
+        ("Pregnancy", True, None),
+    ]
+    assert [(i.severity, i.location) for i in issues] == [("warning", "eligibilityCriteria[1]")]
+    assert "read as an exclusion, as the text says" in issues[0].message
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        "Patients must not have been excluded from a prior trial of this drug",
+        "Patients must not be excluded from standard therapy",
+        "Patients who are not eligible for surgery",  # an inclusion: ineligible for surgery, eligible here
+        "Patients who are ineligible for cisplatin",
+        "Patients not eligible for or refusing transplantation",
+        "Patients previously excluded from other studies are eligible.",
+        "Women of childbearing potential must have a negative pregnancy test; patients that are pregnant or breast"
+        " feeding are excluded; a female of childbearing potential is any woman who meets the following criteria",
+        "Patients must be able to swallow tablets; a patient with any gastrointestinal disease that would impair"
+        " absorption is not eligible",
+        "Subjects with untreated CNS metastases are excluded. Subjects are eligible if CNS metastases are treated.",
+        "Not eligible: x",
+        "Exclusion of other causes is not required",
+        "Brain metastases are not excluded.",
+    ],
+)
+def test_an_inclusion_that_mentions_exclusion_does_not_flip(item: str) -> None:
+    crits, _ = split_criteria(f"Inclusion Criteria:\n* {item}\n")
+    assert [(c.text, c.exclude, c.heading_exclude) for c in crits] == [(item, False, None)]
+
+
+def test_whole_item_exclusion_under_the_exclusion_heading_stays_as_it_is() -> None:
+    crits, issues = split_criteria("Exclusion Criteria:\n* Patients with Stage IV cancer are not eligible.\n")
+    assert [(c.exclude, c.heading_exclude) for c in crits] == [(True, None)]
+    assert not issues
+
+
+def test_whole_item_exclusion_as_a_sub_item_is_relative_to_its_parent() -> None:
+    text = "Inclusion Criteria:\n* Melanoma of the skin:\n  - stage III or IV\n  - Mucosal melanomas are excluded.\n"
+    crits, issues = split_criteria(text)
+    assert [(c.text, c.exclude, c.heading_exclude) for c in crits[0].children] == [
+        ("stage III or IV", False, None),
+        ("Mucosal melanomas are excluded.", True, None),  # carved out of its inclusion parent
+    ]
+    assert [i.location for i in issues] == ["eligibilityCriteria[0].children[1]"]
+    # under an exclusion item the same sub-item already means an exclusion: nothing to flip
+    crits, issues = split_criteria(text.replace("Inclusion", "Exclusion"))
+    assert [c.exclude for c in crits[0].children] == [False, False]
+    assert not issues
+
+
+def test_whole_item_exclusion_with_a_sub_list() -> None:
+    text = "Inclusion Criteria:\n* A subject who meets any of the following criteria will be excluded:\n  - a\n  - b\n"
+    crits, _ = split_criteria(text)
+    (item,) = crits
+    assert (item.exclude, item.heading_exclude, item.combine) == (True, False, "any-of")
+    assert [c.exclude for c in item.children] == [False, False]
+
+
+def test_seed_001_melanomas_are_exclusions_kept_under_inclusion() -> None:
+    (record,) = read_bytes(next((DATA.parents[1] / "seeds").glob("001_*.txt")).read_bytes(), "seed")
+    assert record.trial is not None
+    crits = record.trial.eligibility.criteria
+    flipped = [(c.text, c.exclude, c.heading_exclude) for c in crits if c.heading_exclude is not None]
+    assert flipped == [
+        ("Mucosal or ocular melanomas are excluded.", True, False),
+        ("Melanomas of unknown primary origin are excluded.", True, False),
+    ]
+    chars = _eligibility_characteristics(to_bundle(record.trial))
+    melanoma = [c for c in chars if c.get("description", "").endswith("are excluded.")]
+    assert [(c["linkId"][:4], c.get("exclude")) for c in melanoma] == [("inc-", True), ("inc-", True)]

@@ -39,8 +39,11 @@ The rules, all mechanical so that every result can be explained from the text:
   "... after the last dose. 11. Participants ..." splits while "≥ 1.5 × ULN", "RECIST v1.1", "CTCAE 5.0 grade" or
   "Grade 2. Patients" (inside item 5) do not.
 * **Numbering** is taken as written ("176\\." after "16." is item 176); gaps and repeats give ``information`` issues.
-* An inclusion item worded as an exclusion ("... are excluded.", "not eligible") stays inclusion (as listed) and
-  gets a ``warning`` issue.
+* An item that means inclusion in its place but as a whole says it excludes ("Mucosal or ocular melanomas are
+  excluded.", "Patients who ... are not eligible.") is read as an exclusion, as the text says (``exclude=True``; at
+  the top level ``heading_exclude=False`` keeps the heading it sat under) with a ``warning`` issue; one that only
+  mentions an exclusion ("...; patients that are pregnant are excluded; ...", "Not eligible: x") stays inclusion,
+  also with a ``warning``.
 
 Everything is line-based with anchored or bounded regular expressions: linear in the size of the text.
 """
@@ -53,7 +56,7 @@ from dataclasses import dataclass, field
 from fhir_adapter.computable import annotate_criteria
 from fhir_adapter.issues import Issue
 from fhir_adapter.model import Criterion
-from fhir_adapter.sources.criteria_polarity import header_sub_list, mentions_exclusion, sub_list
+from fhir_adapter.sources.criteria_polarity import header_sub_list, mentions_exclusion, sub_list, whole_item_exclusion
 
 __all__ = ["split_criteria"]
 
@@ -116,6 +119,7 @@ class _Open:
     last_child: _Block | None = None
     child_exclude: bool = False  # the ``exclude`` of its sub-items, relative to it ("except:" sub-lists: True)
     combine: str = "all-of"  # how its sub-items combine, set on the criterion with its first sub-item
+    effective: bool = False  # what it means once its ancestors are read: True counts against entering
 
 
 def _header_of(content: str) -> tuple[bool, bool, str | None] | None:
@@ -324,30 +328,55 @@ class _Splitter:
                     crit = Criterion(block.text, exclude)
                     child_exclude, combine = header_sub_list(exclude)
                     hb = _Block("header", -1, -1, "header")
-                    stack.append(_Open(hb, crit, f"{self.location}[{len(top)}]", None, None, child_exclude, combine))
+                    loc = f"{self.location}[{len(top)}]"
+                    stack.append(_Open(hb, crit, loc, None, None, child_exclude, combine, exclude))
                     top.append(crit)
                 continue
             _close_siblings(stack, block)
-            crit = Criterion(block.text, stack[-1].child_exclude if stack else exclude)
-            if stack:
-                parent = stack[-1]
+            parent = stack[-1] if stack else None
+            if parent is not None:
                 loc = f"{parent.loc}.children[{len(parent.crit.children)}]"
                 prev = parent.last_child
+            else:
+                loc = f"{self.location}[{len(top)}]"
+                prev = last_top
+            crit, effective = self._criterion(block, parent, exclude, loc)
+            if parent is not None:
                 parent.crit.children.append(crit)
                 parent.crit.combine = parent.combine
                 parent.last_child = block
             else:
-                loc = f"{self.location}[{len(top)}]"
-                prev = last_top
                 top.append(crit)
                 last_top = block
             if not seen_header:
                 self._no_header_yet()
             self._check_numbering(block, prev, loc)
-            self._check_polarity(block, exclude, loc)
             child_exclude, combine = sub_list(block.text)
-            stack.append(_Open(block, crit, loc, None, None, child_exclude, combine))
+            stack.append(_Open(block, crit, loc, None, None, child_exclude, combine, effective))
         return top
+
+    def _criterion(self, block: _Block, parent: _Open | None, heading: bool, loc: str) -> tuple[Criterion, bool]:
+        """The item's criterion and what it means once its ancestors are read (True: counts against entering).
+
+        ``exclude`` is relative to the parent (top level: the heading). An item that means inclusion in its place
+        but as a whole says it excludes ("Mucosal melanomas are excluded.") is read as an exclusion, as the text
+        says; at the top level it keeps its heading in ``heading_exclude`` (docs/computable.md section 1)."""
+        own = parent.child_exclude if parent is not None else heading
+        effective = (parent.effective if parent is not None else False) != own
+        crit = Criterion(block.text, own)
+        if effective:
+            return crit, effective
+        if whole_item_exclusion(block.text):
+            crit.exclude = not own
+            if parent is None:
+                crit.heading_exclude = heading
+            message = "criterion listed under inclusion reads as an exclusion; read as an exclusion, as the text says"
+            self.issues.append(Issue("warning", loc, message + " (kept under its heading)", "business-rule"))
+            return crit, True
+        if mentions_exclusion(block.text):
+            message = "part of a criterion listed under inclusion reads as an exclusion; kept as inclusion, as listed"
+            self.issues.append(Issue("warning", loc, message, "business-rule"))
+        return crit, effective
 
     def _no_header_yet(self) -> None:
         """An item before any header: said once."""
@@ -363,17 +392,6 @@ class _Splitter:
                 "incomplete",
             )
         )
-
-    def _check_polarity(self, block: _Block, exclude: bool, loc: str) -> None:
-        if not exclude and mentions_exclusion(block.text):
-            self.issues.append(
-                Issue(
-                    "warning",
-                    loc,
-                    "criterion listed under inclusion reads as an exclusion; kept as inclusion, as the source lists it",
-                    "business-rule",
-                )
-            )
 
     def _check_numbering(self, block: _Block, prev: _Block | None, loc: str) -> None:
         if id(block) in self.inline_splits:

@@ -60,7 +60,7 @@ _EXCLUSION_WORDING = re.compile(
 # The whole item is one statement that ends by excluding: "<who> are excluded", "<who> is not eligible", optionally
 # "from the study" / "for this trial". Matched against the item's one sentence without its final "." or ":".
 _ENDS_EXCLUDING = re.compile(
-    r"\S\s+(?:are|is|will\s+be|shall\s+be|would\s+be|should\s+be|must\s+be)"
+    r"\S\s+(?:are|is|(?:will|shall|would|should|must)\s+(?:also\s+)?be)"
     r"\s+(?:also\s+|therefore\s+)?(?:excluded|ineligible|not\s+eligible)"
     r"(?:\s+(?:from|for|to\s+participate\s+in)\s+(?:the\s+|this\s+)?(?:study|trial|participation|enrol?ment))?\Z",
     re.IGNORECASE,
