@@ -1,4 +1,5 @@
-"""``fhir-adapter convert``: trial records -> FHIR Bundles (or NDJSON) in a folder, validated by default."""
+"""``fhir-adapter convert``: trial records -> FHIR Bundles (or NDJSON) in a folder, or Bundle NDJSON on standard
+output (``-o -``), validated by default."""
 
 from __future__ import annotations
 
@@ -31,7 +32,9 @@ from fhir_adapter.release import DEFAULT_RELEASE
 from fhir_adapter.sinks.files import display_id
 
 if TYPE_CHECKING:
-    from fhir_adapter.pipeline import Outcome
+    from fhir_adapter.pipeline import ConvertSummary, Outcome
+
+STDOUT = "-"  # ``-o -``: the bundles go to standard output
 
 
 class BundleType(StrEnum):
@@ -46,6 +49,7 @@ class _Progress:
         self.quiet, self.count, self.start, self.last = quiet, 0, time.monotonic(), time.monotonic()
         self.bar = None
         if not quiet and sys.stderr.isatty():
+            from rich.console import Console
             from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
             self.bar = Progress(
@@ -54,6 +58,7 @@ class _Progress:
                 TimeElapsedColumn(),
                 TextColumn("{task.fields[rate]}"),
                 transient=True,
+                console=Console(stderr=True),  # on stderr, where it was asked for: stdout may carry the bundles
             )
             self.task = self.bar.add_task("convert", total=None, rate="")
             self.bar.start()
@@ -79,12 +84,15 @@ def convert(
         typer.Argument(help="Files, folders, ZIP archives, NDJSON files, or - for standard input.", show_default=False),
     ],
     output: Annotated[
-        Path,
+        str,
         typer.Option(
             "--output",
             "-o",
+            metavar="DIR|-",
             help="Folder to write <NCTID>.json bundles into (created if needed; nothing is written "
-            "outside it, no input in it is overwritten).",
+            "outside it, no input in it is overwritten). Or - for standard output: every bundle that converted as "
+            "one compact JSON line, in input order, all other lines on stderr; nothing goes to disk, so no "
+            "errors.jsonl (failures are listed on stderr only) and no --ndjson.",
         ),
     ],
     fhir_version: Release = DEFAULT_RELEASE,
@@ -102,11 +110,17 @@ def convert(
 ) -> None:
     """Convert trial records to FHIR. Exit 0 only if every record converted (and validated).
 
-    Failed records are listed in DIR/errors.jsonl (source, index, NCT id, stage, message)."""
+    Failed records are listed in DIR/errors.jsonl (source, index, NCT id, stage, message). With -o - the bundles
+    go to standard output and every other line (per record, summary, failures) to stderr."""
     from fhir_adapter.errors import OutputError
     from fhir_adapter.pipeline import ConvertOptions, convert_paths, default_workers
 
-    check_output(output)
+    to_stream = output == STDOUT
+    if to_stream and ndjson:
+        err("error: --ndjson writes one file per resource type and needs -o DIR, not -o - (standard output)")
+        raise typer.Exit(ExitCode.USAGE)
+    if not to_stream:
+        check_output(Path(output))
     require_paths([Path(p) for p in inputs if p != "-"])
     limits = input_limits(record_timeout, max_record_mb, max_list_items, max_json_depth, limit)
     options = ConvertOptions(
@@ -115,27 +129,41 @@ def convert(
         ndjson=ndjson,
         validate=do_validate,
         workers=workers or default_workers(),
+        indent=not to_stream,
         limits=limits,
     )
-    make_output(output)
+    target = sys.stdout.buffer if to_stream else make_output(Path(output))
+    say = err if to_stream else out  # standard output carries only the bundles in -o - mode
     progress = _Progress(quiet)
     try:
-        summary = convert_paths(inputs, output, options, _reporter(progress, quiet, verbose))
+        summary = convert_paths(inputs, target, options, _reporter(progress, quiet, verbose, say))
     except OutputError as e:
         err(f"error: {e}")
         raise typer.Exit(ExitCode.FAILED) from None
-    finally:
+    finally:  # a BrokenPipeError (the reader of -o - went away) goes on to typer: no traceback, exit 1
         progress.close()
-    line = f"{summary.converted} converted, {summary.failed} failed, {summary.warnings} warnings"
-    out(line + (f" (failures listed in {summary.errors_file})" if summary.errors_file else ""))
+    say(_summary_line(summary, to_stream))
     if summary.failed:
         raise typer.Exit(ExitCode.FAILED)
     if summary.converted == 0:
         raise typer.Exit(ExitCode.NO_INPUT)
 
 
-def _reporter(progress: _Progress, quiet: bool, verbose: bool) -> Callable[[Outcome, str | None], None]:
-    """One line per record: ``ok``, ``FAILED`` or ``INVALID`` with file, record, id, stage and message."""
+def _summary_line(summary: ConvertSummary, to_stream: bool) -> str:
+    """The last line of a run: counts, and where the failures are listed."""
+    line = f"{summary.converted} converted, {summary.failed} failed, {summary.warnings} warnings"
+    if summary.errors_file:
+        return line + f" (failures listed in {summary.errors_file})"
+    if to_stream and summary.failed:
+        return line + " (failures listed above; -o DIR also writes them to errors.jsonl)"
+    return line
+
+
+def _reporter(
+    progress: _Progress, quiet: bool, verbose: bool, say: Callable[[str], None] = out
+) -> Callable[[Outcome, str | None], None]:
+    """One line per record: ``ok`` (told to ``say``), ``FAILED`` or ``INVALID`` (on stderr) with file, record, id,
+    stage and message."""
 
     def report(o: Outcome, target: str | None) -> None:
         progress.tick()
@@ -153,6 +181,6 @@ def _reporter(progress: _Progress, quiet: bool, verbose: bool) -> Callable[[Outc
         for m in o.messages if verbose else [m for m in o.messages if "seen before" in m]:
             err(f"  {nct} {m}")
         if not quiet:
-            out(f"ok {nct} -> {target} ({o.resources} resources, {o.warnings} warnings)")
+            say(f"ok {nct} -> {target} ({o.resources} resources, {o.warnings} warnings)")
 
     return report

@@ -14,11 +14,13 @@ stages <- pool <- this module (docs/architecture.md).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from fhir_adapter.errors import OutputError
 from fhir_adapter.outcome import Outcome
@@ -35,6 +37,7 @@ from fhir_adapter.pipeline.stages import (
 from fhir_adapter.sinks import (
     ERRORS_FILE,
     BundleFiles,
+    BundleStream,
     ErrorLog,
     NdjsonFiles,
     OutputFolder,
@@ -69,7 +72,7 @@ class ConvertSummary:
 
 def iter_outcomes(
     inputs: Iterable[str | Path], options: ConvertOptions, convert: ConvertFn = convert_unit
-) -> Iterator[Outcome]:
+) -> Generator[Outcome, None, None]:
     """Outcomes of every record, in input order, converted by ``options.workers`` processes with ``convert``
     (``convert_unit``; a test passes its own to crash or stall a worker)."""
     units = guarded_units(inputs, options.limits)
@@ -87,52 +90,81 @@ def iter_outcomes(
     yield from iter_pool(units, options, convert)
 
 
-def record_sink(folder: OutputFolder, options: ConvertOptions) -> RecordSink:
-    """The sink ``options`` ask for: NDJSON per resource type, or one bundle file per record."""
-    return NdjsonFiles(folder) if options.ndjson else BundleFiles(folder)
+def record_sink(output: OutputFolder | BinaryIO, options: ConvertOptions) -> RecordSink:
+    """The sink ``options`` ask for: NDJSON per resource type, or one bundle file per record, in a folder; one
+    bundle a line on a stream. ``OutputError`` for NDJSON on a stream (it is one file per resource type)."""
+    if not isinstance(output, OutputFolder):
+        if options.ndjson:
+            raise OutputError("NDJSON per resource type needs an output folder, not a stream")
+        return BundleStream(output)
+    return NdjsonFiles(output) if options.ndjson else BundleFiles(output)
 
 
-def deliver(outcome: Outcome, sink: RecordSink, errors: ErrorLog) -> str | None:
-    """Write one outcome; returns its target (file path or ``NDJSON``), or None for a failure. A record that cannot
-    be written becomes a failure (stage ``write``). A bundle that failed validation is not written (only listed in
-    the errors file), so that nothing downstream picks it up."""
+def deliver(outcome: Outcome, sink: RecordSink, errors: ErrorLog | None) -> str | None:
+    """Write one outcome; returns its target (file path, ``NDJSON`` or ``stdout``), or None for a failure. A record
+    that cannot be written becomes a failure (stage ``write``). A bundle that failed validation is not written (only
+    listed in the errors file, when there is one), so that nothing downstream picks it up. A closed stream
+    (``BrokenPipeError``: the reader of ``-o -`` went away) is no record's failure: it ends the run."""
     if outcome.ok:
         try:
             return sink.write(outcome)
+        except BrokenPipeError:
+            raise
         except (OutputError, UnusableId, OSError) as e:
             outcome.ok, outcome.stage, outcome.messages = False, "write", [write_failure(e)]
             outcome.payload, outcome.lines = b"", []
-    errors.add(outcome)
+    if errors is not None:
+        errors.add(outcome)
     return None
+
+
+def write_outcomes(
+    inputs: list[str | Path],
+    sink: RecordSink,
+    errors: ErrorLog | None,
+    options: ConvertOptions,
+    on_outcome: Callable[[Outcome, str | None], None] | None = None,
+    convert: ConvertFn = convert_unit,
+) -> ConvertSummary:
+    """The summary of converting every record of the inputs into ``sink`` (failures into ``errors``, when given);
+    both are closed at the end, whatever happens. The workers are stopped as soon as the run ends, even early."""
+    summary = ConvertSummary()
+    try:
+        with contextlib.closing(iter_outcomes(inputs, options, convert)) as outcomes:
+            for outcome in outcomes:
+                target = deliver(outcome, sink, errors)
+                summary.count(outcome)
+                if on_outcome is not None:
+                    on_outcome(outcome, target)
+    finally:
+        close_all([sink] if errors is None else [sink, errors])
+    return summary
 
 
 def convert_paths(
     inputs: Iterable[str | Path],
-    output: Path,
+    output: Path | BinaryIO,
     options: ConvertOptions,
     on_outcome: Callable[[Outcome, str | None], None] | None = None,
     convert: ConvertFn = convert_unit,
 ) -> ConvertSummary:
     """Convert every record of the inputs into ``output``; ``on_outcome(outcome, target)`` is told of each.
 
-    Failed records are listed in ``output/errors.jsonl`` (source, index, NCT id, stage, message), a stale errors
-    file from an earlier run is removed first. Never raises for bad input; raises ``OutputError`` when ``output``
-    cannot be used (a file, not creatable) or a file cannot be put in place at the end."""
+    ``output`` is a folder (a ``Path``): bundle or NDJSON files, and failed records listed in
+    ``output/errors.jsonl`` (source, index, NCT id, stage, message), a stale errors file from an earlier run removed
+    first. Or it is a binary stream (standard output for ``-o -``): one compact bundle a line, in input order,
+    nothing on disk, failures only told to ``on_outcome``. Never raises for bad input; raises ``OutputError`` when
+    ``output`` cannot be used (a file, not creatable; NDJSON on a stream) or a file cannot be put in place at the
+    end, and ``BrokenPipeError`` when the stream's reader went away."""
     inputs = list(inputs)
+    if not isinstance(output, Path):
+        return write_outcomes(inputs, record_sink(output, options), None, options, on_outcome, convert)
     folder = OutputFolder(output)
-    summary = ConvertSummary()
     try:
         folder.remove(ERRORS_FILE)
         folder.protected = input_identities(inputs, folder)
-        sink, errors = record_sink(folder, options), ErrorLog(folder)
-        try:
-            for outcome in iter_outcomes(inputs, options, convert):
-                target = deliver(outcome, sink, errors)
-                summary.count(outcome)
-                if on_outcome is not None:
-                    on_outcome(outcome, target)
-        finally:
-            close_all([sink, errors])
+        errors = ErrorLog(folder)
+        summary = write_outcomes(inputs, record_sink(folder, options), errors, options, on_outcome, convert)
     finally:
         folder.close()
     if errors.written:
@@ -160,4 +192,5 @@ __all__ = [
     "run_unit",
     "unit_failure",
     "warm_up",
+    "write_outcomes",
 ]

@@ -4,6 +4,7 @@
   overwritten);
 - ``base``: ``RecordSink``, the one interface the pipeline drives (``write`` an outcome, ``close``);
 - ``bundles``: one ``<NCTID>.json`` Bundle per record; ``ndjson``: one ``<ResourceType>.ndjson`` per type;
+- ``stdout``: one Bundle a line on a stream (standard output, ``convert -o -``), nothing on disk;
 - ``error_log``: ``errors.jsonl``, the failed records of any run;
 - ``server``: push to and pull from a FHIR server.
 
@@ -25,10 +26,13 @@ from fhir_adapter.sinks.files import (
     prepare_folder,
 )
 from fhir_adapter.sinks.ndjson import NdjsonFiles
+from fhir_adapter.sinks.stdout import STREAM_TARGET, BundleStream
 
 __all__ = [
     "ERRORS_FILE",
+    "STREAM_TARGET",
     "BundleFiles",
+    "BundleStream",
     "ErrorLog",
     "NdjsonFiles",
     "OutputFolder",
