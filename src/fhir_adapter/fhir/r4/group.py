@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from fhir_adapter.fhir.common import JSON, extension, get_extension, pruned, text_cc
 from fhir_adapter.fhir.ids import full_url, resource_id
+from fhir_adapter.fhir.r4 import criterion_atoms
 from fhir_adapter.fhir.r4.common import xver_first_value, xver_value
 from fhir_adapter.fhir.r4.evidence_variable import categories_from, category_extensions
 
@@ -32,6 +33,30 @@ def group_id(nct_id: str) -> str:
     return resource_id(nct_id, "Group", "eligibility")
 
 
+def _age_or_sex(ch: JSON, exts: list[JSON | None], out: list[JSON]) -> None:
+    """The age and sex characteristics (``definitionByTypeAndValue`` of the structured fields)."""
+    exclude = bool(ch.get("exclude"))
+    dbtv = ch.get("definitionByTypeAndValue") or {}
+    rng = dbtv.get("valueRange") or {}
+    if rng.get("low") and rng.get("high") and rng["low"].get("code") != rng["high"].get("code"):
+        # rng-2 (low <= high) cannot be evaluated across units offline (HAPI reports an error for 3 mo .. 17 a):
+        # two characteristics, one bound each; Group characteristics all apply, so the meaning is the same.
+        for bound in ("low", "high"):
+            out.append(
+                {"extension": exts, "code": dbtv.get("type"), "valueRange": {bound: rng[bound]}, "exclude": exclude}
+            )
+        return
+    out.append(
+        {
+            "extension": exts,
+            "code": dbtv.get("type"),
+            "valueRange": dbtv.get("valueRange"),
+            "valueCodeableConcept": dbtv.get("valueCodeableConcept"),
+            "exclude": exclude,
+        }
+    )
+
+
 def _flatten(ch: JSON, parent: str | None, out: list[JSON]) -> None:
     combine = (ch.get("definitionByCombination") or {}).get("code")
     exts = [
@@ -39,41 +64,20 @@ def _flatten(ch: JSON, parent: str | None, out: list[JSON]) -> None:
         extension("criterion-parent", valueId=parent) if parent else None,
         xver_value(_COMBINE, valueCode=combine) if combine not in (None, "all-of") else None,
     ]
+    if not _is_criterion(ch.get("linkId")):
+        _age_or_sex(ch, exts, out)
+        return
     exclude = bool(ch.get("exclude"))
-    dbtv = ch.get("definitionByTypeAndValue")
-    rng = (dbtv or {}).get("valueRange") or {}
-    if rng.get("low") and rng.get("high") and rng["low"].get("code") != rng["high"].get("code"):
-        # rng-2 (low <= high) cannot be evaluated across units offline (HAPI reports an error for 3 mo .. 17 a):
-        # two characteristics, one bound each; Group characteristics all apply, so the meaning is the same.
-        for bound in ("low", "high"):
-            out.append(
-                {
-                    "extension": exts,
-                    "code": (dbtv or {}).get("type"),
-                    "valueRange": {bound: rng[bound]},
-                    "exclude": exclude,
-                }
-            )
+    text = {
+        "extension": exts,
+        "code": text_cc("Exclusion criterion" if exclude else "Inclusion criterion"),
+        "valueCodeableConcept": text_cc(ch.get("description") or "(no text)"),
+        "exclude": exclude,
+    }
+    if criterion_atoms.is_computable(ch):
+        out.extend(criterion_atoms.characteristics(ch, exts, text))
         return
-    if dbtv:
-        out.append(
-            {
-                "extension": exts,
-                "code": dbtv.get("type"),
-                "valueRange": dbtv.get("valueRange"),
-                "valueCodeableConcept": dbtv.get("valueCodeableConcept"),
-                "exclude": exclude,
-            }
-        )
-        return
-    out.append(
-        {
-            "extension": exts,
-            "code": text_cc("Exclusion criterion" if exclude else "Inclusion criterion"),
-            "valueCodeableConcept": text_cc(ch.get("description") or "(no text)"),
-            "exclude": exclude,
-        }
-    )
+    out.append(text)
     for kid in (ch.get("definitionByCombination") or {}).get("characteristic", []):
         _flatten(kid, ch.get("linkId"), out)
 
@@ -100,6 +104,41 @@ def down(ev: JSON, nct_id: str) -> JSON:
     )
 
 
+def _is_criterion(link: object) -> bool:
+    """Criteria have linkIds ``inc-<n>`` / ``exc-<n>`` (nested: ``inc-<n>.<m>``); age and sex their own."""
+    return str(link).startswith(("inc-", "exc-"))
+
+
+def _lift_item(ch: JSON, link: str, by_link: dict[str, JSON]) -> JSON | None:
+    """The R5 characteristic of an R4 criterion, age or sex characteristic (None: the second bound of an age
+    range split by units, merged into the first)."""
+    if _is_criterion(link):
+        computable = criterion_atoms.lift_computable(ch, link)
+        if computable is not None:
+            return computable
+        item: JSON = {"linkId": link, "description": (ch.get("valueCodeableConcept") or {}).get("text")}
+        if ch.get("exclude"):
+            item["exclude"] = True
+        combine = xver_first_value(ch, _COMBINE)
+        if combine:
+            item["definitionByCombination"] = {"code": combine, "characteristic": []}
+        return item
+    if "valueRange" in ch and link in by_link:
+        by_link[link]["definitionByTypeAndValue"]["valueRange"].update(ch["valueRange"])
+        return None
+    value: JSON = (
+        {"valueRange": dict(ch["valueRange"])}
+        if "valueRange" in ch
+        else {"valueCodeableConcept": ch.get("valueCodeableConcept")}
+    )
+    return {"linkId": link, "definitionByTypeAndValue": {"type": ch.get("code"), **value}}
+
+
+def _add_to(parent: JSON, item: JSON) -> None:
+    parent.setdefault("definitionByCombination", {"code": "all-of", "characteristic": []})
+    parent["definitionByCombination"]["characteristic"].append(item)
+
+
 def lift(group: JSON) -> JSON:
     """R4 Group -> the R5 eligibility EvidenceVariable shape ``r5.evidence_variable.from_eligibility`` reads."""
     top: list[JSON] = []
@@ -108,37 +147,21 @@ def lift(group: JSON) -> JSON:
         link = xver_first_value(ch, _LINK)
         if link is None:
             continue
-        parent_ext = get_extension(ch, "criterion-parent")
-        if "valueRange" in ch and str(link) in by_link:  # the second bound of an age range split by units
-            by_link[str(link)]["definitionByTypeAndValue"]["valueRange"].update(ch["valueRange"])
+        member_of = criterion_atoms.member_parent(ch)
+        if member_of is not None:
+            by_link[str(link)] = criterion_atoms.lift_member(ch)
+            _add_to(by_link[member_of], by_link[str(link)])
             continue
-        if "valueRange" in ch:
-            item: JSON = {
-                "linkId": link,
-                "definitionByTypeAndValue": {"type": ch.get("code"), "valueRange": dict(ch["valueRange"])},
-            }
-        elif ch.get("code", {}).get("coding"):
-            item = {
-                "linkId": link,
-                "definitionByTypeAndValue": {
-                    "type": ch.get("code"),
-                    "valueCodeableConcept": ch.get("valueCodeableConcept"),
-                },
-            }
-        else:
-            item = {"linkId": link, "description": (ch.get("valueCodeableConcept") or {}).get("text")}
-            if ch.get("exclude"):
-                item["exclude"] = True
-            combine = xver_first_value(ch, _COMBINE)
-            if combine:
-                item["definitionByCombination"] = {"code": combine, "characteristic": []}
+        item = _lift_item(ch, str(link), by_link)
+        if item is None:
+            continue
         by_link[str(link)] = item
+        parent_ext = get_extension(ch, "criterion-parent")
         parent = by_link.get(str(parent_ext.get("valueId"))) if parent_ext else None
         if parent is None:
             top.append(item)
         else:
-            parent.setdefault("definitionByCombination", {"code": "all-of", "characteristic": []})
-            parent["definitionByCombination"]["characteristic"].append(item)
+            _add_to(parent, item)
     ids = [i.get("value") for i in group.get("identifier", []) if i.get("system") == URI]
     return pruned(
         {

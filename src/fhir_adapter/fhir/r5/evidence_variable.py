@@ -2,10 +2,11 @@
 
 https://hl7.org/fhir/R5/evidencevariable.html
 
-Eligibility: one characteristic per criterion in source order (``exclude: true`` for exclusions, nested items as
-``definitionByCombination`` all-of), the verbatim text in ``description``; age and sex as computable
-``definitionByTypeAndValue``; facts that are not criteria (healthy volunteers, standard age groups...) in
-``category``.
+Eligibility: one characteristic per criterion in source order (``exclude``: what the item means, relative to the
+item holding it; nested items as ``definitionByCombination`` all-of / any-of as the text says), the verbatim text in
+``description``, the computable content of the item (``Criterion.definition``) on the same characteristic
+(:mod:`.criterion_atoms`); age and sex as computable ``definitionByTypeAndValue``; facts that are not criteria
+(healthy volunteers, standard age groups...) in ``category``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from __future__ import annotations
 from typing import Any
 
 from fhir_adapter import terminology
+from fhir_adapter.errors import MappingError
 from fhir_adapter.fhir.common import JSON, Context, coded, text_cc, token_of, tokens_of
+from fhir_adapter.fhir.r5.criterion_atoms import definition_elements, definition_of, is_member
 from fhir_adapter.model import AgeLimit, Criterion, Eligibility, Intervention, Outcome
 
 # UCUM codes of the age units (https://ucum.org); "a" is the UCUM year.
@@ -51,10 +54,15 @@ def _age_limit(q: JSON | None) -> AgeLimit | None:
 
 def _criterion(c: Criterion, link_id: str) -> JSON:
     """One criterion as a characteristic: ``exclude`` is its polarity (relative to the item holding it), its
-    sub-items a ``definitionByCombination`` combined as the text says (all-of / any-of)."""
+    sub-items a ``definitionByCombination`` combined as the text says (all-of / any-of), or its own computable
+    content (an item has one or the other: the model's rule)."""
     out: JSON = {"linkId": link_id, "description": c.text}
     if c.exclude:
         out["exclude"] = True
+    if c.children and c.definition is not None:
+        raise MappingError(f"criterion {link_id} has both sub-items and a definition", field="eligibility.criteria")
+    if c.definition is not None:
+        out.update(definition_elements(c.definition))
     if c.children:
         out["definitionByCombination"] = {
             "code": c.combine,
@@ -66,12 +74,14 @@ def _criterion(c: Criterion, link_id: str) -> JSON:
 def _from_criterion(ch: JSON, heading_exclude: bool | None = None) -> Criterion:
     combination = ch.get("definitionByCombination") or {}
     exclude = bool(ch.get("exclude"))
+    definition = definition_of(ch)
     return Criterion(
         text=ch.get("description", ""),
         exclude=exclude,
-        children=[_from_criterion(k) for k in combination.get("characteristic", [])],
-        combine=combination.get("code", "all-of"),
+        children=[_from_criterion(k) for k in combination.get("characteristic", []) if not is_member(k)],
+        combine=combination.get("code", "all-of") if definition is None else "all-of",
         heading_exclude=heading_exclude if heading_exclude is not None and heading_exclude != exclude else None,
+        definition=definition,
     )
 
 
