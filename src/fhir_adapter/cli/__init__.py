@@ -13,7 +13,7 @@ import traceback
 
 import typer
 
-from fhir_adapter.cli import convert, fetch, pull, push, validate
+from fhir_adapter.cli import convert, fetch, match, pull, push, validate
 from fhir_adapter.cli.common import clean, err
 from fhir_adapter.errors import ExitCode
 
@@ -31,6 +31,7 @@ app.command("validate")(validate.validate)
 app.command("fetch")(fetch.fetch)
 app.command("push")(push.push)
 app.command("pull")(pull.pull)
+app.command("match")(match.match)
 
 
 def internal_error_line(e: BaseException) -> str:

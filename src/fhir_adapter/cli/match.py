@@ -1,0 +1,171 @@
+"""``fhir-adapter match``: pre-screen a patient (a FHIR file, R4 or R5) against trials (our bundles, or any input
+``convert`` reads): per trial a verdict and a score, per criterion met / not-met / unknown with evidence and reason
+(``fhir_adapter.match``). Output: a table (default), JSON, or a FHIR searchset Bundle (``--format fhir``).
+
+The pieces (``load_patient``, ``load_trials``, ``write_results``) are separate so that a server mode can feed the
+same evaluation and output from a FHIR server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from fhir_adapter.cli.common import Release, err, out, require_paths
+from fhir_adapter.errors import ExitCode
+from fhir_adapter.release import DEFAULT_RELEASE, FhirRelease
+
+if TYPE_CHECKING:
+    from fhir_adapter.match import TrialMatch
+    from fhir_adapter.model import Trial
+
+
+class MatchFormat(StrEnum):
+    table = "table"
+    json = "json"
+    fhir = "fhir"
+
+
+def _evaluation_day(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a date: use YYYY-MM-DD", param_hint="'--on'") from None
+
+
+def load_patient(path: Path) -> list[dict[str, Any]]:
+    """The FHIR resources of a patient file (Bundle, list or resource). ``SourceError`` naming the file and field
+    when it is not JSON, not FHIR, or has no Patient."""
+    import orjson
+
+    from fhir_adapter.errors import SourceError
+    from fhir_adapter.match import read_patient, resources_of
+
+    try:
+        document = orjson.loads(path.read_bytes())
+    except OSError as e:
+        raise SourceError(f"cannot read: {e.strerror}", path=str(path)) from None
+    except orjson.JSONDecodeError as e:
+        raise SourceError(f"not FHIR JSON: {e}", path=str(path)) from None
+    resources = resources_of(document, str(path))
+    read_patient(resources, str(path))  # fail early, naming the file, when there is no Patient
+    return resources
+
+
+def _trial_files(paths: list[Path]) -> Iterator[Path]:
+    for p in paths:
+        if p.is_dir():
+            yield from sorted(f for f in p.rglob("*") if f.is_file() and f.name != "errors.jsonl")
+        else:
+            yield p
+
+
+def _fhir_bundle(path: Path) -> dict[str, Any] | None:
+    """The parsed file when it is a FHIR Bundle holding a ResearchStudy (one of ours), else None."""
+    import orjson
+
+    if path.suffix.lower() != ".json":
+        return None
+    try:
+        doc = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    if isinstance(doc, dict) and doc.get("resourceType") == "Bundle":
+        return doc
+    return None
+
+
+def load_trials(paths: list[Path]) -> tuple[list[Trial], int]:
+    """(trials, failures) of the inputs: our FHIR bundles (R5 or R4) through ``from_bundle``, anything else through
+    the readers of ``convert``. A file that cannot be read is one line on stderr naming it, and counted."""
+    from fhir_adapter.bundle import from_bundle
+    from fhir_adapter.errors import FhirAdapterError
+    from fhir_adapter.sources import read_records
+
+    trials: list[Trial] = []
+    failures = 0
+    for path in _trial_files(paths):
+        bundle = _fhir_bundle(path)
+        if bundle is not None:
+            try:
+                trials.append(from_bundle(bundle))
+            except FhirAdapterError as e:
+                err(f"FAILED {path}: {e}")
+                failures += 1
+            continue
+        for record in read_records([path]):
+            if record.trial is not None:
+                trials.append(record.trial)
+            else:
+                err(f"FAILED {record.error}")
+                failures += 1
+    return trials, failures
+
+
+def write_results(matches: list[TrialMatch], fmt: MatchFormat, output: Path | None, release: FhirRelease) -> None:
+    """The results in the asked format, on stdout or into ``output`` (a file)."""
+    import orjson
+
+    from fhir_adapter.match.output import to_json, to_searchset, to_table
+
+    if fmt is MatchFormat.table:
+        text = "\n".join(to_table(matches)) + "\n"
+    else:
+        doc = to_json(matches) if fmt is MatchFormat.json else to_searchset(matches, release)
+        text = orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n"
+    if output is None:
+        for line in text.splitlines():
+            out(line)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as e:
+        err(f"error: {output}: cannot write: {e.strerror}")
+        raise typer.Exit(ExitCode.FAILED) from None
+    err(f"results written to {output}")
+
+
+def match(
+    trials: Annotated[
+        list[Path], typer.Argument(help="Trial files or folders: our FHIR bundles or any input convert reads.")
+    ],
+    patient: Annotated[
+        Path, typer.Option("--patient", help="The patient's FHIR data: a Bundle, a list or one resource (R4 or R5).")
+    ],
+    fmt: Annotated[MatchFormat, typer.Option("--format", help="table, json, or a FHIR searchset Bundle.")] = (
+        MatchFormat.table
+    ),
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file (default: stdout).")] = None,
+    on: Annotated[
+        str | None,
+        typer.Option(
+            "--on", metavar="YYYY-MM-DD", help="Evaluation date: ages and windows are taken at it (default today)."
+        ),
+    ] = None,
+    fhir_version: Release = DEFAULT_RELEASE,
+) -> None:
+    """Pre-screen a patient against trials. Exit 0 when every input was read (whatever the verdicts)."""
+    from fhir_adapter.errors import SourceError
+    from fhir_adapter.match import match as do_match
+
+    day = _evaluation_day(on)
+    require_paths([patient, *trials])
+    try:
+        resources = load_patient(patient)
+    except SourceError as e:
+        err(f"error: {e}")
+        raise typer.Exit(ExitCode.FAILED) from None
+    found, failures = load_trials(trials)
+    if not found:
+        err("error: no trial could be read from the inputs")
+        raise typer.Exit(ExitCode.NO_INPUT if not failures else ExitCode.FAILED)
+    write_results(do_match(resources, found, on=day), fmt, output, fhir_version)
+    if failures:
+        raise typer.Exit(ExitCode.FAILED)
