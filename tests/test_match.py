@@ -218,14 +218,23 @@ def test_units_convert_within_a_dimension_only() -> None:
     assert convert(1, "not-a-unit", "g") is None
 
 
-def test_unknown_units_stale_data_and_censored_values_are_unknown_never_met() -> None:
-    for name, reason in (
-        ("p18-unit-not-ucum.r4.json", "is not a UCUM code"),
-        ("p19-censored.r4.json", "censored"),
-        ("p09-stale.r4.json", "stale"),
-    ):
+def test_unknown_units_and_stale_data_are_unknown_never_met() -> None:
+    for name, reason in (("p18-unit-not-ucum.r4.json", "is not a UCUM code"), ("p09-stale.r4.json", "stale")):
         anc = _results(name, trial_a())["inc-2.1"]
         assert anc.status == "unknown" and reason in anc.reason, (name, anc.reason)
+
+
+def test_a_censored_value_decides_only_when_every_value_it_stands_for_agrees() -> None:
+    anc = _results("p19-censored.r4.json", trial_a())["inc-2.1"]  # "<0.5" against ">= 1.5"
+    assert anc.status == "not-met" and anc.evidence[0].value == "<0.5 10*9/L"
+    patient = read_patient(_resources("p19-censored.r4.json"))
+    fact = next(f for f in patient.facts if ("loinc", "751-8") in f.codes)
+    assert fact.quantity is not None
+    above = type(fact.quantity)(0.5, "10*9/L", "10*9/L", ">")  # somewhere above 0.5: may or may not be >= 1.5
+    patient.facts[patient.facts.index(fact)] = type(fact)(**{**_fields(fact), "quantity": above})  # type: ignore[misc]
+    atom = _lab(ANC, ">=", 1.5, "10*9/L")
+    outcome = evaluate_atom(atom, patient, ON)
+    assert outcome.truth is None and "censored" in outcome.reason
 
 
 def test_uln_needs_a_reference_range() -> None:
@@ -412,3 +421,16 @@ def test_cli_errors_name_the_file_and_field(tmp_path: Path) -> None:
     assert missing.exit_code == ExitCode.NO_INPUT and "nope.json: no such file" in missing.output
     day = runner.invoke(app, ["match", "--patient", str(PATIENTS / "p01-eligible.r4.json"), str(_seed()), "--on", "x"])
     assert day.exit_code == ExitCode.USAGE
+
+
+def test_life_expectancy_needs_a_person_and_a_concept_without_code_keeps_the_verdict_unknown() -> None:
+    ecog = _item("ECOG 0 or 1", Atom("performance-status", Concept([ECOG]), low=_q(0), high=_q(1)))
+    life = _item(
+        "Life expectancy >= 12 weeks", Atom("life-expectancy", Concept(text="Life expectancy"), _q(12, "wk", ">="))
+    )
+    uncoded = _item("No drug allergy", Atom("condition", Concept(text="Hypersensitivity")), exclude=True)
+    resources = _resources("p01-eligible.r5.json")
+    [m] = match(resources, [Trial(nct_id="TEST-F", eligibility=Eligibility(criteria=[ecog, life]))], on=ON)
+    assert m.verdict == "eligible-so-far" and not m.criteria[1].computable
+    [m] = match(resources, [Trial(nct_id="TEST-G", eligibility=Eligibility(criteria=[ecog, uncoded]))], on=ON)
+    assert m.verdict == "unknown" and m.criteria[1].computable

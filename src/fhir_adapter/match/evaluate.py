@@ -15,7 +15,8 @@ How each kind of atom is decided (``Atom.kind``, the vocabulary kinds of ``fhir_
   record with one of the atom's codes, in the window -> true; a record that denies it (refuted, not taken) or
   records only outside the window -> false; no record -> unknown (an absent record is not an absent condition).
   Without a window a condition counts while active; a resolved one is unknown (history of X, or X now?).
-- anything else (``life-expectancy``, ``measurable-disease``, a text-only concept) -> unknown, needs a person.
+- ``life-expectancy``, ``measurable-disease`` -> unknown, needs a person (counted as text-only for the verdict);
+  a concept without a code -> unknown (counted as computable: the verdict stays unknown).
 
 Codes match exactly by (system, code), except ATC: an atom's ATC class (``L01E``) matches every drug coded under
 it (``L01EX11``). Never by text. SNOMED CT subsumption needs a terminology server and is not done: a more specific
@@ -28,6 +29,7 @@ to another event (diagnosis) is unknown.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -41,6 +43,9 @@ FRESHNESS_DAYS = 90
 MEASURED_KINDS = frozenset({"performance-status", "lab", "vital"})
 CODED_RESULT_KINDS = frozenset({"result", "genomic"})
 PRESENCE_CATEGORIES = (CONDITION, PROCEDURE, MEDICATION)
+# Kinds that have no standard code by design (the computable contract, docs/computable.md: "an atom without a
+# standard code (life expectancy, RECIST measurable disease ...)"): patient data cannot decide them.
+PERSON_KINDS = frozenset({"life-expectancy", "measurable-disease"})
 # Events of a window that a pre-screening takes as the evaluation date (vocabulary keys of the event concept).
 ANCHOR_EVENTS = frozenset({"first-dose", "randomization", "enrollment", "screening", "consent"})
 
@@ -61,6 +66,7 @@ class Outcome:
     truth: bool | None
     reason: str
     evidence: list[Evidence] = field(default_factory=list)
+    person: bool = False  # unknown because no data can decide it (no standard code, another event): for a person
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,13 +81,15 @@ def evaluate_atom(atom: Atom, patient: PatientFacts, on: date) -> Outcome:
     """The atom's own truth for the patient at ``on`` (``Atom.exclude`` is applied by the caller)."""
     span = window_span(atom.windows, on) if atom.windows else None
     if atom.windows and span is None:
-        return Outcome(None, f"window relative to {_event_name(atom.windows)}: needs a person")
+        return Outcome(None, f"window relative to {_event_name(atom.windows)}: needs a person", person=True)
     if atom.kind == "age":
         return _age(atom, patient, on)
     if atom.kind == "sex":
         return _sex(atom, patient)
+    if atom.kind in PERSON_KINDS:
+        return Outcome(None, f"{_name(atom.concept)}: needs a person", person=True)
     if not atom.concept.codes:
-        return Outcome(None, f"{_name(atom.concept)} has no standard code: needs a person")
+        return Outcome(None, f"{_name(atom.concept)} has no code to look for in the patient's data")
     if atom.kind in MEASURED_KINDS or (atom.kind not in CODED_RESULT_KINDS and _has_threshold(atom)):
         return _measured(atom, patient, on, span)
     if atom.kind in CODED_RESULT_KINDS or atom.value is not None:
@@ -179,6 +187,23 @@ def _holds(value: float, q: Quantity) -> bool:
     return value == q.value
 
 
+def _compare_censored(atom: Atom, value: float, comparator: str | None) -> bool | None:
+    """``_compare`` for a value that may be censored ("<0.5": somewhere below 0.5): decided only when every value
+    it may stand for gives the same answer (the bound itself included, to stay on the safe side)."""
+    if comparator is None:
+        return _compare(atom, value)
+    other = -math.inf if comparator in ("<", "<=") else math.inf
+    lowest, highest = min(value, other), max(value, other)
+    if atom.quantity is not None:
+        ends = {_compare(atom, lowest), _compare(atom, highest)}
+        return ends.pop() if len(ends) == 1 else None
+    low = atom.low.value if atom.low is not None else -math.inf
+    high = atom.high.value if atom.high is not None else math.inf
+    if low <= lowest and highest <= high:
+        return True
+    return False if highest < low or lowest > high else None
+
+
 def _number(value: float) -> str:
     return f"{value:.4g}"
 
@@ -229,7 +254,9 @@ def _measured(atom: Atom, patient: PatientFacts, on: date, span: Span | None) ->
     evidence = [Evidence(fact.reference, shown, fact.start.isoformat() if fact.start else None)]
     if value is None:
         return Outcome(None, f"{_name(atom.concept)}: {problem}", evidence)
-    truth = _compare(atom, value)
+    truth = _compare_censored(atom, value, fact.quantity.comparator if fact.quantity else None)
+    if truth is None:
+        return Outcome(None, f"{_name(atom.concept)}: the censored value {shown} cannot decide", evidence)
     return Outcome(
         truth, f"{_name(atom.concept)} {shown} {'meets' if truth else 'does not meet'} the threshold", evidence
     )
@@ -241,8 +268,6 @@ def measured_value(atom: Atom, fact: Fact) -> tuple[float | None, str | None, st
     if q is None:
         return None, None, "the result has no numeric value"
     shown = f"{q.comparator or ''}{_number(q.value)} {q.unit or q.unit_text or ''}".strip()
-    if q.comparator:
-        return None, shown, "a censored value (with a comparator) cannot be compared"
     unit = _unit_of(atom)
     if unit in units.LIMIT_UNITS:
         return _limit_multiple(unit, q, fact, shown)

@@ -5,7 +5,8 @@ A criterion's status is the truth of what its text says, whatever its polarity: 
 true of the patient is ``met``. Atoms and groups combine in three-valued (Kleene) logic: all-of is false when one
 member is false, any-of true when one is true, unknown otherwise; ``exclude`` negates an atom, a group or a
 sub-item relative to what holds it (unknown stays unknown). A text-only criterion is ``unknown``: it needs a
-person.
+person, and so is an atom no patient data can decide (life expectancy, measurable disease, a window relative to
+the diagnosis): such criteria count as text-only for the verdict.
 
 The verdict: ``ineligible`` when a criterion decides it (an inclusion not met, an exclusion met);
 ``eligible-so-far`` when every computable criterion passes (text-only ones remain for a person); ``unknown``
@@ -90,9 +91,11 @@ def evaluate_definition(node: Atom | AtomGroup, patient: PatientFacts, on: date)
         parts = [evaluate_definition(m, patient, on) for m in node.members]
         truth = combine(node.combine, [p.truth for p in parts])
         relevant = [p for p in parts if p.truth == truth] or parts
-        outcome = Outcome(truth, "; ".join(p.reason for p in relevant), [e for p in relevant for e in p.evidence])
+        person = truth is None and all(p.person for p in parts if p.truth is None)
+        evidence = [e for p in relevant for e in p.evidence]
+        outcome = Outcome(truth, "; ".join(p.reason for p in relevant), evidence, person)
     if node.exclude:
-        return Outcome(negate(outcome.truth), f"not ({outcome.reason})", outcome.evidence)
+        return Outcome(negate(outcome.truth), f"not ({outcome.reason})", outcome.evidence, outcome.person)
     return outcome
 
 
@@ -102,7 +105,7 @@ def evaluate_criterion(criterion: Criterion, link_id: str, patient: PatientFacts
         children = [evaluate_criterion(c, f"{link_id}.{i}", patient, on) for i, c in enumerate(criterion.children, 1)]
         truths = [_truth(c.status) if not c.exclude else negate(_truth(c.status)) for c in children]
         truth = combine(criterion.combine, truths)
-        computable = any(c.computable for c in children)
+        computable = truth is not None or any(c.computable for c in children if c.status == UNKNOWN)
         reason = f"{criterion.combine} of {len(children)} sub-items" if computable else TEXT_ONLY
         return CriterionResult(
             link_id, criterion.text, criterion.exclude, _STATUS[truth], reason, [], computable, children
@@ -110,8 +113,9 @@ def evaluate_criterion(criterion: Criterion, link_id: str, patient: PatientFacts
     if criterion.definition is None:
         return CriterionResult(link_id, criterion.text, criterion.exclude, UNKNOWN, TEXT_ONLY, computable=False)
     outcome = evaluate_definition(criterion.definition, patient, on)
+    status = _STATUS[outcome.truth]
     return CriterionResult(
-        link_id, criterion.text, criterion.exclude, _STATUS[outcome.truth], outcome.reason, outcome.evidence
+        link_id, criterion.text, criterion.exclude, status, outcome.reason, outcome.evidence, not outcome.person
     )
 
 
