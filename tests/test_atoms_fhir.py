@@ -279,3 +279,18 @@ def test_hapi_finds_no_errors_in_atoms(hapi_jar: Path) -> None:
     for release in RELEASES:
         (issues,) = hapi_validate([to_bundle(trial, release)], release)
         assert [str(i) for i in issues if i.is_error] == [], release
+
+
+def test_r4_member_of_an_unknown_criterion_is_left_out() -> None:
+    """A foreign R4 Group whose atom points at no criterion: the atom is dropped, the rest reads."""
+    trial = _trial(
+        [Criterion("No prior chemotherapy", definition=AtomGroup("all-of", [_atom("chemotherapy", exclude=True)]))]
+    )
+    bundle = to_bundle(trial, "R4")
+    group = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Group")
+    member = group["characteristic"][-1]
+    for ext in member["extension"]:
+        if ext["url"].endswith("/criterion-atom"):
+            ext["valueId"] = "inc-99"
+    (back,) = from_bundle(bundle).eligibility.criteria
+    assert back.text == "No prior chemotherapy" and back.definition is None

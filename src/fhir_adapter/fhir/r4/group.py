@@ -148,9 +148,10 @@ def lift(group: JSON) -> JSON:
         if link is None:
             continue
         member_of = criterion_atoms.member_parent(ch)
-        if member_of is not None:
-            by_link[str(link)] = criterion_atoms.lift_member(ch)
-            _add_to(by_link[member_of], by_link[str(link)])
+        if member_of is not None:  # an atom (or combination) of a criterion: placed under it, never on its own
+            if member_of in by_link:
+                by_link[str(link)] = criterion_atoms.lift_member(ch)
+                _add_to(by_link[member_of], by_link[str(link)])
             continue
         item = _lift_item(ch, str(link), by_link)
         if item is None:

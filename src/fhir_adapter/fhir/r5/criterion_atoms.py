@@ -67,8 +67,9 @@ def concept_of(cc: JSON | None) -> Concept:
     """The way back of :func:`concept_cc`; a system outside ``mappings/systems.json`` stays a URI."""
     cc = cc or {}
     codes = [
-        Code(_short_names().get(str(x.get("system")), str(x.get("system"))), str(x.get("code")), x.get("display"))
+        Code(_short_names().get(x.get("system") or "", x.get("system") or ""), str(x.get("code")), x.get("display"))
         for x in cc.get("coding", [])
+        if isinstance(x, dict)
     ]
     return Concept(codes=codes, text=cc.get("text"))
 
