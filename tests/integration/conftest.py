@@ -18,12 +18,15 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import cache
 from pathlib import Path
 
 import pytest
 import requests
 
+from fhir_adapter.model import Trial
+from fhir_adapter.sources import read_records
 from integration.fhir_servers import KINDS, REPO, START_TIMEOUT, TOOL, Server
 
 
@@ -98,3 +101,29 @@ def fresh(server: Server) -> Server:
     """The server, emptied."""
     server.reset()
     return server
+
+
+# The test records: read by session fixtures, on first use, never at import (collection lists file names only).
+
+
+@pytest.fixture(scope="session")
+def trial_of() -> Callable[[Path], Trial | None]:
+    """The reader of an input's one trial: the single readable record of the file, with an NCT id, else None; each
+    file read once per session."""
+
+    @cache
+    def read(path: Path) -> Trial | None:
+        records = list(read_records([path]))
+        if len(records) != 1 or records[0].trial is None or not records[0].trial.nct_id:
+            return None
+        return records[0].trial
+
+    return read
+
+
+@pytest.fixture(scope="session")
+def v1_trials() -> tuple[Trial, ...]:
+    """The API v1 fixtures: one page of 100 COVID-19 studies and two single studies."""
+    records = list(read_records([REPO / "tests/data/ctgov-v1"]))
+    assert records and all(r.trial is not None for r in records)
+    return tuple(r.trial for r in records if r.trial is not None)

@@ -1,16 +1,19 @@
 """Push -> pull round trips, idempotent re-push, updates and searches on real FHIR servers (see conftest.py).
 
-For every seed page, every API v2 fixture and every legacy XML fixture that holds one readable trial (and, pushed
-and pulled together in chunks, every API v1 study too): push (conditional-PUT transaction) -> pull gives the same
-Trial and the same resources (ignoring meta, ids and references' targets). Pushing twice leaves the resource counts
-unchanged; a changed trial gets a new version of its one ResearchStudy; searches by condition, status and phase
-return exactly the expected trials. ``push`` on raw input never sends a record that fails validation.
+For every seed page, every API v2 fixture and every legacy XML fixture, each of which must hold one readable trial
+(and, pushed and pulled together in chunks, every API v1 study too): push (conditional-PUT transaction) -> pull
+gives the same Trial and the same resources (ignoring meta, ids and references' targets). Pushing twice leaves the
+resource counts unchanged; a changed trial gets a new version of its one ResearchStudy; searches by condition,
+status and phase return exactly the expected trials. ``push`` on raw input never sends a record that fails validation.
+
+Only file names are listed at import (the parameters); the records are read by session fixtures (``trial_of``,
+``v1_trials`` in conftest.py, ``trials`` here), once per run and only when a test that needs them runs.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from functools import cache
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +27,6 @@ from fhir_adapter.cli import app
 from fhir_adapter.errors import ExitCode
 from fhir_adapter.model import Trial
 from fhir_adapter.sinks.server import FhirClient, PushResult, SearchQuery, TrialBundle, pull, push_bundles
-from fhir_adapter.sources import read_records
 from integration.fhir_servers import REPO, Server
 
 pytestmark = pytest.mark.slow
@@ -37,33 +39,15 @@ INPUTS = [
 ]
 
 
-@cache
-def _trial(path: Path) -> Trial | None:
-    records = list(read_records([path]))
-    if len(records) != 1 or records[0].trial is None or not records[0].trial.nct_id:
-        return None
-    return records[0].trial
-
-
-ROUND_TRIP = [p for p in INPUTS if _trial(p) is not None]
-
-
-@cache
-def _v1_trials() -> tuple[Trial, ...]:
-    """The API v1 fixtures: one page of 100 COVID-19 studies and two single studies."""
-    records = list(read_records([REPO / "tests/data/ctgov-v1"]))
-    assert records and all(r.trial is not None for r in records)
-    return tuple(r.trial for r in records if r.trial is not None)
-
-
-def _trials() -> list[Trial]:
-    """One trial per NCT id from every seed and fixture (v2, legacy XML, API v1)."""
+@pytest.fixture(scope="session")
+def trials(trial_of: Callable[[Path], Trial | None], v1_trials: tuple[Trial, ...]) -> list[Trial]:
+    """One trial per NCT id from every seed and fixture (v2, legacy XML, API v1), read once per session."""
     seen: dict[str, Trial] = {}
-    for p in ROUND_TRIP:
-        t = _trial(p)
+    for p in INPUTS:
+        t = trial_of(p)
         assert t is not None and t.nct_id
         seen.setdefault(t.nct_id, t)
-    for t in _v1_trials():
+    for t in v1_trials:
         assert t.nct_id
         seen.setdefault(t.nct_id, t)
     return list(seen.values())
@@ -158,9 +142,11 @@ def _diff(trial: Trial, back: Trial) -> list[str]:
 # ------------------------------------------------------------------------------------------------ round trips
 
 
-@pytest.mark.parametrize("path", ROUND_TRIP, ids=[p.name for p in ROUND_TRIP])
-def test_push_then_pull_gives_the_same_trial_and_resources(fresh: Server, path: Path, tmp_path: Path) -> None:
-    trial = _trial(path)
+@pytest.mark.parametrize("path", INPUTS, ids=[p.name for p in INPUTS])
+def test_push_then_pull_gives_the_same_trial_and_resources(
+    fresh: Server, path: Path, tmp_path: Path, trial_of: Callable[[Path], Trial | None]
+) -> None:
+    trial = trial_of(path)
     assert trial is not None and trial.nct_id
     _push(fresh, [trial])
     pulled = _pull(fresh, tmp_path, SearchQuery(identifiers=[trial.nct_id]))
@@ -173,8 +159,7 @@ def test_push_then_pull_gives_the_same_trial_and_resources(fresh: Server, path: 
     assert _by_type(pulled[trial.nct_id]) == _by_type(_ref_types(to_bundle(trial, fresh.fhir_version)))
 
 
-def test_push_all_in_chunks_then_pull_all(fresh: Server, tmp_path: Path) -> None:
-    trials = _trials()
+def test_push_all_in_chunks_then_pull_all(fresh: Server, tmp_path: Path, trials: list[Trial]) -> None:
     results = _push(fresh, trials, batch_size=7)
     assert len(results) == -(-len(trials) // 7)  # one request per chunk of 7 trials
     pulled = _pull(fresh, tmp_path, SearchQuery())  # every study, following next links (_count 100 per page)
@@ -199,8 +184,7 @@ def _counts(server: Server) -> dict[str, int]:
 
 
 @pytest.mark.parametrize("mode", ["transaction", "batch"])
-def test_pushing_twice_creates_nothing_new(fresh: Server, mode: str) -> None:
-    trials = _trials()
+def test_pushing_twice_creates_nothing_new(fresh: Server, mode: str, trials: list[Trial]) -> None:
     first = _push(fresh, trials, mode=mode)
     counts = _counts(fresh)
     assert counts["ResearchStudy"] == len(trials)
@@ -213,8 +197,8 @@ def test_pushing_twice_creates_nothing_new(fresh: Server, mode: str) -> None:
     assert _counts(fresh) == counts
 
 
-def test_a_changed_trial_is_updated_in_place(fresh: Server, tmp_path: Path) -> None:
-    trial = next(t for t in _trials() if t.brief_title)
+def test_a_changed_trial_is_updated_in_place(fresh: Server, tmp_path: Path, trials: list[Trial]) -> None:
+    trial = next(t for t in trials if t.brief_title)
     assert trial.nct_id
     _push(fresh, [trial])
     search = {"identifier": f"{NCT}|{trial.nct_id}"}
@@ -264,9 +248,8 @@ def _phase_codes(bundle: dict[str, Any]) -> set[str]:
 
 
 def test_searches_by_condition_status_and_phase_return_exactly_the_expected_trials(
-    fresh: Server, tmp_path: Path
+    fresh: Server, tmp_path: Path, trials: list[Trial]
 ) -> None:
-    trials = _trials()
     _push(fresh, trials, batch_size=10)
     bundles = {t.nct_id: to_bundle(t, fresh.fhir_version) for t in trials}
     checked = 0
@@ -303,7 +286,9 @@ BAD_RAW, BAD_BUNDLE = "NCT99000001", "NCT99000002"
 NO_SUCH_DAY = "2020-13-45"
 
 
-def test_push_never_sends_a_record_that_fails_validation(fresh: Server, tmp_path: Path) -> None:
+def test_push_never_sends_a_record_that_fails_validation(
+    fresh: Server, tmp_path: Path, trial_of: Callable[[Path], Trial | None]
+) -> None:
     """``push`` on raw input runs convert's pipeline: a record that reads and maps but fails validation (a start
     date that is no day) is not sent and is listed in errors.jsonl, while the good one is pushed. An invalid Bundle
     file is refused the same way."""
@@ -314,7 +299,7 @@ def test_push_never_sends_a_record_that_fails_validation(fresh: Server, tmp_path
     raw = tmp_path / "in.ndjson"
     raw.write_bytes(orjson.dumps(good) + b"\n" + orjson.dumps(bad) + b"\n")
     # a converted bundle, then broken: another NCT id and the same impossible day on the ResearchStudy
-    other = _trial(REPO / "tests/data/ctgov-v2/NCT02513394.json")
+    other = trial_of(REPO / "tests/data/ctgov-v2/NCT02513394.json")
     assert other is not None
     bundle = to_bundle(other, fresh.fhir_version)
     study = bundle["entry"][0]["resource"]
