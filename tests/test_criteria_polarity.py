@@ -416,3 +416,12 @@ def test_seed_001_melanomas_are_exclusions_kept_under_inclusion() -> None:
     chars = _eligibility_characteristics(to_bundle(record.trial))
     melanoma = [c for c in chars if c.get("description", "").endswith("are excluded.")]
     assert [(c["linkId"][:4], c.get("exclude")) for c in melanoma] == [("inc-", True), ("inc-", True)]
+
+
+def test_polarity_warning_follows_the_no_header_information() -> None:
+    crits, issues = split_criteria("- Patients with Stage IV cancer are not eligible.\n- Age over 18\n")
+    assert [(c.exclude, c.heading_exclude) for c in crits] == [(True, False), (False, None)]
+    assert [(i.severity, i.location) for i in issues] == [
+        ("information", "eligibilityCriteria"),
+        ("warning", "eligibilityCriteria[0]"),
+    ]

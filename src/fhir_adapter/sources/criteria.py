@@ -226,6 +226,30 @@ def _close_siblings(stack: list[_Open], block: _Block) -> None:
         stack.pop()
 
 
+def _criterion(block: _Block, parent: _Open | None, heading: bool, loc: str) -> tuple[Criterion, bool, Issue | None]:
+    """The item's criterion, what it means once its ancestors are read (True: counts against entering) and the
+    warning its wording earns, if any.
+
+    ``exclude`` is relative to the parent (top level: the heading). An item that means inclusion in its place but
+    as a whole says it excludes ("Mucosal melanomas are excluded.") is read as an exclusion, as the text says; at
+    the top level it keeps its heading in ``heading_exclude`` (docs/computable.md section 1)."""
+    own = parent.child_exclude if parent is not None else heading
+    effective = (parent.effective if parent is not None else False) != own
+    crit = Criterion(block.text, own)
+    if effective:
+        return crit, effective, None
+    if whole_item_exclusion(block.text):
+        crit.exclude = not own
+        if parent is None:
+            crit.heading_exclude = heading
+        message = "criterion listed under inclusion reads as an exclusion; read as an exclusion, as the text says"
+        return crit, True, Issue("warning", loc, message + " (kept under its heading)", "business-rule")
+    if mentions_exclusion(block.text):
+        message = "part of a criterion listed under inclusion reads as an exclusion; kept as inclusion, as listed"
+        return crit, effective, Issue("warning", loc, message, "business-rule")
+    return crit, effective, None
+
+
 class _Splitter:
     def __init__(self, text: str, location: str) -> None:
         self.text = text
@@ -340,7 +364,7 @@ class _Splitter:
             else:
                 loc = f"{self.location}[{len(top)}]"
                 prev = last_top
-            crit, effective = self._criterion(block, parent, exclude, loc)
+            crit, effective, polarity_issue = _criterion(block, parent, exclude, loc)
             if parent is not None:
                 parent.crit.children.append(crit)
                 parent.crit.combine = parent.combine
@@ -351,32 +375,11 @@ class _Splitter:
             if not seen_header:
                 self._no_header_yet()
             self._check_numbering(block, prev, loc)
+            if polarity_issue is not None:
+                self.issues.append(polarity_issue)
             child_exclude, combine = sub_list(block.text)
             stack.append(_Open(block, crit, loc, None, None, child_exclude, combine, effective))
         return top
-
-    def _criterion(self, block: _Block, parent: _Open | None, heading: bool, loc: str) -> tuple[Criterion, bool]:
-        """The item's criterion and what it means once its ancestors are read (True: counts against entering).
-
-        ``exclude`` is relative to the parent (top level: the heading). An item that means inclusion in its place
-        but as a whole says it excludes ("Mucosal melanomas are excluded.") is read as an exclusion, as the text
-        says; at the top level it keeps its heading in ``heading_exclude`` (docs/computable.md section 1)."""
-        own = parent.child_exclude if parent is not None else heading
-        effective = (parent.effective if parent is not None else False) != own
-        crit = Criterion(block.text, own)
-        if effective:
-            return crit, effective
-        if whole_item_exclusion(block.text):
-            crit.exclude = not own
-            if parent is None:
-                crit.heading_exclude = heading
-            message = "criterion listed under inclusion reads as an exclusion; read as an exclusion, as the text says"
-            self.issues.append(Issue("warning", loc, message + " (kept under its heading)", "business-rule"))
-            return crit, True
-        if mentions_exclusion(block.text):
-            message = "part of a criterion listed under inclusion reads as an exclusion; kept as inclusion, as listed"
-            self.issues.append(Issue("warning", loc, message, "business-rule"))
-        return crit, effective
 
     def _no_header_yet(self) -> None:
         """An item before any header: said once."""
