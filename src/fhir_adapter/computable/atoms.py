@@ -1,0 +1,242 @@
+"""Lexical items of one part of a criterion -> atoms (the computable contract, docs/computable.md, section 1).
+
+A part reads as concepts with their tails: a quantity ("ANC >= 1.5 x 10^9/L", shared by "ALT and AST <= 1.5 x
+ULN"), a result ("HBsAg positive", "negative pregnancy test") or nothing (the presence of a condition or a drug
+exposure), joined by "and" / "or" / commas, after a negation ("no prior ...") or not, with at most one time window
+for the whole part. Anything else (a stray number, a comparator without a number, two concepts side by side, "and"
+mixed with "or", a measurement without a value) makes the part unreadable: the caller keeps the criterion as text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fhir_adapter.computable.lexer import Item
+from fhir_adapter.computable.quantities import Qty, Window
+
+__all__ = ["Spec", "Unreadable", "read_part"]
+
+_PRESENCE = {"condition", "pregnancy", "therapy", "measurable-disease", "genomic"}
+_QUANTIFIED = {"lab", "vital", "performance-status", "age", "life-expectancy"}
+_RESULTS = {"result", "genomic"}
+_TIME = {"h", "d", "wk", "mo", "a"}
+_SEX_WORDS = {"female", "male"}
+
+
+class Unreadable(Exception):
+    """The part has something the parser cannot account for."""
+
+
+@dataclass(slots=True)
+class Spec:
+    """One atom being read: concept key and kind, its quantity or result, negated or not, and its words."""
+
+    key: str
+    kind: str
+    start: int
+    end: int
+    qty: Qty | None = None
+    result: str | None = None
+    neg: bool = False
+    window: Window | None = None
+
+
+@dataclass(slots=True)
+class _State:
+    kinds: dict[str, str]
+    result_keys: dict[str, str]
+    groups: list[tuple[str, list[Spec]]] = field(default_factory=list)
+    joins: list[str] = field(default_factory=list)  # connector before each group after the first
+    pending: list[Spec] = field(default_factory=list)
+    pending_joins: list[str] = field(default_factory=list)
+    conn: str | None = None
+    neg: bool = False
+    cmp: str | None = None
+    prefix_result: str | None = None
+    window: Window | None = None
+    window_end: int = 0
+
+
+def _joined(old: str | None, new: str) -> str:
+    """ "A, B or C": commas then 'or' read as 'or'; 'or' with 'and' is unreadable."""
+    if old is None or old == new or new == "comma":
+        return old or new
+    if old == "comma" and new != "slash":
+        return new
+    raise Unreadable("'and' mixed with 'or'")
+
+
+def _combine(joins: list[str], measured: bool = False) -> str:
+    """How a list combines: "A and B" all-of, "A, B or C" any-of; commas alone only for measurements (a list of
+    requirements), since "A, B" of conditions may mean either."""
+    kinds = set(joins)
+    if kinds <= {"and", "comma"}:
+        if kinds == {"comma"} and not measured:
+            raise Unreadable("a list without 'and' or 'or'")
+        return "all-of"
+    if kinds <= {"or", "comma"}:
+        return "any-of"
+    raise Unreadable("'and' mixed with 'or'")
+
+
+def _flush(st: _State, qty: Qty | None, result: str | None, end: int) -> None:
+    """The pending concepts become atoms sharing ``qty`` / ``result`` (or presence atoms)."""
+    if not st.pending:
+        return
+    for spec in st.pending:
+        spec.qty, spec.end = qty, max(spec.end, end)
+        if result is not None:
+            spec.result = result
+            spec.key = st.result_keys.get(spec.key, spec.key)
+            spec.kind = st.kinds.get(spec.key, spec.kind)
+        _check(spec)
+    # "AST/ALT <= 2.5 x ULN": each of them; "brain/meningeal metastases": either
+    joins = [{"slash": "and" if qty is not None else "or"}.get(j, j) for j in st.pending_joins]
+    combine = _combine(joins) if len(st.pending) > 1 else "all-of"
+    if st.groups:
+        st.joins.append(st.conn or "none")
+    st.groups.append((combine, st.pending))
+    st.pending, st.pending_joins, st.conn = [], [], None
+
+
+def _check(spec: Spec) -> None:
+    """An atom must have what its kind needs: a value for a measurement, a result for a test."""
+    q = spec.qty
+    if spec.kind in _QUANTIFIED and q is None:
+        raise Unreadable(f"{spec.key} without a value")
+    if spec.kind == "result" and spec.result is None:
+        raise Unreadable(f"{spec.key} without a result")
+    if spec.kind not in _QUANTIFIED and q is not None:
+        raise Unreadable(f"a number after {spec.key}")
+    if q is None:
+        return
+    if q.or_range and spec.kind != "performance-status":
+        raise Unreadable("'or' between numbers")
+    if q.high is not None and q.cmp is not None:
+        raise Unreadable("a comparator before a range")
+    if q.high is None and q.cmp is None and spec.kind != "performance-status":
+        raise Unreadable(f"{spec.key} without a comparator")
+    time_unit = q.unit in _TIME
+    if spec.kind == "life-expectancy" and not time_unit:
+        raise Unreadable("life expectancy without a time unit")
+    if spec.kind == "age" and q.unit not in ("a", None):
+        raise Unreadable("age not in years")
+    if spec.kind in ("lab", "vital", "performance-status") and time_unit:
+        raise Unreadable(f"{spec.key} with a time unit")
+
+
+def _quantity(st: _State, it: Item) -> None:
+    q: Qty = it.data
+    if q.post is not None and st.cmp is not None:
+        raise Unreadable("two comparators")
+    q.cmp = st.cmp or q.post
+    st.cmp = None
+    if st.pending:
+        _flush(st, q, None, it.end)
+        return
+    last = st.groups[-1][1] if st.groups else []
+    if len(last) == 1 and last[0].qty is not None and st.conn in ("comma", "and") and _as_range(last[0], q):
+        last[0].end = it.end
+        st.conn = None
+        return
+    if q.unit == "a":  # "18 years or older", "≥ 18 years of age"
+        st.pending = [Spec("age", "age", it.start, it.end, neg=st.neg)]
+        _flush(st, q, None, it.end)
+        return
+    raise Unreadable("a number not bound to a concept")
+
+
+def _as_range(spec: Spec, q: Qty) -> bool:
+    """ ">= 18 years, <= 80 years" on one concept: an inclusive range."""
+    first = spec.qty
+    assert first is not None
+    pair = {first.cmp, q.cmp}
+    if pair != {">=", "<="} or first.high is not None or q.high is not None or first.unit != q.unit:
+        return False
+    low, high = (first, q) if first.cmp == ">=" else (q, first)
+    spec.qty = Qty(low.value, high.value, first.unit, first.unit_text)
+    return True
+
+
+def _concept(st: _State, it: Item) -> None:
+    key: str = it.data
+    if st.pending and st.pending[-1].key == key:  # "Absolute neutrophil count (ANC)"
+        st.pending[-1].end = it.end
+        return
+    if st.cmp is not None:
+        raise Unreadable("a comparator before a concept")
+    if st.pending:
+        if st.conn is None:
+            raise Unreadable("two concepts side by side")
+        st.pending_joins.append(st.conn)
+        st.conn = None
+    elif st.groups and st.groups[-1][1][-1].key == key and st.conn is None:
+        return  # "18 years or older ... of age": the age already read
+    st.pending.append(Spec(key, st.kinds.get(key, ""), it.start, it.end, neg=st.neg))
+    if st.prefix_result is not None:
+        result, st.prefix_result = st.prefix_result, None
+        _flush(st, None, result, it.end)
+
+
+def _value(st: _State, it: Item) -> None:
+    if it.data in _SEX_WORDS:  # "pregnant women", "male or female": who, not a result
+        return
+    if st.pending:
+        _flush(st, None, it.data, it.end)
+    elif st.groups and st.conn is None and all(s.result is None for s in st.groups[-1][1]):
+        raise Unreadable("a result after a finished atom")
+    else:
+        st.prefix_result = it.data
+
+
+def _step(st: _State, it: Item) -> None:
+    cat = it.cat
+    if cat in ("and", "or", "comma", "slash"):
+        if cat == "slash" and not st.pending:
+            raise Unreadable("'/' after a finished atom")
+        st.conn = _joined(st.conn, cat)
+    elif cat == "neg":
+        st.neg = True
+    elif cat == "window":
+        if st.window is not None:
+            raise Unreadable("two time windows")
+        st.window, st.window_end = it.data, it.end
+    elif cat == "value":
+        _value(st, it)
+    elif cat == "cmp":
+        if st.cmp is not None:
+            raise Unreadable("two comparators")
+        st.cmp = it.data
+    elif cat == "qty":
+        _quantity(st, it)
+    elif cat == "concept":
+        _concept(st, it)
+    elif cat in ("event", "word", "blocker", "wopen"):
+        raise Unreadable(f"{cat} {it.data!r}")
+
+
+def read_part(items: list[Item], kinds: dict[str, str], result_keys: dict[str, str]) -> tuple[str, list[Spec]]:
+    """The atoms of one part and how they combine ("all-of" / "any-of"); negated atoms under one negation combine
+    as all-of ("no A or B": neither)."""
+    st = _State(kinds, result_keys)
+    for it in items:
+        _step(st, it)
+    if st.cmp is not None or st.prefix_result is not None:
+        raise Unreadable("a comparator or result without its concept")
+    _flush(st, None, None, 0)
+    specs = [s for _, group in st.groups for s in group]
+    if not specs:
+        raise Unreadable("no atom")
+    for s in specs:
+        s.window = st.window
+    if len(st.groups) == 1:
+        combine = st.groups[0][0]
+    else:
+        combine = _combine(st.joins, all(s.qty is not None for s in specs))
+        if any(len(g) > 1 and c != combine for c, g in st.groups):
+            raise Unreadable("nested 'and' and 'or'")
+    if all(s.neg for s in specs):
+        combine = "all-of"
+    elif any(s.neg for s in specs) and combine == "any-of":
+        raise Unreadable("a negation inside alternatives")
+    return combine, specs

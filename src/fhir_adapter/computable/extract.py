@@ -1,0 +1,105 @@
+"""One criterion's text -> its definition (``Atom`` / ``AtomGroup``) or None (text only): lexing, the parts and
+their atoms, put together as the computable contract (docs/computable.md, section 1) says: one atom on the item,
+several in a combination, an absence inside an item as a one-member all-of with the atom's ``exclude``.
+FHIR: https://hl7.org/fhir/R5/evidencevariable-definitions.html#EvidenceVariable.characteristic"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from fhir_adapter.computable.atoms import Spec, Unreadable, read_part
+from fhir_adapter.computable.lexer import Item, lex
+from fhir_adapter.computable.prepare import parts_of
+from fhir_adapter.computable.vocabulary import concept_for, entries
+from fhir_adapter.model import Atom, AtomGroup, Concept, Quantity, TimeWindow
+
+__all__ = ["definition_of"]
+
+
+@cache
+def _kinds() -> dict[str, str]:
+    return {k: e.kind for k, e in entries().items()}
+
+
+@cache
+def _result_keys() -> dict[str, str]:
+    return {k: e.result_key for k, e in entries().items() if e.result_key}
+
+
+@cache
+def _objects() -> frozenset[str]:
+    return frozenset(k for k, e in entries().items() if e.takes_object)
+
+
+def _swallow_objects(items: list[Item]) -> list[Item]:
+    """ "allergic to any investigational drug or excipient": the words after such a concept are its object."""
+    out: list[Item] = []
+    swallowing = False
+    for it in items:
+        if swallowing and it.cat not in ("blocker", "word", "qty", "window", "semi", "stop"):
+            out[-1].end = it.end
+            if not isinstance(out[-1].data, tuple):
+                out[-1].data = (out[-1].data, "object")
+            continue
+        swallowing = it.cat == "concept" and it.data in _objects()
+        out.append(it)
+    # such a concept without its object ("allergy to" at the end) is unreadable
+    return [
+        Item("word", it.start, it.end, it.data) if it.cat == "concept" and it.data in _objects() else it for it in out
+    ]
+
+
+def _unwrap(it: Item) -> Item:
+    if it.cat == "concept" and isinstance(it.data, tuple):
+        it.data = it.data[0]
+    return it
+
+
+def _atom(spec: Spec, text: str) -> Atom:
+    q = spec.qty
+    unit = q.unit if q is not None else None
+    if spec.kind == "age" and q is not None and unit is None:
+        unit = "a"
+    unit_text = q.unit_text if q is not None else None
+    atom = Atom(spec.kind, concept_for(spec.key), exclude=spec.neg, evidence=text[spec.start : spec.end].strip())
+    if q is not None and q.high is not None:
+        atom.low, atom.high = Quantity(q.value, None, unit, unit_text), Quantity(q.high, None, unit, unit_text)
+    elif q is not None:
+        atom.quantity = Quantity(q.value, q.cmp, unit, unit_text)
+    if spec.result is not None:
+        atom.value = concept_for(spec.result)
+    w = spec.window
+    if w is not None:
+        event = concept_for(w.event) if w.event else Concept()
+        atom.windows = [TimeWindow(w.low, 0.0, w.unit, event)]
+    return atom
+
+
+def _member(combine: str, atoms: list[Atom]) -> Atom | AtomGroup:
+    return atoms[0] if len(atoms) == 1 else AtomGroup(combine, list(atoms))
+
+
+def definition_of(text: str, exclude: bool = False) -> Atom | AtomGroup | None:
+    """The computable content of one criterion's own text, or None when any of it cannot be accounted for.
+    ``exclude`` is the item's polarity (a future clause is dropped only where it adds exclusions)."""
+    toks, items = lex(text)
+    if items and items[-1].cat == "colon":
+        return None  # a heading of the items below it ("Chemotherapy:")
+    items = [_unwrap(it) for it in _swallow_objects(items)]
+    parts = parts_of(toks, items, _kinds(), exclude)
+    members: list[Atom | AtomGroup] = []
+    try:
+        for part in parts:
+            combine, specs = read_part(part, _kinds(), _result_keys())
+            members.append(_member(combine, [_atom(s, text) for s in specs]))
+    except Unreadable:
+        return None
+    if not members:
+        return None
+    if len(members) == 1:
+        only = members[0]
+        return AtomGroup("all-of", [only]) if isinstance(only, Atom) and only.exclude else only
+    flat: list[Atom | AtomGroup] = []
+    for m in members:
+        flat += m.members if isinstance(m, AtomGroup) and m.combine == "all-of" and not m.exclude else [m]
+    return AtomGroup("all-of", flat)

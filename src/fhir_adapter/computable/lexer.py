@@ -1,0 +1,195 @@
+"""Words of a criterion -> lexical items: concepts of the table, numbers with their units and comparators,
+time-window openers, results, negations, connectors, filler and blockers (the parser's input).
+
+Every phrase is looked up in dictionaries built once from ``mappings/eligibility-concepts.json`` and
+``mappings/ucum-units.json`` (longest phrase first, at most ``MAX_PHRASE`` words): the cost is linear in the number
+of words, and the only regular expression is the word splitter. See the computable contract (docs/computable.md)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from fhir_adapter.computable.vocabulary import _read, entries
+
+__all__ = ["Item", "Token", "lex", "tokens"]
+
+# a decimal number, a number, a word, one other visible character or a circled number (① .. ⑳ separate
+# sub-conditions and never join a word); no nested quantifier
+_TOKEN = re.compile(
+    r"\d+\.\d+|\d+|[^\W\d_\u2460-\u24ff][^\W\u2460-\u24ff]*|[^\W\u2460-\u24ff]+|[^\w\s]|[\u2460-\u24ff]"
+)
+MAX_PHRASE = 9
+_X_SPLIT = ("uln", "lln")
+_UNIT_TOKEN_MAP = {"×": "x", "*": "x", "µ": "u", "μ": "u"}
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One word or sign: its text, its lower-case comparison form and where it is in the criterion."""
+
+    text: str
+    low: str
+    start: int
+    end: int
+
+
+@dataclass(slots=True)
+class Item:
+    """One lexical item: ``cat`` is concept, value, cmp, post, wopen, wrel, neg, and, or, comma, event, qty,
+    lparen, rparen, colon, semi, slash, stop, filler, blocker or word; ``data`` depends on it."""
+
+    cat: str
+    start: int
+    end: int
+    data: Any = None
+
+
+def tokens(text: str) -> list[Token]:
+    """The words and signs of ``text`` (numbers kept whole, '1.5' one token)."""
+    return [Token(m.group(), m.group().lower(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+
+
+def _phrase(text: str) -> tuple[str, ...]:
+    return tuple(t.low for t in tokens(text))
+
+
+@cache
+def _lexicon() -> dict[str, Any]:
+    data: dict[str, Any] = _read("eligibility-concepts.json")["lexicon"]
+    return data
+
+
+@cache
+def _general() -> dict[tuple[str, ...], tuple[str, Any]]:
+    """Phrase -> (category, payload) for the phrases that mean the same wherever they stand; the first category
+    registered for a phrase wins (concepts before connectors before filler)."""
+    lex = _lexicon()
+    table: dict[tuple[str, ...], tuple[str, Any]] = {}
+
+    def add(cat: str, phrases: list[str], payload: Any = None) -> None:
+        for p in phrases:
+            table.setdefault(_phrase(p), (cat, payload if payload is not None else p))
+
+    for e in entries().values():
+        if e.kind not in ("event", "value"):
+            add("concept", list(e.forms), e.key)
+    for e in entries().values():
+        if e.kind == "value":
+            add("value", list(e.forms), e.key)
+    for op, forms in lex["comparators"].items():
+        add("cmp", forms, op)
+    add("wopen", lex["window_openers"])
+    add("neg", lex["negations"])
+    add("or", lex["or"])
+    add("and", lex["and"])
+    for e in entries().values():
+        if e.kind == "event":
+            add("event", list(e.forms), e.key)
+    add("blocker", lex["blockers"])
+    add("filler", lex["filler"])
+    return table
+
+
+@cache
+def _case_sensitive() -> dict[tuple[str, ...], str]:
+    return {tuple(t.text for t in tokens(f)): e.key for e in entries().values() for f in e.forms_case_sensitive}
+
+
+@cache
+def _events() -> dict[tuple[str, ...], str]:
+    return {_phrase(f): e.key for e in entries().values() if e.kind == "event" for f in e.forms}
+
+
+@cache
+def _units() -> dict[tuple[str, ...], str]:
+    rows: dict[str, list[str]] = _read("ucum-units.json")["units"]
+    return {_unit_phrase(tokens(w)): ucum for ucum, written in rows.items() for w in written}
+
+
+def _unit_phrase(toks: list[Token]) -> tuple[str, ...]:
+    """Tokens of a unit reduced to compare: '^' dropped, '×'/'*' as 'x', superscripts as digits, 'x10' split."""
+    out: list[str] = []
+    for t in toks:
+        low = unicodedata.normalize("NFKC", t.low)
+        low = _UNIT_TOKEN_MAP.get(low, low).replace("μ", "u")
+        if low == "^":
+            continue
+        if len(low) > 1 and low[0] == "x" and (low[1:].isdigit() or low[1:] in _X_SPLIT):
+            out += ["x", low[1:]]
+        else:
+            out.append(low)
+    return tuple(out)
+
+
+@cache
+def _simple(section: str) -> dict[tuple[str, ...], str]:
+    lex = _lexicon()[section]
+    if isinstance(lex, dict):
+        return {_phrase(f): op for op, forms in lex.items() for f in forms}
+    return {_phrase(f): f for f in lex}
+
+
+def longest(toks: list[Token], i: int, table: dict[tuple[str, ...], Any], unit: bool = False) -> tuple[int, Any]:
+    """The longest phrase of ``table`` starting at token ``i``: (number of tokens, payload), (0, None) if none."""
+    for n in range(min(MAX_PHRASE, len(toks) - i), 0, -1):
+        key = _unit_phrase(toks[i : i + n]) if unit else tuple(t.low for t in toks[i : i + n])
+        if key in table:
+            return n, table[key]
+    return 0, None
+
+
+def longest_unit(toks: list[Token], i: int) -> tuple[int, str | None]:
+    """The longest unit as written at token ``i`` (its UCUM code), allowing a trailing "(ULN)"."""
+    n, code = longest(toks, i, _units(), unit=True)
+    after = tuple(t.low for t in toks[i + n : i + n + 3])
+    if code in ("{ULN}", "{LLN}") and after in (("(", "uln", ")"), ("(", "lln", ")")):
+        n += 3
+    return n, code
+
+
+def event_at(toks: list[Token], i: int) -> tuple[int, str | None]:
+    """The event named at token ``i`` ("the first dose of study drug" -> first-dose)."""
+    j = i + 1 if i < len(toks) and toks[i].low in ("the", "their", "his", "her") else i
+    n, key = longest(toks, j, _events())
+    return (n + j - i, key) if n else (0, None)
+
+
+def general_at(toks: list[Token], i: int) -> tuple[int, tuple[str, Any] | None]:
+    """The longest context-free phrase at token ``i``: case-sensitive abbreviations ("PT", "eGFR") first."""
+    n_cs, key = longest_cs(toks, i)
+    n, hit = longest(toks, i, _general())
+    if n_cs and n_cs >= n:
+        return n_cs, ("concept", key)
+    return n, hit
+
+
+def longest_cs(toks: list[Token], i: int) -> tuple[int, str | None]:
+    table = _case_sensitive()
+    for n in range(min(4, len(toks) - i), 0, -1):
+        key = tuple(t.text for t in toks[i : i + n])
+        if key in table:
+            return n, table[key]
+    return 0, None
+
+
+def simple(section: str) -> dict[tuple[str, ...], str]:
+    """A phrase table of the lexicon (post_comparators, range_separators, window_relations) by phrase."""
+    return _simple(section)
+
+
+def word_numbers() -> dict[str, int]:
+    """Number words ("one" .. "twelve") read as numbers before a time unit."""
+    data: dict[str, int] = _lexicon()["word_numbers"]
+    return data
+
+
+def lex(text: str) -> tuple[list[Token], list[Item]]:
+    """The tokens of ``text`` and its lexical items (numbers left as 'num' items for the quantity reader)."""
+    from fhir_adapter.computable.quantities import read_items
+
+    toks = tokens(text)
+    return toks, read_items(toks)

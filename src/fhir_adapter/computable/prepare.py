@@ -1,0 +1,115 @@
+"""Before the atoms are read: the criterion's items split into parts (";", circled numbers, sentences) and the
+words that carry no condition of their own taken out -- an introduction before ":" naming what the list defines
+("adequate organ function as follows:"), parentheticals of method or example ("(based on ...)", "(e.g. ...)"),
+a condition defined by its own parenthetical ("uncontrolled hypertension (systolic ... )"), a permission or a
+future clause at the end ("allowing ...", "or expected to ..."; the latter only where it adds exclusions).
+What is left must be fully understood, else the criterion stays text (the computable contract, docs/computable.md,
+"Precision first")."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from fhir_adapter.computable.lexer import Item, Token, _lexicon, tokens
+
+__all__ = ["parts_of"]
+
+_CONDITION_KINDS = {"condition", "pregnancy"}
+_MEASURED = {"lab", "vital", "performance-status", "age", "life-expectancy"}
+
+
+@cache
+def _phrases(section: str) -> frozenset[tuple[str, ...]]:
+    return frozenset(tuple(t.low for t in tokens(p)) for p in _lexicon()[section])
+
+
+def _words(toks: list[Token], item: Item) -> tuple[str, ...]:
+    return tuple(t.low for t in toks if item.start <= t.start and t.end <= item.end)
+
+
+def _drop_preamble(toks: list[Token], items: list[Item]) -> list[Item]:
+    """Items after the first ':' when everything before it is an introduction of the list."""
+    colon = next((k for k, it in enumerate(items) if it.cat == "colon"), None)
+    if colon is None or colon + 1 >= len(items):
+        return items
+    allowed = _phrases("preamble")
+    head = items[:colon]
+    if all(it.cat in ("filler", "comma", "and", "neg") or _words(toks, it) in allowed for it in head):
+        return items[colon + 1 :]
+    return items
+
+
+def _paren_end(items: list[Item], k: int) -> int:
+    """The index of the ')' closing the '(' at ``k`` (nesting counted), or -1."""
+    depth = 0
+    for m in range(k, len(items)):
+        depth += {"lparen": 1, "rparen": -1}.get(items[m].cat, 0)
+        if depth == 0:
+            return m
+    return -1
+
+
+def _starts_with(toks: list[Token], items: list[Item], section: str) -> bool:
+    words: list[str] = []
+    for it in items[:4]:
+        words += _words(toks, it)
+    allowed = _phrases(section)
+    return any(tuple(words[:n]) in allowed for n in range(1, min(6, len(words)) + 1))
+
+
+def _drop_parentheticals(toks: list[Token], items: list[Item], kinds: dict[str, str]) -> list[Item]:
+    """Parentheticals of method or example dropped; a condition defined by measured atoms in its parenthetical
+    ("Insufficient control of hypertension (systolic BP >= 140 mmHg ...)") replaced by them."""
+    out: list[Item] = []
+    k = 0
+    while k < len(items):
+        it = items[k]
+        end = _paren_end(items, k) if it.cat == "lparen" else -1
+        if end < 0:
+            out.append(it)
+            k += 1
+            continue
+        inner = items[k + 1 : end]
+        if _starts_with(toks, inner, "ignorable_parentheticals"):
+            k = end + 1
+            continue
+        measured = any(x.cat == "concept" and kinds.get(x.data) in _MEASURED for x in inner)
+        if measured and out and out[-1].cat == "concept" and kinds.get(out[-1].data) in _CONDITION_KINDS:
+            qualifiers = _phrases("definition_qualifiers")
+            out.pop()
+            while out and (out[-1].cat == "filler" or _words(toks, out[-1]) in qualifiers):
+                out.pop()
+        out += inner
+        k = end + 1
+    return out
+
+
+def _drop_clauses(toks: list[Token], items: list[Item], kinds: dict[str, str], exclude: bool) -> list[Item]:
+    """A permission clause at the end (", allowing the use of antihypertensive therapy ...") that names no
+    condition or measurement; in an exclusion, a future clause (", or expected to require ...")."""
+    for k, it in enumerate(items):
+        if it.cat != "comma" or k + 1 >= len(items):
+            continue
+        rest = items[k + 1 :]
+        named = any(x.cat == "concept" and kinds.get(x.data) != "therapy" for x in rest)
+        if not named and _starts_with(toks, rest, "permission_clauses"):
+            return items[:k]
+        if exclude and _starts_with(toks, rest, "future_clauses"):
+            return items[:k]
+    return items
+
+
+def _split(items: list[Item]) -> list[list[Item]]:
+    parts: list[list[Item]] = [[]]
+    for it in items:
+        if it.cat in ("semi", "stop"):
+            parts.append([])
+        else:
+            parts[-1].append(it)
+    return [p for p in parts if p]
+
+
+def parts_of(toks: list[Token], items: list[Item], kinds: dict[str, str], exclude: bool) -> list[list[Item]]:
+    """The parts of a criterion with the words that carry no condition taken out."""
+    items = _drop_preamble(toks, items)
+    return [_drop_clauses(toks, _drop_parentheticals(toks, p, kinds), kinds, exclude) for p in _split(items)]

@@ -1,0 +1,198 @@
+"""Lexical items of a criterion: numbers with their units, ranges and comparators as written, time windows
+("within the past 6 months", "within 4 weeks before randomization"), and the context-free phrases of the
+vocabulary (the computable contract, docs/computable.md: "Units as written", time windows)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fhir_adapter.computable.lexer import (
+    Item,
+    Token,
+    event_at,
+    general_at,
+    longest,
+    longest_unit,
+    simple,
+    word_numbers,
+)
+
+__all__ = ["Qty", "Window", "read_items"]
+
+_PUNCT = {",": "comma", ";": "semi", ":": "colon", "(": "lparen", ")": "rparen", "[": "lparen", "]": "rparen"}
+_PUNCT |= {"/": "slash", ".": "stop", "?": "stop", "!": "stop"}
+_PUNCT |= {chr(c): "semi" for c in range(0x2460, 0x2474)}  # circled numbers ① .. ⑳ separate sub-conditions
+_VERSION = {"recist", "ctcae", "version", "v", "v1", "v2", "v3", "v4", "v5", "iwg", "irecist", "mrecist", "rano"}
+_TIME = {"h", "d", "wk", "mo", "a"}
+_DIGITS = frozenset("0123456789.")
+
+
+@dataclass(slots=True)
+class Qty:
+    """A number as written: ``value`` (and ``high`` for a range "0-1", "18 to 75"), the UCUM ``unit`` and its
+    text, a comparator after it ("18 years or older") and whether it was "0 or 1"."""
+
+    value: float
+    high: float | None = None
+    unit: str | None = None
+    unit_text: str | None = None
+    post: str | None = None
+    or_range: bool = False
+    cmp: str | None = None
+
+
+@dataclass(slots=True)
+class Window:
+    """A time window before an event: ``low`` .. 0 in ``unit``, ``event`` a concept key or None."""
+
+    low: float
+    unit: str
+    event: str | None
+
+
+def _is_number(word: str) -> bool:
+    """ASCII digits with at most one point ("1.5"; not "①", which str.isdigit accepts)."""
+    return bool(word) and word.count(".") <= 1 and word.strip(".") == word and all(c in _DIGITS for c in word)
+
+
+def _number(toks: list[Token], i: int) -> tuple[int, float | None]:
+    """The number at token ``i`` ("1,500" with its thousands comma; "1.5"), or (0, None)."""
+    t = toks[i]
+    if not _is_number(t.low):
+        return 0, None
+    if (
+        i + 2 < len(toks)
+        and toks[i + 1].low == ","
+        and toks[i + 1].start == t.end
+        and toks[i + 2].start == toks[i + 1].end
+        and len(toks[i + 2].low) == 3
+        and _is_number(toks[i + 2].low)
+        and _is_number(t.low)
+        and "." not in t.low + toks[i + 2].low
+    ):
+        return 3, float(t.low + toks[i + 2].low)
+    return 1, float(t.low)
+
+
+def _unit(toks: list[Token], j: int) -> tuple[int, str | None, str | None]:
+    n, code = longest_unit(toks, j) if j < len(toks) else (0, None)
+    return (n, code, toks[j].text if n == 1 else _span_text(toks, j, j + n)) if n else (0, None, None)
+
+
+def _span_text(toks: list[Token], i: int, j: int) -> str:
+    """The tokens as written, with a space where the text had one."""
+    return "".join((" " if k > i and toks[k - 1].end < t.start else "") + t.text for k, t in enumerate(toks[i:j], i))
+
+
+def _range_end(toks: list[Token], j: int, first: float, between: bool) -> tuple[int, float | None, bool]:
+    """The upper end of a range after the first number: "-75", "to 75", "and 75" (after 'between'), "or 1"."""
+    if j >= len(toks):
+        return 0, None, False
+    n, sep = longest(toks, j, simple("range_separators"))
+    word = toks[j].low
+    if word == "or" and j + 1 < len(toks):
+        k, v = _number(toks, j + 1)
+        if k and v is not None and first.is_integer() and v == first + 1:
+            return 1 + k, v, True
+        return 0, None, False
+    if not n or (sep == "and" and not between) or j + n >= len(toks):
+        return 0, None, False
+    k, v = _number(toks, j + n)
+    return (n + k, v, False) if k else (0, None, False)
+
+
+def _quantity(toks: list[Token], i: int, between: bool) -> tuple[int, Qty | None]:
+    """The quantity at token ``i``: number [unit] [range end [unit]] [post-comparator]."""
+    n, value = _number(toks, i)
+    if value is None:
+        return 0, None
+    j = i + n
+    k, unit, unit_text = _unit(toks, j)
+    j += k
+    k, high, or_range = _range_end(toks, j, value, between)
+    j += k
+    if k:
+        k2, unit2, text2 = _unit(toks, j)
+        if unit is not None and k2 and unit2 != unit:
+            return 0, None
+        j += k2
+        unit, unit_text = unit or unit2, unit_text or text2
+    q = Qty(value, high, unit, unit_text, or_range=or_range)
+    if unit == "a":  # "18 years of age or older", "18 years old and above"
+        j += _age_words(toks, j)
+    if j < len(toks):
+        k, q.post = longest(toks, j, simple("post_comparators"))
+        j += k
+    return j - i, q
+
+
+def _age_words(toks: list[Token], j: int) -> int:
+    words = tuple(t.low for t in toks[j : j + 2])
+    return 2 if words == ("of", "age") else 1 if words[:1] == ("old",) else 0
+
+
+def _window(toks: list[Token], i: int, n_open: int) -> tuple[int, Window | None]:
+    """A time window after its opener ("within [the past]"): number (or "one", "a", none) and time unit, then
+    optionally a relation and an event ("before randomization")."""
+    j = i + n_open
+    if j < len(toks) and toks[j].low == "the":
+        j += 1
+    k, value = _number(toks, j) if j < len(toks) else (0, None)
+    if not k and j < len(toks) and toks[j].low in word_numbers():
+        k, value = 1, float(word_numbers()[toks[j].low])
+    j += k
+    u, unit, _ = _unit(toks, j)
+    if not u or unit not in _TIME:
+        return 0, None
+    j += u
+    low = -(value if value is not None else 1.0)
+    for r in range(min(5, len(toks) - j), 0, -1):
+        if tuple(t.low for t in toks[j : j + r]) in simple("window_relations"):
+            e, event = event_at(toks, j + r)
+            if e:
+                return j + r + e - i, Window(low, unit or "d", event)
+    return j - i, Window(low, unit or "d", None)
+
+
+def _version(toks: list[Token], i: int) -> int:
+    """A version or grading tag ("RECIST v1.1", "CTCAE 5.0", "version 1.1"): its tokens, read as filler."""
+    j = i + 1
+    while j < len(toks) and j - i < 5 and (toks[j].low in _VERSION or _is_number(toks[j].low)):
+        j += 1
+    while j < len(toks) and j - i < 6 and toks[j].low == "." and j + 1 < len(toks) and _is_number(toks[j + 1].low):
+        j += 2
+    return j - i
+
+
+def read_items(toks: list[Token]) -> list[Item]:
+    """Every lexical item of the tokens, in order (see ``Item.cat``)."""
+    items: list[Item] = []
+    i = 0
+    while i < len(toks):
+        n, item = _item_at(toks, i, items[-1] if items else None)
+        items.append(item)
+        i += n
+    return items
+
+
+def _item_at(toks: list[Token], i: int, last: Item | None) -> tuple[int, Item]:
+    t = toks[i]
+    if t.low in _VERSION and i + 1 < len(toks) and (_is_number(toks[i + 1].low) or toks[i + 1].low in _VERSION):
+        n = _version(toks, i)
+        return n, Item("filler", t.start, toks[i + n - 1].end, "version")
+    between = last is not None and last.cat == "filler" and last.data == "between"
+    n, q = _quantity(toks, i, between)
+    if q is not None:
+        return n, Item("qty", t.start, toks[i + n - 1].end, q)
+    n, hit = general_at(toks, i)
+    if hit is not None and hit[0] == "wopen":
+        k, w = _window(toks, i, n)
+        if w is not None:
+            return k, Item("window", t.start, toks[i + k - 1].end, w)
+    if hit is not None:
+        return n, Item(hit[0], t.start, toks[i + n - 1].end, hit[1])
+    if t.low in _PUNCT:
+        return 1, Item(_PUNCT[t.low], t.start, t.end, t.text)
+    if not t.low[:1].isalnum():
+        return 1, Item("filler", t.start, t.end, t.text)  # quotes, dashes, footnote marks
+    return 1, Item("word", t.start, t.end, t.text)

@@ -1,0 +1,302 @@
+"""The criterion -> atoms extractor (issue 9 item 2; the computable contract, docs/computable.md section 1):
+vocabulary look-ups, the flat form, the patterns (comparators, units as written, ranges, x ULN, results,
+presence, negation, windows, combinations), precision (text that cannot be accounted for stays text) and the seeds'
+criteria as issue 9's "Done when" lists them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fhir_adapter.computable import annotate_criteria, atom_issues, concept_for, concept_key, flat_atoms, kind_of
+from fhir_adapter.computable.extract import definition_of
+from fhir_adapter.computable.vocabulary import entries, ucum_unit
+from fhir_adapter.model import Atom, AtomGroup, Code, Concept, Criterion
+from fhir_adapter.sources import read_records
+from fhir_adapter.terminology import system
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = sorted((ROOT / "seeds").glob("*.txt"))
+
+
+def atoms(text: str, exclude: bool = False) -> list[tuple[Any, ...]]:
+    """(concept, comparator, value, low, high, unit, result, window, polarity) of every atom of ``text``."""
+    crit = Criterion(text, exclude, definition=definition_of(text, exclude))
+    return [
+        (
+            a["concept"],
+            a["comparator"],
+            a["value"],
+            a["low"],
+            a["high"],
+            a["unit"],
+            a["result"],
+            None if a["window"] is None else (a["window"]["low"], a["window"]["unit"], a["window"]["event"]),
+            a["polarity"],
+        )
+        for a in flat_atoms(crit)
+    ]
+
+
+# -- vocabulary -------------------------------------------------------------------------------------------------------
+
+
+def test_every_concept_key_of_the_dev_set_is_in_the_table() -> None:
+    import json
+
+    devset = ROOT / "tests" / "data" / "eligibility" / "devset.json"
+    table = entries()
+    keys: set[str | None] = {"ecog", "anc", "alt", "pregnancy", "vegfr-tki", "life-expectancy", "randomization"}
+    if devset.exists():
+        for item in json.loads(devset.read_text(encoding="utf-8")):
+            for atom in item["atoms"]:
+                keys |= {atom["concept"], atom["result"], (atom["window"] or {}).get("event")}
+    missing = sorted(k for k in keys if k is not None and k not in table)
+    assert not missing, missing
+
+
+def test_every_code_has_a_known_system_and_a_source() -> None:
+    import json
+
+    from fhir_adapter.terminology import mappings_dir
+
+    rows = json.loads((mappings_dir() / "eligibility-concepts.json").read_text(encoding="utf-8"))["concepts"]
+    for key, row in rows.items():
+        for code in row["codes"]:
+            assert system(code["system"]).startswith("http"), key
+            assert code["source"].startswith(("http", "repo:")) or ":" in code["source"], key
+            assert code["code"] and code.get("display"), key
+
+
+def test_concept_lookups_both_ways() -> None:
+    for key in entries():
+        concept = concept_for(key)
+        assert concept_key(concept) == key
+        assert kind_of(concept) == entries()[key].kind
+    assert concept_key(Concept(text="Absolute neutrophil count")) == "anc"
+    assert concept_key(Concept(codes=[Code("loinc", "no-such-code")])) is None
+    assert kind_of(None) is None
+
+
+@pytest.mark.parametrize(
+    ("written", "ucum"),
+    [
+        ("x 10^9/L", "10*9/L"),
+        ("× 10⁹/L", "10*9/L"),
+        ("109/L", "10*9/L"),
+        ("/mm3", "/mm3"),
+        ("cells/uL", "/uL"),
+        ("g/dL", "g/dL"),
+        ("mL/min/1.73 m2", "mL/min/{1.73_m2}"),
+        ("µmol/L", "umol/L"),
+        ("weeks", "wk"),
+        ("months", "mo"),
+        ("years", "a"),
+    ],
+)
+def test_units_as_written(written: str, ucum: str) -> None:
+    assert ucum_unit(written) == ucum
+
+
+# -- the flat form ----------------------------------------------------------------------------------------------------
+
+
+def test_flat_form_composes_polarity_through_item_group_and_atom() -> None:
+    absent = Atom("therapy", concept_for("systemic-therapy"), exclude=True)
+    parent = Criterion("list:", True, children=[Criterion("x", False, definition=AtomGroup("all-of", [absent]))])
+    assert [r["polarity"] for r in flat_atoms(parent)] == ["include"]  # exclusion item, absent atom: for entering
+    carved = Criterion("x", True, definition=AtomGroup("any-of", [absent], exclude=True))
+    assert [r["polarity"] for r in flat_atoms(carved)] == ["exclude"]  # True XOR True XOR True
+    row = flat_atoms(Criterion("Pregnant", True, definition=Atom("pregnancy", concept_for("pregnancy"))))[0]
+    assert row == {
+        "kind": "pregnancy",
+        "concept": "pregnancy",
+        "comparator": None,
+        "value": None,
+        "low": None,
+        "high": None,
+        "unit": None,
+        "result": None,
+        "window": None,
+        "polarity": "exclude",
+    }
+
+
+# -- patterns ---------------------------------------------------------------------------------------------------------
+
+NO_WINDOW = None
+
+
+@pytest.mark.parametrize(
+    ("text", "exclude", "expected"),
+    [
+        ("ECOG PS 0 or 1 point", False, [("ecog", None, None, 0, 1, None, None, NO_WINDOW, "include")]),
+        ("ECOG performance status ≤ 2", False, [("ecog", "<=", 2, None, None, None, None, NO_WINDOW, "include")]),
+        (
+            "Karnofsky performance status >= 70%",
+            False,
+            [("karnofsky", ">=", 70, None, None, "%", None, None, "include")],
+        ),
+        (
+            "Absolute neutrophil count (ANC) ≥ 1.5 × 10⁹/L",
+            False,
+            [("anc", ">=", 1.5, None, None, "10*9/L", None, None, "include")],
+        ),
+        (
+            "Platelets at least 100,000/mm^3",
+            False,
+            [("platelets", ">=", 100000, None, None, "/mm3", None, None, "include")],
+        ),
+        ("Hemoglobin \\>= 9 g/dL", False, [("hemoglobin", ">=", 9, None, None, "g/dL", None, None, "include")]),
+        (
+            "Creatinine no greater than 2.0 mg/dL",
+            False,
+            [("creatinine", "<=", 2, None, None, "mg/dL", None, None, "include")],
+        ),
+        ("Total bilirubin ≤1.5×ULN", False, [("bilirubin", "<=", 1.5, None, None, "{ULN}", None, None, "include")]),
+        (
+            "Serum creatinine ≤ 1.5 times the upper limit of normal",
+            False,
+            [("creatinine", "<=", 1.5, None, None, "{ULN}", None, None, "include")],
+        ),
+        (
+            "ALT and AST ≤ 1.5 x ULN",
+            False,
+            [
+                ("alt", "<=", 1.5, None, None, "{ULN}", None, None, "include"),
+                ("ast", "<=", 1.5, None, None, "{ULN}", None, None, "include"),
+            ],
+        ),
+        ("Age 18-75 years", False, [("age", None, None, 18, 75, "a", None, None, "include")]),
+        ("18 years of age or older", False, [("age", ">=", 18, None, None, "a", None, None, "include")]),
+        (
+            "Life expectancy >= 12 weeks",
+            False,
+            [("life-expectancy", ">=", 12, None, None, "wk", None, None, "include")],
+        ),
+        ("Negative HIV test", False, [("hiv-test", None, None, None, None, None, "negative", None, "include")]),
+        ("HBsAg positive", True, [("hbsag", None, None, None, None, None, "positive", None, "exclude")]),
+        ("Known brain metastases", True, [("brain-metastases", None, None, None, None, None, None, None, "exclude")]),
+        (
+            "No prior systemic therapy",
+            False,
+            [("systemic-therapy", None, None, None, None, None, None, None, "exclude")],
+        ),
+        (
+            "Received live attenuated vaccine within 1 month before enrollment.",
+            True,
+            [("live-vaccine", None, None, None, None, None, None, (-1, "mo", "enrollment"), "exclude")],
+        ),
+        (
+            "Chemotherapy within 4 weeks before randomization",
+            True,
+            [("chemotherapy", None, None, None, None, None, None, (-4, "wk", "randomization"), "exclude")],
+        ),
+        (
+            "Have measurable disease per RECIST v1.1",
+            False,
+            [("measurable-disease", None, None, None, None, None, None, None, "include")],
+        ),
+    ],
+)
+def test_patterns(text: str, exclude: bool, expected: list[tuple[Any, ...]]) -> None:
+    assert atoms(text, exclude) == expected
+
+
+def test_combinations() -> None:
+    either = definition_of("Systolic blood pressure > 150 mmHg or diastolic blood pressure > 100 mmHg", True)
+    assert isinstance(either, AtomGroup) and either.combine == "any-of" and len(either.members) == 2
+    both = definition_of("ALT and AST ≤ 1.5 x ULN")
+    assert isinstance(both, AtomGroup) and both.combine == "all-of"
+    absent = definition_of("No prior systemic therapy")
+    assert isinstance(absent, AtomGroup) and absent.combine == "all-of" and absent.members[0].exclude
+    neither = definition_of("No brain metastases or leptomeningeal disease")
+    assert isinstance(neither, AtomGroup) and neither.combine == "all-of"
+    assert all(isinstance(m, Atom) and m.exclude for m in neither.members)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Adequate organ function",
+        "Clinically significant cardiovascular disease",
+        "Any condition that, in the investigator's opinion, makes the patient unsuitable",
+        "Willing and able to provide written informed consent",
+        "Women of childbearing potential must use effective contraception",
+        "AST (SGOT) and ALT (SGPT) ≤ 2.5 × ULN or ≤ 5 × ULN (for patients with liver metastases)",
+        "At least one lesion that can receive radiotherapy",
+        "Platelets ≥ 100 × 10⁹/L unless due to bone marrow involvement",
+        "Hemoglobin ≥ 9 g/dL (transfusion allowed) and 2 prior lines",
+        "Prior radiotherapy is allowed",
+        "History of allergy",
+        "Chemotherapy:",
+        "Creatinine clearance",
+        "HER2",
+        "Stage III or IV melanoma",
+    ],
+)
+def test_unclear_text_stays_text(text: str) -> None:
+    assert definition_of(text) is None
+    assert definition_of(text, True) is None
+
+
+def test_an_item_with_children_has_no_definition_of_its_own() -> None:
+    parent = Criterion("Adequate organ function: ANC ≥ 1.5 x 10^9/L", children=[Criterion("Platelets ≥ 100 x 10^9/L")])
+    annotate_criteria([parent])
+    assert parent.definition is None and parent.children[0].definition is not None
+
+
+def test_atom_issues_say_which_words_gave_which_atom() -> None:
+    crits = [Criterion("Absolute neutrophil count ≥ 1.5 × 109/L"), Criterion("Consent")]
+    annotate_criteria(crits)
+    (issue,) = atom_issues(crits, location="eligibilityCriteria")
+    assert issue.severity == "information" and issue.code == "informational"
+    assert issue.location == "eligibilityCriteria[0]"
+    assert issue.message == "atom: lab anc >= 1.5 10*9/L <- 'Absolute neutrophil count ≥ 1.5 × 109/L'"
+
+
+# -- the seeds: issue 9 "Done when" -----------------------------------------------------------------------------------
+
+
+def _seed_atoms() -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for record in read_records(SEEDS):
+        assert record.trial is not None and record.trial.eligibility is not None
+        for crit in record.trial.eligibility.criteria:
+            rows += flat_atoms(crit)
+    return rows
+
+
+def _has(rows: list[dict[str, Any]], **want: Any) -> bool:
+    return any(all(r.get(k) == v for k, v in want.items()) for r in rows)
+
+
+def test_seed_criteria_are_exact() -> None:
+    assert len(SEEDS) == 2
+    rows = _seed_atoms()
+    inc, exc = {"polarity": "include"}, {"polarity": "exclude"}
+    assert _has(rows, concept="ecog", low=0, high=1, comparator=None, **inc)
+    assert _has(rows, concept="anc", comparator=">=", value=1.5, unit="10*9/L", **inc)
+    assert _has(rows, concept="platelets", comparator=">=", value=80, unit="10*9/L", **inc)
+    assert _has(rows, concept="hemoglobin", comparator=">=", value=90, unit="g/L", **inc)
+    for key in ("alt", "ast", "bilirubin", "creatinine"):
+        assert _has(rows, concept=key, comparator="<=", value=1.5, unit="{ULN}", **inc), key
+    assert _has(rows, concept="systolic-bp", comparator=">=", value=140, unit="mm[Hg]", **exc)
+    assert _has(rows, concept="diastolic-bp", comparator=">=", value=90, unit="mm[Hg]", **exc)
+    window = {"low": -6, "high": 0, "unit": "mo", "event": None}
+    assert _has(rows, concept="vegfr-tki", window=window, **exc)
+    assert _has(rows, concept="pregnancy", **exc) and _has(rows, concept="breastfeeding", **exc)
+
+
+def test_seed_bp_and_pregnancy_are_alternatives() -> None:
+    bp = definition_of(
+        "Insufficient control of hypertension (systolic blood pressure ≥ 140mmHg or diastolic blood pressure ≥ 90mmHg)"
+        " (based on the average of BP readings obtained from ≥ 2 measurements), allowing for the use of"
+        " antihypertensive therapy to achieve the above parameters",
+        True,
+    )
+    assert isinstance(bp, AtomGroup) and bp.combine == "any-of"
+    pregnant = definition_of("Pregnant or lactating women", True)
+    assert isinstance(pregnant, AtomGroup) and pregnant.combine == "any-of"
