@@ -165,6 +165,19 @@ def test_any_of_sub_list_and_child_exclude_survive(release: str) -> None:
     ]
     trial = _trial(crit)
     assert from_bundle(to_bundle(trial, release)) == trial
+    if release == "R4":  # the flat Group: a sub-item of an exclusion excludes, its "except:" items do not
+        group = next(e["resource"] for e in to_bundle(trial, "R4")["entry"] if e["resource"]["resourceType"] == "Group")
+        assert [c["exclude"] for c in group["characteristic"]] == [
+            True,
+            True,
+            True,
+            False,
+            False,
+            False,
+            False,
+            True,
+            True,
+        ]
 
 
 @pytest.mark.parametrize("release", RELEASES)
@@ -251,7 +264,13 @@ def test_r4_group_carries_code_value_and_exclude() -> None:
     anc = by_code["Absolute neutrophil count"][0]
     assert anc["valueQuantity"]["code"] == "10*9/L" and anc["exclude"] is False
     preg = [c for c in by_code["Pregnancy"] if c.get("valueBoolean")]
-    assert preg and all(c["valueBoolean"] is True for c in preg)
+    assert preg and all(c["valueBoolean"] is True and c["exclude"] is True for c in preg)
+    # exclude is the polarity in the flat Group: negations of every level combined
+    assert [c["exclude"] for c in by_code["Chemotherapy"]] == [True]  # "no prior chemotherapy" (inclusion)
+    assert [c["exclude"] for c in by_code["Breastfeeding"]] == [True, True]  # under exclusions
+    assert [c["exclude"] for c in by_code["Diastolic blood pressure"]] == [False]  # excluded within an exclusion
+    assert [c["exclude"] for c in by_code["Measurable disease per RECIST"]] == [False]
+    assert [c["exclude"] for c in by_code["Life expectancy"]] == [True]
     alt = by_code["Alanine aminotransferase"][0]
     urls = [e["url"] for e in alt["extension"]]
     assert (

@@ -10,6 +10,8 @@ the R5 output). A Group characteristic says ``code`` = ``value[x]`` (``exclude``
 - a criterion with several atoms keeps today's text characteristic, followed by one characteristic per member, each
   with its own ``exclude`` (relative to its combination, as in R5), a ``linkId`` of its own (``<item>.a<n>``) and the
   fhir-adapter extension ``criterion-atom`` (valueId: the linkId of the criterion or combination it belongs to);
+  ``exclude`` is the member's polarity in the flat Group, as for sub-criteria (:mod:`.group`): "no prior
+  chemotherapy" under an inclusion is ``true``, "pregnant or breastfeeding" under an exclusion ``true`` for both;
   a nested combination is a member with ``code.text`` all-of / any-of and ``valueBoolean`` true;
 - what R4 cannot say travels in R5-element extensions: ``offset`` (``...definitionByTypeAndValue.offset``), the
   combination code of a member combination (``...definitionByCombination.code``, always written there: it marks the
@@ -58,8 +60,9 @@ def _windows(ch: JSON) -> list[JSON | None]:
     ]
 
 
-def _atom(ch: JSON, exts: list[JSON | None]) -> JSON:
-    """One R4 characteristic for an R5 atom characteristic (``exts``: the extensions that place it)."""
+def _atom(ch: JSON, exts: list[JSON | None], exclude: bool) -> JSON:
+    """One R4 characteristic for an R5 atom characteristic (``exts``: the extensions that place it; ``exclude``:
+    its polarity in the flat Group)."""
     dbtv = ch.get("definitionByTypeAndValue")
     out: JSON = {"extension": [*exts, *_windows(ch)]}
     if dbtv is None:
@@ -68,31 +71,33 @@ def _atom(ch: JSON, exts: list[JSON | None]) -> JSON:
         out["extension"].append(xver_value(_OFFSET, valueCodeableConcept=dbtv.get("offset")))
         out["code"] = dbtv.get("type")
         out.update({k: dbtv[k] for k in _VALUES if k in dbtv})
-    out["exclude"] = bool(ch.get("exclude"))
+    out["exclude"] = exclude
     return out
 
 
-def _flatten_members(ch: JSON, link: str, out: list[JSON]) -> None:
+def _flatten_members(ch: JSON, link: str, out: list[JSON], held: bool) -> None:
     for i, m in enumerate(_members(ch), 1):
         mlink = f"{link}.a{i}"
         exts = [xver_value(LINK, valueId=mlink), extension(_MEMBER, valueId=link)]
+        exclude = held != bool(m.get("exclude"))
         combination = m.get("definitionByCombination")
         if combination is None:
-            out.append(_atom(m, exts))
+            out.append(_atom(m, exts, exclude))
             continue
         code = combination.get("code", "all-of")
         exts.append(xver_value(COMBINE, valueCode=code))
-        out.append({"extension": exts, "code": text_cc(code), "valueBoolean": True, "exclude": bool(m.get("exclude"))})
-        _flatten_members(m, mlink, out)
+        out.append({"extension": exts, "code": text_cc(code), "valueBoolean": True, "exclude": exclude})
+        _flatten_members(m, mlink, out, exclude)
 
 
-def characteristics(ch: JSON, exts: list[JSON | None], text_characteristic: JSON) -> list[JSON]:
-    """The R4 characteristics of an R5 criterion characteristic with atoms: one for a single atom; else the
-    criterion's ``text_characteristic`` followed by its members."""
+def characteristics(ch: JSON, exts: list[JSON | None], text_characteristic: JSON, exclude: bool) -> list[JSON]:
+    """The R4 characteristics of an R5 criterion characteristic with atoms (``exclude``: the criterion's polarity
+    in the flat Group): one for a single atom; else the criterion's ``text_characteristic`` followed by its
+    members."""
     if not _members(ch):
-        return [_atom(ch, [*exts, xver_value(DESCRIPTION, valueMarkdown=ch.get("description"))])]
+        return [_atom(ch, [*exts, xver_value(DESCRIPTION, valueMarkdown=ch.get("description"))], exclude)]
     out = [text_characteristic]
-    _flatten_members(ch, str(ch.get("linkId")), out)
+    _flatten_members(ch, str(ch.get("linkId")), out, exclude)
     return out
 
 
@@ -120,7 +125,8 @@ def _atom_elements(ch: JSON) -> JSON:
 
 
 def lift_computable(ch: JSON, link: str) -> JSON | None:
-    """The R5 criterion characteristic of an R4 single-atom criterion characteristic (None: not one)."""
+    """The R5 criterion characteristic of an R4 single-atom criterion characteristic (None: not one); ``exclude``
+    of ``ch`` already relative to the parent."""
     description = xver_first_value(ch, DESCRIPTION)
     if description is None:
         return None

@@ -5,9 +5,13 @@ as ``valueRange`` (LOINC 30525-0 with UCUM quantities), sex as ``valueCodeableCo
 administrative-gender + ct.gov codings); every other criterion as ``code.text`` "Inclusion criterion" / "Exclusion
 criterion" with its verbatim text in ``valueCodeableConcept.text``. Nested criteria are flattened depth-first, each
 child right after its parent, with ``EvidenceVariable.characteristic.linkId`` (R5-element extension) on every
-characteristic and the fhir-adapter extension ``criterion-parent`` (valueId: the parent's linkId) on children;
-``exclude`` is relative to the parent, as in R5, and a parent whose sub-items combine ``any-of`` says so in the
-R5-element extension ``EvidenceVariable.characteristic.definitionByCombination.code``.
+characteristic and the fhir-adapter extension ``criterion-parent`` (valueId: the parent's linkId) on children.
+``exclude`` is what the flat Group means: whether members must NOT have the characteristic, i.e. the item's own
+polarity combined with every parent's (a sub-item of an exclusion item is ``true``; an "except:" sub-item of an
+exclusion item ``false``), so that a reader who knows no nesting never reads a criterion the wrong way round; the
+lift makes it relative to the parent again (R5's and the model's). A parent whose sub-items combine ``any-of`` says
+so in the R5-element extension ``EvidenceVariable.characteristic.definitionByCombination.code``. Computable content
+(atoms): :mod:`.criterion_atoms`.
 The verbatim eligibility text is ``Group.description`` (R5 element, as extension), the non-criterion facts (healthy
 volunteers, standard ages, study population ...) ``EvidenceVariable.category`` extensions, and the canonical url of
 the R5 EvidenceVariable ``Group.identifier`` (system ``urn:ietf:rfc:3986``).
@@ -57,7 +61,9 @@ def _age_or_sex(ch: JSON, exts: list[JSON | None], out: list[JSON]) -> None:
     )
 
 
-def _flatten(ch: JSON, parent: str | None, out: list[JSON]) -> None:
+def _flatten(ch: JSON, parent: str | None, out: list[JSON], held: bool = False) -> None:
+    """The R4 characteristics of one R5 criterion characteristic and its sub-items (``held``: the parent's
+    polarity in the flat Group)."""
     combine = (ch.get("definitionByCombination") or {}).get("code")
     exts = [
         xver_value(_LINK, valueId=ch.get("linkId")),
@@ -67,7 +73,7 @@ def _flatten(ch: JSON, parent: str | None, out: list[JSON]) -> None:
     if not _is_criterion(ch.get("linkId")):
         _age_or_sex(ch, exts, out)
         return
-    exclude = bool(ch.get("exclude"))
+    exclude = held != bool(ch.get("exclude"))
     text = {
         "extension": exts,
         "code": text_cc("Exclusion criterion" if exclude else "Inclusion criterion"),
@@ -75,11 +81,11 @@ def _flatten(ch: JSON, parent: str | None, out: list[JSON]) -> None:
         "exclude": exclude,
     }
     if criterion_atoms.is_computable(ch):
-        out.extend(criterion_atoms.characteristics(ch, exts, text))
+        out.extend(criterion_atoms.characteristics(ch, exts, text, exclude))
         return
     out.append(text)
     for kid in (ch.get("definitionByCombination") or {}).get("characteristic", []):
-        _flatten(kid, ch.get("linkId"), out)
+        _flatten(kid, ch.get("linkId"), out, exclude)
 
 
 def down(ev: JSON, nct_id: str) -> JSON:
@@ -143,11 +149,16 @@ def lift(group: JSON) -> JSON:
     """R4 Group -> the R5 eligibility EvidenceVariable shape ``r5.evidence_variable.from_eligibility`` reads."""
     top: list[JSON] = []
     by_link: dict[str, JSON] = {}
+    held: dict[str, bool] = {}  # linkId -> its polarity in the flat Group
     for ch in group.get("characteristic", []):
         link = xver_first_value(ch, _LINK)
         if link is None:
             continue
+        parent_ext = get_extension(ch, "criterion-parent")
         member_of = criterion_atoms.member_parent(ch)
+        parent_link = member_of or (str(parent_ext.get("valueId")) if parent_ext else "")
+        held[str(link)] = bool(ch.get("exclude"))
+        ch = {**ch, "exclude": held[str(link)] != held.get(parent_link, False)}  # relative to the parent again
         if member_of is not None:  # an atom (or combination) of a criterion: placed under it, never on its own
             if member_of in by_link:
                 by_link[str(link)] = criterion_atoms.lift_member(ch)
@@ -157,8 +168,7 @@ def lift(group: JSON) -> JSON:
         if item is None:
             continue
         by_link[str(link)] = item
-        parent_ext = get_extension(ch, "criterion-parent")
-        parent = by_link.get(str(parent_ext.get("valueId"))) if parent_ext else None
+        parent = by_link.get(parent_link)
         if parent is None:
             top.append(item)
         else:
