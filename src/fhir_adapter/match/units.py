@@ -57,11 +57,21 @@ def convert(value: float, from_unit: str, to_unit: str) -> float | None:
         return None
     if is_dimensionless(from_unit) and is_dimensionless(to_unit):
         return value
+    factor = _factor(_ANNOTATION.sub("", from_unit) or "1", _ANNOTATION.sub("", to_unit) or "1")
+    return None if factor is None else value * factor
+
+
+@cache
+def _factor(from_unit: str, to_unit: str) -> float | None:
+    """How many ``to_unit`` one ``from_unit`` is (UCUM has no offset units among lab units: a factor suffices;
+    Cel and [degF] are refused here, as they would need an offset)."""
+    if {from_unit, to_unit} & {"Cel", "[degF]"}:
+        return None
     try:
         registry = _registry()
-        source = registry.from_ucum(_ANNOTATION.sub("", from_unit) or "1")
-        target = registry.from_ucum(_ANNOTATION.sub("", to_unit) or "1")
-        return float((value * source).to(target).magnitude)
+        source = registry.from_ucum(from_unit)
+        target = registry.from_ucum(to_unit)
+        return float((1 * source).to(target).magnitude)
     except Exception:  # ucumvert raises lark and pint errors of many kinds for a unit it cannot read or convert
         return None
 
