@@ -20,6 +20,7 @@ from fhir_adapter.match import match, read_patient, resources_of
 from fhir_adapter.match import values as match_values
 from fhir_adapter.match.evaluate import evaluate_atom, window_span
 from fhir_adapter.match.output import MATCH_GRADE, match_extension_url, to_json, to_searchset, to_table
+from fhir_adapter.match.patient import full_urls_of
 from fhir_adapter.match.units import convert
 from fhir_adapter.match.verdict import combine
 from fhir_adapter.model import (
@@ -352,8 +353,9 @@ def test_score_and_ranking() -> None:
 def test_the_searchset_bundle_is_valid_and_carries_scores_and_results(release: str) -> None:
     seed_like = trial_a()
     seed_like.nct_id = "NCT07236528"
-    matches = match(_resources("p07-alt-3uln.r4.json"), [seed_like, trial_b()], on=ON)
-    bundle = to_searchset(matches, release)
+    document = json.loads((PATIENTS / "p07-alt-3uln.r4.json").read_text(encoding="utf-8"))
+    matches = match(resources_of(document), [seed_like, trial_b()], on=ON)
+    bundle = to_searchset(matches, release, full_urls=full_urls_of(document))
     assert [i for i in validate(bundle, release) if i.is_error] == []
     assert bundle["type"] == "searchset" and bundle["total"] == 2
     first, second = bundle["entry"]
@@ -365,7 +367,10 @@ def test_the_searchset_bundle_is_valid_and_carries_scores_and_results(release: s
     criteria = [p for p in parts if p["url"] == "criterion"]
     alt = next(c for c in criteria if {"url": "linkId", "valueString": "inc-2.6"} in c["extension"])
     assert {"url": "status", "valueCode": "not-met"} in alt["extension"]
-    assert any(p.get("valueReference", {}).get("reference") == "Observation/p07-alt" for p in alt["extension"])
+    url = "https://example.org/fhir/Observation/p07-alt"
+    assert any(p.get("valueReference", {}).get("reference") == url for p in alt["extension"])
+    without = to_searchset(matches, release)["entry"][1]["search"]["extension"][1]["extension"]
+    assert {"url": "patient", "valueReference": {"type": "Patient", "display": "Patient/p07"}} in without
     assert second["resource"]["identifier"][0]["value"] == "NCT07236528"
 
 

@@ -43,10 +43,16 @@ def _evaluation_day(text: str | None) -> date | None:
 def load_patient(path: Path) -> list[dict[str, Any]]:
     """The FHIR resources of a patient file (Bundle, list or resource). ``SourceError`` naming the file and field
     when it is not JSON, not FHIR, or has no Patient."""
+    return load_patient_document(path)[0]
+
+
+def load_patient_document(path: Path) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """(resources, ``Type/id`` -> absolute fullUrl) of a patient file; ``SourceError`` as ``load_patient``."""
     import orjson
 
     from fhir_adapter.errors import SourceError
     from fhir_adapter.match import read_patient, resources_of
+    from fhir_adapter.match.patient import full_urls_of
 
     try:
         document = orjson.loads(path.read_bytes())
@@ -56,7 +62,7 @@ def load_patient(path: Path) -> list[dict[str, Any]]:
         raise SourceError(f"not FHIR JSON: {e}", path=str(path)) from None
     resources = resources_of(document, str(path))
     read_patient(resources, str(path))  # fail early, naming the file, when there is no Patient
-    return resources
+    return resources, full_urls_of(document)
 
 
 def _trial_files(paths: list[Path]) -> Iterator[Path]:
@@ -109,8 +115,14 @@ def load_trials(paths: list[Path]) -> tuple[list[Trial], int]:
     return trials, failures
 
 
-def write_results(matches: list[TrialMatch], fmt: MatchFormat, output: Path | None, release: FhirRelease) -> None:
-    """The results in the asked format, on stdout or into ``output`` (a file)."""
+def write_results(
+    matches: list[TrialMatch],
+    fmt: MatchFormat,
+    output: Path | None,
+    release: FhirRelease,
+    full_urls: dict[str, str] | None = None,
+) -> None:
+    """The results in the asked format, on stdout or into ``output`` (a file); ``full_urls`` as ``to_searchset``."""
     import orjson
 
     from fhir_adapter.match.output import to_json, to_searchset, to_table
@@ -118,7 +130,7 @@ def write_results(matches: list[TrialMatch], fmt: MatchFormat, output: Path | No
     if fmt is MatchFormat.table:
         text = "\n".join(to_table(matches)) + "\n"
     else:
-        doc = to_json(matches) if fmt is MatchFormat.json else to_searchset(matches, release)
+        doc = to_json(matches) if fmt is MatchFormat.json else to_searchset(matches, release, full_urls=full_urls)
         text = orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n"
     if output is None:
         for line in text.splitlines():
@@ -158,7 +170,7 @@ def match(
     day = _evaluation_day(on)
     require_paths([patient, *trials])
     try:
-        resources = load_patient(patient)
+        resources, full_urls = load_patient_document(patient)
     except SourceError as e:
         err(f"error: {e}")
         raise typer.Exit(ExitCode.FAILED) from None
@@ -166,6 +178,6 @@ def match(
     if not found:
         err("error: no trial could be read from the inputs")
         raise typer.Exit(ExitCode.NO_INPUT if not failures else ExitCode.FAILED)
-    write_results(do_match(resources, found, on=day), fmt, output, fhir_version)
+    write_results(do_match(resources, found, on=day), fmt, output, fhir_version, full_urls)
     if failures:
         raise typer.Exit(ExitCode.FAILED)

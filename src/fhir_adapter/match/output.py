@@ -22,6 +22,7 @@ the Bundle resolves.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from fhir_adapter import terminology
@@ -124,7 +125,18 @@ def _study(m: TrialMatch, release: FhirRelease) -> tuple[str | None, JSON]:
     return None, study
 
 
-def _criterion_extension(r: CriterionResult) -> JSON:
+def _reference(relative: str, full_urls: Mapping[str, str], display: str | None = None) -> JSON:
+    """A Reference to a patient's resource: its absolute URL when known; otherwise (a patient file without
+    absolute fullUrls) ``type`` and a ``display`` naming it, since a relative reference cannot resolve inside a
+    searchset of ResearchStudy entries."""
+    shown = " ".join(p for p in (relative if relative not in full_urls else None, display) if p)
+    ref: JSON = {"reference": full_urls[relative]} if relative in full_urls else {"type": relative.split("/")[0]}
+    if shown:
+        ref["display"] = shown
+    return ref
+
+
+def _criterion_extension(r: CriterionResult, full_urls: Mapping[str, str]) -> JSON:
     parts: list[JSON] = [
         {"url": "linkId", "valueString": r.link_id},
         {"url": "status", "valueCode": r.status},
@@ -132,36 +144,39 @@ def _criterion_extension(r: CriterionResult) -> JSON:
     ]
     for e in r.evidence:
         shown = " ".join(p for p in (e.value, f"on {e.date}" if e.date else None) if p)
-        ref: JSON = {"reference": e.reference}
-        if shown:
-            ref["display"] = shown
-        parts.append({"url": "evidence", "valueReference": ref})
+        parts.append({"url": "evidence", "valueReference": _reference(e.reference, full_urls, shown or None)})
     return {"url": "criterion", "extension": parts}
 
 
-def _match_extension(m: TrialMatch) -> JSON:
+def _match_extension(m: TrialMatch, full_urls: Mapping[str, str]) -> JSON:
     parts: list[JSON] = [
         {"url": "verdict", "valueCode": m.verdict},
         {"url": "evaluationDate", "valueDate": m.evaluated_on.isoformat()},
-        {"url": "patient", "valueReference": {"reference": m.patient}},
+        {"url": "patient", "valueReference": _reference(m.patient, full_urls)},
     ]
-    parts += [_criterion_extension(r) for r in _flat(m.criteria)]
+    parts += [_criterion_extension(r, full_urls) for r in _flat(m.criteria)]
     return {"url": match_extension_url(), "extension": parts}
 
 
 def to_searchset(
-    matches: list[TrialMatch], release: FhirRelease | str = FhirRelease.R5, self_url: str | None = None
+    matches: list[TrialMatch],
+    release: FhirRelease | str = FhirRelease.R5,
+    self_url: str | None = None,
+    full_urls: Mapping[str, str] | None = None,
 ) -> JSON:
     """The results as a FHIR ``searchset`` Bundle of ResearchStudy (R5 or R4), best first (module docstring).
-    ``self_url``: the search that gave them (a server mode's query); by default a uuid5 URN of the screening."""
+    ``self_url``: the search that gave them (a server mode's query); by default a uuid5 URN of the screening.
+    ``full_urls``: ``Type/id`` -> absolute URL of the patient's resources (``patient.full_urls_of`` of the patient's
+    Bundle, or the server's ``<base>/Type/id``), so that the evidence references resolve."""
     version = FhirRelease.parse(release)
+    urls = full_urls or {}
     entries: list[JSON] = []
     for m in ranked(matches):
         full_url, study = _study(m, version)
         search: JSON = {
             "extension": [
                 {"url": MATCH_GRADE, "valueCode": _GRADE.get(m.verdict, "possible")},
-                _match_extension(m),
+                _match_extension(m, urls),
             ],
             "mode": "match",
             "score": m.score,

@@ -97,6 +97,20 @@ def resources_of(document: Any, path: str = "<patient>") -> list[JSON]:
     return resources
 
 
+def full_urls_of(document: Any) -> dict[str, str]:
+    """``Type/id`` -> the entry's absolute ``fullUrl`` (http or https) for every entry of a Bundle that has one:
+    the URLs by which the results can cite a patient's resources outside the patient's own Bundle."""
+    if not isinstance(document, dict) or not isinstance(document.get("entry"), list):
+        return {}
+    found: dict[str, str] = {}
+    for entry in document["entry"]:
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        url = entry.get("fullUrl") if isinstance(entry, dict) else None
+        if isinstance(resource, dict) and isinstance(url, str) and url.startswith(("http://", "https://")):
+            found[f"{resource.get('resourceType')}/{resource.get('id')}"] = url
+    return found
+
+
 def read_patient(resources: list[JSON], path: str = "<patient>") -> PatientFacts:
     """The facts of the one Patient among ``resources``. ``SourceError`` when there is no Patient or more than one
     (whose data would the others be?)."""
