@@ -425,3 +425,27 @@ def test_polarity_warning_follows_the_no_header_information() -> None:
         ("information", "eligibilityCriteria"),
         ("warning", "eligibilityCriteria[0]"),
     ]
+
+
+# -- a plain sub-list reads by its parent's polarity -----------------------------------------------------------------
+@pytest.mark.parametrize(
+    "lead",
+    ["Diagnoses of the following conditions:", "Inadequate organ function, defined as:", "Cardiac disease:"],
+)
+def test_plain_list_under_an_exclusion_item_is_any_of(lead: str) -> None:
+    # each sub-item is a reason to exclude: excluded when any holds, not only when all do
+    crits, _ = split_criteria(f"Exclusion Criteria:\n* {lead}\n  - a\n  - b\n")
+    assert any_of_shape(crits) == [(lead, True, "any-of", 2)]
+    assert [c.exclude for c in crits[0].children] == [False, False]
+
+
+def test_all_of_under_an_exclusion_item_stays_all_of() -> None:
+    lead = "Patients with all of the following:"
+    crits, _ = split_criteria(f"Exclusion Criteria:\n* {lead}\n  - a\n  - b\n")
+    assert any_of_shape(crits) == [(lead, True, "all-of", 2)]
+
+
+def test_plain_list_under_an_inclusion_item_read_as_an_exclusion_is_any_of() -> None:
+    # the effective polarity counts, not the heading: the item is read as an exclusion, so are its sub-items' reasons
+    crits, _ = split_criteria("Inclusion Criteria:\n* Patients with the following are not eligible:\n  - a\n  - b\n")
+    assert [(c.exclude, c.heading_exclude, c.combine) for c in crits] == [(True, False, "any-of")]

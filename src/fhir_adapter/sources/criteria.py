@@ -377,7 +377,7 @@ class _Splitter:
             self._check_numbering(block, prev, loc)
             if polarity_issue is not None:
                 self.issues.append(polarity_issue)
-            child_exclude, combine = sub_list(block.text)
+            child_exclude, combine = sub_list(block.text, excluding=effective)
             stack.append(_Open(block, crit, loc, None, None, child_exclude, combine, effective))
         return top
 

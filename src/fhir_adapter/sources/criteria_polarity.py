@@ -7,8 +7,10 @@ sub-list as the text says (``definitionByCombination.code`` all-of / any-of,
 https://hl7.org/fhir/R5/valueset-characteristic-combination.html). Three readings, all from the words alone:
 
 * ``sub_list``: how an item's sub-items read. "any of the following", "one of the following", "at least one of",
-  "one or both of", "either:" say the sub-items are alternatives (``any-of``); "all of the following" or a plain
-  list stays ``all-of``. A sub-item means what its parent means (``exclude=False``) unless the parent's line ends
+  "one or both of", "either:" say the sub-items are alternatives (``any-of``); "all of the following" says they are
+  all required (``all-of``). A plain list is ``all-of`` under an item that includes (each sub-item is required:
+  "Adequate organ function:" ANC, platelets ...) and ``any-of`` under an item that excludes (each sub-item is a
+  reason to exclude: "Diagnoses of the following conditions:", "Inadequate organ function defined as:"). A sub-item means what its parent means (``exclude=False``) unless the parent's line ends
   by carving the sub-list out ("Prior malignancy, except:") or clearly negates the alternatives ("must not have any
   of the following:", "none of the following:"): then each sub-item is ``exclude=True``, combined all-of. Where a
   negation is further away in the clause ("no more than one of the following") the list is left as a plain one.
@@ -45,6 +47,7 @@ _ALTERNATIVES = re.compile(
     r"|\bany\s+of\s+the\s+\w+\s+(?:listed|given|shown)\s+below\b",
     re.IGNORECASE,
 )
+_ALL_OF = re.compile(r"\b(?:all|both)\s+(?:of\s+)?(?:the\s+|these\s+)?(?:following|below)\b", re.IGNORECASE)
 _EITHER_AT_END = re.compile(r"\beither\Z", re.IGNORECASE)  # "... an adult carer who is either:"
 _NONE_OF = re.compile(r"\b(?:none|neither)\s+of\s+(?:the\s+|these\s+)?(?:following|below)\b", re.IGNORECASE)
 _CLAUSE_BREAK = re.compile(r"[.;:]")
@@ -81,8 +84,9 @@ def _negation_before(text: str, start: int) -> tuple[bool, bool]:
     return any(negated[-_NEGATION_NEAR:]), any(negated)
 
 
-def sub_list(parent_text: str) -> tuple[bool, str]:
-    """(``exclude`` of the sub-items relative to the item, how they combine) for an item with this text."""
+def sub_list(parent_text: str, excluding: bool = False) -> tuple[bool, str]:
+    """(``exclude`` of the sub-items relative to the item, how they combine) for an item with this text;
+    ``excluding``: the item's effective polarity is an exclusion (a plain list then reads any-of)."""
     lead = _lead(parent_text)
     if _CARVE_OUT.search(lead) or _NONE_OF.search(lead):
         return True, ALL_OF
@@ -94,7 +98,9 @@ def sub_list(parent_text: str) -> tuple[bool, str]:
         return False, ALL_OF if anywhere else ANY_OF
     if _EITHER_AT_END.search(lead):
         return False, ANY_OF
-    return False, ALL_OF
+    if _ALL_OF.search(lead):
+        return False, ALL_OF
+    return False, ANY_OF if excluding else ALL_OF
 
 
 def header_sub_list(exclude: bool) -> tuple[bool, str]:
