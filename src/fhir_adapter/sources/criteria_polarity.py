@@ -10,7 +10,8 @@ https://hl7.org/fhir/R5/valueset-characteristic-combination.html). Three reading
   "one or both of", "either:" say the sub-items are alternatives (``any-of``); "all of the following" says they are
   all required (``all-of``). A plain list is ``all-of`` under an item that includes (each sub-item is required:
   "Adequate organ function:" ANC, platelets ...) and ``any-of`` under an item that excludes (each sub-item is a
-  reason to exclude: "Diagnoses of the following conditions:", "Inadequate organ function defined as:"). A sub-item means what its parent means (``exclude=False``) unless the parent's line ends
+  reason to exclude: "Diagnoses of the following conditions:", "Inadequate organ function defined as:"). A
+  sub-item means what its parent means (``exclude=False``) unless the parent's line ends
   by carving the sub-list out ("Prior malignancy, except:") or clearly negates the alternatives ("must not have any
   of the following:", "none of the following:"): then each sub-item is ``exclude=True``, combined all-of. Where a
   negation is further away in the clause ("no more than one of the following") the list is left as a plain one.
