@@ -17,10 +17,10 @@ from fhir_adapter.sinks.files import display_id, output_stem
 
 
 class RecordSink(Protocol):
-    """Where the records that converted go (bundle files, NDJSON per resource type)."""
+    """Where the records that converted go (bundle files, NDJSON per resource type, standard output)."""
 
     def write(self, outcome: Outcome) -> str:
-        """Write one record that converted; returns where it went (a path, or ``NDJSON``)."""
+        """Write one record that converted; returns where it went (a path, ``NDJSON`` or ``stdout``)."""
         ...
 
     def close(self) -> None:
