@@ -439,3 +439,10 @@ def test_life_expectancy_needs_a_person_and_a_concept_without_code_keeps_the_ver
     assert m.verdict == "eligible-so-far" and not m.criteria[1].computable
     [m] = match(resources, [Trial(nct_id="TEST-G", eligibility=Eligibility(criteria=[ecog, uncoded]))], on=ON)
     assert m.verdict == "unknown" and m.criteria[1].computable
+
+
+def test_the_package_is_callable_as_match() -> None:
+    import fhir_adapter.match as package
+
+    [m] = package(_resources("p01-eligible.r4.json"), [trial_a()], on=ON)  # type: ignore[operator]
+    assert m.verdict == "eligible-so-far"
