@@ -170,16 +170,23 @@ def _concept(st: _State, it: Item) -> None:
             raise Unreadable("two concepts side by side")
         st.pending_joins.append(st.conn)
         st.conn = None
-    elif st.groups and st.groups[-1][1][-1].key == key and st.conn is None:
+    elif st.groups and st.groups[-1][1][-1].key == key and st.conn in (None, "or"):
+        st.conn = None
         return  # "18 years or older ... of age": the age already read
     st.pending.append(Spec(key, st.kinds.get(key, ""), it.start, it.end, neg=st.neg))
     if st.prefix_result is not None:
+        if st.kinds.get(key) not in _RESULTS:
+            raise Unreadable("a result before a condition")  # "serologically positive for HIV": the test or not
         result, st.prefix_result = st.prefix_result, None
         _flush(st, None, result, it.end)
 
 
 def _value(st: _State, it: Item) -> None:
     if it.data in _SEX_WORDS:  # "pregnant women", "male or female": who, not a result
+        return
+    if st.pending and all(s.kind not in _RESULTS for s in st.pending):
+        if it.data != "positive":  # "HIV positivity" is the condition; "HIV negative" is not read
+            raise Unreadable("a negative result on a condition")
         return
     if st.pending:
         _flush(st, None, it.data, it.end)
@@ -189,12 +196,23 @@ def _value(st: _State, it: Item) -> None:
         st.prefix_result = it.data
 
 
+def _connector(st: _State, it: Item) -> None:
+    """A connector between atoms; '(' right after a finished atom opens an equivalent alternative ("ECOG 0-2
+    (Karnofsky >= 50%)")."""
+    cat = it.cat
+    if cat == "lparen":
+        if st.groups and not st.pending and st.conn is None:
+            st.conn = "or"
+        return
+    if cat == "slash" and not st.pending:
+        raise Unreadable("'/' after a finished atom")
+    st.conn = _joined(st.conn, cat)
+
+
 def _step(st: _State, it: Item) -> None:
     cat = it.cat
-    if cat in ("and", "or", "comma", "slash"):
-        if cat == "slash" and not st.pending:
-            raise Unreadable("'/' after a finished atom")
-        st.conn = _joined(st.conn, cat)
+    if cat in ("and", "or", "comma", "slash", "lparen"):
+        _connector(st, it)
     elif cat == "neg":
         st.neg = True
     elif cat == "window":
@@ -211,13 +229,48 @@ def _step(st: _State, it: Item) -> None:
         _quantity(st, it)
     elif cat == "concept":
         _concept(st, it)
-    elif cat in ("event", "word", "blocker", "wopen"):
+    elif cat == "blocker":
         raise Unreadable(f"{cat} {it.data!r}")
+    # other words ("word", an event outside a window) carry no condition the atoms would miss: the blockers of the
+    # lexicon name the words that do
+
+
+def _neighbour(items: list[Item], k: int, step: int, skip: frozenset[str]) -> Item | None:
+    k += step
+    while 0 <= k < len(items) and items[k].cat in skip:
+        k += step
+    return items[k] if 0 <= k < len(items) else None
+
+
+_SKIP_BEFORE = frozenset({"filler", "comma", "lparen", "rparen"})
+_SKIP_AFTER = frozenset({"filler", "lparen", "rparen", "neg"})
+_SCOPE = {"to", "for"}
+
+
+def _check_binding(items: list[Item], kinds: dict[str, str]) -> None:
+    """ "A or <words we do not know>" cannot be bound; "chemotherapy for lung cancer", "radiotherapy to the thorax"
+    and "agents for treatment of X" are scoped: their atom would say more than the text."""
+    for k, it in enumerate(items):
+        if it.cat == "or":
+            before, after = _neighbour(items, k, -1, _SKIP_BEFORE), _neighbour(items, k, 1, _SKIP_AFTER)
+            if (before is not None and before.cat == "word") or (after is not None and after.cat == "word"):
+                raise Unreadable("'or' with an alternative the vocabulary does not know")
+        if it.cat != "concept":
+            continue
+        nxt = items[k + 1] if k + 1 < len(items) else None
+        if kinds.get(it.data) == "therapy" and nxt is not None and nxt.cat == "filler" and nxt.data in _SCOPE:
+            raise Unreadable("a scoped therapy")
+        for prev in reversed(items[max(0, k - 3) : k]):
+            if prev.cat != "filler":
+                break
+            if prev.data == "for":
+                raise Unreadable("a condition named as a purpose")
 
 
 def read_part(items: list[Item], kinds: dict[str, str], result_keys: dict[str, str]) -> tuple[str, list[Spec]]:
     """The atoms of one part and how they combine ("all-of" / "any-of"); negated atoms under one negation combine
     as all-of ("no A or B": neither)."""
+    _check_binding(items, kinds)
     st = _State(kinds, result_keys)
     for it in items:
         _step(st, it)
@@ -237,6 +290,17 @@ def read_part(items: list[Item], kinds: dict[str, str], result_keys: dict[str, s
             raise Unreadable("nested 'and' and 'or'")
     if all(s.neg for s in specs):
         combine = "all-of"
-    elif any(s.neg for s in specs) and combine == "any-of":
-        raise Unreadable("a negation inside alternatives")
-    return combine, specs
+    return combine, _unique(specs)
+
+
+def _unique(specs: list[Spec]) -> list[Spec]:
+    """One atom per meaning: "deep venous thrombosis or pulmonary embolus" are both thromboembolism."""
+    seen: set[tuple[object, ...]] = set()
+    out: list[Spec] = []
+    for s in specs:
+        q = s.qty
+        key = (s.key, s.result, s.neg, None if q is None else (q.value, q.high, q.unit, q.cmp))
+        if key not in seen:
+            seen.add(key)
+            out.append(s)
+    return out

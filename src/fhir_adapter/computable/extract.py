@@ -31,12 +31,15 @@ def _objects() -> frozenset[str]:
     return frozenset(k for k, e in entries().items() if e.takes_object)
 
 
+_CARVE_OUTS = frozenset({"unless", "if", "except", "excluding", "other than", "except for", "with the exception of"})
+
+
 def _swallow_objects(items: list[Item]) -> list[Item]:
     """ "allergic to any investigational drug or excipient": the words after such a concept are its object."""
     out: list[Item] = []
     swallowing = False
     for it in items:
-        if swallowing and it.cat not in ("blocker", "word", "qty", "window", "semi", "stop"):
+        if swallowing and it.cat not in ("qty", "window", "semi", "stop") and it.data not in _CARVE_OUTS:
             out[-1].end = it.end
             if not isinstance(out[-1].data, tuple):
                 out[-1].data = (out[-1].data, "object")
@@ -88,18 +91,21 @@ def definition_of(text: str, exclude: bool = False) -> Atom | AtomGroup | None:
     items = [_unwrap(it) for it in _swallow_objects(items)]
     parts = parts_of(toks, items, _kinds(), exclude)
     members: list[Atom | AtomGroup] = []
-    try:
-        for part in parts:
+    for part in parts:
+        try:
             combine, specs = read_part(part, _kinds(), _result_keys())
-            members.append(_member(combine, [_atom(s, text) for s in specs]))
-    except Unreadable:
-        return None
+        except Unreadable:
+            continue  # this part stays text; the others still say what they say
+        members.append(_member(combine, [_atom(s, text) for s in specs]))
     if not members:
         return None
     if len(members) == 1:
         only = members[0]
         return AtomGroup("all-of", [only]) if isinstance(only, Atom) and only.exclude else only
+    # the parts of an exclusion item are alternatives ("A within 4 weeks; B within 2 weeks"), of an inclusion
+    # item requirements
+    combine = "any-of" if exclude else "all-of"
     flat: list[Atom | AtomGroup] = []
     for m in members:
-        flat += m.members if isinstance(m, AtomGroup) and m.combine == "all-of" and not m.exclude else [m]
-    return AtomGroup("all-of", flat)
+        flat += m.members if isinstance(m, AtomGroup) and m.combine == combine and not m.exclude else [m]
+    return AtomGroup(combine, flat)

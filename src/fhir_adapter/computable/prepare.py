@@ -70,7 +70,8 @@ def _drop_parentheticals(toks: list[Token], items: list[Item], kinds: dict[str, 
             k += 1
             continue
         inner = items[k + 1 : end]
-        if _starts_with(toks, inner, "ignorable_parentheticals"):
+        unbound = not any(x.cat in ("concept", "window") for x in inner)  # "(15-25 mIU/mL)", "(see appendix)"
+        if unbound or _starts_with(toks, inner, "ignorable_parentheticals") or any(x.cat == "blocker" for x in inner):
             k = end + 1
             continue
         measured = any(x.cat == "concept" and kinds.get(x.data) in _MEASURED for x in inner)
@@ -99,10 +100,19 @@ def _drop_clauses(toks: list[Token], items: list[Item], kinds: dict[str, str], e
     return items
 
 
+def _first_sentence(items: list[Item]) -> list[Item]:
+    """The criterion's first sentence, before a ':' that follows it: what comes after is explanation,
+    exceptions or examples ("Pregnant or lactating women: the effects of ... on the fetus ...")."""
+    for k, it in enumerate(items):
+        if it.cat in ("stop", "colon") and any(x.cat != "filler" for x in items[:k]):
+            return items[:k]
+    return items
+
+
 def _split(items: list[Item]) -> list[list[Item]]:
     parts: list[list[Item]] = [[]]
     for it in items:
-        if it.cat in ("semi", "stop"):
+        if it.cat == "semi":
             parts.append([])
         else:
             parts[-1].append(it)
@@ -111,5 +121,5 @@ def _split(items: list[Item]) -> list[list[Item]]:
 
 def parts_of(toks: list[Token], items: list[Item], kinds: dict[str, str], exclude: bool) -> list[list[Item]]:
     """The parts of a criterion with the words that carry no condition taken out."""
-    items = _drop_preamble(toks, items)
+    items = _first_sentence(_drop_preamble(toks, items))
     return [_drop_clauses(toks, _drop_parentheticals(toks, p, kinds), kinds, exclude) for p in _split(items)]
