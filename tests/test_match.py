@@ -446,3 +446,16 @@ def test_the_package_is_callable_as_match() -> None:
 
     [m] = package(_resources("p01-eligible.r4.json"), [trial_a()], on=ON)  # type: ignore[operator]
     assert m.verdict == "eligible-so-far"
+
+
+def test_a_karnofsky_score_recorded_as_a_plain_number_is_its_percentage() -> None:
+    patient = read_patient(_resources("p01-eligible.r4.json"))
+    ecog = next(f for f in patient.facts if ("loinc", "89247-1") in f.codes)
+    karnofsky = Code("test", "performance-score")  # not a real code: the rule is about the unit, not the concept
+    score = type(ecog)(**{**_fields(ecog), "codes": frozenset({("test", "performance-score")})})  # type: ignore[misc]
+    patient.facts.append(score)
+    assert score.quantity is not None and score.quantity.unit is None
+    atom = Atom("performance-status", Concept([karnofsky]), quantity=_q(70, "%", ">="))
+    assert evaluate_atom(atom, patient, ON).truth is False  # 0 (as recorded for ECOG here) < 70
+    lab = Atom("lab", Concept([karnofsky]), quantity=_q(70, "%", ">="))
+    assert evaluate_atom(lab, patient, ON).truth is None  # elsewhere a number without a unit is not a percentage

@@ -274,6 +274,8 @@ def measured_value(atom: Atom, fact: Fact) -> tuple[float | None, str | None, st
     if unit is None:
         ok = units.is_dimensionless(q.unit) and (q.unit is not None or q.unit_text is None)
         return (q.value, shown, "") if ok else (None, shown, f"unit {q.unit_text or q.unit} where a score is expected")
+    if q.unit is None and q.unit_text is None and atom.kind == "performance-status" and unit == "%":
+        return q.value, shown, ""  # Karnofsky / Lansky: the score is the percentage, recorded as a plain number
     if q.unit is None:
         return None, shown, f"unit {q.unit_text or '(none)'} is not a UCUM code"
     converted = units.convert(q.value, q.unit, unit)
