@@ -311,6 +311,23 @@ def test_patterns(text: str, exclude: bool, expected: list[tuple[Any, ...]]) -> 
     assert atoms(text, exclude) == expected
 
 
+def test_second_bound_and_windows_on_their_own_atoms() -> None:
+    assert atoms("CRP > 50 and < 150 mg/l") == [
+        ("crp", ">", 50, None, None, "mg/L", None, None, "include"),
+        ("crp", "<", 150, None, None, "mg/L", None, None, "include"),
+    ]
+    window = (-14, "d", "randomization")
+    text = (
+        "Pregnant women, or women of childbearing potential without a negative pregnancy test within 14 days prior"
+        " to randomization."
+    )
+    assert atoms(text, True) == [
+        ("pregnancy", None, None, None, None, None, None, None, "exclude"),
+        ("pregnancy-test", None, None, None, None, None, "negative", window, "include"),
+    ]
+    assert atoms("Total serum bilirubin ≤ ULN") == [("bilirubin", "<=", 1, None, None, "{ULN}", None, None, "include")]
+
+
 def test_combinations() -> None:
     either = definition_of("Systolic blood pressure > 150 mmHg or diastolic blood pressure > 100 mmHg", True)
     assert isinstance(either, AtomGroup) and either.combine == "any-of" and len(either.members) == 2
@@ -341,6 +358,11 @@ def test_combinations() -> None:
         "Creatinine clearance",
         "HER2",
         "Stage III or IV melanoma",
+        "Nephrogenic diabetes insipidus",
+        "ART naive (except for exposure to perinatal ART)",
+        "No prior chemotherapy for current lung cancer",
+        "ER+ and/or PR+, HER2-, early invasive breast cancer",
+        "Diagnosis of diabetes for at least 3 years",
     ],
 )
 def test_unclear_text_stays_text(text: str) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from fhir_adapter.computable.lexer import Item
+from fhir_adapter.computable.lexer import Item, modifiers
 from fhir_adapter.computable.quantities import Qty, Window
 
 __all__ = ["Spec", "Unreadable", "read_part"]
@@ -21,6 +21,7 @@ _QUANTIFIED = {"lab", "vital", "performance-status", "age", "life-expectancy"}
 _RESULTS = {"result", "genomic"}
 _TIME = {"h", "d", "wk", "mo", "a"}
 _SEX_WORDS = {"female", "male"}
+_BARE = frozenset({"filler", "qty", "cmp", "comma", "value", "and", "or", "lparen", "rparen"})
 
 
 class Unreadable(Exception):
@@ -54,7 +55,7 @@ class _State:
     cmp: str | None = None
     prefix_result: str | None = None
     window: Window | None = None
-    window_end: int = 0
+    only_quantity: bool = False  # the part is a bare quantity ("18 years to 48 years"): years are an age
 
 
 def _joined(old: str | None, new: str) -> str:
@@ -70,6 +71,9 @@ def _combine(joins: list[str], measured: bool = False) -> str:
     """How a list combines: "A and B" all-of, "A, B or C" any-of; commas alone only for measurements (a list of
     requirements), since "A, B" of conditions may mean either."""
     kinds = set(joins)
+    words = [j for j in joins if j != "comma"]
+    if words and "comma" in joins[joins.index(words[0]) :]:
+        raise Unreadable("a comma after 'and'/'or': the grouping is not written")  # "ER+ and/or PR+, HER2-"
     if kinds <= {"and", "comma"}:
         if kinds == {"comma"} and not measured:
             raise Unreadable("a list without 'and' or 'or'")
@@ -139,11 +143,28 @@ def _quantity(st: _State, it: Item) -> None:
         last[0].end = it.end
         st.conn = None
         return
-    if q.unit == "a":  # "18 years or older", "≥ 18 years of age"
+    if len(last) == 1 and last[0].qty is not None and st.conn in ("comma", "and", "or") and q.cmp is not None:
+        _second_threshold(st, last[0], q, it)  # "CRP > 50 and < 150 mg/L"
+        return
+    if q.unit == "a" and (q.aged or st.only_quantity):  # "18 years or older", "≥ 18 years of age"
         st.pending = [Spec("age", "age", it.start, it.end, neg=st.neg)]
         _flush(st, q, None, it.end)
         return
     raise Unreadable("a number not bound to a concept")
+
+
+def _second_threshold(st: _State, first: Spec, q: Qty, it: Item) -> None:
+    """A second bound on the same concept: its own atom, both in the unit written once at the end."""
+    assert first.qty is not None
+    if first.qty.high is not None or q.high is not None:
+        raise Unreadable("a range and a bound")
+    if first.qty.unit is None and q.unit is not None:
+        first.qty.unit, first.qty.unit_text = q.unit, q.unit_text
+    second = Spec(first.key, first.kind, it.start, it.end, qty=q, neg=st.neg)
+    _check(second)
+    st.joins.append(st.conn or "none")
+    st.groups.append(("all-of", [second]))
+    st.conn = None
 
 
 def _as_range(spec: Spec, q: Qty) -> bool:
@@ -160,8 +181,9 @@ def _as_range(spec: Spec, q: Qty) -> bool:
 
 def _concept(st: _State, it: Item) -> None:
     key: str = it.data
-    if st.pending and st.pending[-1].key == key:  # "Absolute neutrophil count (ANC)"
+    if st.pending and st.pending[-1].key == key:  # "Absolute neutrophil count (ANC)", "(AST or SGOT)"
         st.pending[-1].end = it.end
+        st.conn = None
         return
     if st.cmp is not None:
         raise Unreadable("a comparator before a concept")
@@ -184,6 +206,10 @@ def _concept(st: _State, it: Item) -> None:
 def _value(st: _State, it: Item) -> None:
     if it.data in _SEX_WORDS:  # "pregnant women", "male or female": who, not a result
         return
+    if st.pending and st.conn is not None and all(s.kind not in _RESULTS for s in st.pending):
+        conn, st.conn = st.conn, None  # "Pregnant women, or ... without a negative pregnancy test"
+        _flush(st, None, None, 0)
+        st.conn = conn
     if st.pending and all(s.kind not in _RESULTS for s in st.pending):
         if it.data != "positive":  # "HIV positivity" is the condition; "HIV negative" is not read
             raise Unreadable("a negative result on a condition")
@@ -209,6 +235,21 @@ def _connector(st: _State, it: Item) -> None:
     st.conn = _joined(st.conn, cat)
 
 
+def _window(st: _State, it: Item) -> None:
+    """A window belongs to the atoms just before it ("A or B within 6 months"); one before any atom ("Within the
+    past 3 months, ...") to all of the part."""
+    targets = st.pending or (st.groups[-1][1] if st.groups else [])
+    if not targets:
+        if st.window is not None:
+            raise Unreadable("two time windows")
+        st.window = it.data
+        return
+    if any(s.window is not None for s in targets):
+        raise Unreadable("two time windows on one atom")
+    for s in targets:
+        s.window = it.data
+
+
 def _step(st: _State, it: Item) -> None:
     cat = it.cat
     if cat in ("and", "or", "comma", "slash", "lparen"):
@@ -216,9 +257,7 @@ def _step(st: _State, it: Item) -> None:
     elif cat == "neg":
         st.neg = True
     elif cat == "window":
-        if st.window is not None:
-            raise Unreadable("two time windows")
-        st.window, st.window_end = it.data, it.end
+        _window(st, it)
     elif cat == "value":
         _value(st, it)
     elif cat == "cmp":
@@ -248,23 +287,32 @@ _SCOPE = {"to", "for"}
 
 
 def _check_binding(items: list[Item], kinds: dict[str, str]) -> None:
-    """ "A or <words we do not know>" cannot be bound; "chemotherapy for lung cancer", "radiotherapy to the thorax"
-    and "agents for treatment of X" are scoped: their atom would say more than the text."""
+    """ "A or <words we do not know>" cannot be bound; "for patients with ...", "for cisplatin" name a subgroup or a
+    purpose; a concept inside a longer name ("diabetes insipidus") or scoped ("radiotherapy to the thorax") is
+    another concept: each makes the part unreadable."""
     for k, it in enumerate(items):
         if it.cat == "or":
             before, after = _neighbour(items, k, -1, _SKIP_BEFORE), _neighbour(items, k, 1, _SKIP_AFTER)
             if (before is not None and before.cat == "word") or (after is not None and after.cat == "word"):
                 raise Unreadable("'or' with an alternative the vocabulary does not know")
-        if it.cat != "concept":
-            continue
-        nxt = items[k + 1] if k + 1 < len(items) else None
-        if kinds.get(it.data) == "therapy" and nxt is not None and nxt.cat == "filler" and nxt.data in _SCOPE:
-            raise Unreadable("a scoped therapy")
-        for prev in reversed(items[max(0, k - 3) : k]):
-            if prev.cat != "filler":
-                break
-            if prev.data == "for":
-                raise Unreadable("a condition named as a purpose")
+        elif it.cat == "filler" and it.data == "for":
+            after = _neighbour(items, k, 1, _SKIP_AFTER)
+            if after is not None and after.cat in ("word", "concept"):
+                raise Unreadable("'for <someone or something>': a subgroup or a purpose")
+        elif it.cat == "concept":
+            _check_concept(items, k, kinds.get(it.data))
+
+
+def _check_concept(items: list[Item], k: int, kind: str | None) -> None:
+    before = items[k - 1] if k > 0 else None
+    after = items[k + 1] if k + 1 < len(items) else None
+    if after is not None and after.cat == "word":
+        raise Unreadable("a concept followed by a word the vocabulary does not know")  # "diabetes insipidus"
+    unknown_before = before is not None and before.cat == "word" and str(before.data).lower() not in modifiers()
+    if kind == "condition" and unknown_before:
+        raise Unreadable("a condition after a word the vocabulary does not know")  # "nephrogenic diabetes"
+    if kind == "therapy" and after is not None and after.cat == "filler" and after.data in _SCOPE:
+        raise Unreadable("a scoped therapy")  # "radiotherapy to the thorax"
 
 
 def read_part(items: list[Item], kinds: dict[str, str], result_keys: dict[str, str]) -> tuple[str, list[Spec]]:
@@ -272,6 +320,7 @@ def read_part(items: list[Item], kinds: dict[str, str], result_keys: dict[str, s
     as all-of ("no A or B": neither)."""
     _check_binding(items, kinds)
     st = _State(kinds, result_keys)
+    st.only_quantity = all(it.cat in _BARE for it in items)
     for it in items:
         _step(st, it)
     if st.cmp is not None or st.prefix_result is not None:
@@ -281,7 +330,8 @@ def read_part(items: list[Item], kinds: dict[str, str], result_keys: dict[str, s
     if not specs:
         raise Unreadable("no atom")
     for s in specs:
-        s.window = st.window
+        if s.window is None:
+            s.window = st.window
     if len(st.groups) == 1:
         combine = st.groups[0][0]
     else:

@@ -181,6 +181,12 @@ def simple(section: str) -> dict[tuple[str, ...], str]:
     return _simple(section)
 
 
+@cache
+def modifiers() -> frozenset[str]:
+    """Words before a condition that do not change which condition it is ("metastatic", "chronic", "early")."""
+    return frozenset(_lexicon()["modifiers"])
+
+
 def word_numbers() -> dict[str, int]:
     """Number words ("one" .. "twelve") read as numbers before a time unit."""
     data: dict[str, int] = _lexicon()["word_numbers"]

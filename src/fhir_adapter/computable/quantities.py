@@ -25,6 +25,7 @@ _PUNCT |= {chr(c): "semi" for c in range(0x2460, 0x2474)}  # circled numbers ①
 _VERSION = {"recist", "ctcae", "version", "v", "v1", "v2", "v3", "v4", "v5", "iwg", "irecist", "mrecist", "rano"}
 _TIME = {"h", "d", "wk", "mo", "a"}
 _DIGITS = frozenset("0123456789.")
+_SIGN_RESULTS = {"+": "positive", "-": "negative", "−": "negative"}
 
 
 @dataclass(slots=True)
@@ -39,6 +40,7 @@ class Qty:
     post: str | None = None
     or_range: bool = False
     cmp: str | None = None
+    aged: bool = False  # "years old", "years of age", "or older": an age even without the word "age"
 
 
 @dataclass(slots=True)
@@ -119,9 +121,11 @@ def _quantity(toks: list[Token], i: int, between: bool) -> tuple[int, Qty | None
         unit, unit_text = unit or unit2, unit_text or text2
     q = Qty(value, high, unit, unit_text, or_range=or_range)
     if unit == "a":  # "18 years of age or older", "18 years old and above"
-        j += _age_words(toks, j)
+        k = _age_words(toks, j)
+        q.aged, j = k > 0, j + k
     if j < len(toks):
         k, q.post = longest(toks, j, simple("post_comparators"))
+        q.aged = q.aged or (k > 0 and toks[j + k - 1].low in ("older", "younger"))
         j += k
     return j - i, q
 
@@ -180,6 +184,12 @@ def _item_at(toks: list[Token], i: int, last: Item | None) -> tuple[int, Item]:
     if t.low in _VERSION and i + 1 < len(toks) and (_is_number(toks[i + 1].low) or toks[i + 1].low in _VERSION):
         n = _version(toks, i)
         return n, Item("filler", t.start, toks[i + n - 1].end, "version")
+    if last is not None and last.cat == "cmp":  # "≤ ULN", "below the upper limit of normal": one times the limit
+        k, unit, text = _unit(toks, i)
+        if unit in ("{ULN}", "{LLN}"):
+            return k, Item("qty", t.start, toks[i + k - 1].end, Qty(1.0, None, unit, text))
+    if t.low in _SIGN_RESULTS and last is not None and last.cat == "concept" and last.end == t.start:
+        return 1, Item("value", t.start, t.end, _SIGN_RESULTS[t.low])  # "ER+", "HER2-": read by the parser
     between = last is not None and last.cat == "filler" and last.data == "between"
     n, q = _quantity(toks, i, between)
     if q is not None:
