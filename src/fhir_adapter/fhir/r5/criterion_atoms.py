@@ -33,13 +33,12 @@ _DEFINITION_KEYS = ("definitionByTypeAndValue", "definitionCodeableConcept", "de
 
 
 @cache
-def _offsets() -> tuple[str, dict[str, JSON], dict[str, str]]:
-    """(system, UCUM unit -> offset coding, offset code -> UCUM unit) of ``mappings/fhir-r4-r5.json``."""
+def _offsets() -> dict[str, JSON]:
+    """UCUM annotation unit -> its offset coding (``mappings/fhir-r4-r5.json`` characteristicOffset)."""
     with (terminology.mappings_dir() / "fhir-r4-r5.json").open(encoding="utf-8") as fh:
         table: dict[str, Any] = json.load(fh)["characteristicOffset"]
-    system = str(table["system"])
-    codings = {unit: {"system": system, **row} for unit, row in table["units"].items()}
-    return system, codings, {row["code"]: unit for unit, row in table["units"].items()}
+    system = terminology.system("characteristic-offset")
+    return {unit: {"system": system, **row} for unit, row in table["units"].items()}
 
 
 @cache
@@ -118,7 +117,7 @@ def _window_of(t: JSON) -> TimeWindow:
 
 def _offset(a: Atom) -> JSON | None:
     units = [q.unit for q in (a.quantity, a.low, a.high) if q is not None and q.unit]
-    coding = _offsets()[1].get(units[0]) if units else None
+    coding = _offsets().get(units[0]) if units else None
     return {"coding": [coding]} if coding else None
 
 
