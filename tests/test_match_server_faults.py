@@ -16,6 +16,7 @@ from fhir_adapter.match.server import (
     PATIENT_DATA_TYPES,
     PatientDataLimit,
     ServerLimits,
+    full_urls_on_server,
     patient_resources_from_server,
 )
 from fhir_adapter.sinks.server import FhirClient
@@ -103,6 +104,15 @@ def test_every_type_is_searched_pages_followed_and_medications_resolved(release:
     ]
     searched = [str(call.request.url).split("?")[0].rsplit("/", 1)[-1] for call in responses.calls]
     assert [t for t in searched if t in PATIENT_DATA_TYPES] == ["Observation", *PATIENT_DATA_TYPES[1:]]
+
+
+def test_the_results_cite_the_resources_by_their_url_on_the_server() -> None:
+    resources = [{"resourceType": "Patient", "id": PID}, _resource("Observation", "o1"), {"resourceType": "Basic"}]
+    with _client() as c:
+        assert full_urls_on_server(c, resources) == {
+            f"Patient/{PID}": f"{BASE}/Patient/{PID}",
+            "Observation/o1": f"{BASE}/Observation/o1",
+        }
 
 
 @responses.activate

@@ -47,6 +47,7 @@ __all__ = [
     "PatientDataLimit",
     "ServerLimits",
     "ServerTrials",
+    "full_urls_on_server",
     "patient_resources_from_server",
     "trials_from_server",
 ]
@@ -131,6 +132,16 @@ def patient_resources_from_server(
                 )
     resources += _medications(client, resources, budget)
     return resources
+
+
+def full_urls_on_server(client: FhirClient, resources: Iterable[dict[str, Any]]) -> dict[str, str]:
+    """``Type/id`` -> ``<base>/Type/id`` for each resource read from the server: the absolute URLs by which
+    ``match``'s results cite the evidence (``match.output.to_searchset``'s ``full_urls``)."""
+    return {
+        f"{r['resourceType']}/{r['id']}": f"{client.base_url}/{r['resourceType']}/{r['id']}"
+        for r in resources
+        if isinstance(r.get("resourceType"), str) and isinstance(r.get("id"), str)
+    }
 
 
 def _patient(client: FhirClient, patient_id: str) -> dict[str, Any]:
