@@ -89,9 +89,9 @@ def _drop_clauses(toks: list[Token], items: list[Item], kinds: dict[str, str], e
     """A permission clause at the end (", allowing the use of antihypertensive therapy ...") that names no
     condition or measurement; in an exclusion, a future clause (", or expected to require ...")."""
     for k, it in enumerate(items):
-        if it.cat != "comma" or k + 1 >= len(items):
+        if it.cat not in ("comma", "or") or k + 1 >= len(items):
             continue
-        rest = items[k + 1 :]
+        rest = items[k + 1 :] if it.cat == "comma" else items[k:]  # ", allowing ...", "or plan to become ..."
         named = any(x.cat == "concept" and kinds.get(x.data) != "therapy" for x in rest)
         if not named and _starts_with(toks, rest, "permission_clauses"):
             return items[:k]
