@@ -76,7 +76,7 @@ def concept_of(cc: JSON | None) -> Concept:
 def quantity_json(q: Quantity) -> JSON:
     """A Quantity: ``unit`` is the unit as written (only when the model has it), ``code`` the UCUM code."""
     return {
-        "value": q.value,
+        "value": _number(q.value),
         "comparator": q.comparator,
         "unit": q.unit_text,
         "system": terminology.system("ucum") if q.unit else None,
@@ -90,8 +90,14 @@ def quantity_of(q: JSON | None) -> Quantity | None:
     return Quantity(value=q["value"], comparator=q.get("comparator"), unit=q.get("code"), unit_text=q.get("unit"))
 
 
+def _number(value: float) -> float | int:
+    """A whole number as an integer: "12" and "12.0" are one decimal to a server, which answers "12" (Medplum), so
+    writing "12.0" would make a pushed trial differ from what the server gives back."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def _time(value: float | None, unit: str) -> JSON | None:
-    return None if value is None else {"value": value, "system": terminology.system("ucum"), "code": unit}
+    return None if value is None else {"value": _number(value), "system": terminology.system("ucum"), "code": unit}
 
 
 def _time_from_event(w: TimeWindow) -> JSON:
