@@ -133,9 +133,32 @@ def _simple(section: str) -> dict[tuple[str, ...], str]:
     return {_phrase(f): f for f in lex}
 
 
+def _first_words(table: dict[tuple[str, ...], Any]) -> dict[str, int]:
+    """First word of every phrase of ``table`` -> the longest phrase starting with it (most words start none)."""
+    index = _FIRST.get(id(table))
+    if index is None:
+        index = {}
+        for key in table:
+            if key:
+                index[key[0]] = max(index.get(key[0], 0), len(key))
+        _FIRST[id(table)] = index
+    return index
+
+
+_FIRST: dict[int, dict[str, int]] = {}  # by id of a cached (never freed) phrase table
+
+
 def longest(toks: list[Token], i: int, table: dict[tuple[str, ...], Any], unit: bool = False) -> tuple[int, Any]:
     """The longest phrase of ``table`` starting at token ``i``: (number of tokens, payload), (0, None) if none."""
-    for n in range(min(MAX_PHRASE, len(toks) - i), 0, -1):
+    if i >= len(toks):
+        return 0, None
+    first = _unit_phrase(toks[i : i + 1]) if unit else (toks[i].low,)
+    most = _first_words(table).get(first[0], 0) if first else MAX_PHRASE
+    if not most:
+        return 0, None
+    # a unit's words may shrink ('^' dropped) or grow ('x10' split) when compared: two words of slack
+    most = min(MAX_PHRASE, most + 2) if unit else most
+    for n in range(min(most, len(toks) - i), 0, -1):
         key = _unit_phrase(toks[i : i + n]) if unit else tuple(t.low for t in toks[i : i + n])
         if key in table:
             return n, table[key]
@@ -168,8 +191,10 @@ def general_at(toks: list[Token], i: int) -> tuple[int, tuple[str, Any] | None]:
 
 
 def longest_cs(toks: list[Token], i: int) -> tuple[int, str | None]:
+    """The longest case-sensitive abbreviation at token ``i`` ("PT", "eGFR", "ER")."""
     table = _case_sensitive()
-    for n in range(min(4, len(toks) - i), 0, -1):
+    most = _first_words(table).get(toks[i].text, 0) if i < len(toks) else 0
+    for n in range(min(most, len(toks) - i), 0, -1):
         key = tuple(t.text for t in toks[i : i + n])
         if key in table:
             return n, table[key]

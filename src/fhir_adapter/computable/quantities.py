@@ -60,7 +60,7 @@ def _is_number(word: str) -> bool:
 def _number(toks: list[Token], i: int) -> tuple[int, float | None]:
     """The number at token ``i`` ("1,500" with its thousands comma; "1.5"), or (0, None)."""
     t = toks[i]
-    if not _is_number(t.low):
+    if not (t.low[:1] in _DIGITS and _is_number(t.low)):
         return 0, None
     if (
         i + 2 < len(toks)
