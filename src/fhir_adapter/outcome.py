@@ -21,6 +21,7 @@ class Outcome:
     resources: int = 0
     payload: bytes = b""  # the serialised bundle (bundle mode)
     lines: list[tuple[str, bytes]] = field(default_factory=list)  # (resource type, NDJSON line) in NDJSON mode
+    notes: list[str] = field(default_factory=list)  # explanations for ``-v`` (which words gave which atom)
 
     @property
     def where(self) -> str:

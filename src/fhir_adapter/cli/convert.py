@@ -101,7 +101,10 @@ def convert(
     do_validate: Annotated[bool, typer.Option("--validate/--no-validate", help="Validate every bundle.")] = True,
     workers: Annotated[int, typer.Option("--workers", "-j", min=0, help="Processes (0: all cores).")] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no per-trial lines.")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List every reader warning.")] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option("--verbose", "-v", help="List every reader warning, and which words gave each criterion atom."),
+    ] = False,
     record_timeout: RecordTimeout = DEFAULT_LIMITS.max_record_seconds,
     max_record_mb: MaxRecordMb = DEFAULT_LIMITS.max_record_bytes / MB,
     max_list_items: MaxListItems = DEFAULT_LIMITS.max_list_items,
@@ -131,6 +134,7 @@ def convert(
         workers=workers or default_workers(),
         indent=not to_stream,
         limits=limits,
+        explain=verbose,
     )
     target = sys.stdout.buffer if to_stream else make_output(Path(output))
     say = err if to_stream else out  # standard output carries only the bundles in -o - mode
@@ -179,6 +183,8 @@ def _reporter(
                 err(f"  {nct} {m}")
             return
         for m in o.messages if verbose else [m for m in o.messages if "seen before" in m]:
+            err(f"  {nct} {m}")
+        for m in o.notes:  # only asked for with -v: which words gave which atom
             err(f"  {nct} {m}")
         if not quiet:
             say(f"ok {nct} -> {target} ({o.resources} resources, {o.warnings} warnings)")

@@ -36,6 +36,7 @@ class ConvertOptions:
     workers: int = 1  # processes; 1 converts in this process
     indent: bool = True  # pretty-print bundle files (NDJSON lines are always compact)
     limits: Limits = DEFAULT_LIMITS  # per-record limits (size, time, JSON depth, list items, archives)
+    explain: bool = False  # say which words of each criterion gave which atom (``convert -v``)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "fhir_version", FhirRelease.parse(self.fhir_version))
@@ -107,6 +108,10 @@ def convert_record(record: Record, options: ConvertOptions) -> Outcome:
         len(warnings),
         len(bundle["entry"]),
     )
+    if options.explain:
+        from fhir_adapter.computable import atom_issues
+
+        out.notes = [f"{i.location}: {i.message}" for i in atom_issues(trial.eligibility.criteria)]
     try:
         if options.ndjson:
             out.lines = [(e["resource"]["resourceType"], orjson.dumps(e["resource"])) for e in bundle["entry"]]
