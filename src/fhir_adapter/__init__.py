@@ -6,6 +6,7 @@ The public API::
     to_bundle(trial, fhir_version="R5", bundle_type="collection") -> dict
     from_bundle(bundle, fhir_version=None) -> Trial the way back; ``Trial ==`` is the round-trip criterion
     validate(resource, fhir_version="R5") -> list[Issue]
+    match(patient_resources, trials, on=None) -> list[TrialMatch]   pre-screen a patient's FHIR data (R4 or R5)
 
 ``fhir_version`` is a ``fhir_adapter.release.FhirRelease`` or its name (``"R5"``, ``"r4"`` ...).
 
@@ -28,6 +29,7 @@ __all__ = [
     "ValidationFailed",
     "__version__",
     "from_bundle",
+    "match",
     "read_trials",
     "to_bundle",
     "validate",
@@ -38,6 +40,7 @@ _LAZY = {
     "to_bundle": "fhir_adapter.bundle",
     "from_bundle": "fhir_adapter.bundle",
     "validate": "fhir_adapter.validate",
+    "match": "fhir_adapter.match",
     "Trial": "fhir_adapter.model",
     "Issue": "fhir_adapter.issues",
     "FhirAdapterError": "fhir_adapter.errors",
@@ -50,6 +53,7 @@ if TYPE_CHECKING:
     from fhir_adapter.bundle import from_bundle, to_bundle
     from fhir_adapter.errors import FhirAdapterError, MappingError, SourceError, ValidationFailed
     from fhir_adapter.issues import Issue
+    from fhir_adapter.match import match
     from fhir_adapter.model import Trial
     from fhir_adapter.sources import read_trials
     from fhir_adapter.validate import validate
