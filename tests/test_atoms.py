@@ -348,7 +348,6 @@ def test_combinations() -> None:
         "Any condition that, in the investigator's opinion, makes the patient unsuitable",
         "Willing and able to provide written informed consent",
         "Women of childbearing potential must use effective contraception",
-        "AST (SGOT) and ALT (SGPT) ≤ 2.5 × ULN or ≤ 5 × ULN (for patients with liver metastases)",
         "At least one lesion that can receive radiotherapy",
         "Platelets ≥ 100 × 10⁹/L unless due to bone marrow involvement",
         "Hemoglobin ≥ 9 g/dL (transfusion allowed) and 2 prior lines",
@@ -357,7 +356,8 @@ def test_combinations() -> None:
         "Chemotherapy:",
         "Creatinine clearance",
         "HER2",
-        "Stage III or IV melanoma",
+        "Advanced or metastatic disease",
+        "Platelet disorder or other bleeding disorder",
         "Nephrogenic diabetes insipidus",
         "ART naive (except for exposure to perinatal ART)",
         "No prior chemotherapy for current lung cancer",
@@ -368,6 +368,10 @@ def test_combinations() -> None:
 def test_unclear_text_stays_text(text: str) -> None:
     assert definition_of(text) is None
     assert definition_of(text, True) is None
+
+
+def test_stage_alternatives_narrow_an_exclusion() -> None:
+    assert definition_of("Stage I or IV breast cancer", True) is None
 
 
 def test_an_item_with_children_has_no_definition_of_its_own() -> None:
@@ -428,3 +432,126 @@ def test_seed_bp_and_pregnancy_are_alternatives() -> None:
     assert isinstance(bp, AtomGroup) and bp.combine == "any-of"
     pregnant = definition_of("Pregnant or lactating women", True)
     assert isinstance(pregnant, AtomGroup) and pregnant.combine == "any-of"
+
+
+# -- lists, alternatives and carve-outs (general rules; each with a case the dev set does not hold) -----------------
+
+ULN = "{ULN}"
+
+
+@pytest.mark.parametrize(
+    ("text", "exclude", "expected"),
+    [
+        (  # a subgroup's alternative threshold goes, the main one stays
+            "ALT ≤ 3 × ULN or ≤ 5 × ULN (in patients with liver metastases)",
+            False,
+            [("alt", "<=", 3, None, None, ULN, None, None, "include")],
+        ),
+        (
+            "Bilirubin ≤ 1.5 × ULN unless Gilbert's syndrome is present, in which case ≤ 3 × ULN",
+            False,
+            [("bilirubin", "<=", 1.5, None, None, ULN, None, None, "include")],
+        ),
+        (  # a subgroup that complements the first alternative: both alternatives
+            "Creatinine ≤ 1.5 × ULN or creatinine clearance ≥ 50 mL/min for patients with creatinine above ULN",
+            False,
+            [
+                ("creatinine", "<=", 1.5, None, None, ULN, None, None, "include"),
+                ("creatinine-clearance", ">=", 50, None, None, "mL/min", None, None, "include"),
+            ],
+        ),
+        (  # alternatives among qualifiers of one concept
+            "Cytologically or histologically confirmed recurrent or metastatic melanoma",
+            False,
+            [("melanoma", None, None, None, None, None, None, None, "include")],
+        ),
+        (
+            "Congenital or acquired immunodeficiency",
+            True,
+            [("immunodeficiency", None, None, None, None, None, None, None, "exclude")],
+        ),
+        (  # NYHA class in Roman numerals, with or without the scale's name
+            "NYHA class III-IV heart failure",
+            True,
+            [
+                ("nyha-class", None, None, 3, 4, None, None, None, "exclude"),
+                ("heart-failure", None, None, None, None, None, None, None, "exclude"),
+            ],
+        ),
+        (
+            "Class II or III congestive heart failure",
+            True,
+            [
+                ("nyha-class", None, None, 2, 3, None, None, None, "exclude"),
+                ("heart-failure", None, None, None, None, None, None, None, "exclude"),
+            ],
+        ),
+        (  # "at least N since prior X": no X in the past N
+            "At least 4 weeks since prior radiotherapy",
+            False,
+            [("radiotherapy", None, None, None, None, None, None, (-4, "wk", None), "exclude")],
+        ),
+        (  # a requirement in brackets after a threshold is a further requirement
+            "Hemoglobin ≥ 9 g/dL (no red blood cell transfusion within 7 days before enrollment)",
+            False,
+            [
+                ("hemoglobin", ">=", 9, None, None, "g/dL", None, None, "include"),
+                ("transfusion", None, None, None, None, None, None, (-7, "d", "enrollment"), "exclude"),
+            ],
+        ),
+        (  # "X, including A, B": the named members when X is no concept, with X's window
+            "Any anticancer treatment within 28 days, including chemotherapy or radiotherapy",
+            True,
+            [
+                ("chemotherapy", None, None, None, None, None, None, (-28, "d", None), "exclude"),
+                ("radiotherapy", None, None, None, None, None, None, (-28, "d", None), "exclude"),
+            ],
+        ),
+        (  # ... and X alone when X is a concept
+            "Autoimmune disease, including lupus or vasculitis",
+            True,
+            [("autoimmune-disease", None, None, None, None, None, None, None, "exclude")],
+        ),
+        (  # the exceptions of an exclusion are not read; the exclusion stays
+            "Other malignancy within 2 years, except adequately treated carcinoma in situ of the cervix",
+            True,
+            [("second-malignancy", None, None, None, None, None, None, (-2, "a", None), "exclude")],
+        ),
+        (  # a future clause after 'or' keeps the alternatives before it
+            "Women who are lactating, pregnant or plan to become pregnant",
+            True,
+            [
+                ("breastfeeding", None, None, None, None, None, None, None, "exclude"),
+                ("pregnancy", None, None, None, None, None, None, None, "exclude"),
+            ],
+        ),
+        (  # who an age criterion is about
+            "Women aged 50 to 70 years",
+            False,
+            [
+                ("age", None, None, 50, 70, "a", None, None, "include"),
+                ("sex", None, None, None, None, None, "female", None, "include"),
+            ],
+        ),
+        (
+            "Serologically positive for HIV",
+            True,
+            [("hiv-test", None, None, None, None, None, "positive", None, "exclude")],
+        ),
+        (
+            "Absence of EGFR mutation or ALK rearrangement",
+            False,
+            [
+                ("egfr-mutation", None, None, None, None, None, "present", None, "exclude"),
+                ("alk-rearrangement", None, None, None, None, None, "present", None, "exclude"),
+            ],
+        ),
+        (  # a version after its name in brackets is no number of the criterion
+            "Measurable disease per Response Evaluation Criteria in Solid Tumors (RECIST) 1.1",
+            False,
+            [("measurable-disease", None, None, None, None, None, None, None, "include")],
+        ),
+    ],
+)
+def test_general_rules(text: str, exclude: bool, expected: list[tuple[Any, ...]]) -> None:
+    assert atoms(text, exclude) == expected

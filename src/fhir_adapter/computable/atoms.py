@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from fhir_adapter.computable.lexer import Item, modifiers
+from fhir_adapter.computable.lexer import Item, modifiers, stage_words
 from fhir_adapter.computable.quantities import Qty, Window
 
 __all__ = ["Spec", "Unreadable", "read_part"]
@@ -56,6 +56,8 @@ class _State:
     prefix_result: str | None = None
     window: Window | None = None
     only_quantity: bool = False  # the part is a bare quantity ("18 years to 48 years"): years are an age
+    after: Item | None = None  # the item after the one being read
+    sexes: list[str] = field(default_factory=list)  # "men aged >= 55 years": who the part is about
 
 
 def _joined(old: str | None, new: str) -> str:
@@ -93,6 +95,8 @@ def _flush(st: _State, qty: Qty | None, result: str | None, end: int) -> None:
             spec.result = result
             spec.key = st.result_keys.get(spec.key, spec.key)
             spec.kind = st.kinds.get(spec.key, spec.kind)
+        if spec.kind == "genomic":  # "EGFR mutation", "EGFR mutation positive": the variant is present
+            spec.result = "present" if spec.result in (None, "positive") else spec.result
         _check(spec)
     # "AST/ALT <= 2.5 x ULN": each of them; "brain/meningeal metastases": either
     joins = [{"slash": "and" if qty is not None else "or"}.get(j, j) for j in st.pending_joins]
@@ -135,6 +139,9 @@ def _quantity(st: _State, it: Item) -> None:
         raise Unreadable("two comparators")
     q.cmp = st.cmp or q.post
     st.cmp = None
+    if q.unit in _TIME and st.after is not None and str(st.after.data).lower() == "since":
+        _since(st, q)
+        return
     if st.pending:
         _flush(st, q, None, it.end)
         return
@@ -151,6 +158,14 @@ def _quantity(st: _State, it: Item) -> None:
         _flush(st, q, None, it.end)
         return
     raise Unreadable("a number not bound to a concept")
+
+
+def _since(st: _State, q: Qty) -> None:
+    """ "At least 5 years since prior chemotherapy": no chemotherapy in the past 5 years."""
+    if q.cmp not in (">=", ">") or q.high is not None or st.pending or st.window is not None:
+        raise Unreadable("a time since an exposure that is not a minimum")
+    st.window = Window(-q.value, q.unit or "d", None)
+    st.neg = True
 
 
 def _second_threshold(st: _State, first: Spec, q: Qty, it: Item) -> None:
@@ -195,16 +210,23 @@ def _concept(st: _State, it: Item) -> None:
     elif st.groups and st.groups[-1][1][-1].key == key and st.conn in (None, "or"):
         st.conn = None
         return  # "18 years or older ... of age": the age already read
+    elif st.groups and st.conn is None and _classifies(st.groups[-1][1], st.kinds.get(key)):
+        st.conn = "and"  # "NYHA class III or IV heart failure": the failure and its class
     st.pending.append(Spec(key, st.kinds.get(key, ""), it.start, it.end, neg=st.neg))
     if st.prefix_result is not None:
-        if st.kinds.get(key) not in _RESULTS:
-            raise Unreadable("a result before a condition")  # "serologically positive for HIV": the test or not
+        if st.kinds.get(key) not in _RESULTS and key not in st.result_keys:
+            raise Unreadable("a result before a condition")  # "positive hepatitis ...": which test
         result, st.prefix_result = st.prefix_result, None
         _flush(st, None, result, it.end)
 
 
+def _classifies(group: list[Spec], kind: str | None) -> bool:
+    return len(group) == 1 and group[0].kind == "performance-status" and kind == "condition"
+
+
 def _value(st: _State, it: Item) -> None:
     if it.data in _SEX_WORDS:  # "pregnant women", "male or female": who, not a result
+        st.sexes.append(it.data)
         return
     if st.pending and st.conn is not None and all(s.kind not in _RESULTS for s in st.pending):
         conn, st.conn = st.conn, None  # "Pregnant women, or ... without a negative pregnancy test"
@@ -228,7 +250,7 @@ def _connector(st: _State, it: Item) -> None:
     cat = it.cat
     if cat == "lparen":
         if st.groups and not st.pending and st.conn is None:
-            st.conn = "or"
+            st.conn = "and" if st.after is not None and st.after.cat == "neg" else "or"
         return
     if cat == "slash" and not st.pending:
         raise Unreadable("'/' after a finished atom")
@@ -284,23 +306,41 @@ def _neighbour(items: list[Item], k: int, step: int, skip: frozenset[str]) -> It
 _SKIP_BEFORE = frozenset({"filler", "comma", "lparen", "rparen"})
 _SKIP_AFTER = frozenset({"filler", "lparen", "rparen", "neg"})
 _SCOPE = {"to", "for"}
+_CHAIN = frozenset({"filler", "comma", "or"})
 
 
-def _check_binding(items: list[Item], kinds: dict[str, str]) -> None:
+def _check_binding(items: list[Item], kinds: dict[str, str], exclude: bool) -> None:
     """ "A or <words we do not know>" cannot be bound; "for patients with ...", "for cisplatin" name a subgroup or a
     purpose; a concept inside a longer name ("diabetes insipidus") or scoped ("radiotherapy to the thorax") is
     another concept: each makes the part unreadable."""
     for k, it in enumerate(items):
         if it.cat == "or":
             before, after = _neighbour(items, k, -1, _SKIP_BEFORE), _neighbour(items, k, 1, _SKIP_AFTER)
-            if (before is not None and before.cat == "word") or (after is not None and after.cat == "word"):
+            unknown = [x for x in (before, after) if x is not None and x.cat == "word"]
+            if unknown and not _qualifies_a_concept(items, k, unknown, exclude):
                 raise Unreadable("'or' with an alternative the vocabulary does not know")
         elif it.cat == "filler" and it.data == "for":
-            after = _neighbour(items, k, 1, _SKIP_AFTER)
-            if after is not None and after.cat in ("word", "concept"):
+            before, after = _neighbour(items, k, -1, _SKIP_BEFORE), _neighbour(items, k, 1, _SKIP_AFTER)
+            result = before is not None and before.cat == "value"  # "serologically positive for HIV"
+            if after is not None and after.cat in ("word", "concept") and not result:
                 raise Unreadable("'for <someone or something>': a subgroup or a purpose")
         elif it.cat == "concept":
             _check_concept(items, k, kinds.get(it.data))
+
+
+def _qualifies_a_concept(items: list[Item], k: int, unknown: list[Item], exclude: bool) -> bool:
+    """ "histologically or cytologically confirmed", "acquired or congenital immunodeficiency": alternatives among
+    the words that do not change which concept follows, up to that concept -- not the concept itself ("advanced
+    or metastatic disease"), and not stages in an exclusion ("stage I or IV breast cancer")."""
+    words = {str(x.data).lower() for x in unknown}
+    for it in items[k + 1 :]:
+        if it.cat == "concept":
+            return it is not items[k + 1] and words <= modifiers() and not (exclude and words & stage_words())
+        if it.cat == "word":
+            words.add(str(it.data).lower())
+        elif it.cat not in _CHAIN:
+            return False
+    return False
 
 
 def _check_concept(items: list[Item], k: int, kind: str | None) -> None:
@@ -315,13 +355,16 @@ def _check_concept(items: list[Item], k: int, kind: str | None) -> None:
         raise Unreadable("a scoped therapy")  # "radiotherapy to the thorax"
 
 
-def read_part(items: list[Item], kinds: dict[str, str], result_keys: dict[str, str]) -> tuple[str, list[Spec]]:
+def read_part(
+    items: list[Item], kinds: dict[str, str], result_keys: dict[str, str], exclude: bool = False
+) -> tuple[str, list[Spec]]:
     """The atoms of one part and how they combine ("all-of" / "any-of"); negated atoms under one negation combine
-    as all-of ("no A or B": neither)."""
-    _check_binding(items, kinds)
+    as all-of ("no A or B": neither). ``exclude``: the part belongs to an exclusion item."""
+    _check_binding(items, kinds, exclude)
     st = _State(kinds, result_keys)
     st.only_quantity = all(it.cat in _BARE for it in items)
-    for it in items:
+    for k, it in enumerate(items):
+        st.after = items[k + 1] if k + 1 < len(items) else None
         _step(st, it)
     if st.cmp is not None or st.prefix_result is not None:
         raise Unreadable("a comparator or result without its concept")
@@ -332,6 +375,8 @@ def read_part(items: list[Item], kinds: dict[str, str], result_keys: dict[str, s
     for s in specs:
         if s.window is None:
             s.window = st.window
+    if len(st.sexes) == 1 and all(s.kind == "age" for s in specs):  # "women aged >= 65 years"
+        specs.append(Spec("sex", "sex", specs[0].start, specs[0].end, result=st.sexes[0]))
     if len(st.groups) == 1:
         combine = st.groups[0][0]
     else:

@@ -93,7 +93,7 @@ def definition_of(text: str, exclude: bool = False) -> Atom | AtomGroup | None:
     members: list[Atom | AtomGroup] = []
     for part in parts:
         try:
-            combine, specs = read_part(part, _kinds(), _result_keys())
+            combine, specs = read_part(part, _kinds(), _result_keys(), exclude)
         except Unreadable:
             continue  # this part stays text; the others still say what they say
         members.append(_member(combine, [_atom(s, text) for s in specs]))

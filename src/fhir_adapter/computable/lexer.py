@@ -212,6 +212,13 @@ def modifiers() -> frozenset[str]:
     return frozenset(_lexicon()["modifiers"])
 
 
+@cache
+def stage_words() -> frozenset[str]:
+    """Modifiers that name a stage ("stage", "III"): alternatives of stage narrow an exclusion, so an exclusion
+    with them stays text."""
+    return frozenset(_lexicon()["stage_words"])
+
+
 def word_numbers() -> dict[str, int]:
     """Number words ("one" .. "twelve") read as numbers before a time unit."""
     data: dict[str, int] = _lexicon()["word_numbers"]

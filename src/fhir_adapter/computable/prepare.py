@@ -16,6 +16,9 @@ __all__ = ["parts_of"]
 
 _CONDITION_KINDS = {"condition", "pregnancy"}
 _MEASURED = {"lab", "vital", "performance-status", "age", "life-expectancy"}
+_DESCRIPTION = frozenset({"word", "filler", "blocker"})
+_CARVE_OUTS = frozenset({"except", "except for", "excluding", "with the exception of", "other than", "apart from"})
+_INCLUDING = frozenset({"including", "including but not limited to", "including, but not limited to"})
 
 
 @cache
@@ -80,6 +83,10 @@ def _drop_parentheticals(toks: list[Token], items: list[Item], kinds: dict[str, 
             out.pop()
             while out and (out[-1].cat == "filler" or _words(toks, out[-1]) in qualifiers):
                 out.pop()
+        elif measured and out and all(x.cat in _DESCRIPTION for x in out):
+            out = []  # "Patients with end stage renal function (CrCl < 15 mL/min ...)": the words name what it defines
+        if out and out[-1].cat == "qty":
+            out.append(it)  # "ECOG 0-2 (Karnofsky >= 50%)", "Hb >= 90 g/L (no transfusion ...)"
         out += inner
         k = end + 1
     return out
@@ -87,7 +94,8 @@ def _drop_parentheticals(toks: list[Token], items: list[Item], kinds: dict[str, 
 
 def _drop_clauses(toks: list[Token], items: list[Item], kinds: dict[str, str], exclude: bool) -> list[Item]:
     """A permission clause at the end (", allowing the use of antihypertensive therapy ...") that names no
-    condition or measurement; in an exclusion, a future clause (", or expected to require ...")."""
+    condition or measurement; in an exclusion, a future clause (", or expected to require ..."): "breastfeeding,
+    pregnant or plan to become pregnant" keeps its alternatives ("breastfeeding or pregnant")."""
     for k, it in enumerate(items):
         if it.cat not in ("comma", "or") or k + 1 >= len(items):
             continue
@@ -96,8 +104,77 @@ def _drop_clauses(toks: list[Token], items: list[Item], kinds: dict[str, str], e
         if not named and _starts_with(toks, rest, "permission_clauses"):
             return items[:k]
         if exclude and _starts_with(toks, rest, "future_clauses"):
+            return _last_comma_as_or(items[:k]) if it.cat == "or" else items[:k]
+    return items
+
+
+def _last_comma_as_or(items: list[Item]) -> list[Item]:
+    if any(it.cat in ("and", "or") for it in items):
+        return items
+    commas = [k for k, it in enumerate(items) if it.cat == "comma"]
+    if not commas:
+        return items
+    last = items[commas[-1]]
+    return [*items[: commas[-1]], Item("or", last.start, last.end, ","), *items[commas[-1] + 1 :]]
+
+
+def _concepts(items: list[Item]) -> set[str]:
+    return {str(it.data) for it in items if it.cat == "concept"}
+
+
+def _drop_subgroups(toks: list[Token], items: list[Item]) -> list[Item]:
+    """An alternative threshold for a subgroup ("<= 2.5 x ULN or <= 5 x ULN (for patients with liver
+    metastases)", "... OR a stable bilirubin in patients who ...") goes, the main threshold stays; a subgroup that
+    is the complement of the first alternative ("creatinine < 1.5 x ULN or CrCl >= 60 mL/min for patients with
+    creatinine above normal") keeps both alternatives and only loses its clause."""
+    k = next((k for k in range(1, len(items)) if items[k].cat == "or" and items[k - 1].cat == "qty"), None)
+    if k is None:
+        return items
+    for s in range(k + 1, len(items)):
+        if items[s].cat == "lparen":
+            end = _paren_end(items, s)
+            inner, after = items[s + 1 : end], items[end + 1 :] if end > 0 else []
+        else:
+            inner, after = items[s:], []
+        if not _starts_with(toks, inner, "subgroup_clauses"):
+            continue
+        if _concepts(inner) & _concepts(items[:k]):
+            return items[:s] + after
+        return items[:k] + after
+    return items
+
+
+def _drop_exceptions(items: list[Item], exclude: bool) -> list[Item]:
+    """What a criterion carves out of what it names: in an inclusion, "unless <subgroup> ... <another threshold>"
+    after a threshold (the main threshold holds); in what excludes ("Malignancy within 3 years except ...", "No
+    other malignancy ... except ..."), the exceptions after the excluded atoms (the exclusion stays, wider)."""
+    for k, it in enumerate(items):
+        if it.cat != "blocker" or k == 0:
+            continue
+        before = items[k - 1] if items[k - 1].cat != "comma" else items[k - 2] if k > 1 else items[k - 1]
+        word = str(it.data).lower()
+        if word == "unless" and not exclude and before.cat == "qty" and any(x.cat == "qty" for x in items[k:]):
+            return items[:k]
+        excluding = exclude or any(x.cat == "neg" for x in items[:k])
+        if word in _CARVE_OUTS and excluding and before.cat in ("concept", "window"):
             return items[:k]
     return items
+
+
+def _examples(items: list[Item]) -> list[Item]:
+    """ "X, including (but not limited to) A, B": X alone when X is a concept; else A, B with the negation and the
+    window of the head ("any anti-tumour therapy within the past month, including chemotherapy, radiotherapy")."""
+    k = next((k for k, it in enumerate(items) if it.cat == "filler" and it.data in _INCLUDING), None)
+    if k is None or any(it.cat == "lparen" for it in items[:k]):
+        return items
+    head, rest = items[:k], items[k + 1 :]
+    if _concepts(head):
+        return head[:-1] if head and head[-1].cat == "comma" else head
+    while rest and (rest[-1].cat in ("comma", "stop") or str(rest[-1].data).lower() == "etc"):
+        rest = rest[:-1]
+    if not _concepts(rest):
+        return items
+    return [it for it in head if it.cat in ("neg", "window")] + rest
 
 
 def _first_sentence(items: list[Item]) -> list[Item]:
@@ -122,4 +199,5 @@ def _split(items: list[Item]) -> list[list[Item]]:
 def parts_of(toks: list[Token], items: list[Item], kinds: dict[str, str], exclude: bool) -> list[list[Item]]:
     """The parts of a criterion with the words that carry no condition taken out."""
     items = _first_sentence(_drop_preamble(toks, items))
-    return [_drop_clauses(toks, _drop_parentheticals(toks, p, kinds), kinds, exclude) for p in _split(items)]
+    parts = [_drop_exceptions(_examples(_drop_subgroups(toks, p)), exclude) for p in _split(items)]
+    return [_drop_clauses(toks, _drop_parentheticals(toks, p, kinds), kinds, exclude) for p in parts]

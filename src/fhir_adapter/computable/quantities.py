@@ -26,6 +26,9 @@ _VERSION = {"recist", "ctcae", "version", "v", "v1", "v2", "v3", "v4", "v5", "iw
 _TIME = {"h", "d", "wk", "mo", "a"}
 _DIGITS = frozenset("0123456789.")
 _SIGN_RESULTS = {"+": "positive", "-": "negative", "−": "negative"}
+_ROMAN = {"i": 1.0, "ii": 2.0, "iii": 3.0, "iv": 4.0}
+_CLASS_WORDS = {"class", "grade", "functional"}
+_HEART_FAILURE = ("heart", "failure")
 
 
 @dataclass(slots=True)
@@ -130,6 +133,57 @@ def _quantity(toks: list[Token], i: int, between: bool) -> tuple[int, Qty | None
     return j - i, q
 
 
+def _class_or_filler_at(toks: list[Token], i: int, last: Item | None) -> tuple[int, Item] | None:
+    """A NYHA class in Roman numerals ("NYHA class II or III", "Class III or IV congestive heart failure"), or a
+    number that is no quantity."""
+    t = toks[i]
+    if _not_a_quantity(toks, i):  # "(RECIST) 1.1", "3-dimensional", "8.2.3"
+        return 1, Item("filler", t.start, t.end, t.text)
+    nyha = last is not None and last.cat == "concept" and last.data == "nyha-class"
+    if nyha and t.low in _CLASS_WORDS:
+        return 1, Item("filler", t.start, t.end, t.text)  # "NYHA class", "New York Heart Association grade"
+    if nyha and t.low in _ROMAN:
+        n, q = _roman(toks, i)
+        return n, Item("qty", t.start, toks[i + n - 1].end, q)
+    if t.low == "class" and i + 1 < len(toks) and toks[i + 1].low in _ROMAN and _heart_failure_after(toks, i):
+        return 1, Item("concept", t.start, t.end, "nyha-class")
+    return None
+
+
+def _not_a_quantity(toks: list[Token], i: int) -> bool:
+    """A number that is a version after its name in brackets ("RECIST) 1.1"), part of a word ("3-dimensional") or
+    of a section number ("8.2.3"); a point inside a section number is no full stop."""
+    t, prev, nxt = toks[i], toks[i - 1] if i else None, toks[i + 1] if i + 1 < len(toks) else None
+    if t.low == ".":
+        return prev is not None and nxt is not None and prev.end == t.start and t.end == nxt.start and nxt.low.isdigit()
+    if not _is_number(t.low):
+        return False
+    if prev is not None and prev.low == ")" and i > 1 and toks[i - 2].low in _VERSION:
+        return True
+    if nxt is None or nxt.low != "-" or nxt.start != t.end or i + 2 >= len(toks):
+        return False
+    word = toks[i + 2]
+    return word.start == nxt.end and word.low.isalpha() and not _unit(toks, i + 2)[0]
+
+
+def _roman(toks: list[Token], i: int) -> tuple[int, Qty]:
+    """A NYHA class in Roman numerals: "II", "II or III", "III-IV", "II or above"."""
+    q = Qty(_ROMAN[toks[i].low])
+    j = i + 1
+    sep = toks[j].low if j < len(toks) else ""
+    if sep in ("or", "-", "to", "–") and j + 1 < len(toks) and toks[j + 1].low in _ROMAN:
+        q.high, q.or_range, j = _ROMAN[toks[j + 1].low], sep == "or", j + 2
+    elif j < len(toks):
+        k, q.post = longest(toks, j, simple("post_comparators"))
+        j += k
+    return j - i, q
+
+
+def _heart_failure_after(toks: list[Token], i: int) -> bool:
+    words = [t.low for t in toks[i + 1 : i + 8]]
+    return any(tuple(words[k : k + 2]) == _HEART_FAILURE for k in range(len(words) - 1))
+
+
 def _age_words(toks: list[Token], j: int) -> int:
     words = tuple(t.low for t in toks[j : j + 2])
     return 2 if words == ("of", "age") else 1 if words[:1] == ("old",) else 0
@@ -184,6 +238,9 @@ def _item_at(toks: list[Token], i: int, last: Item | None) -> tuple[int, Item]:
     if t.low in _VERSION and i + 1 < len(toks) and (_is_number(toks[i + 1].low) or toks[i + 1].low in _VERSION):
         n = _version(toks, i)
         return n, Item("filler", t.start, toks[i + n - 1].end, "version")
+    special = _class_or_filler_at(toks, i, last)
+    if special is not None:
+        return special
     if last is not None and last.cat == "cmp":  # "≤ ULN", "below the upper limit of normal": one times the limit
         k, unit, text = _unit(toks, i)
         if unit in ("{ULN}", "{LLN}"):
