@@ -361,7 +361,7 @@ def test_combinations() -> None:
         "Nephrogenic diabetes insipidus",
         "ART naive (except for exposure to perinatal ART)",
         "No prior chemotherapy for current lung cancer",
-        "ER+ and/or PR+, HER2-, early invasive breast cancer",
+        "Male or non-lactating females",
         "Diagnosis of diabetes for at least 3 years",
     ],
 )
@@ -372,6 +372,34 @@ def test_unclear_text_stays_text(text: str) -> None:
 
 def test_stage_alternatives_narrow_an_exclusion() -> None:
     assert definition_of("Stage I or IV breast cancer", True) is None
+    assert definition_of("ER+ and/or PR+, HER2-, early invasive breast cancer", True) is None  # grouping unknown
+
+
+def test_requirements_after_an_and_or_list() -> None:
+    both = definition_of("ER+ and/or PR+, HER2-, early invasive breast cancer")
+    assert isinstance(both, AtomGroup) and both.combine == "all-of"
+    either = both.members[0]
+    assert isinstance(either, AtomGroup) and either.combine == "any-of" and len(either.members) == 2
+    assert atoms("ER+ and/or PR+, HER2-, early invasive breast cancer") == [
+        ("er-status", None, None, None, None, None, "positive", None, "include"),
+        ("pr-status", None, None, None, None, None, "positive", None, "include"),
+        ("her2-status", None, None, None, None, None, "negative", None, "include"),
+        ("breast-cancer", None, None, None, None, None, None, None, "include"),
+    ]
+
+
+def test_blood_pressure_pairs() -> None:
+    high = definition_of("Blood pressure > 150/100 mmHg", True)
+    assert isinstance(high, AtomGroup) and high.combine == "any-of"  # either value excludes
+    low = definition_of("BP < 140/90 mmHg")
+    assert isinstance(low, AtomGroup) and low.combine == "all-of"  # both are required
+    assert atoms("Hypertension (BP persistently > 150/95 mmHg) or hypotension (BP < 85/55 mmHg)", True) == [
+        ("systolic-bp", ">", 150, None, None, "mm[Hg]", None, None, "exclude"),
+        ("diastolic-bp", ">", 95, None, None, "mm[Hg]", None, None, "exclude"),
+        ("systolic-bp", "<", 85, None, None, "mm[Hg]", None, None, "exclude"),
+        ("diastolic-bp", "<", 55, None, None, "mm[Hg]", None, None, "exclude"),
+    ]
+    assert definition_of("BP > 140 mmHg", True) is None  # which pressure is not written
 
 
 def test_an_item_with_children_has_no_definition_of_its_own() -> None:
@@ -545,6 +573,40 @@ ULN = "{ULN}"
                 ("egfr-mutation", None, None, None, None, None, "present", None, "exclude"),
                 ("alk-rearrangement", None, None, None, None, None, "present", None, "exclude"),
             ],
+        ),
+        (  # words sharing a concept's words across 'or'
+            "Cutaneous or mucosal melanoma",
+            False,
+            [
+                ("melanoma", None, None, None, None, None, None, None, "include"),
+                ("mucosal-melanoma", None, None, None, None, None, None, None, "include"),
+            ],
+        ),
+        (
+            "Chronic hepatitis B or C",
+            True,
+            [
+                ("hepatitis-b", None, None, None, None, None, None, None, "exclude"),
+                ("hepatitis-c", None, None, None, None, None, None, None, "exclude"),
+            ],
+        ),
+        (  # a result before a list of tests is each test's; a disease named before its test is the test
+            "Negative HBsAg and anti-HCV",
+            False,
+            [
+                ("hbsag", None, None, None, None, None, "negative", None, "include"),
+                ("hcv-antibody", None, None, None, None, None, "negative", None, "include"),
+            ],
+        ),
+        (
+            "Negative hepatitis C (anti-HCV) test",
+            False,
+            [("hcv-antibody", None, None, None, None, None, "negative", None, "include")],
+        ),
+        (  # "received or will receive X": the exposure, the future dropped
+            "Has received or will receive a live vaccine within 28 days before enrollment",
+            True,
+            [("live-vaccine", None, None, None, None, None, None, (-28, "d", "enrollment"), "exclude")],
         ),
         (  # a version after its name in brackets is no number of the criterion
             "Measurable disease per Response Evaluation Criteria in Solid Tumors (RECIST) 1.1",

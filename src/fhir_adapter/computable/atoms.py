@@ -40,6 +40,7 @@ class Spec:
     result: str | None = None
     neg: bool = False
     window: Window | None = None
+    pair: bool = False  # "BP > 140/90 mmHg": a systolic/diastolic pair
 
 
 @dataclass(slots=True)
@@ -58,6 +59,10 @@ class _State:
     only_quantity: bool = False  # the part is a bare quantity ("18 years to 48 years"): years are an age
     after: Item | None = None  # the item after the one being read
     sexes: list[str] = field(default_factory=list)  # "men aged >= 55 years": who the part is about
+    shared_result: str | None = None
+    exclude: bool = (
+        False  # the part belongs to an exclusion item  # "negative HIV test, negative HBsAg test and anti-HCV test"
+    )
 
 
 def _joined(old: str | None, new: str) -> str:
@@ -89,6 +94,9 @@ def _flush(st: _State, qty: Qty | None, result: str | None, end: int) -> None:
     """The pending concepts become atoms sharing ``qty`` / ``result`` (or presence atoms)."""
     if not st.pending:
         return
+    if any(s.pair for s in st.pending):
+        _pair(st, qty, end)
+        return
     for spec in st.pending:
         spec.qty, spec.end = qty, max(spec.end, end)
         if result is not None:
@@ -105,6 +113,25 @@ def _flush(st: _State, qty: Qty | None, result: str | None, end: int) -> None:
         st.joins.append(st.conn or "none")
     st.groups.append((combine, st.pending))
     st.pending, st.pending_joins, st.conn = [], [], None
+
+
+def _pair(st: _State, qty: Qty | None, end: int) -> None:
+    """ "BP > 140/90 mmHg": systolic and diastolic -- either out of range excludes, both are required to enter."""
+    spec = st.pending[0]
+    if len(st.pending) != 1 or qty is None or qty.pair is None or qty.high is not None:
+        raise Unreadable("blood pressure without a systolic/diastolic pair")
+    diastolic = Qty(qty.pair, None, qty.unit, qty.unit_text, cmp=qty.cmp)
+    pair = [Spec(key, "vital", spec.start, end, qty=q, neg=spec.neg) for key, q in _BP_KEYS(qty, diastolic)]
+    for s in pair:
+        _check(s)
+    if st.groups:
+        st.joins.append(st.conn or "none")
+    st.groups.append(("any-of" if st.exclude != spec.neg else "all-of", pair))
+    st.pending, st.pending_joins, st.conn = [], [], None
+
+
+def _BP_KEYS(systolic: Qty, diastolic: Qty) -> list[tuple[str, Qty]]:
+    return [("systolic-bp", systolic), ("diastolic-bp", diastolic)]
 
 
 def _check(spec: Spec) -> None:
@@ -196,6 +223,11 @@ def _as_range(spec: Spec, q: Qty) -> bool:
 
 def _concept(st: _State, it: Item) -> None:
     key: str = it.data
+    named = st.after is not None and st.after.cat == "concept" and st.kinds.get(st.after.data) in _RESULTS
+    if named and st.kinds.get(key) == "condition":
+        return  # "hepatitis B (HBsAg) test": the test that follows names what is tested
+    if any(s.key == key for _, g in st.groups for s in g) and st.conn is None and not st.pending:
+        return  # "... heart failure - New York Heart Association (NYHA)": named again
     if st.pending and st.pending[-1].key == key:  # "Absolute neutrophil count (ANC)", "(AST or SGOT)"
         st.pending[-1].end = it.end
         st.conn = None
@@ -213,11 +245,14 @@ def _concept(st: _State, it: Item) -> None:
     elif st.groups and st.conn is None and _classifies(st.groups[-1][1], st.kinds.get(key)):
         st.conn = "and"  # "NYHA class III or IV heart failure": the failure and its class
     st.pending.append(Spec(key, st.kinds.get(key, ""), it.start, it.end, neg=st.neg))
+    if st.prefix_result is None and st.kinds.get(key) == "result" and st.conn in ("and", "comma", "or"):
+        st.prefix_result = st.shared_result  # the result written before the first test of the list
     if st.prefix_result is not None:
         if st.kinds.get(key) not in _RESULTS and key not in st.result_keys:
             raise Unreadable("a result before a condition")  # "positive hepatitis ...": which test
         result, st.prefix_result = st.prefix_result, None
         _flush(st, None, result, it.end)
+        st.shared_result = result
 
 
 def _classifies(group: list[Spec], kind: str | None) -> bool:
@@ -290,6 +325,9 @@ def _step(st: _State, it: Item) -> None:
         _quantity(st, it)
     elif cat == "concept":
         _concept(st, it)
+    elif cat == "bp":
+        _concept(st, Item("concept", it.start, it.end, "systolic-bp"))
+        st.pending[-1].pair = True
     elif cat == "blocker":
         raise Unreadable(f"{cat} {it.data!r}")
     # other words ("word", an event outside a window) carry no condition the atoms would miss: the blockers of the
@@ -361,7 +399,7 @@ def read_part(
     """The atoms of one part and how they combine ("all-of" / "any-of"); negated atoms under one negation combine
     as all-of ("no A or B": neither). ``exclude``: the part belongs to an exclusion item."""
     _check_binding(items, kinds, exclude)
-    st = _State(kinds, result_keys)
+    st = _State(kinds, result_keys, exclude=exclude)
     st.only_quantity = all(it.cat in _BARE for it in items)
     for k, it in enumerate(items):
         st.after = items[k + 1] if k + 1 < len(items) else None

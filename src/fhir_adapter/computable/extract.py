@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import cache
 
 from fhir_adapter.computable.atoms import Spec, Unreadable, read_part
-from fhir_adapter.computable.lexer import Item, lex
+from fhir_adapter.computable.lexer import Item, Token, concept_of_phrase, lex
 from fhir_adapter.computable.prepare import parts_of
 from fhir_adapter.computable.vocabulary import concept_for, entries
 from fhir_adapter.model import Atom, AtomGroup, Concept, Quantity, TimeWindow
@@ -52,6 +52,46 @@ def _swallow_objects(items: list[Item]) -> list[Item]:
     ]
 
 
+def _words_of(toks: list[Token], it: Item) -> tuple[str, ...]:
+    return tuple(t.low for t in toks if it.start <= t.start and t.end <= it.end)
+
+
+def _distributed(toks: list[Token], items: list[Item]) -> list[Item]:
+    """Words that share the words of a concept next to them across 'or' / 'and': "mucosal or ocular melanomas",
+    "bone marrow or organ transplantation" (the concept's last words), "hepatitis B or C" (its first words)."""
+    out = list(items)
+    for k in range(1, len(items) - 1):
+        before, after = items[k - 1], items[k + 1]
+        if items[k].cat not in ("or", "and"):
+            continue
+        if before.cat == "word" and after.cat == "concept":
+            first = k - 1
+            while first > 0 and items[first - 1].cat == "word":
+                first -= 1
+            _share_last_words(toks, items, out, (first, k), _words_of(toks, after))
+        elif before.cat == "concept" and after.cat == "word":
+            head = _words_of(toks, before)
+            keys = (concept_of_phrase((*head[:n], str(after.data).lower())) for n in range(len(head) - 1, 0, -1))
+            key = next((key for key in keys if key), None)
+            if key is not None:
+                out[k + 1] = Item("concept", after.start, after.end, key)
+    return [it for it in out if it.cat != "shared"]
+
+
+def _share_last_words(
+    toks: list[Token], items: list[Item], out: list[Item], span: tuple[int, int], head: tuple[str, ...]
+) -> None:
+    """The longest run of words before the connector that, with the last words of ``head``, names a concept."""
+    first, k = span
+    for j in range(first, k):
+        words = tuple(w for it in items[j:k] for w in _words_of(toks, it))
+        key = next((key for n in range(1, len(head)) if (key := concept_of_phrase(words + head[n:]))), None)
+        if key is not None:
+            out[j] = Item("concept", items[j].start, items[k - 1].end, key)
+            out[j + 1 : k] = [Item("shared", 0, 0)] * (k - j - 1)
+            return
+
+
 def _unwrap(it: Item) -> Item:
     if it.cat == "concept" and isinstance(it.data, tuple):
         it.data = it.data[0]
@@ -88,7 +128,7 @@ def definition_of(text: str, exclude: bool = False) -> Atom | AtomGroup | None:
     toks, items = lex(text)
     if items and items[-1].cat == "colon":
         return None  # a heading of the items below it ("Chemotherapy:")
-    items = [_unwrap(it) for it in _swallow_objects(items)]
+    items = [_unwrap(it) for it in _swallow_objects(_distributed(toks, items))]
     parts = parts_of(toks, items, _kinds(), exclude)
     members: list[Atom | AtomGroup] = []
     for part in parts:

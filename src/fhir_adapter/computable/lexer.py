@@ -80,6 +80,7 @@ def _general() -> dict[tuple[str, ...], tuple[str, Any]]:
     for e in entries().values():
         if e.kind == "value":
             add("value", list(e.forms), e.key)
+    add("bp", lex["blood_pressure"])
     for op, forms in lex["comparators"].items():
         add("cmp", forms, op)
     add("wopen", lex["window_openers"])
@@ -179,6 +180,12 @@ def event_at(toks: list[Token], i: int) -> tuple[int, str | None]:
     j = i + 1 if i < len(toks) and toks[i].low in ("the", "their", "his", "her") else i
     n, key = longest(toks, j, _events())
     return (n + j - i, key) if n else (0, None)
+
+
+def concept_of_phrase(words: tuple[str, ...]) -> str | None:
+    """The concept key of a phrase of lower-case words ("bone", "marrow", "transplantation"), None if none."""
+    hit = _general().get(words)
+    return str(hit[1]) if hit is not None and hit[0] == "concept" else None
 
 
 def general_at(toks: list[Token], i: int) -> tuple[int, tuple[str, Any] | None]:

@@ -73,23 +73,33 @@ def _drop_parentheticals(toks: list[Token], items: list[Item], kinds: dict[str, 
             k += 1
             continue
         inner = items[k + 1 : end]
-        unbound = not any(x.cat in ("concept", "window") for x in inner)  # "(15-25 mIU/mL)", "(see appendix)"
+        unbound = not any(x.cat in ("concept", "window", "bp") for x in inner)  # "(15-25 mIU/mL)", "(see appendix)"
         if unbound or _starts_with(toks, inner, "ignorable_parentheticals") or any(x.cat == "blocker" for x in inner):
             k = end + 1
             continue
-        measured = any(x.cat == "concept" and kinds.get(x.data) in _MEASURED for x in inner)
+        measured = any(x.cat == "bp" or (x.cat == "concept" and kinds.get(x.data) in _MEASURED) for x in inner)
         if measured and out and out[-1].cat == "concept" and kinds.get(out[-1].data) in _CONDITION_KINDS:
             qualifiers = _phrases("definition_qualifiers")
             out.pop()
             while out and (out[-1].cat == "filler" or _words(toks, out[-1]) in qualifiers):
                 out.pop()
-        elif measured and out and all(x.cat in _DESCRIPTION for x in out):
-            out = []  # "Patients with end stage renal function (CrCl < 15 mL/min ...)": the words name what it defines
+        elif measured:
+            out = out[: _described(out)]  # "end stage renal function (CrCl < 15 mL/min ...)", "or hypotension (...)"
         if out and out[-1].cat == "qty":
             out.append(it)  # "ECOG 0-2 (Karnofsky >= 50%)", "Hb >= 90 g/L (no transfusion ...)"
         out += inner
         k = end + 1
     return out
+
+
+def _described(out: list[Item]) -> int:
+    """Where the words before a parenthetical of measurements start, when they only name what it defines (unknown
+    words back to a connector or the start); else the whole of ``out`` is kept."""
+    m = len(out)
+    while m > 0 and out[m - 1].cat in _DESCRIPTION:
+        m -= 1
+    named = any(x.cat == "word" for x in out[m:])
+    return m if named and (m == 0 or out[m - 1].cat in ("or", "and", "comma")) else len(out)
 
 
 def _drop_clauses(toks: list[Token], items: list[Item], kinds: dict[str, str], exclude: bool) -> list[Item]:
@@ -104,8 +114,23 @@ def _drop_clauses(toks: list[Token], items: list[Item], kinds: dict[str, str], e
         if not named and _starts_with(toks, rest, "permission_clauses"):
             return items[:k]
         if exclude and _starts_with(toks, rest, "future_clauses"):
+            if it.cat == "or" and not _concepts(items[:k]):  # "have received or will receive a live vaccine"
+                return items[:k] + _drop_clauses(
+                    toks, items[k + _matched(toks, rest, "future_clauses") :], kinds, exclude
+                )
             return _last_comma_as_or(items[:k]) if it.cat == "or" else items[:k]
     return items
+
+
+def _matched(toks: list[Token], items: list[Item], section: str) -> int:
+    """How many items the longest phrase of ``section`` at the start of ``items`` takes."""
+    allowed, best = _phrases(section), 0
+    words: tuple[str, ...] = ()
+    for n, it in enumerate(items[:4], 1):
+        words += _words(toks, it)
+        if words in allowed:
+            best = n
+    return best
 
 
 def _last_comma_as_or(items: list[Item]) -> list[Item]:
@@ -196,8 +221,25 @@ def _split(items: list[Item]) -> list[list[Item]]:
     return [p for p in parts if p]
 
 
+def _requirements(items: list[Item], exclude: bool) -> list[list[Item]]:
+    """In an inclusion, "ER+ and/or PR+, HER2-, early breast cancer": the commas after an 'and'/'or' list separate
+    further requirements (each one a part, all required); not under a negation, whose scope they would cut."""
+    first = next((k for k, it in enumerate(items) if it.cat in ("and", "or")), None)
+    if exclude or first is None or any(it.cat in ("neg", "lparen") for it in items):
+        return [items]
+    parts: list[list[Item]] = [items[:first]]
+    for k in range(first, len(items)):
+        it, nxt = items[k], items[k + 1] if k + 1 < len(items) else None
+        if it.cat == "comma" and nxt is not None and nxt.cat not in ("and", "or"):
+            parts.append([])
+        else:
+            parts[-1].append(it)
+    return parts
+
+
 def parts_of(toks: list[Token], items: list[Item], kinds: dict[str, str], exclude: bool) -> list[list[Item]]:
     """The parts of a criterion with the words that carry no condition taken out."""
     items = _first_sentence(_drop_preamble(toks, items))
     parts = [_drop_exceptions(_examples(_drop_subgroups(toks, p)), exclude) for p in _split(items)]
+    parts = [q for p in parts for q in _requirements(p, exclude)]
     return [_drop_clauses(toks, _drop_parentheticals(toks, p, kinds), kinds, exclude) for p in parts]

@@ -43,6 +43,7 @@ class Qty:
     post: str | None = None
     or_range: bool = False
     cmp: str | None = None
+    pair: float | None = None  # the diastolic value of "140/90 mmHg"
     aged: bool = False  # "years old", "years of age", "or older": an age even without the word "age"
 
 
@@ -112,9 +113,11 @@ def _quantity(toks: list[Token], i: int, between: bool) -> tuple[int, Qty | None
     if value is None:
         return 0, None
     j = i + n
+    pair = _pair_at(toks, j)
+    j += 2 if pair is not None else 0
     k, unit, unit_text = _unit(toks, j)
     j += k
-    k, high, or_range = _range_end(toks, j, value, between)
+    k, high, or_range = _range_end(toks, j, value, between) if pair is None else (0, None, False)
     j += k
     if k:
         k2, unit2, text2 = _unit(toks, j)
@@ -122,7 +125,7 @@ def _quantity(toks: list[Token], i: int, between: bool) -> tuple[int, Qty | None
             return 0, None
         j += k2
         unit, unit_text = unit or unit2, unit_text or text2
-    q = Qty(value, high, unit, unit_text, or_range=or_range)
+    q = Qty(value, high, unit, unit_text, or_range=or_range, pair=pair)
     if unit == "a":  # "18 years of age or older", "18 years old and above"
         k = _age_words(toks, j)
         q.aged, j = k > 0, j + k
@@ -182,6 +185,14 @@ def _roman(toks: list[Token], i: int) -> tuple[int, Qty]:
 def _heart_failure_after(toks: list[Token], i: int) -> bool:
     words = [t.low for t in toks[i + 1 : i + 8]]
     return any(tuple(words[k : k + 2]) == _HEART_FAILURE for k in range(len(words) - 1))
+
+
+def _pair_at(toks: list[Token], j: int) -> float | None:
+    """The second number of "140/90" (written without spaces), or None."""
+    if j + 1 >= len(toks) or toks[j].low != "/" or toks[j].start != toks[j - 1].end or toks[j + 1].start != toks[j].end:
+        return None
+    k, value = _number(toks, j + 1)
+    return value if k == 1 else None
 
 
 def _age_words(toks: list[Token], j: int) -> int:
