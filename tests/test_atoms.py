@@ -362,6 +362,8 @@ def test_combinations() -> None:
         "ART naive (except for exposure to perinatal ART)",
         "No prior chemotherapy for current lung cancer",
         "Male or non-lactating females",
+        "Continuation of a regimen is permitted, including targeted therapy",
+        "Documented hepatitis B surface antigen, hepatitis C by serology, HIV by serology: all negative",
         "Diagnosis of diabetes for at least 3 years",
     ],
 )
@@ -607,6 +609,39 @@ ULN = "{ULN}"
             "Has received or will receive a live vaccine within 28 days before enrollment",
             True,
             [("live-vaccine", None, None, None, None, None, None, (-28, "d", "enrollment"), "exclude")],
+        ),
+        (  # a parenthetical that defines what is before it ("ie", "i.e.")
+            "Adequate marrow recovery (i.e. ANC ≥ 1.0 × 10^9/L)",
+            False,
+            [("anc", ">=", 1, None, None, "10*9/L", None, None, "include")],
+        ),
+        (  # ", regardless of ..." adds no condition
+            "Creatinine clearance < 30 mL/min, regardless of whether dialysis is needed",
+            True,
+            [("creatinine-clearance", "<", 30, None, None, "mL/min", None, None, "exclude")],
+        ),
+        (  # examples after 'including' are alternatives
+            "Prior anticancer treatment, including chemotherapy, radiotherapy, immunotherapy, etc.",
+            True,
+            [
+                ("chemotherapy", None, None, None, None, None, None, None, "exclude"),
+                ("radiotherapy", None, None, None, None, None, None, None, "exclude"),
+                ("immunotherapy", None, None, None, None, None, None, None, "exclude"),
+            ],
+        ),
+        (  # a required condition with another: both
+            "Hypertension with diabetes",
+            False,
+            [
+                ("hypertension", None, None, None, None, None, None, None, "include"),
+                ("diabetes", None, None, None, None, None, None, None, "include"),
+            ],
+        ),
+        (  # "a condition requiring systemic treatment with X within ...": exposure to X
+            "Subjects with a condition requiring systemic treatment with corticosteroids within 14 days of"
+            " randomization",
+            True,
+            [("corticosteroids", None, None, None, None, None, None, (-14, "d", "randomization"), "exclude")],
         ),
         (  # a version after its name in brackets is no number of the criterion
             "Measurable disease per Response Evaluation Criteria in Solid Tumors (RECIST) 1.1",

@@ -59,10 +59,10 @@ class _State:
     only_quantity: bool = False  # the part is a bare quantity ("18 years to 48 years"): years are an age
     after: Item | None = None  # the item after the one being read
     sexes: list[str] = field(default_factory=list)  # "men aged >= 55 years": who the part is about
-    shared_result: str | None = None
-    exclude: bool = (
-        False  # the part belongs to an exclusion item  # "negative HIV test, negative HBsAg test and anti-HCV test"
-    )
+    shared_result: str | None = None  # "negative HIV test, negative HBsAg test and anti-HCV test"
+    exclude: bool = False  # the part belongs to an exclusion item
+    class_join: bool = False  # the 'and' between a class and its condition ("NYHA class III heart failure")
+    with_seen: bool = False  # 'with' since the last concept
 
 
 def _joined(old: str | None, new: str) -> str:
@@ -112,7 +112,7 @@ def _flush(st: _State, qty: Qty | None, result: str | None, end: int) -> None:
     if st.groups:
         st.joins.append(st.conn or "none")
     st.groups.append((combine, st.pending))
-    st.pending, st.pending_joins, st.conn = [], [], None
+    st.pending, st.pending_joins, st.conn, st.class_join = [], [], None, False
 
 
 def _pair(st: _State, qty: Qty | None, end: int) -> None:
@@ -223,11 +223,8 @@ def _as_range(spec: Spec, q: Qty) -> bool:
 
 def _concept(st: _State, it: Item) -> None:
     key: str = it.data
-    named = st.after is not None and st.after.cat == "concept" and st.kinds.get(st.after.data) in _RESULTS
-    if named and st.kinds.get(key) == "condition":
-        return  # "hepatitis B (HBsAg) test": the test that follows names what is tested
-    if any(s.key == key for _, g in st.groups for s in g) and st.conn is None and not st.pending:
-        return  # "... heart failure - New York Heart Association (NYHA)": named again
+    if _named_elsewhere(st, key):
+        return
     if st.pending and st.pending[-1].key == key:  # "Absolute neutrophil count (ANC)", "(AST or SGOT)"
         st.pending[-1].end = it.end
         st.conn = None
@@ -235,6 +232,8 @@ def _concept(st: _State, it: Item) -> None:
     if st.cmp is not None:
         raise Unreadable("a comparator before a concept")
     if st.pending:
+        if st.conn is None and _with(st, key):
+            st.conn = "and"  # required "X with Y": both ("cystic fibrosis with pancreatic insufficiency")
         if st.conn is None:
             raise Unreadable("two concepts side by side")
         st.pending_joins.append(st.conn)
@@ -243,7 +242,7 @@ def _concept(st: _State, it: Item) -> None:
         st.conn = None
         return  # "18 years or older ... of age": the age already read
     elif st.groups and st.conn is None and _classifies(st.groups[-1][1], st.kinds.get(key)):
-        st.conn = "and"  # "NYHA class III or IV heart failure": the failure and its class
+        st.conn, st.class_join = "and", True  # "NYHA class III or IV heart failure": the failure and its class
     st.pending.append(Spec(key, st.kinds.get(key, ""), it.start, it.end, neg=st.neg))
     if st.prefix_result is None and st.kinds.get(key) == "result" and st.conn in ("and", "comma", "or"):
         st.prefix_result = st.shared_result  # the result written before the first test of the list
@@ -253,6 +252,20 @@ def _concept(st: _State, it: Item) -> None:
         result, st.prefix_result = st.prefix_result, None
         _flush(st, None, result, it.end)
         st.shared_result = result
+
+
+def _named_elsewhere(st: _State, key: str) -> bool:
+    """ "hepatitis B (HBsAg) test": the test that follows names what is tested; "... heart failure - New York Heart
+    Association (NYHA)": named again."""
+    named = st.after is not None and st.after.cat == "concept" and st.kinds.get(st.after.data) in _RESULTS
+    if named and st.kinds.get(key) == "condition":
+        return True
+    return any(s.key == key for _, g in st.groups for s in g) and (st.conn is None or st.class_join)
+
+
+def _with(st: _State, key: str) -> bool:
+    kinds = {st.kinds.get(key), *(s.kind for s in st.pending)}
+    return st.with_seen and not st.exclude and not st.neg and kinds <= {"condition", "pregnancy"}
 
 
 def _classifies(group: list[Spec], kind: str | None) -> bool:
@@ -332,6 +345,7 @@ def _step(st: _State, it: Item) -> None:
         raise Unreadable(f"{cat} {it.data!r}")
     # other words ("word", an event outside a window) carry no condition the atoms would miss: the blockers of the
     # lexicon name the words that do
+    st.with_seen = (st.with_seen and cat != "concept") or (cat == "filler" and it.data == "with")
 
 
 def _neighbour(items: list[Item], k: int, step: int, skip: frozenset[str]) -> Item | None:

@@ -17,6 +17,7 @@ __all__ = ["parts_of"]
 _CONDITION_KINDS = {"condition", "pregnancy"}
 _MEASURED = {"lab", "vital", "performance-status", "age", "life-expectancy"}
 _DESCRIPTION = frozenset({"word", "filler", "blocker"})
+_OPENERS = frozenset({"i.e.", "ie", "i.e", "defined as"})  # blockers that open a definition
 _CARVE_OUTS = frozenset({"except", "except for", "excluding", "with the exception of", "other than", "apart from"})
 _INCLUDING = frozenset({"including", "including but not limited to", "including, but not limited to"})
 
@@ -74,15 +75,22 @@ def _drop_parentheticals(toks: list[Token], items: list[Item], kinds: dict[str, 
             continue
         inner = items[k + 1 : end]
         unbound = not any(x.cat in ("concept", "window", "bp") for x in inner)  # "(15-25 mIU/mL)", "(see appendix)"
-        if unbound or _starts_with(toks, inner, "ignorable_parentheticals") or any(x.cat == "blocker" for x in inner):
+        defines = _starts_with(toks, inner, "definition_openers")
+        ignorable = not defines and _starts_with(toks, inner, "ignorable_parentheticals")
+        if unbound or ignorable or any(x.cat == "blocker" and x.data not in _OPENERS for x in inner):
             k = end + 1
             continue
         measured = any(x.cat == "bp" or (x.cat == "concept" and kinds.get(x.data) in _MEASURED) for x in inner)
+        if defines:
+            inner = inner[_matched(toks, inner, "definition_openers") :]
+            inner = inner[1:] if inner and inner[0].cat == "comma" else inner
         if measured and out and out[-1].cat == "concept" and kinds.get(out[-1].data) in _CONDITION_KINDS:
             qualifiers = _phrases("definition_qualifiers")
             out.pop()
             while out and (out[-1].cat == "filler" or _words(toks, out[-1]) in qualifiers):
                 out.pop()
+        elif measured and defines:
+            out = out[: _after_connector(out)]  # "Evidence of platelet engraftment (ie, platelets >= 20 x 10^9/L)"
         elif measured:
             out = out[: _described(out)]  # "end stage renal function (CrCl < 15 mL/min ...)", "or hypotension (...)"
         if out and out[-1].cat == "qty":
@@ -90,6 +98,13 @@ def _drop_parentheticals(toks: list[Token], items: list[Item], kinds: dict[str, 
         out += inner
         k = end + 1
     return out
+
+
+def _after_connector(out: list[Item]) -> int:
+    m = len(out)
+    while m > 0 and out[m - 1].cat not in ("or", "and", "comma"):
+        m -= 1
+    return m
 
 
 def _described(out: list[Item]) -> int:
@@ -197,9 +212,21 @@ def _examples(items: list[Item]) -> list[Item]:
         return head[:-1] if head and head[-1].cat == "comma" else head
     while rest and (rest[-1].cat in ("comma", "stop") or str(rest[-1].data).lower() == "etc"):
         rest = rest[:-1]
-    if not _concepts(rest):
+    permits = any(str(it.data).lower() in _phrases_flat("permission_words") for it in head)
+    if not _concepts(rest) or permits:
         return items
+    depth = [sum({"lparen": 1, "rparen": -1}.get(x.cat, 0) for x in rest[: m + 1]) for m in range(len(rest))]
+    if not any(it.cat in ("and", "or") and d == 0 for it, d in zip(rest, depth, strict=True)):  # examples: any
+        rest = [
+            Item("or", it.start, it.end, ",") if it.cat == "comma" and d == 0 else it
+            for it, d in zip(rest, depth, strict=True)
+        ]
     return [it for it in head if it.cat in ("neg", "window")] + rest
+
+
+@cache
+def _phrases_flat(section: str) -> frozenset[str]:
+    return frozenset(_lexicon()[section])
 
 
 def _first_sentence(items: list[Item]) -> list[Item]:
@@ -221,11 +248,11 @@ def _split(items: list[Item]) -> list[list[Item]]:
     return [p for p in parts if p]
 
 
-def _requirements(items: list[Item], exclude: bool) -> list[list[Item]]:
+def _requirements(items: list[Item], exclude: bool, kinds: dict[str, str]) -> list[list[Item]]:
     """In an inclusion, "ER+ and/or PR+, HER2-, early breast cancer": the commas after an 'and'/'or' list separate
     further requirements (each one a part, all required); not under a negation, whose scope they would cut."""
     first = next((k for k, it in enumerate(items) if it.cat in ("and", "or")), None)
-    if exclude or first is None or any(it.cat in ("neg", "lparen") for it in items):
+    if exclude or first is None or any(it.cat in ("neg", "lparen", "colon") for it in items):
         return [items]
     parts: list[list[Item]] = [items[:first]]
     for k in range(first, len(items)):
@@ -234,12 +261,15 @@ def _requirements(items: list[Item], exclude: bool) -> list[list[Item]]:
             parts.append([])
         else:
             parts[-1].append(it)
-    return parts
+    tests = [p for p in parts if any(kinds.get(str(x.data)) == "result" for x in p if x.cat == "concept")]
+    return [items] if any(not any(x.cat == "value" for x in p) for p in tests) else parts
 
 
 def parts_of(toks: list[Token], items: list[Item], kinds: dict[str, str], exclude: bool) -> list[list[Item]]:
     """The parts of a criterion with the words that carry no condition taken out."""
-    items = _first_sentence(_drop_preamble(toks, items))
+    whole = _drop_preamble(toks, items)
+    items = _first_sentence(whole)
     parts = [_drop_exceptions(_examples(_drop_subgroups(toks, p)), exclude) for p in _split(items)]
-    parts = [q for p in parts for q in _requirements(p, exclude)]
+    if len(items) == len(whole) or whole[len(items)].cat != "colon":  # "...: all negative" may apply to all
+        parts = [q for p in parts for q in _requirements(p, exclude, kinds)]
     return [_drop_clauses(toks, _drop_parentheticals(toks, p, kinds), kinds, exclude) for p in parts]
