@@ -643,6 +643,11 @@ ULN = "{ULN}"
             True,
             [("corticosteroids", None, None, None, None, None, None, (-14, "d", "randomization"), "exclude")],
         ),
+        (  # the same requirement for another subgroup goes
+            "Negative pregnancy test within 7 days before enrollment, or in women with amenorrhea for 6 months",
+            False,
+            [("pregnancy-test", None, None, None, None, None, "negative", (-7, "d", "enrollment"), "include")],
+        ),
         (  # a version after its name in brackets is no number of the criterion
             "Measurable disease per Response Evaluation Criteria in Solid Tumors (RECIST) 1.1",
             False,

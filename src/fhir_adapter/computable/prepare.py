@@ -166,7 +166,11 @@ def _drop_subgroups(toks: list[Token], items: list[Item]) -> list[Item]:
     """An alternative threshold for a subgroup ("<= 2.5 x ULN or <= 5 x ULN (for patients with liver
     metastases)", "... OR a stable bilirubin in patients who ...") goes, the main threshold stays; a subgroup that
     is the complement of the first alternative ("creatinine < 1.5 x ULN or CrCl >= 60 mL/min for patients with
-    creatinine above normal") keeps both alternatives and only loses its clause."""
+    creatinine above normal") keeps both alternatives and only loses its clause; "..., or in women with ..." (the
+    same requirement for another subgroup) goes."""
+    for m in range(1, len(items) - 1):
+        if items[m].cat == "or" and _starts_with(toks, items[m + 1 :], "subgroup_clauses"):
+            return items[: m - 1] if items[m - 1].cat == "comma" else items[:m]
     k = next((k for k in range(1, len(items)) if items[k].cat == "or" and items[k - 1].cat == "qty"), None)
     if k is None:
         return items
