@@ -374,6 +374,7 @@ def test_unclear_text_stays_text(text: str) -> None:
 
 def test_stage_alternatives_narrow_an_exclusion() -> None:
     assert definition_of("Stage I or IV breast cancer", True) is None
+    assert definition_of("Recurrent or metastatic breast cancer", True) is None
     assert definition_of("ER+ and/or PR+, HER2-, early invasive breast cancer", True) is None  # grouping unknown
 
 

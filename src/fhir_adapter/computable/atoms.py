@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from fhir_adapter.computable.lexer import Item, modifiers, stage_words
+from fhir_adapter.computable.lexer import Item, modifiers, narrowing_modifiers
 from fhir_adapter.computable.quantities import Qty, Window
 
 __all__ = ["Spec", "Unreadable", "read_part"]
@@ -383,11 +383,11 @@ def _check_binding(items: list[Item], kinds: dict[str, str], exclude: bool) -> N
 def _qualifies_a_concept(items: list[Item], k: int, unknown: list[Item], exclude: bool) -> bool:
     """ "histologically or cytologically confirmed", "acquired or congenital immunodeficiency": alternatives among
     the words that do not change which concept follows, up to that concept -- not the concept itself ("advanced
-    or metastatic disease"), and not stages in an exclusion ("stage I or IV breast cancer")."""
+    or metastatic disease"), and not narrowing ones in an exclusion ("stage I or IV", "recurrent or metastatic")."""
     words = {str(x.data).lower() for x in unknown}
     for it in items[k + 1 :]:
         if it.cat == "concept":
-            return it is not items[k + 1] and words <= modifiers() and not (exclude and words & stage_words())
+            return it is not items[k + 1] and words <= modifiers() and not (exclude and words & narrowing_modifiers())
         if it.cat == "word":
             words.add(str(it.data).lower())
         elif it.cat not in _CHAIN:

@@ -220,10 +220,10 @@ def modifiers() -> frozenset[str]:
 
 
 @cache
-def stage_words() -> frozenset[str]:
-    """Modifiers that name a stage ("stage", "III"): alternatives of stage narrow an exclusion, so an exclusion
-    with them stays text."""
-    return frozenset(_lexicon()["stage_words"])
+def narrowing_modifiers() -> frozenset[str]:
+    """Modifiers that narrow a disease ("stage", "III", "recurrent", "metastatic"): their alternatives narrow an
+    exclusion ("recurrent or metastatic breast cancer"), so an exclusion with them stays text."""
+    return frozenset(_lexicon()["narrowing_modifiers"])
 
 
 def word_numbers() -> dict[str, int]:
