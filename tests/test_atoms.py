@@ -362,6 +362,10 @@ def test_combinations() -> None:
         "ART naive (except for exposure to perinatal ART)",
         "No prior chemotherapy for current lung cancer",
         "Male or non-lactating females",
+        # a threshold with an alternative for a subgroup: the main one alone would rule the subgroup out wrongly
+        "AST (SGOT) and ALT (SGPT) ≤ 2.5 × ULN or ≤ 5 × ULN (for patients with liver metastases)",
+        "ALT ≤ 3 × ULN or ≤ 5 × ULN (in patients with liver metastases)",
+        "Bilirubin ≤ 1.5 × ULN unless Gilbert's syndrome is present, in which case ≤ 3 × ULN",
         "Continuation of a regimen is permitted, including targeted therapy",
         "Documented hepatitis B surface antigen, hepatitis C by serology, HIV by serology: all negative",
         "Diagnosis of diabetes for at least 3 years",
@@ -376,6 +380,14 @@ def test_stage_alternatives_narrow_an_exclusion() -> None:
     assert definition_of("Stage I or IV breast cancer", True) is None
     assert definition_of("Recurrent or metastatic breast cancer", True) is None
     assert definition_of("ER+ and/or PR+, HER2-, early invasive breast cancer", True) is None  # grouping unknown
+
+
+def test_an_alternative_part_of_an_inclusion_is_read_or_the_item_stays_text() -> None:
+    assert (
+        definition_of("Total bilirubin ≤ ULN; or total bilirubin ≤ 3 × ULN in patients with Gilbert's syndrome") is None
+    )
+    either = definition_of("ECOG 0-1; or Karnofsky ≥ 70%")
+    assert isinstance(either, AtomGroup) and either.combine == "any-of"
 
 
 def test_requirements_after_an_and_or_list() -> None:
@@ -473,16 +485,6 @@ ULN = "{ULN}"
 @pytest.mark.parametrize(
     ("text", "exclude", "expected"),
     [
-        (  # a subgroup's alternative threshold goes, the main one stays
-            "ALT ≤ 3 × ULN or ≤ 5 × ULN (in patients with liver metastases)",
-            False,
-            [("alt", "<=", 3, None, None, ULN, None, None, "include")],
-        ),
-        (
-            "Bilirubin ≤ 1.5 × ULN unless Gilbert's syndrome is present, in which case ≤ 3 × ULN",
-            False,
-            [("bilirubin", "<=", 1.5, None, None, ULN, None, None, "include")],
-        ),
         (  # a subgroup that complements the first alternative: both alternatives
             "Creatinine ≤ 1.5 × ULN or creatinine clearance ≥ 50 mL/min for patients with creatinine above ULN",
             False,
@@ -648,6 +650,19 @@ ULN = "{ULN}"
             "Negative pregnancy test within 7 days before enrollment, or in women with amenorrhea for 6 months",
             False,
             [("pregnancy-test", None, None, None, None, None, "negative", (-7, "d", "enrollment"), "include")],
+        ),
+        (  # "X patients on Y": both; a clause that says why adds no condition
+            "HIV-positive patients on antiretroviral therapy are excluded because of drug interactions",
+            True,
+            [
+                ("hiv-infection", None, None, None, None, None, None, None, "exclude"),
+                ("antiretroviral-therapy", None, None, None, None, None, None, None, "exclude"),
+            ],
+        ),
+        (  # the point of an abbreviation ends no sentence
+            "Strong CYP3A4 inducers (e.g. rifampicin, St. John's Wort)",
+            True,
+            [("strong-cyp3a4-inducers", None, None, None, None, None, None, None, "exclude")],
         ),
         (  # a version after its name in brackets is no number of the criterion
             "Measurable disease per Response Evaluation Criteria in Solid Tumors (RECIST) 1.1",

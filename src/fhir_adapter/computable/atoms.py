@@ -62,7 +62,8 @@ class _State:
     shared_result: str | None = None  # "negative HIV test, negative HBsAg test and anti-HCV test"
     exclude: bool = False  # the part belongs to an exclusion item
     class_join: bool = False  # the 'and' between a class and its condition ("NYHA class III heart failure")
-    with_seen: bool = False  # 'with' since the last concept
+    joiner: str | None = None  # 'with' / 'on' since the last concept
+    read: set[str] = field(default_factory=set)  # the keys of the finished groups
 
 
 def _joined(old: str | None, new: str) -> str:
@@ -112,6 +113,7 @@ def _flush(st: _State, qty: Qty | None, result: str | None, end: int) -> None:
     if st.groups:
         st.joins.append(st.conn or "none")
     st.groups.append((combine, st.pending))
+    st.read.update(s.key for s in st.pending)
     st.pending, st.pending_joins, st.conn, st.class_join = [], [], None, False
 
 
@@ -127,6 +129,7 @@ def _pair(st: _State, qty: Qty | None, end: int) -> None:
     if st.groups:
         st.joins.append(st.conn or "none")
     st.groups.append(("any-of" if st.exclude != spec.neg else "all-of", pair))
+    st.read.update(s.key for s in pair)
     st.pending, st.pending_joins, st.conn = [], [], None
 
 
@@ -260,12 +263,17 @@ def _named_elsewhere(st: _State, key: str) -> bool:
     named = st.after is not None and st.after.cat == "concept" and st.kinds.get(st.after.data) in _RESULTS
     if named and st.kinds.get(key) == "condition":
         return True
-    return any(s.key == key for _, g in st.groups for s in g) and (st.conn is None or st.class_join)
+    return key in st.read and (st.conn is None or st.class_join)
 
 
 def _with(st: _State, key: str) -> bool:
-    kinds = {st.kinds.get(key), *(s.kind for s in st.pending)}
-    return st.with_seen and not st.exclude and not st.neg and kinds <= {"condition", "pregnancy"}
+    """ "X with Y" of conditions where both are required; "X patients on Y therapy": both, in any item."""
+    kinds = {*(s.kind for s in st.pending)}
+    if st.neg or not kinds <= {"condition", "pregnancy"}:
+        return False
+    if st.joiner == "on":
+        return st.kinds.get(key) == "therapy"
+    return st.joiner == "with" and not st.exclude and st.kinds.get(key) in ("condition", "pregnancy")
 
 
 def _classifies(group: list[Spec], kind: str | None) -> bool:
@@ -345,7 +353,8 @@ def _step(st: _State, it: Item) -> None:
         raise Unreadable(f"{cat} {it.data!r}")
     # other words ("word", an event outside a window) carry no condition the atoms would miss: the blockers of the
     # lexicon name the words that do
-    st.with_seen = (st.with_seen and cat != "concept") or (cat == "filler" and it.data == "with")
+    if cat == "concept" or (cat == "filler" and it.data in ("with", "on")):
+        st.joiner = it.data if cat == "filler" else None
 
 
 def _neighbour(items: list[Item], k: int, step: int, skip: frozenset[str]) -> Item | None:
@@ -385,7 +394,7 @@ def _qualifies_a_concept(items: list[Item], k: int, unknown: list[Item], exclude
     the words that do not change which concept follows, up to that concept -- not the concept itself ("advanced
     or metastatic disease"), and not narrowing ones in an exclusion ("stage I or IV", "recurrent or metastatic")."""
     words = {str(x.data).lower() for x in unknown}
-    for it in items[k + 1 :]:
+    for it in items[k + 1 : k + 16]:  # a qualifier is a few words long: the scan stays linear
         if it.cat == "concept":
             return it is not items[k + 1] and words <= modifiers() and not (exclude and words & narrowing_modifiers())
         if it.cat == "word":

@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import cache
 
 from fhir_adapter.computable.atoms import Spec, Unreadable, read_part
-from fhir_adapter.computable.lexer import Item, Token, concept_of_phrase, lex
+from fhir_adapter.computable.lexer import MAX_PHRASE, Item, Token, concept_of_phrase, lex, words_of
 from fhir_adapter.computable.prepare import parts_of
 from fhir_adapter.computable.vocabulary import concept_for, entries
 from fhir_adapter.model import Atom, AtomGroup, Concept, Quantity, TimeWindow
@@ -53,7 +53,7 @@ def _swallow_objects(items: list[Item]) -> list[Item]:
 
 
 def _words_of(toks: list[Token], it: Item) -> tuple[str, ...]:
-    return tuple(t.low for t in toks if it.start <= t.start and t.end <= it.end)
+    return words_of(toks, it.start, it.end)
 
 
 def _distributed(toks: list[Token], items: list[Item]) -> list[Item]:
@@ -66,7 +66,7 @@ def _distributed(toks: list[Token], items: list[Item]) -> list[Item]:
             continue
         if before.cat == "word" and after.cat == "concept":
             first = k - 1
-            while first > 0 and items[first - 1].cat == "word":
+            while first > max(0, k - MAX_PHRASE) and items[first - 1].cat == "word":
                 first -= 1
             _share_last_words(toks, items, out, (first, k), _words_of(toks, after))
         elif before.cat == "concept" and after.cat == "word":
@@ -130,11 +130,16 @@ def definition_of(text: str, exclude: bool = False) -> Atom | AtomGroup | None:
         return None  # a heading of the items below it ("Chemotherapy:")
     items = [_unwrap(it) for it in _swallow_objects(_distributed(toks, items))]
     parts = parts_of(toks, items, _kinds(), exclude)
+    # "A; or B" in an inclusion: alternatives, every one of them read or none (one left out would make the
+    # requirement stricter than written)
+    either = not exclude and any(p and p[0].cat == "or" for p in parts[1:])
     members: list[Atom | AtomGroup] = []
     for part in parts:
         try:
             combine, specs = read_part(part, _kinds(), _result_keys(), exclude)
         except Unreadable:
+            if either:
+                return None
             continue  # this part stays text; the others still say what they say
         members.append(_member(combine, [_atom(s, text) for s in specs]))
     if not members:
@@ -144,7 +149,7 @@ def definition_of(text: str, exclude: bool = False) -> Atom | AtomGroup | None:
         return AtomGroup("all-of", [only]) if isinstance(only, Atom) and only.exclude else only
     # the parts of an exclusion item are alternatives ("A within 4 weeks; B within 2 weeks"), of an inclusion
     # item requirements
-    combine = "any-of" if exclude else "all-of"
+    combine = "any-of" if exclude or either else "all-of"
     flat: list[Atom | AtomGroup] = []
     for m in members:
         flat += m.members if isinstance(m, AtomGroup) and m.combine == combine and not m.exclude else [m]

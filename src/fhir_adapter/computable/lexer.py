@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -51,6 +52,20 @@ class Item:
 def tokens(text: str) -> list[Token]:
     """The words and signs of ``text`` (numbers kept whole, '1.5' one token)."""
     return [Token(m.group(), m.group().lower(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+
+
+def words_of(toks: list[Token], start: int, end: int) -> tuple[str, ...]:
+    """The lower-case words of the tokens between ``start`` and ``end`` (a binary search: tokens are in order)."""
+    k = bisect_left(toks, start, key=_token_start)
+    out: list[str] = []
+    while k < len(toks) and toks[k].end <= end:
+        out.append(toks[k].low)
+        k += 1
+    return tuple(out)
+
+
+def _token_start(t: Token) -> int:
+    return t.start
 
 
 def _phrase(text: str) -> tuple[str, ...]:
@@ -224,6 +239,12 @@ def narrowing_modifiers() -> frozenset[str]:
     """Modifiers that narrow a disease ("stage", "III", "recurrent", "metastatic"): their alternatives narrow an
     exclusion ("recurrent or metastatic breast cancer"), so an exclusion with them stays text."""
     return frozenset(_lexicon()["narrowing_modifiers"])
+
+
+@cache
+def abbreviations() -> frozenset[str]:
+    """Words whose following point ends no sentence ("St. John's Wort", "max. 1000 patients")."""
+    return frozenset(_lexicon()["abbreviations"])
 
 
 def word_numbers() -> dict[str, int]:

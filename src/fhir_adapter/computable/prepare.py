@@ -9,8 +9,9 @@ What is left must be fully understood, else the criterion stays text (the comput
 from __future__ import annotations
 
 from functools import cache
+from itertools import accumulate
 
-from fhir_adapter.computable.lexer import Item, Token, _lexicon, tokens
+from fhir_adapter.computable.lexer import Item, Token, _lexicon, tokens, words_of
 
 __all__ = ["parts_of"]
 
@@ -27,8 +28,13 @@ def _phrases(section: str) -> frozenset[tuple[str, ...]]:
     return frozenset(tuple(t.low for t in tokens(p)) for p in _lexicon()[section])
 
 
+@cache
+def _firsts(section: str) -> frozenset[tuple[str, ...]]:
+    return frozenset(p[:1] for p in _phrases(section))
+
+
 def _words(toks: list[Token], item: Item) -> tuple[str, ...]:
-    return tuple(t.low for t in toks if item.start <= t.start and t.end <= item.end)
+    return words_of(toks, item.start, item.end)
 
 
 def _drop_preamble(toks: list[Token], items: list[Item]) -> list[Item]:
@@ -53,9 +59,12 @@ def _paren_end(items: list[Item], k: int) -> int:
     return -1
 
 
-def _starts_with(toks: list[Token], items: list[Item], section: str) -> bool:
+def _starts_with(toks: list[Token], items: list[Item], section: str, at: int = 0) -> bool:
+    """Whether a phrase of ``section`` starts at ``items[at]``."""
+    if at >= len(items) or _words(toks, items[at])[:1] not in _firsts(section):
+        return False
     words: list[str] = []
-    for it in items[:4]:
+    for it in items[at : at + 4]:
         words += _words(toks, it)
     allowed = _phrases(section)
     return any(tuple(words[:n]) in allowed for n in range(1, min(6, len(words)) + 1))
@@ -164,42 +173,43 @@ def _concepts(items: list[Item]) -> set[str]:
 
 def _drop_subgroups(toks: list[Token], items: list[Item]) -> list[Item]:
     """An alternative threshold for a subgroup ("<= 2.5 x ULN or <= 5 x ULN (for patients with liver
-    metastases)", "... OR a stable bilirubin in patients who ...") goes, the main threshold stays; a subgroup that
-    is the complement of the first alternative ("creatinine < 1.5 x ULN or CrCl >= 60 mL/min for patients with
-    creatinine above normal") keeps both alternatives and only loses its clause; "..., or in women with ..." (the
-    same requirement for another subgroup) goes."""
+    metastases)", "... OR a stable bilirubin in patients who ...") makes the part unreadable: the main threshold
+    alone would rule out a patient of the subgroup wrongly. A subgroup that is the complement of the first
+    alternative ("creatinine < 1.5 x ULN or CrCl >= 60 mL/min for patients with creatinine above normal") keeps
+    both alternatives and only loses its clause; "..., or in women with ..." (the same requirement for another
+    subgroup) goes."""
     for m in range(1, len(items) - 1):
-        if items[m].cat == "or" and _starts_with(toks, items[m + 1 :], "subgroup_clauses"):
+        if items[m].cat == "or" and _starts_with(toks, items, "subgroup_clauses", m + 1):
             return items[: m - 1] if items[m - 1].cat == "comma" else items[:m]
-    k = next((k for k in range(1, len(items)) if items[k].cat == "or" and items[k - 1].cat == "qty"), None)
+    # the 'or' after a threshold, or the one that opens a part ("...; or total bilirubin <= 3 x ULN in ...")
+    k = next((k for k, it in enumerate(items) if it.cat == "or" and (k == 0 or items[k - 1].cat == "qty")), None)
     if k is None:
         return items
     for s in range(k + 1, len(items)):
-        if items[s].cat == "lparen":
-            end = _paren_end(items, s)
-            inner, after = items[s + 1 : end], items[end + 1 :] if end > 0 else []
-        else:
-            inner, after = items[s:], []
-        if not _starts_with(toks, inner, "subgroup_clauses"):
+        paren = items[s].cat == "lparen"
+        if not _starts_with(toks, items, "subgroup_clauses", s + 1 if paren else s):
             continue
+        end = _paren_end(items, s) if paren else -1
+        inner, after = (items[s + 1 : end], items[end + 1 :]) if end > 0 else (items[s:], [])
         if _concepts(inner) & _concepts(items[:k]):
             return items[:s] + after
-        return items[:k] + after
+        opener = items[:1] if k == 0 else []  # a part that opens with 'or' stays an alternative
+        return [*opener, Item("blocker", items[k].start, items[k].end, "subgroup alternative")]
     return items
 
 
 def _drop_exceptions(items: list[Item], exclude: bool) -> list[Item]:
-    """What a criterion carves out of what it names: in an inclusion, "unless <subgroup> ... <another threshold>"
-    after a threshold (the main threshold holds); in what excludes ("Malignancy within 3 years except ...", "No
-    other malignancy ... except ..."), the exceptions after the excluded atoms (the exclusion stays, wider)."""
+    """What excludes ("Malignancy within 3 years except ...", "No other malignancy ... except ...") loses the
+    exceptions after its atoms (the exclusion stays, wider). "<threshold> unless <subgroup> ..." stays text (the
+    'unless' blocks): the threshold does not hold for the subgroup."""
+    negated = False
     for k, it in enumerate(items):
+        negated = negated or it.cat == "neg"
         if it.cat != "blocker" or k == 0:
             continue
         before = items[k - 1] if items[k - 1].cat != "comma" else items[k - 2] if k > 1 else items[k - 1]
         word = str(it.data).lower()
-        if word == "unless" and not exclude and before.cat == "qty" and any(x.cat == "qty" for x in items[k:]):
-            return items[:k]
-        excluding = exclude or any(x.cat == "neg" for x in items[:k])
+        excluding = exclude or negated
         if word in _CARVE_OUTS and excluding and before.cat in ("concept", "window"):
             return items[:k]
     return items
@@ -219,7 +229,7 @@ def _examples(items: list[Item]) -> list[Item]:
     permits = any(str(it.data).lower() in _phrases_flat("permission_words") for it in head)
     if not _concepts(rest) or permits:
         return items
-    depth = [sum({"lparen": 1, "rparen": -1}.get(x.cat, 0) for x in rest[: m + 1]) for m in range(len(rest))]
+    depth = list(accumulate({"lparen": 1, "rparen": -1}.get(x.cat, 0) for x in rest))
     if not any(it.cat in ("and", "or") and d == 0 for it, d in zip(rest, depth, strict=True)):  # examples: any
         rest = [
             Item("or", it.start, it.end, ",") if it.cat == "comma" and d == 0 else it
@@ -252,6 +262,15 @@ def _split(items: list[Item]) -> list[list[Item]]:
     return [p for p in parts if p]
 
 
+def _drop_explanations(toks: list[Token], items: list[Item]) -> list[Item]:
+    """A clause that says why or how ("... are ineligible because of ...", "PCOS based on clinical criteria"),
+    after a concept: it adds no condition."""
+    for k in range(1, len(items)):
+        if items[k].cat in ("word", "filler") and _starts_with(toks, items, "explanation_clauses", k):
+            return items[:k] if _concepts(items[:k]) else items
+    return items
+
+
 def _requirements(items: list[Item], exclude: bool, kinds: dict[str, str]) -> list[list[Item]]:
     """In an inclusion, "ER+ and/or PR+, HER2-, early breast cancer": the commas after an 'and'/'or' list separate
     further requirements (each one a part, all required); not under a negation, whose scope they would cut."""
@@ -273,7 +292,9 @@ def parts_of(toks: list[Token], items: list[Item], kinds: dict[str, str], exclud
     """The parts of a criterion with the words that carry no condition taken out."""
     whole = _drop_preamble(toks, items)
     items = _first_sentence(whole)
-    parts = [_drop_exceptions(_examples(_drop_subgroups(toks, p)), exclude) for p in _split(items)]
+    parts = [
+        _drop_exceptions(_examples(_drop_subgroups(toks, _drop_explanations(toks, p))), exclude) for p in _split(items)
+    ]
     if len(items) == len(whole) or whole[len(items)].cat != "colon":  # "...: all negative" may apply to all
         parts = [q for p in parts for q in _requirements(p, exclude, kinds)]
     return [_drop_clauses(toks, _drop_parentheticals(toks, p, kinds), kinds, exclude) for p in parts]

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from fhir_adapter.computable.lexer import (
     Item,
     Token,
+    abbreviations,
     event_at,
     general_at,
     longest,
@@ -158,6 +159,8 @@ def _not_a_quantity(toks: list[Token], i: int) -> bool:
     of a section number ("8.2.3"); a point inside a section number is no full stop."""
     t, prev, nxt = toks[i], toks[i - 1] if i else None, toks[i + 1] if i + 1 < len(toks) else None
     if t.low == ".":
+        if prev is not None and prev.end == t.start and prev.low in abbreviations():  # "St. John's Wort"
+            return True
         return prev is not None and nxt is not None and prev.end == t.start and t.end == nxt.start and nxt.low.isdigit()
     if not _is_number(t.low):
         return False
