@@ -29,6 +29,11 @@ def _phrases(section: str) -> frozenset[tuple[str, ...]]:
 
 
 @cache
+def _first_words(section: str) -> frozenset[str]:
+    return frozenset(p[0] for p in _phrases(section) if p)
+
+
+@cache
 def _firsts(section: str) -> frozenset[tuple[str, ...]]:
     return frozenset(p[:1] for p in _phrases(section))
 
@@ -265,8 +270,12 @@ def _split(items: list[Item]) -> list[list[Item]]:
 def _drop_explanations(toks: list[Token], items: list[Item]) -> list[Item]:
     """A clause that says why or how ("... are ineligible because of ...", "PCOS based on clinical criteria"),
     after a concept: it adds no condition."""
+    firsts = _first_words("explanation_clauses")
     for k in range(1, len(items)):
-        if items[k].cat in ("word", "filler") and _starts_with(toks, items, "explanation_clauses", k):
+        it = items[k]
+        if it.cat in ("word", "filler") and str(it.data).lower().split(" ")[0] in firsts:
+            if not _starts_with(toks, items, "explanation_clauses", k):
+                continue
             return items[:k] if _concepts(items[:k]) else items
     return items
 

@@ -29,6 +29,7 @@ _DIGITS = frozenset("0123456789.")
 _SIGN_RESULTS = {"+": "positive", "-": "negative", "−": "negative"}
 _ROMAN = {"i": 1.0, "ii": 2.0, "iii": 3.0, "iv": 4.0}
 _CLASS_WORDS = {"class", "grade", "functional"}
+_SPECIAL = frozenset({".", "class"})  # a point, "Class III heart failure"
 _HEART_FAILURE = ("heart", "failure")
 
 
@@ -141,9 +142,12 @@ def _class_or_filler_at(toks: list[Token], i: int, last: Item | None) -> tuple[i
     """A NYHA class in Roman numerals ("NYHA class II or III", "Class III or IV congestive heart failure"), or a
     number that is no quantity."""
     t = toks[i]
+    nyha = last is not None and last.data == "nyha-class"
+    if not (nyha or t.low[:1] in _DIGITS or t.low in _SPECIAL):  # most words are none of these
+        return None
     if _not_a_quantity(toks, i):  # "(RECIST) 1.1", "3-dimensional", "8.2.3"
         return 1, Item("filler", t.start, t.end, t.text)
-    nyha = last is not None and last.cat == "concept" and last.data == "nyha-class"
+    nyha = nyha and last is not None and last.cat == "concept"
     if nyha and t.low in _CLASS_WORDS:
         return 1, Item("filler", t.start, t.end, t.text)  # "NYHA class", "New York Heart Association grade"
     if nyha and t.low in _ROMAN:
@@ -157,7 +161,10 @@ def _class_or_filler_at(toks: list[Token], i: int, last: Item | None) -> tuple[i
 def _not_a_quantity(toks: list[Token], i: int) -> bool:
     """A number that is a version after its name in brackets ("RECIST) 1.1"), part of a word ("3-dimensional") or
     of a section number ("8.2.3"); a point inside a section number is no full stop."""
-    t, prev, nxt = toks[i], toks[i - 1] if i else None, toks[i + 1] if i + 1 < len(toks) else None
+    t = toks[i]
+    if t.low != "." and t.low[:1] not in _DIGITS:
+        return False  # most words: no number, no point
+    prev, nxt = toks[i - 1] if i else None, toks[i + 1] if i + 1 < len(toks) else None
     if t.low == ".":
         if prev is not None and prev.end == t.start and prev.low in abbreviations():  # "St. John's Wort"
             return True
