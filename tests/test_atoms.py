@@ -664,6 +664,14 @@ ULN = "{ULN}"
             True,
             [("strong-cyp3a4-inducers", None, None, None, None, None, None, None, "exclude")],
         ),
+        (  # in an exclusion, ", and <new subject> ..." is another reason to exclude
+            "Women who are pregnant or breastfeeding, and men who cannot comply with the requirements",
+            True,
+            [
+                ("pregnancy", None, None, None, None, None, None, None, "exclude"),
+                ("breastfeeding", None, None, None, None, None, None, None, "exclude"),
+            ],
+        ),
         (  # a version after its name in brackets is no number of the criterion
             "Measurable disease per Response Evaluation Criteria in Solid Tumors (RECIST) 1.1",
             False,

@@ -257,10 +257,15 @@ def _first_sentence(items: list[Item]) -> list[Item]:
     return items
 
 
-def _split(items: list[Item]) -> list[list[Item]]:
+def _split(toks: list[Token], items: list[Item], exclude: bool) -> list[list[Item]]:
+    """The parts: at ';', and in an exclusion at ', and <new subject>' ("pregnant or breastfeeding, and males and
+    females who cannot comply ...": two reasons to exclude)."""
     parts: list[list[Item]] = [[]]
-    for it in items:
-        if it.cat == "semi":
+    subjects = _phrases_flat("new_subjects")
+    for k, it in enumerate(items):
+        nxt = items[k + 2] if k + 2 < len(items) else None
+        another = exclude and it.cat == "comma" and nxt is not None and items[k + 1].cat == "and"
+        if it.cat == "semi" or (another and nxt is not None and " ".join(_words(toks, nxt)) in subjects):
             parts.append([])
         else:
             parts[-1].append(it)
@@ -302,7 +307,8 @@ def parts_of(toks: list[Token], items: list[Item], kinds: dict[str, str], exclud
     whole = _drop_preamble(toks, items)
     items = _first_sentence(whole)
     parts = [
-        _drop_exceptions(_examples(_drop_subgroups(toks, _drop_explanations(toks, p))), exclude) for p in _split(items)
+        _drop_exceptions(_examples(_drop_subgroups(toks, _drop_explanations(toks, p))), exclude)
+        for p in _split(toks, items, exclude)
     ]
     if len(items) == len(whole) or whole[len(items)].cat != "colon":  # "...: all negative" may apply to all
         parts = [q for p in parts for q in _requirements(p, exclude, kinds)]
