@@ -415,6 +415,9 @@ def test_blood_pressure_pairs() -> None:
         ("diastolic-bp", "<", 55, None, None, "mm[Hg]", None, None, "exclude"),
     ]
     assert definition_of("BP > 140 mmHg", True) is None  # which pressure is not written
+    assert atoms("Systolic blood pressure (BP) ≥ 160 mmHg", True) == [
+        ("systolic-bp", ">=", 160, None, None, "mm[Hg]", None, None, "exclude")
+    ]
 
 
 def test_an_item_with_children_has_no_definition_of_its_own() -> None:
@@ -671,6 +674,11 @@ ULN = "{ULN}"
                 ("pregnancy", None, None, None, None, None, None, None, "exclude"),
                 ("breastfeeding", None, None, None, None, None, None, None, "exclude"),
             ],
+        ),
+        (
+            "Positive blood screen for HIV-1/2 antibodies",
+            True,
+            [("hiv-test", None, None, None, None, None, "positive", None, "exclude")],
         ),
         (  # a version after its name in brackets is no number of the criterion
             "Measurable disease per Response Evaluation Criteria in Solid Tumors (RECIST) 1.1",

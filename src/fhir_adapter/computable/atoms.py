@@ -381,8 +381,8 @@ def _check_binding(items: list[Item], kinds: dict[str, str], exclude: bool) -> N
             if unknown and not _qualifies_a_concept(items, k, unknown, exclude):
                 raise Unreadable("'or' with an alternative the vocabulary does not know")
         elif it.cat == "filler" and it.data == "for":
-            before, after = _neighbour(items, k, -1, _SKIP_BEFORE), _neighbour(items, k, 1, _SKIP_AFTER)
-            result = before is not None and before.cat == "value"  # "serologically positive for HIV"
+            after = _neighbour(items, k, 1, _SKIP_AFTER)
+            result = any(x.cat == "value" for x in items[max(0, k - 3) : k])  # "positive (blood screen) for HIV"
             if after is not None and after.cat in ("word", "concept") and not result:
                 raise Unreadable("'for <someone or something>': a subgroup or a purpose")
         elif it.cat == "concept":

@@ -88,7 +88,10 @@ def _drop_parentheticals(toks: list[Token], items: list[Item], kinds: dict[str, 
             k += 1
             continue
         inner = items[k + 1 : end]
-        unbound = not any(x.cat in ("concept", "window", "bp") for x in inner)  # "(15-25 mIU/mL)", "(see appendix)"
+        pair = any(x.cat == "bp" for x in inner) and any(x.cat == "qty" for x in inner)  # not "(BP)" after a name
+        unbound = not pair and not any(
+            x.cat in ("concept", "window") for x in inner
+        )  # "(15-25 mIU/mL)", "(see appendix)"
         defines = _starts_with(toks, inner, "definition_openers")
         ignorable = not defines and _starts_with(toks, inner, "ignorable_parentheticals")
         if unbound or ignorable or any(x.cat == "blocker" and x.data not in _OPENERS for x in inner):
