@@ -41,7 +41,8 @@ class Token:
 @dataclass(slots=True)
 class Item:
     """One lexical item: ``cat`` is concept, value, cmp, post, wopen, wrel, neg, and, or, comma, event, qty,
-    lparen, rparen, colon, semi, slash, stop, filler, blocker or word; ``data`` depends on it."""
+    lparen, rparen, colon, semi, slash, stop, filler, blocker, bp (a systolic/diastolic pair's name) or word;
+    ``data`` depends on it."""
 
     cat: str
     start: int

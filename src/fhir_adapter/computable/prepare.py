@@ -2,7 +2,10 @@
 words that carry no condition of their own taken out -- an introduction before ":" naming what the list defines
 ("adequate organ function as follows:"), parentheticals of method or example ("(based on ...)", "(e.g. ...)"),
 a condition defined by its own parenthetical ("uncontrolled hypertension (systolic ... )"), a permission or a
-future clause at the end ("allowing ...", "or expected to ..."; the latter only where it adds exclusions).
+future clause at the end ("allowing ...", "or expected to ..."; the latter only where it adds exclusions), a clause
+that says why or how ("because of ...", "based on ..."), an exclusion's exceptions ("except ..."), the head of an
+example list ("any anticancer therapy, including A, B"). A threshold with an alternative for a subgroup is made
+unreadable; further requirements after an and/or list of an inclusion become parts of their own.
 What is left must be fully understood, else the criterion stays text (the computable contract, docs/computable.md,
 "Precision first")."""
 
