@@ -366,6 +366,7 @@ def test_combinations() -> None:
         "AST (SGOT) and ALT (SGPT) ≤ 2.5 × ULN or ≤ 5 × ULN (for patients with liver metastases)",
         "ALT ≤ 3 × ULN or ≤ 5 × ULN (in patients with liver metastases)",
         "Bilirubin ≤ 1.5 × ULN unless Gilbert's syndrome is present, in which case ≤ 3 × ULN",
+        "INR ≤ 1.5 × ULN (unless the subject is receiving anticoagulant therapy, in which case INR must be in range)",
         "Continuation of a regimen is permitted, including targeted therapy",
         "Documented hepatitis B surface antigen, hepatitis C by serology, HIV by serology: all negative",
         "Diagnosis of diabetes for at least 3 years",

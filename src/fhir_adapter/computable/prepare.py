@@ -97,6 +97,11 @@ def _drop_parentheticals(toks: list[Token], items: list[Item], kinds: dict[str, 
         )  # "(15-25 mIU/mL)", "(see appendix)"
         defines = _starts_with(toks, inner, "definition_openers")
         ignorable = not defines and _starts_with(toks, inner, "ignorable_parentheticals")
+        if inner and inner[0].cat == "blocker" and str(inner[0].data).lower() == "unless":
+            # "<threshold> (unless <subgroup>, in which case ...)": the threshold does not hold for everyone
+            out.append(Item("blocker", it.start, items[end].end, "unless"))
+            k = end + 1
+            continue
         if unbound or ignorable or any(x.cat == "blocker" and x.data not in _OPENERS for x in inner):
             k = end + 1
             continue
