@@ -686,6 +686,19 @@ ULN = "{ULN}"
             False,
             [("measurable-disease", None, None, None, None, None, None, None, "include")],
         ),
+        (  # the words after 'and/or' share the first words of the concept before it, several words long
+            "Serology positive for hepatitis B surface antigen or C antibodies",
+            True,
+            [
+                ("hbsag", None, None, None, None, None, "positive", None, "exclude"),
+                ("hcv-antibody", None, None, None, None, None, "positive", None, "exclude"),
+            ],
+        ),
+        (  # a spelled-out abbreviation is a form of the concept
+            "Prior deoxyribonucleic acid (DNA) modulation agents",
+            True,
+            [("hypomethylating-agents", None, None, None, None, None, None, None, "exclude")],
+        ),
     ],
 )
 def test_general_rules(text: str, exclude: bool, expected: list[tuple[Any, ...]]) -> None:

@@ -70,12 +70,23 @@ def _distributed(toks: list[Token], items: list[Item]) -> list[Item]:
                 first -= 1
             _share_last_words(toks, items, out, (first, k), _words_of(toks, after))
         elif before.cat == "concept" and after.cat == "word":
-            head = _words_of(toks, before)
-            keys = (concept_of_phrase((*head[:n], str(after.data).lower())) for n in range(len(head) - 1, 0, -1))
-            key = next((key for key in keys if key), None)
-            if key is not None:
-                out[k + 1] = Item("concept", after.start, after.end, key)
+            _share_first_words(toks, items, out, k, _words_of(toks, before))
     return [it for it in out if it.cat != "shared"]
+
+
+def _share_first_words(toks: list[Token], items: list[Item], out: list[Item], k: int, head: tuple[str, ...]) -> None:
+    """The words after the connector at ``k`` that, after the first words of ``head``, name a concept: "hepatitis B
+    surface antigen and/or C antibodies" (the longest run of words, at most a phrase long)."""
+    last = k + 1
+    while last + 1 < min(len(items), k + MAX_PHRASE) and items[last + 1].cat == "word":
+        last += 1
+    for end in range(last, k, -1):
+        words = tuple(w for it in items[k + 1 : end + 1] for w in _words_of(toks, it))
+        key = next((key for n in range(len(head) - 1, 0, -1) if (key := concept_of_phrase((*head[:n], *words)))), None)
+        if key is not None:
+            out[k + 1] = Item("concept", items[k + 1].start, items[end].end, key)
+            out[k + 2 : end + 1] = [Item("shared", 0, 0)] * (end - k - 1)
+            return
 
 
 def _share_last_words(
