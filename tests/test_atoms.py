@@ -694,6 +694,25 @@ ULN = "{ULN}"
                 ("hcv-antibody", None, None, None, None, None, "positive", None, "exclude"),
             ],
         ),
+        (  # an exclusion's examples after a head that names no concept: the concrete, unqualified ones
+            "Significant heart disease (e.g., myocardial infarction, severe arrhythmia, valve disease, or stroke) "
+            "within the past 6 months",
+            True,
+            [
+                ("myocardial-infarction", None, None, None, None, None, None, (-6, "mo", None), "exclude"),
+                ("stroke", None, None, None, None, None, None, (-6, "mo", None), "exclude"),
+            ],
+        ),
+        (
+            "Chronic infections such as tuberculosis, hepatitis B, etc.",
+            True,
+            [
+                ("tuberculosis", None, None, None, None, None, None, None, "exclude"),
+                ("hepatitis-b", None, None, None, None, None, None, None, "exclude"),
+            ],
+        ),
+        ("Prior anticancer therapy (e.g., chemotherapy or radiotherapy)", False, []),  # an inclusion's: text
+        ("Any condition other than cancer (e.g., stroke)", True, []),  # a limited head: text
         (  # a spelled-out abbreviation is a form of the concept
             "Prior deoxyribonucleic acid (DNA) modulation agents",
             True,

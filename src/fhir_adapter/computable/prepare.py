@@ -24,6 +24,8 @@ _DESCRIPTION = frozenset({"word", "filler", "blocker"})
 _OPENERS = frozenset({"i.e.", "ie", "i.e", "defined as"})  # blockers that open a definition
 _CARVE_OUTS = frozenset({"except", "except for", "excluding", "with the exception of", "other than", "apart from"})
 _INCLUDING = frozenset({"including", "including but not limited to", "including, but not limited to"})
+_SUCH_AS = frozenset({"such as", "e.g.", "e.g", "eg", "for example"})
+_HEAD_LIMITS = _CARVE_OUTS | {"unless", "if", "when", "provided", "only", "but", "however"}
 
 
 @cache
@@ -254,6 +256,46 @@ def _examples(items: list[Item]) -> list[Item]:
     return [it for it in head if it.cat in ("neg", "window")] + rest
 
 
+def _such_as(items: list[Item], exclude: bool) -> list[Item]:
+    """In an exclusion, "X (such as A, B, severe C)" or "X, e.g. A, B" where X names no concept: the concrete,
+    unqualified examples are the reasons to exclude, one alternative each; an example the vocabulary does not know
+    or that carries a qualifier is left out (the dev set's labelling rules: examples are labelled when concrete and
+    unqualified). What follows the closing bracket stays as written."""
+    k = next((k for k, it in enumerate(items) if it.cat == "blocker" and str(it.data).lower() in _SUCH_AS), None)
+    if not exclude or k is None:
+        return items
+    opened = k > 0 and items[k - 1].cat == "lparen"
+    head = items[: k - 1] if opened else items[:k]
+    end = _paren_end(items, k - 1) if opened else len(items)
+    if end < 0 or _concepts(head) or any(_limits(it) for it in head):
+        return items
+    kept: list[Item] = []
+    for example in _segments(items[k + 1 : end]):
+        if len(_concepts(example)) == 1 and all(it.cat in ("concept", "filler") for it in example):
+            kept += [Item("or", example[0].start, example[0].start, ","), *example] if kept else example
+    if not kept:
+        return items
+    return [it for it in head if it.cat in ("neg", "window")] + kept + items[end + 1 :]
+
+
+def _limits(it: Item) -> bool:
+    """A word in the head of an example list that limits what the examples mean ("other than", "unless")."""
+    return it.cat in ("lparen", "rparen", "colon") or str(it.data).lower() in _HEAD_LIMITS
+
+
+def _segments(items: list[Item]) -> list[list[Item]]:
+    """The members of a comma list at bracket depth 0, without their leading 'or'/'and' and a closing 'etc'."""
+    out: list[list[Item]] = [[]]
+    depth = 0
+    for it in items:
+        depth += {"lparen": 1, "rparen": -1}.get(it.cat, 0)
+        if it.cat == "comma" and depth == 0:
+            out.append([])
+        elif not (not out[-1] and it.cat in ("or", "and")) and str(it.data).lower() != "etc":
+            out[-1].append(it)
+    return [seg for seg in out if seg]
+
+
 @cache
 def _phrases_flat(section: str) -> frozenset[str]:
     return frozenset(_lexicon()[section])
@@ -318,7 +360,7 @@ def parts_of(toks: list[Token], items: list[Item], kinds: dict[str, str], exclud
     whole = _drop_preamble(toks, items)
     items = _first_sentence(whole)
     parts = [
-        _drop_exceptions(_examples(_drop_subgroups(toks, _drop_explanations(toks, p))), exclude)
+        _drop_exceptions(_such_as(_examples(_drop_subgroups(toks, _drop_explanations(toks, p))), exclude), exclude)
         for p in _split(toks, items, exclude)
     ]
     if len(items) == len(whole) or whole[len(items)].cat != "colon":  # "...: all negative" may apply to all
