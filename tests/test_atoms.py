@@ -711,6 +711,24 @@ ULN = "{ULN}"
                 ("hepatitis-b", None, None, None, None, None, None, None, "exclude"),
             ],
         ),
+        (  # examples with their own windows; a window belongs to the atoms before it that have none
+            "Heart disease (e.g., unstable angina, stroke within 3 months, myocardial infarction within the past 6 "
+            "months, or second-degree heart block)",
+            True,
+            [
+                ("stroke", None, None, None, None, None, None, (-3, "mo", None), "exclude"),
+                ("myocardial-infarction", None, None, None, None, None, None, (-6, "mo", None), "exclude"),
+                ("unstable-angina", None, None, None, None, None, None, None, "exclude"),
+            ],
+        ),
+        (
+            "Myocardial infarction within 6 months or stroke within 3 months",
+            True,
+            [
+                ("myocardial-infarction", None, None, None, None, None, None, (-6, "mo", None), "exclude"),
+                ("stroke", None, None, None, None, None, None, (-3, "mo", None), "exclude"),
+            ],
+        ),
         ("Prior anticancer therapy (e.g., chemotherapy or radiotherapy)", False, []),  # an inclusion's: text
         ("Any condition other than cancer (e.g., stroke)", True, []),  # a limited head: text
         (  # a spelled-out abbreviation is a form of the concept

@@ -314,15 +314,16 @@ def _connector(st: _State, it: Item) -> None:
 
 
 def _window(st: _State, it: Item) -> None:
-    """A window belongs to the atoms just before it ("A or B within 6 months"); one before any atom ("Within the
-    past 3 months, ...") to all of the part."""
+    """A window belongs to the atoms just before it ("A or B within 6 months") that have none yet ("A within 6
+    months or B within 3 months"); one before any atom ("Within the past 3 months, ...") to all of the part."""
     targets = st.pending or (st.groups[-1][1] if st.groups else [])
     if not targets:
         if st.window is not None:
             raise Unreadable("two time windows")
         st.window = it.data
         return
-    if any(s.window is not None for s in targets):
+    targets = [s for s in targets if s.window is None]
+    if not targets:
         raise Unreadable("two time windows on one atom")
     for s in targets:
         s.window = it.data

@@ -269,13 +269,21 @@ def _such_as(items: list[Item], exclude: bool) -> list[Item]:
     end = _paren_end(items, k - 1) if opened else len(items)
     if end < 0 or _concepts(head) or any(_limits(it) for it in head):
         return items
+    # an example with its own window first: a window belongs to the atoms before it that have none
+    examples = sorted((e for e in _segments(items[k + 1 : end]) if _concrete(e)), key=lambda e: e[-1].cat != "window")
     kept: list[Item] = []
-    for example in _segments(items[k + 1 : end]):
-        if len(_concepts(example)) == 1 and all(it.cat in ("concept", "filler") for it in example):
-            kept += [Item("or", example[0].start, example[0].start, ","), *example] if kept else example
+    for example in examples:
+        kept += [Item("or", example[0].start, example[0].start, ","), *example] if kept else example
     if not kept:
         return items
     return [it for it in head if it.cat in ("neg", "window")] + kept + items[end + 1 :]
+
+
+def _concrete(example: list[Item]) -> bool:
+    """One concept with nothing that qualifies it, and at most its own window after it ("myocardial infarction
+    within the past 6 months")."""
+    body = example[:-1] if example[-1].cat == "window" else example
+    return len(_concepts(body)) == 1 and all(it.cat in ("concept", "filler") for it in body)
 
 
 def _limits(it: Item) -> bool:
@@ -284,14 +292,14 @@ def _limits(it: Item) -> bool:
 
 
 def _segments(items: list[Item]) -> list[list[Item]]:
-    """The members of a comma list at bracket depth 0, without their leading 'or'/'and' and a closing 'etc'."""
+    """The members of a list at bracket depth 0 (between commas, 'or' and 'and'), without a closing 'etc'."""
     out: list[list[Item]] = [[]]
     depth = 0
     for it in items:
         depth += {"lparen": 1, "rparen": -1}.get(it.cat, 0)
-        if it.cat == "comma" and depth == 0:
+        if it.cat in ("comma", "or", "and") and depth == 0:
             out.append([])
-        elif not (not out[-1] and it.cat in ("or", "and")) and str(it.data).lower() != "etc":
+        elif str(it.data).lower() != "etc":
             out[-1].append(it)
     return [seg for seg in out if seg]
 
