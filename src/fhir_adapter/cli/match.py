@@ -8,21 +8,25 @@ same evaluation and output from a FHIR server.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import inspect
+from collections.abc import Callable, Iterator
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from fhir_adapter.cli.common import Release, err, out, require_paths
+from fhir_adapter.cli.common import err, out, require_paths
+from fhir_adapter.cli.server_options import ServerOptions, server_command
 from fhir_adapter.errors import ExitCode
-from fhir_adapter.release import DEFAULT_RELEASE, FhirRelease
+from fhir_adapter.release import FhirRelease
 
 if TYPE_CHECKING:
     from fhir_adapter.match import TrialMatch
     from fhir_adapter.model import Trial
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class MatchFormat(StrEnum):
@@ -144,13 +148,80 @@ def write_results(
     err(f"results written to {output}")
 
 
+def _server_optional(command: F) -> F:
+    """``server_command`` (the shared server, credential and TLS options) with ``--server`` optional: ``match``
+    reads a patient file or a server; without ``--server``, ``server.server`` is empty and only its
+    ``fhir_version`` (the release of ``--format fhir``) counts."""
+    wrapped = server_command(command)
+    signature = inspect.signature(wrapped)
+    optional = Annotated[
+        str, typer.Option("--server", help="FHIR base URL to read the patient (--patient-id) from, e.g. an EHR's.")
+    ]
+    parameters = [
+        p.replace(default="", annotation=optional) if p.name == "server" else p for p in signature.parameters.values()
+    ]
+    wrapped.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    wrapped.__annotations__ = {**wrapped.__annotations__, "server": optional}
+    return wrapped
+
+
+def load_from_server(
+    server: ServerOptions, patient_id: str | None, with_trials: bool
+) -> tuple[list[dict[str, Any]], dict[str, str], list[Trial], int]:
+    """(the patient's resources, their URLs on the server, the trials on the server if ``with_trials``, the number
+    of trials that could not be read) from ``--server`` (``fhir_adapter.match.server``). A server or credential
+    failure is one line and exit FAILED; each trial not read whole is one ``FAILED`` line."""
+    from fhir_adapter.errors import FhirServerError
+    from fhir_adapter.match.server import full_urls_on_server, patient_resources_from_server, trials_from_server
+
+    if not patient_id:
+        raise typer.BadParameter("--server needs --patient-id", param_hint="'--patient-id'")
+    with server.client() as client:
+        try:
+            resources = patient_resources_from_server(client, patient_id)
+            pulled = trials_from_server(client) if with_trials else None
+        except (FhirServerError, ValueError) as e:
+            err(f"error: {e}")
+            raise typer.Exit(ExitCode.FAILED) from None
+        urls = full_urls_on_server(client, resources)
+    if pulled is None:
+        return resources, urls, [], 0
+    for line in pulled.problems:
+        err(f"FAILED {server.server}: {line}")
+    return resources, urls, pulled.trials, len(pulled.problems)
+
+
+def _check_sources(server: ServerOptions, patient: Path | None, patient_id: str | None, from_server: bool) -> None:
+    """A patient file, or a server with a patient id: never both, never neither."""
+    if server.server and patient is not None:
+        raise typer.BadParameter(
+            "give --patient FILE or --server with --patient-id, not both", param_hint="'--patient'"
+        )
+    if not server.server and (patient_id or from_server):
+        raise typer.BadParameter("--patient-id and --trials-from-server need --server", param_hint="'--server'")
+    if not server.server and patient is None:
+        raise typer.BadParameter("give --patient FILE, or --server URL with --patient-id ID", param_hint="'--patient'")
+
+
+@_server_optional
 def match(
     trials: Annotated[
-        list[Path], typer.Argument(help="Trial files or folders: our FHIR bundles or any input convert reads.")
-    ],
+        list[Path] | None,
+        typer.Argument(help="Trial files or folders: our FHIR bundles or any input convert reads."),
+    ] = None,
     patient: Annotated[
-        Path, typer.Option("--patient", help="The patient's FHIR data: a Bundle, a list or one resource (R4 or R5).")
-    ],
+        Path | None,
+        typer.Option("--patient", help="The patient's FHIR data: a Bundle, a list or one resource (R4 or R5)."),
+    ] = None,
+    *,
+    server: ServerOptions,
+    patient_id: Annotated[
+        str | None, typer.Option("--patient-id", help="With --server: the id of the Patient to screen.")
+    ] = None,
+    trials_from_server: Annotated[
+        bool,
+        typer.Option("--trials-from-server", help="With --server: also screen against every trial on the server."),
+    ] = False,
     fmt: Annotated[MatchFormat, typer.Option("--format", help="table, json, or a FHIR searchset Bundle.")] = (
         MatchFormat.table
     ),
@@ -161,23 +232,32 @@ def match(
             "--on", metavar="YYYY-MM-DD", help="Evaluation date: ages and windows are taken at it (default today)."
         ),
     ] = None,
-    fhir_version: Release = DEFAULT_RELEASE,
 ) -> None:
-    """Pre-screen a patient against trials. Exit 0 when every input was read (whatever the verdicts)."""
+    """Pre-screen a patient (a FHIR file, or one on a FHIR server) against trials. Exit 0 when every input was read
+    (whatever the verdicts)."""
     from fhir_adapter.errors import SourceError
     from fhir_adapter.match import match as do_match
 
     day = _evaluation_day(on)
-    require_paths([patient, *trials])
-    try:
-        resources, full_urls = load_patient_document(patient)
-    except SourceError as e:
-        err(f"error: {e}")
-        raise typer.Exit(ExitCode.FAILED) from None
-    found, failures = load_trials(trials)
+    _check_sources(server, patient, patient_id, trials_from_server)
+    require_paths([*([patient] if patient is not None else []), *(trials or [])])
+    pulled: list[Trial] = []
+    pull_failures = 0
+    if server.server:
+        resources, full_urls, pulled, pull_failures = load_from_server(server, patient_id, trials_from_server)
+    else:
+        assert patient is not None  # _check_sources
+        try:
+            resources, full_urls = load_patient_document(patient)
+        except SourceError as e:
+            err(f"error: {e}")
+            raise typer.Exit(ExitCode.FAILED) from None
+    found, failures = load_trials(trials or [])
+    found += pulled
+    failures += pull_failures
     if not found:
         err("error: no trial could be read from the inputs")
         raise typer.Exit(ExitCode.NO_INPUT if not failures else ExitCode.FAILED)
-    write_results(do_match(resources, found, on=day), fmt, output, fhir_version, full_urls)
+    write_results(do_match(resources, found, on=day), fmt, output, server.fhir_version, full_urls)
     if failures:
         raise typer.Exit(ExitCode.FAILED)
