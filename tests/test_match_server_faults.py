@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 import responses
 from responses import matchers
+from typer.testing import CliRunner
 
-from fhir_adapter.errors import FhirAuthError, FhirServerError, PagingLoopError
+from fhir_adapter.cli import app
+from fhir_adapter.errors import ExitCode, FhirAuthError, FhirServerError, PagingLoopError
 from fhir_adapter.match.server import (
     PATIENT_DATA_TYPES,
     PatientDataLimit,
@@ -230,3 +232,37 @@ def test_a_500_for_good_is_a_clear_error_after_the_retries() -> None:
     _search("Observation", {}, status=500)
     with _client() as c, pytest.raises(FhirServerError, match=r"HTTP 500: .*\(after 5 retries\)"):
         patient_resources_from_server(c, PID)
+
+
+# ------------------------------------------------------------------------------------------------ the command
+
+
+@responses.activate
+def test_the_command_on_a_401_is_one_line_exit_failed_and_never_shows_the_token(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(ENV_TOKEN, TOKEN)
+    responses.get(f"{BASE}/metadata", json=CS["R4"])
+    responses.get(f"{BASE}/Patient/{PID}", status=401, body=f"invalid token {TOKEN}")
+    args = ["match", "--server", BASE, "--fhir-version", "R4", "--patient-id", PID, "--trials-from-server"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == ExitCode.FAILED, result.output
+    assert result.stderr.startswith(f"error: GET {BASE}/Patient/{PID}: HTTP 401 Unauthorized: the server refused")
+    assert TOKEN not in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--server", BASE], "--server needs --patient-id"),
+        (["--patient-id", PID, "--trials-from-server"], "need --server"),
+        ([], "give --patient FILE, or --server URL with --patient-id ID"),
+    ],
+    ids=["no-patient-id", "no-server", "neither"],
+)
+def test_the_command_says_which_options_go_together(args: list[str], message: str) -> None:
+    with responses.RequestsMock():  # no request may be made
+        result = CliRunner().invoke(app, ["match", *args])
+    assert result.exit_code == ExitCode.USAGE, result.output
+    assert message in " ".join(result.output.replace("│", " ").split())  # the usage box wraps lines
