@@ -704,7 +704,7 @@ ULN = "{ULN}"
             ],
         ),
         (
-            "Chronic infections such as tuberculosis, hepatitis B, etc.",
+            "Infections such as tuberculosis, hepatitis B, etc.",
             True,
             [
                 ("tuberculosis", None, None, None, None, None, None, None, "exclude"),
@@ -731,6 +731,16 @@ ULN = "{ULN}"
         ),
         ("Prior anticancer therapy (e.g., chemotherapy or radiotherapy)", False, []),  # an inclusion's: text
         ("Any condition other than cancer (e.g., stroke)", True, []),  # a limited head: text
+        ("Uncontrolled conditions such as hypertension or diabetes", True, []),  # the examples' state: text
+        ("Chronic infections such as tuberculosis or hepatitis B", True, []),  # the examples' state: text
+        (  # a bracketed list after a head that names no concept: its concrete members
+            "Lung disease (interstitial lung disease, COPD, history of severe asthma)",
+            True,
+            [
+                ("interstitial-lung-disease", None, None, None, None, None, None, None, "exclude"),
+                ("copd", None, None, None, None, None, None, None, "exclude"),
+            ],
+        ),
         (  # a spelled-out abbreviation is a form of the concept
             "Prior deoxyribonucleic acid (DNA) modulation agents",
             True,

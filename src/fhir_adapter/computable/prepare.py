@@ -25,7 +25,12 @@ _OPENERS = frozenset({"i.e.", "ie", "i.e", "defined as"})  # blockers that open 
 _CARVE_OUTS = frozenset({"except", "except for", "excluding", "with the exception of", "other than", "apart from"})
 _INCLUDING = frozenset({"including", "including but not limited to", "including, but not limited to"})
 _SUCH_AS = frozenset({"such as", "e.g.", "e.g", "eg", "for example"})
-_HEAD_LIMITS = _CARVE_OUTS | {"unless", "if", "when", "provided", "only", "but", "however"}
+# words in the head of an example list that limit what the examples mean: a carve-out, or a state the examples
+# would have to be in ("uncontrolled conditions such as hypertension" does not exclude every hypertension)
+_HEAD_LIMITS = _CARVE_OUTS | {"unless", "if", "when", "provided", "only", "but", "however", "including"}
+_HEAD_LIMITS |= {"uncontrolled", "controlled", "decompensated", "unstable", "poorly", "active", "untreated"}
+_HEAD_LIMITS |= {"symptomatic", "chronic", "acute", "recent"}
+_PRESENCE = frozenset({"condition", "therapy", "pregnancy"})
 
 
 @cache
@@ -256,39 +261,55 @@ def _examples(items: list[Item]) -> list[Item]:
     return [it for it in head if it.cat in ("neg", "window")] + rest
 
 
-def _such_as(items: list[Item], exclude: bool) -> list[Item]:
+def _such_as(items: list[Item], kinds: dict[str, str], exclude: bool) -> list[Item]:
     """In an exclusion, "X (such as A, B, severe C)" or "X, e.g. A, B" where X names no concept: the concrete,
     unqualified examples are the reasons to exclude, one alternative each; an example the vocabulary does not know
     or that carries a qualifier is left out (the dev set's labelling rules: examples are labelled when concrete and
-    unqualified). What follows the closing bracket stays as written."""
-    k = next((k for k, it in enumerate(items) if it.cat == "blocker" and str(it.data).lower() in _SUCH_AS), None)
+    unqualified). A bracketed list of two or more after such an X ("pulmonary disease (A, B, C)") names its members
+    the same way. What follows the closing bracket stays as written."""
+    k = next((k for k, it in enumerate(items) if it.cat == "lparen" or str(it.data).lower() in _SUCH_AS), None)
     if not exclude or k is None:
         return items
-    opened = k > 0 and items[k - 1].cat == "lparen"
-    head = items[: k - 1] if opened else items[:k]
-    end = _paren_end(items, k - 1) if opened else len(items)
-    if end < 0 or _concepts(head) or any(_limits(it) for it in head):
+    listed = items[k].cat == "lparen" and (k + 1 == len(items) or str(items[k + 1].data).lower() not in _SUCH_AS)
+    k += 1 if items[k].cat == "lparen" and not listed else 0
+    opened = listed or (k > 0 and items[k - 1].cat == "lparen")
+    head = items[:k] if listed else items[: k - 1] if opened else items[:k]
+    end = _paren_end(items, len(head)) if opened else len(items)
+    if end < 0 or not _plain_head(head) or (listed and not _a_list(items[k + 1 : end])):
         return items
     # an example with its own window first: a window belongs to the atoms before it that have none
-    examples = sorted((e for e in _segments(items[k + 1 : end]) if _concrete(e)), key=lambda e: e[-1].cat != "window")
+    examples = [e for e in _segments(items[k + 1 : end]) if _concrete(e, kinds)]
     kept: list[Item] = []
-    for example in examples:
+    for example in sorted(examples, key=lambda e: e[-1].cat != "window"):
         kept += [Item("or", example[0].start, example[0].start, ","), *example] if kept else example
     if not kept:
         return items
-    return [it for it in head if it.cat in ("neg", "window")] + kept + items[end + 1 :]
+    return [it for it in head if it.cat == "window"] + kept + items[end + 1 :]
 
 
-def _concrete(example: list[Item]) -> bool:
-    """One concept with nothing that qualifies it, and at most its own window after it ("myocardial infarction
-    within the past 6 months")."""
+def _concrete(example: list[Item], kinds: dict[str, str]) -> bool:
+    """One condition or exposure with nothing that qualifies it, and at most its own window after it ("myocardial
+    infarction within the past 6 months"); a measured concept is not an example (its value may be shared)."""
     body = example[:-1] if example[-1].cat == "window" else example
-    return len(_concepts(body)) == 1 and all(it.cat in ("concept", "filler") for it in body)
+    concepts = _concepts(body)
+    return (
+        len(concepts) == 1
+        and all(kinds.get(c) in _PRESENCE for c in concepts)
+        and all(it.cat in ("concept", "filler") for it in body)
+    )
 
 
-def _limits(it: Item) -> bool:
-    """A word in the head of an example list that limits what the examples mean ("other than", "unless")."""
-    return it.cat in ("lparen", "rparen", "colon") or str(it.data).lower() in _HEAD_LIMITS
+def _plain_head(head: list[Item]) -> bool:
+    """A head naming no concept, one thing (no list, no negation), nothing that limits what the examples mean
+    ("other than", "unless", "uncontrolled")."""
+    inner = head[:-1] if head and head[-1].cat == "comma" else head
+    bad = ("lparen", "rparen", "colon", "neg", "comma", "or", "and", "semi")
+    return not _concepts(head) and not any(it.cat in bad or str(it.data).lower() in _HEAD_LIMITS for it in inner)
+
+
+def _a_list(items: list[Item]) -> bool:
+    """A bracketed list of two or more members, none measured ("(A, B or C)", not "(eGFR < 30 or dialysis)")."""
+    return len(_segments(items)) > 1 and not any(it.cat in ("qty", "cmp", "value") for it in items)
 
 
 def _segments(items: list[Item]) -> list[list[Item]]:
@@ -368,7 +389,9 @@ def parts_of(toks: list[Token], items: list[Item], kinds: dict[str, str], exclud
     whole = _drop_preamble(toks, items)
     items = _first_sentence(whole)
     parts = [
-        _drop_exceptions(_such_as(_examples(_drop_subgroups(toks, _drop_explanations(toks, p))), exclude), exclude)
+        _drop_exceptions(
+            _such_as(_examples(_drop_subgroups(toks, _drop_explanations(toks, p))), kinds, exclude), exclude
+        )
         for p in _split(toks, items, exclude)
     ]
     if len(items) == len(whole) or whole[len(items)].cat != "colon":  # "...: all negative" may apply to all
