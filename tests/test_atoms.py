@@ -741,6 +741,15 @@ ULN = "{ULN}"
                 ("copd", None, None, None, None, None, None, None, "exclude"),
             ],
         ),
+        (  # 'non-' before pregnancy or breastfeeding negates it
+            "Non-pregnant and non-lactating women",
+            False,
+            [
+                ("pregnancy", None, None, None, None, None, None, None, "exclude"),
+                ("breastfeeding", None, None, None, None, None, None, None, "exclude"),
+            ],
+        ),
+        ("Non-small cell lung cancer", False, [("nsclc", None, None, None, None, None, None, None, "include")]),
         (  # a spelled-out abbreviation is a form of the concept
             "Prior deoxyribonucleic acid (DNA) modulation agents",
             True,

@@ -384,9 +384,24 @@ def _requirements(items: list[Item], exclude: bool, kinds: dict[str, str]) -> li
     return [items] if any(not any(x.cat == "value" for x in p) for p in tests) else parts
 
 
+def _non_pregnant(items: list[Item], kinds: dict[str, str]) -> list[Item]:
+    """ "non-pregnant", "non-lactating": 'non-' right before pregnancy or breastfeeding negates it (elsewhere 'non-'
+    stays a blocker: "non-small cell" is no negation of "small cell")."""
+    return [
+        Item("neg", it.start, it.end, "non-")
+        if it.cat == "blocker"
+        and str(it.data).lower() in ("non-", "non -")
+        and k + 1 < len(items)
+        and items[k + 1].cat == "concept"
+        and kinds.get(str(items[k + 1].data)) == "pregnancy"
+        else it
+        for k, it in enumerate(items)
+    ]
+
+
 def parts_of(toks: list[Token], items: list[Item], kinds: dict[str, str], exclude: bool) -> list[list[Item]]:
     """The parts of a criterion with the words that carry no condition taken out."""
-    whole = _drop_preamble(toks, items)
+    whole = _drop_preamble(toks, _non_pregnant(items, kinds))
     items = _first_sentence(whole)
     parts = [
         _drop_exceptions(
