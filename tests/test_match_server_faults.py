@@ -266,3 +266,29 @@ def test_the_command_says_which_options_go_together(args: list[str], message: st
         result = CliRunner().invoke(app, ["match", *args])
     assert result.exit_code == ExitCode.USAGE, result.output
     assert message in " ".join(result.output.replace("│", " ").split())  # the usage box wraps lines
+
+
+@responses.activate
+def test_pull_never_follows_a_next_link_to_another_origin(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same walker serves pull (and match --trials-from-server): the credentials never leave the base URL."""
+    from fhir_adapter.sinks.server import SearchQuery, pull
+
+    monkeypatch.setenv(ENV_TOKEN, TOKEN)
+    responses.get(f"{BASE}/metadata", json=CS["R4"])
+    responses.get(f"{BASE}/ResearchStudy", json=_page([], f"{OTHER}/ResearchStudy?page=2"))
+    with _client(auth=credentials()) as c, pytest.raises(FhirServerError, match="links to another server"):
+        pull(c, tmp_path / "out", SearchQuery())
+    assert all(str(call.request.url).startswith(f"{BASE}/") for call in responses.calls)
+
+
+@responses.activate
+def test_a_search_past_its_page_limit_is_an_error() -> None:
+    from fhir_adapter.errors import PagingLimitError
+
+    for n in range(1, 4):
+        nxt = f"{BASE}/ResearchStudy?page={n + 1}"
+        url = f"{BASE}/ResearchStudy" + ("" if n == 1 else f"?page={n}")
+        responses.get(url, json=_page([], nxt))
+    with _client() as c, pytest.raises(PagingLimitError, match="more than 2 pages"):
+        list(c.search_pages("ResearchStudy", {}, max_pages=2))
+    assert len(responses.calls) == 2

@@ -18,7 +18,8 @@ Every exception the library raises on purpose derives from ``FhirAdapterError``:
         ├── FhirVersionMismatch the server's CapabilityStatement names another FHIR release than the one asked for
         ├── FhirTransportError no HTTP answer: unreachable, connection broken or timed out after the retries it counts,
         │                      TLS check failed, or the circuit breaker is open (in ``fhir_adapter._http``)
-        └── PagingLoopError    a search's ``next`` link repeats one already followed
+        ├── PagingLoopError    a search's ``next`` link repeats one already followed
+        └── PagingLimitError   a search has more pages than its explicit limit (``FhirClient.search_pages``)
 
 Bad input never surfaces as a traceback from the CLI: each of these is turned into one line and an exit code. Any
 other exception is a bug: the CLI prints one ``internal error`` line (the traceback only with ``FHIR_ADAPTER_DEBUG=1``)
@@ -148,3 +149,7 @@ class FhirVersionMismatch(FhirServerError):
 
 class PagingLoopError(FhirServerError):
     """A search result's ``next`` link points to a page already read: following it would never end."""
+
+
+class PagingLimitError(FhirServerError):
+    """A search has more pages than the limit it was read with: the rest is not read, never silently."""

@@ -32,11 +32,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
 import orjson
 
-from fhir_adapter.errors import FhirAdapterError, FhirServerError, PagingLoopError
+from fhir_adapter.errors import FhirAdapterError, FhirServerError, PagingLimitError
 from fhir_adapter.model import Trial
 from fhir_adapter.sinks.server import FhirClient, SearchQuery, pull
 from fhir_adapter.sinks.server.entries import refs_of, type_id
@@ -66,7 +65,6 @@ PATIENT_DATA_TYPES = (
 )
 # a FHIR id: https://hl7.org/fhir/R5/datatypes.html#id
 _FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 # where a trial's criteria are: R5 ResearchStudy.recruitment.eligibility, R4 ResearchStudy.enrollment
 _CRITERIA_TYPES = ("EvidenceVariable", "Group")
 
@@ -197,44 +195,16 @@ def _search(
 def _pages(
     client: FhirClient, resource_type: str, params: dict[str, str], limits: ServerLimits
 ) -> Iterator[dict[str, Any]]:
-    """Every page (searchset Bundle) of a search, following ``next`` links on the base URL's origin only, at most
-    ``limits.max_pages``; a link already read is a :class:`~fhir_adapter.errors.PagingLoopError`."""
-    url = client.url(resource_type)
-    query: dict[str, str] | None = params
-    seen: set[str] = set()
-    for number in range(1, limits.max_pages + 1):
-        page = client.json("GET", url, params=query)
-        if not isinstance(page, dict) or page.get("resourceType") != "Bundle":
-            raise FhirServerError(f"GET {url}: page {number} of the {resource_type} search is not a Bundle", url=url)
-        yield page
-        nxt = next((link.get("url") for link in page.get("link", []) if link.get("relation") == "next"), None)
-        if not isinstance(nxt, str) or not nxt:
-            return
-        nxt = urljoin(client.base_url + "/", nxt)
-        if _origin(nxt) != _origin(client.base_url):
-            raise FhirServerError(
-                f"GET {url}: page {number} of the {resource_type} search links to another server "
-                f"({_origin(nxt)[1]}); not followed (credentials and data belong to {client.base_url})",
-                url=url,
-            )
-        if nxt in seen:
-            raise PagingLoopError(
-                f"GET {url}: page {number} links back to a page already read; stopping (the paging would never end)",
-                url=url,
-            )
-        seen.add(nxt)
-        url, query = nxt, None
-    raise PatientDataLimit(
-        f"the {resource_type} search has more than {limits.max_pages} pages of {limits.page_size} "
-        "(ServerLimits.max_pages): not screened on part of the record",
-        url=url,
-    )
-
-
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    return scheme, (parts.hostname or "").lower(), parts.port or _DEFAULT_PORTS.get(scheme)
+    """Every page (searchset Bundle) of a search (``FhirClient.search_pages``: ``next`` links on the base URL's
+    origin only, a loop is an error), at most ``limits.max_pages``."""
+    try:
+        yield from client.search_pages(resource_type, params, max_pages=limits.max_pages)
+    except PagingLimitError as e:
+        raise PatientDataLimit(
+            f"the {resource_type} search has more than {limits.max_pages} pages of {limits.page_size} "
+            "(ServerLimits.max_pages): not screened on part of the record",
+            url=e.url,
+        ) from None
 
 
 def _subject(resource: dict[str, Any]) -> str | None:

@@ -44,7 +44,7 @@ import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import orjson
 import requests
@@ -71,13 +71,14 @@ from fhir_adapter.errors import (
     FhirAuthError,
     FhirServerError,
     FhirVersionMismatch,
+    PagingLimitError,
     PagingLoopError,
 )
 from fhir_adapter.release import FhirRelease
 from fhir_adapter.sinks.server.auth import SmartBackendAuth, redact
 from fhir_adapter.sinks.server.entries import issue_text, issues_from
 
-__all__ = ["RETRY_STATUSES", "FhirClient", "FhirTransportError"]
+__all__ = ["MAX_SEARCH_PAGES", "RETRY_STATUSES", "FhirClient", "FhirTransportError", "origin"]
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,8 @@ BACKOFF_FACTOR = 0.5
 BACKOFF_JITTER = 0.5
 FHIR_JSON = "application/fhir+json"
 ID_CHUNK = 50  # ids per ``GET Type?_id=a,b,...`` (keeps URLs well under 8 KB)
+MAX_SEARCH_PAGES = 10_000  # pages of one search (a pull of 1,000,000 studies at 100 a page); an explicit limit
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 _BODY_EXCERPT = 300
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _TEXT_SCAN = 65536  # characters of an error body searched for secrets before the excerpt is cut
@@ -321,14 +324,23 @@ class FhirClient(SessionOwner):
             raise FhirServerError(f"POST {self.base_url}: the reply is not a Bundle", url=self.base_url)
         return reply
 
-    def search_pages(self, resource_type: str, params: dict[str, str]) -> Iterator[dict[str, Any]]:
-        """Every page (searchset Bundle) of a search, following ``next`` links; a repeated link is an error."""
+    def search_pages(
+        self, resource_type: str, params: dict[str, str], max_pages: int = MAX_SEARCH_PAGES
+    ) -> Iterator[dict[str, Any]]:
+        """Every page (searchset Bundle) of a search, following ``next`` links on the base URL's origin only (the
+        session's credentials go nowhere else); a repeated link is a ``PagingLoopError``, a page past ``max_pages``
+        a ``PagingLimitError``, a link to another origin a ``FhirServerError``."""
         url: str | None = self.url(resource_type)
         query: dict[str, str] | None = params
         seen: set[str] = set()
         page_number = 0
         while url:
             page_number += 1
+            if page_number > max_pages:
+                raise PagingLimitError(
+                    f"GET {self.url(resource_type)}: the search has more than {max_pages} pages; not read further",
+                    url=url,
+                )
             page = self.json("GET", url, params=query)
             if not isinstance(page, dict) or page.get("resourceType") != "Bundle":
                 raise FhirServerError(f"GET {url}: page {page_number} of the search is not a Bundle", url=url)
@@ -339,6 +351,12 @@ class FhirClient(SessionOwner):
             if not nxt:
                 return
             nxt = urljoin(self.base_url + "/", nxt)
+            if origin(nxt) != origin(self.base_url):
+                raise FhirServerError(
+                    f"GET {url}: page {page_number} of the search links to another server ({origin(nxt)[1]}); "
+                    f"not followed (credentials and data belong to {self.base_url})",
+                    url=url,
+                )
             if nxt in seen:
                 raise PagingLoopError(
                     f"GET {url}: page {page_number} links back to a page already read ({nxt}); "
@@ -376,3 +394,10 @@ def _outcome_issues(response: requests.Response) -> list[dict[str, Any]]:
     except orjson.JSONDecodeError:
         return []
     return issues_from(body)
+
+
+def origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) of a URL, the default port filled in: what a ``next`` link must share with the base URL."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), parts.port or _DEFAULT_PORTS.get(scheme)
