@@ -196,8 +196,13 @@ def test_a_closed_pipe_ends_quietly_in_a_real_process() -> None:
     assert process.stdout is not None and process.stderr is not None
     first = process.stdout.readline()
     process.stdout.close()  # what head does after its line
-    stderr = process.stderr.read().decode()
-    assert process.wait(timeout=120) == 1, stderr
+    try:
+        _, err_bytes = process.communicate(timeout=120)  # bounded: a hang fails this test, never the whole run
+    except subprocess.TimeoutExpired:
+        process.kill()
+        pytest.fail("convert did not end within 120 s after its reader closed the pipe")
+    stderr = err_bytes.decode()
+    assert process.returncode == 1, stderr
     assert json.loads(first)["resourceType"] == "Bundle"
     assert "Traceback" not in stderr and "Exception ignored" not in stderr and "internal error" not in stderr
     assert "converted" not in stderr  # no summary: the run did not finish
