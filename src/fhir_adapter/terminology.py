@@ -229,6 +229,16 @@ def system(name: str) -> str:
         raise LookupError(f"unknown system name {name!r} (not in mappings/systems.json)") from None
 
 
+@cache
+def _system_names() -> dict[str, str]:
+    return {uri: name for name, uri in _systems().items()}
+
+
+def system_name(uri: str) -> str | None:
+    """The short name of a system URI in ``mappings/systems.json`` (the way back of :func:`system`), None if absent."""
+    return _system_names().get(uri)
+
+
 def all_systems() -> frozenset[str]:
     """Every system URI of ``mappings/systems.json``."""
     return frozenset(_systems().values())

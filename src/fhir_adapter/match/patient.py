@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache
 from typing import Any
 
 from fhir_adapter import terminology
@@ -163,38 +162,12 @@ def codes_of(concept: Any) -> frozenset[tuple[str, str]]:
     """(system short name, code) of every coding of a CodeableConcept (an unknown system keeps its URI)."""
     if not isinstance(concept, dict):
         return frozenset()
-    short = {uri: name for name, uri in _system_names().items()}
     pairs: set[tuple[str, str]] = set()
     for coding in concept.get("coding", []) if isinstance(concept.get("coding"), list) else []:
         if isinstance(coding, dict) and isinstance(coding.get("code"), str) and isinstance(coding.get("system"), str):
             uri: str = coding["system"]
-            pairs.add((short.get(uri, uri), coding["code"]))
+            pairs.add((terminology.system_name(uri) or uri, coding["code"]))
     return frozenset(pairs)
-
-
-@cache
-def _system_names() -> dict[str, str]:
-    return {name: system_uri(name) for name in ("loinc", "snomed", "ucum", *_EXTRA_SYSTEMS)}
-
-
-# Systems read from patient data that mappings/systems.json may not name yet; their URIs are the FHIR ones
-# (https://hl7.org/fhir/R5/terminologies-systems.html). Looked up in systems.json first.
-_EXTRA_SYSTEMS: tuple[str, ...] = ("rxnorm", "atc", "icd10", "icd10cm", "hgnc")
-_KNOWN_URIS = {
-    "rxnorm": "http://www.nlm.nih.gov/research/umls/rxnorm",
-    "atc": "http://www.whocc.no/atc",
-    "icd10": "http://hl7.org/fhir/sid/icd-10",
-    "icd10cm": "http://hl7.org/fhir/sid/icd-10-cm",
-    "hgnc": "http://www.genenames.org/geneId",
-}
-
-
-def system_uri(name: str) -> str:
-    """The URI of a system short name: ``mappings/systems.json``, else the FHIR-registered URI."""
-    try:
-        return terminology.system(name)
-    except LookupError:
-        return _KNOWN_URIS.get(name, name)
 
 
 def _plain_codes(concept: Any) -> set[str]:

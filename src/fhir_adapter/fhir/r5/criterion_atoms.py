@@ -41,19 +41,15 @@ def _offsets() -> dict[str, JSON]:
     return {unit: {"system": system, **row} for unit, row in table["units"].items()}
 
 
-@cache
-def _short_names() -> dict[str, str]:
-    """System URI -> its short name in ``mappings/systems.json`` (the way back of ``terminology.system``)."""
-    with (terminology.mappings_dir() / "systems.json").open(encoding="utf-8") as fh:
-        names: dict[str, str] = json.load(fh)
-    return {uri: name for name, uri in names.items()}
-
-
 def _system_uri(name: str) -> str:
     try:
         return terminology.system(name)
     except LookupError:  # already a URI (a concept read from foreign FHIR content): kept as given
         return name
+
+
+def _short_name(uri: str) -> str:
+    return terminology.system_name(uri) or uri  # a system outside mappings/systems.json stays a URI
 
 
 def concept_cc(c: Concept) -> JSON:
@@ -66,7 +62,7 @@ def concept_of(cc: JSON | None) -> Concept:
     """The way back of :func:`concept_cc`; a system outside ``mappings/systems.json`` stays a URI."""
     cc = cc or {}
     codes = [
-        Code(_short_names().get(x.get("system") or "", x.get("system") or ""), str(x.get("code")), x.get("display"))
+        Code(_short_name(x.get("system") or ""), str(x.get("code")), x.get("display"))
         for x in cc.get("coding", [])
         if isinstance(x, dict)
     ]
