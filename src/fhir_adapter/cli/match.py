@@ -8,7 +8,6 @@ same evaluation and output from a FHIR server.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Iterator
 from datetime import date
 from enum import StrEnum
@@ -152,17 +151,9 @@ def _server_optional(command: F) -> F:
     """``server_command`` (the shared server, credential and TLS options) with ``--server`` optional: ``match``
     reads a patient file or a server; without ``--server``, ``server.server`` is empty and only its
     ``fhir_version`` (the release of ``--format fhir``) counts."""
-    wrapped = server_command(command)
-    signature = inspect.signature(wrapped)
-    optional = Annotated[
-        str, typer.Option("--server", help="FHIR base URL to read the patient (--patient-id) from, e.g. an EHR's.")
-    ]
-    parameters = [
-        p.replace(default="", annotation=optional) if p.name == "server" else p for p in signature.parameters.values()
-    ]
-    wrapped.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
-    wrapped.__annotations__ = {**wrapped.__annotations__, "server": optional}
-    return wrapped
+    return server_command(
+        command, optional_server="FHIR base URL to read the patient (--patient-id) from, e.g. an EHR's."
+    )
 
 
 def load_from_server(

@@ -177,14 +177,18 @@ _HOW = [
 _FIELDS = [f.name for f in dataclasses.fields(ServerOptions)]
 
 
-def server_command(command: F) -> F:
+def server_command(command: F, *, optional_server: str | None = None) -> F:
     """``command`` with the server options in its signature (for typer) in place of its ``server: ServerOptions``
-    parameter, which it receives filled in."""
+    parameter, which it receives filled in. ``optional_server`` (the help text of ``--server``) makes ``--server``
+    optional, for a command that reads a file or a server (``match``): without it ``server.server`` is empty."""
     signature = inspect.signature(command, eval_str=True)
     own = list(signature.parameters.values())
     at = [p.name for p in own].index("server")
     keyword = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own[at + 1 :]]
-    parameters = [*own[:at], *_WHERE, *keyword, *_HOW]
+    where = _WHERE
+    if optional_server is not None:
+        where = [_option("server", Annotated[str, typer.Option("--server", help=optional_server)], ""), *_WHERE[1:]]
+    parameters = [*own[:at], *where, *keyword, *_HOW]
 
     @functools.wraps(command)
     def with_server(*args: Any, **kwargs: Any) -> Any:
