@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, BinaryIO
 
 import typer
 
@@ -32,7 +32,7 @@ from fhir_adapter.release import DEFAULT_RELEASE
 from fhir_adapter.sinks.files import display_id
 
 if TYPE_CHECKING:
-    from fhir_adapter.pipeline import ConvertSummary, Outcome
+    from fhir_adapter.pipeline import ConvertOptions, ConvertSummary, Outcome
 
 STDOUT = "-"  # ``-o -``: the bundles go to standard output
 
@@ -115,15 +115,9 @@ def convert(
 
     Failed records are listed in DIR/errors.jsonl (source, index, NCT id, stage, message). With -o - the bundles
     go to standard output and every other line (per record, summary, failures) to stderr."""
-    from fhir_adapter.errors import OutputError
-    from fhir_adapter.pipeline import ConvertOptions, convert_paths, default_workers
+    from fhir_adapter.pipeline import ConvertOptions, default_workers
 
-    to_stream = output == STDOUT
-    if to_stream and ndjson:
-        err("error: --ndjson writes one file per resource type and needs -o DIR, not -o - (standard output)")
-        raise typer.Exit(ExitCode.USAGE)
-    if not to_stream:
-        check_output(Path(output))
+    to_stream = _checked_output(output, ndjson)
     require_paths([Path(p) for p in inputs if p != "-"])
     limits = input_limits(record_timeout, max_record_mb, max_list_items, max_json_depth, limit)
     options = ConvertOptions(
@@ -137,6 +131,26 @@ def convert(
         explain=verbose,
     )
     target = sys.stdout.buffer if to_stream else make_output(Path(output))
+    _run(inputs, target, options, quiet, verbose)
+
+
+def _checked_output(output: str, ndjson: bool) -> bool:
+    """Whether ``-o`` is standard output; a usage error (exit 2) for ``--ndjson -o -`` or an unusable folder."""
+    if output == STDOUT:
+        if ndjson:
+            err("error: --ndjson writes one file per resource type and needs -o DIR, not -o - (standard output)")
+            raise typer.Exit(ExitCode.USAGE)
+        return True
+    check_output(Path(output))
+    return False
+
+
+def _run(inputs: list[str], target: Path | BinaryIO, options: ConvertOptions, quiet: bool, verbose: bool) -> None:
+    """Convert into ``target`` with one line per record and the summary; the exit code of the run."""
+    from fhir_adapter.errors import OutputError
+    from fhir_adapter.pipeline import convert_paths
+
+    to_stream = not isinstance(target, Path)
     say = err if to_stream else out  # standard output carries only the bundles in -o - mode
     progress = _Progress(quiet)
     try:
