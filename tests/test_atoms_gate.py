@@ -1,0 +1,68 @@
+"""The extractor's pre-check (``fhir_adapter.computable.gate``) is exact: on every criterion of the repository's
+records, a criterion it lets skip lexing has no concept item when lexed and no definition from the full extractor,
+and the gated extractor gives the same definition as the ungated one everywhere."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fhir_adapter.computable import extract
+from fhir_adapter.computable.gate import could_name_a_concept
+from fhir_adapter.computable.lexer import lex, tokens
+from fhir_adapter.model import Criterion
+from fhir_adapter.sources import read_records
+
+ROOT = Path(__file__).resolve().parents[1]
+RECORDS = [ROOT / "tests" / "data" / d for d in ("ctgov-v2", "ctgov-xml", "ctgov-v1", "criteria")] + [ROOT / "seeds"]
+
+
+def _leaves(criteria: list[Criterion]) -> Iterator[Criterion]:
+    for c in criteria:
+        yield from _leaves(c.children) if c.children else [c]
+
+
+@pytest.fixture(scope="module")
+def criteria() -> list[tuple[str, bool]]:
+    found: list[tuple[str, bool]] = []
+    for base in RECORDS:
+        for path in sorted(p for p in base.rglob("*") if p.suffix in {".json", ".xml", ".txt"}):
+            for record in read_records([path]):
+                if record.trial is not None and record.trial.eligibility is not None:
+                    found += [(c.text, c.exclude) for c in _leaves(record.trial.eligibility.criteria)]
+    assert len(found) > 1000, "the records under tests/data are missing"
+    return found
+
+
+def test_a_skipped_criterion_names_no_concept(criteria: list[tuple[str, bool]]) -> None:
+    skipped = [text for text, _ in criteria if not could_name_a_concept(tokens(text))]
+    assert len(skipped) > len(criteria) // 3  # the gate earns its place: most criteria name no concept
+    for text in skipped:
+        _, items = lex(text)
+        assert not [it for it in items if it.cat in ("concept", "bp")], text
+
+
+def test_the_gated_extractor_equals_the_ungated_one(
+    criteria: list[tuple[str, bool]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gated = [extract.definition_of(text, exclude) for text, exclude in criteria]
+    monkeypatch.setattr(extract, "could_name_a_concept", lambda toks: True)
+    ungated = [extract.definition_of(text, exclude) for text, exclude in criteria]
+    assert sum(d is not None for d in gated) > 100
+    assert gated == ungated
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Signed informed consent", False),
+        ("18 years or older", True),  # a bare number of years is an age
+        ("Patients ≥18 ｙｅａｒｓ old", True),  # units compare NFKC-normalised
+        ("ECOG performance status 0-1", True),
+        ("eGFR ≥ 60 mL/min", True),  # a case-sensitive abbreviation
+    ],
+)
+def test_the_gate_on_single_criteria(text: str, expected: bool) -> None:
+    assert could_name_a_concept(tokens(text)) is expected
