@@ -46,6 +46,7 @@ __all__ = [
     "ComplexChild",
     "all_systems",
     "axes",
+    "characteristic_offsets",
     "complex_extension",
     "ctgov_coding",
     "ctgov_display",
@@ -407,6 +408,13 @@ def unchanged_elements(resource_type: str) -> tuple[str, ...]:
 def release_only_elements(release: FhirRelease | str) -> frozenset[str]:
     """The ResearchStudy elements only ``release`` defines (https://hl7.org/fhir/R5/researchstudy.html)."""
     return frozenset(_r4_r5()["onlyIn"][FhirRelease.parse(release).value])
+
+
+def characteristic_offsets() -> dict[str, dict[str, str]]:
+    """UCUM annotation unit (``{ULN}``, ``{LLN}``) -> its code and display in the characteristic-offset code system
+    (https://hl7.org/fhir/R5/codesystem-characteristic-offset.html), from ``mappings/fhir-r4-r5.json``."""
+    units: dict[str, dict[str, str]] = _r4_r5()["characteristicOffset"]["units"]
+    return units
 
 
 @cache

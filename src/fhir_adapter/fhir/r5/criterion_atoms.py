@@ -18,9 +18,7 @@ the text, not part of equality). A definition that is itself excluded (an ``Atom
 
 from __future__ import annotations
 
-import json
 from functools import cache
-from typing import Any
 
 from fhir_adapter import terminology
 from fhir_adapter.computable.vocabulary import kind_of
@@ -35,10 +33,8 @@ _DEFINITION_KEYS = ("definitionByTypeAndValue", "definitionCodeableConcept", "de
 @cache
 def _offsets() -> dict[str, JSON]:
     """UCUM annotation unit -> its offset coding (``mappings/fhir-r4-r5.json`` characteristicOffset)."""
-    with (terminology.mappings_dir() / "fhir-r4-r5.json").open(encoding="utf-8") as fh:
-        table: dict[str, Any] = json.load(fh)["characteristicOffset"]
     system = terminology.system("characteristic-offset")
-    return {unit: {"system": system, **row} for unit, row in table["units"].items()}
+    return {unit: {"system": system, **row} for unit, row in terminology.characteristic_offsets().items()}
 
 
 def _system_uri(name: str) -> str:
