@@ -152,18 +152,43 @@ def test_library_raises_study_not_found_naming_the_id() -> None:
 
 
 @responses.activate
-def test_invalid_id_format_fails_without_a_request(tmp_path: Path) -> None:
+def test_a_bad_nct_id_is_a_usage_error_before_any_request(tmp_path: Path) -> None:
+    """A bad NCT id is exit 2 in every command (issue 12): one line per bad id, nothing fetched."""
     add_study(ONE)
     result = run("NCT123", "12345678", ONE.lower(), "-o", tmp_path)
-    assert result.exit_code == ExitCode.FAILED
+    assert result.exit_code == ExitCode.USAGE
     lines = result.stderr.splitlines()
     assert len(lines) == 2
-    assert lines[0].startswith("FAILED NCT123: ") and "NCT followed by 8 digits" in lines[0]
-    assert lines[1].startswith("FAILED 12345678: ")
-    assert [c.request.url for c in responses.calls] == [f"{BASE}/studies/{ONE}?format=json"]  # case forgiven
+    assert lines[0].startswith("error: 'NCT123' is not an NCT id") and "NCT followed by 8 digits" in lines[0]
+    assert lines[1].startswith("error: '12345678' is not an NCT id")
+    assert len(responses.calls) == 0 and result.stdout == "" and not (tmp_path / "raw").exists()
+    assert run(ONE.lower(), "-o", tmp_path).exit_code == ExitCode.OK  # case and spaces are forgiven
+    assert [c.request.url for c in responses.calls] == [f"{BASE}/studies/{ONE}?format=json"]
     with CtgovClient() as api, pytest.raises(ValueError, match="not an NCT id"):
         api.get_study("NCT0000000/../x")
     assert len(responses.calls) == 1
+
+
+@pytest.mark.parametrize("url", ["clinicaltrials.gov/api/v2", "ftp://clinicaltrials.gov/api/v2", "https://"])
+@responses.activate
+def test_a_base_url_without_an_http_scheme_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    monkeypatch.setenv(ENV_BASE_URL, url)
+    result = run(ONE, "-o", tmp_path)
+    assert result.exit_code == ExitCode.USAGE
+    assert result.stderr.strip() == (
+        f"error: {ENV_BASE_URL}={url!r} is not an http:// or https:// URL (e.g. https://clinicaltrials.gov/api/v2)"
+    )
+    assert len(responses.calls) == 0 and "retr" not in result.output
+
+
+@responses.activate
+def test_a_search_that_finds_nothing_is_empty_input(tmp_path: Path) -> None:
+    responses.get(f"{BASE}/studies", json={"studies": []})
+    result = run("--query", "no such disease", "-o", tmp_path)
+    assert result.exit_code == ExitCode.NO_INPUT
+    assert "0 fetched, 0 failed" in result.stdout and "no study matched" in result.stderr
 
 
 @responses.activate

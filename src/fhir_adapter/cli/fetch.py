@@ -69,12 +69,14 @@ def fetch(
         statuses = normalize_statuses(status) if status else None
     except ValueError as e:
         raise typer.BadParameter(str(e), param_hint="'--status'") from None
+    ids = _checked_ids(nct_ids or [])
+    _check_base_url()
 
     raw = make_output(output / "raw")
     run = _Run(raw)
     try:
         with CtgovClient(ca_bundle=ca_bundle) as api:
-            for nct_id in dict.fromkeys(nct_ids or []):
+            for nct_id in ids:
                 run.by_id(api, nct_id)
             if searching:
                 run.by_search(api, query, statuses, updated_since.date() if updated_since else None, page_size)
@@ -86,6 +88,44 @@ def fetch(
     converted_ok = _convert_raw(raw, output) if convert and run.fetched else True
     if run.failed or not converted_ok:
         raise typer.Exit(ExitCode.FAILED)
+    if run.fetched == 0:  # a search that found nothing: the empty-input code of every command
+        err("note: no study matched the search")
+        raise typer.Exit(ExitCode.NO_INPUT)
+
+
+def _checked_ids(values: list[str]) -> list[str]:
+    """The NCT ids asked for, normalised and without repeats; a usage error (exit 2, one line per bad id, before
+    any request) when one is not an NCT id."""
+    from fhir_adapter.sources.ctgov_api import normalize_nct_id
+
+    ids: list[str] = []
+    bad = False
+    for value in values:
+        try:
+            ids.append(normalize_nct_id(value))
+        except ValueError as e:
+            err(f"error: {e}")
+            bad = True
+    if bad:
+        raise typer.Exit(ExitCode.USAGE)
+    return list(dict.fromkeys(ids))
+
+
+def _check_base_url() -> None:
+    """A usage error (exit 2, no request, nothing retried) when ``FHIR_ADAPTER_CTGOV_URL`` is not an http(s) URL
+    with a host, such as ``clinicaltrials.gov/api/v2`` without its scheme."""
+    import os
+    from urllib.parse import urlsplit
+
+    from fhir_adapter.sources.ctgov_api import ENV_BASE_URL
+
+    url = os.environ.get(ENV_BASE_URL)
+    if not url:
+        return
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        err(f"error: {ENV_BASE_URL}={url!r} is not an http:// or https:// URL (e.g. https://clinicaltrials.gov/api/v2)")
+        raise typer.Exit(ExitCode.USAGE)
 
 
 def _convert_raw(raw: Path, output: Path) -> bool:
@@ -119,14 +159,10 @@ class _Run:
         self.fetched = 0
         self.failed = 0
 
-    def by_id(self, api: CtgovClient, value: str) -> None:
-        from fhir_adapter.sources.ctgov_api import CtgovApiError, StudyNotFound, normalize_nct_id, study_nct_id
+    def by_id(self, api: CtgovClient, nct_id: str) -> None:
+        """Fetch and save one study by its (normalised) NCT id."""
+        from fhir_adapter.sources.ctgov_api import CtgovApiError, StudyNotFound, study_nct_id
 
-        try:
-            nct_id = normalize_nct_id(value)
-        except ValueError as e:
-            self._fail(f"{value}: {e}")
-            return
         try:
             study = api.get_study(nct_id)
         except StudyNotFound:
