@@ -225,7 +225,16 @@ def match(
     ] = None,
 ) -> None:
     """Pre-screen a patient (a FHIR file, or one on a FHIR server) against trials. Exit 0 when every input was read
-    (whatever the verdicts)."""
+    (whatever the verdicts).
+
+    Verdicts: eligible-so-far, ineligible or unknown, each criterion with its evidence.
+
+    Examples:
+
+    fhir-adapter match --patient patient.json seeds/ --on 2026-06-15
+
+    fhir-adapter match --server URL --patient-id 123 --trials-from-server
+    """
     from fhir_adapter.errors import SourceError
     from fhir_adapter.match import match as do_match
 
