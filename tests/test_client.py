@@ -350,7 +350,7 @@ def test_fhir_version_mismatch_is_refused_before_any_write(cs: dict[str, Any], a
 @responses.activate
 def test_version_mismatch_in_the_cli_is_one_line_and_the_trials_are_not_attempted() -> None:
     metadata(CS_R4)
-    result = runner.invoke(app, ["push", str(SEEDS[0]), "--server", BASE])
+    result = runner.invoke(app, ["push", str(SEEDS[0]), "--server", BASE, "--fhir-version", "R5"])
     assert result.exit_code == ExitCode.FAILED
     nct = trial_bundles()[0].nct_id
     assert result.stderr.splitlines() == [

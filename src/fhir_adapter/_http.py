@@ -19,6 +19,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 import requests
+import urllib3
+import urllib3.connection
 import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 from urllib3.util import Retry
@@ -45,7 +47,7 @@ def configured_session(
     if auth is not None:
         session.auth = auth
     session.headers.update({"User-Agent": USER_AGENT, "Accept": accept})
-    adapter = HTTPAdapter(max_retries=retry)
+    adapter = _TlsAdapter(max_retries=retry)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session
@@ -138,6 +140,55 @@ class VerifyingSession(requests.Session):
         return super().prepare_request(request)
 
 
+class TlsHandshakeError(ssl.SSLError):
+    """The connection broke during the TLS handshake (reset or closed by the server, or by something between)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "TLS handshake failed"
+
+
+class _HandshakeConnection(urllib3.connection.HTTPSConnection):
+    """An HTTPS connection whose failure *during the TLS handshake* is a TLS error, never retried.
+
+    urllib3 reports a connection reset in the handshake as ``ProtocolError("Connection aborted.")``, a read error its
+    ``Retry`` retries: 5 retries with backoff, about 17 s (measured) against a server that refuses the handshake.
+    A reset before the TCP connection exists is urllib3's ``NewConnectionError`` (retried, as a refused connection
+    is), and a timeout stays a timeout."""
+
+    def connect(self) -> None:
+        tcp: list[bool] = []
+        new_conn = self._new_conn
+
+        def opened() -> Any:
+            sock = new_conn()
+            tcp.append(True)
+            return sock
+
+        self._new_conn = opened  # type: ignore[method-assign]
+        try:
+            super().connect()
+        except (ssl.SSLError, TimeoutError):
+            raise
+        except OSError as e:
+            if not tcp:
+                raise
+            raise TlsHandshakeError(f"the connection broke during the handshake: {e}") from e
+        finally:
+            del self._new_conn
+
+
+class _HandshakePool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _HandshakeConnection
+
+
+class _TlsAdapter(HTTPAdapter):
+    """requests' adapter with HTTPS connections from :class:`_HandshakeConnection` (direct, not through a proxy)."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {**self.poolmanager.pool_classes_by_scheme, "https": _HandshakePool}
+
+
 def _unchanged(r: requests.PreparedRequest) -> requests.PreparedRequest:
     return r
 
@@ -145,6 +196,11 @@ def _unchanged(r: requests.PreparedRequest) -> requests.PreparedRequest:
 def is_tls_failure(error: BaseException) -> bool:
     """Whether a transport error is a failed TLS handshake / certificate check (never worth retrying)."""
     return isinstance(error, (ssl.SSLError, urllib3.exceptions.SSLError, requests.exceptions.SSLError))
+
+
+def is_certificate_failure(error: BaseException) -> bool:
+    """Whether a TLS failure is the certificate check (rather than a handshake the server broke or refused)."""
+    return isinstance(error, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(error)
 
 
 # ------------------------------------------------------------------------------------------ retries and breaker

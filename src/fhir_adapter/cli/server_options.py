@@ -6,7 +6,11 @@ them as one :class:`ServerOptions`; :meth:`ServerOptions.client` makes the clien
 
 Credentials never go on the command line: a bearer token comes from ``FHIR_ADAPTER_TOKEN`` or ``--token-file``, a
 basic-auth password from ``FHIR_ADAPTER_PASSWORD`` or ``--password-file``, a SMART private key from a PEM file
-(``fhir_adapter.sinks.server.auth``).
+(``fhir_adapter.sinks.server.auth``). A required ``--server`` may come from ``FHIR_ADAPTER_SERVER``; it must be an
+``http://`` or ``https://`` URL (anything else is a usage error, before any request). ``--fhir-version`` is optional:
+without it the server's CapabilityStatement decides (https://hl7.org/fhir/R4/capabilitystatement.html); it takes
+``R4``, ``r4``, ``4.0.1``, ``4.0``, ``R5``, ``5.0.0`` ... (:func:`parse_release`). The options are grouped in
+``--help`` (``rich_help_panel``): Server, Authentication, TLS.
 """
 
 from __future__ import annotations
@@ -24,12 +28,18 @@ import typer
 
 from fhir_adapter.cli.common import err
 from fhir_adapter.errors import ExitCode
-from fhir_adapter.release import FhirRelease
+from fhir_adapter.release import DEFAULT_RELEASE, FhirRelease
 
 if TYPE_CHECKING:
     from fhir_adapter.sinks.server import FhirClient
 
-__all__ = ["ServerOptions", "SmartAlgorithm", "server_command"]
+__all__ = ["ENV_SERVER", "ServerOptions", "SmartAlgorithm", "parse_release", "server_command"]
+
+ENV_SERVER = "FHIR_ADAPTER_SERVER"
+SERVER_PANEL = "Server"
+AUTH_PANEL = "Authentication"
+TLS_PANEL = "TLS"
+_SCHEMES = ("http://", "https://")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -44,7 +54,7 @@ class ServerOptions:
     """Where the FHIR server is, which release it must speak, and how to authenticate to it."""
 
     server: str
-    fhir_version: FhirRelease
+    release: FhirRelease | None  # None: the server's CapabilityStatement decides
     token_file: Path | None
     user: str | None
     password_file: Path | None
@@ -57,12 +67,19 @@ class ServerOptions:
     ca_bundle: Path | None
     timeout: float
 
+    @property
+    def fhir_version(self) -> FhirRelease:
+        """The release asked for with ``--fhir-version``, else the default (R5) where no server can say."""
+        return self.release or DEFAULT_RELEASE
+
     def client(self) -> FhirClient:
-        """The client the options describe; a credential problem is one line and exit code FAILED."""
+        """The client the options describe; a credential problem is one line and exit code FAILED, a ``--server``
+        that is not an http(s) URL a usage error."""
         from fhir_adapter.errors import FhirServerError
         from fhir_adapter.sinks.server import FhirClient
         from fhir_adapter.sinks.server.auth import credentials
 
+        check_server_url(self.server)
         if self.ca_bundle is not None and not self.ca_bundle.is_file():
             raise typer.BadParameter(f"{self.ca_bundle}: no such file", param_hint="'--ca-bundle'")
         try:
@@ -79,7 +96,7 @@ class ServerOptions:
             )
             return FhirClient(
                 self.server,
-                fhir_version=self.fhir_version,
+                fhir_version=self.release,
                 auth=auth,
                 ca_bundle=self.ca_bundle,
                 read_timeout=self.timeout,
@@ -89,90 +106,118 @@ class ServerOptions:
             raise typer.Exit(ExitCode.FAILED) from None
 
 
+def check_server_url(url: str) -> None:
+    """A usage error unless ``url`` is an ``http://`` or ``https://`` URL with a host (``127.0.0.1:8080/fhir`` has
+    no scheme: requests would refuse it without trying, and nothing is worth retrying)."""
+    if not url.lower().startswith(_SCHEMES) or not url.split("://", 1)[1].split("/", 1)[0]:
+        raise typer.BadParameter(
+            f"{url!r} is not an http:// or https:// URL (e.g. http://127.0.0.1:8080/fhir)", param_hint="'--server'"
+        )
+
+
+def parse_release(value: str | None) -> FhirRelease | None:
+    """The release a ``--fhir-version`` value names: ``R4``, ``r4``, ``4.0.1``, ``4.0``, ``4`` (and the same for R5);
+    None for None (the server decides). A usage error names the accepted spellings."""
+    if value is None or isinstance(value, FhirRelease):
+        return value
+    text = value.strip().upper().removeprefix("R")
+    for release in FhirRelease:
+        major = release.fhir_version.split(".")[0]
+        if text == major or text == release.fhir_version or text.startswith(release.fhir_version + "."):
+            return release
+    raise typer.BadParameter(
+        f"{value!r} is not a FHIR release fhir-adapter speaks (R4, r4, 4.0.1; R5, r5, 5.0.0)",
+        param_hint="'--fhir-version'",
+    )
+
+
 def _option(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -> inspect.Parameter:
     return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
 
 
+_RELEASE = _option(
+    "release",
+    Annotated[
+        FhirRelease | None,
+        typer.Option(
+            "--fhir-version",
+            metavar="R4|R5",
+            parser=parse_release,
+            help="FHIR release (R4, r4, 4.0.1, R5, 5.0.0); the server must speak it. Default: the release the "
+            "server's CapabilityStatement names.",
+            rich_help_panel=SERVER_PANEL,
+            show_default=False,
+        ),
+    ],
+    None,
+)
 # where the placeholder parameter stands
 _WHERE = [
-    _option("server", Annotated[str, typer.Option("--server", help="FHIR base URL, e.g. http://127.0.0.1:8080/fhir.")]),
     _option(
-        "fhir_version",
-        Annotated[FhirRelease, typer.Option("--fhir-version", help="FHIR release; the server must speak it.")],
-        FhirRelease.R5,
+        "server",
+        Annotated[
+            str,
+            typer.Option(
+                "--server",
+                envvar=ENV_SERVER,
+                help="FHIR base URL (http:// or https://), e.g. http://127.0.0.1:8080/fhir.",
+                rich_help_panel=SERVER_PANEL,
+            ),
+        ],
     ),
+    _RELEASE,
 ]
+
+
+def _grouped(
+    name: str, kind: Any, flag: str, panel: str, help: str, default: Any = None, **kw: Any
+) -> inspect.Parameter:
+    """A keyword parameter of type ``kind`` for the option ``flag``, shown in ``--help`` under ``panel``."""
+    return _option(name, Annotated[kind, typer.Option(flag, help=help, rich_help_panel=panel, **kw)], default)
+
+
 # after the command's own options
 _HOW = [
-    _option(
+    _grouped(
         "token_file",
-        Annotated[
-            Path | None,
-            typer.Option("--token-file", help="File holding a bearer token (else FHIR_ADAPTER_TOKEN is used if set)."),
-        ],
-        None,
+        Path | None,
+        "--token-file",
+        AUTH_PANEL,
+        "File holding a bearer token (env var FHIR_ADAPTER_TOKEN: the token itself, when no file is given).",
     ),
-    _option(
+    _grouped(
         "user",
-        Annotated[
-            str | None,
-            typer.Option(
-                "--user", help="HTTP basic user; the password comes from FHIR_ADAPTER_PASSWORD or --password-file."
-            ),
-        ],
-        None,
+        str | None,
+        "--user",
+        AUTH_PANEL,
+        "HTTP basic user; the password comes from --password-file or env var FHIR_ADAPTER_PASSWORD.",
     ),
-    _option(
-        "password_file",
-        Annotated[Path | None, typer.Option("--password-file", help="File holding the basic-auth password.")],
-        None,
+    _grouped("password_file", Path | None, "--password-file", AUTH_PANEL, "File holding the basic-auth password."),
+    _grouped("smart_client_id", str | None, "--smart-client-id", AUTH_PANEL, "SMART backend services client id."),
+    _grouped("smart_key", Path | None, "--smart-key", AUTH_PANEL, "SMART: PEM file of the private signing key."),
+    _grouped(
+        "smart_alg", SmartAlgorithm, "--smart-alg", AUTH_PANEL, "SMART: JWT signing algorithm.", SmartAlgorithm.RS384
     ),
-    _option(
-        "smart_client_id",
-        Annotated[str | None, typer.Option("--smart-client-id", help="SMART backend services client id.")],
-        None,
+    _grouped("smart_kid", str | None, "--smart-kid", AUTH_PANEL, "SMART: key id (JWT header kid)."),
+    _grouped(
+        "smart_scope", str, "--smart-scope", AUTH_PANEL, "SMART: scopes asked for.", "system/*.read system/*.write"
     ),
-    _option(
-        "smart_key",
-        Annotated[Path | None, typer.Option("--smart-key", help="SMART: PEM file of the private signing key.")],
-        None,
-    ),
-    _option(
-        "smart_alg",
-        Annotated[SmartAlgorithm, typer.Option("--smart-alg", help="SMART: JWT signing algorithm.")],
-        SmartAlgorithm.RS384,
-    ),
-    _option(
-        "smart_kid", Annotated[str | None, typer.Option("--smart-kid", help="SMART: key id (JWT header kid).")], None
-    ),
-    _option(
-        "smart_scope",
-        Annotated[str, typer.Option("--smart-scope", help="SMART: scopes asked for.")],
-        "system/*.read system/*.write",
-    ),
-    _option(
+    _grouped(
         "smart_token_url",
-        Annotated[
-            str | None,
-            typer.Option(
-                "--smart-token-url", help="SMART: token endpoint (default: from .well-known/smart-configuration)."
-            ),
-        ],
-        None,
+        str | None,
+        "--smart-token-url",
+        AUTH_PANEL,
+        "SMART: token endpoint (default: from .well-known/smart-configuration).",
     ),
-    _option(
+    _grouped(
         "ca_bundle",
-        Annotated[
-            Path | None,
-            typer.Option(
-                "--ca-bundle",
-                help="PEM file of the CA certificates to trust instead of REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE / "
-                "the default store (TLS verification is always on).",
-            ),
-        ],
-        None,
+        Path | None,
+        "--ca-bundle",
+        TLS_PANEL,
+        "PEM file of the CA certificates to trust instead of env var REQUESTS_CA_BUNDLE, then CURL_CA_BUNDLE, or "
+        "the default store. TLS verification is always on; a failed check is reported at once, never retried.",
     ),
-    _option("timeout", Annotated[float, typer.Option("--timeout", min=1, help="Read timeout in seconds.")], 120.0),
+    _grouped("timeout", float, "--timeout", SERVER_PANEL, "Read timeout in seconds.", 120.0, min=1),
 ]
 _FIELDS = [f.name for f in dataclasses.fields(ServerOptions)]
 
@@ -187,7 +232,7 @@ def server_command(command: F, *, optional_server: str | None = None) -> F:
     keyword = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own[at + 1 :]]
     where = _WHERE
     if optional_server is not None:
-        where = [_option("server", Annotated[str, typer.Option("--server", help=optional_server)], ""), *_WHERE[1:]]
+        where = [_grouped("server", str, "--server", SERVER_PANEL, optional_server, ""), *_WHERE[1:]]
     parameters = [*own[:at], *where, *keyword, *_HOW]
 
     @functools.wraps(command)

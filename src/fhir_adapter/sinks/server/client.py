@@ -31,8 +31,10 @@ through a second session whose ``Retry`` excludes POST (only failures to connect
 retried).
 
 **Version check**: the CapabilityStatement (``GET /metadata``) is read before the first push or pull;
-``fhirVersion`` 4.0.x is R4, 5.0.x is R5; anything else than the release asked for is a
-:class:`FhirVersionMismatch` that says what the server speaks.
+``fhirVersion`` 4.0.x is R4, 5.0.x is R5. Without ``fhir_version`` (the default) the client takes the server's
+release (``fhir_version`` is R5 until then); with one, anything else than that release is a
+:class:`FhirVersionMismatch` that says what the server speaks. The statement is kept (``capability``): pull reads
+the search parameters the server offers from it (:meth:`FhirClient.search_parameters`).
 
 **Credentials** (``fhir_adapter.sinks.server.auth``) never appear in a message, a log line or ``repr(client)``.
 """
@@ -62,6 +64,7 @@ from fhir_adapter._http import (
     VerifyingSession,
     configured_session,
     describe_error,
+    is_certificate_failure,
     is_tls_failure,
     root_cause,
     tls_verify,
@@ -105,7 +108,7 @@ class FhirClient(SessionOwner):
         self,
         base_url: str,
         *,
-        fhir_version: str | FhirRelease = FhirRelease.R5,
+        fhir_version: str | FhirRelease | None = None,
         auth: AuthBase | None = None,
         ca_bundle: str | Path | None = None,
         connect_timeout: float = 5.0,
@@ -115,7 +118,12 @@ class FhirClient(SessionOwner):
         backoff_jitter: float = BACKOFF_JITTER,
         breaker: CircuitBreaker | None = None,
     ) -> None:
-        self.fhir_version = FhirRelease.parse(fhir_version)  # ValueError naming the supported releases
+        # ValueError naming the supported releases; None: the server's release, once its CapabilityStatement is read
+        self.asked = None if fhir_version is None else FhirRelease.parse(fhir_version)
+        self.fhir_version = self.asked or FhirRelease.R5
+        self.capability: dict[str, Any] | None = None
+        if not base_url.lower().startswith(("http://", "https://")):
+            raise FhirServerError(f"{base_url!r} is not an http:// or https:// URL (e.g. http://127.0.0.1:8080/fhir)")
         self.base_url = base_url.rstrip("/")
         self.timeout = (connect_timeout, read_timeout)
         self.auth = auth
@@ -224,11 +232,15 @@ class FhirClient(SessionOwner):
                 redact(f"{method} {url}: gave up{after}: {cause}"), url=url, retries=retries, circuit_open=True
             )
         if is_tls_failure(cause) or isinstance(e, requests.exceptions.SSLError):
+            what = (
+                f"TLS certificate verification failed (trusting {self.verify_source}; "
+                "give the server's CA with --ca-bundle)"
+                if is_certificate_failure(cause)
+                else "TLS handshake failed (is it an https:// server on that port? a plain http:// one answers "
+                "'wrong version number')"
+            )
             return FhirTransportError(
-                redact(
-                    f"{method} {url}: TLS certificate verification failed (trusting {self.verify_source}; "
-                    f"give the server's CA with --ca-bundle){after}: {describe_error(cause)}"
-                ),
+                redact(f"{method} {url}: {what}{after}: {describe_error(cause)}"),
                 url=url,
                 retries=retries,
                 tls=True,
@@ -291,24 +303,41 @@ class FhirClient(SessionOwner):
         return cs
 
     def check_version(self) -> str:
-        """The server's ``fhirVersion``, after checking it is the release asked for (once per client)."""
+        """The server's ``fhirVersion``, after checking it is the release asked for, or taking it as the client's
+        release when none was asked for (once per client)."""
         if self.server_version is not None:
             return self.server_version
         cs = self.capabilities()
         version = str(cs.get("fhirVersion", ""))
-        wanted = self.fhir_version.fhir_version
-        if version != wanted and not version.startswith(wanted + "."):
-            speaks = next(
-                (r for r in FhirRelease if version == r.fhir_version or version.startswith(r.fhir_version + ".")), None
-            )
+        speaks = next(
+            (r for r in FhirRelease if version == r.fhir_version or version.startswith(r.fhir_version + ".")), None
+        )
+        if speaks is None or (self.asked is not None and speaks != self.asked):
             hint = f"use --fhir-version {speaks}" if speaks else "fhir-adapter speaks R4 (4.0.x) and R5 (5.0.x)"
+            wanted = "" if self.asked is None else f", not {self.asked} ({self.asked.fhir_version}.x)"
             raise FhirVersionMismatch(
                 f"{self.base_url} speaks FHIR {version or '(no fhirVersion in its CapabilityStatement)'}"
-                f"{f' ({speaks})' if speaks else ''}, not {self.fhir_version} ({wanted}.x): {hint}",
+                f"{f' ({speaks})' if speaks else ''}{wanted}: {hint}",
                 url=self.url("metadata"),
             )
+        self.fhir_version = speaks
+        self.capability = cs
         self.server_version = version
         return version
+
+    def search_parameters(self, resource_type: str) -> frozenset[str] | None:
+        """The names of the search parameters the CapabilityStatement lists for ``resource_type``
+        (``rest.resource.searchParam``, https://hl7.org/fhir/R4/capabilitystatement-definitions.html); None when it
+        lists none for it (then nothing is known, and searches are sent as asked)."""
+        self.check_version()
+        names: set[str] = set()
+        for rest in (self.capability or {}).get("rest", []):
+            for resource in rest.get("resource", []) if isinstance(rest, dict) else []:
+                if isinstance(resource, dict) and resource.get("type") == resource_type:
+                    names |= {
+                        str(p["name"]) for p in resource.get("searchParam", []) if isinstance(p, dict) and p.get("name")
+                    }
+        return frozenset(names) or None
 
     def read(self, resource_type: str, resource_id: str) -> dict[str, Any]:
         resource: dict[str, Any] = self.json("GET", f"{resource_type}/{resource_id}")
