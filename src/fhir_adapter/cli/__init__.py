@@ -26,16 +26,14 @@ import typer.main
 DEBUG_VARIABLE = "FHIR_ADAPTER_DEBUG"
 
 # Each command: its module (fhir_adapter.cli.<name>, whose function <name> it runs) and the summary the main help
-# shows, the first paragraph of the function's docstring (tests/test_cli_help.py checks that they agree).
+# shows, the first sentence of the function's docstring (tests/test_cli_help.py checks that they agree).
 COMMANDS: dict[str, str] = {
-    "convert": "Convert trial records to FHIR. Exit 0 only if every record converted (and validated).",
-    "validate": "Validate FHIR resources. Exit 0 iff no error-level issue was found.",
-    "fetch": "Fetch studies from ClinicalTrials.gov by NCT id and/or by search. Exit 0 only if every fetch succeeded.",
-    "push": "Push trials to a FHIR server with conditional PUTs (pushing twice changes nothing). Exit 0 iff all "
-    "went in.",
-    "pull": "Pull trials from a FHIR server into collection bundles. Exit 0 iff every study was written complete.",
-    "match": "Pre-screen a patient (a FHIR file, or one on a FHIR server) against trials. Exit 0 when every input "
-    "was read (whatever the verdicts).",
+    "convert": "Convert trial records to FHIR.",
+    "validate": "Validate FHIR resources.",
+    "fetch": "Fetch studies from ClinicalTrials.gov by NCT id and/or by search.",
+    "push": "Push trials to a FHIR server with conditional PUTs (pushing twice changes nothing).",
+    "pull": "Pull trials from a FHIR server into collection bundles.",
+    "match": "Pre-screen a patient (a FHIR file, or one on a FHIR server) against trials.",
 }
 
 # Every setting read from the environment, for the main help (the README says the same).
