@@ -2,13 +2,25 @@
 
 The public API::
 
-    read_trials(path) -> Iterator[Trial]            every trial in a file or folder (any supported format)
+    read_trials(source) -> Iterator[Trial]          the trials of a file or folder, or of content in memory
+                                                    (bytes, a str document, parsed JSON); formats detected as
+                                                    for files (fhir_adapter.trials)
     to_bundle(trial, fhir_version="R5", bundle_type="collection") -> dict
     from_bundle(bundle, fhir_version=None) -> Trial the way back; ``Trial ==`` is the round-trip criterion
     validate(resource, fhir_version="R5") -> list[Issue]
     match(patient_resources, trials, on=None) -> list[TrialMatch]   pre-screen a patient's FHIR data (R4 or R5)
 
-``fhir_version`` is a ``fhir_adapter.release.FhirRelease`` or its name (``"R5"``, ``"r4"`` ...).
+    FhirClient(base_url, fhir_version=None, auth=None, ca_bundle=None, ...)   a FHIR server (TLS always verified,
+                                                    retries, circuit breaker; fhir_adapter.sinks.server.client)
+    push(client, paths, mode="transaction", batch_size=1, ...) -> PushSummary
+                                                    bundles or any input convert reads, validated, then sent as
+                                                    conditional updates (fhir_adapter.delivery.push_paths)
+    pull(client, output_dir, SearchQuery(...)) -> PullSummary
+                                                    ResearchStudy search -> one collection Bundle per trial
+                                                    (fhir_adapter.sinks.server.pull)
+
+``fhir_version`` is a ``fhir_adapter.release.FhirRelease`` or its name (``"R5"``, ``"r4"`` ...). ``examples/`` has a
+runnable script for each: convert, push, pull and screen a patient.
 
 Names are loaded on first use, so that ``import fhir_adapter`` (and the CLI's ``--help``) stays fast.
 """
@@ -18,50 +30,76 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
-
 __all__ = [
     "FhirAdapterError",
+    "FhirClient",
     "Issue",
     "MappingError",
+    "SearchQuery",
     "SourceError",
     "Trial",
     "ValidationFailed",
     "__version__",
     "from_bundle",
     "match",
+    "pull",
+    "push",
     "read_trials",
     "to_bundle",
     "validate",
 ]
 
+# name -> (module, attribute)
 _LAZY = {
-    "read_trials": "fhir_adapter.sources",
-    "to_bundle": "fhir_adapter.bundle",
-    "from_bundle": "fhir_adapter.bundle",
-    "validate": "fhir_adapter.validate",
-    "match": "fhir_adapter.match",
-    "Trial": "fhir_adapter.model",
-    "Issue": "fhir_adapter.issues",
-    "FhirAdapterError": "fhir_adapter.errors",
-    "SourceError": "fhir_adapter.errors",
-    "MappingError": "fhir_adapter.errors",
-    "ValidationFailed": "fhir_adapter.errors",
+    "read_trials": ("fhir_adapter.trials", "read_trials"),
+    "to_bundle": ("fhir_adapter.bundle", "to_bundle"),
+    "from_bundle": ("fhir_adapter.bundle", "from_bundle"),
+    "validate": ("fhir_adapter.validate", "validate"),
+    "match": ("fhir_adapter.match", "match"),
+    "FhirClient": ("fhir_adapter.sinks.server.client", "FhirClient"),
+    "SearchQuery": ("fhir_adapter.sinks.server.pull", "SearchQuery"),
+    "push": ("fhir_adapter.delivery", "push_paths"),
+    "pull": ("fhir_adapter.sinks.server.pull", "pull"),
+    "Trial": ("fhir_adapter.model", "Trial"),
+    "Issue": ("fhir_adapter.issues", "Issue"),
+    "FhirAdapterError": ("fhir_adapter.errors", "FhirAdapterError"),
+    "SourceError": ("fhir_adapter.errors", "SourceError"),
+    "MappingError": ("fhir_adapter.errors", "MappingError"),
+    "ValidationFailed": ("fhir_adapter.errors", "ValidationFailed"),
 }
 
 if TYPE_CHECKING:
     from fhir_adapter.bundle import from_bundle, to_bundle
+    from fhir_adapter.delivery import push_paths as push
     from fhir_adapter.errors import FhirAdapterError, MappingError, SourceError, ValidationFailed
     from fhir_adapter.issues import Issue
     from fhir_adapter.match import match
     from fhir_adapter.model import Trial
-    from fhir_adapter.sources import read_trials
+    from fhir_adapter.sinks.server.client import FhirClient
+    from fhir_adapter.sinks.server.pull import SearchQuery, pull
+    from fhir_adapter.trials import read_trials
     from fhir_adapter.validate import validate
+
+    __version__: str
+
+
+def _version() -> str:
+    """The installed distribution's version (pyproject.toml's, through the package metadata)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("fhir-adapter")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "0+unknown"
 
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'fhir_adapter' has no attribute {name!r}")
+    if name == "__version__":
+        value: Any = _version()
+    elif name in _LAZY:
+        module, attribute = _LAZY[name]
+        value = getattr(importlib.import_module(module), attribute)
+    else:
+        raise AttributeError(f"module 'fhir_adapter' has no attribute {name!r}")
+    globals()[name] = value
+    return value
