@@ -1,6 +1,8 @@
 """Pre-screen a synthetic patient against the seed trials, the way an EHR would: which could this patient enter?
 
-python examples/match_seeds.py [PATIENT.json] [TRIALS...] [--on YYYY-MM-DD]
+Run it with the project's virtual environment (``pip install -e .`` done, see the README):
+
+    .venv/bin/python examples/match_seeds.py [PATIENT.json] [TRIALS...] [--on YYYY-MM-DD]
 
 Defaults: the patient tests/data/patients/p01-eligible.r5.json, the trials of seeds/, evaluated on 2026-06-15 (the
 date the synthetic patients were made for). Prints the readable table, then the verdicts as the FHIR searchset

@@ -21,10 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from fhir_adapter.errors import SourceError
+from fhir_adapter.issues import Issue
 from fhir_adapter.limits import DEFAULT_LIMITS, Limits
 from fhir_adapter.model import Trial
 
-__all__ = ["TrialInput", "read_trials"]
+__all__ = ["TrialInput", "read_trials", "warnings_of"]
 
 TrialInput = str | os.PathLike[str] | bytes | dict[str, Any] | list[Any]
 _CONTENT_START = ("{", "[", "<")
@@ -71,3 +72,9 @@ def read_trials(source: TrialInput, *, limits: Limits = DEFAULT_LIMITS) -> Itera
             raise record.error
         assert record.trial is not None
         yield record.trial
+
+
+def warnings_of(trial: Trial) -> list[Issue]:
+    """The reader's findings on a trial that a conversion reports as warnings (the "N warnings" of each
+    ``fhir-adapter convert`` line): every issue but the information-level notes."""
+    return [issue for issue in trial.issues if issue.severity != "information"]
