@@ -17,10 +17,10 @@ from typer.testing import CliRunner
 
 from conftest import DATA, REPO
 from fhir_adapter.cli import app
-from fhir_adapter.errors import ExitCode, OutputError
+from fhir_adapter.errors import ExitCode
 from fhir_adapter.pipeline import ConvertOptions, Outcome, convert_paths, record_sink
 from fhir_adapter.sinks import BundleStream
-from fhir_adapter.sinks.stdout import bundle_line
+from fhir_adapter.sinks.stdout import ResourceStream, bundle_line
 from fhir_adapter.validate import has_errors, validate
 
 runner = CliRunner()
@@ -124,17 +124,43 @@ def test_standard_input_to_standard_output() -> None:
     assert json.loads(line)["resourceType"] == "Bundle"
 
 
-def test_ndjson_to_standard_output_is_a_usage_error() -> None:
-    result = run("convert", REPO / "seeds", "-o", "-", "--ndjson")
-    assert result.exit_code == ExitCode.USAGE
-    assert result.stdout == ""
-    assert len(result.stderr.splitlines()) == 1 and "--ndjson" in result.stderr and "-o DIR" in result.stderr
+def test_ndjson_to_standard_output_is_the_resources_one_a_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--ndjson -o -``: every resource of every record, one compact line each, the same lines as the
+    ``<ResourceType>.ndjson`` files hold (in the record's order instead of per type); nothing else on stdout."""
+    files = run("convert", *INPUTS, "-o", tmp_path / "out", "--ndjson", "-j", "1")
+    assert files.exit_code == ExitCode.OK, files.output
+    on_disk = sorted(line for f in (tmp_path / "out").glob("*.ndjson") for line in f.read_text().splitlines())
+    monkeypatch.chdir(tmp_path)
+    result = run("convert", *INPUTS, "-o", "-", "--ndjson", "-j", "2")
+    assert result.exit_code == ExitCode.OK, result.output
+    lines = result.stdout.splitlines()
+    assert sorted(lines) == on_disk and len(lines) > len(_ok_targets(result.stderr))
+    resources = [json.loads(line) for line in lines]
+    assert all(r["resourceType"] != "Bundle" and r["id"] for r in resources)
+    assert resources[0]["resourceType"] == "ResearchStudy"  # each record's lines in its bundle's order
+    assert _ok_targets(result.stderr) == ["stdout"] * len(_ok_targets(files.stdout))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+@pytest.mark.parametrize("ndjson", [[], ["--ndjson"]])
+def test_a_repeated_trial_on_standard_output_is_written_again_with_a_warning_that_the_later_wins(
+    tmp_path: Path, ndjson: list[str]
+) -> None:
+    src = tmp_path / "twice.ndjson"
+    src.write_text("".join(json.dumps(_study(n)) + "\n" for n in ("NCT92400000", "NCT92400001", "NCT92400000")))
+    result = run("convert", src, "-o", "-", "-q", *ndjson)
+    assert result.exit_code == ExitCode.OK, result.output
+    (warning,) = [line for line in result.stderr.splitlines() if "seen before" in line]
+    assert "NCT92400000" in warning and "the later record wins" in warning and "keep the later lines" in warning
+    once = run("convert", src, "-o", "-", "-q", "-j", "1", *ndjson).stdout.splitlines()
+    assert len(once) % 3 == 0 and once[: len(once) // 3] == once[2 * len(once) // 3 :]  # both written, in order
 
 
 def test_help_says_there_is_no_errors_file_on_standard_output() -> None:
     result = run("convert", "--help")
     text = " ".join(result.stdout.replace("│", " ").split())
     assert "Or - for standard output" in text and "no errors.jsonl" in text
+    assert "convert seeds/ -o - | jq" in result.stdout  # the examples keep their lines
 
 
 def test_convert_paths_on_a_stream_writes_lines_and_no_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -160,10 +186,9 @@ def test_a_pretty_payload_is_compacted_to_one_line() -> None:
     assert bundle_line(b'{"a":1}\n') == b'{"a":1}\n'
 
 
-def test_ndjson_on_a_stream_is_refused_by_the_library() -> None:
-    with pytest.raises(OutputError, match="folder"):
-        record_sink(io.BytesIO(), ConvertOptions(ndjson=True))
-    assert isinstance(record_sink(io.BytesIO(), ConvertOptions()), BundleStream)
+def test_the_library_chooses_the_stream_sink_by_the_options() -> None:
+    assert isinstance(record_sink(io.BytesIO(), ConvertOptions(ndjson=True)), ResourceStream)
+    assert type(record_sink(io.BytesIO(), ConvertOptions())) is BundleStream
 
 
 class _ClosedAfterOne(io.BytesIO):
@@ -220,6 +245,32 @@ def test_a_closed_pipe_through_the_shell(tmp_path: Path) -> None:
     assert json.loads(line)["resourceType"] == "Bundle"
     assert done.stderr.decode().strip() == "exit 1"
     assert "Traceback" not in errors.read_text() and "Exception ignored" not in errors.read_text()
+
+
+@pytest.mark.parametrize("ndjson", [[], ["--ndjson"]])
+def test_each_line_of_a_real_pipe_parses(ndjson: list[str]) -> None:
+    """``fhir-adapter convert seeds/ -o - | python -c ...``: the reader parses every line of the pipe as a Bundle
+    (with --ndjson: as a resource with an id), and sees nothing else."""
+    check = (
+        "import json, sys\n"
+        "items = [json.loads(line) for line in sys.stdin]\n"
+        "assert items and all(isinstance(i, dict) and i.get('resourceType') for i in items)\n"
+        "print(len(items), sorted({i['resourceType'] for i in items}) == ['Bundle'])\n"
+    )
+    command = (
+        f"'{sys.executable}' -m fhir_adapter convert '{REPO / 'seeds'}' -o - {' '.join(ndjson)} "
+        f'| \'{sys.executable}\' -c "$CHECK"; echo "exit ${{PIPESTATUS[0]}} ${{PIPESTATUS[1]}}" >&2'
+    )
+    done = subprocess.run(
+        ["bash", "-c", command], capture_output=True, timeout=300, check=False, env={**os.environ, "CHECK": check}
+    )
+    count, all_bundles = done.stdout.decode().split()
+    assert done.stderr.decode().splitlines()[-1] == "exit 0 0", done.stderr.decode()
+    if ndjson:
+        assert all_bundles == "False" and int(count) > 2
+    else:
+        assert all_bundles == "True" and int(count) == len(list((REPO / "seeds").iterdir()))
+    assert "Traceback" not in done.stderr.decode()
 
 
 def test_the_stdout_sink_imports_no_reader_pipeline_or_delivery() -> None:

@@ -22,6 +22,8 @@ class Outcome:
     payload: bytes = b""  # the serialised bundle (bundle mode)
     lines: list[tuple[str, bytes]] = field(default_factory=list)  # (resource type, NDJSON line) in NDJSON mode
     notes: list[str] = field(default_factory=list)  # explanations for ``-v`` (which words gave which atom)
+    # (field, message) of each warning, the field without list indices: what the run's summary counts per field
+    warning_kinds: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def where(self) -> str:

@@ -18,7 +18,7 @@ import contextlib
 import itertools
 import os
 from collections.abc import Callable, Generator, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -46,6 +46,10 @@ from fhir_adapter.sinks import (
     close_all,
     write_failure,
 )
+from fhir_adapter.sinks.stdout import ResourceStream
+
+MAX_WARNING_KINDS = 1000  # distinct (field, message) pairs counted; hostile input could name endless fields
+OTHER_KIND = ("(other fields)", "warnings past the first 1000 kinds")
 
 
 @dataclass(slots=True)
@@ -55,6 +59,8 @@ class ConvertSummary:
     warnings: int = 0
     resources: int = 0
     errors_file: Path | None = None
+    # reader warnings per (field, message): the summary counts them per field (hundreds of a few kinds are usual)
+    warnings_by_field: dict[tuple[str, str], int] = field(default_factory=dict)
 
     @property
     def records(self) -> int:
@@ -66,6 +72,10 @@ class ConvertSummary:
             self.converted += 1
             self.resources += outcome.resources
             self.warnings += outcome.warnings
+            for kind in outcome.warning_kinds:
+                if kind not in self.warnings_by_field and len(self.warnings_by_field) >= MAX_WARNING_KINDS:
+                    kind = OTHER_KIND
+                self.warnings_by_field[kind] = self.warnings_by_field.get(kind, 0) + 1
         else:
             self.failed += 1
 
@@ -92,11 +102,9 @@ def iter_outcomes(
 
 def record_sink(output: OutputFolder | BinaryIO, options: ConvertOptions) -> RecordSink:
     """The sink ``options`` ask for: NDJSON per resource type, or one bundle file per record, in a folder; one
-    bundle a line on a stream. ``OutputError`` for NDJSON on a stream (it is one file per resource type)."""
+    resource (``ndjson``) or one bundle a line on a stream."""
     if not isinstance(output, OutputFolder):
-        if options.ndjson:
-            raise OutputError("NDJSON per resource type needs an output folder, not a stream")
-        return BundleStream(output)
+        return ResourceStream(output) if options.ndjson else BundleStream(output)
     return NdjsonFiles(output) if options.ndjson else BundleFiles(output)
 
 
@@ -152,10 +160,10 @@ def convert_paths(
 
     ``output`` is a folder (a ``Path``): bundle or NDJSON files, and failed records listed in
     ``output/errors.jsonl`` (source, index, NCT id, stage, message), a stale errors file from an earlier run removed
-    first. Or it is a binary stream (standard output for ``-o -``): one compact bundle a line, in input order,
-    nothing on disk, failures only told to ``on_outcome``. Never raises for bad input; raises ``OutputError`` when
-    ``output`` cannot be used (a file, not creatable; NDJSON on a stream) or a file cannot be put in place at the
-    end, and ``BrokenPipeError`` when the stream's reader went away."""
+    first. Or it is a binary stream (standard output for ``-o -``): one compact bundle (or with ``ndjson`` one
+    resource) a line, in input order, nothing on disk, failures only told to ``on_outcome``. Never raises for bad
+    input; raises ``OutputError`` when ``output`` cannot be used (a file, not creatable) or a file cannot be put in
+    place at the end, and ``BrokenPipeError`` when the stream's reader went away."""
     inputs = list(inputs)
     if not isinstance(output, Path):
         return write_outcomes(inputs, record_sink(output, options), None, options, on_outcome, convert)

@@ -83,7 +83,8 @@ def convert_record(record: Record, options: ConvertOptions) -> Outcome:
     trial = record.trial
     assert trial is not None
     nct = trial.nct_id
-    warnings = [f"{i.severity}: {i.location}: {i.message}" for i in trial.issues if i.severity != "information"]
+    noted = [i for i in trial.issues if i.severity != "information"]
+    warnings = [str(i) for i in noted]
     try:
         bundle = to_bundle(trial, options.fhir_version, options.bundle_type)
     except LimitExceeded:
@@ -108,6 +109,7 @@ def convert_record(record: Record, options: ConvertOptions) -> Outcome:
         len(warnings),
         len(bundle["entry"]),
     )
+    out.warning_kinds = [warning_kind(i.location, i.message) for i in noted] if not errors else []
     if options.explain:
         from fhir_adapter.computable import atom_issues
 
@@ -120,6 +122,17 @@ def convert_record(record: Record, options: ConvertOptions) -> Outcome:
     except Exception as e:  # orjson refuses a value (an integer beyond 64 bits, a non-string key ...)
         return Outcome(src.path, src.index, nct, False, "serialise", [f"cannot serialise the bundle: {e}"])
     return out
+
+
+# A list index in a field's path (``armGroups[3]``) and an NCT id in a message: what varies between the records of
+# one kind of warning, taken out so that the summary counts the kind once per field.
+_INDEX = re.compile(r"\[[0-9]+\]")
+_NCT_IN_TEXT = re.compile(r"NCT[0-9]{8}")
+
+
+def warning_kind(location: str, message: str) -> tuple[str, str]:
+    """(field, message) of a reader warning as the run's summary counts it: list indices and NCT ids left out."""
+    return _INDEX.sub("", location), _NCT_IN_TEXT.sub("NCT…", message)
 
 
 # Where a study names its NCT id in the v2 and v1 JSON formats; only used to name a unit that failed as a whole.
@@ -221,4 +234,5 @@ __all__ = [
     "unit_failure",
     "unit_id",
     "warm_up",
+    "warning_kind",
 ]

@@ -34,10 +34,12 @@ class Closable(Protocol):
 
 class RecordNames:
     """The file name stem of each record of a run: two different ids never share a stem, and a repeated id is
-    written again (the later record wins) with a warning on its outcome."""
+    written again (the later record wins) with a warning on its outcome that says what became of the earlier one
+    (``consequence``: each sink says it its way)."""
 
-    def __init__(self) -> None:
+    def __init__(self, consequence: str = "its file replaces the earlier one") -> None:
         self.names: dict[str, str] = {}  # file stem -> the record id it was made from
+        self.consequence = consequence
 
     def claim(self, o: Outcome) -> str:
         """The stem for ``o``; ``UnusableId`` when its id cannot name a file, ``OutputError`` when the stem is taken
@@ -47,9 +49,14 @@ class RecordNames:
         if earlier is not None and earlier != o.nct_id:
             raise OutputError(f"output name {stem} is already taken by id {display_id(earlier)} in this run")
         if earlier is not None:
-            o.messages.append(f"warning: NCT id {o.nct_id} seen before in this run; the later record wins")
+            o.messages.append(repeat_warning(o.nct_id, self.consequence))
         self.names[stem] = o.nct_id or ""
         return stem
+
+
+def repeat_warning(record_id: str | None, consequence: str) -> str:
+    """The warning on a record whose id an earlier record of the run had: the later record wins, and how."""
+    return f"warning: NCT id {display_id(record_id)} seen before in this run; the later record wins: {consequence}"
 
 
 def close_all(closables: Iterable[Closable]) -> None:
@@ -71,4 +78,4 @@ def write_failure(e: Exception) -> str:
     return str(e)
 
 
-__all__ = ["Closable", "RecordNames", "RecordSink", "close_all", "write_failure"]
+__all__ = ["Closable", "RecordNames", "RecordSink", "close_all", "repeat_warning", "write_failure"]

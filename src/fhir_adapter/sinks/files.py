@@ -184,6 +184,26 @@ class LineFile:
     def write(self, data: bytes) -> None:
         self.file.write(data)
 
+    def drop(self, ranges: list[tuple[int, int]]) -> None:
+        """Rewrite what was written so far without the byte ranges ``[start, end)`` given (not overlapping), still
+        under a temporary name: a second pass over the file in bounded chunks, nothing held in memory."""
+        self.file.flush()
+        temp, f = self.folder.open_temp(self.name)
+        try:
+            flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
+            with os.fdopen(os.open(self.temp, flags, dir_fd=self.folder.fd), "rb") as old:
+                position = 0
+                for start, end in [*sorted(ranges), (-1, -1)]:
+                    _copy(old, f, position, start)
+                    position = end
+        except OSError as e:
+            f.close()
+            self.folder.discard(temp)
+            raise OutputError(f"cannot write {self.folder.path / self.name}: {e.strerror or e}") from None
+        self.file.close()
+        self.folder.discard(self.temp)
+        self.temp, self.file = temp, f
+
     def close(self) -> None:
         try:
             self.file.close()
@@ -191,6 +211,18 @@ class LineFile:
             self.folder.discard(self.temp)
             raise OutputError(f"cannot write {self.folder.path / self.name}: {e.strerror or e}") from None
         self.folder.commit(self.temp, self.name)
+
+
+def _copy(source: IO[bytes], target: IO[bytes], start: int, end: int, chunk: int = 1 << 20) -> None:
+    """Copy ``source[start:end]`` (``end`` -1: to its end) into ``target``, a chunk at a time."""
+    source.seek(start)
+    left = end - start if end >= 0 else -1
+    while left != 0:
+        data = source.read(chunk if left < 0 else min(chunk, left))
+        if not data:
+            return
+        target.write(data)
+        left = left - len(data) if left > 0 else left
 
 
 def file_identity(path: str) -> tuple[int, int] | None:
