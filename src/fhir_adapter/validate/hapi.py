@@ -71,15 +71,19 @@ def hapi_available() -> bool:
 
 
 def _unavailable_reason() -> str | None:
-    """Why HAPI's validator cannot run (one line, naming the setting and the build command), or None when it can."""
-    how = f"build it with `{BUILD_COMMAND}` and set {JAR_ENV} to validators/hapi/target/{JAR_NAME}"
+    """Why HAPI's validator cannot run (one line: "not installed" and how to build it, naming the setting), or None
+    when it can. A wheel carries no Java: the jar is built from a source checkout."""
+    how = (
+        f"how to build it: in a source checkout (Java 17+ and Maven), `{BUILD_COMMAND}`, then set {JAR_ENV} to "
+        f"validators/hapi/target/{JAR_NAME} (validators/README.md)"
+    )
     setting = os.environ.get(JAR_ENV)
     if not setting:
-        return f"HAPI's validator is not available: {JAR_ENV} is not set; {how}"
+        return f"HAPI validator not installed ({JAR_ENV} is not set): {how}"
     if not Path(setting).is_file():
-        return f"HAPI's validator is not available: {JAR_ENV}={setting} is not a file; {how}"
+        return f"HAPI validator not installed ({JAR_ENV}={setting} is not a file): {how}"
     if shutil.which("java") is None:
-        return "HAPI's validator is not available: java is not on PATH (it needs a Java 17+ runtime)"
+        return "HAPI validator cannot run: java is not on PATH (it needs a Java 17+ runtime)"
     return None
 
 
@@ -89,7 +93,7 @@ def require_hapi() -> Path:
     reason = _unavailable_reason()
     jar = hapi_jar()
     if reason is not None or jar is None:
-        raise HapiUnavailable(reason or f"HAPI's validator is not available: {JAR_ENV} names no jar")
+        raise HapiUnavailable(reason or f"HAPI validator not installed: {JAR_ENV} names no jar")
     return jar
 
 
