@@ -146,3 +146,27 @@ def regen_golden(request: pytest.FixtureRequest) -> bool:
 def all_inputs() -> list[Path]:
     """Every reference input: the seed pages and the v2 fixtures."""
     return [*SEEDS, *V2_FIXTURES]
+
+
+# The suite's wall time, printed last (issue 12: the README's test command prints its duration), from the start of
+# the session (collection included) on the controlling process; pytest-xdist workers print nothing.
+_SESSION_START: list[float] = []
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    import time
+
+    _SESSION_START.append(time.monotonic())
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    if hasattr(config, "workerinput") or not _SESSION_START:
+        return
+    import time
+
+    took = time.monotonic() - _SESSION_START[0]
+    which = "every suite (--all)" if config.getoption("run_all") else "marked suites deselected"
+    if config.getoption("markexpr") and not config.getoption("run_all"):
+        which = f"-m {config.getoption('markexpr')}"
+    workers = getattr(config.option, "numprocesses", None) or 1
+    terminalreporter.write_line(f"suite took {took:.0f} s ({took / 60:.1f} min) on {workers} process(es); {which}")

@@ -129,3 +129,18 @@ def test_pull_example_reads_back_the_trials(
     out = capsys.readouterr().out
     assert f"{trial.nct_id}: {trial.brief_title}" in out and "1 bundles written" in out
     assert (tmp_path / "pulled" / f"{trial.nct_id}.json").is_file()
+
+
+def test_the_test_command_prints_its_duration_last(tmp_path: Path) -> None:
+    """The README's test command ends with the suite's duration (tests/conftest.py), after pytest's own summary."""
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_hapi_setting.py"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout
+    tail = done.stdout.strip().splitlines()[-2:]
+    assert re.fullmatch(r"suite took \d+ s \(\d+\.\d min\) on 1 process\(es\); marked suites deselected", tail[0])
+    assert re.search(r"\d+ passed in [\d.]+s", tail[1])
