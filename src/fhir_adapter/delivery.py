@@ -8,6 +8,11 @@ read, mapped or validated is never sent. It is counted failed, reported through 
 message) and, when an :class:`~fhir_adapter.sinks.ErrorLog` is given, listed in ``errors.jsonl`` with the same
 fields as ``convert``'s (source, index, nct_id, stage, message).
 
+Raw inputs are converted for the server's release (the client's, once it has read the CapabilityStatement). A Bundle
+file written for the other release (an R5 bundle for an R4 server) stops the push with one
+:class:`BundleReleaseMismatch` naming the file and the command that converts for the server, instead of a rejected
+entry per resource.
+
 Once the push has stopped (credentials refused, the server gone, the wrong release), the rest of the inputs is only
 read, not mapped or validated, to list its trials as not attempted. Layering: docs/architecture.md.
 """
@@ -20,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from fhir_adapter.errors import LimitExceeded
+from fhir_adapter.errors import FhirVersionMismatch, LimitExceeded
 from fhir_adapter.outcome import Outcome
 from fhir_adapter.pipeline import ConvertOptions, iter_outcomes
 from fhir_adapter.release import FhirRelease
@@ -29,9 +34,13 @@ from fhir_adapter.sinks.server import FhirClient, PushResult, PushStop, PushSumm
 from fhir_adapter.sinks.server.entries import nct_of
 from fhir_adapter.sources import input_files, read_records
 
-__all__ = ["failure_lines", "push_paths"]
+__all__ = ["BundleReleaseMismatch", "failure_lines", "push_paths"]
 
 _BUNDLE_PEEK = 4096  # bytes read to tell a FHIR Bundle file from a raw input
+
+
+class BundleReleaseMismatch(FhirVersionMismatch):
+    """A Bundle file is written in another FHIR release than the server speaks: nothing of it can go in as it is."""
 
 
 def push_paths(
@@ -62,7 +71,7 @@ def push_paths(
     stop = PushStop()
     summary = push_bundles(
         client,
-        _trials(paths, client.fhir_version, stop, report),
+        _trials(paths, client, stop, report),
         mode=mode,
         batch_size=batch_size,
         on_result=on_result,
@@ -83,10 +92,12 @@ def failure_lines(o: Outcome) -> list[str]:
 
 
 def _trials(
-    paths: Iterable[str | Path], release: FhirRelease, stop: PushStop, report: Callable[[Outcome], None]
+    paths: Iterable[str | Path], client: FhirClient, stop: PushStop, report: Callable[[Outcome], None]
 ) -> Iterator[TrialBundle]:
     """The valid trial bundles of the inputs, in input order; failures go to ``report``. Once ``stop.reason`` is
-    set, the trials are only named (no entries)."""
+    set, the trials are only named (no entries). The release is the client's when the first trial is asked for:
+    ``push_bundles`` has read the server's CapabilityStatement by then."""
+    release = client.fhir_version
     options = ConvertOptions(fhir_version=release)
     for path in input_files(paths):
         bundle = _bundle_file(path)
@@ -130,6 +141,7 @@ def _bundle_trial(
 ) -> TrialBundle | None:
     """The trial of a Bundle file: one ResearchStudy with an NCT id, and no validation error (not validated once
     the push has stopped: it is only named then)."""
+    from fhir_adapter.bundle import fhir_release
     from fhir_adapter.validate import validate
 
     entries = [e for e in bundle.get("entry", []) if isinstance(e, dict) and isinstance(e.get("resource"), dict)]
@@ -141,6 +153,13 @@ def _bundle_trial(
         return None
     if stop.reason is not None:
         return TrialBundle(nct, str(path), [])
+    written = fhir_release(studies[0])
+    if written != release:
+        raise BundleReleaseMismatch(
+            f"{path} is a FHIR {written} bundle and the server speaks {release}: convert the inputs for it "
+            f"(fhir-adapter convert INPUT... --fhir-version {release} -o DIR) and push those, or push the raw "
+            f"inputs (they are converted for the server's release)"
+        )
     errors = [str(i) for i in validate(bundle, release) if i.is_error]
     if errors:
         report(Outcome(str(path), None, nct, False, "validate", errors))

@@ -2,72 +2,150 @@
 
 Each bundle holds the study and everything it references (EvidenceVariable, PlanDefinition, Location,
 Organization, Practitioner, PractitionerRole), so that ``from_bundle`` rebuilds the Trial. Search parameters:
-``identifier`` (``https://clinicaltrials.gov|NCT...``), ``condition:text`` (substring/word match on the condition's
-text and codings' display, on HAPI and Medplum alike), ``phase`` (token, e.g. ``phase-2``), ``_lastUpdated=ge``;
-``--status`` is the R4 ``status`` parameter on R4 and, on R5, a ``progressStatus`` state filtered after the search.
-Server and credential options: ``fhir_adapter.cli.server_options``.
+``identifier`` (``https://clinicaltrials.gov|NCT...``), ``condition:text``, ``phase``, ``status`` and
+``_lastUpdated=ge``; the status and phase words are mapped to the server's release and a criterion the server offers
+no search parameter for (a stock R4 server has no ``condition`` and no ``phase``) is checked here, said so on
+stderr (``fhir_adapter.sinks.server.search``). A search that finds nothing warns on stderr. Server and credential
+options: ``fhir_adapter.cli.server_options``.
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from fhir_adapter.cli.common import check_output, err, out
-from fhir_adapter.cli.server_options import ServerOptions, server_command
+from fhir_adapter.cli.server_options import ServerOptions, Throughput, server_command
 from fhir_adapter.errors import ExitCode
+
+if TYPE_CHECKING:
+    from fhir_adapter.sinks.server import PullSummary
 
 _NCT = re.compile(r"NCT\d{8}")
 _DAY = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
+SEARCH_PANEL = "Search"
+OUTPUT_PANEL = "Output"
 
 
 @server_command
 def pull(
     server: ServerOptions,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the DIR/<NCTID>.json bundles.")],
-    identifier: Annotated[str | None, typer.Option("--identifier", help="NCT ids, comma-separated.")] = None,
-    condition: Annotated[str | None, typer.Option("--condition", help="Condition text (condition:text).")] = None,
+    output: Annotated[
+        Path,
+        typer.Option("--output", "-o", help="Folder for the DIR/<NCTID>.json bundles.", rich_help_panel=OUTPUT_PANEL),
+    ],
+    identifier: Annotated[
+        str | None, typer.Option("--identifier", help="NCT ids, comma-separated.", rich_help_panel=SEARCH_PANEL)
+    ] = None,
+    condition: Annotated[
+        str | None,
+        typer.Option(
+            "--condition",
+            help="Condition text (the server's condition:text; on a server without it, a substring checked here).",
+            rich_help_panel=SEARCH_PANEL,
+        ),
+    ] = None,
     status: Annotated[
         str | None,
-        typer.Option("--status", help="Study status code (R5: progressStatus state such as recruiting; R4: status)."),
+        typer.Option(
+            "--status",
+            help="Study status: recruiting, RECRUITING, 'not yet recruiting', completed ... (mapped to the "
+            "server's release).",
+            rich_help_panel=SEARCH_PANEL,
+        ),
     ] = None,
-    phase: Annotated[str | None, typer.Option("--phase", help="Phase code, e.g. phase-2.")] = None,
+    phase: Annotated[
+        str | None,
+        typer.Option("--phase", help="Phase: 2, 'phase 2', phase2, II, phase-2, 1/2 ...", rich_help_panel=SEARCH_PANEL),
+    ] = None,
     updated_since: Annotated[
         str | None,
         typer.Option(
-            "--updated-since", metavar="YYYY-MM-DD", help="Only studies updated on the server since this day."
+            "--updated-since",
+            metavar="YYYY-MM-DD",
+            help="Only studies updated on the server since this day.",
+            rich_help_panel=SEARCH_PANEL,
         ),
     ] = None,
 ) -> None:
-    """Pull trials from a FHIR server into collection bundles. Exit 0 iff every study was written complete."""
+    """Pull trials from a FHIR server into collection bundles. Exit 0 iff every study was written complete.
+
+    A search that finds nothing warns on stderr; a criterion the server cannot search (a stock R4 server has no
+    condition and no phase parameter) is checked here, and stderr says so.
+
+    Example: fhir-adapter pull --server http://127.0.0.1:8080/fhir --condition melanoma --phase 2 -o back/
+    """
     from fhir_adapter.errors import FhirServerError
     from fhir_adapter.sinks.server import SearchQuery
     from fhir_adapter.sinks.server import pull as do_pull
 
     check_output(output)
+    ids = _identifiers(identifier)
+    if updated_since is not None and not _DAY.fullmatch(updated_since):
+        raise typer.BadParameter("use YYYY-MM-DD", param_hint="'--updated-since'")
+    _check_words(status, phase)
+    query = SearchQuery(identifiers=ids, condition=condition, status=status, phase=phase, updated_since=updated_since)
+    progress = Throughput("pulled")
+
+    def written(nct: str, path: Path, n: int) -> None:
+        out(f"ok {nct} -> {path} ({n} resources)")
+        progress.add()
+
+    with server.client() as client:
+        try:
+            summary = do_pull(client, output, query, on_study=written)
+        except FhirServerError as e:
+            err(f"error: {e}")
+            raise typer.Exit(ExitCode.FAILED) from None
+    _conclude(summary, ids, output, progress)
+
+
+def _identifiers(identifier: str | None) -> list[str]:
     ids = [i.strip().upper() for i in (identifier or "").split(",") if i.strip()]
     bad = [i for i in ids if not _NCT.fullmatch(i)]
     if bad:
         raise typer.BadParameter(f"not NCT ids: {', '.join(bad)}", param_hint="'--identifier'")
-    if updated_since is not None and not _DAY.fullmatch(updated_since):
-        raise typer.BadParameter("use YYYY-MM-DD", param_hint="'--updated-since'")
-    query = SearchQuery(identifiers=ids, condition=condition, status=status, phase=phase, updated_since=updated_since)
-    with server.client() as client:
-        try:
-            summary = do_pull(
-                client, output, query, on_study=lambda nct, path, n: out(f"ok {nct} -> {path} ({n} resources)")
-            )
-        except FhirServerError as e:
-            err(f"error: {e}")
-            raise typer.Exit(ExitCode.FAILED) from None
+    return ids
+
+
+def _check_words(status: str | None, phase: str | None) -> None:
+    """A usage error, before any request, for a status or phase word that names nothing."""
+    from fhir_adapter.release import FhirRelease
+    from fhir_adapter.sinks.server.search import SearchWordError, phase_code, plan_search
+
+    try:
+        if phase:
+            phase_code(phase, FhirRelease.R4)
+    except SearchWordError as e:
+        raise typer.BadParameter(str(e), param_hint="'--phase'") from None
+    try:
+        if status:
+            plan_search(condition=None, status=status, phase=None, release=FhirRelease.R4, offered=None)
+    except SearchWordError as e:
+        raise typer.BadParameter(str(e), param_hint="'--status'") from None
+
+
+def _conclude(summary: PullSummary, ids: list[str], output: Path, progress: Throughput) -> None:
+    """The notes, the failures, a warning when nothing matched, the count line; exit FAILED on any failure."""
+    for line in summary.notes:
+        err(f"note: {line}")
     for line in summary.problems:
         err(f"FAILED {line}")
     missing = [i for i in ids if not (output / f"{i}.json").exists() or output / f"{i}.json" not in summary.written]
     for i in missing:
         err(f"FAILED {i}: not found on the server")
+    if not summary.studies and not summary.problems:
+        searched = "; ".join(summary.searched) or "every ResearchStudy"
+        kept = (
+            f" ({summary.returned} returned by the server, none kept by the checks made here)"
+            if summary.returned
+            else ""
+        )
+        err(f"warning: no study matched{kept}: searched {searched}")
+    progress.finish()
     out(f"{summary.studies} studies pulled, {summary.resources} resources, {summary.requests} requests")
     if summary.problems or missing:
         raise typer.Exit(ExitCode.FAILED)

@@ -4,6 +4,10 @@ Raw inputs are read, mapped and validated as ``convert`` does (``fhir_adapter.de
 validated too. A record that fails is never sent: it is printed as a ``FAILED`` line and, with ``--output DIR``,
 listed in ``DIR/errors.jsonl``. Server and credential options: ``fhir_adapter.cli.server_options``; requests,
 retries and modes: ``fhir_adapter.sinks.server``.
+
+Exit codes (``fhir_adapter.errors.ExitCode``): 0 every trial went in; 1 a trial failed or was not attempted;
+2 usage (a bad option, ``--server`` without http(s)://, an input that cannot be read, a Bundle file of the other
+FHIR release); 3 no trial in the inputs (a path that does not exist, or inputs holding no record).
 """
 
 from __future__ import annotations
@@ -15,12 +19,16 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from fhir_adapter.cli.common import check_output, err, make_output, out, require_paths
-from fhir_adapter.cli.server_options import ServerOptions, server_command
+from fhir_adapter.cli.server_options import ServerOptions, Throughput, server_command
 from fhir_adapter.errors import ExitCode
 
 if TYPE_CHECKING:
     from fhir_adapter.sinks import ErrorLog
     from fhir_adapter.sinks.server import FhirClient, PushResult, PushSummary
+
+
+PUSH_PANEL = "Push"
+OUTPUT_PANEL = "Output"
 
 
 class PushMode(StrEnum):
@@ -39,14 +47,22 @@ def push(
         ),
     ],
     server: ServerOptions,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Trials per request.")] = 1,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, help="Trials per request.", rich_help_panel=PUSH_PANEL)
+    ] = 1,
     mode: Annotated[
-        PushMode, typer.Option("--mode", help="transaction: atomic per chunk; batch: entries independent.")
+        PushMode,
+        typer.Option(
+            "--mode", help="transaction: atomic per chunk; batch: entries independent.", rich_help_panel=PUSH_PANEL
+        ),
     ] = PushMode.transaction,
     output: Annotated[
         Path | None,
         typer.Option(
-            "--output", "-o", help="Folder for errors.jsonl, listing the records that failed before the push."
+            "--output",
+            "-o",
+            help="Folder for errors.jsonl, listing the records that failed before the push.",
+            rich_help_panel=OUTPUT_PANEL,
         ),
     ] = None,
 ) -> None:
@@ -55,12 +71,16 @@ def push(
     Every trial ends pushed, FAILED (with the reason) or NOT ATTEMPTED (the push stopped: credentials refused, the
     server gone, the wrong FHIR release); the last line counts all three. Running the same push again completes it.
     A record that cannot be read, mapped or validated is never sent (listed in DIR/errors.jsonl with --output).
+    Raw inputs are converted for the server's release; a Bundle file of the other release is refused (exit 2).
+
+    Example: fhir-adapter push out/ --server http://127.0.0.1:8080/fhir
     """
     from fhir_adapter.errors import OutputError
     from fhir_adapter.pipeline.inputs import input_identities
     from fhir_adapter.sinks import ERRORS_FILE, ErrorLog, OutputFolder
 
     require_paths(inputs)
+    _require_readable(inputs)
     if output is not None:
         check_output(output)
     client = server.client()
@@ -87,24 +107,51 @@ def push(
     _conclude(summary)
 
 
+def _require_readable(inputs: list[Path]) -> None:
+    """A usage error naming every input that exists but cannot be read (a file without read permission, a folder
+    that cannot be listed)."""
+    import os
+
+    unreadable = [p for p in inputs if not os.access(p, os.R_OK | (os.X_OK if p.is_dir() else 0))]
+    for p in unreadable:
+        err(f"error: {p}: cannot be read (permission denied)")
+    if unreadable:
+        raise typer.Exit(ExitCode.USAGE)
+
+
 def _push(client: FhirClient, inputs: list[Path], mode: PushMode, batch_size: int, log: ErrorLog | None) -> PushSummary:
-    from fhir_adapter.delivery import push_paths
+    from fhir_adapter.delivery import BundleReleaseMismatch, push_paths
+
+    progress = Throughput("pushed")
+
+    def reported(result: PushResult) -> None:
+        _report(result)
+        progress.add(len(result.nct_ids))
 
     with client:
-        return push_paths(
-            client,
-            inputs,
-            mode=mode.value,
-            batch_size=batch_size,
-            on_result=_report,
-            on_input_error=lambda line: err(f"FAILED {line}"),
-            on_not_attempted=_NotAttempted(),
-            error_log=log,
-        )
+        try:
+            summary = push_paths(
+                client,
+                inputs,
+                mode=mode.value,
+                batch_size=batch_size,
+                on_result=reported,
+                on_input_error=lambda line: err(f"FAILED {line}"),
+                on_not_attempted=_NotAttempted(),
+                error_log=log,
+            )
+        except BundleReleaseMismatch as e:
+            err(f"error: {e}")
+            if progress.done:
+                err(f"error: push stopped after {progress.done} trials (the ok lines above)")
+            raise typer.Exit(ExitCode.USAGE) from None
+    progress.finish()
+    return summary
 
 
 def _conclude(summary: PushSummary) -> None:
-    """The last line, counting every trial; exit FAILED unless every trial went in."""
+    """The last line, counting every trial; exit NO_INPUT when the inputs held no trial, FAILED unless every trial
+    went in."""
     if summary.stopped is not None and not summary.not_attempted:
         err(f"error: push stopped: {summary.stopped}")
     out(
@@ -113,6 +160,9 @@ def _conclude(summary: PushSummary) -> None:
         f"{summary.requests} requests, {summary.retries} retries, {summary.read_back} trials read back "
         f"({summary.verified} found pushed)"
     )
+    if not summary.trials and not summary.failed and not summary.not_attempted:
+        err("error: no trial in the inputs")
+        raise typer.Exit(ExitCode.NO_INPUT)
     if summary.failed or summary.not_attempted or summary.stopped:
         raise typer.Exit(ExitCode.FAILED)
 

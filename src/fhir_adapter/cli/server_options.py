@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -33,7 +34,7 @@ from fhir_adapter.release import DEFAULT_RELEASE, FhirRelease
 if TYPE_CHECKING:
     from fhir_adapter.sinks.server import FhirClient
 
-__all__ = ["ENV_SERVER", "ServerOptions", "SmartAlgorithm", "parse_release", "server_command"]
+__all__ = ["ENV_SERVER", "ServerOptions", "SmartAlgorithm", "Throughput", "parse_release", "server_command"]
 
 ENV_SERVER = "FHIR_ADAPTER_SERVER"
 SERVER_PANEL = "Server"
@@ -243,3 +244,33 @@ def server_command(command: F, *, optional_server: str | None = None) -> F:
     with_server.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
     with_server.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": signature.return_annotation}
     return with_server  # type: ignore[return-value]
+
+
+class Throughput:
+    """Progress of a push or pull on stderr: a line every ``every`` seconds while it runs (done so far, rate), and
+    :meth:`finish`'s last line with the rate over the whole run. Lines, not a redrawn bar, so they never garble the
+    per-trial lines on stdout, in a terminal or a log."""
+
+    def __init__(self, verb: str, every: float = 10.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.verb = verb
+        self.every = every
+        self.clock = clock
+        self.start = self.last = clock()
+        self.done = 0
+
+    def add(self, n: int = 1) -> None:
+        self.done += n
+        now = self.clock()
+        if now - self.last >= self.every:
+            self.last = now
+            err(f"{self.verb}: {self.done} trials so far, {self.rate(now):.1f} trials/s")
+
+    def rate(self, now: float) -> float:
+        return self.done / max(now - self.start, 1e-6)
+
+    def finish(self) -> None:
+        """The rate over the whole run (nothing when nothing was done: there is no rate to tell)."""
+        if not self.done:
+            return
+        now = self.clock()
+        err(f"{self.verb} {self.done} trials in {now - self.start:.1f} s ({self.rate(now):.1f} trials/s)")

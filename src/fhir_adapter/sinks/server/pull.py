@@ -1,6 +1,8 @@
 """Pull trials back from a FHIR server: :func:`pull` writes ``DIR/<NCTID>.json`` collection bundles.
 
-Searches ResearchStudy (identifier, condition, status, phase, ``_lastUpdated``), follows ``next`` links (a link seen
+Searches ResearchStudy (identifier, condition, status, phase, ``_lastUpdated``; our status and phase words mapped
+to the server's release, and a criterion the server offers no search parameter for checked here:
+``sinks.server.search``), follows ``next`` links (a link seen
 before is a :class:`~fhir_adapter.errors.PagingLoopError`), asks for ``_include=*`` (HAPI honours it; the Medplum
 front answers 400 to ``*``, so the search is repeated without it), then fetches every still missing referenced
 resource, transitively, by type in batches (``GET Type?_id=a,b,c``), each at most once; writes ``DIR/<NCTID>.json``
@@ -23,6 +25,7 @@ from fhir_adapter.release import FhirRelease
 from fhir_adapter.sinks.files import OutputFolder, UnusableId, output_stem
 from fhir_adapter.sinks.server.client import FhirClient
 from fhir_adapter.sinks.server.entries import nct_of, refs_of, type_id
+from fhir_adapter.sinks.server.search import SearchPlan, plan_search
 
 __all__ = ["PullSummary", "SearchQuery", "pull", "search_params"]
 
@@ -38,9 +41,9 @@ OnStudy = Callable[[str, Path, int], None]
 
 @dataclass(slots=True)
 class SearchQuery:
-    """What to pull. ``status``: for R4 the ResearchStudy.status code (server-side ``status``); for R5 a
-    ``progressStatus`` state code such as ``recruiting`` (R5's ``status`` parameter is the publication status, and
-    R5 defines no search parameter on progressStatus, so it is filtered here after the search)."""
+    """What to pull, in our words: ``status`` a study status (``recruiting``, ``RECRUITING``, ``Not yet
+    recruiting``, or a research-study-status code), ``phase`` a phase (``2``, ``phase 2``, ``II``, ``phase-2``),
+    ``condition`` a text; ``sinks.server.search`` maps them to the server's release and search parameters."""
 
     identifiers: list[str] = field(default_factory=list)
     condition: str | None = None
@@ -50,17 +53,27 @@ class SearchQuery:
     condition_modifier: str = ":text"  # "" for an exact token match on code / text
 
 
-def search_params(query: SearchQuery, fhir_version: str) -> list[dict[str, str]]:
-    """The ResearchStudy search(es) of a query: one per chunk of identifiers (comma-ORed), else one."""
+def search_params(query: SearchQuery, fhir_version: str, offered: frozenset[str] | None = None) -> list[dict[str, str]]:
+    """The ResearchStudy search(es) of a query on a server of ``fhir_version`` offering the ResearchStudy search
+    parameters ``offered`` (None: all): one per chunk of identifiers (comma-ORed), else one."""
+    return _searches(query, _plan(query, FhirRelease.parse(fhir_version), offered))
+
+
+def _plan(query: SearchQuery, release: FhirRelease, offered: frozenset[str] | None) -> SearchPlan:
+    return plan_search(
+        condition=query.condition,
+        status=query.status,
+        phase=query.phase,
+        release=release,
+        offered=offered,
+        condition_modifier=query.condition_modifier,
+    )
+
+
+def _searches(query: SearchQuery, plan: SearchPlan) -> list[dict[str, str]]:
     from fhir_adapter.terminology import system
 
-    base: dict[str, str] = {"_count": str(SEARCH_COUNT), "_include": "*"}
-    if query.condition:
-        base[f"condition{query.condition_modifier}"] = query.condition
-    if query.status and fhir_version == FhirRelease.R4:
-        base["status"] = query.status
-    if query.phase:
-        base["phase"] = query.phase
+    base: dict[str, str] = {"_count": str(SEARCH_COUNT), "_include": "*", **plan.params}
     if query.updated_since:
         base["_lastUpdated"] = f"ge{query.updated_since}"
     if not query.identifiers:
@@ -73,15 +86,6 @@ def search_params(query: SearchQuery, fhir_version: str) -> list[dict[str, str]]
     ]
 
 
-def _r5_state_codes(study: dict[str, Any]) -> set[str]:
-    codes: set[str] = set()
-    for ps in study.get("progressStatus", []):
-        for c in ps.get("state", {}).get("coding", []):
-            if c.get("code"):
-                codes.add(str(c["code"]).lower())
-    return codes
-
-
 @dataclass(slots=True)
 class PullSummary:
     studies: int = 0
@@ -89,10 +93,15 @@ class PullSummary:
     resources: int = 0
     requests: int = 0
     problems: list[str] = field(default_factory=list)  # one line each (missing references, duplicate NCT ids)
+    notes: list[str] = field(default_factory=list)  # how the search was made (criteria checked here, not on the server)
+    searched: list[str] = field(default_factory=list)  # the criteria, in words: server-side parameters, then filters
+    returned: int = 0  # ResearchStudy matches the server returned, before the filters applied here
 
 
 def pull(client: FhirClient, output: Path, query: SearchQuery, on_study: OnStudy | None = None) -> PullSummary:
-    """Search ResearchStudy, fetch what the studies reference, write one collection bundle per NCT id."""
+    """Search ResearchStudy, fetch what the studies reference, write one collection bundle per NCT id. A status or
+    phase word that names nothing is a ``sinks.server.search.SearchWordError`` (a ``ValueError``), raised before any
+    search."""
     client.check_version()
     output.mkdir(parents=True, exist_ok=True)
     summary = PullSummary()
@@ -110,8 +119,10 @@ def _matching_studies(client: FhirClient, query: SearchQuery, summary: PullSumma
     """(the ResearchStudy matches by ``Type/id``, every resource the searches returned by ``Type/id``)."""
     studies: _Resources = {}
     have: _Resources = {}
-    wanted_state = query.status.lower() if query.status and client.fhir_version == FhirRelease.R5 else None
-    for params in search_params(query, client.fhir_version):
+    plan = _plan(query, client.fhir_version, client.search_parameters("ResearchStudy"))
+    summary.notes += plan.notes
+    summary.searched = [f"{k}={v}" for k, v in plan.params.items()] + [f"{f.what} (checked here)" for f in plan.filters]
+    for params in _searches(query, plan):
         for page in _search_with_include(client, params):
             summary.requests += 1
             for e in page.get("entry", []):
@@ -121,7 +132,8 @@ def _matching_studies(client: FhirClient, query: SearchQuery, summary: PullSumma
                 have[f"{r['resourceType']}/{r['id']}"] = r
                 if r["resourceType"] != "ResearchStudy" or e.get("search", {}).get("mode", "match") != "match":
                     continue
-                if wanted_state is None or wanted_state in _r5_state_codes(r):
+                summary.returned += 1
+                if plan.keeps(r):
                     studies[f"ResearchStudy/{r['id']}"] = r
     return studies, have
 
