@@ -763,3 +763,146 @@ ULN = "{ULN}"
 )
 def test_general_rules(text: str, exclude: bool, expected: list[tuple[Any, ...]]) -> None:
     assert atoms(text, exclude) == expected
+
+
+# -- rules of the recall pass (helper R): each a wording that recurs in trials -----------------------------------------
+
+X = None  # a field the atom does not have
+
+
+def _w(low: float, unit: str, event: str | None = None) -> tuple[float, str, str | None]:
+    return (low, unit, event)
+
+
+@pytest.mark.parametrize(
+    ("text", "exclude", "expected"),
+    [
+        (  # an exclusion's alternative that cannot be read stays text; the others still exclude
+            "Subjects with known Tuberculosis (TB) infection, at high risk of acquiring TB infection, or latent TB",
+            True,
+            [("tuberculosis", X, X, X, X, X, X, X, "exclude")],
+        ),
+        (  # a first alternative left out for its qualifier, before a threshold of its own
+            "Subjects with symptomatic hypotension or systolic blood pressure <100 mmHg at screening",
+            True,
+            [("systolic-bp", "<", 100, X, X, "mm[Hg]", X, X, "exclude")],
+        ),
+        (  # the examples of a condition under an opening window, one of them a NYHA class with "heart disease"
+            "Within the past 3 months, there has been severe cardiovascular disease (such as New York Heart Association"
+            " Grade II or above heart disease, myocardial infarction, or cerebrovascular accident), unstable"
+            " arrhythmia, or unstable angina pectoris",
+            True,
+            [
+                ("nyha-class", ">=", 2, X, X, X, X, _w(-3, "mo"), "exclude"),
+                ("myocardial-infarction", X, X, X, X, X, X, _w(-3, "mo"), "exclude"),
+                ("stroke", X, X, X, X, X, X, _w(-3, "mo"), "exclude"),
+                ("unstable-angina", X, X, X, X, X, X, _w(-3, "mo"), "exclude"),
+            ],
+        ),
+        (  # a NYHA class named after the condition ("as defined by the NYHA classification"), in an example list
+            "Cardiovascular disease (e.g., Class III or IV heart failure as defined by the New York Heart Association"
+            " classification, myocardial infarction within the past 6 months)",
+            True,
+            [
+                ("myocardial-infarction", X, X, X, X, X, X, _w(-6, "mo"), "exclude"),  # examples with a window first
+                ("nyha-class", X, X, 3, 4, X, X, X, "exclude"),
+                ("heart-failure", X, X, X, X, X, X, X, "exclude"),
+            ],
+        ),
+        (  # a disease-free interval: the malignancy within that many years; the carve-out is dropped
+            "Prior history of cancer, other than MDS, unless the subject has been free of the disease for ≥ 5 years.",
+            True,
+            [("second-malignancy", X, X, X, X, X, X, _w(-5, "a"), "exclude")],
+        ),
+        (
+            "History of another malignancy unless the patient has been cured and has had no evidence of recurrence"
+            " for 3 years",
+            True,
+            [("second-malignancy", X, X, X, X, X, X, _w(-3, "a"), "exclude")],
+        ),
+        (
+            "No other malignancy unless disease-free for at least 3 years",
+            False,
+            [("second-malignancy", X, X, X, X, X, X, _w(-3, "a"), "exclude")],
+        ),
+        (
+            "Currently receiving treatment for cancer or history of cancer in the last five years (except basal cell"
+            " carcinoma of the skin)",
+            True,
+            [("second-malignancy", X, X, X, X, X, X, _w(-5, "a"), "exclude")],
+        ),
+        (  # a condition defined by its "(i.e. ...)"; the next sentence lost its full stop
+            "Patients with known active hepatic disease (i.e., Hepatitis B or C) Systematic serologies to confirm"
+            " the absence of these diseases are not required.",
+            True,
+            [
+                ("hepatitis-b", X, X, X, X, X, X, X, "exclude"),
+                ("hepatitis-c", X, X, X, X, X, X, X, "exclude"),
+            ],
+        ),
+        (  # a severity defined by measurements: the measurements
+            "Severe chronic liver disease (ALT or AST > 5 times the upper limit of normal)",
+            True,
+            [("alt", ">", 5, X, X, ULN, X, X, "exclude"), ("ast", ">", 5, X, X, ULN, X, X, "exclude")],
+        ),
+        (  # "may not be receiving": the exposure excludes; in an inclusion it is an absence
+            "Patients may not be receiving any other investigational agents.",
+            True,
+            [("investigational-drug", X, X, X, X, X, X, X, "exclude")],
+        ),
+        (
+            "Patients may not be receiving any other investigational agents.",
+            False,
+            [("investigational-drug", X, X, X, X, X, X, X, "exclude")],
+        ),
+        (  # "negative for" a condition without a test of its own: its absence; "per local ..." says how
+            "Screen negative for Tuberculosis per local screening guidelines",
+            False,
+            [("tuberculosis", X, X, X, X, X, X, X, "exclude")],
+        ),
+        (  # an inclusion's "... and who agrees to ...": a requirement of its own (text)
+            "Woman of childbearing potential who has a negative serum pregnancy test at screening and who agrees to"
+            " take appropriate precautions to avoid pregnancy",
+            False,
+            [("pregnancy-test", X, X, X, X, X, "negative", X, "include")],
+        ),
+        (  # 'positive' after a list of conditions and tests: the conditions are present, the tests positive
+            "HIV, HCV or HBsAg positive",
+            True,
+            [
+                ("hiv-infection", X, X, X, X, X, X, X, "exclude"),
+                ("hepatitis-c", X, X, X, X, X, X, X, "exclude"),
+                ("hbsag", X, X, X, X, X, "positive", X, "exclude"),
+            ],
+        ),
+    ],
+)
+def test_recall_rules(text: str, exclude: bool, expected: list[tuple[Any, ...]]) -> None:
+    assert atoms(text, exclude) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # an alternative left out that limits the others, or a first one that may govern them
+        "Malignancy, or prior malignancy unless curatively treated",
+        "Hospitalization for myocardial infarction, stroke, or heart failure",
+        "Active infection requiring intravenous antibiotics, antivirals, or antifungals",
+        # a trailing window or qualifier may belong to every alternative
+        "Current receipt of treatment for active TB or receipt of >14 days cumulative treatment for active TB within"
+        " 96 weeks prior to study entry",
+        "On anticoagulation or dual anti-platelet therapy with abnormal coagulation panel results",
+        # an unknown name before a shared value
+        "Alkaline phosphatase or AST > 5 x ULN, or symptomatic hepatitis",
+        # examples of one alternative are no alternatives
+        "Use of immunosuppressive medication, such as systemic corticosteroids or chemotherapy, or immunosuppressive"
+        " diseases",
+        # a disease-free clause that says more than the interval
+        "Other malignancy unless treated with curative intent and disease-free for 3 years",
+        "History of cancer unless disease-free for 5 years and approved by the sponsor",
+        # "may not" outside a prohibition of an exposure
+        "Patients with heart failure who may not tolerate fluid loading",
+    ],
+)
+def test_recall_rules_keep_unclear_text(text: str) -> None:
+    assert definition_of(text, True) is None

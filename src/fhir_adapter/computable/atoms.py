@@ -62,7 +62,7 @@ class _State:
     shared_result: str | None = None  # "negative HIV test, negative HBsAg test and anti-HCV test"
     exclude: bool = False  # the part belongs to an exclusion item
     class_join: bool = False  # the 'and' between a class and its condition ("NYHA class III heart failure")
-    joiner: str | None = None  # 'with' / 'on' since the last concept
+    joiner: str | None = None  # 'with' / 'on' / 'for' since the last concept
     read: set[str] = field(default_factory=set)  # the keys of the finished groups
 
 
@@ -91,8 +91,10 @@ def _combine(joins: list[str], measured: bool = False) -> str:
     raise Unreadable("'and' mixed with 'or'")
 
 
-def _flush(st: _State, qty: Qty | None, result: str | None, end: int) -> None:
-    """The pending concepts become atoms sharing ``qty`` / ``result`` (or presence atoms)."""
+def _flush(st: _State, qty: Qty | None, result: str | None, end: int, positive_is_presence: bool = False) -> None:
+    """The pending concepts become atoms sharing ``qty`` / ``result`` (or presence atoms); with
+    ``positive_is_presence`` a 'positive' written after a list of tests and conditions is the presence of the
+    conditions ("HIV, HCV or HBsAg positive": HIV infection, hepatitis C, HBsAg positive)."""
     if not st.pending:
         return
     if any(s.pair for s in st.pending):
@@ -100,7 +102,7 @@ def _flush(st: _State, qty: Qty | None, result: str | None, end: int) -> None:
         return
     for spec in st.pending:
         spec.qty, spec.end = qty, max(spec.end, end)
-        if result is not None:
+        if result is not None and not (positive_is_presence and result == "positive" and spec.kind == "condition"):
             spec.result = result
             spec.key = st.result_keys.get(spec.key, spec.key)
             spec.kind = st.kinds.get(spec.key, spec.kind)
@@ -249,12 +251,31 @@ def _concept(st: _State, it: Item) -> None:
     st.pending.append(Spec(key, st.kinds.get(key, ""), it.start, it.end, neg=st.neg))
     if st.prefix_result is None and st.kinds.get(key) == "result" and st.conn in ("and", "comma", "or"):
         st.prefix_result = st.shared_result  # the result written before the first test of the list
-    if st.prefix_result is not None:
-        if st.kinds.get(key) not in _RESULTS and key not in st.result_keys:
-            raise Unreadable("a result before a condition")  # "positive hepatitis ...": which test
-        result, st.prefix_result = st.prefix_result, None
-        _flush(st, None, result, it.end)
-        st.shared_result = result
+    if st.prefix_result is not None and not _screened_for(st, key):
+        _prefixed(st, key, it)
+
+
+def _prefixed(st: _State, key: str, it: Item) -> None:
+    """The result written before the concept ("negative pregnancy test", "positive for HIV") binds to it."""
+    if st.kinds.get(key) not in _RESULTS and key not in st.result_keys:
+        raise Unreadable("a result before a condition")  # "positive hepatitis ...": which test
+    result, st.prefix_result = st.prefix_result, None
+    _flush(st, None, result, it.end)
+    st.shared_result = result
+
+
+def _screened_for(st: _State, key: str) -> bool:
+    """ "Screen negative for tuberculosis", "positive for COVID-19" of a condition that has no test of its own in the
+    vocabulary: the condition is absent (present); "negative for HIV" stays the test's result."""
+    if st.joiner != "for" or st.kinds.get(key) != "condition" or key in st.result_keys:
+        return False
+    if st.prefix_result not in ("negative", "positive"):
+        return False
+    spec = st.pending[-1]
+    spec.neg = spec.neg != (st.prefix_result == "negative")
+    st.prefix_result = None
+    _flush(st, None, None, spec.end)
+    return True
 
 
 def _named_elsewhere(st: _State, key: str) -> bool:
@@ -293,7 +314,7 @@ def _value(st: _State, it: Item) -> None:
             raise Unreadable("a negative result on a condition")
         return
     if st.pending:
-        _flush(st, None, it.data, it.end)
+        _flush(st, None, it.data, it.end, positive_is_presence=True)
     elif st.groups and st.conn is None and all(s.result is None for s in st.groups[-1][1]):
         raise Unreadable("a result after a finished atom")
     else:
@@ -333,8 +354,8 @@ def _step(st: _State, it: Item) -> None:
     cat = it.cat
     if cat in ("and", "or", "comma", "slash", "lparen"):
         _connector(st, it)
-    elif cat == "neg":
-        st.neg = True
+    elif cat == "neg" or (cat == "prohibit" and not st.exclude):
+        st.neg = True  # "may not be receiving X": no X to enter; under an exclusion, X excludes
     elif cat == "window":
         _window(st, it)
     elif cat == "value":
@@ -354,7 +375,7 @@ def _step(st: _State, it: Item) -> None:
         raise Unreadable(f"{cat} {it.data!r}")
     # other words ("word", an event outside a window) carry no condition the atoms would miss: the blockers of the
     # lexicon name the words that do
-    if cat == "concept" or (cat == "filler" and it.data in ("with", "on")):
+    if cat == "concept" or (cat == "filler" and it.data in ("with", "on", "for")):
         st.joiner = it.data if cat == "filler" else None
 
 

@@ -40,7 +40,7 @@ class Token:
 
 @dataclass(slots=True)
 class Item:
-    """One lexical item: ``cat`` is concept, value, cmp, post, wopen, wrel, neg, and, or, comma, event, qty,
+    """One lexical item: ``cat`` is concept, value, cmp, post, wopen, wrel, neg, prohibit, and, or, comma, event, qty,
     lparen, rparen, colon, semi, slash, stop, filler, blocker, bp (a systolic/diastolic pair's name) or word;
     ``data`` depends on it."""
 
@@ -100,6 +100,7 @@ def _general() -> dict[tuple[str, ...], tuple[str, Any]]:
     for op, forms in lex["comparators"].items():
         add("cmp", forms, op)
     add("wopen", lex["window_openers"])
+    add("prohibit", lex["prohibitions"])  # "may not be receiving": a negation in an inclusion only
     add("neg", lex["negations"])
     add("or", lex["or"])
     add("and", lex["and"])

@@ -14,6 +14,8 @@ from __future__ import annotations
 from functools import cache
 from itertools import accumulate
 
+from fhir_adapter.computable.alternatives import alternatives
+from fhir_adapter.computable.clauses import concrete_example, disease_free_window, resplit, run_on_sentence
 from fhir_adapter.computable.lexer import Item, Token, _lexicon, tokens, words_of
 
 __all__ = ["parts_of"]
@@ -123,6 +125,8 @@ def _drop_parentheticals(toks: list[Token], items: list[Item], kinds: dict[str, 
                 out.pop()
         elif measured and defines:
             out = out[: _after_connector(out)]  # "Evidence of platelet engraftment (ie, platelets >= 20 x 10^9/L)"
+        elif defines and _defined_condition(out, inner, kinds):
+            out.pop()  # "active hepatic disease (i.e., hepatitis B or C)": what it is defined as
         elif measured:
             out = out[: _described(out)]  # "end stage renal function (CrCl < 15 mL/min ...)", "or hypotension (...)"
         if out and out[-1].cat == "qty":
@@ -130,6 +134,19 @@ def _drop_parentheticals(toks: list[Token], items: list[Item], kinds: dict[str, 
         out += inner
         k = end + 1
     return out
+
+
+def _defined_condition(out: list[Item], inner: list[Item], kinds: dict[str, str]) -> bool:
+    """A condition right before an "(i.e. ...)" of conditions only: the parenthetical says what it is."""
+    named = _concepts(inner)
+    last = out[-1] if out else None
+    return (
+        last is not None
+        and last.cat == "concept"
+        and kinds.get(last.data) in _CONDITION_KINDS
+        and bool(named)
+        and all(kinds.get(c) in _CONDITION_KINDS for c in named)
+    )
 
 
 def _after_connector(out: list[Item]) -> int:
@@ -278,31 +295,23 @@ def _such_as(items: list[Item], kinds: dict[str, str], exclude: bool) -> list[It
     if end < 0 or not _plain_head(head) or (listed and not _a_list(items[k + 1 : end])):
         return items
     # an example with its own window first: a window belongs to the atoms before it that have none
-    examples = [e for e in _segments(items[k + 1 : end]) if _concrete(e, kinds)]
+    examples = [e for e in _segments(items[k + 1 : end]) if concrete_example(e, kinds)]
+    # an example of two atoms ("Class III or IV heart failure": both) is an alternative of its own: a part
+    sep = "semi" if any(len(_concepts(e)) > 1 for e in examples) else "or"
     kept: list[Item] = []
     for example in sorted(examples, key=lambda e: e[-1].cat != "window"):
-        kept += [Item("or", example[0].start, example[0].start, ","), *example] if kept else example
+        kept += [Item(sep, example[0].start, example[0].start, ","), *example] if kept else example
     if not kept:
         return items
     return [it for it in head if it.cat == "window"] + kept + items[end + 1 :]
-
-
-def _concrete(example: list[Item], kinds: dict[str, str]) -> bool:
-    """One condition or exposure with nothing that qualifies it, and at most its own window after it ("myocardial
-    infarction within the past 6 months"); a measured concept is not an example (its value may be shared)."""
-    body = example[:-1] if example[-1].cat == "window" else example
-    concepts = _concepts(body)
-    return (
-        len(concepts) == 1
-        and all(kinds.get(c) in _PRESENCE for c in concepts)
-        and all(it.cat in ("concept", "filler") for it in body)
-    )
 
 
 def _plain_head(head: list[Item]) -> bool:
     """A head naming no concept, one thing (no list, no negation), nothing that limits what the examples mean
     ("other than", "unless", "uncontrolled")."""
     inner = head[:-1] if head and head[-1].cat == "comma" else head
+    if inner and inner[0].cat == "window":  # "Within the past 3 months, there has been ...": the examples' window
+        inner = inner[2:] if len(inner) > 1 and inner[1].cat == "comma" else inner[1:]
     bad = ("lparen", "rparen", "colon", "neg", "comma", "or", "and", "semi")
     return not _concepts(head) and not any(it.cat in bad or str(it.data).lower() in _HEAD_LIMITS for it in inner)
 
@@ -347,7 +356,9 @@ def _split(toks: list[Token], items: list[Item], exclude: bool) -> list[list[Ite
     for k, it in enumerate(items):
         nxt = items[k + 2] if k + 2 < len(items) else None
         another = exclude and it.cat == "comma" and nxt is not None and items[k + 1].cat == "and"
-        if it.cat == "semi" or (another and nxt is not None and " ".join(_words(toks, nxt)) in subjects):
+        # in an inclusion, "... who has X and who agrees to Y": two requirements, each read (or not) on its own
+        clause = not exclude and it.cat == "and" and k + 1 < len(items) and items[k + 1].data == "who"
+        if clause or it.cat == "semi" or (another and nxt is not None and " ".join(_words(toks, nxt)) in subjects):
             parts.append([])
         else:
             parts[-1].append(it)
@@ -402,13 +413,14 @@ def _non_pregnant(items: list[Item], kinds: dict[str, str]) -> list[Item]:
 def parts_of(toks: list[Token], items: list[Item], kinds: dict[str, str], exclude: bool) -> list[list[Item]]:
     """The parts of a criterion with the words that carry no condition taken out."""
     whole = _drop_preamble(toks, _non_pregnant(items, kinds))
-    items = _first_sentence(whole)
+    items = run_on_sentence(toks, _first_sentence(whole))
     parts = [
         _drop_exceptions(
             _such_as(_examples(_drop_subgroups(toks, _drop_explanations(toks, p))), kinds, exclude), exclude
         )
-        for p in _split(toks, items, exclude)
+        for p in (disease_free_window(q, kinds, exclude) for q in _split(toks, items, exclude))
     ]
     if len(items) == len(whole) or whole[len(items)].cat != "colon":  # "...: all negative" may apply to all
         parts = [q for p in parts for q in _requirements(p, exclude, kinds)]
-    return [_drop_clauses(toks, _drop_parentheticals(toks, p, kinds), kinds, exclude) for p in parts]
+    parts = [_drop_clauses(toks, _drop_parentheticals(toks, p, kinds), kinds, exclude) for p in parts]
+    return [r for p in parts for q in resplit(p) for r in alternatives(q, kinds)] if exclude else parts

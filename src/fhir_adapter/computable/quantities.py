@@ -31,6 +31,8 @@ _ROMAN = {"i": 1.0, "ii": 2.0, "iii": 3.0, "iv": 4.0}
 _CLASS_WORDS = {"class", "grade", "functional"}
 _SPECIAL = frozenset({".", "class"})  # a point, "Class III heart failure"
 _HEART_FAILURE = ("heart", "failure")
+# "NYHA grade II or above heart disease": the class of any heart disease, no condition of its own (labelling rules)
+_HEART_DISEASE = (("heart", "disease"), ("cardiac", "disease"))
 
 
 @dataclass(slots=True)
@@ -189,6 +191,8 @@ def _roman(toks: list[Token], i: int) -> tuple[int, Qty]:
     elif j < len(toks):
         k, q.post = longest(toks, j, simple("post_comparators"))
         j += k
+    if tuple(t.low for t in toks[j : j + 2]) in _HEART_DISEASE:
+        j += 2
     return j - i, q
 
 
