@@ -273,6 +273,33 @@ def test_each_line_of_a_real_pipe_parses(ndjson: list[str]) -> None:
     assert "Traceback" not in done.stderr.decode()
 
 
+def test_validate_reads_standard_input_a_document_or_ndjson() -> None:
+    bundle = run("convert", REPO / "seeds", "-o", "-", "-q", "-j", "1").stdout.splitlines()[0]
+    one = run("validate", "-", stdin=json.dumps(json.loads(bundle), indent=2).encode())  # one document, many lines
+    assert one.exit_code == ExitCode.OK, one.output
+    assert one.stdout.splitlines() == ["ok -: 0 error(s), 0 other issue(s)", "1 valid, 0 invalid"]
+    resources = run("convert", REPO / "seeds", "-o", "-", "-q", "--ndjson").stdout
+    broken = resources + '{"resourceType": "ResearchStudy"}\n'  # no status: invalid
+    lines = run("validate", "-", stdin=broken.encode())
+    assert lines.exit_code == ExitCode.FAILED
+    count = len(resources.splitlines())
+    assert lines.stdout.splitlines()[-1] == f"{count} valid, 1 invalid"
+    assert f"INVALID -:{count + 1}: " in lines.stdout
+
+
+def test_a_real_pipe_into_validate() -> None:
+    """``fhir-adapter convert seeds/ -o - --ndjson | fhir-adapter validate -``"""
+    cli = f"'{sys.executable}' -m fhir_adapter"
+    done = subprocess.run(
+        ["bash", "-c", f"{cli} convert '{REPO / 'seeds'}' -o - --ndjson -q | {cli} validate -"],
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout.decode().splitlines()[-1].endswith(" valid, 0 invalid")
+
+
 def test_the_stdout_sink_imports_no_reader_pipeline_or_delivery() -> None:
     tree = ast.parse((REPO / "src" / "fhir_adapter" / "sinks" / "stdout.py").read_text())
     imported = [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]

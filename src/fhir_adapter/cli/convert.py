@@ -196,10 +196,11 @@ def _run(inputs: list[str], target: Path | BinaryIO, options: ConvertOptions, qu
     for line in [] if quiet else warning_lines(summary):
         say(line)
     say(_summary_line(summary, to_stream))
+    if summary.converted == 0 and summary.failed == summary.empty:  # nothing, or only empty files / stdin
+        err("error: no record found in the inputs (empty input: exit 3)")
+        raise typer.Exit(ExitCode.NO_INPUT)
     if summary.failed:
         raise typer.Exit(ExitCode.FAILED)
-    if summary.converted == 0:
-        raise typer.Exit(ExitCode.NO_INPUT)
 
 
 MAX_WARNING_LINES = 12  # fields listed in the summary; the rest are counted on one line

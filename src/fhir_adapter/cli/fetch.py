@@ -56,7 +56,14 @@ def fetch(
         ),
     ] = None,
 ) -> None:
-    """Fetch studies from ClinicalTrials.gov by NCT id and/or by search. Exit 0 only if every fetch succeeded."""
+    """Fetch studies from ClinicalTrials.gov by NCT id and/or by search. Exit 0 only if every fetch succeeded, 1 if
+    one failed, 2 for a usage error (a bad NCT id among them), 3 if a search found nothing.
+
+    \b
+    Examples:
+      fhir-adapter fetch NCT02513394 -o trials/ --convert
+      fhir-adapter fetch --query melanoma --status RECRUITING --updated-since 2026-01-01 -o trials/
+    """
     from fhir_adapter.sources.ctgov_api import CtgovClient, normalize_statuses
 
     check_output(output)

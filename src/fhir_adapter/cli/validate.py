@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
@@ -49,11 +50,17 @@ def _use_hapi(engine: Engine, release: FhirRelease) -> bool:
     return True
 
 
-def _documents(paths: list[Path]) -> Iterator[tuple[str, Any, str | None]]:
-    """(name, parsed JSON or None, parse error) for every JSON / NDJSON document under the paths."""
-    import orjson
+STDIN = Path("-")
 
+
+def _documents(paths: list[Path]) -> Iterator[tuple[str, Any, str | None]]:
+    """(name, parsed JSON or None, parse error) for every JSON / NDJSON document under the paths; ``-`` is
+    standard input (one JSON document, or NDJSON: one resource a line, as ``convert --ndjson -o -`` writes)."""
     for p in paths:
+        if p == STDIN:
+            data = sys.stdin.buffer.read()
+            yield from _parsed("-", data, ndjson=len(data.strip().splitlines()) > 1 and not _is_json(data))
+            continue
         files = sorted(f for f in p.rglob("*") if f.suffix in (".json", ".ndjson")) if p.is_dir() else [p]
         for f in files:
             try:
@@ -61,20 +68,45 @@ def _documents(paths: list[Path]) -> Iterator[tuple[str, Any, str | None]]:
             except OSError as e:
                 yield str(f), None, f"cannot read: {e.strerror}"
                 continue
-            chunks = (
-                [(str(f), data)]
-                if f.suffix != ".ndjson"
-                else [(f"{f}:{n}", line) for n, line in enumerate(data.splitlines(), 1) if line.strip()]
-            )
-            for name, chunk in chunks:
-                try:
-                    yield name, orjson.loads(chunk), None
-                except orjson.JSONDecodeError as e:
-                    yield name, None, f"invalid JSON: {e}"
+            yield from _parsed(str(f), data, ndjson=f.suffix == ".ndjson")
+
+
+def _is_json(data: bytes) -> bool:
+    import orjson
+
+    try:
+        orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
+def _parsed(name: str, data: bytes, ndjson: bool) -> Iterator[tuple[str, Any, str | None]]:
+    """The document(s) of one file's bytes: the whole, or each non-blank line (``name:N``) for NDJSON."""
+    import orjson
+
+    chunks = (
+        [(f"{name}:{n}", line) for n, line in enumerate(data.splitlines(), 1) if line.strip()]
+        if ndjson
+        else [(name, data)]
+        if data.strip() or name != "-"
+        else []  # nothing on standard input: no document (exit 3), not an invalid one
+    )
+    for label, chunk in chunks:
+        try:
+            yield label, orjson.loads(chunk), None
+        except orjson.JSONDecodeError as e:
+            yield label, None, f"invalid JSON: {e}"
 
 
 def validate(
-    paths: Annotated[list[Path], typer.Argument(help="FHIR JSON files or folders (resources, Bundles, NDJSON).")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help="FHIR JSON files or folders (resources, Bundles, NDJSON), or - for standard input (one JSON "
+            "document or NDJSON)."
+        ),
+    ],
     fhir_version: Release = DEFAULT_RELEASE,
     fmt: Annotated[OutputFormat, typer.Option("--format", help="text, or one OperationOutcome per file.")] = (
         OutputFormat.text
@@ -88,14 +120,22 @@ def validate(
         ),
     ] = (Engine.auto),
 ) -> None:
-    """Validate FHIR resources. Exit 0 iff no error-level issue was found."""
+    """Validate FHIR resources. Exit 0 iff no error-level issue was found, 1 if one was, 2 for a usage error, 3 if
+    there was nothing to validate.
+
+    \b
+    Examples:
+      fhir-adapter validate out/
+      fhir-adapter validate out/NCT02513394.json --fhir-version R4 --format operationoutcome
+      fhir-adapter convert seeds/ -o - --ndjson | fhir-adapter validate -
+    """
     import orjson
 
     from fhir_adapter.issues import Issue
     from fhir_adapter.validate import to_operation_outcome
     from fhir_adapter.validate import validate as validate_resource
 
-    require_paths(paths)
+    require_paths([p for p in paths if p != STDIN])
     documents = list(_documents(paths))
     hapi_issues: dict[int, list[Issue]] = {}
     if _use_hapi(engine, fhir_version):
@@ -127,6 +167,7 @@ def validate(
     if fmt is OutputFormat.text:
         out(f"{checked - failed} valid, {failed} invalid")
     if checked == 0:
+        err("error: no FHIR JSON document found in the inputs (empty input: exit 3)")
         raise typer.Exit(ExitCode.NO_INPUT)
     if failed:
         raise typer.Exit(ExitCode.FAILED)

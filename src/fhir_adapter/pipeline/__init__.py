@@ -48,6 +48,7 @@ from fhir_adapter.sinks import (
 )
 from fhir_adapter.sinks.stdout import ResourceStream
 
+EMPTY_INPUT = "empty file"  # the reader's message for an input that holds nothing (fhir_adapter.sources.detect)
 MAX_WARNING_KINDS = 1000  # distinct (field, message) pairs counted; hostile input could name endless fields
 OTHER_KIND = ("(other fields)", "warnings past the first 1000 kinds")
 
@@ -61,6 +62,7 @@ class ConvertSummary:
     errors_file: Path | None = None
     # reader warnings per (field, message): the summary counts them per field (hundreds of a few kinds are usual)
     warnings_by_field: dict[tuple[str, str], int] = field(default_factory=dict)
+    empty: int = 0  # failures that are an empty input (a blank file, an empty standard input): no record at all
 
     @property
     def records(self) -> int:
@@ -78,6 +80,7 @@ class ConvertSummary:
                 self.warnings_by_field[kind] = self.warnings_by_field.get(kind, 0) + 1
         else:
             self.failed += 1
+            self.empty += outcome.stage == "read" and outcome.messages[:1] == [f"{outcome.where}: {EMPTY_INPUT}"]
 
 
 def iter_outcomes(
