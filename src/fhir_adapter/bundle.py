@@ -105,7 +105,9 @@ def to_bundle(
 
 
 class _Index:
-    """Finds bundle entries by fullUrl, ``Type/id`` or an absolute URL ending in ``Type/id``."""
+    """Finds bundle entries by fullUrl, ``Type/id``, an absolute URL ending in ``Type/id`` or, for definitional
+    resources, their canonical ``url`` (a PlanDefinition action's ``definitionCanonical`` -> its
+    ActivityDefinition)."""
 
     def __init__(self, bundle: JSON) -> None:
         self.by_ref: dict[str, JSON] = {}
@@ -117,6 +119,8 @@ class _Index:
                 self.by_ref[e["fullUrl"]] = r
             if r.get("id") and r.get("resourceType"):
                 self.by_ref[f"{r['resourceType']}/{r['id']}"] = r
+            if isinstance(r.get("url"), str) and r["url"]:
+                self.by_ref.setdefault(r["url"], r)
 
     def __call__(self, ref: JSON | None) -> JSON | None:
         if not ref or not isinstance(ref.get("reference"), str):
