@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,10 @@ from conftest import DATA, REPO
 from fhir_adapter.cli import app
 from fhir_adapter.errors import ExitCode
 from fhir_adapter.pipeline import ConvertOptions, Outcome, convert_paths, record_sink
+from fhir_adapter.pipeline.pool import iter_pool
 from fhir_adapter.sinks import BundleStream
 from fhir_adapter.sinks.stdout import ResourceStream, bundle_line
+from fhir_adapter.sources import Unit
 from fhir_adapter.validate import has_errors, validate
 
 runner = CliRunner()
@@ -231,6 +234,23 @@ def test_a_closed_pipe_ends_quietly_in_a_real_process() -> None:
     assert json.loads(first)["resourceType"] == "Bundle"
     assert "Traceback" not in stderr and "Exception ignored" not in stderr and "internal error" not in stderr
     assert "converted" not in stderr  # no summary: the run did not finish
+
+
+def _large_result(unit: Unit, options: ConvertOptions) -> list[Outcome]:
+    """A result far larger than a pipe buffer, so that a worker spends its time sending it."""
+    return [Outcome(unit.path, None, "NCT00000001", True, payload=b"x" * (8 << 20))]
+
+
+def test_stopping_the_workers_while_one_sends_a_large_result_does_not_hang() -> None:
+    """The cause of the closed-pipe test's rare hang: the reader leaves, the pool is stopped (workers killed) while
+    a worker is in the middle of sending a result; the executor's manager thread, reading it, waited for the rest
+    forever, and the shutdown with it (``pool._kill`` now closes this process's end of the result pipe)."""
+    outcomes = iter_pool(iter([Unit(f"u{i}", data=b"{}") for i in range(64)]), ConvertOptions(workers=2), _large_result)
+    assert next(outcomes).ok
+    closer = threading.Thread(target=outcomes.close, daemon=True)
+    closer.start()
+    closer.join(60)
+    assert not closer.is_alive(), "stopping the pool hung"
 
 
 def test_a_closed_pipe_through_the_shell(tmp_path: Path) -> None:

@@ -188,17 +188,35 @@ class _Pool:
             while any(p.exitcode is None for p in procs) and time.monotonic() < until:
                 time.sleep(0.02)
         codes = [p.exitcode for p in procs]
-        for p in procs:
-            if kill_all or p.exitcode is None:
-                p.kill()
+        _kill(self.executor, [p for p in procs if kill_all or p.exitcode is None])
         self.executor.shutdown(wait=True, cancel_futures=True)
         return [c for c in codes if c is not None] if not kill_all else []
 
     def close(self, abort: bool) -> None:
         if abort:
-            for p in list(self.executor._processes.values()):
-                p.kill()
+            _kill(self.executor, list(self.executor._processes.values()))
         self.executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _kill(executor: ProcessPoolExecutor, procs: list[BaseProcess]) -> None:
+    """Kill worker processes so that the executor can still shut down.
+
+    A worker killed while sending a result larger than a pipe buffer leaves half a message in the result pipe, and
+    the executor's manager thread, already reading it, would wait for the rest forever: this process holds the
+    pipe's write end too (CPython 3.11), so the read never sees the end of the file, and ``shutdown(wait=True)``
+    would hang (the closed-pipe test's hang, ``convert -o - | head -1``). Closing this process's write end once the
+    workers are dead ends that read (EOF), which the executor takes for a broken pool and cleans up; nothing in this
+    process writes results."""
+    if not procs:
+        return
+    for p in procs:
+        p.kill()
+    for p in procs:
+        p.join(STOP_WAIT_SECONDS)
+    result_queue = getattr(executor, "_result_queue", None)
+    writer = getattr(result_queue, "_writer", None)
+    if writer is not None:
+        writer.close()
 
 
 def iter_pool(units: Iterator[Unit], options: ConvertOptions, convert: ConvertFn) -> Iterator[Outcome]:
