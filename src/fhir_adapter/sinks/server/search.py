@@ -112,26 +112,31 @@ def _status_filter(word: str, release: FhirRelease, offered: frozenset[str] | No
     """The server-side ``status`` (R4) and the filter here for a ``--status`` word."""
     code = word.strip().lower()
     r4_code = code in terminology.r4_codes("research-study-status")
-    # a code of the server's release first (closed-to-accrual is also a ct.gov wording of NO_LONGER_AVAILABLE)
-    first = None if release == FhirRelease.R4 and r4_code else terminology.from_fhir("overall-status", code, release)
-    token = first or (None if release == FhirRelease.R4 and r4_code else terminology.normalize("overall-status", word))
-    if token is None and not r4_code:
-        raise SearchWordError(
-            f"{word!r} names no study status (e.g. recruiting, RECRUITING, 'not yet recruiting', completed, or an "
-            "R4 research-study-status code such as closed-to-accrual)"
-        )
-    if release == FhirRelease.R4:
-        coding = terminology.to_fhir("overall-status", token, FhirRelease.R4) if token else None
-        server_code = coding.code if coding is not None else None if token else code
-        if server_code and (offered is None or "status" in offered):
-            plan.params["status"] = server_code
-        elif server_code:
-            plan.filters.append(Filter(f"status {server_code}", lambda s: s.get("status") == server_code))
-    if token is None:  # an R4 code: on R4 the server's match is the answer; on R5 the state codes are checked
-        if release == FhirRelease.R5:
-            plan.filters.append(Filter(f"status {code}", lambda s: code in {c for _, c in status_codes(s)}))
+    if release == FhirRelease.R4 and r4_code:  # the server's own code: its match is the answer
+        if offered is None or "status" in offered:
+            plan.params["status"] = code
+        else:
+            plan.filters.append(Filter(f"status {code}", lambda s: s.get("status") == code))
         return
     ctgov = terminology.ctgov_system("overall-status")
+    if release == FhirRelease.R5 and terminology.from_fhir("overall-status", code, release) is not None:
+        plan.filters.append(
+            Filter(f"status {code}", lambda s: code in {c for system, c in status_codes(s) if system != ctgov})
+        )
+        return
+    token = terminology.normalize("overall-status", word)
+    if token is None and not r4_code:
+        raise SearchWordError(
+            f"{word!r} names no study status (e.g. recruiting, RECRUITING, 'not yet recruiting', completed, or a "
+            "research-study-status code such as closed-to-accrual)"
+        )
+    if token is None:  # an R4 code on an R5 server: its progressStatus states are checked
+        plan.filters.append(Filter(f"status {code}", lambda s: code in {c for _, c in status_codes(s)}))
+        return
+    if release == FhirRelease.R4:
+        coding = terminology.to_fhir("overall-status", token, FhirRelease.R4)
+        if coding is not None and (offered is None or "status" in offered):
+            plan.params["status"] = coding.code
     r5 = terminology.to_fhir("overall-status", token, FhirRelease.R5)
 
     def same_status(study: JSON) -> bool:
