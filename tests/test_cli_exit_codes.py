@@ -54,6 +54,7 @@ CASES: list[tuple[str, list[str], str | None, dict[str, str], int]] = [
     ("fetch bad NCT id", ["fetch", "NCT123", "-o", "{out}"], None, {}, ExitCode.USAGE),
     ("fetch -o an existing file", ["fetch", "NCT02513394", "-o", "{file}"], None, {}, ExitCode.USAGE),
     ("fetch nothing asked", ["fetch", "-o", "{out}"], None, {}, ExitCode.USAGE),
+    ("fetch -o -", ["fetch", "NCT02513394", "-o", "-"], None, {}, ExitCode.USAGE),
     ("fetch --ca-bundle a folder", ["fetch", "NCT02513394", "-o", "{out}", "--ca-bundle", "{empty}"], None, {}, 2),
     (
         "fetch URL without a scheme",
@@ -132,11 +133,13 @@ def test_every_command_follows_the_exit_code_contract_without_a_traceback(
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     paths = _paths(tmp_path)
+    monkeypatch.chdir(tmp_path)  # whatever a case writes by mistake (a folder named "-") stays here
     result = runner.invoke(app, [a.format(**paths) for a in args], input=stdin)
     assert result.exit_code == expected, f"{name}: {result.output}"
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     assert "Traceback" not in result.output
     assert result.stderr.strip(), f"{name}: exit {expected} without a word on stderr"
+    assert not (tmp_path / "-").exists(), f"{name}: wrote something named '-'"
 
 
 def test_the_codes_are_the_documented_ones() -> None:

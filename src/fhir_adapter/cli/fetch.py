@@ -66,6 +66,10 @@ def fetch(
     """
     from fhir_adapter.sources.ctgov_api import CtgovClient, normalize_statuses
 
+    if str(output) == "-":  # a folder named "-" is never what was meant (convert -o - is standard output)
+        raise typer.BadParameter(
+            "fetch writes raw studies into a folder; '-' (standard output) is not one", param_hint="'--output' / '-o'"
+        )
     check_output(output)
     if ca_bundle is not None and not ca_bundle.is_file():
         raise typer.BadParameter(f"{ca_bundle}: no such file", param_hint="'--ca-bundle'")
@@ -145,7 +149,11 @@ def _convert_raw(raw: Path, output: Path) -> bool:
     except OutputError as e:
         err(f"error: {e}")
         raise typer.Exit(ExitCode.FAILED) from None
-    out(f"{summary.converted} converted, {summary.failed} failed")
+    from fhir_adapter.cli.convert import warning_lines
+
+    for line in warning_lines(summary):
+        out(line)
+    out(f"{summary.converted} converted, {summary.failed} failed, {summary.warnings} warnings")
     return summary.failed == 0
 
 
