@@ -3,7 +3,8 @@
 https://hl7.org/fhir/R4/ and https://hl7.org/fhir/versions.html. ``to_r4`` reads only the R5 resources (never the
 Trial): R4 output is a function of the R5 output. The eligibility EvidenceVariable becomes a Group (R4 has no
 ``EvidenceVariable.characteristic.definitionByTypeAndValue``); every other resource keeps its fullUrl. ``lift_resource``
-and ``from_research_study`` are the way back.
+and ``from_research_study`` are the way back. An outcome EvidenceVariable names its study in ``useContext`` (R4
+ResearchStudy has no outcome element: :mod:`.evidence_variable`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,18 @@ _CONVERTERS: dict[str, tuple[Callable[[JSON], JSON], Callable[[JSON], JSON]]] = 
 _PARTIES = (parties.down, parties.lift)
 
 
+def _outcome_studies(resources: dict[str, JSON]) -> dict[str, tuple[JSON, str]]:
+    """Outcome EvidenceVariable fullUrl -> (reference to the study that lists it, the study's NCT id)."""
+    out: dict[str, tuple[JSON, str]] = {}
+    for url, res in resources.items():
+        nct_id = research_study.nct_id_of(res) if res.get("resourceType") == _STUDY else None
+        for m in res.get("outcomeMeasure", []) if nct_id else []:
+            ref = (m.get("reference") or {}).get("reference")
+            if ref and nct_id:
+                out[ref] = ({"reference": url}, nct_id)
+    return out
+
+
 def to_r4(resources: dict[str, JSON]) -> dict[str, JSON]:
     """The R4 form of a trial's R5 resources (fullUrl -> resource, in bundle order), in the same order.
 
@@ -35,6 +48,7 @@ def to_r4(resources: dict[str, JSON]) -> dict[str, JSON]:
         nct_id = research_study.nct_id_of(res) if res.get("resourceType") == _STUDY else None
         if ref and nct_id:
             eligibility[ref] = nct_id
+    outcomes = _outcome_studies(resources)
     out: dict[str, JSON] = {}
     for url, res in resources.items():
         rtype = str(res.get("resourceType"))
@@ -42,6 +56,8 @@ def to_r4(resources: dict[str, JSON]) -> dict[str, JSON]:
             out[url] = research_study.down(res, resources)
         elif url in eligibility:
             out[group.reference(eligibility[url])["reference"]] = group.down(res, eligibility[url])
+        elif url in outcomes:
+            out[url] = evidence_variable.down(res, outcomes[url])
         else:
             out[url] = _CONVERTERS.get(rtype, _PARTIES)[0](res)
     return out

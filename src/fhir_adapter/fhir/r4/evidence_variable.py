@@ -3,16 +3,25 @@
 https://hl7.org/fhir/R4/evidencevariable.html (NOT R4B's, which R4 servers reject). R4 requires
 ``characteristic`` 1..* with ``definition[x]`` 1..1: each characteristic is ``definitionCodeableConcept`` with the
 text. R5-only content travels in R5-element extensions: ``category`` (``EvidenceVariable.category``: name, value),
-``characteristic.linkId`` and ``characteristic.timeFromEvent`` (description: the outcome's time frame, free text that
-R4's ``timeFromStart`` Duration cannot hold).
+``characteristic.linkId`` and ``characteristic.timeFromEvent`` (description: the outcome's verbatim time frame; event,
+quantity, range: its time points, see :mod:`fhir_adapter.computable.timeframe`). A time frame of one point from the
+participant's study entry (no event named, or enrollment) is also R4's own ``characteristic.timeFromStart``
+(Duration: "duration from the participant's study entry"); the way back reads the extensions only.
+
+An outcome EvidenceVariable (``down`` with ``study``) names its study in ``useContext`` (R4 UsageContext, code
+``program`` of http://terminology.hl7.org/CodeSystem/usage-context-type: "A program/project of work for which this
+artifact is applicable"): ``valueReference`` to the ResearchStudy, and ``valueCodeableConcept`` with the study's NCT
+id as a coding of the NCT system, which R4's ``context`` search parameter indexes. A plain R4 client finds a trial's
+outcome measures with ``EvidenceVariable?context=https://clinicaltrials.gov|NCT...`` (README, "Outcomes in R4"):
+R4 ResearchStudy has no outcome element and no search parameter that reaches an EvidenceVariable. ``lift`` drops
+``useContext``: R5 links the outcomes from ``ResearchStudy.outcomeMeasure.reference``.
 """
 
 from __future__ import annotations
 
+from fhir_adapter import terminology
 from fhir_adapter.fhir.common import JSON, pruned, text_cc
 from fhir_adapter.fhir.r4.common import (
-    complex_down,
-    complex_lift,
     sub_value,
     sub_values,
     xver_all,
@@ -22,6 +31,22 @@ from fhir_adapter.fhir.r4.common import (
 )
 
 _TIME_FROM_EVENT = "EvidenceVariable.characteristic.timeFromEvent"
+# timeFromEvent children as (R5 element, cross-version child, value[x] type): R5 event[x] is carried as "event"
+# (https://hl7.org/fhir/versions.html#extensions), as fhir.r4.criterion_atoms does for criterion windows.
+_TIME_CHILDREN = (
+    ("description", "description", "Markdown"),
+    ("eventCodeableConcept", "event", "CodeableConcept"),
+    ("quantity", "quantity", "Quantity"),
+    ("range", "range", "Range"),
+)
+# R4 UsageContext.code of an outcome's study: usage-context-type "program", confirmed in the R4 4.0.1 value sets
+# (hapi-fhir-validation-resources-r4: org/hl7/fhir/r4/model/valueset/valuesets.xml, CodeSystem usage-context-type).
+_PROGRAM = {
+    "system": "http://terminology.hl7.org/CodeSystem/usage-context-type",
+    "code": "program",
+    "display": "Program",
+}
+_STUDY_ENTRY = (None, "Enrollment")  # the events R4's timeFromStart is measured from
 
 
 def category_extensions(ev: JSON) -> list[JSON | None]:
@@ -44,19 +69,43 @@ def categories_from(holder: JSON) -> list[JSON]:
     ]
 
 
+def _time_from_start(entries: list[JSON]) -> JSON | None:
+    """R4 ``timeFromStart``: the Duration of a time frame that is one point from the participant's study entry."""
+    if len(entries) != 1 or "quantity" not in entries[0]:
+        return None
+    event = (entries[0].get("eventCodeableConcept") or {}).get("text")
+    return entries[0]["quantity"] if event in _STUDY_ENTRY else None
+
+
 def _characteristic(ch: JSON, title: str | None) -> JSON:
+    entries = ch.get("timeFromEvent", [])
     return {
         "extension": [
             xver_value("EvidenceVariable.characteristic.linkId", valueId=ch.get("linkId")),
-            *(complex_down(_TIME_FROM_EVENT, t) for t in ch.get("timeFromEvent", [])),
+            *(
+                xver_complex(_TIME_FROM_EVENT, [(x, kind, t.get(r5)) for r5, x, kind in _TIME_CHILDREN])
+                for t in entries
+            ),
         ],
         "description": ch.get("description"),
         "definitionCodeableConcept": text_cc(ch.get("description") or title or "characteristic"),
+        "timeFromStart": _time_from_start(entries),
     }
 
 
-def down(ev: JSON) -> JSON:
-    """R5 EvidenceVariable (outcome or exposure, as the R5 mappers write them) -> R4 EvidenceVariable."""
+def _time_from_event(ext: JSON) -> JSON:
+    return {r5: sub_value(ext, x) for r5, x, _ in _TIME_CHILDREN}
+
+
+def study_context(study: JSON, nct_id: str) -> list[JSON]:
+    """The R4 ``useContext`` of an outcome EvidenceVariable: its study by reference, and by NCT id for search."""
+    nct = {"coding": [{"system": terminology.system("nct"), "code": nct_id}], "text": nct_id}
+    return [{"code": _PROGRAM, "valueReference": study}, {"code": _PROGRAM, "valueCodeableConcept": nct}]
+
+
+def down(ev: JSON, study: tuple[JSON, str] | None = None) -> JSON:
+    """R5 EvidenceVariable (outcome or exposure, as the R5 mappers write them) -> R4 EvidenceVariable; ``study``
+    (reference, NCT id) for an outcome measure's."""
     chars = [_characteristic(c, ev.get("title")) for c in ev.get("characteristic", [])]
     if not chars:  # R4: characteristic 1..*; an exposure is defined by its name
         chars = [{"definitionCodeableConcept": text_cc(ev.get("title") or ev.get("url") or "variable")}]
@@ -70,6 +119,7 @@ def down(ev: JSON) -> JSON:
             "title": ev.get("title"),
             "status": ev.get("status", "active"),
             "description": ev.get("description"),
+            "useContext": study_context(*study) if study else None,
             "characteristic": chars,
         }
     )
@@ -86,7 +136,7 @@ def lift(ev: JSON) -> JSON:
             {
                 "linkId": link,
                 "description": ch.get("description"),
-                "timeFromEvent": [complex_lift(_TIME_FROM_EVENT, t) for t in xver_all(ch, _TIME_FROM_EVENT)],
+                "timeFromEvent": [_time_from_event(t) for t in xver_all(ch, _TIME_FROM_EVENT)],
             }
         )
     return pruned(

@@ -7,6 +7,12 @@ item holding it; nested items as ``definitionByCombination`` all-of / any-of as 
 ``description``, the computable content of the item (``Criterion.definition``) on the same characteristic
 (:mod:`.criterion_atoms`); age and sex as computable ``definitionByTypeAndValue``; facts that are not criteria
 (healthy volunteers, standard age groups...) in ``category``.
+
+Outcomes: one EvidenceVariable each; its characteristic ``measure`` holds the time frame as ``timeFromEvent``
+entries, one per time point or span that :mod:`fhir_adapter.computable.timeframe` reads in the text (the event as
+``eventCodeableConcept``, a point as ``quantity``, a span as ``range``, UCUM time units); the first entry's
+``description`` is the time frame verbatim (alone when the text is unclear). An outcome without a time frame gets
+the one point its name states ("6-month progression free survival rate (PFS6)"), without description.
 """
 
 from __future__ import annotations
@@ -14,10 +20,11 @@ from __future__ import annotations
 from typing import Any
 
 from fhir_adapter import terminology
+from fhir_adapter.computable.timeframe import measure_time_points, time_points
 from fhir_adapter.errors import MappingError
 from fhir_adapter.fhir.common import JSON, Context, coded, text_cc, token_of, tokens_of
-from fhir_adapter.fhir.r5.criterion_atoms import definition_elements, definition_of, is_member
-from fhir_adapter.model import AgeLimit, Criterion, Eligibility, Intervention, Outcome
+from fhir_adapter.fhir.r5.criterion_atoms import concept_cc, definition_elements, definition_of, is_member
+from fhir_adapter.model import AgeLimit, Criterion, Eligibility, Intervention, Outcome, TimeWindow
 
 # UCUM codes of the age units (https://ucum.org); "a" is the UCUM year.
 _UCUM_AGE = {"years": "a", "months": "mo", "weeks": "wk", "days": "d", "hours": "h", "minutes": "min"}
@@ -192,6 +199,34 @@ def from_eligibility(ev: JSON | None) -> Eligibility:
     return e
 
 
+def _duration(value: float, unit: str) -> JSON:
+    # a whole number as an integer: servers answer "6" for "6.0" (see criterion_atoms._number)
+    number = int(value) if float(value).is_integer() else value
+    return {"value": number, "system": terminology.system("ucum"), "code": unit}
+
+
+def _time_from_event(w: TimeWindow) -> JSON:
+    """One time point (``quantity``) or span (``range``) of a time frame, from the event the text names."""
+    event = concept_cc(w.event) if w.event.codes or w.event.text else None
+    if w.low is not None and w.low == w.high:
+        return {"eventCodeableConcept": event, "quantity": _duration(w.low, w.unit)}
+    bounds = {"low": w.low, "high": w.high}
+    return {
+        "eventCodeableConcept": event,
+        "range": {k: _duration(v, w.unit) for k, v in bounds.items() if v is not None},
+    }
+
+
+def time_frame_elements(o: Outcome) -> list[JSON]:
+    """The ``timeFromEvent`` entries of an outcome: its time frame's points (the first entry also carrying the
+    verbatim text), else the one point its name states."""
+    points = time_points(o.time_frame) if o.time_frame else measure_time_points(o.measure)
+    entries = [_time_from_event(w) for w in points]
+    if o.time_frame:
+        entries[:1] = [{"description": o.time_frame, **(entries[0] if entries else {})}]
+    return entries
+
+
 def to_outcome(ctx: Context, index: int, o: Outcome) -> JSON:
     """Reference to the EvidenceVariable of one outcome measure (``ResearchStudy.outcomeMeasure.reference``)."""
     key = f"outcome-{index}"
@@ -207,7 +242,7 @@ def to_outcome(ctx: Context, index: int, o: Outcome) -> JSON:
                 {
                     "linkId": "measure",
                     "description": o.measure,
-                    "timeFromEvent": [{"description": o.time_frame}] if o.time_frame else None,
+                    "timeFromEvent": time_frame_elements(o),
                 }
             ],
         },
@@ -222,8 +257,8 @@ def from_outcome(measure: JSON, ev: JSON | None) -> Outcome:
         description=measure.get("description") or (ev or {}).get("description"),
     )
     for ch in (ev or {}).get("characteristic", []):
-        for t in ch.get("timeFromEvent", []):
-            o.time_frame = t.get("description")
+        entries = ch.get("timeFromEvent") or [{}]
+        o.time_frame = entries[0].get("description") or o.time_frame  # the verbatim text; the points follow from it
     return o
 
 
