@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fhir_adapter.fhir.common import JSON, Resolver
-from fhir_adapter.fhir.r4 import evidence_variable, group, parties, plan_definition, research_study
+from fhir_adapter.fhir.r4 import activity_definition, evidence_variable, group, parties, plan_definition, research_study
 from fhir_adapter.fhir.r5 import research_study as r5
 from fhir_adapter.model import Trial
 
@@ -21,6 +21,7 @@ _STUDY = "ResearchStudy"
 _CONVERTERS: dict[str, tuple[Callable[[JSON], JSON], Callable[[JSON], JSON]]] = {
     "EvidenceVariable": (evidence_variable.down, evidence_variable.lift),
     "PlanDefinition": (plan_definition.down, plan_definition.lift),
+    "ActivityDefinition": (activity_definition.down, activity_definition.lift),
     "Group": (lambda g: g, group.lift),
 }
 _PARTIES = (parties.down, parties.lift)
