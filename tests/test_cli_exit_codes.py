@@ -66,8 +66,12 @@ CASES: list[tuple[str, list[str], str | None, dict[str, str], int]] = [
     ("match missing patient", ["match", "--patient", "{missing}", SEEDS], None, {}, ExitCode.NO_INPUT),
     ("match no trials", ["match", "--patient", PATIENT, "{empty}"], None, {}, ExitCode.NO_INPUT),
     ("match bad date", ["match", "--patient", PATIENT, SEEDS, "--on", "2026-13-01"], None, {}, ExitCode.USAGE),
+    ("match URL without a scheme", ["match", "--server", "127.0.0.1:9", "--patient-id", "p", SEEDS], None, {}, 2),
     ("pull -o an existing file", ["pull", "--server", NOWHERE, "-o", "{file}"], None, {}, ExitCode.USAGE),
+    ("pull URL without a scheme", ["pull", "--server", "127.0.0.1:9", "-o", "{out}"], None, {}, ExitCode.USAGE),
+    ("pull bad NCT id", ["pull", "--server", NOWHERE, "--identifier", "NCT1", "-o", "{out}"], None, {}, 2),
     ("push missing input", ["push", "{missing}", "--server", NOWHERE], None, {}, ExitCode.NO_INPUT),
+    ("push URL without a scheme", ["push", SEEDS, "--server", "127.0.0.1:9"], None, {}, ExitCode.USAGE),
 ]
 
 # Cases another helper's file still answers differently: run, expected to fail until that file changes.
