@@ -1,0 +1,154 @@
+"""What a stretch of text says about one drug: its dose, route, frequency and days within the cycle.
+
+Each reader returns None (or nothing) when the text does not say it plainly: "IV or PO" gives no route, "3-4 times a
+day" no frequency, "250 from day 2" no dose (no unit). Units, routes and frequency words come from
+``mappings/regimen-terms.json`` (https://hl7.org/fhir/R5/dosage.html for the elements they fill).
+"""
+
+from __future__ import annotations
+
+import re
+
+from fhir_adapter.model import DayRun, Dose, Frequency
+from fhir_adapter.regimen import patterns as p
+from fhir_adapter.regimen.terms import terms
+from fhir_adapter.regimen.text import find_phrases
+
+__all__ = ["DoseHit", "adjacent_dose", "days_in", "dose_hits", "frequency_in", "route_in"]
+
+DoseHit = tuple[int, int, Dose, bool]  # start, end, dose, "per day" ("50 mg/kg/day")
+PER_DAY = {"day", "d"}
+
+
+def _number(text: str) -> float:
+    return float(text)
+
+
+def _dose(m: re.Match[str]) -> tuple[Dose, bool] | None:
+    value, high, unit, per, per_day = m.groups()
+    written = unit + (f"/{per}" if per and per.lower() not in PER_DAY else "")
+    code = terms().unit(written)
+    if code is None:
+        return None
+    daily = bool(per_day) or bool(per and per.lower() in PER_DAY)
+    text = m.group()[m.group().lower().index(unit.lower()) :]
+    if high is not None:
+        return Dose(low=_number(value), high=_number(high), unit=code, unit_text=text), daily
+    return Dose(value=_number(value), unit=code, unit_text=text), daily
+
+
+def dose_hits(text: str) -> list[DoseHit]:
+    """Every dose of ``text`` with a unit of the table, AUC targets included, in text order."""
+    hits: list[DoseHit] = []
+    for m in p.AUC.finditer(text):
+        low, high = m.group(1), m.group(2)
+        dose = Dose(low=float(low), high=float(high)) if high else Dose(value=float(low))
+        dose.unit, dose.unit_text = "{AUC}", "AUC"
+        hits.append((m.start(), m.end(), dose, False))
+    for m in p.DOSE.finditer(text):
+        if any(s <= m.start() < e for s, e, _, _ in hits):
+            continue
+        read = _dose(m)
+        if read is not None:
+            hits.append((m.start(), m.end(), read[0], read[1]))
+    return sorted(hits, key=lambda h: h[0])
+
+
+def adjacent_dose(prefix: str) -> DoseHit | None:
+    """The dose that ends ``prefix`` ("200mg of " before "Carilizumab"), None when words stand between."""
+    hits = dose_hits(prefix)
+    if not hits:
+        return None
+    last = hits[-1]
+    rest = prefix[last[1] :].strip().lower()
+    return last if rest in ("", "of", "of the") else None
+
+
+def route_in(text: str) -> tuple[str | None, bool]:
+    """(route key, ambiguous): the one route ``text`` names; two different routes ("IV or PO") give (None, True)."""
+    found = {hit[2] for hit in find_phrases(text.replace("/", " / "), terms().route_words)}
+    if len(found) == 1:
+        return found.pop(), False
+    return None, len(found) > 1
+
+
+def _period(count: int, amount: str | None, unit: str, written: str) -> Frequency | None:
+    t = terms()
+    if amount is None:
+        period: float = 1.0
+    elif amount.lower() == "other":
+        period = 2.0
+    else:
+        number = t.number(amount)
+        if number is None:
+            return None
+        period = float(number)
+    code = t.time_units.get(unit.lower())
+    return Frequency(count=count, period=period, unit=code, text=written) if code else None
+
+
+def _rule_frequencies(text: str) -> list[tuple[int, Frequency]]:
+    t = terms()
+    found: list[tuple[int, Frequency]] = []
+    for m in p.EVERY.finditer(text):
+        count = t.number(m.group(1).lower().replace("once", "1").replace("twice", "2")) if m.group(1) else 1
+        freq = _period(count or 1, m.group(2), m.group(3), m.group()) if count else None
+        if freq:
+            found.append((m.start(), freq))
+    for m in p.Q_EVERY.finditer(text):
+        freq = _period(1, m.group(1), m.group(2), m.group())
+        if freq:
+            found.append((m.start(), freq))
+    for m in p.TIMES.finditer(text):
+        count = t.number(m.group(1))
+        if count:
+            found.append((m.start(), Frequency(count, 1, t.time_units[m.group(2).lower()], m.group())))
+    return found
+
+
+def frequency_in(text: str) -> tuple[int, Frequency] | None:
+    """(offset, frequency) of the first frequency ``text`` states, by the table's words or by rule ("every 3
+    weeks", "q8h", "3 times a day")."""
+    found = _rule_frequencies(text)
+    for start, end, (count, period, unit) in find_phrases(text, terms().frequencies):
+        found.append((start, Frequency(count, period, unit, text[start:end])))
+    if not found:
+        return None
+    return min(found, key=lambda f: (f[0], -len(f[1].text)))
+
+
+def _day_list(text: str, start: int) -> list[DayRun]:
+    runs: list[DayRun] = []
+    pos = start
+    while (m := p.DAY_ITEM.match(text, pos)) is not None:
+        if runs and not m.group(1):
+            break
+        first = int(m.group(2))
+        last = int(m.group(3)) if m.group(3) else first
+        if not 0 < first <= last <= 366:
+            break
+        runs.append(DayRun(first, last))
+        pos = m.end()
+    return runs
+
+
+def _count(m: re.Match[str] | None) -> int | None:
+    return terms().number(m.group(1)) if m is not None else None
+
+
+def days_in(text: str, cycle_days: float | None = None) -> list[DayRun]:
+    """The days within the cycle ``text`` names: "days 1 and 8", "Day 1 to Day 21", "on the first day", "for 14
+    days", and "for 4 weeks" inside a longer cycle."""
+    for m in p.DAYS_HEAD.finditer(text):
+        runs = _day_list(text, m.end())
+        if runs:
+            return runs
+    if p.FIRST_DAY.search(text):
+        return [DayRun(1, 1)]
+    n_days = _count(p.FOR_DAYS.search(text))
+    if n_days:
+        return [DayRun(1, n_days)]
+    n_weeks = _count(p.FOR_WEEKS.search(text))
+    if cycle_days and n_weeks and n_weeks * 7 < cycle_days:
+        return [DayRun(1, n_weeks * 7)]
+    return []

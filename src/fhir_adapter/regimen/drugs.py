@@ -1,0 +1,173 @@
+"""The drugs of one phase's text: where each is named, the stretch of text that speaks of it, and what that stretch
+says (dose, route, frequency, days).
+
+A drug's stretch runs from its name to the next drug's name or the end of the clause; a dose written just before
+the name ("200mg of Carilizumab") is the drug's too, and is cut from the previous drug's stretch. Drugs named in one
+clause share days and frequency written once after the last of them ("dabrafenib PO BID and trametinib PO QD on
+days 1-28"). A drug named twice in a phase is one activity: later mentions only fill what earlier ones left out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fhir_adapter.model import DayRun, Dose, DrugActivity, Frequency
+from fhir_adapter.regimen.attributes import adjacent_dose, days_in, dose_hits, frequency_in, route_in
+from fhir_adapter.regimen.terms import terms
+from fhir_adapter.regimen.text import clause_ends, paren_depths
+
+__all__ = ["Mention", "drug_activities", "mentions"]
+
+
+@dataclass(slots=True)
+class Mention:
+    """A drug name found in the text, with the clause it sits in."""
+
+    name: str  # as written, a salt word after it included ("Apatinib mesylate")
+    start: int
+    end: int
+    clause: int = 0
+
+
+@dataclass(slots=True)
+class Reading:
+    """What one mention's stretch says, before mentions of the same drug are merged."""
+
+    mention: Mention
+    dose: Dose | None = None
+    per_day: bool = False
+    route: str | None = None
+    ambiguous_route: bool = False
+    frequency: Frequency | None = None
+    days: list[DayRun] = field(default_factory=list)
+    text: str = ""
+
+
+def _is_word_edge(text: str, i: int) -> bool:
+    return i < 0 or i >= len(text) or not (text[i].isalnum() or text[i] in "-_")
+
+
+def _with_salt(text: str, end: int) -> int:
+    rest = text[end:]
+    stripped = rest.lstrip()
+    word = stripped.split(" ", 1)[0].rstrip(",;.()") if stripped else ""
+    if word.lower() in terms().salts:
+        return end + (len(rest) - len(stripped)) + len(word)
+    return end
+
+
+def mentions(text: str, names: list[str]) -> list[Mention]:
+    """Every mention of ``names`` in ``text`` (ignoring case, whole words, longest name first, no overlaps)."""
+    low = text.lower()
+    taken: list[Mention] = []
+    for name in sorted({n for n in names if n.strip()}, key=len, reverse=True):
+        needle, pos = name.lower(), 0
+        while (i := low.find(needle, pos)) >= 0:
+            pos = i + len(needle)
+            if not (_is_word_edge(text, i - 1) and _is_word_edge(text, pos)):
+                continue
+            if any(m.start < pos and i < m.end for m in taken):
+                continue
+            end = _with_salt(text, pos)
+            taken.append(Mention(text[i:end], i, end))
+    taken.sort(key=lambda m: m.start)
+    ends = clause_ends(text)
+    for m in taken:
+        m.clause = sum(1 for e in ends if e < m.start)
+    return taken
+
+
+def _bounds(text: str, ends: list[int], ms: list[Mention], i: int) -> tuple[int, int]:
+    m = ms[i]
+    left = max([e + 1 for e in ends if e < m.start] + [0] + ([ms[i - 1].end] if i else []))
+    right = min([e for e in ends if e >= m.end] + [len(text)] + ([ms[i + 1].start] if i + 1 < len(ms) else []))
+    return left, right
+
+
+def _read(text: str, depths: list[int], left: int, right: int, m: Mention, cycle_days: float | None) -> Reading:
+    prefix, suffix = text[left : m.start], text[m.end : right]
+    base = depths[m.end] if m.end < len(depths) else 0
+    r = Reading(m, text=text[left:right].strip(" ,;."))
+    own = [h for h in dose_hits(suffix) if depths[m.end + h[0]] <= base]
+    hit = own[0] if own else adjacent_dose(prefix)
+    if hit is not None:
+        r.dose, r.per_day = hit[2], hit[3]
+    r.route, r.ambiguous_route = route_in(suffix)
+    if r.route is None and not r.ambiguous_route:
+        r.route, r.ambiguous_route = route_in(prefix)
+    freq = frequency_in(suffix)
+    r.frequency = freq[1] if freq else None
+    r.days = days_in(suffix, cycle_days)
+    return r
+
+
+def _readings(text: str, ms: list[Mention], cycle_days: float | None) -> list[Reading]:
+    ends, depths = clause_ends(text), paren_depths(text)
+    bounds = [_bounds(text, ends, ms, i) for i in range(len(ms))]
+    readings = []
+    for i, m in enumerate(ms):
+        left, right = bounds[i]
+        if i + 1 < len(ms) and ms[i + 1].clause == m.clause:
+            nxt = adjacent_dose(text[bounds[i + 1][0] : ms[i + 1].start])
+            if nxt is not None:
+                right = min(right, bounds[i + 1][0] + nxt[0])
+        readings.append(_read(text, depths, left, right, m, cycle_days))
+    _share(readings)
+    return readings
+
+
+def _share(readings: list[Reading]) -> None:
+    # Days or a frequency written once after the last drug of a clause hold for the drugs before it in that clause.
+    for i in range(len(readings) - 1, 0, -1):
+        later, earlier = readings[i], readings[i - 1]
+        if later.mention.clause != earlier.mention.clause:
+            continue
+        if not earlier.days and later.days:
+            earlier.days = list(later.days)
+        if earlier.frequency is None and later.frequency is not None and earlier.dose and later.dose:
+            earlier.frequency = later.frequency
+
+
+def _same_drug(a: str, b: str) -> bool:
+    a, b = a.lower(), b.lower()
+    return a == b or a.startswith(b + " ") or b.startswith(a + " ")
+
+
+def _activity(r: Reading) -> DrugActivity:
+    freq = r.frequency or (Frequency(1, 1, "d", "/day") if r.per_day else None)
+    return DrugActivity(
+        name=r.mention.name,
+        doses=[r.dose] if r.dose else [],
+        route=r.route,
+        frequency=freq,
+        days=r.days,
+        text=r.text,
+    )
+
+
+def _merge(into: DrugActivity, r: Reading) -> None:
+    extra = _activity(r)
+    if not into.doses:
+        into.doses = extra.doses
+    if into.route is None:
+        into.route = extra.route
+    if into.frequency is None:
+        into.frequency = extra.frequency
+    if not into.days:
+        into.days = extra.days
+    if len(r.mention.name) > len(into.name):
+        into.name = r.mention.name
+    if r.text and r.text not in into.text:
+        into.text = f"{into.text} {r.text}".strip()
+
+
+def drug_activities(text: str, ms: list[Mention], cycle_days: float | None) -> list[tuple[int, DrugActivity]]:
+    """One activity per drug named in ``text`` (a phase), with the offset of its first mention."""
+    out: list[tuple[int, DrugActivity]] = []
+    for r in _readings(text, ms, cycle_days):
+        same = next((a for _, a in out if _same_drug(a.name, r.mention.name)), None)
+        if same is None:
+            out.append((r.mention.start, _activity(r)))
+        else:
+            _merge(same, r)
+    return out

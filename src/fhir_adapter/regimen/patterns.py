@@ -1,0 +1,118 @@
+"""The regular expressions of the regimen reader, in one place: each is linear (no quantifier over an ambiguous
+group; bounded repeats only), checked by tests/test_regex_linear.py. Vocabulary (routes, frequency words, units) is
+not here: it is looked up in ``mappings/regimen-terms.json`` word by word (``regimen.text.find_phrases``)."""
+
+from __future__ import annotations
+
+import re
+
+__all__ = [
+    "AUC",
+    "CYCLES",
+    "CYCLE_EVERY",
+    "CYCLE_LENGTH",
+    "CYCLE_OF",
+    "DAYS_HEAD",
+    "DAY_ITEM",
+    "DAY_RANGE_HEAD",
+    "DOSE",
+    "EVERY",
+    "FIRST_DAY",
+    "FOR_DAYS",
+    "FOR_WEEKS",
+    "FRACTIONS",
+    "GY_TOTAL",
+    "HEADING",
+    "MAX_EXPLICIT",
+    "MAX_FOR",
+    "NOT_A_PHASE",
+    "ON_OFF",
+    "PER_FRACTION",
+    "PHASE_WORD",
+    "Q_EVERY",
+    "SEQ_AFTER_RT",
+    "SINGLE_FRACTION",
+    "SPLIT",
+    "STOP",
+    "SURGERY_WORD",
+    "TIMES",
+]
+
+# "200mg", "0.8-1.0mg/kg/day", "75 mg/m^2", "15 ug/m2/day": value, range high, unit, per-what, trailing /day.
+DOSE = re.compile(
+    r"(?<![\w./])(\d+(?:\.\d+)?)(?:\s*(?:-|to)\s*(\d+(?:\.\d+)?))?\s*"
+    r"(mg|g|gm|mcg|ug|µg|μg|iu|miu|u|units|ml|gy|cgy|mbq|milligrams?|grams?|micrograms?)"
+    r"(?:\s*/\s*(m\s?\^?\s?2|sqm|kg|day|d|dose|ml|min|h|hr|l|dl|week|m))?(?:\s*/\s*(day|d))?(?![\w^])",
+    re.IGNORECASE,
+)
+# "AUC 5", "area under the curve 2mg/m2" (the unit after an AUC is a slip of the writer: the value is the AUC).
+AUC = re.compile(r"\b(?:AUC|area under the curve)\s*(?:(?:of|=|:)\s*)?(\d+(?:\.\d+)?)(?:\s*-\s*(\d+(?:\.\d+)?))?", re.I)
+
+# "once every 2 weeks", "every 3 weeks", "every other day", "twice every week".
+EVERY = re.compile(
+    r"\b(?:(once|twice|one|two|three|\d+)\s+(?:times?\s+)?)?every\s+(?:(\d+|other|one|two|three|four|five|six)[\s-]+)?"
+    r"(hours?|days?|weeks?|months?|hrs?|h|d|wks?)\b",
+    re.IGNORECASE,
+)
+Q_EVERY = re.compile(r"\bq\s?(\d+)\s?(h|d|w|wk)\b", re.IGNORECASE)  # "q8h", "q3w"
+# "3 times a day", "two times per week" (not "3-4 times a day": a range of frequencies is not held).
+TIMES = re.compile(r"(?<![\d-])\b(\d+|one|two|three|four)\s+times\s+(?:(?:a|per|each)\s+)?(day|week|month)", re.I)
+
+DAYS_HEAD = re.compile(r"\b(?:on\s+)?days?\s+(?=\d)", re.IGNORECASE)
+# One item of a day list: "1", "1-28", "8 to 11", "Day 1 to Day 21", after a separator when not the first.
+DAY_ITEM = re.compile(r"\s*(?:(,\s*and|,|and|&)\s*)?(\d{1,3})(?:\s*(?:-|to|through)\s*(?:days?\s*)?(\d{1,3}))?\b", re.I)
+FOR_DAYS = re.compile(
+    r"\b(?:for|over)\s+(\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve)\s+(?:consecutive\s+)?days?\b",
+    re.IGNORECASE,
+)
+FIRST_DAY = re.compile(r"\b(?:on\s+)?(?:the\s+)?(?:1st|first)\s+day\b", re.IGNORECASE)
+FOR_WEEKS = re.compile(r"\bfor\s+(\d+|one|two|three|four|six|eight)\s+weeks?\b", re.IGNORECASE)
+
+CYCLES = re.compile(
+    r"(?<!every )(?<!each )\b(?:(up\s+to|a\s+maximum\s+of|maximum\s+of|at\s+most)\s+)?"
+    r"(\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve)(?:\s*(?:-|to)\s*(\d+))?\s+(?:cycles?|courses?)\b",
+    re.IGNORECASE,
+)
+CYCLE_LENGTH = re.compile(r"\b(\d+)[\s-]{0,3}(days?|weeks?)[\s-]{1,3}(?:treatment\s+)?(?:cycles?|courses?)\b", re.I)
+CYCLE_EVERY = re.compile(
+    r"\b(?:cycles?|courses?)\s+(?:(?:are|is)\s+)?(?:(?:repeated|repeat|repeats|given|administered)\s+)?every\s+(\d+)\s+"
+    r"(days?|weeks?)\b",
+    re.IGNORECASE,
+)
+CYCLE_OF = re.compile(r"\b(?:cycles?|courses?)\s+(?:of|lasting|length\s+of)\s+(\d+)\s+(days?|weeks?)\b", re.I)
+ON_OFF = re.compile(r"\b(?:for|over)\s+(\d+)\s+days?\s+followed\s+by\b[^.;\d]{0,40}?(\d+)\s+days?\b", re.I)
+
+MAX_EXPLICIT = re.compile(
+    r"\b(?:not\s+exceed|up\s+to|at\s+most|maximum\s+of|no\s+more\s+than|total\s+duration\s+of|period\s+of|"
+    r"total\s+of)\s+(\d+)\s*(years?|months?|weeks?)\b",
+    re.IGNORECASE,
+)
+MAX_FOR = re.compile(r"\bfor\s+(\d+)\s*(years?|months?|weeks?)\b", re.IGNORECASE)
+STOP = re.compile(r"\b(?:until|till|in\s+the\s+absence\s+of)\b[^.;]{0,300}", re.IGNORECASE)
+
+# A phase heading: a short label ending with a colon at the start of a clause ("Induction phase (2 cycles):").
+HEADING = re.compile(r"(?:^|(?<=[.:;·•\n]))[ \t]*([A-Za-z0-9][^:.;·•\n]{0,60}):")
+PHASE_WORD = re.compile(r"\b(?:phase|stage|period|epoch|regimen)\b", re.IGNORECASE)
+DAY_RANGE_HEAD = re.compile(r"\bdays?\s+\d{1,3}\s*(?:to|-|through)\s*\d{1,3}\s*:", re.IGNORECASE)
+# "followed by", "and then", "After 7 days," start a new phase when what follows doses a drug again.
+SPLIT = re.compile(
+    r"\b(?:followed\s+by|and\s+then|after\s+(\d+|one|two|three|four|seven|fourteen)\s+(days?|weeks?)\s*,)\s*",
+    re.IGNORECASE,
+)
+NOT_A_PHASE = re.compile(r"\b(?:off|rest|free|break|washout|pause)\b", re.IGNORECASE)
+
+GY_TOTAL = re.compile(
+    r"(?<![\w./])(\d+(?:\.\d+)?)(?:\s*-\s*(\d+(?:\.\d+)?))?\s*(c?Gy)\b(?!\s*(?:per|/|each)\s*(?:fraction|fx)\b)",
+    re.IGNORECASE,
+)
+PER_FRACTION = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(c?Gy)\s*(?:per|/|each)\s*(?:fraction|fx)\b", re.IGNORECASE)
+FRACTIONS = re.compile(r"(?<![\w.])(\d+)(?:\s*-\s*(\d+))?\s*(?:daily\s+)?(?:fractions?|fx|f)\b", re.IGNORECASE)
+SINGLE_FRACTION = re.compile(r"\b(?:single|one)\s+fraction\b", re.IGNORECASE)
+
+# "within 48 hours after the end of radiotherapy": the drug follows the end of RT, at most 48 h later.
+SEQ_AFTER_RT = re.compile(
+    r"\bwithin\s+(\d+)\s*(hours?|h|days?)\s+(?:after|following)\s+(?:the\s+)?(?:end|completion)\s+of\s+(?:the\s+)?"
+    r"(?:radiotherapy|radiation|RT|irradiation)\b",
+    re.IGNORECASE,
+)
+SURGERY_WORD = re.compile(r"surg|ectomy|resection|otomy|operation", re.IGNORECASE)

@@ -1,0 +1,124 @@
+"""The phases of a regimen text and what each says of its cycles.
+
+A phase starts at a heading ("Induction phase (2 cycles):", "·Maintenance phase:", "Conditioning regimen:", "DAYS
+8 to 14:") or where the text moves on to a new dosing ("..., followed by 200 mg CZP sc every 2 weeks", "After 7
+days, the dose should be increased to ..."). Text before the first heading is a phase only when it doses something.
+Per phase: the number of cycles, the cycle length (in days), the stop condition (verbatim) and the maximum duration
+(https://hl7.org/fhir/R5/datatypes.html#Timing for the elements they fill).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fhir_adapter.model import Count, Quantity
+from fhir_adapter.regimen import patterns as p
+from fhir_adapter.regimen.attributes import dose_hits, frequency_in
+from fhir_adapter.regimen.terms import terms
+
+__all__ = ["Segment", "cycle_days", "cycles", "max_duration", "segments", "stop_condition"]
+
+DAYS_PER = {"day": 1, "days": 1, "week": 7, "weeks": 7}
+
+
+@dataclass(slots=True)
+class Segment:
+    """The text of one phase: its title as written (None: the text names none) and its body."""
+
+    title: str | None
+    body: str
+    max_days: int | None = None  # "After 7 days," closing this phase
+
+
+def _headings(text: str) -> list[tuple[int, int, str]]:
+    found = []
+    for m in p.HEADING.finditer(text):
+        title = m.group(1).strip()
+        if p.PHASE_WORD.search(title) and len(title.split()) <= 8:
+            found.append((m.start(1), m.end(), title))
+    for m in p.DAY_RANGE_HEAD.finditer(text):
+        if not any(s <= m.start() < e for s, e, _ in found):
+            found.append((m.start(), m.end(), m.group().rstrip(": ")))
+    return sorted(found)
+
+
+def _doses_something(text: str) -> bool:
+    return bool(dose_hits(text)) or frequency_in(text) is not None or bool(p.GY_TOTAL.search(text))
+
+
+def _split(segment: Segment) -> list[Segment]:
+    parts: list[Segment] = []
+    body, title, start = segment.body, segment.title, 0
+    for m in p.SPLIT.finditer(body):
+        after = body[m.end() : m.end() + 120].split(".")[0]
+        if (
+            p.NOT_A_PHASE.search(after[:40])
+            or not _doses_something(after)
+            or not _doses_something(body[start : m.start()])
+        ):
+            continue
+        days = None
+        if m.group(1) and (n := terms().number(m.group(1))):
+            days = n * DAYS_PER[m.group(2).lower()]
+        parts.append(Segment(title, body[start : m.start()], days))
+        title, start = None, m.end()
+    parts.append(Segment(title, body[start:], segment.max_days))
+    return parts
+
+
+def segments(text: str) -> list[Segment]:
+    """The phases of ``text`` in order; one untitled phase when it has no headings."""
+    heads = _headings(text)
+    out: list[Segment] = []
+    lead = text[: heads[0][0]] if heads else text
+    if not heads or _doses_something(lead):
+        out.append(Segment(None, lead))
+    for i, (_, end, title) in enumerate(heads):
+        stop = heads[i + 1][0] if i + 1 < len(heads) else len(text)
+        out.append(Segment(_clean_title(title), text[end:stop]))
+    return [part for seg in out for part in _split(seg)]
+
+
+def _clean_title(title: str) -> str:
+    return title.split("(")[0].strip(" ·•-") or title
+
+
+def cycles(text: str) -> Count | None:
+    """The number of cycles ("2 cycles", "for 4 courses", "up to 4 cycles" = 1..4, "4-6 cycles")."""
+    m = p.CYCLES.search(text)
+    if m is None or (n := terms().number(m.group(2))) is None:
+        return None
+    if m.group(3):
+        return Count(n, int(m.group(3)))
+    return Count(1, n) if m.group(1) else Count(n, n)
+
+
+def cycle_days(text: str) -> int | None:
+    """The cycle length in days ("4-week cycle" = 28, "Courses repeat every 21 days", 28 days on + 14 off)."""
+    for pattern in (p.CYCLE_LENGTH, p.CYCLE_EVERY, p.CYCLE_OF):
+        if (m := pattern.search(text)) is not None:
+            return int(m.group(1)) * DAYS_PER[m.group(2).lower()]
+    if (m := p.ON_OFF.search(text)) is not None and ("cycle" in text.lower() or "course" in text.lower()):
+        return int(m.group(1)) + int(m.group(2))
+    return None
+
+
+def stop_condition(text: str) -> str | None:
+    """The stop condition, verbatim ("until tumor progression, intolerance, ... or death")."""
+    m = p.STOP.search(text)
+    return m.group().strip(" ,") if m else None
+
+
+def max_duration(text: str, cycle_length: int | None) -> Quantity | None:
+    """The longest the phase may last ("shall not exceed 2 years", "for a total duration of 2 years", "for 6
+    weeks"); "for 4 weeks" inside a 6-week cycle is days of the cycle, not a limit."""
+    t = terms()
+    m = p.MAX_EXPLICIT.search(text)
+    if m is None:
+        m = p.MAX_FOR.search(text)
+        in_cycle = m is not None and bool(cycle_length) and m.group(2).lower().startswith("week")
+        if m is not None and in_cycle and int(m.group(1)) * 7 < (cycle_length or 0):
+            m = None
+    if m is None:
+        return None
+    return Quantity(value=float(m.group(1)), unit=t.time_units[m.group(2).lower()], unit_text=m.group())

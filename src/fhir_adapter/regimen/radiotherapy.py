@@ -1,0 +1,71 @@
+"""Radiotherapy in a phase's text: total dose in Gy (value or range), fractions (count or range), dose per fraction,
+techniques as written; and the timing of drugs relative to it ("within 48 hours after the end of radiotherapy").
+
+The contract (docs/computable.md section 2) maps it to a ServiceRequest-kind ActivityDefinition
+(https://hl7.org/fhir/R5/activitydefinition.html) and the timing to ``relatedAction``.
+"""
+
+from __future__ import annotations
+
+from fhir_adapter.model import Count, Dose, DrugActivity, Quantity, Radiotherapy, Sequencing
+from fhir_adapter.regimen import patterns as p
+from fhir_adapter.regimen.terms import terms
+from fhir_adapter.regimen.text import find_phrases
+
+__all__ = ["radiotherapy", "sequence_drugs"]
+
+RT_NAME = "radiotherapy"
+
+
+def _gy(value: str, high: str | None, unit: str, written: str) -> Dose:
+    code = terms().unit(unit) or "Gy"
+    if high:
+        return Dose(low=float(value), high=float(high), unit=code, unit_text=written)
+    return Dose(value=float(value), unit=code, unit_text=written)
+
+
+def _fractions(text: str) -> Count | None:
+    if (m := p.FRACTIONS.search(text)) is not None:
+        low = int(m.group(1))
+        return Count(low, int(m.group(2)) if m.group(2) else low)
+    if p.SINGLE_FRACTION.search(text):
+        return Count(1, 1)
+    return None
+
+
+def radiotherapy(text: str) -> tuple[int, Radiotherapy] | None:
+    """(offset, radiotherapy) when ``text`` gives a total dose in Gy, else None (no dose: it stays text)."""
+    m = p.GY_TOTAL.search(text)
+    if m is None:
+        return None
+    per = p.PER_FRACTION.search(text)
+    techniques = [text[s:e] for s, e, _ in find_phrases(text, terms().techniques)]
+    sentence_start = max(text.rfind(".", 0, m.start()), text.rfind(";", 0, m.start())) + 1
+    return m.start(), Radiotherapy(
+        name=RT_NAME,
+        total_dose=_gy(m.group(1), m.group(2), m.group(3), m.group().strip()),
+        fractions=_fractions(text[m.start() :]),
+        dose_per_fraction=_gy(per.group(1), None, per.group(2), per.group().strip()) if per else None,
+        techniques=list(dict.fromkeys(techniques)),
+        text=text[sentence_start:].strip()[:400],
+    )
+
+
+def _same(name: str, written: str) -> bool:
+    low = name.lower()
+    return low.startswith(written) or written.startswith(low)
+
+
+def sequence_drugs(text: str, named: list[tuple[int, str]], drugs: list[DrugActivity]) -> None:
+    """Give the drug named last before "within 48 hours after the end of radiotherapy" (in that sentence) its
+    Sequencing: after the end of RT, with the offset's upper bound. ``named`` is (offset, name) of every mention."""
+    t = terms()
+    for m in p.SEQ_AFTER_RT.finditer(text):
+        start = max(text.rfind(".", 0, m.start()), 0)
+        names = [name.lower() for off, name in named if start <= off < m.start()]
+        target = next((d for d in drugs if names and _same(d.name, names[-1])), None)
+        if target is None or any(s.target == RT_NAME for s in target.sequencing):
+            continue
+        unit = t.time_units.get(m.group(2).lower(), "h")
+        high = Quantity(value=float(m.group(1)), unit=unit, unit_text=m.group(2))
+        target.sequencing.append(Sequencing("after-end", RT_NAME, None, high, text[start + 1 : m.end()].strip(" .")))

@@ -1,0 +1,87 @@
+"""One text -> the phases it describes (``read_phases``), and the rules that hold across phases: a phase with a
+number of cycles but no cycle length takes the length another phase of the text states; a route stated for a drug
+holds for that drug in every phase that does not state one; a frequency equal to the cycle length ("on day 1 every
+28 days" in 28-day cycles) is the cycle, not the drug's own frequency."""
+
+from __future__ import annotations
+
+from fhir_adapter.model import DrugActivity, Phase, Quantity, Radiotherapy, Surgery
+from fhir_adapter.regimen.attributes import dose_hits, frequency_in, route_in
+from fhir_adapter.regimen.drugs import Mention, drug_activities, mentions
+from fhir_adapter.regimen.phases import Segment, cycle_days, cycles, max_duration, segments, stop_condition
+from fhir_adapter.regimen.radiotherapy import radiotherapy, sequence_drugs
+from fhir_adapter.regimen.text import normalise
+
+__all__ = ["DEFAULT_TITLE", "read_phases"]
+
+DEFAULT_TITLE = "Treatment"
+Activity = DrugActivity | Radiotherapy | Surgery
+DAYS_PER_UNIT = {"d": 1, "wk": 7}
+
+
+def _implicit(body: str, name: str) -> list[Mention]:
+    # The text names no drug: it speaks of the one drug it belongs to ("Given PO", "Oral dose administered ...").
+    route, ambiguous = route_in(body)
+    if dose_hits(body) or frequency_in(body) is not None or route or ambiguous:
+        return [Mention(name, 0, 0)]
+    return []
+
+
+def _phase(seg: Segment, names: list[str], implicit: str | None) -> Phase:
+    body = seg.body
+    length = cycle_days(body)
+    found = mentions(body, names)
+    if not found and implicit:
+        found = _implicit(body, implicit)
+    drugs = drug_activities(body, found, length)
+    acts: list[tuple[int, Activity]] = list(drugs)
+    rt = radiotherapy(body)
+    if rt is not None:
+        acts.append(rt)
+        sequence_drugs(body, [(m.start, m.name) for m in found], [d for _, d in drugs])
+    acts.sort(key=lambda a: a[0])
+    limit = max_duration(body, length)
+    if limit is None and seg.max_days:
+        limit = Quantity(value=float(seg.max_days), unit="d")
+    return Phase(
+        title=seg.title or DEFAULT_TITLE,
+        cycles=cycles(seg.title or "") or cycles(body),
+        cycle_length=Quantity(value=float(length), unit="d") if length else None,
+        stop_condition=stop_condition(body),
+        max_duration=limit,
+        activities=[a for _, a in acts],
+        text=body.strip(" :;,.·•\n"),
+    )
+
+
+def _drugs(phase: Phase) -> list[DrugActivity]:
+    return [a for a in phase.activities if isinstance(a, DrugActivity)]
+
+
+def _fill_across(phases: list[Phase]) -> None:
+    lengths = [p.cycle_length for p in phases if p.cycle_length is not None]
+    routes: dict[str, str] = {}
+    for phase in phases:
+        for drug in _drugs(phase):
+            if drug.route:
+                routes.setdefault(drug.name.lower(), drug.route)
+    for phase in phases:
+        if phase.cycle_length is None and phase.cycles is not None and lengths:
+            phase.cycle_length = lengths[0]
+        for drug in _drugs(phase):
+            if drug.route is None:
+                drug.route = routes.get(drug.name.lower())
+            freq, length = drug.frequency, phase.cycle_length
+            if freq and length and freq.count == 1 and freq.period * DAYS_PER_UNIT.get(freq.unit, 0) == length.value:
+                drug.frequency = None
+
+
+def read_phases(text: str, names: list[str], implicit: str | None = None) -> list[Phase]:
+    """The phases ``text`` describes, in order, with the drugs of ``names`` (and radiotherapy) in each. ``implicit``
+    is the drug a text that names none speaks of (an intervention's own description). Phases without any activity
+    are dropped."""
+    text = normalise(text)
+    phases = [_phase(seg, names, implicit) for seg in segments(text)]
+    phases = [p for p in phases if p.activities]
+    _fill_across(phases)
+    return phases

@@ -1,0 +1,123 @@
+"""Which texts speak of an arm, and which drug names to look for in them.
+
+An arm's texts are its own description, the descriptions of the interventions the registry links to it (an
+intervention linked to several arms whose text has a section headed by this arm's label gives only that section),
+and the trial's detailed description and brief summary when the trial has one arm or they name the arm (the seed
+NCT07236528 keeps its radiotherapy plan and maintenance phase there). Drug names come from the linked drug
+interventions (name, other names, the parts of "A + B", "A/B", "A and B"), and, when the arm's text never names one
+of them ("Combination group"), from the words next to its doses ("20mg lutein plus 20mg lycopene").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from fhir_adapter.model import Arm, Intervention, Trial
+from fhir_adapter.regimen import patterns as p
+from fhir_adapter.regimen.attributes import dose_hits
+from fhir_adapter.regimen.terms import terms
+
+__all__ = ["ArmText", "arm_texts", "drug_interventions", "names_of", "surgeries"]
+
+DRUG_TYPES = frozenset({"DRUG", "BIOLOGICAL", "DIETARY_SUPPLEMENT", "COMBINATION_PRODUCT", "GENETIC"})
+BRACKETS = re.compile(r"\([^()]{0,80}\)|\[[^\[\]]{0,80}\]")
+ARM_PREFIX = re.compile(r"^\s*(?:arm|group|cohort)\s+\w{1,3}\s*:\s*", re.IGNORECASE)
+SEPARATORS = re.compile(r"\+|/|,|;|->|\band\b|\bplus\b|\bwith\b", re.IGNORECASE)
+CUT_WORDS = re.compile(r"\s(?:administered|given|in|for|to|at|as|versus|vs)\s.*$", re.IGNORECASE)
+NEXT_WORD = re.compile(r"\s*(?:of\s+)?([A-Za-z][\w-]{2,40})")
+PREV_WORD = re.compile(r"([A-Za-z][\w-]{2,40})(?:\s+at\s+a\s+dose\s+of|\s+at)?\s*$", re.IGNORECASE)
+PRIORITY_ARM, PRIORITY_INTERVENTION, PRIORITY_TRIAL = 3, 2, 1
+
+
+@dataclass(slots=True)
+class ArmText:
+    """One text about the arm: its words, the drug a text naming none speaks of, how much it is trusted on a tie."""
+
+    text: str
+    implicit: str | None
+    priority: int
+    extra_names: list[str] = field(default_factory=list)
+
+
+def _linked(trial: Trial, arm: Arm) -> list[Intervention]:
+    written = {n.split(":", 1)[-1].strip().lower() for n in arm.intervention_names}
+    return [i for i in trial.interventions if arm.label in i.arm_labels or i.name.strip().lower() in written]
+
+
+def drug_interventions(trial: Trial, arm: Arm) -> list[Intervention]:
+    """The arm's linked interventions that are drugs (a placebo of any type included)."""
+    return [i for i in _linked(trial, arm) if (i.type or "").upper() in DRUG_TYPES or "placebo" in i.name.lower()]
+
+
+def surgeries(trial: Trial, arm: Arm) -> list[Intervention]:
+    """The arm's linked procedures that are surgery ("radical cystectomy", "Surgery or ...")."""
+    return [i for i in _linked(trial, arm) if (i.type or "").upper() == "PROCEDURE" and p.SURGERY_WORD.search(i.name)]
+
+
+def _parts(full: str) -> list[str]:
+    base = BRACKETS.sub(" ", ARM_PREFIX.sub("", full))
+    for start, end, _, _ in reversed(dose_hits(base)):
+        base = base[:start] + " " + base[end:]
+    out = [" ".join(base.split())]
+    for part in SEPARATORS.split(base):
+        part = CUT_WORDS.sub("", " ".join(part.split()))
+        words = part.split()
+        if not words:
+            continue
+        out.append(part)
+        last = words[-1]
+        if len(words) > 1 and (last.isupper() or any(c.isdigit() for c in last)):
+            out.append(last)
+    not_drugs = terms().not_drugs
+    return [w for w in out if len(w) > 1 and w.lower() not in not_drugs]
+
+
+def names_of(intervention: Intervention) -> list[str]:
+    """The names a text may use for the intervention's drugs."""
+    return list(dict.fromkeys(n for full in [intervention.name, *intervention.other_names] for n in _parts(full)))
+
+
+def _dose_neighbours(text: str) -> list[str]:
+    not_drugs, found = terms().not_drugs, []
+    for start, end, _, _ in dose_hits(text):
+        after = NEXT_WORD.match(text, end)
+        before = PREV_WORD.search(text[max(0, start - 60) : start])
+        for m in (after, before):
+            if m is not None and m.group(1).lower() not in not_drugs and terms().unit(m.group(1)) is None:
+                found.append(m.group(1))
+    return found
+
+
+def _section(text: str, label: str, others: list[str]) -> str:
+    # "Cohort 1: ... Cohort 2: ...": the part headed by this arm's label, when the text has one.
+    low = text.lower()
+    at = low.find(label.lower() + ":")
+    if at < 0:
+        return text
+    ends = [i for o in others if o != label and (i := low.find(o.lower() + ":", at + 1)) > at]
+    return text[at + len(label) + 1 : min(ends, default=len(text))]
+
+
+def arm_texts(trial: Trial, arm: Arm, drugs: list[Intervention]) -> list[ArmText]:
+    """The texts about ``arm``, each with the drug it speaks of when it names none."""
+    single = drugs[0].name if len(drugs) == 1 else None
+    out: list[ArmText] = []
+    if arm.description and arm.description.strip():
+        out.append(ArmText(arm.description, single, PRIORITY_ARM))
+    for i in _linked(trial, arm):
+        if i.description and i.description.strip():
+            implicit = i.name if i in drugs else None
+            out.append(ArmText(_section(i.description, arm.label, i.arm_labels), implicit, PRIORITY_INTERVENTION))
+    for desc in (trial.detailed_description, trial.brief_summary):
+        if desc and (len(trial.arms) <= 1 or arm.label.lower() in desc.lower()):
+            out.append(ArmText(desc, single, PRIORITY_TRIAL))
+    for t in out:
+        if t.priority > PRIORITY_TRIAL and any(not _mentioned(t.text, names_of(i)) for i in drugs):
+            t.extra_names = _dose_neighbours(t.text)
+    return out
+
+
+def _mentioned(text: str, names: list[str]) -> bool:
+    low = text.lower()
+    return any(n.lower() in low for n in names)
