@@ -167,6 +167,27 @@ def test_an_unreadable_input_is_a_usage_error(tmp_path: Path) -> None:
     assert f"error: {locked}: cannot be read" in flat(result.stderr)
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--token-file", "/no/such/token"], "cannot read the token file /no/such/token"),
+        (["--user", "alice", "--password-file", "/no/such/pw"], "cannot read the password file /no/such/pw"),
+        (["--user", "alice"], "--user needs a password: set FHIR_ADAPTER_PASSWORD or give --password-file"),
+        (["--smart-client-id", "c", "--smart-key", "/no/such/key"], "cannot read the SMART private key file"),
+    ],
+)
+@responses.activate
+def test_a_credential_that_cannot_be_read_is_a_usage_error_before_any_request(
+    args: list[str], message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("FHIR_ADAPTER_PASSWORD", raising=False)
+    monkeypatch.delenv("FHIR_ADAPTER_TOKEN", raising=False)
+    for command in (["push", str(SEED)], ["pull", "-o", str(tmp_path / "o")]):
+        result = runner.invoke(app, [*command, "--server", BASE, *args])
+        assert result.exit_code == ExitCode.USAGE, result.stderr
+        assert message in result.stderr and not responses.calls
+
+
 def test_pull_into_an_existing_file_is_a_usage_error(tmp_path: Path) -> None:
     target = tmp_path / "file.json"
     target.write_text("{}")

@@ -425,7 +425,7 @@ def test_a_missing_ca_file_named_in_the_environment_is_a_clear_error(
 ) -> None:
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "nope.pem"))
     result = runner.invoke(app, ["push", str(REPO / "seeds"), "--server", BASE])
-    assert result.exit_code == ExitCode.FAILED
+    assert result.exit_code == ExitCode.USAGE  # like a --ca-bundle that does not exist: before any request
     assert (
         result.stderr.strip() == f"error: TLS: REQUESTS_CA_BUNDLE={tmp_path / 'nope.pem'}: no such file "
         "(unset it or give --ca-bundle)"

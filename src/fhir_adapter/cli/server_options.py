@@ -74,8 +74,9 @@ class ServerOptions:
         return self.release or DEFAULT_RELEASE
 
     def client(self) -> FhirClient:
-        """The client the options describe; a credential problem is one line and exit code FAILED, a ``--server``
-        that is not an http(s) URL a usage error."""
+        """The client the options describe. Everything here happens before any request, so each problem is a usage
+        error (exit 2, one line): a ``--server`` that is not an http(s) URL, a credential file that cannot be read,
+        ``--user`` without a password, a CA file named in the environment that does not exist."""
         from fhir_adapter.errors import FhirServerError
         from fhir_adapter.sinks.server import FhirClient
         from fhir_adapter.sinks.server.auth import credentials
@@ -104,7 +105,7 @@ class ServerOptions:
             )
         except FhirServerError as e:  # credentials unreadable, a CA file named in the environment missing
             err(f"error: {e}")
-            raise typer.Exit(ExitCode.FAILED) from None
+            raise typer.Exit(ExitCode.USAGE) from None
 
 
 def check_server_url(url: str) -> None:
