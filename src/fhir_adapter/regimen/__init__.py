@@ -17,7 +17,7 @@ from fhir_adapter.regimen.sources import ArmText, arm_texts, drug_interventions,
 __all__ = ["read_phases", "regimen_of"]
 
 
-def _score(text: ArmText, phases: list[Phase]) -> tuple[int, int, int]:
+def _score(text: ArmText, phases: list[Phase]) -> tuple[int, bool, int, int]:
     titled = sum(1 for p in phases if p.title != DEFAULT_TITLE)
     filled = 0
     for phase in phases:
@@ -26,18 +26,18 @@ def _score(text: ArmText, phases: list[Phase]) -> tuple[int, int, int]:
                 filled += bool(a.doses) + bool(a.route) + bool(a.frequency) + bool(a.days)
             else:
                 filled += 2
-    return titled, filled, text.priority
+    return titled, filled > 0, text.priority, filled
 
 
 def regimen_of(trial: Trial, arm: Arm) -> Regimen:
     """The regimen of ``arm``: read from the text that describes it best (the one with the most named phases, then
-    the most dosing; the arm's own description first on a tie), completed from the descriptions of the arm's
+    one that doses anything, the arm's own description first), completed from the descriptions of the arm's
     interventions (a route "Given PO", a dose the arm text leaves out), with the arm's drug interventions the texts
     never name appended to the first phase."""
     drugs = drug_interventions(trial, arm)
-    names = [n for i in drugs for n in names_of(i)]
+    names = {n: key for i in drugs for n, key in names_of(i).items()}
     texts = arm_texts(trial, arm, drugs)
-    read = [(t, read_phases(t.text, names + t.extra_names, t.implicit)) for t in texts]
+    read = [(t, read_phases(t.text, {n: n for n in t.extra_names} | names, t.implicit)) for t in texts]
     if not read:
         phases: list[Phase] = []
     else:

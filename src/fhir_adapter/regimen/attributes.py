@@ -14,7 +14,7 @@ from fhir_adapter.regimen import patterns as p
 from fhir_adapter.regimen.terms import terms
 from fhir_adapter.regimen.text import find_phrases
 
-__all__ = ["DoseHit", "adjacent_dose", "days_in", "dose_hits", "frequency_in", "route_in"]
+__all__ = ["DoseHit", "adjacent_dose", "days_in", "dose_hits", "frequency_ending", "frequency_in", "route_in"]
 
 DoseHit = tuple[int, int, Dose, bool]  # start, end, dose, "per day" ("50 mg/kg/day")
 PER_DAY = {"day", "d"}
@@ -28,8 +28,8 @@ def _dose(m: re.Match[str]) -> tuple[Dose, bool] | None:
     value, high, unit, per, per_day = m.groups()
     written = unit + (f"/{per}" if per and per.lower() not in PER_DAY else "")
     code = terms().unit(written)
-    if code is None:
-        return None
+    if code is None or code.endswith("Gy"):
+        return None  # radiation is read by regimen.radiotherapy, not as a drug's dose
     daily = bool(per_day) or bool(per and per.lower() in PER_DAY)
     text = m.group()[m.group().lower().index(unit.lower()) :]
     if high is not None:
@@ -46,8 +46,10 @@ def dose_hits(text: str) -> list[DoseHit]:
         dose.unit, dose.unit_text = "{AUC}", "AUC"
         hits.append((m.start(), m.end(), dose, False))
     for m in p.DOSE.finditer(text):
-        if any(s <= m.start() < e for s, e, _, _ in hits):
-            continue
+        if any(s <= m.start() < e for s, e, _, _ in hits) or p.COMPARED.search(
+            text[max(0, m.start() - 14) : m.start()]
+        ):
+            continue  # "more than 20 grams of carbohydrate" is no dose
         read = _dose(m)
         if read is not None:
             hits.append((m.start(), m.end(), read[0], read[1]))
@@ -111,10 +113,23 @@ def frequency_in(text: str) -> tuple[int, Frequency] | None:
     weeks", "q8h", "3 times a day")."""
     found = _rule_frequencies(text)
     for start, end, (count, period, unit) in find_phrases(text, terms().frequencies):
-        found.append((start, Frequency(count, period, unit, text[start:end])))
+        if not p.TIMES_BEFORE.search(text[max(0, start - 8) : start]):  # "3-4 times a day" is no "a day"
+            found.append((start, Frequency(count, period, unit, text[start:end])))
+    for m in p.DOSES_PER.finditer(text):
+        if (n := terms().number(m.group(1))) is not None:
+            found.append((m.start(), Frequency(n, 1.0, terms().time_units[m.group(2).lower()], m.group())))
     if not found:
         return None
     return min(found, key=lambda f: (f[0], -len(f[1].text)))
+
+
+def frequency_ending(prefix: str) -> tuple[int, Frequency] | None:
+    """The frequency that ends ``prefix`` ("weekly " before "paclitaxel"), None when words stand between."""
+    found = find_phrases(prefix, terms().frequencies)
+    if found and not prefix[found[-1][1] :].strip():
+        count, period, unit = found[-1][2]
+        return found[-1][0], Frequency(count, period, unit, prefix[found[-1][0] : found[-1][1]])
+    return None
 
 
 def _day_list(text: str, start: int) -> list[DayRun]:

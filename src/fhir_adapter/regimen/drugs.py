@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from fhir_adapter.model import DayRun, Dose, DrugActivity, Frequency
-from fhir_adapter.regimen.attributes import adjacent_dose, days_in, dose_hits, frequency_in, route_in
+from fhir_adapter.regimen.attributes import adjacent_dose, days_in, dose_hits, frequency_ending, frequency_in, route_in
 from fhir_adapter.regimen.terms import terms
 from fhir_adapter.regimen.text import clause_ends, paren_depths
 
@@ -26,7 +26,10 @@ class Mention:
     name: str  # as written, a salt word after it included ("Apatinib mesylate")
     start: int
     end: int
+    key: str = ""  # the drug it names (the intervention's name: "Tecfidera" names "Dimethyl fumarate")
     clause: int = 0
+    clause_first: bool = True  # no other drug is named before it in its clause
+    whole: bool = False  # an implicit mention: the whole text speaks of this drug
 
 
 @dataclass(slots=True)
@@ -56,8 +59,9 @@ def _with_salt(text: str, end: int) -> int:
     return end
 
 
-def mentions(text: str, names: list[str]) -> list[Mention]:
-    """Every mention of ``names`` in ``text`` (ignoring case, whole words, longest name first, no overlaps)."""
+def mentions(text: str, names: dict[str, str]) -> list[Mention]:
+    """Every mention of ``names`` (name -> the drug it names) in ``text`` (ignoring case, whole words, longest name
+    first, no overlaps)."""
     low = text.lower()
     taken: list[Mention] = []
     for name in sorted({n for n in names if n.strip()}, key=len, reverse=True):
@@ -69,16 +73,22 @@ def mentions(text: str, names: list[str]) -> list[Mention]:
             if any(m.start < pos and i < m.end for m in taken):
                 continue
             end = _with_salt(text, pos)
-            taken.append(Mention(text[i:end], i, end))
+            taken.append(Mention(text[i:end], i, end, names[name]))
     taken.sort(key=lambda m: m.start)
+    depths = paren_depths(text)
+    # "dimethyl fumarate (Tecfidera®, ...)": a name in brackets right after the same drug's is no new mention.
+    taken = [m for k, m in enumerate(taken) if not (k and depths[m.start] and taken[k - 1].key == m.key)]
     ends = clause_ends(text)
-    for m in taken:
+    for k, m in enumerate(taken):
         m.clause = sum(1 for e in ends if e < m.start)
+        m.clause_first = k == 0 or taken[k - 1].clause != m.clause
     return taken
 
 
 def _bounds(text: str, ends: list[int], ms: list[Mention], i: int) -> tuple[int, int]:
     m = ms[i]
+    if m.whole:
+        return 0, len(text)
     left = max([e + 1 for e in ends if e < m.start] + [0] + ([ms[i - 1].end] if i else []))
     right = min([e for e in ends if e >= m.end] + [len(text)] + ([ms[i + 1].start] if i + 1 < len(ms) else []))
     return left, right
@@ -93,9 +103,9 @@ def _read(text: str, depths: list[int], left: int, right: int, m: Mention, cycle
     if hit is not None:
         r.dose, r.per_day = hit[2], hit[3]
     r.route, r.ambiguous_route = route_in(suffix)
-    if r.route is None and not r.ambiguous_route:
+    if r.route is None and not r.ambiguous_route and m.clause_first:
         r.route, r.ambiguous_route = route_in(prefix)
-    freq = frequency_in(suffix)
+    freq = frequency_in(suffix) or frequency_ending(prefix)
     r.frequency = freq[1] if freq else None
     r.days = days_in(suffix, cycle_days)
     return r
@@ -155,8 +165,6 @@ def _merge(into: DrugActivity, r: Reading) -> None:
         into.frequency = extra.frequency
     if not into.days:
         into.days = extra.days
-    if len(r.mention.name) > len(into.name):
-        into.name = r.mention.name
     if r.text and r.text not in into.text:
         into.text = f"{into.text} {r.text}".strip()
 
@@ -164,10 +172,14 @@ def _merge(into: DrugActivity, r: Reading) -> None:
 def drug_activities(text: str, ms: list[Mention], cycle_days: float | None) -> list[tuple[int, DrugActivity]]:
     """One activity per drug named in ``text`` (a phase), with the offset of its first mention."""
     out: list[tuple[int, DrugActivity]] = []
+    keys: list[str] = []
     for r in _readings(text, ms, cycle_days):
-        same = next((a for _, a in out if _same_drug(a.name, r.mention.name)), None)
-        if same is None:
+        k = next(
+            (j for j, (_, a) in enumerate(out) if keys[j] == r.mention.key or _same_drug(a.name, r.mention.name)), -1
+        )
+        if k < 0:
             out.append((r.mention.start, _activity(r)))
+            keys.append(r.mention.key)
         else:
-            _merge(same, r)
+            _merge(out[k][1], r)
     return out

@@ -8,6 +8,7 @@ import re
 
 __all__ = [
     "AUC",
+    "COMPARED",
     "CYCLES",
     "CYCLE_EVERY",
     "CYCLE_LENGTH",
@@ -16,6 +17,7 @@ __all__ = [
     "DAY_ITEM",
     "DAY_RANGE_HEAD",
     "DOSE",
+    "DOSES_PER",
     "EVERY",
     "FIRST_DAY",
     "FOR_DAYS",
@@ -28,6 +30,7 @@ __all__ = [
     "NOT_A_PHASE",
     "ON_OFF",
     "PER_FRACTION",
+    "PHASE_SENTENCE",
     "PHASE_WORD",
     "Q_EVERY",
     "SEQ_AFTER_RT",
@@ -36,6 +39,7 @@ __all__ = [
     "STOP",
     "SURGERY_WORD",
     "TIMES",
+    "TIMES_BEFORE",
 ]
 
 # "200mg", "0.8-1.0mg/kg/day", "75 mg/m^2", "15 ug/m2/day": value, range high, unit, per-what, trailing /day.
@@ -54,6 +58,10 @@ EVERY = re.compile(
     r"(hours?|days?|weeks?|months?|hrs?|h|d|wks?)\b",
     re.IGNORECASE,
 )
+TIMES_BEFORE = re.compile(r"\btimes\s$", re.IGNORECASE)
+# "2 doses of 300 mg per day"
+DOSES_PER = re.compile(r"\b(\d|two|three|four)\s+doses\s+of\b[^,;()]{0,30}?\bper\s+(day|week)\b", re.IGNORECASE)
+COMPARED = re.compile(r"(?:\b(?:more|less|greater|fewer)\s+than|[<>≤≥])\s?$", re.IGNORECASE)
 Q_EVERY = re.compile(r"\bq\s?(\d+)\s?(h|d|w|wk)\b", re.IGNORECASE)  # "q8h", "q3w"
 # "3 times a day", "two times per week" (not "3-4 times a day": a range of frequencies is not held).
 TIMES = re.compile(r"(?<![\d-])\b(\d+|one|two|three|four)\s+times\s+(?:(?:a|per|each)\s+)?(day|week|month)", re.I)
@@ -92,6 +100,12 @@ STOP = re.compile(r"\b(?:until|till|in\s+the\s+absence\s+of)\b[^.;]{0,300}", re.
 
 # A phase heading: a short label ending with a colon at the start of a clause ("Induction phase (2 cycles):").
 HEADING = re.compile(r"(?:^|(?<=[.:;·•\n]))[ \t]*([A-Za-z0-9][^:.;·•\n]{0,60}):")
+# A sentence that opens a phase without a colon: "Adjuvant systemic chemotherapy (two cycles of ...) ...".
+PHASE_SENTENCE = re.compile(
+    r"(?:^|(?<=\. ))((?:adjuvant|neoadjuvant|maintenance|consolidation|induction)\b[^.;:(,]{0,40}?"
+    r"\b(?:chemotherapy|therapy|treatment|phase))\b",
+    re.IGNORECASE,
+)
 PHASE_WORD = re.compile(r"\b(?:phase|stage|period|epoch|regimen)\b", re.IGNORECASE)
 DAY_RANGE_HEAD = re.compile(r"\bdays?\s+\d{1,3}\s*(?:to|-|through)\s*\d{1,3}\s*:", re.IGNORECASE)
 # "followed by", "and then", "After 7 days," start a new phase when what follows doses a drug again.

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from fhir_adapter.model import Count, Quantity
 from fhir_adapter.regimen import patterns as p
-from fhir_adapter.regimen.attributes import dose_hits, frequency_in
+from fhir_adapter.regimen.attributes import days_in, dose_hits, frequency_in, route_in
 from fhir_adapter.regimen.terms import terms
 
 __all__ = ["Segment", "cycle_days", "cycles", "max_duration", "segments", "stop_condition"]
@@ -39,11 +39,19 @@ def _headings(text: str) -> list[tuple[int, int, str]]:
     for m in p.DAY_RANGE_HEAD.finditer(text):
         if not any(s <= m.start() < e for s, e, _ in found):
             found.append((m.start(), m.end(), m.group().rstrip(": ")))
+    for m in p.PHASE_SENTENCE.finditer(text):
+        if not any(s <= m.start() <= e for s, e, _ in found):
+            found.append((m.start(), m.start(), m.group(1)))  # the sentence is the phase's text too
     return sorted(found)
 
 
 def _doses_something(text: str) -> bool:
     return bool(dose_hits(text)) or frequency_in(text) is not None or bool(p.GY_TOTAL.search(text))
+
+
+def _speaks_of_dosing(text: str) -> bool:
+    route, ambiguous = route_in(text)
+    return _doses_something(text) or bool(route) or ambiguous or bool(days_in(text))
 
 
 def _split(segment: Segment) -> list[Segment]:
@@ -54,7 +62,7 @@ def _split(segment: Segment) -> list[Segment]:
         if (
             p.NOT_A_PHASE.search(after[:40])
             or not _doses_something(after)
-            or not _doses_something(body[start : m.start()])
+            or not _speaks_of_dosing(body[start : m.start()])
         ):
             continue
         days = None

@@ -44,7 +44,7 @@ def radiotherapy(text: str) -> tuple[int, Radiotherapy] | None:
     return m.start(), Radiotherapy(
         name=RT_NAME,
         total_dose=_gy(m.group(1), m.group(2), m.group(3), m.group().strip()),
-        fractions=_fractions(text[m.start() :]),
+        fractions=_fractions(text),
         dose_per_fraction=_gy(per.group(1), None, per.group(2), per.group().strip()) if per else None,
         techniques=list(dict.fromkeys(techniques)),
         text=text[sentence_start:].strip()[:400],

@@ -10,7 +10,7 @@ from fhir_adapter.regimen.attributes import dose_hits, frequency_in, route_in
 from fhir_adapter.regimen.drugs import Mention, drug_activities, mentions
 from fhir_adapter.regimen.phases import Segment, cycle_days, cycles, max_duration, segments, stop_condition
 from fhir_adapter.regimen.radiotherapy import radiotherapy, sequence_drugs
-from fhir_adapter.regimen.text import normalise
+from fhir_adapter.regimen.text import normalise, paren_depths
 
 __all__ = ["DEFAULT_TITLE", "read_phases"]
 
@@ -23,17 +23,22 @@ def _implicit(body: str, name: str) -> list[Mention]:
     # The text names no drug: it speaks of the one drug it belongs to ("Given PO", "Oral dose administered ...").
     route, ambiguous = route_in(body)
     if dose_hits(body) or frequency_in(body) is not None or route or ambiguous:
-        return [Mention(name, 0, 0)]
+        return [Mention(name, 0, 0, name, whole=True)]
     return []
 
 
-def _phase(seg: Segment, names: list[str], implicit: str | None) -> Phase:
+def _phase(seg: Segment, names: dict[str, str], implicit: str | None) -> Phase:
     body = seg.body
     length = cycle_days(body)
     found = mentions(body, names)
-    if not found and implicit:
+    key = names.get(implicit, implicit) if implicit else None
+    if implicit and found and all(m.key == key for m in found):
+        found = [Mention(found[0].name, 0, 0, found[0].key, whole=True)]  # its own text: all of it speaks of it
+    elif not found and implicit:
         found = _implicit(body, implicit)
     drugs = drug_activities(body, found, length)
+    if len(drugs) == 1:
+        _fill_single(body, drugs[0][1])
     acts: list[tuple[int, Activity]] = list(drugs)
     rt = radiotherapy(body)
     if rt is not None:
@@ -52,6 +57,19 @@ def _phase(seg: Segment, names: list[str], implicit: str | None) -> Phase:
         activities=[a for _, a in acts],
         text=body.strip(" :;,.·•\n"),
     )
+
+
+def _fill_single(body: str, drug: DrugActivity) -> None:
+    # A phase that doses one drug: a dose, route or frequency written away from its name is still its own
+    # ("After 7 days, the dose should be increased to ... 240 mg twice a day").
+    depths = paren_depths(body)
+    if not drug.doses:
+        hits = [h for h in dose_hits(body) if depths[h[0]] == 0]
+        drug.doses = [hits[0][2]] if hits else []
+    if drug.route is None:
+        drug.route = route_in(body)[0]
+    if drug.frequency is None and (freq := frequency_in(body)) is not None:
+        drug.frequency = freq[1]
 
 
 def _drugs(phase: Phase) -> list[DrugActivity]:
@@ -76,9 +94,10 @@ def _fill_across(phases: list[Phase]) -> None:
                 drug.frequency = None
 
 
-def read_phases(text: str, names: list[str], implicit: str | None = None) -> list[Phase]:
+def read_phases(text: str, names: dict[str, str], implicit: str | None = None) -> list[Phase]:
     """The phases ``text`` describes, in order, with the drugs of ``names`` (and radiotherapy) in each. ``implicit``
-    is the drug a text that names none speaks of (an intervention's own description). Phases without any activity
+    is the drug a text that names none speaks of (an intervention's own description); ``names`` maps each name
+    to the drug it names ("Tecfidera" -> "Dimethyl fumarate"). Phases without any activity
     are dropped."""
     text = normalise(text)
     phases = [_phase(seg, names, implicit) for seg in segments(text)]

@@ -41,8 +41,14 @@ class ArmText:
 
 
 def _linked(trial: Trial, arm: Arm) -> list[Intervention]:
+    # The registry's links, by arm label; by name only where an intervention lists no arm (several interventions
+    # may share a name, each linked to its own arm: "AKB-6548" x 3).
     written = {n.split(":", 1)[-1].strip().lower() for n in arm.intervention_names}
-    return [i for i in trial.interventions if arm.label in i.arm_labels or i.name.strip().lower() in written]
+    return [
+        i
+        for i in trial.interventions
+        if arm.label in i.arm_labels or (not i.arm_labels and i.name.strip().lower() in written)
+    ]
 
 
 def drug_interventions(trial: Trial, arm: Arm) -> list[Intervention]:
@@ -55,7 +61,7 @@ def surgeries(trial: Trial, arm: Arm) -> list[Intervention]:
     return [i for i in _linked(trial, arm) if (i.type or "").upper() == "PROCEDURE" and p.SURGERY_WORD.search(i.name)]
 
 
-def _parts(full: str) -> list[str]:
+def _parts(full: str, own_name: bool) -> list[str]:
     base = BRACKETS.sub(" ", ARM_PREFIX.sub("", full))
     for start, end, _, _ in reversed(dose_hits(base)):
         base = base[:start] + " " + base[end:]
@@ -67,15 +73,23 @@ def _parts(full: str) -> list[str]:
             continue
         out.append(part)
         last = words[-1]
-        if len(words) > 1 and (last.isupper() or any(c.isdigit() for c in last)):
+        if own_name and len(words) > 1 and (last.isupper() or any(c.isdigit() for c in last)):
             out.append(last)
     not_drugs = terms().not_drugs
     return [w for w in out if len(w) > 1 and w.lower() not in not_drugs]
 
 
-def names_of(intervention: Intervention) -> list[str]:
-    """The names a text may use for the intervention's drugs."""
-    return list(dict.fromkeys(n for full in [intervention.name, *intervention.other_names] for n in _parts(full)))
+def names_of(intervention: Intervention) -> dict[str, str]:
+    """The names a text may use for the intervention's drugs -> the drug each names: the intervention's name when it
+    names one drug (its other names are aliases: "Tecfidera" -> "Dimethyl fumarate"), else each part itself
+    ("Carilizumab and Apatinib" names two)."""
+    own = _parts(intervention.name, True)
+    single = len(own) <= 1 or not SEPARATORS.search(intervention.name)
+    names = {n: intervention.name if single else n for n in own}
+    for other in intervention.other_names:
+        for n in _parts(other, False):
+            names.setdefault(n, intervention.name if single else n)
+    return names
 
 
 def _dose_neighbours(text: str) -> list[str]:
@@ -113,7 +127,7 @@ def arm_texts(trial: Trial, arm: Arm, drugs: list[Intervention]) -> list[ArmText
         if desc and (len(trial.arms) <= 1 or arm.label.lower() in desc.lower()):
             out.append(ArmText(desc, single, PRIORITY_TRIAL))
     for t in out:
-        if t.priority > PRIORITY_TRIAL and any(not _mentioned(t.text, names_of(i)) for i in drugs):
+        if t.priority > PRIORITY_TRIAL and any(not _mentioned(t.text, list(names_of(i))) for i in drugs):
             t.extra_names = _dose_neighbours(t.text)
     return out
 
