@@ -146,7 +146,7 @@ _RELEASE = _option(
             metavar="R4|R5",
             parser=parse_release,
             help="FHIR release (R4, r4, 4.0.1, R5, 5.0.0); the server must speak it. Default: the release the "
-            "server's CapabilityStatement names.",
+            "server's CapabilityStatement names (R5 where no server is read).",
             rich_help_panel=SERVER_PANEL,
             show_default=False,
         ),

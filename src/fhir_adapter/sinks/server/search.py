@@ -156,7 +156,7 @@ def _phase_filter(word: str, release: FhirRelease, offered: frozenset[str] | Non
         plan.params["phase"] = code
         return
     plan.notes.append(
-        f"the server offers no ResearchStudy search parameter 'phase' (stock FHIR {release}): phase {code} is "
+        f"the server offers no ResearchStudy search parameter 'phase' (R4 core has none): phase {code} is "
         f"checked here on every study the rest of the search returns; {_LOAD_HINT}"
     )
     plan.filters.append(Filter(f"phase {code}", lambda s: any(c.get("code") == code for c in _codings(s.get("phase")))))
@@ -177,7 +177,7 @@ def _condition_filter(text: str, modifier: str, offered: frozenset[str] | None, 
         return
     wanted = text.casefold()
     plan.notes.append(
-        f"the server offers no ResearchStudy search parameter 'condition' (stock FHIR R4): the condition "
+        f"the server offers no ResearchStudy search parameter 'condition' (R4 core has none): the condition "
         f"'{text}' is checked here (a case-insensitive substring of a condition's text, display or code) on every "
         f"study the rest of the search returns; {_LOAD_HINT}"
     )
