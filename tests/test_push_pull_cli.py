@@ -364,25 +364,25 @@ def test_push_and_pull_print_their_throughput_on_stderr(tmp_path: Path) -> None:
     responses.get(f"{BASE}/ResearchStudy", json=searchset(list(r4_bundles().values())))
     pushed = runner.invoke(app, ["push", str(SEED), "--server", BASE])
     assert pushed.exit_code == 0, pushed.stderr
-    assert any(line.startswith("pushed 1 trials in ") and "trials/s)" in line for line in pushed.stderr.splitlines())
-    assert "pushed" not in pushed.stdout.splitlines()[0]  # the per-trial lines stay on stdout, apart
+    assert any(line.startswith("push: 1 trials in ") and "trials/s)" in line for line in pushed.stderr.splitlines())
+    assert "push:" not in pushed.stdout  # the per-trial lines stay on stdout, apart
     result = runner.invoke(app, ["pull", "--server", BASE, "-o", str(tmp_path / "o")])
-    assert any(line.startswith("pulled 6 trials in ") for line in result.stderr.splitlines()), result.stderr
+    assert any(line.startswith("pull: 6 trials in ") for line in result.stderr.splitlines()), result.stderr
 
 
 def test_throughput_prints_a_progress_line_every_interval(capsys: pytest.CaptureFixture[str]) -> None:
     now = [0.0]
-    progress = Throughput("pushed", every=10, clock=lambda: now[0])
+    progress = Throughput("push", every=10, clock=lambda: now[0])
     for _ in range(30):
         now[0] += 1
         progress.add()
     progress.finish()
     lines = capsys.readouterr().err.splitlines()
     assert lines == [
-        "pushed: 10 trials so far, 1.0 trials/s",
-        "pushed: 20 trials so far, 1.0 trials/s",
-        "pushed: 30 trials so far, 1.0 trials/s",
-        "pushed 30 trials in 30.0 s (1.0 trials/s)",
+        "push: 10 trials so far, 1.0 trials/s",
+        "push: 20 trials so far, 1.0 trials/s",
+        "push: 30 trials so far, 1.0 trials/s",
+        "push: 30 trials in 30.0 s (1.0 trials/s)",
     ]
 
 

@@ -88,7 +88,7 @@ def pull(
         raise typer.BadParameter("use YYYY-MM-DD", param_hint="'--updated-since'")
     _check_words(status, phase)
     query = SearchQuery(identifiers=ids, condition=condition, status=status, phase=phase, updated_since=updated_since)
-    progress = Throughput("pulled")
+    progress = Throughput("pull")
 
     def written(nct: str, path: Path, n: int) -> None:
         out(f"ok {nct} -> {path} ({n} resources)")

@@ -122,7 +122,7 @@ def _require_readable(inputs: list[Path]) -> None:
 def _push(client: FhirClient, inputs: list[Path], mode: PushMode, batch_size: int, log: ErrorLog | None) -> PushSummary:
     from fhir_adapter.delivery import BundleReleaseMismatch, push_paths
 
-    progress = Throughput("pushed")
+    progress = Throughput("push")
 
     def reported(result: PushResult) -> None:
         _report(result)

@@ -274,4 +274,4 @@ class Throughput:
         if not self.done:
             return
         now = self.clock()
-        err(f"{self.verb} {self.done} trials in {now - self.start:.1f} s ({self.rate(now):.1f} trials/s)")
+        err(f"{self.verb}: {self.done} trials in {now - self.start:.1f} s ({self.rate(now):.1f} trials/s)")
