@@ -12,7 +12,7 @@ from __future__ import annotations
 from fhir_adapter.model import Arm, DrugActivity, Phase, Regimen, Surgery, Trial
 from fhir_adapter.regimen.fill import append_missing, fill_from
 from fhir_adapter.regimen.reader import DEFAULT_TITLE, read_phases
-from fhir_adapter.regimen.sources import ArmText, arm_texts, drug_interventions, names_of, surgeries
+from fhir_adapter.regimen.sources import ArmText, arm_texts, drug_interventions, names_of, radiation, surgeries
 
 __all__ = ["read_phases", "regimen_of"]
 
@@ -35,6 +35,9 @@ def regimen_of(trial: Trial, arm: Arm) -> Regimen:
     interventions (a route "Given PO", a dose the arm text leaves out), with the arm's drug interventions the texts
     never name appended to the first phase."""
     drugs = drug_interventions(trial, arm)
+    cut = surgeries(trial, arm)
+    if not drugs and not cut and not radiation(trial, arm):
+        return Regimen()  # no drug, radiation or surgery: no regimen to read (behavioural, device, diagnostic arms)
     names = {n: key for i in drugs for n, key in names_of(i).items()}
     texts = arm_texts(trial, arm, drugs)
     read = [(t, read_phases(t.text, {n: n for n in t.extra_names} | names, t.implicit)) for t in texts]
@@ -47,7 +50,7 @@ def regimen_of(trial: Trial, arm: Arm) -> Regimen:
             if k != best and t.priority > 1:
                 fill_from(phases, other)
     append_missing(phases, drugs, read)
-    for surgery in surgeries(trial, arm):
+    for surgery in cut:
         if not phases:
             phases.append(Phase(title=DEFAULT_TITLE))
         phases[0].activities.append(Surgery(name=surgery.name, text=surgery.description or ""))

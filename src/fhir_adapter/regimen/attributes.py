@@ -12,7 +12,7 @@ import re
 from fhir_adapter.model import DayRun, Dose, Frequency
 from fhir_adapter.regimen import patterns as p
 from fhir_adapter.regimen.terms import terms
-from fhir_adapter.regimen.text import find_phrases
+from fhir_adapter.regimen.text import find_phrases, has_any, starts
 
 __all__ = ["DoseHit", "adjacent_dose", "days_in", "dose_hits", "frequency_ending", "frequency_in", "route_in"]
 
@@ -40,7 +40,9 @@ def _dose(m: re.Match[str]) -> tuple[Dose, bool] | None:
 def dose_hits(text: str) -> list[DoseHit]:
     """Every dose of ``text`` with a unit of the table, AUC targets included, in text order."""
     hits: list[DoseHit] = []
-    for m in p.AUC.finditer(text):
+    if not p.DIGIT.search(text):
+        return hits
+    for m in p.AUC.finditer(text) if has_any(text, "auc", "area under") else ():
         low, high = m.group(1), m.group(2)
         dose = Dose(low=float(low), high=float(high)) if high else Dose(value=float(low))
         dose.unit, dose.unit_text = "{AUC}", "AUC"
@@ -92,19 +94,26 @@ def _period(count: int, amount: str | None, unit: str, written: str) -> Frequenc
 def _rule_frequencies(text: str) -> list[tuple[int, Frequency]]:
     t = terms()
     found: list[tuple[int, Frequency]] = []
-    for m in p.EVERY.finditer(text):
-        count = t.number(m.group(1).lower().replace("once", "1").replace("twice", "2")) if m.group(1) else 1
-        freq = _period(count or 1, m.group(2), m.group(3), m.group()) if count else None
+    for i in starts(text, "every"):
+        if (m := p.EVERY.match(text, i)) is None:
+            continue
+        before = p.EVERY_COUNT.search(text[max(0, i - 16) : i])
+        written = before.group(1).lower().replace("once", "1").replace("twice", "2") if before else "1"
+        count = t.number(written)
+        freq = (
+            _period(count, m.group(1), m.group(2), text[i - len(before.group()) if before else i : m.end()])
+            if count
+            else None
+        )
         if freq:
-            found.append((m.start(), freq))
-    for m in p.Q_EVERY.finditer(text):
-        freq = _period(1, m.group(1), m.group(2), m.group())
-        if freq:
-            found.append((m.start(), freq))
-    for m in p.TIMES.finditer(text):
-        count = t.number(m.group(1))
-        if count:
-            found.append((m.start(), Frequency(count, 1, t.time_units[m.group(2).lower()], m.group())))
+            found.append((i - len(before.group()) if before else i, freq))
+    for i in starts(text, "q"):
+        if (m := p.Q_EVERY.match(text, i)) is not None and (freq := _period(1, m.group(1), m.group(2), m.group())):
+            found.append((i, freq))
+    for i in starts(text, "times"):
+        before = p.TIMES_COUNT.search(text[max(0, i - 10) : i])
+        if before and (m := p.TIMES.match(text, i)) is not None and (count := t.number(before.group(1))):
+            found.append((i - len(before.group()), Frequency(count, 1, t.time_units[m.group(1).lower()], m.group())))
     return found
 
 
@@ -115,7 +124,7 @@ def frequency_in(text: str) -> tuple[int, Frequency] | None:
     for start, end, (count, period, unit) in find_phrases(text, terms().frequencies):
         if not p.TIMES_BEFORE.search(text[max(0, start - 8) : start]):  # "3-4 times a day" is no "a day"
             found.append((start, Frequency(count, period, unit, text[start:end])))
-    for m in p.DOSES_PER.finditer(text):
+    for m in p.DOSES_PER.finditer(text) if has_any(text, "doses") else ():
         if (n := terms().number(m.group(1))) is not None:
             found.append((m.start(), Frequency(n, 1.0, terms().time_units[m.group(2).lower()], m.group())))
     if not found:
@@ -154,16 +163,17 @@ def _count(m: re.Match[str] | None) -> int | None:
 def days_in(text: str, cycle_days: float | None = None) -> list[DayRun]:
     """The days within the cycle ``text`` names: "days 1 and 8", "Day 1 to Day 21", "on the first day", "for 14
     days", and "for 4 weeks" inside a longer cycle."""
-    for m in p.DAYS_HEAD.finditer(text):
-        runs = _day_list(text, m.end())
-        if runs:
+    for i in starts(text, "day"):
+        if (m := p.DAYS_HEAD.match(text, i)) is not None and (runs := _day_list(text, m.end())):
             return runs
-    if p.FIRST_DAY.search(text):
+    if not has_any(text, "day", "week"):
+        return []
+    if has_any(text, "first day", "1st day") and p.FIRST_DAY.search(text):
         return [DayRun(1, 1)]
-    n_days = _count(p.FOR_DAYS.search(text))
+    n_days = _count(p.FOR_DAYS.search(text)) if has_any(text, "for ", "over ") else None
     if n_days:
         return [DayRun(1, n_days)]
-    n_weeks = _count(p.FOR_WEEKS.search(text))
+    n_weeks = _count(p.FOR_WEEKS.search(text)) if cycle_days and has_any(text, "week") else None
     if cycle_days and n_weeks and n_weeks * 7 < cycle_days:
         return [DayRun(1, n_weeks * 7)]
     return []

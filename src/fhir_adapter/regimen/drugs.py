@@ -9,6 +9,7 @@ days 1-28"). A drug named twice in a phase is one activity: later mentions only 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from fhir_adapter.model import DayRun, Dose, DrugActivity, Frequency
@@ -85,7 +86,7 @@ def mentions(text: str, names: dict[str, str]) -> list[Mention]:
     return taken
 
 
-def _bounds(text: str, ends: list[int], ms: list[Mention], i: int) -> tuple[int, int]:
+def _bounds(text: str, ends: Sequence[int], ms: list[Mention], i: int) -> tuple[int, int]:
     m = ms[i]
     if m.whole:
         return 0, len(text)
@@ -94,7 +95,7 @@ def _bounds(text: str, ends: list[int], ms: list[Mention], i: int) -> tuple[int,
     return left, right
 
 
-def _read(text: str, depths: list[int], left: int, right: int, m: Mention, cycle_days: float | None) -> Reading:
+def _read(text: str, depths: Sequence[int], left: int, right: int, m: Mention, cycle_days: float | None) -> Reading:
     prefix, suffix = text[left : m.start], text[m.end : right]
     base = depths[m.end] if m.end < len(depths) else 0
     r = Reading(m, text=text[left:right].strip(" ,;."))

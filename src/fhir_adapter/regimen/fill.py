@@ -43,7 +43,7 @@ def fill_from(phases: list[Phase], other: list[Phase]) -> None:
 
 
 def _named(phases: list[Phase], intervention: Intervention) -> bool:
-    names = names_of(intervention)
+    names = [*names_of(intervention), intervention.name]
     return any(same_drug(d.name, n) for d in _drugs(phases) for n in names)
 
 

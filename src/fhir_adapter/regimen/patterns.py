@@ -16,9 +16,11 @@ __all__ = [
     "DAYS_HEAD",
     "DAY_ITEM",
     "DAY_RANGE_HEAD",
+    "DIGIT",
     "DOSE",
     "DOSES_PER",
     "EVERY",
+    "EVERY_COUNT",
     "FIRST_DAY",
     "FOR_DAYS",
     "FOR_WEEKS",
@@ -40,6 +42,7 @@ __all__ = [
     "SURGERY_WORD",
     "TIMES",
     "TIMES_BEFORE",
+    "TIMES_COUNT",
 ]
 
 # "200mg", "0.8-1.0mg/kg/day", "75 mg/m^2", "15 ug/m2/day": value, range high, unit, per-what, trailing /day.
@@ -49,24 +52,26 @@ DOSE = re.compile(
     r"(?:\s*/\s*(m\s?\^?\s?2|sqm|kg|day|d|dose|ml|min|h|hr|l|dl|week|m))?(?:\s*/\s*(day|d))?(?![\w^])",
     re.IGNORECASE,
 )
+DIGIT = re.compile(r"\d")
 # "AUC 5", "area under the curve 2mg/m2" (the unit after an AUC is a slip of the writer: the value is the AUC).
 AUC = re.compile(r"\b(?:AUC|area under the curve)\s*(?:(?:of|=|:)\s*)?(\d+(?:\.\d+)?)(?:\s*-\s*(\d+(?:\.\d+)?))?", re.I)
 
-# "once every 2 weeks", "every 3 weeks", "every other day", "twice every week".
+# "every 3 weeks", "every other day" (matched where "every" is), with "once", "twice" before it.
 EVERY = re.compile(
-    r"\b(?:(once|twice|one|two|three|\d+)\s+(?:times?\s+)?)?every\s+(?:(\d+|other|one|two|three|four|five|six)[\s-]+)?"
-    r"(hours?|days?|weeks?|months?|hrs?|h|d|wks?)\b",
+    r"every\s+(?:(\d+|other|one|two|three|four|five|six)[\s-]+)?(hours?|days?|weeks?|months?|hrs?|h|d|wks?)\b",
     re.IGNORECASE,
 )
+EVERY_COUNT = re.compile(r"\b(once|twice|one|two|three|\d+)\s+(?:times?\s+)?$", re.IGNORECASE)
 TIMES_BEFORE = re.compile(r"\btimes\s$", re.IGNORECASE)
 # "2 doses of 300 mg per day"
 DOSES_PER = re.compile(r"\b(\d|two|three|four)\s+doses\s+of\b[^,;()]{0,30}?\bper\s+(day|week)\b", re.IGNORECASE)
 COMPARED = re.compile(r"(?:\b(?:more|less|greater|fewer)\s+than|[<>≤≥])\s?$", re.IGNORECASE)
 Q_EVERY = re.compile(r"\bq\s?(\d+)\s?(h|d|w|wk)\b", re.IGNORECASE)  # "q8h", "q3w"
 # "3 times a day", "two times per week" (not "3-4 times a day": a range of frequencies is not held).
-TIMES = re.compile(r"(?<![\d-])\b(\d+|one|two|three|four)\s+times\s+(?:(?:a|per|each)\s+)?(day|week|month)", re.I)
+TIMES = re.compile(r"times\s+(?:(?:a|per|each)\s+)?(day|week|month)", re.IGNORECASE)  # where "times" is
+TIMES_COUNT = re.compile(r"(?<![\d-])\b(\d+|one|two|three|four)\s+$", re.IGNORECASE)
 
-DAYS_HEAD = re.compile(r"\b(?:on\s+)?days?\s+(?=\d)", re.IGNORECASE)
+DAYS_HEAD = re.compile(r"days?\s+(?=\d)", re.IGNORECASE)  # matched where "day" is (regimen.text.starts)
 # One item of a day list: "1", "1-28", "8 to 11", "Day 1 to Day 21", after a separator when not the first.
 DAY_ITEM = re.compile(r"\s*(?:(,\s*and|,|and|&)\s*)?(\d{1,3})(?:\s*(?:-|to|through)\s*(?:days?\s*)?(\d{1,3}))?\b", re.I)
 FOR_DAYS = re.compile(

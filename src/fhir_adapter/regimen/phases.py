@@ -15,10 +15,13 @@ from fhir_adapter.model import Count, Quantity
 from fhir_adapter.regimen import patterns as p
 from fhir_adapter.regimen.attributes import days_in, dose_hits, frequency_in, route_in
 from fhir_adapter.regimen.terms import terms
+from fhir_adapter.regimen.text import has_any
 
 __all__ = ["Segment", "cycle_days", "cycles", "max_duration", "segments", "stop_condition"]
 
 DAYS_PER = {"day": 1, "days": 1, "week": 7, "weeks": 7}
+PHASE_OPENERS = ("adjuvant", "maintenance", "consolidation", "induction")
+LIMIT_WORDS = ("exceed", "up to", "at most", "maximum", "no more", "total", "period of")
 
 
 @dataclass(slots=True)
@@ -31,15 +34,17 @@ class Segment:
 
 
 def _headings(text: str) -> list[tuple[int, int, str]]:
-    found = []
-    for m in p.HEADING.finditer(text):
+    found: list[tuple[int, int, str]] = []
+    if ":" not in text and not has_any(text, *PHASE_OPENERS):
+        return found
+    for m in p.HEADING.finditer(text) if ":" in text else ():
         title = m.group(1).strip()
         if p.PHASE_WORD.search(title) and len(title.split()) <= 8:
             found.append((m.start(1), m.end(), title))
-    for m in p.DAY_RANGE_HEAD.finditer(text):
+    for m in p.DAY_RANGE_HEAD.finditer(text) if ":" in text else ():
         if not any(s <= m.start() < e for s, e, _ in found):
             found.append((m.start(), m.end(), m.group().rstrip(": ")))
-    for m in p.PHASE_SENTENCE.finditer(text):
+    for m in p.PHASE_SENTENCE.finditer(text) if has_any(text, *PHASE_OPENERS) else ():
         if not any(s <= m.start() <= e for s, e, _ in found):
             found.append((m.start(), m.start(), m.group(1)))  # the sentence is the phase's text too
     return sorted(found)
@@ -57,7 +62,7 @@ def _speaks_of_dosing(text: str) -> bool:
 def _split(segment: Segment) -> list[Segment]:
     parts: list[Segment] = []
     body, title, start = segment.body, segment.title, 0
-    for m in p.SPLIT.finditer(body):
+    for m in p.SPLIT.finditer(body) if has_any(body, "followed", "then", "after") else ():
         after = body[m.end() : m.end() + 120].split(".")[0]
         if (
             p.NOT_A_PHASE.search(after[:40])
@@ -93,7 +98,7 @@ def _clean_title(title: str) -> str:
 
 def cycles(text: str) -> Count | None:
     """The number of cycles ("2 cycles", "for 4 courses", "up to 4 cycles" = 1..4, "4-6 cycles")."""
-    m = p.CYCLES.search(text)
+    m = p.CYCLES.search(text) if has_any(text, "cycle", "course") else None
     if m is None or (n := terms().number(m.group(2))) is None:
         return None
     if m.group(3):
@@ -103,6 +108,8 @@ def cycles(text: str) -> Count | None:
 
 def cycle_days(text: str) -> int | None:
     """The cycle length in days ("4-week cycle" = 28, "Courses repeat every 21 days", 28 days on + 14 off)."""
+    if not has_any(text, "cycle", "course"):
+        return None
     for pattern in (p.CYCLE_LENGTH, p.CYCLE_EVERY, p.CYCLE_OF):
         if (m := pattern.search(text)) is not None:
             return int(m.group(1)) * DAYS_PER[m.group(2).lower()]
@@ -113,7 +120,7 @@ def cycle_days(text: str) -> int | None:
 
 def stop_condition(text: str) -> str | None:
     """The stop condition, verbatim ("until tumor progression, intolerance, ... or death")."""
-    m = p.STOP.search(text)
+    m = p.STOP.search(text) if has_any(text, "until", "till", "absence") else None
     return m.group().strip(" ,") if m else None
 
 
@@ -121,8 +128,10 @@ def max_duration(text: str, cycle_length: int | None) -> Quantity | None:
     """The longest the phase may last ("shall not exceed 2 years", "for a total duration of 2 years", "for 6
     weeks"); "for 4 weeks" inside a 6-week cycle is days of the cycle, not a limit."""
     t = terms()
-    m = p.MAX_EXPLICIT.search(text)
-    if m is None:
+    if not p.DIGIT.search(text):
+        return None
+    m = p.MAX_EXPLICIT.search(text) if has_any(text, *LIMIT_WORDS) else None
+    if m is None and has_any(text, "for "):
         m = p.MAX_FOR.search(text)
         in_cycle = m is not None and bool(cycle_length) and m.group(2).lower().startswith("week")
         if m is not None and in_cycle and int(m.group(1)) * 7 < (cycle_length or 0):

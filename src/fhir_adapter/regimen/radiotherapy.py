@@ -10,7 +10,7 @@ from __future__ import annotations
 from fhir_adapter.model import Count, Dose, DrugActivity, Quantity, Radiotherapy, Sequencing
 from fhir_adapter.regimen import patterns as p
 from fhir_adapter.regimen.terms import terms
-from fhir_adapter.regimen.text import find_phrases
+from fhir_adapter.regimen.text import find_phrases, has_any
 
 __all__ = ["radiotherapy", "sequence_drugs"]
 
@@ -35,7 +35,7 @@ def _fractions(text: str) -> Count | None:
 
 def radiotherapy(text: str) -> tuple[int, Radiotherapy] | None:
     """(offset, radiotherapy) when ``text`` gives a total dose in Gy, else None (no dose: it stays text)."""
-    m = p.GY_TOTAL.search(text)
+    m = p.GY_TOTAL.search(text) if has_any(text, "gy") else None
     if m is None:
         return None
     per = p.PER_FRACTION.search(text)
@@ -60,7 +60,7 @@ def sequence_drugs(text: str, named: list[tuple[int, str]], drugs: list[DrugActi
     """Give the drug named last before "within 48 hours after the end of radiotherapy" (in that sentence) its
     Sequencing: after the end of RT, with the offset's upper bound. ``named`` is (offset, name) of every mention."""
     t = terms()
-    for m in p.SEQ_AFTER_RT.finditer(text):
+    for m in p.SEQ_AFTER_RT.finditer(text) if has_any(text, "within") else ():
         start = max(text.rfind(".", 0, m.start()), 0)
         names = [name.lower() for off, name in named if start <= off < m.start()]
         target = next((d for d in drugs if names and _same(d.name, names[-1])), None)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from fhir_adapter.model import DrugActivity, Phase, Quantity, Radiotherapy, Surgery
 from fhir_adapter.regimen.attributes import dose_hits, frequency_in, route_in
 from fhir_adapter.regimen.drugs import Mention, drug_activities, mentions
+from fhir_adapter.regimen.patterns import DIGIT
 from fhir_adapter.regimen.phases import Segment, cycle_days, cycles, max_duration, segments, stop_condition
 from fhir_adapter.regimen.radiotherapy import radiotherapy, sequence_drugs
 from fhir_adapter.regimen.text import normalise, paren_depths
@@ -72,6 +73,10 @@ def _fill_single(body: str, drug: DrugActivity) -> None:
         drug.frequency = freq[1]
 
 
+def _doses_anything(text: str) -> bool:
+    return bool(DIGIT.search(text)) or route_in(text) != (None, False) or frequency_in(text) is not None
+
+
 def _drugs(phase: Phase) -> list[DrugActivity]:
     return [a for a in phase.activities if isinstance(a, DrugActivity)]
 
@@ -100,6 +105,8 @@ def read_phases(text: str, names: dict[str, str], implicit: str | None = None) -
     to the drug it names ("Tecfidera" -> "Dimethyl fumarate"). Phases without any activity
     are dropped."""
     text = normalise(text)
+    if not _doses_anything(text):
+        return []  # no number, route or frequency: nothing to structure (the drugs come from the interventions)
     phases = [_phase(seg, names, implicit) for seg in segments(text)]
     phases = [p for p in phases if p.activities]
     _fill_across(phases)

@@ -17,8 +17,9 @@ from fhir_adapter.model import Arm, Intervention, Trial
 from fhir_adapter.regimen import patterns as p
 from fhir_adapter.regimen.attributes import dose_hits
 from fhir_adapter.regimen.terms import terms
+from fhir_adapter.regimen.text import has_any
 
-__all__ = ["ArmText", "arm_texts", "drug_interventions", "names_of", "surgeries"]
+__all__ = ["ArmText", "arm_texts", "drug_interventions", "names_of", "radiation", "surgeries"]
 
 DRUG_TYPES = frozenset({"DRUG", "BIOLOGICAL", "DIETARY_SUPPLEMENT", "COMBINATION_PRODUCT", "GENETIC"})
 BRACKETS = re.compile(r"\([^()]{0,80}\)|\[[^\[\]]{0,80}\]")
@@ -54,6 +55,11 @@ def _linked(trial: Trial, arm: Arm) -> list[Intervention]:
 def drug_interventions(trial: Trial, arm: Arm) -> list[Intervention]:
     """The arm's linked interventions that are drugs (a placebo of any type included)."""
     return [i for i in _linked(trial, arm) if (i.type or "").upper() in DRUG_TYPES or "placebo" in i.name.lower()]
+
+
+def radiation(trial: Trial, arm: Arm) -> list[Intervention]:
+    """The arm's linked radiation interventions."""
+    return [i for i in _linked(trial, arm) if (i.type or "").upper() == "RADIATION"]
 
 
 def surgeries(trial: Trial, arm: Arm) -> list[Intervention]:
@@ -124,12 +130,19 @@ def arm_texts(trial: Trial, arm: Arm, drugs: list[Intervention]) -> list[ArmText
             implicit = i.name if i in drugs else None
             out.append(ArmText(_section(i.description, arm.label, i.arm_labels), implicit, PRIORITY_INTERVENTION))
     for desc in (trial.detailed_description, trial.brief_summary):
-        if desc and (len(trial.arms) <= 1 or arm.label.lower() in desc.lower()):
+        # Read only when it may describe the arm better: it names phases, or the arm has no text of its own.
+        if desc and (len(trial.arms) <= 1 or arm.label.lower() in desc.lower()) and (not out or _has_phases(desc)):
             out.append(ArmText(desc, single, PRIORITY_TRIAL))
     for t in out:
         if t.priority > PRIORITY_TRIAL and any(not _mentioned(t.text, list(names_of(i))) for i in drugs):
             t.extra_names = _dose_neighbours(t.text)
     return out
+
+
+def _has_phases(text: str) -> bool:
+    if ":" not in text or not has_any(text, "phase", "stage", "period", "epoch", "regimen", "day"):
+        return False
+    return any(p.PHASE_WORD.search(m.group(1)) for m in p.HEADING.finditer(text)) or bool(p.DAY_RANGE_HEAD.search(text))
 
 
 def _mentioned(text: str, names: list[str]) -> bool:

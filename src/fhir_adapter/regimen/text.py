@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import TypeVar
 
 from fhir_adapter.regimen.terms import key
 
-__all__ = ["Span", "clause_ends", "find_phrases", "first_phrase", "normalise", "paren_depths"]
+__all__ = ["Span", "clause_ends", "find_phrases", "first_phrase", "has_any", "normalise", "paren_depths", "starts"]
 
 T = TypeVar("T")
 Span = tuple[int, int]
@@ -21,29 +22,64 @@ MAX_PHRASE_WORDS = 4
 CLAUSE_END = re.compile(r"\.(?=\s|$)|[;\n·•]")
 
 
+def starts(text: str, word: str) -> list[int]:
+    """The offsets where ``word`` (lower case) starts in ``text``, ignoring case: where a keyword-led pattern is
+    matched, so that the cost follows the keyword's occurrences, not the text's length."""
+    low, out, i = text.lower(), [], 0
+    while (i := low.find(word, i)) >= 0:
+        if i == 0 or not low[i - 1].isalnum():
+            out.append(i)
+        i += len(word)
+    return out
+
+
+def has_any(text: str, *words: str) -> bool:
+    """Whether ``text`` holds any of ``words`` (lower case), ignoring case: the gate before a pattern runs."""
+    low = text.lower()
+    return any(w in low for w in words)
+
+
 def normalise(text: str) -> str:
     """The text with superscript two and unusual spaces written plainly, same length (offsets stay valid)."""
     return text.replace("²", "2").replace("\u00a0", " ").replace("\u2009", " ").replace("–", "-").replace("\u2011", "-")
 
 
-def _words(text: str) -> list[tuple[int, int, str]]:
+@lru_cache(maxsize=256)
+def _words(text: str) -> tuple[tuple[int, int, str], ...]:
     out = []
     for m in WORD.finditer(text):
         word = m.group().strip(".'/-")
         if word:
             start = m.start() + m.group().index(word)
             out.append((start, start + len(word), key(word)))
-    return out
+    return tuple(out)
+
+
+_HEADS: dict[int, tuple[Mapping[str, object], dict[str, int]]] = {}
+
+
+def _heads(table: Mapping[str, T]) -> dict[str, int]:
+    # First word of each phrase -> the most words a phrase starting with it has: most words start none, and cost
+    # one look-up. Keyed by the table's identity: the tables are read once and live as long as the process.
+    cached = _HEADS.get(id(table))
+    if cached is None or cached[0] is not table:
+        heads: dict[str, int] = {}
+        for phrase in table:
+            first, n = phrase.split(" ", 1)[0], phrase.count(" ") + 1
+            heads[first] = max(heads.get(first, 0), n)
+        cached = _HEADS[id(table)] = (table, heads)
+    return cached[1]
 
 
 def find_phrases(text: str, table: Mapping[str, T]) -> list[tuple[int, int, T]]:
     """Every phrase of ``table`` (keys in look-up form, up to four words) in ``text``, longest first at each word,
     not overlapping, in text order, as (start, end, value)."""
-    words = _words(text)
+    words, heads = _words(text), _heads(table)
     found: list[tuple[int, int, T]] = []
     i = 0
     while i < len(words):
-        for n in range(min(MAX_PHRASE_WORDS, len(words) - i), 0, -1):
+        longest = heads.get(words[i][2], 0)
+        for n in range(min(longest, MAX_PHRASE_WORDS, len(words) - i), 0, -1):
             phrase = " ".join(w[2] for w in words[i : i + n])
             if phrase in table:
                 found.append((words[i][0], words[i + n - 1][1], table[phrase]))
@@ -60,8 +96,11 @@ def first_phrase(text: str, table: Mapping[str, T]) -> T | None:
     return found[0][2] if found else None
 
 
-def paren_depths(text: str) -> list[int]:
+@lru_cache(maxsize=256)
+def paren_depths(text: str) -> tuple[int, ...]:
     """The bracket depth at every offset of ``text`` (round and square brackets)."""
+    if "(" not in text and "[" not in text:
+        return (0,) * len(text)
     depths, depth = [], 0
     for ch in text:
         if ch in "([":
@@ -69,10 +108,11 @@ def paren_depths(text: str) -> list[int]:
         depths.append(depth)
         if ch in ")]" and depth:
             depth -= 1
-    return depths
+    return tuple(depths)
 
 
-def clause_ends(text: str) -> list[int]:
+@lru_cache(maxsize=256)
+def clause_ends(text: str) -> tuple[int, ...]:
     """The offsets where a clause ends, outside brackets ("(Eurartesim®; Sigma Tau)" does not end one)."""
     depths = paren_depths(text)
-    return [m.start() for m in CLAUSE_END.finditer(text) if depths[m.start()] == 0]
+    return tuple(m.start() for m in CLAUSE_END.finditer(text) if depths[m.start()] == 0)

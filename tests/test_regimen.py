@@ -1,0 +1,187 @@
+"""The regimen reader (issue 10, ``fhir_adapter.regimen``): the seed NCT07236528's three phases, and the rules the
+reader keeps (unclear text stays text, attribution to the right arm, the vocabulary's sources)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from fhir_adapter import read_trials
+from fhir_adapter.model import (
+    Arm,
+    Count,
+    DayRun,
+    Dose,
+    DrugActivity,
+    Frequency,
+    Intervention,
+    Quantity,
+    Radiotherapy,
+    Regimen,
+    Sequencing,
+    Trial,
+)
+from fhir_adapter.regimen import read_phases, regimen_of
+from fhir_adapter.regimen.terms import terms
+from fhir_adapter.terminology import mappings_dir
+
+REPO = Path(__file__).resolve().parents[1]
+SEED = REPO / "seeds" / "000_fdb36eec3c492087.txt"
+DATA = REPO / "tests" / "data"
+
+
+def _seed() -> tuple[Trial, Regimen]:
+    trial = next(iter(read_trials(SEED)))
+    return trial, regimen_of(trial, trial.arms[0])
+
+
+def _drugs(regimen: Regimen, phase: int) -> dict[str, DrugActivity]:
+    return {a.name: a for a in regimen.phases[phase].activities if isinstance(a, DrugActivity)}
+
+
+def test_seed_has_three_ordered_phases() -> None:
+    _, regimen = _seed()
+    assert [p.title for p in regimen.phases] == [
+        "Induction phase",
+        "Synchronous radiotherapy stage",
+        "Maintenance phase",
+    ]
+
+
+def test_seed_induction() -> None:
+    _, regimen = _seed()
+    induction = regimen.phases[0]
+    assert induction.cycles == Count(2, 2)
+    assert induction.cycle_length == Quantity(28.0, unit="d")
+    drugs = _drugs(regimen, 0)
+    cari, apa = drugs["Carilizumab"], drugs["Apatinib mesylate"]
+    assert cari.doses == [Dose(value=200.0, unit="mg", unit_text="mg")]
+    assert (cari.route, cari.frequency) == ("intravenous", Frequency(1, 2.0, "wk", "once every 2 weeks"))
+    assert apa.doses[0].value == 500.0 and apa.doses[0].unit == "mg"
+    assert (apa.route, apa.frequency) == ("oral", Frequency(1, 1.0, "d", "once daily"))
+
+
+def test_seed_radiotherapy_stage() -> None:
+    _, regimen = _seed()
+    rt = next(a for a in regimen.phases[1].activities if isinstance(a, Radiotherapy))
+    assert (rt.total_dose.low, rt.total_dose.high, rt.total_dose.unit) == (18.0, 25.0, "Gy")  # type: ignore[union-attr]
+    assert rt.fractions == Count(3, 6)
+    assert {"3D-CRT", "IMRT"} <= set(rt.techniques)
+    cari = _drugs(regimen, 1)["Carilizumab"]
+    [seq] = cari.sequencing
+    assert (seq.relationship, seq.target, seq.offset_low) == ("after-end", "radiotherapy", None)
+    assert seq.offset_high == Quantity(48.0, unit="h", unit_text="hours")
+    assert isinstance(seq, Sequencing) and "48 hours" in seq.text
+
+
+def test_seed_maintenance() -> None:
+    _, regimen = _seed()
+    maintenance = regimen.phases[2]
+    assert maintenance.stop_condition is not None and maintenance.stop_condition.startswith("Until tumor progression")
+    assert maintenance.max_duration is not None
+    assert (maintenance.max_duration.value, maintenance.max_duration.unit) == (2.0, "a")
+    assert set(_drugs(regimen, 2)) == {"Carilizumab", "Apatinib mesylate"}
+
+
+def test_regimen_of_neither_changes_the_trial_nor_varies() -> None:
+    trial, first = _seed()
+    before = copy.deepcopy(trial)
+    assert regimen_of(trial, trial.arms[0]) == first
+    assert trial == before
+
+
+NAMES = {"fluconazole": "fluconazole", "paclitaxel": "paclitaxel", "carboplatin": "carboplatin"}
+
+
+def _one(text: str) -> DrugActivity:
+    [phase] = read_phases(text, NAMES)
+    [drug] = [a for a in phase.activities if isinstance(a, DrugActivity)]
+    return drug
+
+
+@pytest.mark.parametrize(
+    ("text", "route"),
+    [
+        ("fluconazole 6mg/kg IV twice weekly", "intravenous"),
+        ("fluconazole 6mg/kg IV or PO twice weekly", None),  # two routes: none
+        ("fluconazole 6mg/kg IV/PO twice weekly", None),
+        ("fluconazole 6mg/kg tablets twice weekly", None),  # a tablet is not a route
+    ],
+)
+def test_route_only_when_one_is_written(text: str, route: str | None) -> None:
+    assert _one(text).route == route
+
+
+@pytest.mark.parametrize(
+    ("text", "frequency"),
+    [
+        ("fluconazole 50 mg once every 3 weeks", Frequency(1, 3.0, "wk")),
+        ("fluconazole 50 mg BID", Frequency(2, 1.0, "d")),
+        ("fluconazole 50 mg three times a day", Frequency(3, 1.0, "d")),
+        ("fluconazole 50 mg 3-4 times a day", None),  # a range of frequencies is not held
+        ("fluconazole 50 mg/day", Frequency(1, 1.0, "d")),
+    ],
+)
+def test_frequency(text: str, frequency: Frequency | None) -> None:
+    found = _one(text).frequency
+    got = (found.count, found.period, found.unit) if found else None
+    assert got == ((frequency.count, frequency.period, frequency.unit) if frequency else None)
+
+
+def test_no_dose_without_a_unit_or_after_more_than() -> None:
+    assert _one("fluconazole 250 from day 2 to 5").doses == []
+    assert _one("fluconazole with a meal of more than 20 grams of carbohydrate").doses == []
+    assert _one("fluconazole, concentration 200 mg / ml").doses == []
+
+
+def test_days_and_cycles() -> None:
+    [phase] = read_phases("paclitaxel 80 mg/m2 on days 1, 8 and 15. Courses repeat every 28 days for 6 cycles.", NAMES)
+    drug = phase.activities[0]
+    assert isinstance(drug, DrugActivity)
+    assert drug.days == [DayRun(1, 1), DayRun(8, 8), DayRun(15, 15)]
+    assert phase.cycle_length == Quantity(28.0, unit="d") and phase.cycles == Count(6, 6)
+
+
+def test_auc_dose_and_shared_days() -> None:
+    [phase] = read_phases("paclitaxel 175 mg/m2 and carboplatin AUC 5 on day 1 of a 21-day cycle", NAMES)
+    pac, carbo = phase.activities
+    assert isinstance(pac, DrugActivity) and isinstance(carbo, DrugActivity)
+    assert carbo.doses[0].value == 5.0 and carbo.doses[0].unit == "{AUC}"
+    assert pac.days == carbo.days == [DayRun(1, 1)]
+    assert phase.cycle_length == Quantity(21.0, unit="d")
+
+
+def test_each_arm_reads_its_own_intervention_entry() -> None:
+    trial = next(iter(read_trials(DATA / "ctgov-xml" / "NCT02260193.xml")))
+    freqs = []
+    for arm in trial.arms:
+        [drug] = regimen_of(trial, arm).phases[0].activities
+        assert isinstance(drug, DrugActivity) and drug.route == "oral"
+        freqs.append((drug.frequency.count, drug.frequency.unit) if drug.frequency else None)
+    assert freqs == [(1, "d"), (1, "d"), (3, "wk")]
+
+
+def test_an_intervention_text_naming_several_arms_gives_each_its_section() -> None:
+    text = "Cohort 1: 0.2 mg/kg IV every other week. Cohort 2: 0.2 mg/kg IV weekly."
+    trial = Trial(
+        arms=[Arm("Cohort 1", intervention_names=["Drug: X"]), Arm("Cohort 2", intervention_names=["Drug: X"])],
+        interventions=[Intervention("X", "DRUG", text, arm_labels=["Cohort 1", "Cohort 2"])],
+    )
+    periods = []
+    for arm in trial.arms:
+        [drug] = regimen_of(trial, arm).phases[0].activities
+        assert isinstance(drug, DrugActivity) and drug.frequency is not None
+        periods.append(drug.frequency.period)
+    assert periods == [2.0, 1.0]
+
+
+def test_every_route_has_a_snomed_code_and_a_source() -> None:
+    raw = json.loads((mappings_dir() / "regimen-terms.json").read_text(encoding="utf-8"))
+    for key, entry in raw["routes"].items():
+        assert entry["snomed"].isdigit() and entry["source"] and entry["words"], key
+    for entry in raw["procedures"].values():
+        assert entry["snomed"].isdigit() and entry["source"]
+    assert terms().route_words["po"] == "oral"
