@@ -8,6 +8,8 @@ day" no frequency, "250 from day 2" no dose (no unit). Units, routes and frequen
 from __future__ import annotations
 
 import re
+from dataclasses import replace
+from functools import lru_cache
 
 from fhir_adapter.model import DayRun, Dose, Frequency
 from fhir_adapter.regimen import patterns as p
@@ -38,10 +40,16 @@ def _dose(m: re.Match[str]) -> tuple[Dose, bool] | None:
 
 
 def dose_hits(text: str) -> list[DoseHit]:
-    """Every dose of ``text`` with a unit of the table, AUC targets included, in text order."""
+    """Every dose of ``text`` with a unit of the table, AUC targets included, in text order (fresh objects: the
+    same stretch of text is read several times, from a cache)."""
+    return [(s, e, replace(d), daily) for s, e, d, daily in _dose_hits(text)]
+
+
+@lru_cache(maxsize=1024)
+def _dose_hits(text: str) -> tuple[DoseHit, ...]:
     hits: list[DoseHit] = []
     if not p.DIGIT.search(text):
-        return hits
+        return ()
     for m in p.AUC.finditer(text) if has_any(text, "auc", "area under") else ():
         low, high = m.group(1), m.group(2)
         dose = Dose(low=float(low), high=float(high)) if high else Dose(value=float(low))
@@ -55,7 +63,7 @@ def dose_hits(text: str) -> list[DoseHit]:
         read = _dose(m)
         if read is not None:
             hits.append((m.start(), m.end(), read[0], read[1]))
-    return sorted(hits, key=lambda h: h[0])
+    return tuple(sorted(hits, key=lambda h: h[0]))
 
 
 def adjacent_dose(prefix: str) -> DoseHit | None:
@@ -68,6 +76,7 @@ def adjacent_dose(prefix: str) -> DoseHit | None:
     return last if rest in ("", "of", "of the") else None
 
 
+@lru_cache(maxsize=1024)
 def route_in(text: str) -> tuple[str | None, bool]:
     """(route key, ambiguous): the one route ``text`` names; two different routes ("IV or PO") give (None, True)."""
     found = {hit[2] for hit in find_phrases(text.replace("/", " / "), terms().route_words)}
@@ -120,6 +129,12 @@ def _rule_frequencies(text: str) -> list[tuple[int, Frequency]]:
 def frequency_in(text: str) -> tuple[int, Frequency] | None:
     """(offset, frequency) of the first frequency ``text`` states, by the table's words or by rule ("every 3
     weeks", "q8h", "3 times a day")."""
+    found = _frequency_in(text)
+    return (found[0], replace(found[1])) if found else None
+
+
+@lru_cache(maxsize=1024)
+def _frequency_in(text: str) -> tuple[int, Frequency] | None:
     found = _rule_frequencies(text)
     for start, end, (count, period, unit) in find_phrases(text, terms().frequencies):
         if not p.TIMES_BEFORE.search(text[max(0, start - 8) : start]):  # "3-4 times a day" is no "a day"

@@ -27,7 +27,6 @@ ARM_PREFIX = re.compile(r"^\s*(?:arm|group|cohort)\s+\w{1,3}\s*:\s*", re.IGNOREC
 SEPARATORS = re.compile(r"\+|/|,|;|->|\band\b|\bplus\b|\bwith\b", re.IGNORECASE)
 CUT_WORDS = re.compile(r"\s(?:administered|given|in|for|to|at|as|versus|vs)\s.*$", re.IGNORECASE)
 NEXT_WORD = re.compile(r"\s*(?:of\s+)?([A-Za-z][\w-]{2,40})")
-PREV_WORD = re.compile(r"([A-Za-z][\w-]{2,40})(?:\s+at\s+a\s+dose\s+of|\s+at)?\s*$", re.IGNORECASE)
 PRIORITY_ARM, PRIORITY_INTERVENTION, PRIORITY_TRIAL = 3, 2, 1
 
 
@@ -98,14 +97,22 @@ def names_of(intervention: Intervention) -> dict[str, str]:
     return names
 
 
+def _word_before(text: str) -> str | None:
+    # "lutein at a dose of " / "Nelfinavir " -> the word before the dose.
+    words = text.split()
+    while words and words[-1].lower() in ("at", "a", "dose", "of"):
+        words.pop()
+    word = words[-1].strip(",;:()") if words else ""
+    return word if len(word) > 2 and word[0].isalpha() else None
+
+
 def _dose_neighbours(text: str) -> list[str]:
     not_drugs, found = terms().not_drugs, []
     for start, end, _, _ in dose_hits(text):
         after = NEXT_WORD.match(text, end)
-        before = PREV_WORD.search(text[max(0, start - 60) : start])
-        for m in (after, before):
-            if m is not None and m.group(1).lower() not in not_drugs and terms().unit(m.group(1)) is None:
-                found.append(m.group(1))
+        for word in (after.group(1) if after else None, _word_before(text[max(0, start - 60) : start])):
+            if word and word.lower() not in not_drugs and terms().unit(word) is None:
+                found.append(word)
     return found
 
 
