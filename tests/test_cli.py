@@ -42,7 +42,7 @@ def test_transaction_bundle_uses_conditional_puts(tmp_path: Path) -> None:
     for e in entries:  # a business key where there is one (no id in the body), else the deterministic id
         resource, url = e["resource"], e["request"]["url"]
         assert e["request"]["method"] == "PUT"
-        if resource["resourceType"] in ("ResearchStudy", "EvidenceVariable", "PlanDefinition"):
+        if resource["resourceType"] in ("ResearchStudy", "EvidenceVariable", "PlanDefinition", "ActivityDefinition"):
             assert "?" in url and "id" not in resource
         else:
             assert url == f"{resource['resourceType']}/{resource['id']}"

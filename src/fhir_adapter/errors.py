@@ -36,15 +36,17 @@ if TYPE_CHECKING:
 
 
 class ExitCode(IntEnum):
-    """Stable exit codes of the ``fhir-adapter`` command.
+    """Stable exit codes of the ``fhir-adapter`` command, the same for every command (the README's table).
 
     ``INTERNAL`` (4) means fhir-adapter itself failed (an exception no input should cause): one line on stderr names
     the exception, ``FHIR_ADAPTER_DEBUG=1`` prints the traceback. Ctrl-C exits with 130 (128 + SIGINT), quietly."""
 
     OK = 0
-    FAILED = 1  # at least one record could not be read, mapped or validated; the others were processed
-    USAGE = 2  # bad command line (typer/click's own code), or a tool it asks for is missing (--engine hapi, no jar)
-    NO_INPUT = 3  # an input path does not exist or holds no records
+    FAILED = 1  # at least one record, document, study or trial failed (the others were done), or a server failed
+    # bad command line (typer/click's own code) or input the command cannot start with: -o naming a file, a bad NCT
+    # id, a URL without an http(s) scheme, a tool it asks for missing (--engine hapi without the jar)
+    USAGE = 2
+    NO_INPUT = 3  # empty input: a path that does not exist, inputs without a record, a search that found nothing
     INTERNAL = 4  # a bug: an unexpected exception (one line; FHIR_ADAPTER_DEBUG=1 shows the traceback)
     INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
 
