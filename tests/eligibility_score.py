@@ -32,9 +32,9 @@ SEEDS = HERE.parent / "seeds"
 
 FIELDS = ("kind", "concept", "comparator", "value", "low", "high", "unit", "result", "window", "polarity")
 MIN_PRECISION = 0.95  # issue 9's target, met
-TARGET_RECALL = 0.85  # issue 9's target: met (0.877 = 328/374 after helper R's recall pass; 0.865 = 328/379 before
+TARGET_RECALL = 0.85  # issue 9's target: met (0.885 = 331/374 after helper R's recall pass; 0.873 = 331/379 before
 # its four label corrections, each justified in the item's note)
-MIN_RECALL = 0.87  # the floor the test holds: recall measured (0.877 after the recall pass), never lowered silently
+MIN_RECALL = 0.88  # the floor the test holds: recall measured (0.885 after the recall pass), never lowered silently
 
 Atom = tuple[Any, ...]  # an atom as a hashable tuple of FIELDS, numbers as floats
 

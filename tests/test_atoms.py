@@ -866,6 +866,23 @@ def _w(low: float, unit: str, event: str | None = None) -> tuple[float, str, str
             False,
             [("pregnancy-test", X, X, X, X, X, "negative", X, "include")],
         ),
+        (  # an inclusion's relative clause after a condition is a requirement of its own (here text)
+            "Subjects with histologically or cytologically-documented squamous cell NSCLC who present with Stage"
+            " IIIB/IV disease or with recurrent or progressive disease following multimodal therapy",
+            False,
+            [("nsclc", X, X, X, X, X, X, X, "include")],
+        ),
+        (
+            "Patients with breast cancer who have not received chemotherapy",
+            False,
+            [("breast-cancer", X, X, X, X, X, X, X, "include"), ("chemotherapy", X, X, X, X, X, X, X, "exclude")],
+        ),
+        (  # an age with a condition: both required; the clause after the condition's bracket on its own
+            "Male or female adults ages 18 to 64 years with Chronic AD (according to the American Academy of"
+            " Dermatology Consensus Criteria) that has been present for at least 3 years before the screening visit",
+            False,
+            [("age", X, X, 18, 64, "a", X, X, "include"), ("atopic-dermatitis", X, X, X, X, X, X, X, "include")],
+        ),
         (  # 'positive' after a list of conditions and tests: the conditions are present, the tests positive
             "HIV, HCV or HBsAg positive",
             True,
@@ -906,3 +923,10 @@ def test_recall_rules(text: str, exclude: bool, expected: list[tuple[Any, ...]])
 )
 def test_recall_rules_keep_unclear_text(text: str) -> None:
     assert definition_of(text, True) is None
+
+
+def test_a_relative_clause_under_a_negation_stays_in_its_scope() -> None:
+    # "no brain metastases that are untreated" does not rule out treated ones: the clause is not cut off
+    assert definition_of("No brain metastases that are untreated", False) is None
+    # in an exclusion both are required to exclude: the clause is not a part of its own
+    assert definition_of("Patients with NSCLC who have received prior chemotherapy", True) is None

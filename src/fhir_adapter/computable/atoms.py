@@ -248,6 +248,8 @@ def _concept(st: _State, it: Item) -> None:
         return  # "18 years or older ... of age": the age already read
     elif st.groups and st.conn is None and _classifies(st.groups[-1][1], st.kinds.get(key)):
         st.conn, st.class_join = "and", True  # "NYHA class III or IV heart failure": the failure and its class
+    elif st.groups and st.conn is None and _with_after(st, key):
+        st.conn = "and"  # "adults aged 18 to 64 years with atopic dermatitis": both required
     st.pending.append(Spec(key, st.kinds.get(key, ""), it.start, it.end, neg=st.neg))
     if st.prefix_result is None and st.kinds.get(key) == "result" and st.conn in ("and", "comma", "or"):
         st.prefix_result = st.shared_result  # the result written before the first test of the list
@@ -295,6 +297,18 @@ def _with(st: _State, key: str) -> bool:
     if st.joiner == "on":
         return st.kinds.get(key) == "therapy"
     return st.joiner == "with" and not st.exclude and st.kinds.get(key) in ("condition", "pregnancy")
+
+
+def _with_after(st: _State, key: str) -> bool:
+    """ "<a finished age> with <condition>" in an inclusion, not under a negation: both required."""
+    last = st.groups[-1][1]
+    return (
+        st.joiner == "with"
+        and not st.exclude
+        and not st.neg
+        and all(s.kind == "age" for s in last)
+        and st.kinds.get(key) in ("condition", "pregnancy")
+    )
 
 
 def _classifies(group: list[Spec], kind: str | None) -> bool:

@@ -358,11 +358,32 @@ def _split(toks: list[Token], items: list[Item], exclude: bool) -> list[list[Ite
         another = exclude and it.cat == "comma" and nxt is not None and items[k + 1].cat == "and"
         # in an inclusion, "... who has X and who agrees to Y": two requirements, each read (or not) on its own
         clause = not exclude and it.cat == "and" and k + 1 < len(items) and items[k + 1].data == "who"
+        clause = clause or (not exclude and _relative(parts[-1], it))  # "NSCLC who present with ...": as above
         if clause or it.cat == "semi" or (another and nxt is not None and " ".join(_words(toks, nxt)) in subjects):
             parts.append([])
         else:
             parts[-1].append(it)
     return [p for p in parts if p]
+
+
+def _relative(before: list[Item], it: Item) -> bool:
+    """A relative clause ("who ...", "that ...") right after a condition (and its bracket: "Chronic AD (according to
+    ...) that has been present ..."), outside brackets and negations: in an inclusion both are required, so the
+    clause is a requirement of its own."""
+    depths = list(accumulate({"lparen": 1, "rparen": -1}.get(x.cat, 0) for x in before))
+    depth = depths[-1] if depths else 0
+    k = len(before) - 1
+    if k > 0 and before[k].cat == "rparen":  # back to the '(' that opened the bracket
+        k = next((m - 1 for m in range(k, 0, -1) if before[m].cat == "lparen" and depths[m - 1] == depth), 0)
+    last = before[k] if before else None
+    return (
+        it.cat == "filler"
+        and it.data in ("who", "that")
+        and last is not None
+        and last.cat == "concept"
+        and depth == 0
+        and not any(x.cat in ("neg", "prohibit") for x in before)
+    )
 
 
 def _drop_explanations(toks: list[Token], items: list[Item]) -> list[Item]:
