@@ -18,7 +18,7 @@ import typer
 
 from fhir_adapter.cli.common import err, out, require_paths
 from fhir_adapter.cli.server_options import ServerOptions, server_command
-from fhir_adapter.errors import ExitCode
+from fhir_adapter.errors import ExitCode, SourceError
 from fhir_adapter.release import FhirRelease
 
 if TYPE_CHECKING:
@@ -43,6 +43,11 @@ def _evaluation_day(text: str | None) -> date | None:
         raise typer.BadParameter(f"{text!r} is not a date: use YYYY-MM-DD", param_hint="'--on'") from None
 
 
+class UnreadablePatient(SourceError):
+    """The patient file cannot be read or is not JSON: bad input the command cannot start with (exit 2). A JSON
+    document without a Patient is a ``SourceError`` (exit 1), as a record a reader cannot map."""
+
+
 def load_patient(path: Path) -> list[dict[str, Any]]:
     """The FHIR resources of a patient file (Bundle, list or resource). ``SourceError`` naming the file and field
     when it is not JSON, not FHIR, or has no Patient."""
@@ -53,16 +58,15 @@ def load_patient_document(path: Path) -> tuple[list[dict[str, Any]], dict[str, s
     """(resources, ``Type/id`` -> absolute fullUrl) of a patient file; ``SourceError`` as ``load_patient``."""
     import orjson
 
-    from fhir_adapter.errors import SourceError
     from fhir_adapter.match import read_patient, resources_of
     from fhir_adapter.match.patient import full_urls_of
 
     try:
         document = orjson.loads(path.read_bytes())
     except OSError as e:
-        raise SourceError(f"cannot read: {e.strerror}", path=str(path)) from None
+        raise UnreadablePatient(f"cannot read: {e.strerror}", path=str(path)) from None
     except orjson.JSONDecodeError as e:
-        raise SourceError(f"not FHIR JSON: {e}", path=str(path)) from None
+        raise UnreadablePatient(f"not FHIR JSON: {e}", path=str(path)) from None
     resources = resources_of(document, str(path))
     read_patient(resources, str(path))  # fail early, naming the file, when there is no Patient
     return resources, full_urls_of(document)
@@ -145,6 +149,17 @@ def write_results(
         err(f"error: {output}: cannot write: {e.strerror}")
         raise typer.Exit(ExitCode.FAILED) from None
     err(f"results written to {output}")
+
+
+def _check_output(output: Path | None) -> None:
+    """``-o`` must name a file that can be written: a folder, or a file in a folder that does not exist, is a usage
+    error (exit 2) before any work."""
+    if output is None:
+        return
+    if output.is_dir():
+        raise typer.BadParameter(f"{output} is a folder: give a file name", param_hint="'--output'")
+    if not output.parent.is_dir():
+        raise typer.BadParameter(f"{output.parent} is not a folder", param_hint="'--output'")
 
 
 def _server_optional(command: F) -> F:
@@ -235,11 +250,11 @@ def match(
 
     fhir-adapter match --server URL --patient-id 123 --trials-from-server
     """
-    from fhir_adapter.errors import SourceError
     from fhir_adapter.match import match as do_match
 
     day = _evaluation_day(on)
     _check_sources(server, patient, patient_id, trials_from_server)
+    _check_output(output)
     require_paths([*([patient] if patient is not None else []), *(trials or [])])
     pulled: list[Trial] = []
     pull_failures = 0
@@ -249,9 +264,9 @@ def match(
         assert patient is not None  # _check_sources
         try:
             resources, full_urls = load_patient_document(patient)
-        except SourceError as e:
+        except SourceError as e:  # an unreadable patient file is a usage error (the README's exit-code table)
             err(f"error: {e}")
-            raise typer.Exit(ExitCode.FAILED) from None
+            raise typer.Exit(ExitCode.USAGE if isinstance(e, UnreadablePatient) else ExitCode.FAILED) from None
     found, failures = load_trials(trials or [])
     found += pulled
     failures += pull_failures
