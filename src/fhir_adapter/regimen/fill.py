@@ -55,7 +55,7 @@ def append_missing(phases: list[Phase], drugs: list[Intervention], read: list[tu
         own = next((ph for t, ph in read if t.implicit == intervention.name and t.priority == 2), [])
         found = [d for d in _drugs(own) if same_drug(d.name, intervention.name)]
         desc = (intervention.description or "").lower()
-        if any(d.name.lower() in desc for d in _drugs(phases)) and not found:
+        if any(d.name.lower() in desc for d in _drugs(phases)):
             continue  # its text speaks of drugs the regimen already has ("Lutein group": 20mg lutein per day)
         activity = found[0] if found else DrugActivity(name=intervention.name, text=intervention.description or "")
         if not phases:

@@ -111,7 +111,8 @@ def _dose_neighbours(text: str) -> list[str]:
     for start, end, _, _ in dose_hits(text):
         after = NEXT_WORD.match(text, end)
         for word in (after.group(1) if after else None, _word_before(text[max(0, start - 60) : start])):
-            if word and word.lower() not in not_drugs and terms().unit(word) is None:
+            low = word.lower() if word else ""
+            if low and low not in not_drugs and low not in terms().route_words and terms().unit(low) is None:
                 found.append(word)
     return found
 
@@ -141,7 +142,7 @@ def arm_texts(trial: Trial, arm: Arm, drugs: list[Intervention]) -> list[ArmText
         if desc and (len(trial.arms) <= 1 or arm.label.lower() in desc.lower()) and (not out or _has_phases(desc)):
             out.append(ArmText(desc, single, PRIORITY_TRIAL))
     for t in out:
-        if t.priority > PRIORITY_TRIAL and any(not _mentioned(t.text, list(names_of(i))) for i in drugs):
+        if t.priority == PRIORITY_ARM and any(not _mentioned(t.text, list(names_of(i))) for i in drugs):
             t.extra_names = _dose_neighbours(t.text)
     return out
 
