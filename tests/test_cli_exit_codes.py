@@ -29,8 +29,6 @@ SEEDS = str(REPO / "seeds")
 PATIENT = str(DATA / "patients" / "p01-eligible.r5.json")
 NOWHERE = "http://127.0.0.1:9"  # nothing listens there: a case that reached the network would fail differently
 
-E_MATCH = "cli/match.py (helper E): a patient file that cannot be read, or -o naming a folder, exits 1, not 2"
-
 # (id, arguments, standard input, environment, expected exit code); {file}, {out}, {empty}, {missing}, {bad_json},
 # {folder_json} are paths made per test.
 CASES: list[tuple[str, list[str], str | None, dict[str, str], int]] = [
@@ -65,6 +63,9 @@ CASES: list[tuple[str, list[str], str | None, dict[str, str], int]] = [
     ),
     ("match missing patient", ["match", "--patient", "{missing}", SEEDS], None, {}, ExitCode.NO_INPUT),
     ("match no trials", ["match", "--patient", PATIENT, "{empty}"], None, {}, ExitCode.NO_INPUT),
+    ("match bad JSON patient", ["match", "--patient", "{bad_json}", SEEDS], None, {}, ExitCode.USAGE),
+    ("match patient is a folder", ["match", "--patient", "{empty}", SEEDS], None, {}, ExitCode.USAGE),
+    ("match -o a folder", ["match", "--patient", PATIENT, SEEDS, "-o", "{empty}"], None, {}, ExitCode.USAGE),
     ("match bad date", ["match", "--patient", PATIENT, SEEDS, "--on", "2026-13-01"], None, {}, ExitCode.USAGE),
     ("match URL without a scheme", ["match", "--server", "127.0.0.1:9", "--patient-id", "p", SEEDS], None, {}, 2),
     ("pull -o an existing file", ["pull", "--server", NOWHERE, "-o", "{file}"], None, {}, ExitCode.USAGE),
@@ -72,37 +73,6 @@ CASES: list[tuple[str, list[str], str | None, dict[str, str], int]] = [
     ("pull bad NCT id", ["pull", "--server", NOWHERE, "--identifier", "NCT1", "-o", "{out}"], None, {}, 2),
     ("push missing input", ["push", "{missing}", "--server", NOWHERE], None, {}, ExitCode.NO_INPUT),
     ("push URL without a scheme", ["push", SEEDS, "--server", "127.0.0.1:9"], None, {}, ExitCode.USAGE),
-]
-
-# Cases another helper's file still answers differently: run, expected to fail until that file changes.
-PENDING = [
-    pytest.param(
-        "match bad JSON patient",
-        ["match", "--patient", "{bad_json}", SEEDS],
-        None,
-        {},
-        ExitCode.USAGE,
-        marks=pytest.mark.xfail(reason=E_MATCH, strict=False),
-        id="match bad JSON patient",
-    ),
-    pytest.param(
-        "match patient is a folder",
-        ["match", "--patient", "{empty}", SEEDS],
-        None,
-        {},
-        ExitCode.USAGE,
-        marks=pytest.mark.xfail(reason=E_MATCH, strict=False),
-        id="match patient is a folder",
-    ),
-    pytest.param(
-        "match -o a folder",
-        ["match", "--patient", PATIENT, SEEDS, "-o", "{empty}"],
-        None,
-        {},
-        ExitCode.USAGE,
-        marks=pytest.mark.xfail(reason=E_MATCH, strict=False),
-        id="match -o a folder",
-    ),
 ]
 
 
@@ -121,9 +91,7 @@ def _paths(tmp_path: Path) -> dict[str, str]:
     }
 
 
-@pytest.mark.parametrize(
-    ("name", "args", "stdin", "env", "expected"), [pytest.param(*c, id=c[0]) for c in CASES] + PENDING
-)
+@pytest.mark.parametrize(("name", "args", "stdin", "env", "expected"), [pytest.param(*c, id=c[0]) for c in CASES])
 def test_every_command_follows_the_exit_code_contract_without_a_traceback(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
