@@ -154,6 +154,36 @@ def test_auc_dose_and_shared_days() -> None:
     assert phase.cycle_length == Quantity(21.0, unit="d")
 
 
+def test_days_every_n_weeks_is_the_cycle() -> None:
+    names = {"gemcitabine": "gemcitabine", "docetaxel": "docetaxel"}
+    [phase] = read_phases("Gemcitabine 1000 mg/m2 IV on days 1, 8 and 15 every 4 weeks", names)
+    [drug] = phase.activities
+    assert isinstance(drug, DrugActivity) and drug.frequency is None and len(drug.days) == 3
+    assert phase.cycle_length == Quantity(28.0, unit="d")
+    text = "Patients receive docetaxel 75 mg/m2 IV on day 1. Treatment repeats every 3 weeks for up to 6 courses."
+    [phase] = read_phases(text, names)
+    assert phase.cycle_length == Quantity(21.0, unit="d") and phase.cycles == Count(1, 6)
+
+
+def test_followed_by_cycles_is_a_new_phase() -> None:
+    text = (
+        "Temozolomide 75 mg/m2/day orally during radiotherapy (60 Gy/30 fractions), followed by 6 cycles of adjuvant"
+        " temozolomide 150-200 mg/m2/day on days 1-5 every 28 days"
+    )
+    concurrent, adjuvant = read_phases(text, {"temozolomide": "temozolomide"})
+    rt = next(a for a in concurrent.activities if isinstance(a, Radiotherapy))
+    assert rt.total_dose is not None and rt.total_dose.value == 60.0 and rt.fractions == Count(30, 30)
+    [tmz] = [a for a in adjuvant.activities if isinstance(a, DrugActivity)]
+    assert (tmz.doses[0].low, tmz.doses[0].high, tmz.doses[0].unit) == (150.0, 200.0, "mg/m2")
+    assert tmz.frequency is not None and (tmz.frequency.count, tmz.frequency.period, tmz.frequency.unit) == (
+        1,
+        1.0,
+        "d",
+    )
+    assert tmz.days == [DayRun(1, 5)] and adjuvant.cycles == Count(6, 6)
+    assert adjuvant.cycle_length == Quantity(28.0, unit="d")
+
+
 def test_each_arm_reads_its_own_intervention_entry() -> None:
     trial = next(iter(read_trials(DATA / "ctgov-xml" / "NCT02260193.xml")))
     freqs = []

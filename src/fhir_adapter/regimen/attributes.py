@@ -107,7 +107,8 @@ def _rule_frequencies(text: str) -> list[tuple[int, Frequency]]:
         if (m := p.EVERY.match(text, i)) is None:
             continue
         before = p.EVERY_COUNT.search(text[max(0, i - 16) : i])
-        written = before.group(1).lower().replace("once", "1").replace("twice", "2") if before else "1"
+        word = (before.group(1) or before.group(2)) if before else "1"
+        written = word.lower().replace("once", "1").replace("twice", "2")
         count = t.number(written)
         freq = (
             _period(count, m.group(1), m.group(2), text[i - len(before.group()) if before else i : m.end()])

@@ -145,7 +145,9 @@ def _same_drug(a: str, b: str) -> bool:
 
 
 def _activity(r: Reading) -> DrugActivity:
-    freq = r.frequency or (Frequency(1, 1, "d", "/day") if r.per_day else None)
+    freq = r.frequency
+    if r.per_day and (freq is None or (freq.unit in ("wk", "mo") or freq.period >= 7)):
+        freq = Frequency(1, 1.0, "d", "/day")  # "mg/m2/day ... every 28 days": daily, in 28-day cycles
     return DrugActivity(
         name=r.mention.name,
         doses=[r.dose] if r.dose else [],

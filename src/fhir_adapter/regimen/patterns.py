@@ -13,6 +13,7 @@ __all__ = [
     "CYCLE_EVERY",
     "CYCLE_LENGTH",
     "CYCLE_OF",
+    "DAYS_EVERY",
     "DAYS_HEAD",
     "DAY_ITEM",
     "DAY_RANGE_HEAD",
@@ -43,6 +44,7 @@ __all__ = [
     "TIMES",
     "TIMES_BEFORE",
     "TIMES_COUNT",
+    "TREATMENT_REPEATS",
 ]
 
 # "200mg", "0.8-1.0mg/kg/day", "75 mg/m^2", "15 ug/m2/day": value, range high, unit, per-what, trailing /day.
@@ -61,7 +63,8 @@ EVERY = re.compile(
     r"every\s+(?:(\d+|other|one|two|three|four|five|six)[\s-]+)?(hours?|days?|weeks?|months?|hrs?|h|d|wks?)\b",
     re.IGNORECASE,
 )
-EVERY_COUNT = re.compile(r"\b(once|twice|one|two|three|\d+)\s+(?:times?\s+)?$", re.IGNORECASE)
+# "once", "twice", "3 times" before "every" ("days 1-5 every 28 days": the 5 is no count).
+EVERY_COUNT = re.compile(r"\b(?:(once|twice)|(\d+|one|two|three)\s+times)\s+$", re.IGNORECASE)
 TIMES_BEFORE = re.compile(r"\btimes\s$", re.IGNORECASE)
 # "2 doses of 300 mg per day"
 DOSES_PER = re.compile(r"\b(\d|two|three|four)\s+doses\s+of\b[^,;()]{0,30}?\bper\s+(day|week)\b", re.IGNORECASE)
@@ -91,6 +94,11 @@ CYCLE_EVERY = re.compile(
     r"\b(?:cycles?|courses?)\s+(?:(?:are|is)\s+)?(?:(?:repeated|repeat|repeats|given|administered)\s+)?every\s+(\d+)\s+"
     r"(days?|weeks?)\b",
     re.IGNORECASE,
+)
+TREATMENT_REPEATS = re.compile(r"\btreatment\s+(?:is\s+)?repeat(?:s|ed)?\s+every\s+(\d+)\s+(days?|weeks?)\b", re.I)
+# "on days 1, 8 and 15 every 4 weeks", "on day 1 every 21 days": days of a cycle, then its length.
+DAYS_EVERY = re.compile(
+    r"\bdays?\s+\d[\d,\s-]{0,20}(?:and\s+\d{1,3}\s+)?(?:of\s+)?every\s+(\d+)\s+(days?|weeks?)\b", re.IGNORECASE
 )
 CYCLE_OF = re.compile(r"\b(?:cycles?|courses?)\s+(?:of|lasting|length\s+of)\s+(\d+)\s+(days?|weeks?)\b", re.I)
 ON_OFF = re.compile(r"\b(?:for|over)\s+(\d+)\s+days?\s+followed\s+by\b[^.;\d]{0,40}?(\d+)\s+days?\b", re.I)

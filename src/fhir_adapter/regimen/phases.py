@@ -108,6 +108,10 @@ def cycles(text: str) -> Count | None:
 
 def cycle_days(text: str) -> int | None:
     """The cycle length in days ("4-week cycle" = 28, "Courses repeat every 21 days", 28 days on + 14 off)."""
+    if has_any(text, "repeat") and (m := p.TREATMENT_REPEATS.search(text)) is not None:
+        return int(m.group(1)) * DAYS_PER[m.group(2).lower()]
+    if has_any(text, "every") and (m := p.DAYS_EVERY.search(text)) is not None:
+        return int(m.group(1)) * DAYS_PER[m.group(2).lower()]
     if not has_any(text, "cycle", "course"):
         return None
     for pattern in (p.CYCLE_LENGTH, p.CYCLE_EVERY, p.CYCLE_OF):

@@ -77,6 +77,17 @@ def _doses_anything(text: str) -> bool:
     return bool(DIGIT.search(text)) or route_in(text) != (None, False) or frequency_in(text) is not None
 
 
+def _cycle_from_days(phase: Phase) -> None:
+    # "on days 1, 8 and 15 every 4 weeks": a drug given on days of a cycle "every N weeks" gives the cycle length.
+    if phase.cycle_length is not None:
+        return
+    for drug in _drugs(phase):
+        freq = drug.frequency
+        if drug.days and freq and freq.count == 1 and freq.period * DAYS_PER_UNIT.get(freq.unit, 0) >= 7:
+            phase.cycle_length = Quantity(value=freq.period * DAYS_PER_UNIT[freq.unit], unit="d")
+            return
+
+
 def _drugs(phase: Phase) -> list[DrugActivity]:
     return [a for a in phase.activities if isinstance(a, DrugActivity)]
 
@@ -89,6 +100,7 @@ def _fill_across(phases: list[Phase]) -> None:
             if drug.route:
                 routes.setdefault(drug.name.lower(), drug.route)
     for phase in phases:
+        _cycle_from_days(phase)
         if phase.cycle_length is None and phase.cycles is not None and lengths:
             phase.cycle_length = lengths[0]
         for drug in _drugs(phase):

@@ -110,8 +110,8 @@ def _dose_neighbours(text: str) -> list[str]:
     not_drugs, found = terms().not_drugs, []
     for start, end, _, _ in dose_hits(text):
         after = NEXT_WORD.match(text, end)
-        for word in (after.group(1) if after else None, _word_before(text[max(0, start - 60) : start])):
-            low = word.lower() if word else ""
+        for word in (after.group(1) if after else "", _word_before(text[max(0, start - 60) : start]) or ""):
+            low = word.lower()
             if low and low not in not_drugs and low not in terms().route_words and terms().unit(low) is None:
                 found.append(word)
     return found
