@@ -137,6 +137,16 @@ def test_no_dose_without_a_unit_or_after_more_than() -> None:
     assert _one("fluconazole, concentration 200 mg / ml").doses == []
 
 
+def test_a_visit_schedule_is_no_dosing_frequency() -> None:
+    drug = _one("fluconazole 400 mg once. Follow-up visits every 3 months.")
+    assert drug.doses[0].value == 400.0 and drug.frequency is None
+
+
+def test_dose_levels_of_an_escalation() -> None:
+    drug = _one("fluconazole 1, 2 or 4 mg/kg IV every 3 weeks")
+    assert [(d.value, d.unit) for d in drug.doses] == [(1.0, "mg/kg"), (2.0, "mg/kg"), (4.0, "mg/kg")]
+
+
 def test_days_and_cycles() -> None:
     [phase] = read_phases("paclitaxel 80 mg/m2 on days 1, 8 and 15. Courses repeat every 28 days for 6 cycles.", NAMES)
     drug = phase.activities[0]

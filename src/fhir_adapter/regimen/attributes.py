@@ -16,7 +16,16 @@ from fhir_adapter.regimen import patterns as p
 from fhir_adapter.regimen.terms import terms
 from fhir_adapter.regimen.text import find_phrases, has_any, starts
 
-__all__ = ["DoseHit", "adjacent_dose", "days_in", "dose_hits", "frequency_ending", "frequency_in", "route_in"]
+__all__ = [
+    "DoseHit",
+    "adjacent_dose",
+    "days_in",
+    "dose_hits",
+    "dose_levels",
+    "frequency_ending",
+    "frequency_in",
+    "route_in",
+]
 
 DoseHit = tuple[int, int, Dose, bool]  # start, end, dose, "per day" ("50 mg/kg/day")
 PER_DAY = {"day", "d"}
@@ -64,6 +73,19 @@ def _dose_hits(text: str) -> tuple[DoseHit, ...]:
         if read is not None:
             hits.append((m.start(), m.end(), read[0], read[1]))
     return tuple(sorted(hits, key=lambda h: h[0]))
+
+
+def dose_levels(text: str, hit: DoseHit) -> list[Dose]:
+    """The levels of an escalation ending at ``hit`` ("200, 400 or 800 mg" -> 200, 400, 800 mg), else [hit]."""
+    dose = hit[2]
+    if dose.value is None or not has_any(text, " or ", " and "):
+        return [dose]
+    for m in p.LEVELS.finditer(text, max(0, hit[0] - 80), hit[1]):
+        last_start = m.start(3)
+        if last_start == hit[0]:
+            values = [m.group(1), *[v for v in m.group(2).split(",") if v.strip()], m.group(3)]
+            return [replace(dose, value=float(v)) for v in values]
+    return [dose]
 
 
 def adjacent_dose(prefix: str) -> DoseHit | None:

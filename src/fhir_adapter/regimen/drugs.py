@@ -13,7 +13,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from fhir_adapter.model import DayRun, Dose, DrugActivity, Frequency
-from fhir_adapter.regimen.attributes import adjacent_dose, days_in, dose_hits, frequency_ending, frequency_in, route_in
+from fhir_adapter.regimen.attributes import (
+    adjacent_dose,
+    days_in,
+    dose_hits,
+    dose_levels,
+    frequency_ending,
+    frequency_in,
+    route_in,
+)
 from fhir_adapter.regimen.terms import terms
 from fhir_adapter.regimen.text import clause_ends, paren_depths
 
@@ -39,6 +47,7 @@ class Reading:
 
     mention: Mention
     dose: Dose | None = None
+    levels: list[Dose] = field(default_factory=list)  # the dose levels when the text gives several
     per_day: bool = False
     route: str | None = None
     ambiguous_route: bool = False
@@ -103,6 +112,7 @@ def _read(text: str, depths: Sequence[int], left: int, right: int, m: Mention, c
     hit = own[0] if own else adjacent_dose(prefix)
     if hit is not None:
         r.dose, r.per_day = hit[2], hit[3]
+        r.levels = dose_levels(suffix if own else prefix, hit)
     r.route, r.ambiguous_route = route_in(suffix)
     if r.route is None and not r.ambiguous_route and m.clause_first:
         r.route, r.ambiguous_route = route_in(prefix)
@@ -150,7 +160,7 @@ def _activity(r: Reading) -> DrugActivity:
         freq = Frequency(1, 1.0, "d", "/day")  # "mg/m2/day ... every 28 days": daily, in 28-day cycles
     return DrugActivity(
         name=r.mention.name,
-        doses=[r.dose] if r.dose else [],
+        doses=r.levels or ([r.dose] if r.dose else []),
         route=r.route,
         frequency=freq,
         days=r.days,

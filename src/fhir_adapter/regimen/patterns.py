@@ -28,6 +28,7 @@ __all__ = [
     "FRACTIONS",
     "GY_TOTAL",
     "HEADING",
+    "LEVELS",
     "MAX_EXPLICIT",
     "MAX_FOR",
     "NOT_A_PHASE",
@@ -55,6 +56,11 @@ DOSE = re.compile(
     re.IGNORECASE,
 )
 DIGIT = re.compile(r"\d")
+# Dose levels of an escalation: "200, 400 or 800 mg" (the unit written once, after the last level).
+LEVELS = re.compile(
+    r"(?<![\w./])(\d+(?:\.\d+)?)((?:\s?,\s?\d+(?:\.\d+)?){0,8}),?\s(?:or|and)\s(\d+(?:\.\d+)?)\s?([a-zµμ/²2]{1,12})",
+    re.IGNORECASE,
+)
 # "AUC 5", "area under the curve 2mg/m2" (the unit after an AUC is a slip of the writer: the value is the AUC).
 AUC = re.compile(r"\b(?:AUC|area under the curve)\s*(?:(?:of|=|:)\s*)?(\d+(?:\.\d+)?)(?:\s*-\s*(\d+(?:\.\d+)?))?", re.I)
 

@@ -11,7 +11,7 @@ from fhir_adapter.regimen.drugs import Mention, drug_activities, mentions
 from fhir_adapter.regimen.patterns import DIGIT
 from fhir_adapter.regimen.phases import Segment, cycle_days, cycles, max_duration, segments, stop_condition
 from fhir_adapter.regimen.radiotherapy import radiotherapy, sequence_drugs
-from fhir_adapter.regimen.text import normalise, paren_depths
+from fhir_adapter.regimen.text import clause_ends, normalise, paren_depths
 
 __all__ = ["DEFAULT_TITLE", "read_phases"]
 
@@ -63,13 +63,18 @@ def _phase(seg: Segment, names: dict[str, str], implicit: str | None) -> Phase:
 def _fill_single(body: str, drug: DrugActivity) -> None:
     # A phase that doses one drug: a dose, route or frequency written away from its name is still its own
     # ("After 7 days, the dose should be increased to ... 240 mg twice a day").
+    # A frequency is taken only from the clause of that dose: "follow-up every 3 months" elsewhere is no dosing.
     depths = paren_depths(body)
-    if not drug.doses:
-        hits = [h for h in dose_hits(body) if depths[h[0]] == 0]
-        drug.doses = [hits[0][2]] if hits else []
     if drug.route is None:
         drug.route = route_in(body)[0]
-    if drug.frequency is None and (freq := frequency_in(body)) is not None:
+    hits = [h for h in dose_hits(body) if depths[h[0]] == 0]
+    if drug.doses or not hits:
+        return
+    drug.doses = [hits[0][2]]
+    ends = clause_ends(body)
+    start = max([e + 1 for e in ends if e < hits[0][0]], default=0)
+    stop = min([e for e in ends if e >= hits[0][1]], default=len(body))
+    if drug.frequency is None and (freq := frequency_in(body[start:stop])) is not None:
         drug.frequency = freq[1]
 
 
