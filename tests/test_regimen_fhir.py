@@ -114,7 +114,7 @@ CHEMO = Regimen(
 def _resources(regimen: Regimen | None, nct: str = "NCT07236528") -> tuple[JSON, dict[str, JSON]]:
     """(the PlanDefinition, every resource of the context by fullUrl) of one arm with ``regimen``."""
     ctx = Context(nct)
-    ref = to_plan_definition(ctx, 0, Arm("Arm A", intervention_names=["Drug: Carilizumab"]), {}, regimen)
+    ref = to_plan_definition(ctx, 0, Arm("Arm A", intervention_names=["Drug: Carilizumab"], regimen=regimen), {})
     return ctx.resources[ref["reference"]], ctx.resources
 
 

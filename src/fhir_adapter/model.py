@@ -100,6 +100,8 @@ class Arm:
     type: str | None = None  # ct.gov ArmGroupType
     description: str | None = None
     intervention_names: list[str] = field(default_factory=list)  # "Drug: Placebo" as the registry writes it
+    # The arm's treatment as read from its texts (fhir_adapter.regimen); None when they give no phase structure.
+    regimen: Regimen | None = None
 
 
 @dataclass(slots=True)

@@ -80,9 +80,20 @@ def read_unit(unit: Unit, limits: Limits = DEFAULT_LIMITS) -> Iterator[Record]:
     yield from read_bytes(unit.data or b"", unit.path, unit.index, limits=limits)
 
 
+def with_regimens(trial: Trial) -> Trial:
+    """``trial`` with each arm's regimen read from its texts (``fhir_adapter.regimen``, issue 10), the one place every
+    format's Trial passes; None for an arm whose texts give no phase structure."""
+    from fhir_adapter.regimen import regimen_of
+
+    for arm in trial.arms:
+        regimen = regimen_of(trial, arm)
+        arm.regimen = regimen if regimen.phases else None
+    return trial
+
+
 def _read_study(fmt: Format, study: Any, source: Source, limits: Limits) -> Record:
     try:
-        return Record(source, trial=fmt.read(study, source, limits))
+        return Record(source, trial=with_regimens(fmt.read(study, source, limits)))
     except SourceError as e:
         return Record(source, error=e)
     except Exception as e:  # a reader bug must not stop the batch; report it with the record
@@ -129,7 +140,7 @@ def read_bytes(
                 yield from read_unit(unit, limits)
         else:
             source = Source(fmt.name, path, index)
-            yield Record(source, trial=fmt.read(doc, source, limits))
+            yield Record(source, trial=with_regimens(fmt.read(doc, source, limits)))
     except SourceError as e:
         yield Record(Source("unknown", path, index), error=e)
 

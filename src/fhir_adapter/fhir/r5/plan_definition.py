@@ -51,10 +51,10 @@ def to_plan_definition(
     index: int,
     arm: Arm,
     interventions: dict[str, tuple[Intervention, JSON]],
-    regimen: Regimen | None = None,
 ) -> JSON:
     """Reference to the PlanDefinition of arm ``index``; ``interventions`` maps "Type: Name" labels to the
-    intervention and its exposure EvidenceVariable reference. The regimen's ActivityDefinitions go to ``ctx``."""
+    intervention and its exposure EvidenceVariable reference. The ActivityDefinitions of the arm's regimen go to
+    ``ctx``."""
     key = f"arm-{index}"
     actions = []
     for n, label in enumerate(arm.intervention_names, 1):
@@ -68,7 +68,7 @@ def to_plan_definition(
                 "textEquivalent": intervention.description if intervention else None,
             }
         )
-    actions += _phase_actions(ctx, key, regimen) if regimen else []
+    actions += _phase_actions(ctx, key, arm.regimen) if arm.regimen else []
     return ctx.add(
         "PlanDefinition",
         key,

@@ -23,7 +23,7 @@ from fhir_adapter.fhir.common import (
 )
 from fhir_adapter.fhir.r5 import associated_party, parties
 from fhir_adapter.fhir.r5 import evidence_variable as ev
-from fhir_adapter.fhir.r5.plan_definition import arm_interventions, to_plan_definition
+from fhir_adapter.fhir.r5.plan_definition import arm_interventions, regimen_of_plan, to_plan_definition
 from fhir_adapter.model import Arm, DateInfo, Design, Link, Mesh, Reference, SecondaryId, Trial
 
 _SEE_ALSO = "see-also-link"
@@ -384,6 +384,7 @@ def from_research_study(rs: JSON, resolve: Resolver) -> Trial:
                 type=token_of("arm-type", g.get("type")),
                 description=g.get("description"),
                 intervention_names=arm_interventions(pd),
+                regimen=regimen_of_plan(pd, lambda url: resolve({"reference": url})),
             )
         )
     t.outcomes = [ev.from_outcome(m, resolve(m.get("reference"))) for m in rs.get("outcomeMeasure", [])]
