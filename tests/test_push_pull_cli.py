@@ -397,3 +397,42 @@ def test_the_client_takes_the_servers_release_and_keeps_what_it_offers() -> None
         assert (before, c.fhir_version) == (FhirRelease.R5, FhirRelease.R4)  # R5 until the server has said
         assert c.search_parameters("ResearchStudy") == frozenset(CORE_R4_PARAMS)
         assert c.search_parameters("Patient") is None
+
+
+def r5_bundles() -> dict[str, dict[str, Any]]:
+    golden = REPO / "tests/data/golden"
+    return {p.name.split(".")[0]: orjson.loads(p.read_bytes()) for p in sorted(golden.glob("NCT*.bundle.json"))}
+
+
+@pytest.mark.parametrize(
+    ("release", "word", "expected"),
+    [
+        ("R5", "not yet recruiting", {"NCT07236528"}),
+        ("R5", "NOT_YET_RECRUITING", {"NCT07236528"}),
+        ("R5", "not-yet-recruiting", {"NCT07236528"}),
+        ("R5", "active, not recruiting", {"NCT02513394"}),
+        ("R5", "completed", {"NCT00763412", "NCT02210780", "NCT02552212"}),
+        ("R4", "active, not recruiting", {"NCT02513394"}),
+        ("R4", "closed-to-accrual", {"NCT02513394"}),
+        ("R4", "Not yet recruiting", {"NCT07236528"}),
+    ],
+)
+@responses.activate
+def test_status_words_on_both_releases(release: str, word: str, expected: set[str], tmp_path: Path) -> None:
+    """On R5 the state is checked here (R5 has no search parameter on progressStatus); on R4 the server searches
+    the R4 code, narrowed here by the ClinicalTrials.gov status the studies carry."""
+    bundles = r5_bundles() if release == "R5" else r4_bundles()
+    responses.get(f"{BASE}/metadata", json=capability("5.0.0" if release == "R5" else "4.0.1"))
+
+    def search(request: Any) -> tuple[int, dict[str, str], bytes]:  # a server that honours R4's status parameter
+        status = parse_qs(urlsplit(str(request.url)).query).get("status")
+        found = [b for b in bundles.values() if not status or b["entry"][0]["resource"].get("status") in status]
+        return 200, {}, orjson.dumps(searchset(found))
+
+    responses.add_callback(responses.GET, f"{BASE}/ResearchStudy", callback=search)
+    out = tmp_path / "o"
+    result = runner.invoke(app, ["pull", "--server", BASE, "--status", word, "-o", str(out)])
+    assert result.exit_code == 0, result.stderr
+    assert pulled(out) == expected
+    (query,) = search_calls()
+    assert "status" not in query if release == "R5" else query["status"][0] in ("closed-to-accrual", "approved")
