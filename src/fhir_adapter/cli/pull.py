@@ -96,7 +96,7 @@ def pull(
 
     with server.client() as client:
         try:
-            summary = do_pull(client, output, query, on_study=written)
+            summary = do_pull(client, output, query, on_study=written, on_note=lambda line: err(f"note: {line}"))
         except FhirServerError as e:
             err(f"error: {e}")
             raise typer.Exit(ExitCode.FAILED) from None
@@ -129,9 +129,7 @@ def _check_words(status: str | None, phase: str | None) -> None:
 
 
 def _conclude(summary: PullSummary, ids: list[str], output: Path, progress: Throughput) -> None:
-    """The notes, the failures, a warning when nothing matched, the count line; exit FAILED on any failure."""
-    for line in summary.notes:
-        err(f"note: {line}")
+    """The failures, a warning when nothing matched, the count line; exit FAILED on any failure."""
     for line in summary.problems:
         err(f"FAILED {line}")
     missing = [i for i in ids if not (output / f"{i}.json").exists() or output / f"{i}.json" not in summary.written]

@@ -98,16 +98,23 @@ class PullSummary:
     returned: int = 0  # ResearchStudy matches the server returned, before the filters applied here
 
 
-def pull(client: FhirClient, output: Path, query: SearchQuery, on_study: OnStudy | None = None) -> PullSummary:
+def pull(
+    client: FhirClient,
+    output: Path,
+    query: SearchQuery,
+    on_study: OnStudy | None = None,
+    on_note: Callable[[str], None] | None = None,
+) -> PullSummary:
     """Search ResearchStudy, fetch what the studies reference, write one collection bundle per NCT id. A status or
     phase word that names nothing is a ``sinks.server.search.SearchWordError`` (a ``ValueError``), raised before any
-    search."""
+    search. ``on_note`` gets each line of :attr:`PullSummary.notes` as soon as the search is planned (a criterion
+    checked here instead of on the server)."""
     client.check_version()
     output.mkdir(parents=True, exist_ok=True)
     summary = PullSummary()
     folder = OutputFolder(output)  # the server's identifiers are untrusted: names via output_stem, atomic writes
     try:
-        studies, have = _matching_studies(client, query, summary)
+        studies, have = _matching_studies(client, query, summary, on_note)
         _fetch_references(client, list(studies), have, summary)
         _write_studies(client, folder, studies, have, summary, on_study)
     finally:
@@ -115,12 +122,17 @@ def pull(client: FhirClient, output: Path, query: SearchQuery, on_study: OnStudy
     return summary
 
 
-def _matching_studies(client: FhirClient, query: SearchQuery, summary: PullSummary) -> tuple[_Resources, _Resources]:
+def _matching_studies(
+    client: FhirClient, query: SearchQuery, summary: PullSummary, on_note: Callable[[str], None] | None
+) -> tuple[_Resources, _Resources]:
     """(the ResearchStudy matches by ``Type/id``, every resource the searches returned by ``Type/id``)."""
     studies: _Resources = {}
     have: _Resources = {}
     plan = _plan(query, client.fhir_version, client.search_parameters("ResearchStudy"))
     summary.notes += plan.notes
+    if on_note is not None:
+        for note in plan.notes:
+            on_note(note)
     summary.searched = [f"{k}={v}" for k, v in plan.params.items()] + [f"{f.what} (checked here)" for f in plan.filters]
     for params in _searches(query, plan):
         for page in _search_with_include(client, params):
