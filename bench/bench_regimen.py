@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from fhir_adapter.model import Arm, DrugActivity, Radiotherapy, Trial
-from fhir_adapter.regimen import attributes, regimen_of, text
+from fhir_adapter.regimen import attributes, regimen_of, sources, text
 from fhir_adapter.regimen.terms import terms
 from fhir_adapter.sources import read_records
 
@@ -71,6 +71,7 @@ def _clear_caches() -> None:
         f.cache_clear()
     text.paren_depths.cache_clear()
     text.clause_ends.cache_clear()
+    sources._names.cache_clear()
 
 
 if __name__ == "__main__":

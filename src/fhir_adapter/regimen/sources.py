@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from fhir_adapter.model import Arm, Intervention, Trial
 from fhir_adapter.regimen import patterns as p
@@ -88,13 +89,18 @@ def names_of(intervention: Intervention) -> dict[str, str]:
     """The names a text may use for the intervention's drugs -> the drug each names: the intervention's name when it
     names one drug (its other names are aliases: "Tecfidera" -> "Dimethyl fumarate"), else each part itself
     ("Carilizumab and Apatinib" names two)."""
-    own = _parts(intervention.name, True)
-    single = len(own) <= 1 or not SEPARATORS.search(intervention.name)
-    names = {n: intervention.name if single else n for n in own}
-    for other in intervention.other_names:
+    return dict(_names(intervention.name, tuple(intervention.other_names)))
+
+
+@lru_cache(maxsize=1024)
+def _names(name: str, other_names: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    own = _parts(name, True)
+    single = len(own) <= 1 or not SEPARATORS.search(name)
+    names = {n: name if single else n for n in own}
+    for other in other_names:
         for n in _parts(other, False):
-            names.setdefault(n, intervention.name if single else n)
-    return names
+            names.setdefault(n, name if single else n)
+    return tuple(names.items())
 
 
 def _word_before(text: str) -> str | None:
