@@ -99,7 +99,7 @@ def test_fhir_version_takes_the_usual_spellings(word: str, release: str, tmp_pat
     responses.get(f"{BASE}/metadata", json=capability("4.0.1" if release == "R4" else "5.0.0"))
     responses.get(f"{BASE}/ResearchStudy", json=searchset([]))
     result = runner.invoke(app, ["pull", "--server", BASE, "--fhir-version", word, "-o", str(tmp_path / "o")])
-    assert result.exit_code == 0, result.stderr
+    assert result.exit_code == ExitCode.NO_INPUT, result.stderr  # accepted; the server holds nothing
 
 
 def test_an_unknown_fhir_version_is_a_usage_error(tmp_path: Path) -> None:
@@ -323,11 +323,11 @@ def test_search_params_of_a_query_on_r5_and_r4() -> None:
 
 
 @responses.activate
-def test_an_empty_search_warns_on_stderr_and_exits_0(tmp_path: Path) -> None:
+def test_an_empty_search_warns_on_stderr_and_exits_3(tmp_path: Path) -> None:
     responses.get(f"{BASE}/metadata", json=capability("4.0.1", CORE_R4_PARAMS))
     responses.get(f"{BASE}/ResearchStudy", json=searchset([r4_bundles()["NCT00763412"]]))
     result = runner.invoke(app, ["pull", "--server", BASE, "--phase", "phase 2", "-o", str(tmp_path / "o")])
-    assert result.exit_code == 0
+    assert result.exit_code == ExitCode.NO_INPUT  # as fetch: a search that found nothing
     (warning,) = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
     assert "no study matched (1 returned by the server, none kept by the checks made here)" in warning
     assert "phase phase-2 (checked here)" in warning
@@ -341,7 +341,7 @@ def test_an_empty_search_warns_on_stderr_and_exits_0(tmp_path: Path) -> None:
 def test_the_server_comes_from_fhir_adapter_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FHIR_ADAPTER_SERVER", BASE)
     responses.get(f"{BASE}/metadata", json=capability("5.0.0"))
-    responses.get(f"{BASE}/ResearchStudy", json=searchset([]))
+    responses.get(f"{BASE}/ResearchStudy", json=searchset([r4_bundles()["NCT00763412"]]))
     result = runner.invoke(app, ["pull", "-o", str(tmp_path / "o")])
     assert result.exit_code == 0, result.stderr
 

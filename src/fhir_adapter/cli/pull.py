@@ -5,7 +5,8 @@ Organization, Practitioner, PractitionerRole), so that ``from_bundle`` rebuilds 
 ``identifier`` (``https://clinicaltrials.gov|NCT...``), ``condition:text``, ``phase``, ``status`` and
 ``_lastUpdated=ge``; the status and phase words are mapped to the server's release and a criterion the server offers
 no search parameter for (a stock R4 server has no ``condition`` and no ``phase``) is checked here, said so on
-stderr (``fhir_adapter.sinks.server.search``). A search that finds nothing warns on stderr. Server and credential
+stderr (``fhir_adapter.sinks.server.search``). A search that finds nothing warns on stderr and exits 3 (NO_INPUT).
+Server and credential
 options: ``fhir_adapter.cli.server_options``.
 """
 
@@ -73,8 +74,8 @@ def pull(
 ) -> None:
     """Pull trials from a FHIR server into collection bundles. Exit 0 iff every study was written complete.
 
-    A search that finds nothing warns on stderr; a criterion the server cannot search (a stock R4 server has no
-    condition and no phase parameter) is checked here, and stderr says so.
+    A search that finds nothing warns on stderr and exits 3; a criterion the server cannot search (a stock R4
+    server has no condition and no phase parameter) is checked here, and stderr says so.
 
     Example: fhir-adapter pull --server http://127.0.0.1:8080/fhir --condition melanoma --phase 2 -o back/
     """
@@ -129,7 +130,8 @@ def _check_words(status: str | None, phase: str | None) -> None:
 
 
 def _conclude(summary: PullSummary, ids: list[str], output: Path, progress: Throughput) -> None:
-    """The failures, a warning when nothing matched, the count line; exit FAILED on any failure."""
+    """The failures, a warning when nothing matched, the count line; exit FAILED on any failure, NO_INPUT when the
+    search found nothing (as ``fetch``: the empty-input code of every command)."""
     for line in summary.problems:
         err(f"FAILED {line}")
     missing = [i for i in ids if not (output / f"{i}.json").exists() or output / f"{i}.json" not in summary.written]
@@ -147,3 +149,5 @@ def _conclude(summary: PullSummary, ids: list[str], output: Path, progress: Thro
     out(f"{summary.studies} studies pulled, {summary.resources} resources, {summary.requests} requests")
     if summary.problems or missing:
         raise typer.Exit(ExitCode.FAILED)
+    if not summary.studies:
+        raise typer.Exit(ExitCode.NO_INPUT)
