@@ -25,7 +25,7 @@ from fhir_adapter.regimen.attributes import (
 from fhir_adapter.regimen.terms import terms
 from fhir_adapter.regimen.text import clause_ends, paren_depths
 
-__all__ = ["Mention", "drug_activities", "mentions"]
+__all__ = ["Mention", "drug_activities", "mentions", "same_drug"]
 
 
 @dataclass(slots=True)
@@ -149,8 +149,9 @@ def _share(readings: list[Reading]) -> None:
             earlier.frequency = later.frequency
 
 
-def _same_drug(a: str, b: str) -> bool:
-    a, b = a.lower(), b.lower()
+def same_drug(a: str, b: str) -> bool:
+    """Whether two names as written are the same drug ("Apatinib mesylate" and "apatinib")."""
+    a, b = a.lower().strip(), b.lower().strip()
     return a == b or a.startswith(b + " ") or b.startswith(a + " ")
 
 
@@ -188,7 +189,7 @@ def drug_activities(text: str, ms: list[Mention], cycle_days: float | None) -> l
     keys: list[str] = []
     for r in _readings(text, ms, cycle_days):
         k = next(
-            (j for j, (_, a) in enumerate(out) if keys[j] == r.mention.key or _same_drug(a.name, r.mention.name)), -1
+            (j for j, (_, a) in enumerate(out) if keys[j] == r.mention.key or same_drug(a.name, r.mention.name)), -1
         )
         if k < 0:
             out.append((r.mention.start, _activity(r)))

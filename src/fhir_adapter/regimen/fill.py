@@ -8,17 +8,11 @@ says ("Anti-VEGF: Administered PRN as Standard of Care")."""
 from __future__ import annotations
 
 from fhir_adapter.model import DrugActivity, Intervention, Phase
+from fhir_adapter.regimen.drugs import same_drug
+from fhir_adapter.regimen.reader import DEFAULT_TITLE
 from fhir_adapter.regimen.sources import ArmText, names_of
 
-__all__ = ["append_missing", "fill_from", "same_drug"]
-
-DEFAULT_TITLE = "Treatment"
-
-
-def same_drug(a: str, b: str) -> bool:
-    """Whether two names as written are the same drug ("Apatinib mesylate" and "apatinib")."""
-    a, b = a.lower().strip(), b.lower().strip()
-    return a == b or a.startswith(b + " ") or b.startswith(a + " ")
+__all__ = ["append_missing", "fill_from"]
 
 
 def _drugs(phases: list[Phase]) -> list[DrugActivity]:
