@@ -76,6 +76,19 @@ def _paren_end(items: list[Item], k: int) -> int:
     return -1
 
 
+def _closings(items: list[Item]) -> list[int]:
+    """For every '(' the index of the ')' closing it (as ``_paren_end``), -1 elsewhere: one pass, so that many
+    unclosed brackets cost linear time."""
+    ends = [-1] * len(items)
+    opened: list[int] = []
+    for m, it in enumerate(items):
+        if it.cat == "lparen":
+            opened.append(m)
+        elif it.cat == "rparen" and opened:
+            ends[opened.pop()] = m
+    return ends
+
+
 def _starts_with(toks: list[Token], items: list[Item], section: str, at: int = 0) -> bool:
     """Whether a phrase of ``section`` starts at ``items[at]``."""
     if at >= len(items) or _words(toks, items[at])[:1] not in _firsts(section):
@@ -91,10 +104,11 @@ def _drop_parentheticals(toks: list[Token], items: list[Item], kinds: dict[str, 
     """Parentheticals of method or example dropped; a condition defined by measured atoms in its parenthetical
     ("Insufficient control of hypertension (systolic BP >= 140 mmHg ...)") replaced by them."""
     out: list[Item] = []
+    ends = _closings(items)
     k = 0
     while k < len(items):
         it = items[k]
-        end = _paren_end(items, k) if it.cat == "lparen" else -1
+        end = ends[k]
         if end < 0:
             out.append(it)
             k += 1
@@ -350,40 +364,45 @@ def _first_sentence(items: list[Item]) -> list[Item]:
 
 def _split(toks: list[Token], items: list[Item], exclude: bool) -> list[list[Item]]:
     """The parts: at ';', and in an exclusion at ', and <new subject>' ("pregnant or breastfeeding, and males and
-    females who cannot comply ...": two reasons to exclude)."""
+    females who cannot comply ...": two reasons to exclude); in an inclusion at a relative clause (``_Relative``)."""
     parts: list[list[Item]] = [[]]
     subjects = _phrases_flat("new_subjects")
+    relative = _Relative()
     for k, it in enumerate(items):
         nxt = items[k + 2] if k + 2 < len(items) else None
         another = exclude and it.cat == "comma" and nxt is not None and items[k + 1].cat == "and"
         # in an inclusion, "... who has X and who agrees to Y": two requirements, each read (or not) on its own
         clause = not exclude and it.cat == "and" and k + 1 < len(items) and items[k + 1].data == "who"
-        clause = clause or (not exclude and _relative(parts[-1], it))  # "NSCLC who present with ...": as above
+        clause = clause or (not exclude and relative.opens(it))  # "NSCLC who present with ...": as above
         if clause or it.cat == "semi" or (another and nxt is not None and " ".join(_words(toks, nxt)) in subjects):
             parts.append([])
+            relative = _Relative()
         else:
             parts[-1].append(it)
     return [p for p in parts if p]
 
 
-def _relative(before: list[Item], it: Item) -> bool:
-    """A relative clause ("who ...", "that ...") right after a condition (and its bracket: "Chronic AD (according to
-    ...) that has been present ..."), outside brackets and negations: in an inclusion both are required, so the
-    clause is a requirement of its own."""
-    depths = list(accumulate({"lparen": 1, "rparen": -1}.get(x.cat, 0) for x in before))
-    depth = depths[-1] if depths else 0
-    k = len(before) - 1
-    if k > 0 and before[k].cat == "rparen":  # back to the '(' that opened the bracket
-        k = next((m - 1 for m in range(k, 0, -1) if before[m].cat == "lparen" and depths[m - 1] == depth), 0)
-    last = before[k] if before else None
-    return (
-        it.cat == "filler"
-        and it.data in ("who", "that")
-        and last is not None
-        and last.cat == "concept"
-        and depth == 0
-        and not any(x.cat in ("neg", "prohibit") for x in before)
-    )
+class _Relative:
+    """Whether an item opens a relative clause ("who ...", "that ...") right after a condition (or after the
+    condition's bracket: "Chronic AD (according to ...) that has been present ..."), outside brackets and
+    negations: in an inclusion both are required, so the clause is a requirement of its own. Fed every item of a
+    part in order (constant work per item)."""
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.negated = False
+        self.anchor: Item | None = None  # the last item at bracket depth 0 that is no bracket
+
+    def opens(self, it: Item) -> bool:
+        anchored = self.anchor is not None and self.anchor.cat == "concept" and not self.negated
+        if anchored and self.depth == 0 and it.cat == "filler" and it.data in ("who", "that"):
+            return True
+        self.negated = self.negated or it.cat in ("neg", "prohibit")
+        if it.cat in ("lparen", "rparen"):
+            self.depth = max(0, self.depth + (1 if it.cat == "lparen" else -1))
+        elif self.depth == 0:
+            self.anchor = it
+        return False
 
 
 def _drop_explanations(toks: list[Token], items: list[Item]) -> list[Item]:
