@@ -116,33 +116,38 @@ def test_the_documented_search_finds_every_outcome_of_the_study(stock_r4: str, p
         assert Counter(ev["title"] for ev in outcomes) == Counter(o.measure for o in trial.outcomes)
         assert Counter(ev["title"] for ev in outcomes) == Counter(o["name"] for o in _plain(study)["objective"])
         for ev in outcomes:
-            (by_reference,) = [c["valueReference"] for c in ev["useContext"] if "valueReference" in c]
-            assert by_reference["reference"] == f"ResearchStudy/{study['id']}"
+            assert ev["useContext"] == [
+                {
+                    "code": {
+                        "system": "http://terminology.hl7.org/CodeSystem/usage-context-type",
+                        "code": "program",
+                        "display": "Program",
+                    },
+                    "valueCodeableConcept": {"coding": [{"system": NCT, "code": trial.nct_id}], "text": trial.nct_id},
+                }
+            ]
 
 
-def test_the_study_reference_is_readable(stock_r4: str, pushed: list[Trial]) -> None:
-    trial = pushed[0]
-    ev = _plain(_search(stock_r4, "EvidenceVariable", context=f"{NCT}|{trial.nct_id}")[0])
-    ref = next(c["valueReference"]["reference"] for c in ev["useContext"] if "valueReference" in c)
-    r = requests.get(f"{stock_r4}/{ref}", timeout=60)
-    assert r.status_code == 200
-    assert {"system": NCT, "value": trial.nct_id} in [
-        {k: i.get(k) for k in ("system", "value")} for i in r.json()["identifier"]
-    ]
-
-
-def test_a_time_frame_from_study_entry_is_r4s_own_time_from_start(stock_r4: str, pushed: list[Trial]) -> None:
-    """ "Week 52" (NCT02552212) and the seed's "6-month progression free survival rate (PFS6)" are one point from
-    the participant's study entry: R4 ``characteristic.timeFromStart``, readable without the extensions."""
+def test_the_time_points_come_back_in_the_cross_version_extension(stock_r4: str, pushed: list[Trial]) -> None:
+    """ "Week 52" (NCT02552212) and the seed's "6-month progression free survival rate (PFS6)": the server keeps the
+    time point of the R5 ``timeFromEvent`` in its cross-version extension (R4 -> trial stays lossless)."""
+    url = "http://hl7.org/fhir/5.0/StructureDefinition/extension-EvidenceVariable.characteristic.timeFromEvent"
     by_nct = {t.nct_id: t for t in pushed}
     seen = {}
     for nct_id in by_nct:
         for ev in _search(stock_r4, "EvidenceVariable", context=f"{NCT}|{nct_id}"):
-            seen[(nct_id, ev["title"])] = _plain(ev)["characteristic"][0].get("timeFromStart")
+            ext = [e for e in ev["characteristic"][0].get("extension", []) if e["url"] == url]
+            seen[(nct_id, ev["title"])] = {
+                s["url"]: next(v for k, v in s.items() if k != "url") for s in ext[0]["extension"]
+            }
     week_52 = next(o.measure for o in by_nct["NCT02552212"].outcomes if o.time_frame == "Week 52")
-    assert seen[("NCT02552212", week_52)] == {"value": 52, "system": "http://unitsofmeasure.org", "code": "wk"}
+    ucum = "http://unitsofmeasure.org"
+    assert seen[("NCT02552212", week_52)] == {
+        "description": "Week 52",
+        "quantity": {"value": 52, "system": ucum, "code": "wk"},
+    }
     pfs6 = by_nct["NCT07236528"].outcomes[0].measure
-    assert seen[("NCT07236528", pfs6)] == {"value": 6, "system": "http://unitsofmeasure.org", "code": "mo"}
+    assert seen[("NCT07236528", pfs6)] == {"quantity": {"value": 6, "system": ucum, "code": "mo"}}
 
 
 def test_the_search_uses_no_parameter_beyond_the_r4_specification(stock_r4: str) -> None:

@@ -27,15 +27,15 @@ _CONVERTERS: dict[str, tuple[Callable[[JSON], JSON], Callable[[JSON], JSON]]] = 
 _PARTIES = (parties.down, parties.lift)
 
 
-def _outcome_studies(resources: dict[str, JSON]) -> dict[str, tuple[JSON, str]]:
-    """Outcome EvidenceVariable fullUrl -> (reference to the study that lists it, the study's NCT id)."""
-    out: dict[str, tuple[JSON, str]] = {}
-    for url, res in resources.items():
+def _outcome_studies(resources: dict[str, JSON]) -> dict[str, str]:
+    """Outcome EvidenceVariable fullUrl -> the NCT id of the study that lists it."""
+    out: dict[str, str] = {}
+    for res in resources.values():
         nct_id = research_study.nct_id_of(res) if res.get("resourceType") == _STUDY else None
         for m in res.get("outcomeMeasure", []) if nct_id else []:
             ref = (m.get("reference") or {}).get("reference")
             if ref and nct_id:
-                out[ref] = ({"reference": url}, nct_id)
+                out[ref] = nct_id
     return out
 
 

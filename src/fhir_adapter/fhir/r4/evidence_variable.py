@@ -4,17 +4,20 @@ https://hl7.org/fhir/R4/evidencevariable.html (NOT R4B's, which R4 servers rejec
 ``characteristic`` 1..* with ``definition[x]`` 1..1: each characteristic is ``definitionCodeableConcept`` with the
 text. R5-only content travels in R5-element extensions: ``category`` (``EvidenceVariable.category``: name, value),
 ``characteristic.linkId`` and ``characteristic.timeFromEvent`` (description: the outcome's verbatim time frame; event,
-quantity, range: its time points, see :mod:`fhir_adapter.computable.timeframe`). A time frame of one point from the
-participant's study entry (no event named, or enrollment) is also R4's own ``characteristic.timeFromStart``
-(Duration: "duration from the participant's study entry"); the way back reads the extensions only.
+quantity, range: its time points, see :mod:`fhir_adapter.computable.timeframe`). R4's own
+``characteristic.timeFromStart`` (a Duration "from the participant's study entry") is not written: Medplum, whose R4
+EvidenceVariable has R4B's shape (there ``timeFromStart`` is a BackboneElement), refuses the whole transaction for it
+(tests/integration/test_servers.py), and no other shape is valid in both.
 
-An outcome EvidenceVariable (``down`` with ``study``) names its study in ``useContext`` (R4 UsageContext, code
+An outcome EvidenceVariable (``down`` with ``nct_id``) names its study in ``useContext`` (R4 UsageContext, code
 ``program`` of http://terminology.hl7.org/CodeSystem/usage-context-type: "A program/project of work for which this
-artifact is applicable"): ``valueReference`` to the ResearchStudy, and ``valueCodeableConcept`` with the study's NCT
-id as a coding of the NCT system, which R4's ``context`` search parameter indexes. A plain R4 client finds a trial's
-outcome measures with ``EvidenceVariable?context=https://clinicaltrials.gov|NCT...`` (README, "Outcomes in R4"):
-R4 ResearchStudy has no outcome element and no search parameter that reaches an EvidenceVariable. ``lift`` drops
-``useContext``: R5 links the outcomes from ``ResearchStudy.outcomeMeasure.reference``.
+artifact is applicable"): ``valueCodeableConcept`` with the study's NCT id as a coding of the NCT system, which R4's
+``context`` search parameter indexes. A plain R4 client finds a trial's outcome measures with
+``EvidenceVariable?context=https://clinicaltrials.gov|NCT...`` and the study with ``ResearchStudy?identifier=`` the
+same token (README, "Outcomes in R4"): R4 ResearchStudy has no outcome element and no search parameter that reaches
+an EvidenceVariable. Not a ``valueReference`` to the study: the study already refers to its outcomes, and the cycle
+cannot be pushed as a batch of conditional writes. ``lift`` drops ``useContext``: R5 links the outcomes from
+``ResearchStudy.outcomeMeasure.reference``.
 """
 
 from __future__ import annotations
@@ -46,7 +49,6 @@ _PROGRAM = {
     "code": "program",
     "display": "Program",
 }
-_STUDY_ENTRY = (None, "Enrollment")  # the events R4's timeFromStart is measured from
 
 
 def category_extensions(ev: JSON) -> list[JSON | None]:
@@ -69,14 +71,6 @@ def categories_from(holder: JSON) -> list[JSON]:
     ]
 
 
-def _time_from_start(entries: list[JSON]) -> JSON | None:
-    """R4 ``timeFromStart``: the Duration of a time frame that is one point from the participant's study entry."""
-    if len(entries) != 1 or "quantity" not in entries[0]:
-        return None
-    event = (entries[0].get("eventCodeableConcept") or {}).get("text")
-    return entries[0]["quantity"] if event in _STUDY_ENTRY else None
-
-
 def _characteristic(ch: JSON, title: str | None) -> JSON:
     entries = ch.get("timeFromEvent", [])
     return {
@@ -89,7 +83,6 @@ def _characteristic(ch: JSON, title: str | None) -> JSON:
         ],
         "description": ch.get("description"),
         "definitionCodeableConcept": text_cc(ch.get("description") or title or "characteristic"),
-        "timeFromStart": _time_from_start(entries),
     }
 
 
@@ -97,15 +90,15 @@ def _time_from_event(ext: JSON) -> JSON:
     return {r5: sub_value(ext, x) for r5, x, _ in _TIME_CHILDREN}
 
 
-def study_context(study: JSON, nct_id: str) -> list[JSON]:
-    """The R4 ``useContext`` of an outcome EvidenceVariable: its study by reference, and by NCT id for search."""
+def study_context(nct_id: str) -> list[JSON]:
+    """The R4 ``useContext`` of an outcome EvidenceVariable: its study's NCT id, for search."""
     nct = {"coding": [{"system": terminology.system("nct"), "code": nct_id}], "text": nct_id}
-    return [{"code": _PROGRAM, "valueReference": study}, {"code": _PROGRAM, "valueCodeableConcept": nct}]
+    return [{"code": _PROGRAM, "valueCodeableConcept": nct}]
 
 
-def down(ev: JSON, study: tuple[JSON, str] | None = None) -> JSON:
-    """R5 EvidenceVariable (outcome or exposure, as the R5 mappers write them) -> R4 EvidenceVariable; ``study``
-    (reference, NCT id) for an outcome measure's."""
+def down(ev: JSON, nct_id: str | None = None) -> JSON:
+    """R5 EvidenceVariable (outcome or exposure, as the R5 mappers write them) -> R4 EvidenceVariable; ``nct_id``:
+    the study's, for an outcome measure's."""
     chars = [_characteristic(c, ev.get("title")) for c in ev.get("characteristic", [])]
     if not chars:  # R4: characteristic 1..*; an exposure is defined by its name
         chars = [{"definitionCodeableConcept": text_cc(ev.get("title") or ev.get("url") or "variable")}]
@@ -119,7 +112,7 @@ def down(ev: JSON, study: tuple[JSON, str] | None = None) -> JSON:
             "title": ev.get("title"),
             "status": ev.get("status", "active"),
             "description": ev.get("description"),
-            "useContext": study_context(*study) if study else None,
+            "useContext": study_context(nct_id) if nct_id else None,
             "characteristic": chars,
         }
     )
