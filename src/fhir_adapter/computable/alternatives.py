@@ -108,6 +108,8 @@ def _examples(seg: list[Item]) -> bool:
 def alternatives(part: list[Item], kinds: dict[str, str]) -> list[list[Item]]:
     """The part as it is when it reads (or when its alternatives cannot be read apart safely), else the
     alternatives that read, in one part joined by 'or' (or one part each when they do not read together)."""
+    if not any(it.cat == "or" for it in part):
+        return [part]  # most parts: no 'or', no list of alternatives
     n = _lead(part)
     lead, segs = part[:n], _segments(part[n:])
     if segs is None or any(it.cat == "window" for it in segs[-1][1]) or any(_examples(seg) for _, seg in segs):

@@ -104,7 +104,7 @@ def _drop_parentheticals(toks: list[Token], items: list[Item], kinds: dict[str, 
     """Parentheticals of method or example dropped; a condition defined by measured atoms in its parenthetical
     ("Insufficient control of hypertension (systolic BP >= 140 mmHg ...)") replaced by them."""
     out: list[Item] = []
-    ends = _closings(items)
+    ends = _closings(items) if any(it.cat == "lparen" for it in items) else [-1] * len(items)
     k = 0
     while k < len(items):
         it = items[k]
@@ -368,12 +368,13 @@ def _split(toks: list[Token], items: list[Item], exclude: bool) -> list[list[Ite
     parts: list[list[Item]] = [[]]
     subjects = _phrases_flat("new_subjects")
     relative = _Relative()
+    clauses = not exclude and any(it.cat == "filler" and it.data in ("who", "that") for it in items)
     for k, it in enumerate(items):
         nxt = items[k + 2] if k + 2 < len(items) else None
         another = exclude and it.cat == "comma" and nxt is not None and items[k + 1].cat == "and"
         # in an inclusion, "... who has X and who agrees to Y": two requirements, each read (or not) on its own
         clause = not exclude and it.cat == "and" and k + 1 < len(items) and items[k + 1].data == "who"
-        clause = clause or (not exclude and relative.opens(it))  # "NSCLC who present with ...": as above
+        clause = clause or (clauses and relative.opens(it))  # "NSCLC who present with ...": as above
         if clause or it.cat == "semi" or (another and nxt is not None and " ".join(_words(toks, nxt)) in subjects):
             parts.append([])
             relative = _Relative()
