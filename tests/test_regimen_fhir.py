@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, SEEDS
 from fhir_adapter import terminology
+from fhir_adapter.bundle import to_bundle
 from fhir_adapter.fhir.common import JSON, Context
 from fhir_adapter.fhir.r4 import convert
 from fhir_adapter.fhir.r5.plan_definition import arm_interventions, regimen_of_plan, to_plan_definition
@@ -28,6 +29,7 @@ from fhir_adapter.model import (
     Sequencing,
     Surgery,
 )
+from helpers import trial_of
 
 CARI = "Carilizumab 200mg, intravenous infusion, administered once every 2 weeks, with a 4-week cycle"
 CARI_RT = "200mg of Carilizumab is administered intravenously once every 2 weeks, with a 4-week cycle"
@@ -278,3 +280,36 @@ def test_hapi_finds_no_error_in_regimen_bundles() -> None:
         for issues in hapi.hapi_validate(items, release):
             errors = [i for i in issues if i.severity in ("error", "fatal")]
             assert not errors, (release, [str(e) for e in errors])
+
+
+@pytest.mark.parametrize("release", ["R5", "R4"])
+def test_seed_nct07236528_has_its_three_phases(release: str) -> None:
+    """Issue 10's "Done when": the seed's arm, read from its page, goes out with its three phases in order."""
+    trial = next(t for t in map(trial_of, SEEDS) if t.nct_id == "NCT07236528")
+    resources = [e["resource"] for e in to_bundle(trial, release)["entry"]]
+    by_url = {r["url"]: r for r in resources if "url" in r}
+    pd = next(r for r in resources if r["resourceType"] == "PlanDefinition")
+    phases = [a for a in pd["action"] if str(a.get("id", "")).startswith("phase-")]
+    assert [p["title"] for p in phases] == ["Induction phase", "Synchronous radiotherapy stage", "Maintenance phase"]
+    assert phases[0]["timingTiming"]["repeat"] == {"count": 2, "period": 28, "periodUnit": "d"}
+    drugs = [by_url[a["definitionCanonical"]] for a in phases[0]["action"]]
+    assert [(d["kind"], d["dosage"][0]["doseAndRate"][0]["doseQuantity"]["value"]) for d in drugs] == [
+        ("MedicationRequest", 200),
+        ("MedicationRequest", 500),
+    ]
+    assert [d["dosage"][0]["route"]["text"] for d in drugs] == ["intravenous", "oral"]
+    cari, _, rt = phases[1]["action"]
+    rt_dosage = by_url[rt["definitionCanonical"]]["dosage"][0]
+    assert [rt_dosage["doseAndRate"][0]["doseRange"][k]["value"] for k in ("low", "high")] == [18, 25]
+    assert rt_dosage["timing"]["repeat"] == {"count": 3, "countMax": 6}
+    target = "actionId" if release == "R4" else "targetId"
+    after_rt = cari["relatedAction"][0]
+    assert (after_rt[target], after_rt["relationship"], after_rt["offsetRange"]["high"]["value"]) == (
+        rt["id"],
+        "after-end",
+        48,
+    )
+    maintenance = phases[2]
+    assert maintenance["timingTiming"]["repeat"]["boundsDuration"]["code"] == "a"
+    assert maintenance["timingTiming"]["repeat"]["boundsDuration"]["value"] == 2
+    assert maintenance["condition"][0]["kind"] == "stop"
