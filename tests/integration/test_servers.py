@@ -174,6 +174,7 @@ def _counts(server: Server) -> dict[str, int]:
         "ResearchStudy",
         "EvidenceVariable",
         "PlanDefinition",
+        "ActivityDefinition",
         "Location",
         "Organization",
         "Practitioner",

@@ -6,6 +6,8 @@ Organization, Practitioner, PractitionerRole), so that ``from_bundle`` rebuilds 
 ``_lastUpdated=ge``; the status and phase words are mapped to the server's release and a criterion the server offers
 no search parameter for (a stock R4 server has no ``condition`` and no ``phase``) is checked here, said so on
 stderr (``fhir_adapter.sinks.server.search``). A search that finds nothing warns on stderr and exits 3 (NO_INPUT).
+``-o -`` writes the bundles to standard output, one compact Bundle a line, as ``convert -o -`` does (the README's
+contract: nothing else on stdout; the per-study lines and the summary go to stderr).
 Server and credential
 options: ``fhir_adapter.cli.server_options``.
 """
@@ -13,6 +15,8 @@ options: ``fhir_adapter.cli.server_options``.
 from __future__ import annotations
 
 import re
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -29,6 +33,7 @@ _NCT = re.compile(r"NCT\d{8}")
 _DAY = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
 SEARCH_PANEL = "Search"
 OUTPUT_PANEL = "Output"
+STDOUT = "-"  # ``-o -``: the bundles go to standard output, one compact Bundle a line (as ``convert -o -``)
 
 
 @server_command
@@ -36,7 +41,12 @@ def pull(
     server: ServerOptions,
     output: Annotated[
         Path,
-        typer.Option("--output", "-o", help="Folder for the DIR/<NCTID>.json bundles.", rich_help_panel=OUTPUT_PANEL),
+        typer.Option(
+            "--output",
+            "-o",
+            help="Folder for the DIR/<NCTID>.json bundles; '-': one compact Bundle a line on stdout (as convert -o -).",
+            rich_help_panel=OUTPUT_PANEL,
+        ),
     ],
     identifier: Annotated[
         str | None, typer.Option("--identifier", help="NCT ids, comma-separated.", rich_help_panel=SEARCH_PANEL)
@@ -77,13 +87,16 @@ def pull(
     A search that finds nothing warns on stderr and exits 3; a criterion the server cannot search (a stock R4
     server has no condition and no phase parameter) is checked here, and stderr says so.
 
-    Example: fhir-adapter pull --server http://127.0.0.1:8080/fhir --condition melanoma --phase 2 -o back/
+    Examples: fhir-adapter pull --server http://127.0.0.1:8080/fhir --condition melanoma --phase 2 -o back/
+    fhir-adapter pull --server http://127.0.0.1:8080/fhir --identifier NCT02513394 -o - | jq -c .type
     """
     from fhir_adapter.errors import FhirServerError
     from fhir_adapter.sinks.server import SearchQuery
     from fhir_adapter.sinks.server import pull as do_pull
 
-    check_output(output)
+    to_stream = str(output) == STDOUT
+    if not to_stream:
+        check_output(output)
     ids = _identifiers(identifier)
     if updated_since is not None and not _DAY.fullmatch(updated_since):
         raise typer.BadParameter("use YYYY-MM-DD", param_hint="'--updated-since'")
@@ -91,17 +104,20 @@ def pull(
     query = SearchQuery(identifiers=ids, condition=condition, status=status, phase=phase, updated_since=updated_since)
     progress = Throughput("pull")
 
-    def written(nct: str, path: Path, n: int) -> None:
-        out(f"ok {nct} -> {path} ({n} resources)")
+    say = err if to_stream else out  # standard output carries only the bundles in -o - mode
+
+    def written(nct: str, where: str, n: int) -> None:
+        say(f"ok {nct} -> {where} ({n} resources)")
         progress.add()
 
+    target = sys.stdout.buffer if to_stream else output
     with server.client() as client:
         try:
-            summary = do_pull(client, output, query, on_study=written, on_note=lambda line: err(f"note: {line}"))
+            summary = do_pull(client, target, query, on_study=written, on_note=lambda line: err(f"note: {line}"))
         except FhirServerError as e:
             err(f"error: {e}")
             raise typer.Exit(ExitCode.FAILED) from None
-    _conclude(summary, ids, output, progress)
+    _conclude(summary, ids, progress, say)
 
 
 def _identifiers(identifier: str | None) -> list[str]:
@@ -129,12 +145,12 @@ def _check_words(status: str | None, phase: str | None) -> None:
         raise typer.BadParameter(str(e), param_hint="'--status'") from None
 
 
-def _conclude(summary: PullSummary, ids: list[str], output: Path, progress: Throughput) -> None:
+def _conclude(summary: PullSummary, ids: list[str], progress: Throughput, say: Callable[[str], None]) -> None:
     """The failures, a warning when nothing matched, the count line; exit FAILED on any failure, NO_INPUT when the
     search found nothing (as ``fetch``: the empty-input code of every command)."""
     for line in summary.problems:
         err(f"FAILED {line}")
-    missing = [i for i in ids if not (output / f"{i}.json").exists() or output / f"{i}.json" not in summary.written]
+    missing = [i for i in ids if i not in summary.pulled]
     for i in missing:
         err(f"FAILED {i}: not found on the server")
     if not summary.studies and not summary.problems:
@@ -146,7 +162,7 @@ def _conclude(summary: PullSummary, ids: list[str], output: Path, progress: Thro
         )
         err(f"warning: no study matched{kept}: searched {searched}")
     progress.finish()
-    out(f"{summary.studies} studies pulled, {summary.resources} resources, {summary.requests} requests")
+    say(f"{summary.studies} studies pulled, {summary.resources} resources, {summary.requests} requests")
     if summary.problems or missing:
         raise typer.Exit(ExitCode.FAILED)
     if not summary.studies:

@@ -90,6 +90,9 @@ BACKOFF_FACTOR = 0.5
 BACKOFF_JITTER = 0.5
 FHIR_JSON = "application/fhir+json"
 ID_CHUNK = 50  # ids per ``GET Type?_id=a,b,...`` (keeps URLs well under 8 KB)
+URL_CHUNK = 20  # canonicals per ``GET Type?url=a,b,...`` (absolute URIs are longer than ids)
+# the definitional resources a ``definitionCanonical`` may point at, in the order they are searched
+DEFINITION_TYPES = ("ActivityDefinition", "PlanDefinition")
 MAX_SEARCH_PAGES = 10_000  # pages of one search (a pull of 1,000,000 studies at 100 a page); an explicit limit
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _BODY_EXCERPT = 300
@@ -415,6 +418,43 @@ class FhirClient(SessionOwner):
                             have[f"{rtype}/{r['id']}"] = r
                 missing += [f"{rtype}/{i}" for i in chunk if f"{rtype}/{i}" not in have]
         return missing
+
+    def fetch_canonicals(
+        self, urls: Iterable[str], have: dict[str, dict[str, Any]], types: tuple[str, ...] = DEFINITION_TYPES
+    ) -> tuple[dict[str, str], int]:
+        """Fetch the resources whose canonical ``url`` is one of ``urls`` into ``have``: searched by ``url`` in
+        batches (``GET ActivityDefinition?url=a,b,c``), each type of ``types`` in turn for the urls still not found,
+        through :meth:`search_pages` (same origin, page limits). (canonical -> ``Type/id`` of each url found, the
+        searches made). https://hl7.org/fhir/R5/search.html#uri"""
+        wanted = list(dict.fromkeys(urls))
+        found: dict[str, str] = {}
+        searches = 0
+        for rtype in types:
+            todo = [u for u in wanted if u not in found]
+            for start in range(0, len(todo), URL_CHUNK):
+                chunk = todo[start : start + URL_CHUNK]
+                searches += 1
+                query = {"url": ",".join(_escaped(u) for u in chunk), "_count": str(len(chunk))}
+                for page in self.search_pages(rtype, query):
+                    for e in page.get("entry", []):
+                        r = e.get("resource")
+                        if (
+                            isinstance(r, dict)
+                            and r.get("resourceType") == rtype
+                            and r.get("id")
+                            and r.get("url") in chunk
+                        ):
+                            have.setdefault(f"{rtype}/{r['id']}", r)
+                            found.setdefault(r["url"], f"{rtype}/{r['id']}")
+        return found, searches
+
+
+def _escaped(value: str) -> str:
+    """A search value with FHIR's special characters escaped (``\\``, ``,``, ``$``, ``|``):
+    https://hl7.org/fhir/R5/search.html#escaping"""
+    for ch in ("\\", ",", "$", "|"):
+        value = value.replace(ch, "\\" + ch)
+    return value
 
 
 def _outcome_issues(response: requests.Response) -> list[dict[str, Any]]:

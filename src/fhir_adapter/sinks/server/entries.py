@@ -27,6 +27,7 @@ __all__ = [
     "PushResult",
     "PushSummary",
     "TrialBundle",
+    "canonicals_of",
     "entry_status",
     "issue_text",
     "issues_from",
@@ -42,6 +43,9 @@ __all__ = [
 PUSH_MODES = ("transaction", "batch", "resource")
 _TYPE_ID = re.compile(r"(?:^|/)([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$")
 _STATUS = re.compile(r"\d{3}")
+# The canonical elements pull follows (a PlanDefinition action's ActivityDefinition, R4 and R5):
+# https://hl7.org/fhir/R5/plandefinition-definitions.html#PlanDefinition.action.definition_x_
+CANONICAL_KEYS = frozenset({"definitionCanonical"})
 
 
 @dataclass(slots=True)
@@ -156,6 +160,26 @@ def refs_of(node: Any) -> list[str]:
         return None
 
     walk_refs(node, take)
+    return found
+
+
+def canonicals_of(node: Any) -> list[str]:
+    """Every canonical URL in ``node`` under a key of :data:`CANONICAL_KEYS` (``definitionCanonical``), in document
+    order, without its ``|version`` (https://hl7.org/fhir/R5/references.html#canonical)."""
+    found: list[str] = []
+
+    def walk(item: Any) -> None:
+        if isinstance(item, dict):
+            for k, v in item.items():
+                if k in CANONICAL_KEYS and isinstance(v, str) and v:
+                    found.append(v.partition("|")[0])
+                else:
+                    walk(v)
+        elif isinstance(item, list):
+            for v in item:
+                walk(v)
+
+    walk(node)
     return found
 
 

@@ -5,7 +5,9 @@ to the server's release, and a criterion the server offers no search parameter f
 ``sinks.server.search``), follows ``next`` links (a link seen
 before is a :class:`~fhir_adapter.errors.PagingLoopError`), asks for ``_include=*`` (HAPI honours it; the Medplum
 front answers 400 to ``*``, so the search is repeated without it), then fetches every still missing referenced
-resource, transitively, by type in batches (``GET Type?_id=a,b,c``), each at most once; writes ``DIR/<NCTID>.json``
+resource, transitively, by type in batches (``GET Type?_id=a,b,c``), and every resource named by a canonical (a
+PlanDefinition action's ``definitionCanonical``: ``GET ActivityDefinition?url=a,b,c``, then PlanDefinition for the
+rest), each at most once; writes ``DIR/<NCTID>.json``
 collection bundles whose entries keep the server's ``Type/id`` references and carry ``fullUrl`` ``<base>/Type/id``,
 which ``from_bundle`` resolves. https://hl7.org/fhir/R5/search.html
 """
@@ -16,7 +18,7 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -24,7 +26,7 @@ from fhir_adapter.errors import FhirServerError, OutputError
 from fhir_adapter.release import FhirRelease
 from fhir_adapter.sinks.files import OutputFolder, UnusableId, output_stem
 from fhir_adapter.sinks.server.client import FhirClient
-from fhir_adapter.sinks.server.entries import nct_of, refs_of, type_id
+from fhir_adapter.sinks.server.entries import canonicals_of, nct_of, refs_of, type_id
 from fhir_adapter.sinks.server.search import SearchPlan, plan_search
 
 __all__ = ["PullSummary", "SearchQuery", "pull", "search_params"]
@@ -33,10 +35,12 @@ log = logging.getLogger(__name__)
 
 SEARCH_COUNT = 100
 IDENTIFIER_CHUNK = 20
+STREAM_TARGET = "stdout"  # where a bundle written on a stream went, for the per-study line
 
 # "Type/id" -> the resource, for everything read from the server
 _Resources = dict[str, dict[str, Any]]
-OnStudy = Callable[[str, Path, int], None]
+# (NCT id, where its bundle went: the file's path or "stdout", number of resources)
+OnStudy = Callable[[str, str, int], None]
 
 
 @dataclass(slots=True)
@@ -89,7 +93,8 @@ def _searches(query: SearchQuery, plan: SearchPlan) -> list[dict[str, str]]:
 @dataclass(slots=True)
 class PullSummary:
     studies: int = 0
-    written: list[Path] = field(default_factory=list)
+    written: list[Path] = field(default_factory=list)  # the bundle files (none when written to a stream)
+    pulled: list[str] = field(default_factory=list)  # the NCT ids whose bundle was written, file or stream
     resources: int = 0
     requests: int = 0
     problems: list[str] = field(default_factory=list)  # one line each (missing references, duplicate NCT ids)
@@ -100,26 +105,46 @@ class PullSummary:
 
 def pull(
     client: FhirClient,
-    output: Path,
+    output: Path | BinaryIO,
     query: SearchQuery,
     on_study: OnStudy | None = None,
     on_note: Callable[[str], None] | None = None,
 ) -> PullSummary:
-    """Search ResearchStudy, fetch what the studies reference, write one collection bundle per NCT id. A status or
-    phase word that names nothing is a ``sinks.server.search.SearchWordError`` (a ``ValueError``), raised before any
-    search. ``on_note`` gets each line of :attr:`PullSummary.notes` as soon as the search is planned (a criterion
-    checked here instead of on the server)."""
+    """Search ResearchStudy, fetch what the studies reference, write one collection bundle per NCT id: into the
+    folder ``output`` (``<NCTID>.json``), or as one compact line each on the binary stream ``output`` (``pull -o -``,
+    as ``convert -o -``: https://hl7.org/fhir/R5/nd-json.html). A status or phase word that names nothing is a
+    ``sinks.server.search.SearchWordError`` (a ``ValueError``), raised before any search. ``on_note`` gets each line
+    of :attr:`PullSummary.notes` as soon as the search is planned (a criterion checked here instead of on the
+    server)."""
     client.check_version()
-    output.mkdir(parents=True, exist_ok=True)
     summary = PullSummary()
-    folder = OutputFolder(output)  # the server's identifiers are untrusted: names via output_stem, atomic writes
+    folder = None
+    if isinstance(output, Path):
+        output.mkdir(parents=True, exist_ok=True)
+        folder = OutputFolder(output)  # the server's identifiers are untrusted: names via output_stem, atomic writes
     try:
         studies, have = _matching_studies(client, query, summary, on_note)
         _fetch_references(client, list(studies), have, summary)
-        _write_studies(client, folder, studies, have, summary, on_study)
+        _write_studies(client, _writer(folder, output), studies, have, summary, on_study)
     finally:
-        folder.close()
+        if folder is not None:
+            folder.close()
     return summary
+
+
+def _writer(folder: OutputFolder | None, output: Path | BinaryIO) -> Callable[[str, dict[str, Any]], Path | None]:
+    """What writes one study's bundle: a file of ``folder`` (its path), else a line of the stream (None)."""
+
+    def to_file(nct: str, bundle: dict[str, Any]) -> Path:
+        assert folder is not None
+        return folder.write_file(f"{output_stem(nct)}.json", orjson.dumps(bundle, option=orjson.OPT_INDENT_2) + b"\n")
+
+    def to_stream(nct: str, bundle: dict[str, Any]) -> None:
+        assert not isinstance(output, Path)
+        output.write(orjson.dumps(bundle) + b"\n")
+        output.flush()
+
+    return to_file if folder is not None else to_stream
 
 
 def _matching_studies(
@@ -151,25 +176,55 @@ def _matching_studies(
 
 
 def _fetch_references(client: FhirClient, frontier: list[str], have: _Resources, summary: PullSummary) -> None:
-    """The transitive closure of the references of ``frontier`` fetched into ``have``, level by level, each
-    resource once; references the server does not know are problems."""
+    """The transitive closure of ``frontier`` fetched into ``have``, level by level, each resource once: its
+    references (``Type/id``, by ``_id``) and its canonicals (a PlanDefinition action's ``definitionCanonical`` ->
+    ActivityDefinition, by ``url``); targets the server does not hold are problems."""
     done: set[str] = set()
+    by_url = _by_url(have)
     while frontier:
-        refs = []
+        refs: list[str] = []
+        canonicals: list[str] = []
         for key in frontier:
             done.add(key)
             refs += [t for t in (type_id(v) for v in refs_of(have[key]) if not v.startswith("#")) if t]
+            canonicals += canonicals_of(have[key])
         refs = [r for r in dict.fromkeys(refs) if r not in done]
         missing = client.fetch(refs, have)
         summary.requests += len({r.partition("/")[0] for r in refs if r not in have or r in missing})
         for m in missing:
             summary.problems.append(f"{m}: referenced but not found on the server")
         frontier = [r for r in refs if r in have and r not in done]
+        frontier += [t for t in _canonical_targets(client, canonicals, have, by_url, summary) if t not in done]
+        frontier = list(dict.fromkeys(frontier))
+
+
+def _canonical_targets(
+    client: FhirClient, canonicals: list[str], have: _Resources, by_url: dict[str, str], summary: PullSummary
+) -> list[str]:
+    """The ``Type/id`` of the resources ``canonicals`` name, those not yet held fetched by ``url``
+    (``FhirClient.fetch_canonicals``); a canonical the server does not hold is a problem."""
+    wanted = list(dict.fromkeys(canonicals))
+    todo = [u for u in wanted if u not in by_url]
+    if todo:
+        found, searches = client.fetch_canonicals(todo, have)
+        summary.requests += searches
+        by_url.update(found)
+        summary.problems += [f"{u}: canonical referenced but not found on the server" for u in todo if u not in found]
+    return [by_url[u] for u in wanted if u in by_url]
+
+
+def _by_url(have: _Resources) -> dict[str, str]:
+    """canonical ``url`` -> ``Type/id`` of the resources held (the first one with each url)."""
+    by_url: dict[str, str] = {}
+    for key, r in have.items():
+        if isinstance(r.get("url"), str) and r["url"]:
+            by_url.setdefault(r["url"], key)
+    return by_url
 
 
 def _write_studies(
     client: FhirClient,
-    folder: OutputFolder,
+    write: Callable[[str, dict[str, Any]], Path | None],
     studies: _Resources,
     have: _Resources,
     summary: PullSummary,
@@ -177,6 +232,7 @@ def _write_studies(
 ) -> None:
     """One collection bundle per NCT id: the study and its closure; a second study with the same id is a problem."""
     by_nct: dict[str, str] = {}
+    by_url = _by_url(have)
     for key, study in studies.items():
         nct = nct_of(study)
         if not nct:
@@ -188,24 +244,24 @@ def _write_studies(
             )
             continue
         by_nct[nct] = key
-        members = _closure(key, have)
+        members = _closure(key, have, by_url)
         bundle = {
             "resourceType": "Bundle",
             "type": "collection",
             "entry": [{"fullUrl": f"{client.base_url}/{k}", "resource": have[k]} for k in members],
         }
         try:
-            path = folder.write_file(
-                f"{output_stem(nct)}.json", orjson.dumps(bundle, option=orjson.OPT_INDENT_2) + b"\n"
-            )
+            path = write(nct, bundle)
         except (UnusableId, OutputError) as e:
             summary.problems.append(f"{key}: cannot write its bundle: {e}")
             continue
         summary.studies += 1
         summary.resources += len(members)
-        summary.written.append(path)
+        summary.pulled.append(nct)
+        if path is not None:
+            summary.written.append(path)
         if on_study is not None:
-            on_study(nct, path, len(members))
+            on_study(nct, str(path) if path is not None else STREAM_TARGET, len(members))
 
 
 def _search_with_include(client: FhirClient, params: dict[str, str]) -> Iterator[dict[str, Any]]:
@@ -229,13 +285,14 @@ def _search_with_include(client: FhirClient, params: dict[str, str]) -> Iterator
     yield from client.search_pages("ResearchStudy", {k: v for k, v in params.items() if k != "_include"})
 
 
-def _closure(start: str, have: _Resources) -> list[str]:
+def _closure(start: str, have: _Resources, by_url: dict[str, str]) -> list[str]:
+    """``start`` and what it reaches in ``have`` through references and canonicals, breadth first."""
     order, stack, seen = [], [start], {start}
     while stack:
         key = stack.pop(0)
         order.append(key)
-        for v in refs_of(have[key]):
-            t = type_id(v)
+        targets = [type_id(v) for v in refs_of(have[key])] + [by_url.get(u) for u in canonicals_of(have[key])]
+        for t in targets:
             if t and t in have and t not in seen:
                 seen.add(t)
                 stack.append(t)
