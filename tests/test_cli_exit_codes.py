@@ -73,6 +73,37 @@ CASES: list[tuple[str, list[str], str | None, dict[str, str], int]] = [
     ("pull bad NCT id", ["pull", "--server", NOWHERE, "--identifier", "NCT1", "-o", "{out}"], None, {}, 2),
     ("push missing input", ["push", "{missing}", "--server", NOWHERE], None, {}, ExitCode.NO_INPUT),
     ("push URL without a scheme", ["push", SEEDS, "--server", "127.0.0.1:9"], None, {}, ExitCode.USAGE),
+    # found before any request: NOWHERE would cost 5 retries (and exit 1) if they were not
+    ("push empty folder", ["push", "{empty}", "--server", NOWHERE], None, {}, ExitCode.NO_INPUT),
+    ("push an empty file", ["push", "{empty_file}", "--server", NOWHERE], None, {}, ExitCode.NO_INPUT),
+    (
+        "pull --token-file a folder",
+        ["pull", "--server", NOWHERE, "-o", "{out}", "--token-file", "{empty}"],
+        None,
+        {},
+        2,
+    ),
+    (
+        "push --password-file a folder",
+        ["push", SEEDS, "--server", NOWHERE, "--user", "u", "--password-file", "{empty}"],
+        None,
+        {},
+        ExitCode.USAGE,
+    ),
+    (
+        "pull --smart-key a folder",
+        ["pull", "--server", NOWHERE, "-o", "{out}", "--smart-client-id", "c", "--smart-key", "{empty}"],
+        None,
+        {},
+        ExitCode.USAGE,
+    ),
+    (
+        "match --token-file a folder",
+        ["match", "--server", NOWHERE, "--patient-id", "p", "--token-file", "{empty}", SEEDS],
+        None,
+        {},
+        ExitCode.USAGE,
+    ),
 ]
 
 
@@ -80,12 +111,14 @@ def _paths(tmp_path: Path) -> dict[str, str]:
     (tmp_path / "file").write_text("x")
     (tmp_path / "empty").mkdir()
     (tmp_path / "bad.json").write_text('{"truncated": ')
+    (tmp_path / "empty.json").write_text("")
     (tmp_path / "folders" / "x.json").mkdir(parents=True)
     return {
         "file": str(tmp_path / "file"),
         "out": str(tmp_path / "out"),
         "empty": str(tmp_path / "empty"),
         "missing": str(tmp_path / "missing.json"),
+        "empty_file": str(tmp_path / "empty.json"),
         "bad_json": str(tmp_path / "bad.json"),
         "folder_json": str(tmp_path / "folders"),
     }
@@ -147,3 +180,14 @@ def test_the_console_script_says_one_thing_and_no_traceback(tmp_path: Path, args
     )
     assert done.returncode == expected, done.stderr.decode()
     assert done.stdout == b"" and done.stderr and b"Traceback" not in done.stderr
+
+
+def test_match_dash_o_is_standard_output_and_nothing_else(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``match -o -`` writes the results to stdout (as ``convert -o -``), never a file named ``-``."""
+    import orjson
+
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["match", "--patient", PATIENT, SEEDS, "--format", "json", "-o", "-"])
+    assert result.exit_code == ExitCode.OK, result.output
+    assert not (tmp_path / "-").exists()
+    assert isinstance(orjson.loads(result.stdout), (list, dict))  # stdout is the JSON document alone

@@ -7,7 +7,8 @@ retries and modes: ``fhir_adapter.sinks.server``.
 
 Exit codes (``fhir_adapter.errors.ExitCode``): 0 every trial went in; 1 a trial failed or was not attempted;
 2 usage (a bad option, ``--server`` without http(s)://, an input that cannot be read, a Bundle file of the other
-FHIR release); 3 no trial in the inputs (a path that does not exist, or inputs holding no record).
+FHIR release); 3 no trial in the inputs (a path that does not exist, or inputs holding no record; folders without
+a file and empty files are found before any request).
 """
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ def push(
 
     require_paths(inputs)
     _require_readable(inputs)
+    _require_content(inputs)
     if output is not None:
         check_output(output)
     client = server.client()
@@ -117,6 +119,22 @@ def _require_readable(inputs: list[Path]) -> None:
         err(f"error: {p}: cannot be read (permission denied)")
     if unreadable:
         raise typer.Exit(ExitCode.USAGE)
+
+
+def _require_content(inputs: list[Path]) -> None:
+    """Exit ``NO_INPUT`` before any request when the inputs hold no file that could hold a record (empty folders,
+    empty files): the server is not contacted, let alone retried, for nothing to push."""
+    from fhir_adapter.sources import input_files
+
+    def may_hold(f: Path) -> bool:
+        try:
+            return f.stat().st_size > 0 or not f.is_file()  # a FIFO has no size and may still bring records
+        except OSError:
+            return True  # reported where it is read
+
+    if not any(may_hold(f) for f in input_files(inputs)):
+        err(f"error: no trial in the inputs ({', '.join(map(str, inputs))}: no file with content to read)")
+        raise typer.Exit(ExitCode.NO_INPUT)
 
 
 def _push(client: FhirClient, inputs: list[Path], mode: PushMode, batch_size: int, log: ErrorLog | None) -> PushSummary:
