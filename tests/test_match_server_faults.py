@@ -12,6 +12,7 @@ import responses
 from responses import matchers
 from typer.testing import CliRunner
 
+from conftest import REPO
 from fhir_adapter.cli import app
 from fhir_adapter.errors import ExitCode, FhirAuthError, FhirServerError, PagingLoopError
 from fhir_adapter.match.server import (
@@ -292,3 +293,27 @@ def test_a_search_past_its_page_limit_is_an_error() -> None:
     with _client() as c, pytest.raises(PagingLimitError, match="more than 2 pages"):
         list(c.search_pages("ResearchStudy", {}, max_pages=2))
     assert len(responses.calls) == 2
+
+
+@pytest.mark.parametrize("release", ["R4", "R5"])
+@responses.activate
+def test_format_fhir_speaks_the_servers_release_and_dash_is_stdout(
+    release: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without ``--fhir-version``, ``--format fhir`` writes the release the server's CapabilityStatement names (an
+    R4 EHR gets R4 ResearchStudies), and ``-o -`` is standard output, as without ``-o`` (no file named ``-``)."""
+    import orjson
+
+    from fhir_adapter.bundle import fhir_release
+
+    _serve_patient(release)
+    _empty_searches()
+    monkeypatch.chdir(tmp_path)
+    seed = str(REPO / "seeds" / "000_fdb36eec3c492087.txt")
+    args = ["match", "--server", BASE, "--patient-id", PID, "--format", "fhir", "-o", "-", seed]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == ExitCode.OK, result.output
+    assert not list(tmp_path.iterdir())
+    searchset = orjson.loads(result.stdout)
+    studies = [e["resource"] for e in searchset["entry"] if e["resource"]["resourceType"] == "ResearchStudy"]
+    assert studies and {fhir_release(s) for s in studies} == {release}

@@ -9,6 +9,7 @@ same evaluation and output from a FHIR server.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from fhir_adapter.model import Trial
 
 F = TypeVar("F", bound=Callable[..., Any])
+STDOUT = "-"  # ``-o -``: the results on standard output, as without ``-o``
 
 
 class MatchFormat(StrEnum):
@@ -151,15 +153,17 @@ def write_results(
     err(f"results written to {output}")
 
 
-def _check_output(output: Path | None) -> None:
-    """``-o`` must name a file that can be written: a folder, or a file in a folder that does not exist, is a usage
-    error (exit 2) before any work."""
-    if output is None:
-        return
+def _output_file(output: Path | None) -> Path | None:
+    """The file ``-o`` names, None for standard output (no ``-o``, or ``-o -`` as ``convert``'s). It must be a file
+    that can be written: a folder, or a file in a folder that does not exist, is a usage error (exit 2) before any
+    work."""
+    if output is None or str(output) == STDOUT:
+        return None
     if output.is_dir():
         raise typer.BadParameter(f"{output} is a folder: give a file name", param_hint="'--output'")
     if not output.parent.is_dir():
         raise typer.BadParameter(f"{output.parent} is not a folder", param_hint="'--output'")
+    return output
 
 
 def _server_optional(command: F) -> F:
@@ -171,12 +175,23 @@ def _server_optional(command: F) -> F:
     )
 
 
-def load_from_server(
-    server: ServerOptions, patient_id: str | None, with_trials: bool
-) -> tuple[list[dict[str, Any]], dict[str, str], list[Trial], int]:
-    """(the patient's resources, their URLs on the server, the trials on the server if ``with_trials``, the number
-    of trials that could not be read) from ``--server`` (``fhir_adapter.match.server``). A server or credential
-    failure is one line and exit FAILED; each trial not read whole is one ``FAILED`` line."""
+@dataclass(slots=True)
+class ServerData:
+    """What ``match`` screens the trials of its inputs with, read from ``--server`` or a patient file: the patient's
+    resources, their absolute URLs, the trials on the server (with ``--trials-from-server``), the number of trials
+    that could not be read, and the release of ``--format fhir`` (a server's, as its CapabilityStatement tells,
+    unless ``--fhir-version`` is given; R5 for a file without ``--fhir-version``)."""
+
+    resources: list[dict[str, Any]]
+    full_urls: dict[str, str]
+    trials: list[Trial]
+    failures: int
+    release: FhirRelease
+
+
+def load_from_server(server: ServerOptions, patient_id: str | None, with_trials: bool) -> ServerData:
+    """What ``--server`` holds (:class:`ServerData`, ``fhir_adapter.match.server``). A server or credential failure
+    is one line and exit FAILED; each trial not read whole is one ``FAILED`` line."""
     from fhir_adapter.errors import FhirServerError
     from fhir_adapter.match.server import full_urls_on_server, patient_resources_from_server, trials_from_server
 
@@ -190,11 +205,12 @@ def load_from_server(
             err(f"error: {e}")
             raise typer.Exit(ExitCode.FAILED) from None
         urls = full_urls_on_server(client, resources)
+        release = client.fhir_version  # the CapabilityStatement's, or --fhir-version (which the server must speak)
     if pulled is None:
-        return resources, urls, [], 0
+        return ServerData(resources, urls, [], 0, release)
     for line in pulled.problems:
         err(f"FAILED {server.server}: {line}")
-    return resources, urls, pulled.trials, len(pulled.problems)
+    return ServerData(resources, urls, pulled.trials, len(pulled.problems), release)
 
 
 def _check_sources(server: ServerOptions, patient: Path | None, patient_id: str | None, from_server: bool) -> None:
@@ -231,7 +247,9 @@ def match(
     fmt: Annotated[MatchFormat, typer.Option("--format", help="table, json, or a FHIR searchset Bundle.")] = (
         MatchFormat.table
     ),
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file (default: stdout).")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file ('-' or none: stdout).")
+    ] = None,
     on: Annotated[
         str | None,
         typer.Option(
@@ -254,12 +272,10 @@ def match(
 
     day = _evaluation_day(on)
     _check_sources(server, patient, patient_id, trials_from_server)
-    _check_output(output)
+    output = _output_file(output)
     require_paths([*([patient] if patient is not None else []), *(trials or [])])
-    pulled: list[Trial] = []
-    pull_failures = 0
     if server.server:
-        resources, full_urls, pulled, pull_failures = load_from_server(server, patient_id, trials_from_server)
+        data = load_from_server(server, patient_id, trials_from_server)
     else:
         assert patient is not None  # _check_sources
         try:
@@ -267,12 +283,13 @@ def match(
         except SourceError as e:  # an unreadable patient file is a usage error (the README's exit-code table)
             err(f"error: {e}")
             raise typer.Exit(ExitCode.USAGE if isinstance(e, UnreadablePatient) else ExitCode.FAILED) from None
+        data = ServerData(resources, full_urls, [], 0, server.fhir_version)  # --fhir-version, else R5
     found, failures = load_trials(trials or [])
-    found += pulled
-    failures += pull_failures
+    found += data.trials
+    failures += data.failures
     if not found:
         err("error: no trial could be read from the inputs")
         raise typer.Exit(ExitCode.NO_INPUT if not failures else ExitCode.FAILED)
-    write_results(do_match(resources, found, on=day), fmt, output, server.fhir_version, full_urls)
+    write_results(do_match(data.resources, found, on=day), fmt, output, data.release, data.full_urls)
     if failures:
         raise typer.Exit(ExitCode.FAILED)
