@@ -1,7 +1,7 @@
 """``fhir-adapter pull``: ResearchStudy search on a FHIR server -> ``DIR/<NCTID>.json`` collection bundles.
 
 Each bundle holds the study and everything it references (EvidenceVariable, PlanDefinition, Location,
-Organization, Practitioner, PractitionerRole), so that ``from_bundle`` rebuilds the Trial. Search parameters:
+Organization, Practitioner, PractitionerRole) or names by canonical (each arm's ActivityDefinitions), so that ``from_bundle`` rebuilds the Trial. Search parameters:
 ``identifier`` (``https://clinicaltrials.gov|NCT...``), ``condition:text``, ``phase``, ``status`` and
 ``_lastUpdated=ge``; the status and phase words are mapped to the server's release and a criterion the server offers
 no search parameter for (a stock R4 server has no ``condition`` and no ``phase``) is checked here, said so on
