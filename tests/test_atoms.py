@@ -919,6 +919,11 @@ def test_recall_rules(text: str, exclude: bool, expected: list[tuple[Any, ...]])
         "History of cancer unless disease-free for 5 years and approved by the sponsor",
         # "may not" outside a prohibition of an exposure
         "Patients with heart failure who may not tolerate fluid loading",
+        # conditions of other people (the household, those one cares for) are not the participant's
+        "Individuals living with immunocompromised people, pregnant women, or lactating women",
+        "Exposure to someone with HIV",
+        "Caregivers of pregnant women",
+        "Household contacts of patients with tuberculosis",
     ],
 )
 def test_recall_rules_keep_unclear_text(text: str) -> None:
