@@ -1,15 +1,14 @@
 """``fhir-adapter pull``: ResearchStudy search on a FHIR server -> ``DIR/<NCTID>.json`` collection bundles.
 
 Each bundle holds the study and everything it references (EvidenceVariable, PlanDefinition, Location,
-Organization, Practitioner, PractitionerRole) or names by canonical (each arm's ActivityDefinitions), so that ``from_bundle`` rebuilds the Trial. Search parameters:
-``identifier`` (``https://clinicaltrials.gov|NCT...``), ``condition:text``, ``phase``, ``status`` and
-``_lastUpdated=ge``; the status and phase words are mapped to the server's release and a criterion the server offers
-no search parameter for (a stock R4 server has no ``condition`` and no ``phase``) is checked here, said so on
-stderr (``fhir_adapter.sinks.server.search``). A search that finds nothing warns on stderr and exits 3 (NO_INPUT).
-``-o -`` writes the bundles to standard output, one compact Bundle a line, as ``convert -o -`` does (the README's
-contract: nothing else on stdout; the per-study lines and the summary go to stderr).
-Server and credential
-options: ``fhir_adapter.cli.server_options``.
+Organization, Practitioner, PractitionerRole) or names by canonical (each arm's ActivityDefinitions), so that
+``from_bundle`` rebuilds the Trial. Search parameters: ``identifier`` (``https://clinicaltrials.gov|NCT...``),
+``condition:text``, ``phase``, ``status`` and ``_lastUpdated=ge``; the status and phase words are mapped to the
+server's release and a criterion the server offers no search parameter for (a stock R4 server has no ``condition``
+and no ``phase``) is checked here, said so on stderr (``fhir_adapter.sinks.server.search``). A search that finds
+nothing warns on stderr and exits 3 (NO_INPUT). ``-o -`` writes the bundles to standard output, one compact Bundle a
+line, as ``convert -o -`` does (the README's contract: nothing else on stdout; the per-study lines and the summary go
+to stderr). Server and credential options: ``fhir_adapter.cli.server_options``.
 """
 
 from __future__ import annotations
