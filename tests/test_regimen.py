@@ -122,6 +122,13 @@ def test_route_only_when_one_is_written(text: str, route: str | None) -> None:
         ("fluconazole 50 mg BID", Frequency(2, 1.0, "d")),
         ("fluconazole 50 mg three times a day", Frequency(3, 1.0, "d")),
         ("fluconazole 50 mg 3-4 times a day", None),  # a range of frequencies is not held
+        ("fluconazole 50 mg 3 - 4 times a day", None),
+        ("fluconazole 50 mg 2 or 3 times a day", None),
+        ("fluconazole 50 mg two to three times per week", None),
+        ("fluconazole 50 mg once or twice daily", None),  # a choice of frequencies neither
+        ("fluconazole 50 mg daily or every other day", None),
+        ("fluconazole 50 mg biweekly", None),  # twice a week or every two weeks: stays text
+        ("fluconazole 50 mg 3 times a day for 3 to 5 days", Frequency(3, 1.0, "d")),
         ("fluconazole 50 mg/day", Frequency(1, 1.0, "d")),
     ],
 )
@@ -135,6 +142,20 @@ def test_no_dose_without_a_unit_or_after_more_than() -> None:
     assert _one("fluconazole 250 from day 2 to 5").doses == []
     assert _one("fluconazole with a meal of more than 20 grams of carbohydrate").doses == []
     assert _one("fluconazole, concentration 200 mg / ml").doses == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "fluconazole with a meal of more than 20 grams of carbohydrate",
+        "fluconazole up to 4 g",
+        "fluconazole, a maximum of 300 mg",
+        "fluconazole after at least 20 grams of carbohydrate",
+    ],
+)
+def test_a_bound_is_no_dose(text: str) -> None:
+    assert _one(text).doses == []
+    assert _one("fluconazole 400 mg up to day 5").doses[0].value == 400.0  # the bound of a day is no dose bound
 
 
 def test_a_visit_schedule_is_no_dosing_frequency() -> None:
@@ -225,3 +246,105 @@ def test_every_route_has_a_snomed_code_and_a_source() -> None:
     for entry in raw["procedures"].values():
         assert entry["snomed"].isdigit() and entry["source"]
     assert terms().route_words["po"] == "oral"
+
+
+def test_a_lone_trial_phase_heading_is_no_regimen_phase() -> None:
+    # NCT00023673 (legacy v1): "Phase I: Three-dimensional conformal radiation therapy ..." is the trial's phase.
+    [phase] = read_phases("Phase I: paclitaxel 50 mg/m2 weekly", NAMES)
+    assert phase.title == "Treatment"
+    first, second = read_phases("Phase 1: paclitaxel 50 mg/m2 weekly. Phase 2: carboplatin AUC 5 every 3 weeks", NAMES)
+    assert (first.title, second.title) == ("Phase 1", "Phase 2")  # numbered phases of the regimen stay
+    [phase] = read_phases("Phase I induction: paclitaxel 50 mg/m2 weekly", NAMES)
+    assert phase.title == "Phase I induction"
+
+
+def test_radiotherapy_unit_as_written_whole_clauses_one_name_per_technique() -> None:
+    _, regimen = _seed()
+    rt = next(a for a in regimen.phases[1].activities if isinstance(a, Radiotherapy))
+    assert rt.total_dose is not None and rt.total_dose.unit_text == "Gy"
+    assert rt.techniques == ["3D-CRT", "IMRT"]  # "intensity-modulated ... (IMRT)" is one technique
+    assert rt.text.startswith("The radiation therapy plan") and rt.text.endswith("techniques are used for radiotherapy")
+    text = "Intensity-modulated radiotherapy (IMRT) of 60 Gy in 30 fractions (2 Gy per fraction). " + "x" * 500
+    [phase] = read_phases(text, NAMES)
+    [imrt] = phase.activities
+    assert isinstance(imrt, Radiotherapy) and imrt.techniques == ["IMRT"] and not imrt.text.endswith("x")
+    assert imrt.dose_per_fraction is not None and imrt.dose_per_fraction.unit_text == "Gy"
+    [phase] = read_phases("SBRT or IMRT to 50 Gy in 5 fractions", NAMES)
+    assert phase.activities[0].techniques == ["SBRT", "IMRT"]  # type: ignore[union-attr]
+
+
+def test_a_drugs_text_is_its_own_words() -> None:
+    text = (
+        "Three-dimensional conformal radiation therapy (3DRT) of 74 Gy given in 37 fractions (2.0 Gy per fraction) with"
+        " concurrent chemotherapy consisting of weekly paclitaxel at 50mg/m2 and carboplatin at area under the curve"
+        " 2mg/m2."
+    )
+    [phase] = read_phases(text, NAMES)
+    pac, carbo = (a for a in phase.activities if isinstance(a, DrugActivity))
+    assert pac.text == "concurrent chemotherapy consisting of weekly paclitaxel at 50mg/m2"
+    assert carbo.text == "carboplatin at area under the curve 2mg/m2"
+    names = {"Palbociclib": "Palbociclib", "standard adjuvant endocrine therapy": "endocrine"}
+    text = (
+        "Palbociclib at a dose of 125 mg orally once daily, Day 1 to Day 21 followed by 7 days off treatment in a"
+        " 28-day cycle for a total duration of 2 years, in addition to standard adjuvant endocrine therapy for a"
+        " duration of at least 5 years."
+    )
+    [phase] = read_phases(text, names)
+    palbo, endocrine = phase.activities
+    assert isinstance(palbo, DrugActivity) and isinstance(endocrine, DrugActivity)
+    assert palbo.text.endswith("for a total duration of 2 years") and palbo.route == "oral"
+    assert endocrine.text == "standard adjuvant endocrine therapy for a duration of at least 5 years"
+    assert (endocrine.route, endocrine.frequency, endocrine.doses) == (None, None, [])
+
+
+def test_a_drug_named_twice_has_each_of_its_words_once() -> None:
+    _, regimen = _seed()
+    cari = _drugs(regimen, 1)["Carilizumab"]
+    assert cari.text.count("intravenous infusion of") == 1
+    assert cari.text.startswith("200mg of Carilizumab") and cari.text.endswith("after the end of radiotherapy")
+
+
+def test_days_hold_across_and_not_across_a_list() -> None:
+    names = {n: n for n in ("paracetamol", "oseltamivir", "dabrafenib", "trametinib")}
+    [phase] = read_phases("paracetamol 500 mg every 6 hours, oseltamivir 150 mg twice daily for 5 days", names)
+    para, osel = phase.activities
+    assert isinstance(para, DrugActivity) and isinstance(osel, DrugActivity)
+    assert para.days == [] and osel.days == [DayRun(1, 5)]
+    [phase] = read_phases("dabrafenib PO BID and trametinib PO QD on days 1-28", names)
+    assert all(isinstance(a, DrugActivity) and a.days == [DayRun(1, 28)] for a in phase.activities)
+
+
+def test_a_further_dose_after_a_joining_word_is_anothers() -> None:
+    names = {"clarithromycin": "clarithromycin", "azithromycin": "azithromycin"}
+    text = "clarithromycin 500 mg for 7 days, ascorbic acid 500 mg and cyanocobalamin IV once daily"
+    [phase] = read_phases(text, names)
+    [drug] = phase.activities
+    assert isinstance(drug, DrugActivity) and drug.doses[0].value == 500.0
+    assert (drug.route, drug.frequency) == (None, None)
+    [phase] = read_phases("azithromycin 1 gm first day then 500 mg/day", names)
+    [drug] = phase.activities
+    assert isinstance(drug, DrugActivity) and drug.doses[0].unit == "g" and drug.frequency is None
+    assert drug.days == [DayRun(1, 1)]
+    drug = _one("fluconazole 600 mg daily (2 doses of 300 mg taken 12 hours apart) po")
+    assert drug.doses[0].value == 600.0 and drug.route == "oral"  # a bracketed split of its own dose stays
+
+
+def test_another_products_dose_and_route_are_not_the_drugs() -> None:
+    text = (
+        "Each subject will receive an I.M. injection of Lupron 3.75 mg. Four weeks after administration of Lupron,"
+        " each subject will receive Letrozole 5mg for 14 days."
+    )
+    [phase] = read_phases(text, {"Letrozole": "Letrozole"}, "Letrozole")
+    [drug] = phase.activities
+    assert isinstance(drug, DrugActivity) and drug.doses[0].value == 5.0 and drug.route is None
+    assert drug.days == [DayRun(1, 14)]
+
+
+def test_dose_neighbours_are_names_not_labels() -> None:
+    desc = "Investigational Drug by nebulization Dosage: 3ml Frequency and Duration: Three times a day for 7 days"
+    trial = Trial(
+        arms=[Arm("A", description=desc, intervention_names=["Drug: Drug X-0001"])],
+        interventions=[Intervention("Drug X-0001", "DRUG", None, arm_labels=["A"])],
+    )
+    names = [a.name for p in regimen_of(trial, trial.arms[0]).phases for a in p.activities]
+    assert "Frequency" not in names and "Dosage" not in names

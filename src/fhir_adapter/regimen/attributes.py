@@ -122,9 +122,9 @@ def _period(count: int, amount: str | None, unit: str, written: str) -> Frequenc
     return Frequency(count=count, period=period, unit=code, text=written) if code else None
 
 
-def _rule_frequencies(text: str) -> list[tuple[int, Frequency]]:
+def _rule_frequencies(text: str) -> list[tuple[int, int, Frequency]]:
     t = terms()
-    found: list[tuple[int, Frequency]] = []
+    found: list[tuple[int, int, Frequency]] = []
     for i in starts(text, "every"):
         if (m := p.EVERY.match(text, i)) is None:
             continue
@@ -132,26 +132,25 @@ def _rule_frequencies(text: str) -> list[tuple[int, Frequency]]:
         word = (before.group(1) or before.group(2)) if before else "1"
         written = word.lower().replace("once", "1").replace("twice", "2")
         count = t.number(written)
-        freq = (
-            _period(count, m.group(1), m.group(2), text[i - len(before.group()) if before else i : m.end()])
-            if count
-            else None
-        )
-        if freq:
-            found.append((i - len(before.group()) if before else i, freq))
+        start = i - len(before.group()) if before else i
+        if count and (freq := _period(count, m.group(1), m.group(2), text[start : m.end()])):
+            found.append((start, m.end(), freq))
     for i in starts(text, "q"):
         if (m := p.Q_EVERY.match(text, i)) is not None and (freq := _period(1, m.group(1), m.group(2), m.group())):
-            found.append((i, freq))
+            found.append((i, m.end(), freq))
     for i in starts(text, "times"):
         before = p.TIMES_COUNT.search(text[max(0, i - 10) : i])
         if before and (m := p.TIMES.match(text, i)) is not None and (count := t.number(before.group(1))):
-            found.append((i - len(before.group()), Frequency(count, 1, t.time_units[m.group(1).lower()], m.group())))
+            unit = t.time_units[m.group(1).lower()]
+            start = i - len(before.group())
+            found.append((start, m.end(), Frequency(count, 1.0, unit, text[start : m.end()])))
     return found
 
 
 def frequency_in(text: str) -> tuple[int, Frequency] | None:
     """(offset, frequency) of the first frequency ``text`` states, by the table's words or by rule ("every 3
-    weeks", "q8h", "3 times a day")."""
+    weeks", "q8h", "3 times a day"); None when that frequency is one end of a range or a choice ("3 - 4 times a
+    day", "once or twice daily", "daily or every other day"): a range stays text."""
     found = _frequency_in(text)
     return (found[0], replace(found[1])) if found else None
 
@@ -161,13 +160,19 @@ def _frequency_in(text: str) -> tuple[int, Frequency] | None:
     found = _rule_frequencies(text)
     for start, end, (count, period, unit) in find_phrases(text, terms().frequencies):
         if not p.TIMES_BEFORE.search(text[max(0, start - 8) : start]):  # "3-4 times a day" is no "a day"
-            found.append((start, Frequency(count, period, unit, text[start:end])))
+            found.append((start, end, Frequency(count, period, unit, text[start:end])))
     for m in p.DOSES_PER.finditer(text) if has_any(text, "doses") else ():
         if (n := terms().number(m.group(1))) is not None:
-            found.append((m.start(), Frequency(n, 1.0, terms().time_units[m.group(2).lower()], m.group())))
+            found.append((m.start(), m.end(), Frequency(n, 1.0, terms().time_units[m.group(2).lower()], m.group())))
     if not found:
         return None
-    return min(found, key=lambda f: (f[0], -len(f[1].text)))
+    start, end, freq = min(found, key=lambda f: (f[0], -(f[1] - f[0])))
+    if p.RANGE_BEFORE.search(text[max(0, start - 14) : start]):
+        return None  # "3 - 4 times a day", "once or twice daily": one end of a range
+    after = p.RANGE_AFTER.match(text, end)
+    if after is not None and any(s == after.end() for s, _, _ in found):
+        return None  # "daily or every other day": a choice
+    return start, freq
 
 
 def frequency_ending(prefix: str) -> tuple[int, Frequency] | None:

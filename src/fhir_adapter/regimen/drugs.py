@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from fhir_adapter.model import DayRun, Dose, DrugActivity, Frequency
+from fhir_adapter.regimen import patterns as p
 from fhir_adapter.regimen.attributes import (
     adjacent_dose,
     days_in,
@@ -23,9 +24,14 @@ from fhir_adapter.regimen.attributes import (
     route_in,
 )
 from fhir_adapter.regimen.terms import terms
-from fhir_adapter.regimen.text import clause_ends, paren_depths
+from fhir_adapter.regimen.text import clause_ends, has_any, paren_depths, trim_joins
 
 __all__ = ["Mention", "drug_activities", "mentions", "same_drug"]
+
+# "in combination with a single dose of 0.25mg/kg of primaquine": the words between a joining word and the drug's
+# name (or its dose) that are still the drug's own.
+MAX_WORDS_AFTER_JOIN = 6
+ADDING_WORDS = frozenset({"and", "plus", "+", "with", "in"})  # "in" = "in addition to", "in combination with"
 
 
 @dataclass(slots=True)
@@ -53,7 +59,8 @@ class Reading:
     ambiguous_route: bool = False
     frequency: Frequency | None = None
     days: list[DayRun] = field(default_factory=list)
-    text: str = ""
+    span: tuple[int, int] = (0, 0)  # the drug's own words (its text): no other drug's dose, no other activity
+    joined: bool = False  # joined to the drug before it in its clause by "and", "plus", "+", "with" (not a comma)
 
 
 def _is_word_edge(text: str, i: int) -> bool:
@@ -104,21 +111,79 @@ def _bounds(text: str, ends: Sequence[int], ms: list[Mention], i: int) -> tuple[
     return left, right
 
 
+def _text_start(text: str, left: int, m: Mention) -> int:
+    # Where the drug's own words start: the dose or frequency written just before its name ("200mg of X", "weekly
+    # X") belongs to it; before that, a drug that is not the first of its clause starts after the word that joins
+    # it to the one before ("... 50mg/m2 and carboplatin", "in addition to standard therapy"), and the first drug
+    # of a clause after any other activity's dose ("75 Gy in 36 fractions (2 Gy per fraction) with weekly X").
+    prefix = text[left : m.start]
+    anchor = m.start
+    if (dose := adjacent_dose(prefix)) is not None:
+        anchor = left + dose[0]
+    if (freq := frequency_ending(text[left:anchor])) is not None:
+        anchor = left + freq[0]
+    head = text[left:anchor]
+    if not m.clause_first:
+        joins = list(p.CONNECTIVE.finditer(head)) if head.strip() else []
+        if joins and len(head[joins[-1].end() :].split()) <= MAX_WORDS_AFTER_JOIN:
+            return left + joins[-1].end()
+        return anchor  # no joining word near: its words start at its name (or its dose written before it)
+    foreign = [h[1] for h in dose_hits(head)]
+    if has_any(head, "gy"):
+        foreign += [g.end() for g in p.GY_TOTAL.finditer(head)] + [g.end() for g in p.PER_FRACTION.finditer(head)]
+    if not foreign:
+        return left
+    cut = left + max(foreign)
+    depths = paren_depths(text)
+    while cut < anchor and depths[cut] > depths[m.start]:
+        cut += 1  # "(2.0 Gy per fraction)": out of the brackets the other activity's dose sits in
+    return cut
+
+
+def _joined(text: str, earlier: Reading, later: Reading) -> bool:
+    # Joined when the earlier drug's words run up to the later one and the last joining word adds ("and", "plus",
+    # "+", "with"), not a list comma, a choice ("or") or a sequence ("then").
+    if earlier.span[1] < later.span[0]:
+        return False  # another drug's dose stands between ("500 mg/12 h and Cyanocobalamin IV once daily")
+    joins = list(p.CONNECTIVE.finditer(text, earlier.mention.end, later.mention.start))
+    return bool(joins) and joins[-1].group().lower().split()[0] in ADDING_WORDS
+
+
+def _own_end(text: str, depths: Sequence[int], m: Mention, right: int, dosed_before: bool) -> int:
+    # "Clarithromycin 500 mg/12 h for 7-14 days, Ascorbic acid 500 mg/12 h and Cyanocobalamin IV once daily": a
+    # further dose after a joining word is another drug's (named or not), and so is what follows it.
+    base = depths[m.end] if m.end < len(depths) else 0
+    ends = [0] if dosed_before else []  # "900 mg of X twice daily, and vitamin D3 tablet (2000 IU) once daily"
+    hits = dose_hits(text[m.end : right])  # bracketed doses too
+    for end, later in zip(ends + [h[1] for h in hits], hits[1 - len(ends) :] if hits else [], strict=False):
+        joins = [j for j in p.CONNECTIVE.finditer(text, m.end + end, m.end + later[0]) if depths[j.start()] <= base]
+        if joins:
+            return joins[-1].start()
+    return right
+
+
 def _read(text: str, depths: Sequence[int], left: int, right: int, m: Mention, cycle_days: float | None) -> Reading:
+    own_start = _text_start(text, left, m)
+    right = _own_end(text, depths, m, right, adjacent_dose(text[left : m.start]) is not None)
     prefix, suffix = text[left : m.start], text[m.end : right]
     base = depths[m.end] if m.end < len(depths) else 0
-    r = Reading(m, text=text[left:right].strip(" ,;."))
+    r = Reading(m, span=(left, len(text)) if m.whole else (own_start, right))
     own = [h for h in dose_hits(suffix) if depths[m.end + h[0]] <= base]
-    hit = own[0] if own else adjacent_dose(prefix)
+    before = adjacent_dose(prefix)
+    # A text all about one drug that names it: "200 mg of trimethoprim + 40 mg sulfamethoxazole" (the dose before
+    # its name is its own); a dose further before is another's ("Lupron 3.75 mg. ... Letrozole 5mg").
+    hit = (before or (own[0] if own else None)) if m.whole else (own[0] if own else before)
     if hit is not None:
         r.dose, r.per_day = hit[2], hit[3]
-        r.levels = dose_levels(suffix if own else prefix, hit)
+        r.levels = dose_levels(prefix if hit is before else suffix, hit)
     r.route, r.ambiguous_route = route_in(suffix)
     if r.route is None and not r.ambiguous_route and m.clause_first:
-        r.route, r.ambiguous_route = route_in(prefix)
+        r.route, r.ambiguous_route = route_in(text[own_start : m.start])
     freq = frequency_in(suffix) or frequency_ending(prefix)
+    if freq is None and m.whole:
+        freq = frequency_in(text[own_start : m.start])
     r.frequency = freq[1] if freq else None
-    r.days = days_in(suffix, cycle_days)
+    r.days = days_in(suffix, cycle_days) or (days_in(text[own_start : m.start], cycle_days) if m.whole else [])
     return r
 
 
@@ -133,15 +198,22 @@ def _readings(text: str, ms: list[Mention], cycle_days: float | None) -> list[Re
             if nxt is not None:
                 right = min(right, bounds[i + 1][0] + nxt[0])
         readings.append(_read(text, depths, left, right, m, cycle_days))
+    for i in range(1, len(readings)):
+        earlier, later = readings[i - 1], readings[i]
+        if earlier.mention.clause == later.mention.clause and not later.mention.whole:
+            later.joined = _joined(text, earlier, later)
+            earlier.span = (earlier.span[0], min(earlier.span[1], later.span[0]))
     _share(readings)
     return readings
 
 
 def _share(readings: list[Reading]) -> None:
-    # Days or a frequency written once after the last drug of a clause hold for the drugs before it in that clause.
+    # Days or a frequency written once after the last drug of a clause hold for the drug joined to it by "and",
+    # "plus", "+" ("dabrafenib PO BID and trametinib PO QD on days 1-28"); not across a comma-separated list
+    # ("Paracetamol 500 mg /6h, ..., Oseltamivir 150 mg /12 h for 5 days": the 5 days are oseltamivir's).
     for i in range(len(readings) - 1, 0, -1):
         later, earlier = readings[i], readings[i - 1]
-        if later.mention.clause != earlier.mention.clause:
+        if later.mention.clause != earlier.mention.clause or not later.joined:
             continue
         if not earlier.days and later.days:
             earlier.days = list(later.days)
@@ -165,7 +237,6 @@ def _activity(r: Reading) -> DrugActivity:
         route=r.route,
         frequency=freq,
         days=r.days,
-        text=r.text,
     )
 
 
@@ -179,14 +250,25 @@ def _merge(into: DrugActivity, r: Reading) -> None:
         into.frequency = extra.frequency
     if not into.days:
         into.days = extra.days
-    if r.text and r.text not in into.text:
-        into.text = f"{into.text} {r.text}".strip()
+
+
+def _spans_text(text: str, spans: list[tuple[int, int]]) -> str:
+    # The words of every mention of one drug, each once: overlapping stretches are joined, not repeated.
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return " ".join(part for s, e in merged if (part := trim_joins(text[s:e])))
 
 
 def drug_activities(text: str, ms: list[Mention], cycle_days: float | None) -> list[tuple[int, DrugActivity]]:
-    """One activity per drug named in ``text`` (a phase), with the offset of its first mention."""
+    """One activity per drug named in ``text`` (a phase), with the offset of its first mention; its text is the
+    words of its mentions, each once."""
     out: list[tuple[int, DrugActivity]] = []
     keys: list[str] = []
+    spans: list[list[tuple[int, int]]] = []
     for r in _readings(text, ms, cycle_days):
         k = next(
             (j for j, (_, a) in enumerate(out) if keys[j] == r.mention.key or same_drug(a.name, r.mention.name)), -1
@@ -194,6 +276,10 @@ def drug_activities(text: str, ms: list[Mention], cycle_days: float | None) -> l
         if k < 0:
             out.append((r.mention.start, _activity(r)))
             keys.append(r.mention.key)
+            spans.append([r.span])
         else:
             _merge(out[k][1], r)
+            spans[k].append(r.span)
+    for (_, activity), own in zip(out, spans, strict=True):
+        activity.text = _spans_text(text, own)
     return out

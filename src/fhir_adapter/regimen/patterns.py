@@ -9,6 +9,7 @@ import re
 __all__ = [
     "AUC",
     "COMPARED",
+    "CONNECTIVE",
     "CYCLES",
     "CYCLE_EVERY",
     "CYCLE_LENGTH",
@@ -37,6 +38,8 @@ __all__ = [
     "PHASE_SENTENCE",
     "PHASE_WORD",
     "Q_EVERY",
+    "RANGE_AFTER",
+    "RANGE_BEFORE",
     "SEQ_AFTER_RT",
     "SINGLE_FRACTION",
     "SPLIT",
@@ -46,6 +49,7 @@ __all__ = [
     "TIMES_BEFORE",
     "TIMES_COUNT",
     "TREATMENT_REPEATS",
+    "TRIAL_PHASE",
 ]
 
 # "200mg", "0.8-1.0mg/kg/day", "75 mg/m^2", "15 ug/m2/day": value, range high, unit, per-what, trailing /day.
@@ -74,11 +78,22 @@ EVERY_COUNT = re.compile(r"\b(?:(once|twice)|(\d+|one|two|three)\s+times)\s+$", 
 TIMES_BEFORE = re.compile(r"\btimes\s$", re.IGNORECASE)
 # "2 doses of 300 mg per day"
 DOSES_PER = re.compile(r"\b(\d|two|three|four)\s+doses\s+of\b[^,;()]{0,30}?\bper\s+(day|week)\b", re.IGNORECASE)
-COMPARED = re.compile(r"(?:\b(?:more|less|greater|fewer)\s+than|[<>≤≥])\s?$", re.IGNORECASE)
+# A bound, not a dose: "more than 20 grams of carbohydrate", "up to 4 g", "a maximum of 300 mg", "at least 1 g".
+COMPARED = re.compile(
+    r"(?:\b(?:more|less|greater|fewer)\s+than|\bat\s+(?:least|most)|\bup\s+to|\b(?:maximum|minimum)(?:\s+of)?|"
+    r"\bexceed(?:ing|s)?|[<>≤≥])\s?$",
+    re.IGNORECASE,
+)
 Q_EVERY = re.compile(r"\bq\s?(\d+)\s?(h|d|w|wk)\b", re.IGNORECASE)  # "q8h", "q3w"
 # "3 times a day", "two times per week" (not "3-4 times a day": a range of frequencies is not held).
 TIMES = re.compile(r"times\s+(?:(?:a|per|each)\s+)?(day|week|month)", re.IGNORECASE)  # where "times" is
 TIMES_COUNT = re.compile(r"(?<![\d-])\b(\d+|one|two|three|four)\s+$", re.IGNORECASE)
+# A frequency that is one end of a range or of a choice: "3 - 4 times a day", "2 or 3 times", "once or twice daily",
+# "daily or every other day" (a range of frequencies is not held: it stays text).
+RANGE_BEFORE = re.compile(
+    r"\b(?:\d+|one|two|three|four|five|six|once|twice|daily|weekly|qd|od|bid|tid)\s?(?:-|to|or|and/or)\s?$", re.I
+)
+RANGE_AFTER = re.compile(r"\s?(?:-|to|or|and/or)\s?", re.IGNORECASE)
 
 DAYS_HEAD = re.compile(r"days?\s+(?=\d)", re.IGNORECASE)  # matched where "day" is (regimen.text.starts)
 # One item of a day list: "1", "1-28", "8 to 11", "Day 1 to Day 21", after a separator when not the first.
@@ -125,6 +140,8 @@ PHASE_SENTENCE = re.compile(
     r"\b(?:chemotherapy|therapy|treatment|phase))\b",
     re.IGNORECASE,
 )
+# A heading that names a trial phase, not a phase of the regimen: "Phase I:", "Phase II:", "Phase 1/2:", "Phase Ib:".
+TRIAL_PHASE = re.compile(r"phase\s?(?:[iv]{1,3}|[0-4])(?:[ab])?(?:\s?/\s?(?:[iv]{1,3}|[0-4])(?:[ab])?)?", re.IGNORECASE)
 PHASE_WORD = re.compile(r"\b(?:phase|stage|period|epoch|regimen)\b", re.IGNORECASE)
 DAY_RANGE_HEAD = re.compile(r"\bdays?\s+\d{1,3}\s*(?:to|-|through)\s*\d{1,3}\s*:", re.IGNORECASE)
 # "followed by", "and then", "After 7 days," start a new phase when what follows doses a drug again.
@@ -146,6 +163,11 @@ SINGLE_FRACTION = re.compile(r"\b(?:single|one)\s+fraction\b", re.IGNORECASE)
 SEQ_AFTER_RT = re.compile(
     r"\bwithin\s+(\d+)\s*(hours?|h|days?)\s+(?:after|following)\s+(?:the\s+)?(?:end|completion)\s+of\s+(?:the\s+)?"
     r"(?:radiotherapy|radiation|RT|irradiation)\b",
+    re.IGNORECASE,
+)
+# What joins two drugs of one clause: "A 10 mg, B 20 mg", "A and B", "A plus B", "A in addition to B".
+CONNECTIVE = re.compile(
+    r"[,;+]|\b(?:and|plus|with|or|then|in\s+addition\s+to|in\s+combination\s+with|followed\s+by|versus|vs)\b",
     re.IGNORECASE,
 )
 SURGERY_WORD = re.compile(r"surg|ectomy|resection|otomy|operation", re.IGNORECASE)

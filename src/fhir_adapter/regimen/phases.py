@@ -47,7 +47,14 @@ def _headings(text: str) -> list[tuple[int, int, str]]:
     for m in p.PHASE_SENTENCE.finditer(text) if has_any(text, *PHASE_OPENERS) else ():
         if not any(s <= m.start() <= e for s, e, _ in found):
             found.append((m.start(), m.start(), m.group(1)))  # the sentence is the phase's text too
-    return sorted(found)
+    return sorted(_without_trial_phase(found))
+
+
+def _without_trial_phase(found: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    # "Phase I: 3DRT of 74 Gy ..." (an arm of a phase I/II trial): a lone heading naming a trial phase is no phase
+    # of the regimen; a regimen's numbered phases come at least in twos ("Phase 1: ... Phase 2: ...").
+    numbered = [h for h in found if p.TRIAL_PHASE.fullmatch(h[2])]
+    return [h for h in found if h not in numbered] if len(numbered) == 1 else found
 
 
 def _doses_something(text: str) -> bool:

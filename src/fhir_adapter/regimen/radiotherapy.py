@@ -10,11 +10,12 @@ from __future__ import annotations
 from fhir_adapter.model import Count, Dose, DrugActivity, Quantity, Radiotherapy, Sequencing
 from fhir_adapter.regimen import patterns as p
 from fhir_adapter.regimen.terms import terms
-from fhir_adapter.regimen.text import find_phrases, has_any
+from fhir_adapter.regimen.text import clause_ends, find_phrases, has_any, paren_depths
 
 __all__ = ["radiotherapy", "sequence_drugs"]
 
 RT_NAME = "radiotherapy"
+MAX_TO_BRACKET = 40  # "intensity-modulated conformal radiotherapy (IMRT)": from a technique to its bracketed name
 
 
 def _gy(value: str, high: str | None, unit: str, written: str) -> Dose:
@@ -33,21 +34,48 @@ def _fractions(text: str) -> Count | None:
     return None
 
 
+def _techniques(text: str) -> list[tuple[int, int]]:
+    # "intensity-modulated conformal radiotherapy (IMRT)": the bracket right after a technique names the same one,
+    # so the pair is one technique (the bracketed name is kept).
+    found = find_phrases(text, terms().techniques)
+    depths = paren_depths(text)
+    out: list[tuple[int, int]] = []
+    for k, (start, end, _) in enumerate(found):
+        nxt = found[k + 1][0] if k + 1 < len(found) else None
+        between = text[end:nxt] if nxt is not None else ""
+        bracket = nxt is not None and depths[nxt] > depths[start] and "(" in between and ")" not in between
+        if bracket and len(between) <= MAX_TO_BRACKET:
+            continue
+        out.append((start, end))
+    return out
+
+
+def _evidence_text(text: str, spans: list[tuple[int, int]]) -> str:
+    # The clauses holding the radiotherapy's dose, fractions and techniques, whole (never cut mid-word).
+    ends = clause_ends(text)
+    first, last = min(s for s, _ in spans), max(e for _, e in spans)
+    start = max([e + 1 for e in ends if e < first], default=0)
+    stop = min([e for e in ends if e >= last], default=len(text))
+    return text[start:stop].strip(" ,;.·•\n")
+
+
 def radiotherapy(text: str) -> tuple[int, Radiotherapy] | None:
-    """(offset, radiotherapy) when ``text`` gives a total dose in Gy, else None (no dose: it stays text)."""
+    """(offset, radiotherapy) when ``text`` gives a total dose in Gy, else None (no dose: it stays text). Doses keep
+    their unit as written in ``unit_text`` ("Gy"); the text is the clauses that hold what was read."""
     m = p.GY_TOTAL.search(text) if has_any(text, "gy") else None
     if m is None:
         return None
     per = p.PER_FRACTION.search(text)
-    techniques = [text[s:e] for s, e, _ in find_phrases(text, terms().techniques)]
-    sentence_start = max(text.rfind(".", 0, m.start()), text.rfind(";", 0, m.start())) + 1
+    fractions = p.FRACTIONS.search(text)
+    techniques = _techniques(text)
+    spans = [m.span(), *techniques, *([per.span()] if per else []), *([fractions.span()] if fractions else [])]
     return m.start(), Radiotherapy(
         name=RT_NAME,
-        total_dose=_gy(m.group(1), m.group(2), m.group(3), m.group().strip()),
+        total_dose=_gy(m.group(1), m.group(2), m.group(3), m.group(3)),
         fractions=_fractions(text),
-        dose_per_fraction=_gy(per.group(1), None, per.group(2), per.group().strip()) if per else None,
-        techniques=list(dict.fromkeys(techniques)),
-        text=text[sentence_start:].strip()[:400],
+        dose_per_fraction=_gy(per.group(1), None, per.group(2), per.group(2)) if per else None,
+        techniques=list(dict.fromkeys(text[s:e] for s, e in techniques)),
+        text=_evidence_text(text, spans),
     )
 
 

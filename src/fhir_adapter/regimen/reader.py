@@ -34,7 +34,8 @@ def _phase(seg: Segment, names: dict[str, str], implicit: str | None) -> Phase:
     found = mentions(body, names)
     key = names.get(implicit, implicit) if implicit else None
     if implicit and found and all(m.key == key for m in found):
-        found = [Mention(found[0].name, 0, 0, found[0].key, whole=True)]  # its own text: all of it speaks of it
+        first = found[0]  # its own text: all of it speaks of it (its dose is still the one after its name)
+        found = [Mention(first.name, first.start, first.end, first.key, whole=True)]
     elif not found and implicit:
         found = _implicit(body, implicit)
     drugs = drug_activities(body, found, length)
@@ -65,9 +66,17 @@ def _fill_single(body: str, drug: DrugActivity) -> None:
     # ("After 7 days, the dose should be increased to ... 240 mg twice a day").
     # A frequency is taken only from the clause of that dose: "follow-up every 3 months" elsewhere is no dosing.
     depths = paren_depths(body)
-    if drug.route is None:
-        drug.route = route_in(body)[0]
     hits = [h for h in dose_hits(body) if depths[h[0]] == 0]
+    at = body.find(drug.text) if drug.text else -1
+    own = {(d.value, d.low, d.high, d.unit) for d in drug.doses}
+    others = [
+        h
+        for h in hits
+        if own and ((h[2].value, h[2].low, h[2].high, h[2].unit) not in own or not at <= h[0] < at + len(drug.text))
+    ]
+    if drug.route is None and not others:
+        # Not when the phase doses something else too: "an I.M. injection of Lupron 3.75 mg ... Letrozole 5mg".
+        drug.route = route_in(body)[0]
     if drug.doses or not hits:
         return
     drug.doses = [hits[0][2]]

@@ -104,19 +104,30 @@ def _names(name: str, other_names: tuple[str, ...]) -> tuple[tuple[str, str], ..
 
 
 def _word_before(text: str) -> str | None:
-    # "lutein at a dose of " / "Nelfinavir " -> the word before the dose.
+    # "lutein at a dose of " / "Nelfinavir " -> the word before the dose; "Dosage: 3ml" is a label, no name.
     words = text.split()
     while words and words[-1].lower() in ("at", "a", "dose", "of"):
         words.pop()
+    if words and words[-1].endswith(":"):
+        return None
     word = words[-1].strip(",;:()") if words else ""
     return word if len(word) > 2 and word[0].isalpha() else None
+
+
+def _word_after(text: str, end: int) -> str:
+    # "20mg lutein" -> "lutein"; not "0.5 ml Lactated Ringer's" or "200mL high-titre CP" (the name goes on: one
+    # word of it is no name) nor "3ml Frequency:" (a label).
+    after = NEXT_WORD.match(text, end)
+    if after is None:
+        return ""
+    rest = text[after.end() : after.end() + 2].lstrip()
+    return "" if rest[:1].isupper() or text[after.end() : after.end() + 1] == ":" else after.group(1)
 
 
 def _dose_neighbours(text: str) -> list[str]:
     not_drugs, found = terms().not_drugs, []
     for start, end, _, _ in dose_hits(text):
-        after = NEXT_WORD.match(text, end)
-        for word in (after.group(1) if after else "", _word_before(text[max(0, start - 60) : start]) or ""):
+        for word in (_word_after(text, end), _word_before(text[max(0, start - 60) : start]) or ""):
             low = word.lower()
             if low and low not in not_drugs and low not in terms().route_words and terms().unit(low) is None:
                 found.append(word)

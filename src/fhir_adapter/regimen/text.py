@@ -10,7 +10,17 @@ from typing import TypeVar
 
 from fhir_adapter.regimen.terms import key
 
-__all__ = ["Span", "clause_ends", "find_phrases", "first_phrase", "has_any", "normalise", "paren_depths", "starts"]
+__all__ = [
+    "Span",
+    "clause_ends",
+    "find_phrases",
+    "first_phrase",
+    "has_any",
+    "normalise",
+    "paren_depths",
+    "starts",
+    "trim_joins",
+]
 
 T = TypeVar("T")
 Span = tuple[int, int]
@@ -20,6 +30,9 @@ WORD = re.compile(r"[\w.'/-]+")
 MAX_PHRASE_WORDS = 4
 # What separates clauses: a full stop before a space or the end, a semicolon, a line break, a middle dot or bullet.
 CLAUSE_END = re.compile(r"\.(?=\s|$)|[;\n·•]")
+# Words that join a drug to the next one: not part of either drug's text at its edges.
+JOIN_WORDS = ("in addition to", "in combination with", "followed by", "and", "plus", "with", "or", "then")
+EDGE_MARKS = " ,;.+:\n\t"
 
 
 def starts(text: str, word: str) -> list[int]:
@@ -116,3 +129,20 @@ def clause_ends(text: str) -> tuple[int, ...]:
     """The offsets where a clause ends, outside brackets ("(Eurartesim®; Sigma Tau)" does not end one)."""
     depths = paren_depths(text)
     return tuple(m.start() for m in CLAUSE_END.finditer(text) if depths[m.start()] == 0)
+
+
+def trim_joins(text: str) -> str:
+    """``text`` without the punctuation and joining words at its edges ("at 50mg/m2 and" -> "at 50mg/m2", "+
+    magnesium sulphate" -> "magnesium sulphate")."""
+    before = None
+    while before != text:
+        before = text = text.strip(EDGE_MARKS)
+        low = text.lower()
+        for word in JOIN_WORDS:
+            if low.endswith(" " + word):
+                text = text[: -len(word)]
+                break
+            if low.startswith(word + " "):
+                text = text[len(word) :]
+                break
+    return text
