@@ -86,8 +86,9 @@ def pull(
     A search that finds nothing warns on stderr and exits 3; a criterion the server cannot search (a stock R4
     server has no condition and no phase parameter) is checked here, and stderr says so.
 
-    Examples: fhir-adapter pull --server http://127.0.0.1:8080/fhir --condition melanoma --phase 2 -o back/
-    fhir-adapter pull --server http://127.0.0.1:8080/fhir --identifier NCT02513394 -o - | jq -c .type
+    Example: fhir-adapter pull --server http://127.0.0.1:8080/fhir --condition melanoma --phase 2 -o back/
+
+    Example, one Bundle a line on stdout: fhir-adapter pull --server URL --identifier NCT02513394 -o - | jq -c .type
     """
     from fhir_adapter.errors import FhirServerError
     from fhir_adapter.sinks.server import SearchQuery
