@@ -348,3 +348,22 @@ def test_dose_neighbours_are_names_not_labels() -> None:
     )
     names = [a.name for p in regimen_of(trial, trial.arms[0]).phases for a in p.activities]
     assert "Frequency" not in names and "Dosage" not in names
+
+
+def test_a_text_written_per_cohort_doses_no_arm_it_does_not_name() -> None:
+    text = "Cohort 1: 0.2 mg/kg IV every other week. Cohort 2: 0.2 mg/kg IV weekly."
+    trial = Trial(
+        arms=[Arm("Replagal", intervention_names=["Drug: X"])],
+        interventions=[Intervention("X", "DRUG", text, arm_labels=["Replagal"])],
+    )
+    [drug] = regimen_of(trial, trial.arms[0]).phases[0].activities
+    assert isinstance(drug, DrugActivity) and (drug.doses, drug.frequency) == ([], None)
+
+
+def test_a_maximum_the_phase_outlasts_is_no_phase_bound() -> None:
+    names = {"Palbociclib": "Palbociclib", "endocrine therapy": "endocrine therapy"}
+    text = "Palbociclib 125 mg orally once daily for a total duration of 2 years, in addition to endocrine therapy"
+    [phase] = read_phases(text + " for a duration of at least 5 years.", names)
+    assert phase.max_duration is None
+    [phase] = read_phases(text + ".", names)
+    assert phase.max_duration is not None and (phase.max_duration.value, phase.max_duration.unit) == (2.0, "a")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 __all__ = [
+    "AT_LEAST",
     "AUC",
     "COMPARED",
     "CONNECTIVE",
@@ -129,6 +130,8 @@ MAX_EXPLICIT = re.compile(
     r"total\s+of)\s+(\d+)\s*(years?|months?|weeks?)\b",
     re.IGNORECASE,
 )
+# "for a duration of at least 5 years": a lower bound of one activity, longer than the phase's maximum.
+AT_LEAST = re.compile(r"\b(?:at\s+least|minimum\s+of|no\s+less\s+than)\s+(\d+)\s*(years?|months?|weeks?)\b", re.I)
 MAX_FOR = re.compile(r"\bfor\s+(\d+)\s*(years?|months?|weeks?)\b", re.IGNORECASE)
 STOP = re.compile(r"\b(?:until|till|in\s+the\s+absence\s+of)\b[^.;]{0,300}", re.IGNORECASE)
 

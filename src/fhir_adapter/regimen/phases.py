@@ -21,6 +21,7 @@ __all__ = ["Segment", "cycle_days", "cycles", "max_duration", "segments", "stop_
 
 DAYS_PER = {"day": 1, "days": 1, "week": 7, "weeks": 7}
 PHASE_OPENERS = ("adjuvant", "maintenance", "consolidation", "induction")
+DAYS_PER_LONG = {"week": 7, "month": 30, "year": 365}
 LIMIT_WORDS = ("exceed", "up to", "at most", "maximum", "no more", "total", "period of")
 
 
@@ -149,4 +150,14 @@ def max_duration(text: str, cycle_length: int | None) -> Quantity | None:
             m = None
     if m is None:
         return None
-    return Quantity(value=float(m.group(1)), unit=t.time_units[m.group(2).lower()], unit_text=m.group())
+    limit = Quantity(value=float(m.group(1)), unit=t.time_units[m.group(2).lower()], unit_text=m.group())
+    # "Palbociclib ... for a total duration of 2 years, in addition to endocrine therapy for at least 5 years": the
+    # phase outlasts the one drug's maximum, so that maximum is no bound of the phase.
+    longer = p.AT_LEAST.finditer(text) if has_any(text, "least", "minimum", "less than") else ()
+    if any(_days(int(a.group(1)), a.group(2)) > _days(int(limit.value), m.group(2)) for a in longer):
+        return None
+    return limit
+
+
+def _days(value: int, unit: str) -> int:
+    return value * DAYS_PER_LONG[unit.lower().rstrip("s")]

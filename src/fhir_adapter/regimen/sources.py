@@ -28,6 +28,7 @@ ARM_PREFIX = re.compile(r"^\s*(?:arm|group|cohort)\s+\w{1,3}\s*:\s*", re.IGNOREC
 SEPARATORS = re.compile(r"\+|/|,|;|->|\band\b|\bplus\b|\bwith\b", re.IGNORECASE)
 CUT_WORDS = re.compile(r"\s(?:administered|given|in|for|to|at|as|versus|vs)\s.*$", re.IGNORECASE)
 NEXT_WORD = re.compile(r"\s*(?:of\s+)?([A-Za-z][\w-]{2,40})")
+COHORT_HEAD = re.compile(r"\b(?:cohort|group|arm|part)\s+[A-Za-z0-9]{1,3}\s?:", re.IGNORECASE)
 PRIORITY_ARM, PRIORITY_INTERVENTION, PRIORITY_TRIAL = 3, 2, 1
 
 
@@ -135,11 +136,14 @@ def _dose_neighbours(text: str) -> list[str]:
 
 
 def _section(text: str, label: str, others: list[str]) -> str:
-    # "Cohort 1: ... Cohort 2: ...": the part headed by this arm's label, when the text has one.
+    # "Cohort 1: ... Cohort 2: ...": the part headed by this arm's label, when the text has one; when it has none
+    # and the text is written per cohort, only what precedes the cohorts (each cohort's dosing is not the arm's:
+    # "Cohort 1: 0.2 mg/kg ... every other week Cohort 2: 0.2 mg/kg ... weekly" in one arm).
     low = text.lower()
     at = low.find(label.lower() + ":")
     if at < 0:
-        return text
+        heads = list(COHORT_HEAD.finditer(text)) if ":" in text else []
+        return text[: heads[0].start()] if len(heads) > 1 else text
     ends = [i for o in others if o != label and (i := low.find(o.lower() + ":", at + 1)) > at]
     return text[at + len(label) + 1 : min(ends, default=len(text))]
 
