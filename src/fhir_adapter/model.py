@@ -335,6 +335,28 @@ class Regimen:
 
 
 @dataclass(slots=True)
+class Assessment:
+    """One line of the study's schedule of assessments (issue 10 item 3, read by ``fhir_adapter.regimen.schedule``):
+    ``name`` the assessment as written ("imaging examinations", "Survival follow-up"); ``every`` its period in UCUM
+    time (3 ``"mo"``, 6 ``"wk"``) or ``every_cycles`` a number of treatment cycles ("every 2 cycles"); ``cycle_day``
+    the day within each cycle ("on day 1 of each cycle"); ``duration`` how long it lasts ("for 2 years": 2 ``"a"``);
+    ``applies`` when it applies, as written ("After 12 months", "from week 9"); ``stop`` the stop words as written
+    ("until death, loss to follow-up ...");
+    ``follows`` True when it takes over from the assessment before it ("..., then every 12 weeks");
+    ``text`` the verbatim sentence."""
+
+    name: str
+    every: Quantity | None = None
+    every_cycles: int | None = None
+    cycle_day: int | None = None
+    duration: Quantity | None = None
+    applies: str | None = None
+    stop: str | None = None
+    follows: bool = False
+    text: str = ""
+
+
+@dataclass(slots=True)
 class AgeLimit:
     """An age bound: ``value`` in ``unit`` (``"years"``, ``"months"``, ``"weeks"``, ``"days"``, ``"hours"``,
     ``"minutes"``)."""
@@ -442,6 +464,8 @@ class Trial:
     interventions: list[Intervention] = field(default_factory=list)
     outcomes: list[Outcome] = field(default_factory=list)
     eligibility: Eligibility = field(default_factory=Eligibility)
+    # The study's schedule of assessments read from its texts (fhir_adapter.regimen.schedule), in text order.
+    schedule: list[Assessment] = field(default_factory=list)
 
     references: list[Reference] = field(default_factory=list)
     see_also_links: list[Link] = field(default_factory=list)

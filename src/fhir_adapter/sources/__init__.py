@@ -84,10 +84,12 @@ def with_regimens(trial: Trial) -> Trial:
     """``trial`` with each arm's regimen read from its texts (``fhir_adapter.regimen``, issue 10), the one place every
     format's Trial passes; None for an arm whose texts give no phase structure."""
     from fhir_adapter.regimen import regimen_of
+    from fhir_adapter.regimen.schedule import schedule_of
 
     for arm in trial.arms:
         regimen = regimen_of(trial, arm)
         arm.regimen = regimen if regimen.phases else None
+    trial.schedule = schedule_of(trial)  # the study's schedule of assessments (issue 10 item 3)
     return trial
 
 

@@ -24,6 +24,7 @@ from fhir_adapter.fhir.common import (
 from fhir_adapter.fhir.r5 import associated_party, parties
 from fhir_adapter.fhir.r5 import evidence_variable as ev
 from fhir_adapter.fhir.r5.plan_definition import arm_interventions, regimen_of_plan, to_plan_definition
+from fhir_adapter.fhir.r5.schedule import is_schedule, schedule_of_plan, to_schedule
 from fhir_adapter.model import Arm, DateInfo, Design, Link, Mesh, Reference, SecondaryId, Trial
 
 _SEE_ALSO = "see-also-link"
@@ -245,7 +246,7 @@ def to_research_study(ctx: Context, t: Trial) -> JSON:
             }
             for i, o in enumerate(t.outcomes)
         ],
-        "protocol": protocols,
+        "protocol": [*protocols, to_schedule(ctx, t.schedule)],  # the arms', then the study's schedule
         "relatedArtifact": _related(t),
         "note": [
             {"extension": [extension("source-field", valueString=path)], "text": text}
@@ -375,7 +376,9 @@ def from_research_study(rs: JSON, resolve: Resolver) -> Trial:
     etype = get_extension(rec, "enrollment-type")
     t.enrollment_type = token_of("date-type", etype.get("valueCodeableConcept")) if etype else None
     t.eligibility = ev.from_eligibility(resolve(rec.get("eligibility")))
-    protocols = [resolve(p) for p in rs.get("protocol", [])]
+    plans = [resolve(p) for p in rs.get("protocol", [])]
+    protocols = [pd for pd in plans if not is_schedule(pd)]  # the arms' PlanDefinitions, in arm order
+    t.schedule = [a for pd in plans if is_schedule(pd) for a in schedule_of_plan(pd)]
     for i, g in enumerate(rs.get("comparisonGroup", [])):
         pd = protocols[i] if i < len(protocols) else None
         t.arms.append(
