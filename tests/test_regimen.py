@@ -367,3 +367,31 @@ def test_a_maximum_the_phase_outlasts_is_no_phase_bound() -> None:
     assert phase.max_duration is None
     [phase] = read_phases(text + ".", names)
     assert phase.max_duration is not None and (phase.max_duration.value, phase.max_duration.unit) == (2.0, "a")
+
+
+@pytest.mark.parametrize(
+    ("text", "doses"),
+    [
+        ("fluconazole 50,000 IU weekly", [(50000.0, "[iU]")]),  # a thousands separator
+        ("fluconazole 1,000 mg twice daily", [(1000.0, "mg")]),
+        ("fluconazole 2,5 mg daily", []),  # a decimal comma: no "5 mg"
+        ("fluconazole 250 mg/5 mL suspension", []),  # a concentration
+        ("fluconazole 500 mg/12 h", [(500.0, "mg")]),  # a dose per interval stays
+        ("fluconazole 81 mg or 325 mg daily", [(81.0, "mg"), (325.0, "mg")]),  # a choice of doses: its levels
+        ("fluconazole 81 mg or 0.5 g daily", [(81.0, "mg")]),
+    ],
+)
+def test_dose_numbers_and_choices(text: str, doses: list[tuple[float, str]]) -> None:
+    assert [(d.value, d.unit) for d in _one(text).doses] == doses
+
+
+def test_a_frequency_after_another_dosed_product_is_not_the_drugs() -> None:
+    # NCT04981743 group 4: the drug's dose is in brackets before its name; vitamin D3's "once daily" is not its own.
+    names = {"Nigella Sativa capsule": "Nigella Sativa capsule"}
+    text = (
+        "Patients will be administered a single dose (900 mg) of Nigella Sativa capsule, and single dose of vitamin D3"
+        " tablet (2000 IU) once daily plus standard therapy."
+    )
+    [phase] = read_phases(text, names)
+    [drug] = phase.activities
+    assert isinstance(drug, DrugActivity) and drug.frequency is None

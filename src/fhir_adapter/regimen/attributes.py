@@ -32,7 +32,7 @@ PER_DAY = {"day", "d"}
 
 
 def _number(text: str) -> float:
-    return float(text)
+    return float(text.replace(",", ""))  # "50,000 IU"
 
 
 def _dose(m: re.Match[str]) -> tuple[Dose, bool] | None:
@@ -69,6 +69,8 @@ def _dose_hits(text: str) -> tuple[DoseHit, ...]:
             text[max(0, m.start() - 14) : m.start()]
         ):
             continue  # "more than 20 grams of carbohydrate" is no dose
+        if p.PER_VOLUME.match(text, m.end()):
+            continue  # "250 mg/5 mL" is a concentration
         read = _dose(m)
         if read is not None:
             hits.append((m.start(), m.end(), read[0], read[1]))

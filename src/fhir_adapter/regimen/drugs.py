@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from fhir_adapter.model import DayRun, Dose, DrugActivity, Frequency
 from fhir_adapter.regimen import patterns as p
 from fhir_adapter.regimen.attributes import (
+    DoseHit,
     adjacent_dose,
     days_in,
     dose_hits,
@@ -153,18 +154,35 @@ def _own_end(text: str, depths: Sequence[int], m: Mention, right: int, dosed_bef
     # "Clarithromycin 500 mg/12 h for 7-14 days, Ascorbic acid 500 mg/12 h and Cyanocobalamin IV once daily": a
     # further dose after a joining word is another drug's (named or not), and so is what follows it.
     base = depths[m.end] if m.end < len(depths) else 0
-    ends = [0] if dosed_before else []  # "900 mg of X twice daily, and vitamin D3 tablet (2000 IU) once daily"
-    hits = dose_hits(text[m.end : right])  # bracketed doses too
+    ends = [0] if dosed_before else []  # "(900 mg) of X, and vitamin D3 tablet (2000 IU) once daily"
+    suffix = text[m.end : right]
+    hits = dose_hits(suffix)  # bracketed doses too
     for end, later in zip(ends + [h[1] for h in hits], hits[1 - len(ends) :] if hits else [], strict=False):
         joins = [j for j in p.CONNECTIVE.finditer(text, m.end + end, m.end + later[0]) if depths[j.start()] <= base]
-        if joins:
+        if joins and not _is_choice(suffix, hits, later):
             return joins[-1].start()
     return right
 
 
+def _is_choice(text: str, hits: list[DoseHit], later: DoseHit) -> bool:
+    # "81 mg or 325 mg daily": the second dose is a level of the same drug (same unit, only "or" between).
+    k = hits.index(later)
+    return k > 0 and hits[k - 1][2].unit == later[2].unit and text[hits[k - 1][1] : later[0]].strip().lower() == "or"
+
+
+def _levels(suffix: str, own: list[DoseHit]) -> list[Dose]:
+    # The levels of a dose: "200, 400 or 800 mg", "81 mg or 325 mg".
+    levels = dose_levels(suffix, own[0])
+    for hit in own[1:]:
+        if not _is_choice(suffix, own, hit):
+            break
+        levels.append(hit[2])
+    return levels
+
+
 def _read(text: str, depths: Sequence[int], left: int, right: int, m: Mention, cycle_days: float | None) -> Reading:
     own_start = _text_start(text, left, m)
-    right = _own_end(text, depths, m, right, adjacent_dose(text[left : m.start]) is not None)
+    right = _own_end(text, depths, m, right, bool(dose_hits(text[left : m.start])))
     prefix, suffix = text[left : m.start], text[m.end : right]
     base = depths[m.end] if m.end < len(depths) else 0
     r = Reading(m, span=(left, len(text)) if m.whole else (own_start, right))
@@ -175,7 +193,7 @@ def _read(text: str, depths: Sequence[int], left: int, right: int, m: Mention, c
     hit = (before or (own[0] if own else None)) if m.whole else (own[0] if own else before)
     if hit is not None:
         r.dose, r.per_day = hit[2], hit[3]
-        r.levels = dose_levels(prefix if hit is before else suffix, hit)
+        r.levels = dose_levels(prefix, hit) if hit is before else _levels(suffix, own)
     r.route, r.ambiguous_route = route_in(suffix)
     if r.route is None and not r.ambiguous_route and m.clause_first:
         r.route, r.ambiguous_route = route_in(text[own_start : m.start])

@@ -36,6 +36,7 @@ __all__ = [
     "NOT_A_PHASE",
     "ON_OFF",
     "PER_FRACTION",
+    "PER_VOLUME",
     "PHASE_SENTENCE",
     "PHASE_WORD",
     "Q_EVERY",
@@ -53,14 +54,17 @@ __all__ = [
     "TRIAL_PHASE",
 ]
 
-# "200mg", "0.8-1.0mg/kg/day", "75 mg/m^2", "15 ug/m2/day": value, range high, unit, per-what, trailing /day.
+# "200mg", "0.8-1.0mg/kg/day", "75 mg/m^2", "15 ug/m2/day", "50,000 IU": value, range high, unit, per-what, trailing
+# /day. A decimal comma ("2,5 mg") is no dose: the number after the comma is not read on its own.
 DOSE = re.compile(
-    r"(?<![\w./])(\d+(?:\.\d+)?)(?:\s*(?:-|to)\s*(\d+(?:\.\d+)?))?\s*"
+    r"(?<![\w./,])(\d{1,3}(?:,\d{3}){1,3}(?:\.\d+)?|\d+(?:\.\d+)?)(?:\s*(?:-|to)\s*(\d+(?:\.\d+)?))?\s*"
     r"(mg|g|gm|mcg|ug|µg|μg|iu|miu|u|units|ml|gy|cgy|mbq|milligrams?|grams?|micrograms?)"
     r"(?:\s*/\s*(m\s?\^?\s?2|sqm|kg|day|d|dose|ml|min|h|hr|l|dl|week|m))?(?:\s*/\s*(day|d))?(?![\w^])",
     re.IGNORECASE,
 )
 DIGIT = re.compile(r"\d")
+# "250 mg/5 mL": a concentration, not a dose.
+PER_VOLUME = re.compile(r"\s?/\s?\d+(?:\.\d+)?\s?(?:ml|l|dl)\b", re.IGNORECASE)
 # Dose levels of an escalation: "200, 400 or 800 mg" (the unit written once, after the last level).
 LEVELS = re.compile(
     r"(?<![\w./])(\d+(?:\.\d+)?)((?:\s?,\s?\d+(?:\.\d+)?){0,8}),?\s(?:or|and)\s(\d+(?:\.\d+)?)\s?([a-zµμ/²2]{1,12})",
