@@ -326,7 +326,7 @@ def test_a_further_dose_after_a_joining_word_is_anothers() -> None:
     assert isinstance(drug, DrugActivity) and drug.doses[0].unit == "g" and drug.frequency is None
     assert drug.days == [DayRun(1, 1)]
     drug = _one("fluconazole 600 mg daily (2 doses of 300 mg taken 12 hours apart) po")
-    assert drug.doses[0].value == 600.0 and drug.route == "oral"  # a bracketed split of its own dose stays
+    assert drug.doses[0].value == 300.0 and drug.route == "oral"  # a bracketed split of its own dose: no cut
 
 
 def test_another_products_dose_and_route_are_not_the_drugs() -> None:
@@ -395,3 +395,24 @@ def test_a_frequency_after_another_dosed_product_is_not_the_drugs() -> None:
     [phase] = read_phases(text, names)
     [drug] = phase.activities
     assert isinstance(drug, DrugActivity) and drug.frequency is None
+
+
+def test_a_daily_total_split_in_brackets_is_given_as_its_doses() -> None:
+    text = "olaparib 600 mg daily (2 doses of 300 mg (2*2 tablets of 150 mg) taken approximately 12 hours apart) po"
+    drug = read_phases(text, {"olaparib": "olaparib"})[0].activities[0]
+    assert isinstance(drug, DrugActivity) and [d.value for d in drug.doses] == [300.0]
+    assert drug.frequency is not None and (drug.frequency.count, drug.frequency.unit) == (2, "d")
+    drug = read_phases("olaparib 600 mg daily (2 doses of 200 mg twice a day)", {"olaparib": "olaparib"})[0].activities[
+        0
+    ]
+    assert isinstance(drug, DrugActivity) and [d.value for d in drug.doses] == [600.0]  # they do not add up: as written
+
+
+def test_the_days_written_first_are_the_doses() -> None:
+    names = {"azithromycin": "azithromycin", "hydroxychloroquine": "hydroxychloroquine"}
+    [phase] = read_phases("azithromycin 500mg OD 1st day and 250 from day 2 to 5", names)
+    assert isinstance(drug := phase.activities[0], DrugActivity) and drug.days == [DayRun(1, 1)]
+    text = "hydroxychloroquine 200mg TID for 7 days plus Placebo 1 tab OD 1st day and 1 tab from day 2 to 5"
+    [phase] = read_phases(text, names)
+    assert isinstance(drug := phase.activities[0], DrugActivity) and drug.days == [DayRun(1, 7)]
+    assert _one("fluconazole 400 mg on days 1-5 for 6 cycles").days == [DayRun(1, 5)]

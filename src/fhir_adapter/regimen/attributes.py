@@ -207,18 +207,21 @@ def _count(m: re.Match[str] | None) -> int | None:
 
 def days_in(text: str, cycle_days: float | None = None) -> list[DayRun]:
     """The days within the cycle ``text`` names: "days 1 and 8", "Day 1 to Day 21", "on the first day", "for 14
-    days", and "for 4 weeks" inside a longer cycle."""
+    days", and "for 4 weeks" inside a longer cycle; when it names several, the first written ("200mg TID for 7
+    days plus placebo ... 1st day and ... from day 2 to 5": 7 days)."""
+    found: list[tuple[int, list[DayRun]]] = []
     for i in starts(text, "day"):
         if (m := p.DAYS_HEAD.match(text, i)) is not None and (runs := _day_list(text, m.end())):
-            return runs
+            found.append((i, runs))
+            break
     if not has_any(text, "day", "week"):
-        return []
-    if has_any(text, "first day", "1st day") and p.FIRST_DAY.search(text):
-        return [DayRun(1, 1)]
-    n_days = _count(p.FOR_DAYS.search(text)) if has_any(text, "for ", "over ") else None
-    if n_days:
-        return [DayRun(1, n_days)]
-    n_weeks = _count(p.FOR_WEEKS.search(text)) if cycle_days and has_any(text, "week") else None
-    if cycle_days and n_weeks and n_weeks * 7 < cycle_days:
-        return [DayRun(1, n_weeks * 7)]
-    return []
+        return found[0][1] if found else []
+    if has_any(text, "first day", "1st day") and (first := p.FIRST_DAY.search(text)) is not None:
+        found.append((first.start(), [DayRun(1, 1)]))
+    if has_any(text, "for ", "over ") and (n_days := _count(m_days := p.FOR_DAYS.search(text))) and m_days:
+        found.append((m_days.start(), [DayRun(1, n_days)]))
+    if not found and cycle_days and has_any(text, "week"):
+        n_weeks = _count(p.FOR_WEEKS.search(text))
+        if n_weeks and n_weeks * 7 < cycle_days:
+            return [DayRun(1, n_weeks * 7)]
+    return min(found, key=lambda f: f[0])[1] if found else []

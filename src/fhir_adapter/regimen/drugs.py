@@ -202,7 +202,27 @@ def _read(text: str, depths: Sequence[int], left: int, right: int, m: Mention, c
         freq = frequency_in(text[own_start : m.start])
     r.frequency = freq[1] if freq else None
     r.days = days_in(suffix, cycle_days) or (days_in(text[own_start : m.start], cycle_days) if m.whole else [])
+    _split_daily(text, depths, m.end, right, r)
     return r
+
+
+def _split_daily(text: str, depths: Sequence[int], start: int, end: int, r: Reading) -> None:
+    # "600 mg daily (2 doses of 300 mg taken approximately 12 hours apart)": a daily total the bracket splits into
+    # doses is given as those doses (300 mg twice a day, not 600 mg once a day), when they add up to the total.
+    daily, freq = r.dose, r.frequency
+    if daily is None or daily.value is None or freq is None or (freq.count, freq.period, freq.unit) != (1, 1.0, "d"):
+        return
+    base = depths[start] if start < len(depths) else 0
+    inner = [h for h in dose_hits(text[start:end]) if depths[start + h[0]] == base + 1]
+    if not inner:
+        return
+    close = next((i for i in range(start + inner[0][0], end) if depths[i] == base + 1 and text[i] == ")"), end)
+    split = frequency_in(text[start + inner[0][0] : close])
+    dose = inner[0][2]
+    per_day = split is not None and split[1].unit == "d" and split[1].period == 1.0
+    adds_up = dose.value is not None and split is not None and dose.value * split[1].count == daily.value
+    if split is not None and per_day and adds_up and dose.unit == daily.unit:
+        r.dose, r.levels, r.frequency = dose, [dose], split[1]
 
 
 def _readings(text: str, ms: list[Mention], cycle_days: float | None) -> list[Reading]:
