@@ -160,6 +160,7 @@ CROSS_EQUAL = [  # compared as is
     "arms",
     "interventions",
     "eligibility",  # criteria_text (reflowed from the legacy layout), the criteria tree, ages and derived std_ages
+    "schedule",  # the schedule of assessments read from the study's texts (issue 10 item 3)
     "see_also_links",
 ]
 CROSS_NORMALISED = [  # compared after a documented normalisation (see the test)
