@@ -81,7 +81,9 @@ def _pull(server: Server, tmp: Path, query: SearchQuery) -> dict[str, dict[str, 
 
 
 def _normal(resource: dict[str, Any]) -> bytes:
-    """A resource without id, meta, text, and with every reference reduced to its target's type."""
+    """A resource without id, meta, text, with every reference reduced to its target's type, and every whole decimal
+    written as an integer: Medplum keeps resources as JavaScript numbers, so a dose of ``200.0`` mg comes back as
+    ``200`` (the same value; HAPI keeps the ``.0``)."""
 
     def walk(node: Any) -> Any:
         if isinstance(node, dict):
@@ -94,6 +96,8 @@ def _normal(resource: dict[str, Any]) -> bytes:
             return out
         if isinstance(node, list):
             return [walk(v) for v in node]
+        if isinstance(node, float) and node.is_integer():
+            return int(node)
         return node
 
     r = {k: v for k, v in resource.items() if k not in ("id", "meta", "text")}
