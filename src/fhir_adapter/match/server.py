@@ -6,7 +6,8 @@ screen).
   (a search parameter of each of them in R4 and R5), following ``next`` links, and the ``Medication`` resources
   the medication resources reference. https://hl7.org/fhir/R5/search.html#paging
 - :func:`trials_from_server`: ``fhir_adapter.sinks.server.pull`` (ResearchStudy and everything it references:
-  EvidenceVariable, Group, PlanDefinition ...), each pulled bundle read back with ``bundle.from_bundle``.
+  EvidenceVariable, Group, PlanDefinition ..., and the ActivityDefinitions the PlanDefinitions name by canonical,
+  fetched the one way ``pull`` fetches them), each pulled bundle read back with ``bundle.from_bundle``.
 
 Transport, retries, TLS and credentials are :class:`~fhir_adapter.sinks.server.FhirClient`'s. What this module adds
 is the paging policy for patient data, with explicit limits (:class:`ServerLimits`):
