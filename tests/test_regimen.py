@@ -416,3 +416,15 @@ def test_the_days_written_first_are_the_doses() -> None:
     [phase] = read_phases(text, names)
     assert isinstance(drug := phase.activities[0], DrugActivity) and drug.days == [DayRun(1, 7)]
     assert _one("fluconazole 400 mg on days 1-5 for 6 cycles").days == [DayRun(1, 5)]
+
+
+def test_a_combinations_component_doses_are_not_the_products() -> None:
+    text = (
+        "Participants will take one tablet of Emtricitabine 200mg/tenofovir 300mg (FTC/TDF, Truvada) orally once daily"
+    )
+    [phase] = read_phases(text, {"Truvada": "Truvada"}, "Truvada")
+    [drug] = phase.activities
+    assert isinstance(drug, DrugActivity) and drug.doses == [] and drug.route == "oral"
+    names = {"Lopinavir": "Lopinavir"}
+    drug = read_phases("Lopinavir 400mg/Ritonavir 100 mg twice daily", names)[0].activities[0]
+    assert isinstance(drug, DrugActivity) and [d.value for d in drug.doses] == [400.0]  # the named component's

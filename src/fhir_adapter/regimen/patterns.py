@@ -10,6 +10,7 @@ __all__ = [
     "AT_LEAST",
     "AUC",
     "COMPARED",
+    "COMPONENT",
     "CONNECTIVE",
     "CYCLES",
     "CYCLE_EVERY",
@@ -63,6 +64,8 @@ DOSE = re.compile(
     re.IGNORECASE,
 )
 DIGIT = re.compile(r"\d")
+# "200mg/tenofovir ...": the dose of one component of a combination product.
+COMPONENT = re.compile(r"\s?/\s?[A-Za-z]")
 # "250 mg/5 mL": a concentration, not a dose.
 PER_VOLUME = re.compile(r"\s?/\s?\d+(?:\.\d+)?\s?(?:ml|l|dl)\b", re.IGNORECASE)
 # Dose levels of an escalation: "200, 400 or 800 mg" (the unit written once, after the last level).

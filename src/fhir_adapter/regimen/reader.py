@@ -6,9 +6,9 @@ holds for that drug in every phase that does not state one; a frequency equal to
 from __future__ import annotations
 
 from fhir_adapter.model import DrugActivity, Phase, Quantity, Radiotherapy, Surgery
+from fhir_adapter.regimen import patterns as p
 from fhir_adapter.regimen.attributes import dose_hits, frequency_in, route_in
 from fhir_adapter.regimen.drugs import Mention, drug_activities, mentions
-from fhir_adapter.regimen.patterns import DIGIT
 from fhir_adapter.regimen.phases import Segment, cycle_days, cycles, max_duration, segments, stop_condition
 from fhir_adapter.regimen.radiotherapy import radiotherapy, sequence_drugs
 from fhir_adapter.regimen.text import clause_ends, normalise, paren_depths
@@ -77,7 +77,9 @@ def _fill_single(body: str, drug: DrugActivity) -> None:
     if drug.route is None and not others:
         # Not when the phase doses something else too: "an I.M. injection of Lupron 3.75 mg ... Letrozole 5mg".
         drug.route = route_in(body)[0]
-    if drug.doses or not hits:
+    # "Emtricitabine 200mg/tenofovir disoproxil fumarate 300mg (FTC/TDF, Truvada)": the doses of a combination's
+    # components are not the product's dose.
+    if drug.doses or not hits or any(p.COMPONENT.match(body, h[1]) for h in hits):
         return
     drug.doses = [hits[0][2]]
     ends = clause_ends(body)
@@ -88,7 +90,7 @@ def _fill_single(body: str, drug: DrugActivity) -> None:
 
 
 def _doses_anything(text: str) -> bool:
-    return bool(DIGIT.search(text)) or route_in(text) != (None, False) or frequency_in(text) is not None
+    return bool(p.DIGIT.search(text)) or route_in(text) != (None, False) or frequency_in(text) is not None
 
 
 def _cycle_from_days(phase: Phase) -> None:
