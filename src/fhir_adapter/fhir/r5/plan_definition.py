@@ -75,20 +75,19 @@ def to_plan_definition(
         {
             "url": ctx.canonical("PlanDefinition", key),
             "title": arm.label,
-            "type": {
-                "coding": [
-                    {
-                        "system": terminology.system("plan-definition-type"),
-                        "code": "clinical-protocol",
-                        "display": "Clinical Protocol",
-                    }
-                ]
-            },
+            "type": clinical_protocol(),
             "status": "active",
             "description": arm.description,
             "action": actions,
         },
     )
+
+
+def clinical_protocol() -> JSON:
+    """The ``type`` of every PlanDefinition fhir-adapter writes: an arm's protocol and the study's schedule
+    (https://hl7.org/fhir/R5/codesystem-plan-definition-type.html)."""
+    system = terminology.system("plan-definition-type")
+    return {"coding": [{"system": system, "code": "clinical-protocol", "display": "Clinical Protocol"}]}
 
 
 def _cycles(phase: Phase) -> JSON:

@@ -28,9 +28,9 @@ No assessment is coded: no code table with a confirmed source exists yet, so the
 
 from __future__ import annotations
 
-from fhir_adapter import terminology
 from fhir_adapter.fhir.common import JSON, Context, extension, get_extension
 from fhir_adapter.fhir.r5.activity_definition import quantity, quantity_of
+from fhir_adapter.fhir.r5.plan_definition import clinical_protocol
 from fhir_adapter.model import Assessment, Quantity
 
 NAME = "ScheduleOfActivities"
@@ -88,15 +88,7 @@ def to_schedule(ctx: Context, schedule: list[Assessment]) -> JSON | None:
             "url": ctx.canonical("PlanDefinition", KEY),
             "name": NAME,
             "title": "Schedule of activities",
-            "type": {
-                "coding": [
-                    {
-                        "system": terminology.system("plan-definition-type"),
-                        "code": "clinical-protocol",
-                        "display": "Clinical Protocol",
-                    }
-                ]
-            },
+            "type": clinical_protocol(),
             "status": "active",
             "action": [_action(n, a) for n, a in enumerate(schedule, 1)],
         },
