@@ -1702,13 +1702,14 @@ def files_cases() -> Iterator[Case]:
         exit_codes=(2,),
         out="f/out",
     )
-    # empty and nearly empty inputs
+    # empty and nearly empty inputs: a file with no content at all is empty input (exit 3, the README's exit-code
+    # table), reported in errors.jsonl; content that is not a record is a bad record (exit 1)
     for label, name, data, expect, codes in (
-        ("empty-json", "a.json", b"", "bad", None),
-        ("whitespace-json", "a.json", b" \n\t\n", "bad", None),
-        ("empty-xml", "a.xml", b"", "bad", None),
-        ("empty-txt", "a.txt", b"", "bad", None),
-        ("bom-only", "a.json", BOM, "bad", None),
+        ("empty-json", "a.json", b"", "bad", (3,)),
+        ("whitespace-json", "a.json", b" \n\t\n", "bad", (3,)),
+        ("empty-xml", "a.xml", b"", "bad", (3,)),
+        ("empty-txt", "a.txt", b"", "bad", (3,)),
+        ("bom-only", "a.json", BOM, "bad", (3,)),
         ("null", "a.json", b"null", "bad", None),
         ("zero", "a.json", b"0", "bad", None),
         ("empty-ndjson", "a.ndjson", b"", "any", (1, 3)),
