@@ -56,10 +56,12 @@ STDIN = Path("-")
 def _documents(paths: list[Path]) -> Iterator[tuple[str, Any, str | None]]:
     """(name, parsed JSON or None, parse error) for every JSON / NDJSON document under the paths; ``-`` is
     standard input (one JSON document, or NDJSON: one resource a line, as ``convert --ndjson -o -`` writes)."""
+    from fhir_adapter.sources.detect import is_json
+
     for p in paths:
         if p == STDIN:
             data = sys.stdin.buffer.read()
-            yield from _parsed("-", data, ndjson=len(data.strip().splitlines()) > 1 and not _is_json(data))
+            yield from _parsed("-", data, ndjson=len(data.strip().splitlines()) > 1 and not is_json(data))
             continue
         files = sorted(f for f in p.rglob("*") if f.suffix in (".json", ".ndjson")) if p.is_dir() else [p]
         for f in files:
@@ -69,16 +71,6 @@ def _documents(paths: list[Path]) -> Iterator[tuple[str, Any, str | None]]:
                 yield str(f), None, f"cannot read: {e.strerror}"
                 continue
             yield from _parsed(str(f), data, ndjson=f.suffix == ".ndjson")
-
-
-def _is_json(data: bytes) -> bool:
-    import orjson
-
-    try:
-        orjson.loads(data)
-    except orjson.JSONDecodeError:
-        return False
-    return True
 
 
 def _parsed(name: str, data: bytes, ndjson: bool) -> Iterator[tuple[str, Any, str | None]]:

@@ -30,7 +30,17 @@ from fhir_adapter.model import Source, Trial
 from fhir_adapter.sources import ctgov_json, ctgov_v1, ctgov_xml, text_page
 from fhir_adapter.sources.guards import check_text_items
 
-__all__ = ["FORMATS", "Document", "Format", "decode", "document_format", "format_named", "json_error", "study_format"]
+__all__ = [
+    "FORMATS",
+    "Document",
+    "Format",
+    "decode",
+    "document_format",
+    "format_named",
+    "is_json",
+    "json_error",
+    "study_format",
+]
 
 JSON, XML, TEXT = "json", "xml", "text"
 # What a document of each syntax that no format recognises is told.
@@ -116,7 +126,7 @@ def document_format(doc: Document, path: str, index: int | None) -> Format | Non
     syntax = syntax_of(doc.text)
     if syntax == JSON:
         return None
-    if syntax == TEXT and doc.text.lstrip().startswith('"') and _is_json(doc.data):
+    if syntax == TEXT and doc.text.lstrip().startswith('"') and is_json(doc.data):
         # a JSON string that happens to hold an NCT id is no trial page
         raise UnknownFormatError("JSON is a string, not a ClinicalTrials.gov study", path=path, index=index)
     found = next((f for f in FORMATS if f.syntax == syntax and f.recognises(doc)), None)
@@ -137,7 +147,8 @@ def decode(data: bytes, path: str, index: int | None) -> str:
         raise UnknownFormatError(f"not UTF-8 text (byte {e.start})", path=path, index=index) from None
 
 
-def _is_json(data: bytes) -> bool:
+def is_json(data: bytes) -> bool:
+    """True when ``data`` is one whole JSON document."""
     try:
         orjson.loads(data)
     except orjson.JSONDecodeError:
