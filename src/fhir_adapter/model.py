@@ -17,6 +17,42 @@ from dataclasses import dataclass, field
 
 from fhir_adapter.issues import Issue
 
+# The regimen classes (an arm's treatment protocol, the schedule of assessments) live in model_regimen.py (this
+# module's size limit); they are part of this model and imported from here.
+from fhir_adapter.model_regimen import (
+    Assessment as Assessment,
+)
+from fhir_adapter.model_regimen import (
+    Count as Count,
+)
+from fhir_adapter.model_regimen import (
+    DayRun as DayRun,
+)
+from fhir_adapter.model_regimen import (
+    Dose as Dose,
+)
+from fhir_adapter.model_regimen import (
+    DrugActivity as DrugActivity,
+)
+from fhir_adapter.model_regimen import (
+    Frequency as Frequency,
+)
+from fhir_adapter.model_regimen import (
+    Phase as Phase,
+)
+from fhir_adapter.model_regimen import (
+    Radiotherapy as Radiotherapy,
+)
+from fhir_adapter.model_regimen import (
+    Regimen as Regimen,
+)
+from fhir_adapter.model_regimen import (
+    Sequencing as Sequencing,
+)
+from fhir_adapter.model_regimen import (
+    Surgery as Surgery,
+)
+
 
 @dataclass(slots=True)
 class Source:
@@ -216,147 +252,6 @@ class Criterion:
 
 
 @dataclass(slots=True)
-class Dose:
-    """One dose level: ``value`` (fixed) or ``low``/``high`` (an inclusive range, "18-25 Gy"), in ``unit`` (UCUM:
-    ``"mg"``, ``"mg/m2"``, ``"mg/kg"``, ``"Gy"``, ``"{AUC}"`` for a carboplatin target AUC ...); ``unit_text`` the
-    unit as written (https://hl7.org/fhir/R5/dosage.html#Dosage.doseAndRate)."""
-
-    value: float | None = None
-    low: float | None = None
-    high: float | None = None
-    unit: str | None = None
-    unit_text: str | None = None
-
-
-@dataclass(slots=True)
-class Count:
-    """A number of cycles or fractions: ``low == high`` when exact, "3-6 fractions" is 3..6
-    (Timing.repeat.count/countMax, https://hl7.org/fhir/R5/datatypes.html#Timing)."""
-
-    low: int
-    high: int
-
-
-@dataclass(slots=True)
-class Frequency:
-    """``count`` administrations per ``period`` ``unit`` (UCUM time: ``"h"``, ``"d"``, ``"wk"``, ``"mo"``): "every 2
-    weeks" is 1 per 2 wk, "twice daily" 2 per 1 d (Timing.repeat frequency/period/periodUnit)."""
-
-    count: int
-    period: float
-    unit: str
-    text: str = ""  # the words as written
-
-
-@dataclass(slots=True)
-class DayRun:
-    """Days within a cycle, 1-based and inclusive: "days 1 and 8" is two runs (1, 1) and (8, 8), "days 1-14" one."""
-
-    first: int
-    last: int
-
-
-@dataclass(slots=True)
-class Sequencing:
-    """When an activity runs relative to another of the same phase: "infusion within 48 h after the end of
-    radiotherapy" is relationship ``"after-end"``, target ``"radiotherapy"`` (the other activity's ``name``), offset
-    high 48 h. ``relationship`` is a FHIR action-relationship-type code
-    (https://hl7.org/fhir/R5/valueset-action-relationship-type.html); offsets are Quantities in UCUM time units."""
-
-    relationship: str
-    target: str
-    offset_low: Quantity | None = None
-    offset_high: Quantity | None = None
-    text: str = ""
-
-
-@dataclass(slots=True)
-class DrugActivity:
-    """One drug in a phase. ``name`` as written; ``doses`` one entry per dose level (usually one; empty when the
-    text gives none); ``route`` a key of ``mappings/regimen-terms.json`` ``routes`` (``"intravenous"``, ``"oral"``
-    ...), None when not stated; ``days`` the days within the cycle; ``text`` the verbatim sentence (evidence)."""
-
-    name: str
-    doses: list[Dose] = field(default_factory=list)
-    route: str | None = None
-    frequency: Frequency | None = None
-    days: list[DayRun] = field(default_factory=list)
-    sequencing: list[Sequencing] = field(default_factory=list)
-    text: str = ""
-
-
-@dataclass(slots=True)
-class Radiotherapy:
-    """Radiotherapy in a phase: ``total_dose`` in Gy (value or range), ``fractions`` (count or range),
-    ``dose_per_fraction`` in Gy, ``techniques`` as written ("IMRT", "3D-CRT", "SBRT"); ``name`` is the key
-    Sequencing targets use (``"radiotherapy"``)."""
-
-    name: str = "radiotherapy"
-    total_dose: Dose | None = None
-    fractions: Count | None = None
-    dose_per_fraction: Dose | None = None
-    techniques: list[str] = field(default_factory=list)
-    days: list[DayRun] = field(default_factory=list)
-    sequencing: list[Sequencing] = field(default_factory=list)
-    text: str = ""
-
-
-@dataclass(slots=True)
-class Surgery:
-    """A surgical procedure in a phase, ``name`` as written ("radical cystectomy"), with its timing and evidence."""
-
-    name: str
-    sequencing: list[Sequencing] = field(default_factory=list)
-    text: str = ""
-
-
-@dataclass(slots=True)
-class Phase:
-    """One phase of a regimen, in order (its place in ``Regimen.phases``). ``title`` as written ("Induction phase"),
-    "Treatment" when the text names none; ``cycles`` the number of cycles; ``cycle_length`` a Quantity in UCUM time
-    (21 ``"d"``, 4 ``"wk"``); ``stop_condition`` verbatim ("until progression or unacceptable toxicity");
-    ``max_duration`` a Quantity ("at most 2 years": 2 ``"a"``); ``text`` the verbatim evidence of the phase."""
-
-    title: str = "Treatment"
-    cycles: Count | None = None
-    cycle_length: Quantity | None = None
-    stop_condition: str | None = None
-    max_duration: Quantity | None = None
-    activities: list[DrugActivity | Radiotherapy | Surgery] = field(default_factory=list)
-    text: str = ""
-
-
-@dataclass(slots=True)
-class Regimen:
-    """One arm's treatment as a computable protocol (docs/computable.md section 2): its phases in order. Read from
-    text by ``fhir_adapter.regimen``; what the text says but these fields cannot hold stays in the ``text`` fields."""
-
-    phases: list[Phase] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class Assessment:
-    """One line of the study's schedule of assessments (issue 10 item 3, read by ``fhir_adapter.regimen.schedule``):
-    ``name`` the assessment as written ("imaging examinations", "Survival follow-up"); ``every`` its period in UCUM
-    time (3 ``"mo"``, 6 ``"wk"``) or ``every_cycles`` a number of treatment cycles ("every 2 cycles"); ``cycle_day``
-    the day within each cycle ("on day 1 of each cycle"); ``duration`` how long it lasts ("for 2 years": 2 ``"a"``);
-    ``applies`` when it applies, as written ("After 12 months", "from week 9"); ``stop`` the stop words as written
-    ("until death, loss to follow-up ...");
-    ``follows`` True when it takes over from the assessment before it ("..., then every 12 weeks");
-    ``text`` the verbatim sentence."""
-
-    name: str
-    every: Quantity | None = None
-    every_cycles: int | None = None
-    cycle_day: int | None = None
-    duration: Quantity | None = None
-    applies: str | None = None
-    stop: str | None = None
-    follows: bool = False
-    text: str = ""
-
-
-@dataclass(slots=True)
 class AgeLimit:
     """An age bound: ``value`` in ``unit`` (``"years"``, ``"months"``, ``"weeks"``, ``"days"``, ``"hours"``,
     ``"minutes"``)."""
@@ -399,6 +294,32 @@ class Reference:
 class Link:
     url: str
     label: str | None = None
+
+
+@dataclass(slots=True)
+class Oversight:
+    """The registry's oversight facts (API v2 ``oversightModule``, legacy XML ``oversight_info``); None: not given."""
+
+    has_dmc: bool | None = None  # a data monitoring committee
+    fda_regulated_drug: bool | None = None
+    fda_regulated_device: bool | None = None
+    unapproved_device: bool | None = None
+    ppsd: bool | None = None  # pediatric postmarket surveillance of a device
+    us_export: bool | None = None  # a product manufactured in and exported from the US
+    fdaaa801_violation: bool | None = None
+
+
+@dataclass(slots=True)
+class DataSharing:
+    """The plan to share individual participant data (API v2 ``ipdSharingStatementModule``, legacy XML
+    ``patient_data``)."""
+
+    ipd_sharing: str | None = None  # ct.gov IpdSharing: YES, NO, UNDECIDED
+    description: str | None = None
+    info_types: list[str] = field(default_factory=list)  # ct.gov IpdSharingInfoType: STUDY_PROTOCOL, SAP, ICF, ...
+    time_frame: str | None = None
+    access_criteria: str | None = None
+    url: str | None = None
 
 
 @dataclass(slots=True)
@@ -470,6 +391,12 @@ class Trial:
     references: list[Reference] = field(default_factory=list)
     see_also_links: list[Link] = field(default_factory=list)
     has_results: bool | None = None
+    oversight: Oversight = field(default_factory=Oversight)
+    data_sharing: DataSharing | None = None
+    # The posted results (API v2 ``resultsSection``) and the study documents (``documentSection``), verbatim as
+    # compact JSON text (orjson, keys in source order): kept losslessly, mapped by fhir.r5.results.
+    results: str | None = None
+    documents: str | None = None
 
     # Source content no mapper handles, kept verbatim as text: {source path: text}. Carried through FHIR as
     # ResearchStudy.note so that nothing is silently lost.

@@ -7,8 +7,6 @@ Choices where FHIR has no element of its own are fhir-adapter extensions, listed
 
 from __future__ import annotations
 
-from typing import Any
-
 from fhir_adapter import terminology
 from fhir_adapter.fhir.common import (
     JSON,
@@ -21,11 +19,10 @@ from fhir_adapter.fhir.common import (
     token_of,
     tokens_of,
 )
-from fhir_adapter.fhir.r5 import associated_party, parties
+from fhir_adapter.fhir.r5 import associated_party, comparison_group, parties
 from fhir_adapter.fhir.r5 import evidence_variable as ev
-from fhir_adapter.fhir.r5.plan_definition import arm_interventions, regimen_of_plan, to_plan_definition
 from fhir_adapter.fhir.r5.schedule import is_schedule, schedule_of_plan, to_schedule
-from fhir_adapter.model import Arm, DateInfo, Design, Link, Mesh, Reference, SecondaryId, Trial
+from fhir_adapter.model import DateInfo, Design, Link, Mesh, Reference, SecondaryId, Trial
 
 _SEE_ALSO = "see-also-link"
 # (Trial attribute, milestone code, display) of the dated milestones kept in progressStatus.
@@ -132,37 +129,6 @@ def _related(t: Trial) -> list[JSON]:
     return out
 
 
-def _comparison_groups(ctx: Context, t: Trial) -> tuple[list[JSON], list[JSON], list[JSON]]:
-    """(comparisonGroup, protocol, the exposure reference of each intervention), adding the intervention
-    EvidenceVariables and the arm PlanDefinitions to ``ctx``."""
-    intervention_refs: dict[str, tuple[Any, JSON]] = {}
-    exposures = []
-    for i, iv in enumerate(t.interventions):
-        ref = ev.to_exposure(ctx, i, iv)
-        exposures.append(ref)
-        label = f"{(iv.type or 'OTHER').replace('_', ' ').title()}: {iv.name}".casefold()
-        intervention_refs.setdefault(label, (iv, ref))
-    groups, protocols = [], []
-    for i, arm in enumerate(t.arms):
-        linked = [ref for iv, ref in intervention_refs.values() if arm.label in iv.arm_labels]
-        linked += [
-            intervention_refs[n.casefold()][1]
-            for n in arm.intervention_names
-            if n.casefold() in intervention_refs and intervention_refs[n.casefold()][1] not in linked
-        ]
-        groups.append(
-            {
-                "linkId": f"arm-{i}",
-                "name": arm.label,
-                "type": coded("arm-type", arm.type),
-                "description": arm.description,
-                "intendedExposure": linked,
-            }
-        )
-        protocols.append(to_plan_definition(ctx, i, arm, intervention_refs))
-    return groups, protocols, exposures
-
-
 def _mesh(m: Mesh) -> JSON:
     return {"coding": [{"system": terminology.system("mesh"), "code": m.id, "display": m.term}], "text": m.term}
 
@@ -202,7 +168,7 @@ def _recruitment(ctx: Context, t: Trial) -> JSON:
 
 def to_research_study(ctx: Context, t: Trial) -> JSON:
     """The ResearchStudy of a trial (a plain dict), adding every resource it references to ``ctx``."""
-    groups, protocols, exposures = _comparison_groups(ctx, t)
+    groups, protocols, exposures = comparison_group.to_comparison_groups(ctx, t)
     registering = parties.to_organization(ctx, t.organization) if t.organization else None
     # before sites and people: organisations keep the sponsor's class
     sponsors = associated_party.associated_parties(ctx, t)
@@ -379,17 +345,7 @@ def from_research_study(rs: JSON, resolve: Resolver) -> Trial:
     plans = [resolve(p) for p in rs.get("protocol", [])]
     protocols = [pd for pd in plans if not is_schedule(pd)]  # the arms' PlanDefinitions, in arm order
     t.schedule = [a for pd in plans if is_schedule(pd) for a in schedule_of_plan(pd)]
-    for i, g in enumerate(rs.get("comparisonGroup", [])):
-        pd = protocols[i] if i < len(protocols) else None
-        t.arms.append(
-            Arm(
-                label=g.get("name", ""),
-                type=token_of("arm-type", g.get("type")),
-                description=g.get("description"),
-                intervention_names=arm_interventions(pd),
-                regimen=regimen_of_plan(pd, lambda url: resolve({"reference": url})),
-            )
-        )
+    t.arms = comparison_group.arms_of(rs, protocols, resolve)
     t.outcomes = [ev.from_outcome(m, resolve(m.get("reference"))) for m in rs.get("outcomeMeasure", [])]
     _from_related(rs, t)
     for note in rs.get("note", []):
