@@ -132,6 +132,10 @@ def test_file_named_after_its_own_id_gives_no_mismatch_warning() -> None:
 # NCT02513394 exists as legacy XML (downloaded 2020-08-18, last update posted 2020-03-09) and as API v2 JSON (last
 # update posted 2023-06-15). Every field of Trial is in exactly one of the lists below.
 CROSS_EQUAL = [  # compared as is
+    "oversight",  # (issue 11: the readers are being taught these four fields)
+    "data_sharing",
+    "results",
+    "documents",
     "nct_id",
     "nct_aliases",
     "org_study_id",
@@ -181,10 +185,6 @@ CROSS_EXCLUDED = [  # not comparable: the record itself changed between the 2020
     "has_results",  # results were posted in 2022
     "outcomes",  # rewritten when results were posted
     "references",  # the four PubMed-derived references date from 2021-2022
-    "results",  # posted in 2022
-    "documents",  # posted with the results
-    "oversight",  # (issue 11: compare once both readers fill it)
-    "data_sharing",
 ]
 
 
