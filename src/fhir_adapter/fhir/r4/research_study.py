@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from fhir_adapter import terminology
 from fhir_adapter.fhir.common import JSON, coded, get_extension, has_party_role, party_role, pruned, token_of, tokens_of
-from fhir_adapter.fhir.r4 import group
+from fhir_adapter.fhir.r4 import comparison, group
 from fhir_adapter.fhir.r4.common import (
     OFFICIAL_XVER_BASE,
     XVER_BASE,
@@ -161,30 +161,6 @@ def _extensions(rs5: JSON) -> list[JSON | None]:
     ]
 
 
-def _arm(g: JSON) -> JSON:
-    exposures = g.get("intendedExposure", [])
-    return {
-        "extension": [
-            xver_value(f"{_RS}.comparisonGroup.linkId", valueId=g.get("linkId")),
-            *(xver_value(f"{_RS}.comparisonGroup.intendedExposure", valueReference=r) for r in exposures),
-        ],
-        "name": g.get("name"),
-        "type": g.get("type"),
-        "description": g.get("description"),
-    }
-
-
-def _objective(o: JSON) -> JSON:
-    return {
-        "extension": [
-            xver_value(f"{_RS}.outcomeMeasure.description", valueMarkdown=o.get("description")),
-            xver_value(f"{_RS}.outcomeMeasure.reference", valueReference=o.get("reference")),
-        ],
-        "name": o.get("name"),
-        "type": coded("outcome-type", token_of("outcome-type", (o.get("type") or [None])[0]), release=FhirRelease.R4),
-    }
-
-
 def nct_id_of(rs5: JSON) -> str | None:
     """The NCT id of a study (its official NCT identifier)."""
     nct = terminology.system("nct")
@@ -208,8 +184,8 @@ def down(rs5: JSON, resources: dict[str, JSON]) -> JSON:
         "focus": _focus(rs5, resources),
         "relatedArtifact": [_related(a) for a in rs5.get("relatedArtifact", [])],
         "enrollment": [group.reference(nct_id)] if eligibility and nct_id else None,
-        "arm": [_arm(g) for g in rs5.get("comparisonGroup", [])],
-        "objective": [_objective(o) for o in rs5.get("outcomeMeasure", [])],
+        "arm": [comparison.to_arm(g) for g in rs5.get("comparisonGroup", [])],
+        "objective": [comparison.to_objective(o) for o in rs5.get("outcomeMeasure", [])],
     }
     rs = {"resourceType": _RS, "id": rs5.get("id"), "extension": _extensions(rs5)}
     return pruned(rs | {name: values.get(name) for name in _R4_ORDER})
@@ -264,26 +240,6 @@ def _lift_focus(rs: JSON) -> list[JSON]:
     ]
 
 
-def _lift_arm(a: JSON) -> JSON:
-    exposures = xver_all(a, f"{_RS}.comparisonGroup.intendedExposure")
-    return {
-        "linkId": xver_first_value(a, f"{_RS}.comparisonGroup.linkId"),
-        "name": a.get("name"),
-        "type": a.get("type"),
-        "description": a.get("description"),
-        "intendedExposure": [e.get("valueReference") for e in exposures],
-    }
-
-
-def _lift_objective(o: JSON) -> JSON:
-    return {
-        "name": o.get("name"),
-        "type": [o.get("type")],
-        "description": xver_first_value(o, f"{_RS}.outcomeMeasure.description"),
-        "reference": xver_first_value(o, f"{_RS}.outcomeMeasure.reference"),
-    }
-
-
 def _lift_related(a: JSON) -> JSON:
     return {
         "type": xver_first_value(a, "RelatedArtifact.type") or a.get("type"),
@@ -310,8 +266,8 @@ def lift(rs: JSON) -> JSON:
         "descriptionSummary": xver_first_value(rs, f"{_RS}.descriptionSummary"),
         "associatedParty": _lift_parties(rs),
         "recruitment": rec | {"eligibility": (rs.get("enrollment") or [None])[0]},
-        "comparisonGroup": [_lift_arm(a) for a in rs.get("arm", [])],
-        "outcomeMeasure": [_lift_objective(o) for o in rs.get("objective", [])],
+        "comparisonGroup": [comparison.comparison_group_of(a) for a in rs.get("arm", [])],
+        "outcomeMeasure": [comparison.outcome_measure_of(o) for o in rs.get("objective", [])],
         "relatedArtifact": [_lift_related(a) for a in rs.get("relatedArtifact", [])],
     }
     return pruned(out)
