@@ -3,13 +3,92 @@
 - https://hl7.org/fhir/R5/organization.html
 - https://hl7.org/fhir/R5/practitioner.html, https://hl7.org/fhir/R5/practitionerrole.html
 - https://hl7.org/fhir/R5/location.html
+
+Countries: the ISO 3166-1 alpha-2 code from ``mappings/iso3166-countries.json`` (ClinicalTrials.gov names -> codes,
+with its source), in ``ResearchStudy.region`` (:func:`to_region`, jurisdiction value set
+https://hl7.org/fhir/R5/valueset-jurisdiction.html) and in ``Location.address.country``
+(https://hl7.org/fhir/R5/datatypes.html#Address), the name as ct.gov writes it always travelling with it.
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+from functools import cache
+
+from fhir_adapter import terminology
 from fhir_adapter.fhir.common import JSON, Context, Resolver, coded, extension, get_extension, text_cc, token_of
 from fhir_adapter.fhir.ids import slug
 from fhir_adapter.model import Contact, Organization, Site
+
+# HL7's "Original Text" extension (http://hl7.org/fhir/extensions/StructureDefinition-originalText.html, context
+# Element, valueString): the country name as ct.gov wrote it, beside the ISO code in Address.country.
+ORIGINAL_TEXT = "http://hl7.org/fhir/StructureDefinition/originalText"
+
+
+@dataclass(frozen=True, slots=True)
+class _Countries:
+    codes: dict[str, str | None]  # casefolded name -> ISO 3166-1 alpha-2 (None: a known name with no current code)
+    displays: dict[str, str]  # code -> ISO short name
+
+
+@cache
+def _countries() -> _Countries:
+    with (terminology.mappings_dir() / "iso3166-countries.json").open(encoding="utf-8") as fh:
+        table = json.load(fh)
+    codes: dict[str, str | None] = {n.casefold(): c["code"] for c in table["countries"] for n in c["names"]}
+    codes |= {row["name"].casefold(): row["code"] for row in table["ctgov"]}
+    return _Countries(codes, {c["code"]: c["display"] for c in table["countries"]})
+
+
+def iso_country(country: str | None) -> str | None:
+    """The ISO 3166-1 alpha-2 code of a country as ct.gov names it, None if the table has none."""
+    return _countries().codes.get(" ".join(country.split()).casefold()) if country else None
+
+
+def to_region(country: str) -> JSON:
+    """``ResearchStudy.region`` (R4: ``location``) of a country: the ISO 3166 coding when the table knows the name,
+    and always ``text`` = the name as given (so the way back, :func:`country_of_region`, is exact)."""
+    code = iso_country(country)
+    if code is None:
+        return {"text": country}
+    coding = {"system": terminology.system("iso3166"), "code": code, "display": _countries().displays[code]}
+    return {"coding": [coding], "text": country}
+
+
+def country_of_region(cc: JSON | None) -> str | None:
+    """The country name of a region concept: its text, else the ISO display (or code) of an ISO 3166 coding."""
+    if not cc:
+        return None
+    if cc.get("text"):
+        return str(cc["text"])
+    iso = terminology.system("iso3166")
+    for c in cc.get("coding", []):
+        if c.get("system") == iso and c.get("code"):
+            return str(c.get("display") or _countries().displays.get(c["code"]) or c["code"])
+    return None
+
+
+def address_of(site: Site) -> JSON:
+    """``Location.address``: ``country`` is the ISO code when known (HL7: "ISO 3166 2 or 3 letter codes"), with the
+    ct.gov name as its Original Text extension; otherwise the name itself."""
+    code = iso_country(site.country)
+    return {
+        "city": site.city,
+        "state": site.state,
+        "postalCode": site.zip,
+        "country": code or site.country,
+        "_country": {"extension": [{"url": ORIGINAL_TEXT, "valueString": site.country}]} if code else None,
+    }
+
+
+def country_of_address(address: JSON) -> str | None:
+    """The ct.gov country name of an address (the way back of :func:`address_of`; bundles before it have the name in
+    ``country``)."""
+    for e in (address.get("_country") or {}).get("extension", []):
+        if e.get("url") == ORIGINAL_TEXT and e.get("valueString"):
+            return str(e["valueString"])
+    return address.get("country")
 
 
 def to_organization(ctx: Context, org: Organization) -> JSON:
@@ -107,7 +186,7 @@ def from_person(resource: JSON | None, resolve: Resolver) -> tuple[str | None, s
 
 def to_location(ctx: Context, index: int, site: Site) -> JSON:
     """Reference to the Location of one site (keyed by position: two sites may share a facility name)."""
-    address = {"city": site.city, "state": site.state, "postalCode": site.zip, "country": site.country}
+    address = address_of(site)
     position = None
     if site.latitude is not None and site.longitude is not None:
         position = {"latitude": site.latitude, "longitude": site.longitude}
@@ -145,7 +224,7 @@ def from_location(resource: JSON | None) -> Site:
         city=address.get("city"),
         state=address.get("state"),
         zip=address.get("postalCode"),
-        country=address.get("country"),
+        country=country_of_address(address),
         latitude=position.get("latitude"),
         longitude=position.get("longitude"),
         status=token_of("recruitment-status", status.get("valueCodeableConcept")) if status else None,
