@@ -1,0 +1,385 @@
+"""ResearchStudies written by other tools, brought into the shape the R5 reverse mappers read, and the Trial completed
+from the HL7 elements those mappers leave aside (docs/architecture.md, "Reading FHIR").
+
+The per-resource mappers (``fhir.r5.*``, ``fhir.r4.*``) read what fhir-adapter writes: the ct.gov token codings next
+to every FHIR code, its own extensions. A study from elsewhere -- HL7's own examples
+(https://hl7.org/fhir/R5/researchstudy-example-ctgov-study-record.html), the FEvIR ClinicalTrials.gov converter, an
+EHR's server -- carries the HL7 codes only, spells the registry's systems its own way and keeps its parties and sites
+in ``contained`` resources. This module does not change the mappers; it
+
+1. rewrites system aliases in a copy of the bundle (``canonical_systems``): the NCT id under
+   ``http://clinicaltrials.gov/``, ``https://clinicaltrials.gov/nctid`` ... and the ct.gov enumerations under
+   ``https://clinicaltrials.gov/data-about-studies/study-data-structure#enum-X`` (the FEvIR converter's spelling)
+   become the systems of ``mappings/systems.json``;
+2. reshapes what the mappers would misread (``prepared``): a site that is a ResearchStudy (R5 allows
+   ``site`` -> ResearchStudy, as HL7's ct.gov example does) or an Organization becomes a Location view, an
+   associatedParty with an HL7 party-role code gets the ct.gov role coding the mappers read;
+3. fills what the mappers left empty from the HL7 elements (``complete``): status and milestones from
+   ``progressStatus`` (research-study-status codes, the ``overall-study`` period), phase from research-study-phase
+   codes, dates from ``period``, the sponsor's class from a classifier text, each site's recruitment status.
+
+Nothing here runs on a study fhir-adapter wrote (``is_ours``): our own bundles read back exactly through the mappers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from fhir_adapter import terminology
+from fhir_adapter.fhir.common import JSON, Resolver, ext_url, has_party_role, party_role
+from fhir_adapter.fhir.foreign_issues import element_issues
+from fhir_adapter.fhir.foreign_issues import warning as _warning
+from fhir_adapter.fhir.r5.evidence_variable import from_exposure
+from fhir_adapter.issues import Issue
+from fhir_adapter.model import DateInfo, Intervention, Organization, Trial
+
+# The NCT id's system as other writers spell it: HL7's ct.gov example uses https://clinicaltrials.gov (ours); others
+# add a trailing slash, use http, www. or the path /nctid (https://clinicaltrials.gov/nctid is in the Vulcan and
+# mCODE IGs' examples). Linear: no nested quantifier.
+_NCT_SYSTEM = re.compile(r"^https?://(?:www\.)?clinicaltrials\.gov(?:/nctid|/ct2/show)?/?$", re.IGNORECASE)
+# An NCT id (https://clinicaltrials.gov/policy/faq: "NCT" followed by 8 digits).
+_NCT_VALUE = re.compile(r"^NCT\d{8}$")
+# The ct.gov enumeration systems as the FEvIR converter writes them (HL7/fhir source/researchstudy/
+# researchstudy-example-ctgov-study-record.xml, current build): same enumerations as our data-api systems.
+_FEVIR_ENUM = re.compile(r"^https?://(?:www\.)?clinicaltrials\.gov/data-about-studies/study-data-structure#enum-(\w+)$")
+_CTGOV_ENUM_BASE = "https://clinicaltrials.gov/data-api/api#enum-"
+_OURS = "https://fhir-adapter.dev/"
+_STATUS_SYSTEMS = ("http://hl7.org/fhir/research-study-status",)
+# R5 writes the phase system as http://hl7.org/fhir/research-study-phase, HL7's own R5 example and R4 as
+# http://terminology.hl7.org/CodeSystem/research-study-phase: the codes are the same.
+_PHASE_SYSTEMS = (terminology.system("research-study-phase"), terminology.system("research-study-phase-r4"))
+_RS = "ResearchStudy"
+_OVERALL_STUDY = "overall-study"  # research-study-status code of the study's whole period (R5 progressStatus)
+_SITE_PREFIX = "#fhir-adapter-site-"  # keys of the Location views made for sites that are not Locations
+# The FEvIR converter's R5 output (HL7's R5 example researchstudy-example-ctgov-study-record) writes each design fact
+# as a text "<label>: <ct.gov value>"; label -> the ct.gov axis whose wording the value is. Linear: one class each.
+_DESIGN_TEXT = re.compile(r"^([A-Za-z. ]+): ([A-Za-z_ ,/()-]+)$")
+_DESIGN_LABELS = {
+    "Design Masking": "masking",
+    "Design Who Masked": "who-masked",
+    "Design Allocation": "allocation",
+    "Design Intervention Model": "intervention-model",
+    "Design Observational Model": "observational-model",
+    "Design Time Perspective": "time-perspective",
+    "Design Primary Purpose": "primary-purpose",
+    "CT.gov StudyType": "study-type",
+}
+# relatedArtifact types that say where the record came from (FEvIR: "transforms" the ct.gov API record,
+# "transformed-with" its converter), not a reference of the trial: https://hl7.org/fhir/R5/valueset-related-artifact-type.html
+_PROVENANCE_ARTIFACTS = frozenset({"transforms", "transformed-with", "derived-from", "replaces", "replaced-with"})
+
+
+def nct_system_alias(system: str | None) -> bool:
+    """True if ``system`` names the ClinicalTrials.gov NCT id, however spelled."""
+    return bool(system) and bool(_NCT_SYSTEM.match(str(system)))
+
+
+def _canonical_identifier(ident: JSON) -> JSON:
+    nct = terminology.system("nct")
+    value = str(ident.get("value", "")).strip()
+    if nct_system_alias(ident.get("system")) or (not ident.get("system") and _NCT_VALUE.match(value)):
+        return {**ident, "system": nct}
+    return ident
+
+
+def _canonical_system(system: str) -> str:
+    if nct_system_alias(system):
+        return terminology.system("nct")
+    m = _FEVIR_ENUM.match(system)
+    if m and _CTGOV_ENUM_BASE + m.group(1) in terminology.all_systems():
+        return _CTGOV_ENUM_BASE + m.group(1)
+    return system
+
+
+def canonical_systems(node: Any) -> Any:
+    """A copy of ``node`` with every NCT or ct.gov enumeration system alias replaced by ours (and an identifier
+    whose value is an NCT id but that has no system given the NCT system)."""
+    if isinstance(node, list):
+        return [canonical_systems(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: canonical_systems(v) for k, v in node.items()}
+    if isinstance(out.get("system"), str):
+        out["system"] = _canonical_system(out["system"])
+    if isinstance(out.get("identifier"), list):
+        out["identifier"] = [_canonical_identifier(i) if isinstance(i, dict) else i for i in out["identifier"]]
+    return out
+
+
+def is_ours(rs: JSON) -> bool:
+    """True if fhir-adapter wrote the study: an extension or a code system of its own anywhere in it."""
+
+    def ours(node: Any) -> bool:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k in ("url", "system") and isinstance(v, str) and v.startswith(_OURS):
+                    return True
+                if k != "contained" and ours(v):
+                    return True
+        elif isinstance(node, list):
+            return any(ours(v) for v in node)
+        return False
+
+    return ours({k: v for k, v in rs.items() if k != "contained"})
+
+
+def study_key(rs: JSON) -> str:
+    """What a study is known by: its NCT id, else its official (else first) identifier's value, else
+    ``ResearchStudy-<id>`` (the file stem ``pull`` writes it under)."""
+    idents = [i for i in rs.get("identifier", []) if isinstance(i, dict) and i.get("value")]
+    for i in idents:
+        if nct_system_alias(i.get("system")) or _NCT_VALUE.match(str(i["value"])):
+            return str(i["value"])
+    official = [i for i in idents if i.get("use") == "official"] + idents
+    if official:
+        return str(official[0]["value"])
+    return f"ResearchStudy-{rs.get('id') or 'unidentified'}"
+
+
+# --------------------------------------------------------------------------------------------- before the mappers
+
+
+def _location_view(target: JSON) -> JSON:
+    """A Location-shaped view of an Organization used as a site (R5 ``site`` allows Organization)."""
+    addresses = target.get("address") or [{}]
+    return {"resourceType": "Location", "name": target.get("name"), "address": addresses[0]}
+
+
+def _site_targets(ref: JSON, resolve: Resolver) -> list[tuple[JSON, str | None]]:
+    """(Location-shaped resource, research-study-status code of a site study) of one ``site`` reference."""
+    target = resolve(ref)
+    if target is None:
+        return []
+    kind = target.get("resourceType")
+    if kind == "Organization":
+        return [(_location_view(target), None)]
+    if kind != "ResearchStudy":
+        return [(target, None)]
+    # A site study (HL7's ct.gov example): its own sites are the places, its state the site's recruitment status.
+    state = _state_codes(target)
+    out: list[tuple[JSON, str | None]] = []
+    for inner in target.get("site", []):
+        found = resolve(inner)
+        if found is not None and found.get("resourceType") != "ResearchStudy":
+            view = found if found.get("resourceType") == "Location" else _location_view(found)
+            out.append((view, state[0] if state else None))
+    return out
+
+
+def _state_codes(rs: JSON) -> list[str]:
+    """The research-study-status codes of ``progressStatus`` that are states (not the overall-study period)."""
+    return [
+        str(c.get("code"))
+        for p in rs.get("progressStatus", [])
+        for c in (p.get("state") or {}).get("coding", [])
+        if c.get("system") in _STATUS_SYSTEMS and c.get("code") and c.get("code") != _OVERALL_STUDY
+    ]
+
+
+def _party(p: JSON, has_lead: bool) -> JSON | None:
+    """An associatedParty as the mappers read it; None for a plain ``sponsor`` beside a lead sponsor (the mappers
+    have no place for it: reported as not read)."""
+    if has_party_role(p, "sponsor"):
+        return {**p, "role": party_role("lead-sponsor")} if not has_lead else None
+    if has_party_role(p, "recruitment-contact") or has_party_role(p, "general-contact"):
+        return {**p, "extension": [*p.get("extension", []), {"url": ext_url("central-contact"), "valueBoolean": True}]}
+    role = p.get("role") or {}
+    codes = [str(c.get("code")) for c in role.get("coding", []) if c.get("code")]
+    tokens = [terminology.from_fhir("official-role", c) for c in codes]
+    if role.get("text"):
+        tokens.append(terminology.normalize("official-role", str(role["text"])))
+    token = next((t for t in tokens if t), None)
+    if token is None:
+        return p
+    extra = {"system": terminology.ctgov_system("official-role"), "code": token}
+    return {**p, "role": {**role, "coding": [*role.get("coding", []), extra]}}
+
+
+def _design(cc: JSON) -> JSON:
+    """A studyDesign concept with the ct.gov coding its FEvIR text ("Design Allocation: Randomized") names."""
+    m = _DESIGN_TEXT.match(str(cc.get("text") or ""))
+    axis = _DESIGN_LABELS.get(m.group(1).strip()) if m else None
+    token = terminology.normalize(axis, m.group(2)) if axis and m else None
+    if token is None or axis is None:
+        return cc
+    return {**cc, "coding": [*cc.get("coding", []), {"system": terminology.ctgov_system(axis), "code": token}]}
+
+
+def _related(a: JSON) -> JSON | None:
+    """A relatedArtifact as the mappers read it: None for the record's provenance, a bare documentation link as a
+    see-also link (the mappers' classifier text), else as it is."""
+    if a.get("type") in _PROVENANCE_ARTIFACTS:
+        return None
+    if a.get("type") == "documentation" and not a.get("citation") and not a.get("classifier"):
+        return {**a, "classifier": [{"text": "see-also-link"}], "label": a.get("label") or a.get("display")}
+    return a
+
+
+@dataclass(slots=True)
+class Prepared:
+    """A foreign study as the R5 mappers read it (``study``), the Location views its sites now point at by
+    ``#key``, each site's research-study-status code (or None) in site order, and what was left aside."""
+
+    study: JSON
+    views: dict[str, JSON] = field(default_factory=dict)
+    site_states: list[str | None] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+
+
+def _sites(rs: JSON, resolve: Resolver, out: Prepared) -> list[JSON]:
+    sites: list[JSON] = []
+    for i, ref in enumerate(rs.get("site", [])):
+        targets = _site_targets(ref, resolve)
+        if not targets:
+            out.issues.append(_warning(f"{_RS}.site[{i}]", f"site {ref.get('reference')!r} not found in the bundle"))
+        for view, status in targets:
+            key = f"{_SITE_PREFIX}{len(sites)}"
+            out.views[key] = view
+            sites.append({"reference": key})
+            out.site_states.append(status)
+    return sites
+
+
+def prepared(rs: JSON, resolve: Resolver) -> Prepared:
+    """The study ``rs`` (R5-shaped) as the R5 mappers read it: sites as Locations, party roles and FEvIR design
+    texts with their ct.gov codings, provenance artifacts left aside (each named in ``issues``)."""
+    out = Prepared(rs)
+    sites = _sites(rs, resolve, out)
+    has_lead = any(has_party_role(p, "lead-sponsor") for p in rs.get("associatedParty", []))
+    parties = [_party(p, has_lead) for p in rs.get("associatedParty", [])]
+    related = [_related(a) for a in rs.get("relatedArtifact", [])]
+    out.issues += [
+        _warning(f"{_RS}.relatedArtifact[{i}]", f"{a.get('type')} artifact (the record's provenance) not read")
+        for i, (a, kept) in enumerate(zip(rs.get("relatedArtifact", []), related, strict=True))
+        if kept is None
+    ]
+    out.study = {
+        **rs,
+        "site": sites,
+        "associatedParty": [p for p in parties if p is not None],
+        "studyDesign": [_design(cc) for cc in rs.get("studyDesign", [])],
+        "relatedArtifact": [a for a in related if a is not None],
+    }
+    return out
+
+
+def resolver_with(views: dict[str, JSON], resolve: Resolver) -> Resolver:
+    """``resolve`` that also finds the Location views of :func:`prepared`."""
+
+    def find(ref: JSON | None) -> JSON | None:
+        target = (ref or {}).get("reference")
+        if isinstance(target, str) and target in views:
+            return views[target]
+        return resolve(ref)
+
+    return find
+
+
+# ---------------------------------------------------------------------------------------------- after the mappers
+
+
+def _date(value: Any, actual: bool | None) -> DateInfo | None:
+    if not isinstance(value, str) or not value:
+        return None
+    return DateInfo(value[:10], None if actual is None else "ACTUAL" if actual else "ESTIMATED")
+
+
+def _complete_dates(t: Trial, rs: JSON) -> None:
+    """Start and completion from the ``overall-study`` period (its ``actual`` flag), else from ``period``."""
+    for p in rs.get("progressStatus", []):
+        codes = {c.get("code") for c in (p.get("state") or {}).get("coding", []) if c.get("system") in _STATUS_SYSTEMS}
+        if _OVERALL_STUDY in codes:
+            period, actual = p.get("period") or {}, p.get("actual")
+            t.start_date = t.start_date or _date(period.get("start"), actual)
+            t.completion_date = t.completion_date or _date(period.get("end"), actual)
+    period = rs.get("period") or {}
+    t.start_date = t.start_date or _date(period.get("start"), None)
+    t.completion_date = t.completion_date or _date(period.get("end"), None)
+
+
+def _phases(phase: JSON | None) -> list[str]:
+    for c in (phase or {}).get("coding", []):
+        if c.get("system") in _PHASE_SYSTEMS and c.get("code"):
+            tokens = terminology.phase_tokens(str(c["code"]))
+            if tokens:
+                return tokens
+    text = (phase or {}).get("text")
+    return terminology.normalize_phase(str(text)) if text else []
+
+
+def _sponsor_class(rs: JSON, org: Organization) -> None:
+    """The lead sponsor's ct.gov class from its classifier text (HL7's example writes ``{"text": "INDUSTRY"}``)."""
+    for p in rs.get("associatedParty", []):
+        if has_party_role(p, "lead-sponsor"):
+            for cc in p.get("classifier", []):
+                token = terminology.normalize("sponsor-class", str(cc.get("text") or ""))
+                if token:
+                    org.agency_class = token
+                    return
+
+
+def _exposure(ev: JSON, arm: str) -> Intervention:
+    """An intervention from an exposure EvidenceVariable of another writer (FEvIR: the type as a useContext text)."""
+    i = from_exposure(ev)
+    for uc in ev.get("useContext", []):
+        text = (uc.get("valueCodeableConcept") or {}).get("text")
+        i.type = i.type or (terminology.normalize("intervention-type", str(text)) if text else None)
+    i.arm_labels = i.arm_labels or [arm]
+    return i
+
+
+def _complete_arms(t: Trial, rs: JSON, resolve: Resolver) -> None:
+    """Arm types from a comparisonGroup type in text, interventions from its ``intendedExposure`` references."""
+    found: dict[str, Intervention] = {}
+    for arm, g in zip(t.arms, rs.get("comparisonGroup", []), strict=False):
+        text = (g.get("type") or {}).get("text")
+        arm.type = arm.type or (terminology.normalize("arm-type", str(text)) if text else None)
+        for ref in g.get("intendedExposure", []):
+            ev = resolve(ref)
+            if ev is None or ev.get("resourceType") != "EvidenceVariable":
+                continue
+            i = _exposure(ev, arm.label)
+            if i.name in found:
+                found[i.name].arm_labels += [a for a in i.arm_labels if a not in found[i.name].arm_labels]
+            else:
+                found[i.name] = i
+            if not arm.intervention_names:
+                arm.intervention_names = []
+            arm.intervention_names.append(str(ref.get("display") or i.name))
+    if not t.interventions:
+        t.interventions = list(found.values())
+
+
+def complete(t: Trial, rs: JSON, site_states: list[str | None], resolve: Resolver) -> None:
+    """Fill what the mappers left empty from the HL7 elements of ``rs`` (the prepared R5-shaped study)."""
+    if t.overall_status is None:
+        tokens = [terminology.from_fhir("overall-status", c) for c in _state_codes(rs)]
+        t.overall_status = next((tok for tok in tokens if tok), None)
+    _complete_dates(t, rs)
+    if not t.phases:
+        t.phases = _phases(rs.get("phase"))
+    if t.lead_sponsor is not None and t.lead_sponsor.agency_class is None:
+        _sponsor_class(rs, t.lead_sponsor)
+    for site, state in zip(t.sites, site_states, strict=False):
+        if site.status is None and state:
+            site.status = terminology.from_fhir("recruitment-status", state)
+    if not any(a.intervention_names for a in t.arms):
+        _complete_arms(t, rs, resolve)
+
+
+def reading(mapper: Callable[[JSON, Resolver], Trial], rs: JSON, resolve: Resolver) -> Trial:
+    """``mapper(rs, resolve)`` of a foreign R5-shaped study: prepared, mapped, completed, with a warning for each
+    part not understood (``fhir.foreign_issues.element_issues``)."""
+    prep = prepared(rs, resolve)
+    find = resolver_with(prep.views, resolve)
+    t = mapper(prep.study, find)
+    complete(t, prep.study, prep.site_states, find)
+    t.issues += prep.issues + element_issues(prep.study, t)
+    if t.nct_id is None:
+        t.issues.append(
+            Issue("information", f"{_RS}.identifier", f"no NCT id: the study is known as {study_key(rs)!r}")
+        )
+    return t
