@@ -2,8 +2,9 @@
 
 A small Java entry point in ``validators/hapi`` (one shaded jar) validates R4 or R5 resources with HAPI FHIR 8.8.0's
 ``FhirInstanceValidator`` over a ``ValidationSupportChain``; no terminology server is used. Codes in systems the
-validator cannot check offline (our ct.gov code systems, MeSH, ...) give warnings, never errors. See
-``validators/README.md`` for the settings and measurements.
+validator cannot check offline (MeSH, SEVCO, ...) give warnings, never errors; fhir-adapter's own code systems and
+extensions are loaded from its published definitions (``mappings/definitions``, :mod:`fhir_adapter.definitions`), so
+they are checked. See ``validators/README.md`` for the settings and measurements.
 
 The library never builds Java: the jar is built by ``BUILD_COMMAND`` (``.ci/run`` runs it) and found through one
 explicit setting, the environment variable ``FHIR_ADAPTER_HAPI_JAR`` (``JAR_ENV``). An installed wheel without Java
@@ -29,6 +30,7 @@ from typing import Any, get_args
 
 import orjson
 
+from fhir_adapter.definitions import definitions_dir
 from fhir_adapter.errors import FhirAdapterError
 from fhir_adapter.issues import Issue, Severity
 
@@ -120,12 +122,16 @@ def hapi_validate(
     fhir_version: str = "R5",
     *,
     timeout: float | None = None,
+    definitions: bool = True,
 ) -> list[list[Issue]]:
     """Validate each resource (a dict, or a Path to a JSON file) with HAPI FHIR; one list of Issues per input, in order.
 
     Locations are HAPI's FHIRPath locations, e.g. ``Bundle.entry[0].resource/*ResearchStudy/abc*/.status`` (the
     ``/*Type/id*/`` comment names the resource inside a bundle). Severities are fatal, error, warning, information.
     The JVM is started once for the whole list; ``timeout`` (seconds) defaults to 300 s plus 5 s per input.
+    With ``definitions`` (the default) the validator loads fhir-adapter's published CodeSystems, ValueSets and
+    extension StructureDefinitions of the release (:mod:`fhir_adapter.definitions`), so that our ct.gov codes and
+    extensions are checked instead of reported as unknown.
     Raises ``HapiUnavailable`` when Java or the jar is missing (see :func:`require_hapi`), ``FhirAdapterError`` when
     the validator fails.
     """
@@ -139,7 +145,10 @@ def hapi_validate(
     java = shutil.which("java") or "java"
     stdin = b"\n".join(_to_line(item) for item in items) + b"\n"
     limit = timeout if timeout is not None else 300.0 + 5.0 * len(items)
-    cmd = [java, "-jar", str(jar), "--version", version, "-"]
+    cmd = [java, "-jar", str(jar), "--version", version]
+    if definitions:
+        cmd += ["--definitions", str(definitions_dir(version))]
+    cmd.append("-")
     try:
         done = subprocess.run(cmd, input=stdin, capture_output=True, timeout=limit, check=False)
     except subprocess.TimeoutExpired as exc:

@@ -9,6 +9,7 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import org.hl7.fhir.common.hapi.validation.support.CommonCodeSystemsTerminologyService;
 import org.hl7.fhir.common.hapi.validation.support.InMemoryTerminologyServerValidationSupport;
+import org.hl7.fhir.common.hapi.validation.support.PrePopulatedValidationSupport;
 import org.hl7.fhir.common.hapi.validation.support.SnapshotGeneratingValidationSupport;
 import org.hl7.fhir.common.hapi.validation.support.UnknownCodeSystemWarningValidationSupport;
 import org.hl7.fhir.common.hapi.validation.support.ValidationSupportChain;
@@ -17,6 +18,7 @@ import org.hl7.fhir.r5.utils.validation.constants.BestPracticeWarningLevel;
 import org.hl7.fhir.utilities.validation.ValidationMessage;
 
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.OutputStreamWriter;
 import java.io.PrintWriter;
@@ -31,8 +33,13 @@ import java.util.List;
  * fhir-adapter's offline HAPI FHIR validator.
  *
  * <pre>
- * java -jar fhir-adapter-hapi-validator.jar --version R4|R5 [--timing] [--no-warmup] FILE... | -
+ * java -jar fhir-adapter-hapi-validator.jar --version R4|R5 [--definitions DIR]... [--timing] [--no-warmup] FILE... | -
  * </pre>
+ *
+ * {@code --definitions DIR} loads every {@code *.json} file of DIR (a CodeSystem, ValueSet or StructureDefinition, or
+ * a Bundle of them) into the validation chain before any input, so that codes and extensions they define are checked
+ * instead of reported as unknown: fhir-adapter's own definitions are {@code mappings/definitions/R5} and {@code R4}
+ * (written by tools/build_definitions.py). It may be given more than once.
  *
  * Every FILE is validated in turn. {@code -} reads standard input line by line until end of input: a line that starts
  * with <code>{</code> is one FHIR resource in JSON (NDJSON), any other non-blank line is a file path. For each input
@@ -72,7 +79,9 @@ public final class Main {
 		final FhirValidator myValidator;
 		final CapturingInstanceValidator myInstanceValidator;
 
-		Engine(String theVersion) {
+		final int myDefinitionCount;
+
+		Engine(String theVersion, List<Path> theDefinitionDirs) throws IOException {
 			FhirContext ctx;
 			switch (theVersion) {
 				case "R4" -> ctx = FhirContext.forR4();
@@ -84,9 +93,14 @@ public final class Main {
 			UnknownCodeSystemWarningValidationSupport unknownCodeSystems =
 					new UnknownCodeSystemWarningValidationSupport(ctx);
 			unknownCodeSystems.setNonExistentCodeSystemSeverity(IValidationSupport.IssueSeverity.WARNING);
+			// Our published CodeSystems, ValueSets and extension StructureDefinitions: their codes and extensions are
+			// checked (a code outside a complete CodeSystem is an error) instead of reported as unknown.
+			PrePopulatedValidationSupport definitions = Definitions.load(ctx, theDefinitionDirs);
+			myDefinitionCount = definitions.countAll();
 			ValidationSupportChain chain = new ValidationSupportChain(
 					new XverPathsSupport(ctx),
 					new DefaultProfileValidationSupport(ctx),
+					definitions,
 					new CommonCodeSystemsTerminologyService(ctx),
 					new InMemoryTerminologyServerValidationSupport(ctx),
 					new SnapshotGeneratingValidationSupport(ctx),
@@ -167,7 +181,8 @@ public final class Main {
 
 	private static int usage(String theMessage) {
 		System.err.println("error: " + theMessage);
-		System.err.println("usage: java -jar fhir-adapter-hapi-validator.jar --version R4|R5 [--timing] [--no-warmup] FILE... | -");
+		System.err.println("usage: java -jar fhir-adapter-hapi-validator.jar --version R4|R5 [--definitions DIR]..."
+				+ " [--timing] [--no-warmup] FILE... | -");
 		return 2;
 	}
 
@@ -178,6 +193,7 @@ public final class Main {
 		boolean timing = false;
 		boolean warmup = true;
 		List<String> inputs = new ArrayList<>();
+		List<Path> definitionDirs = new ArrayList<>();
 		for (int i = 0; i < theArgs.length; i++) {
 			String arg = theArgs[i];
 			switch (arg) {
@@ -186,6 +202,16 @@ public final class Main {
 						return usage("--version needs R4 or R5");
 					}
 					version = theArgs[++i].toUpperCase();
+				}
+				case "--definitions" -> {
+					if (i + 1 >= theArgs.length) {
+						return usage("--definitions needs a folder");
+					}
+					Path dir = Path.of(theArgs[++i]);
+					if (!Files.isDirectory(dir)) {
+						return usage("--definitions " + dir + " is not a folder");
+					}
+					definitionDirs.add(dir);
 				}
 				case "--timing" -> timing = true;
 				case "--no-warmup" -> warmup = false;
@@ -203,7 +229,13 @@ public final class Main {
 			return usage("no input: give file paths or - for standard input");
 		}
 
-		Engine engine = new Engine(version);
+		Engine engine;
+		try {
+			engine = new Engine(version, definitionDirs);
+		} catch (IOException | RuntimeException e) {
+			System.err.println("error: cannot load the definitions: " + e);
+			return 2;
+		}
 		long contextNanos = System.nanoTime();
 		if (warmup) {
 			// Loads the core StructureDefinitions, snapshots and terminology caches once, before the first input.
@@ -216,6 +248,7 @@ public final class Main {
 			t.addProperty("version", version);
 			t.addProperty("jvm_start_ms", jvmStartMs);
 			t.addProperty("context_ms", (contextNanos - mainStartNanos) / 1_000_000);
+			t.addProperty("definitions", engine.myDefinitionCount);
 			t.addProperty("warmup_ms", (warmupNanos - contextNanos) / 1_000_000);
 			System.err.println(t);
 			System.err.flush();
