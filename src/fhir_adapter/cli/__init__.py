@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "push": "Push trials to a FHIR server with conditional PUTs (pushing twice changes nothing).",
     "pull": "Pull trials from a FHIR server into collection bundles.",
     "match": "Pre-screen a patient (a FHIR file, or one on a FHIR server) against trials.",
+    "definitions": "Write fhir-adapter's CodeSystems, ValueSets and extension StructureDefinitions to a folder.",
 }
 
 # Every setting read from the environment, for the main help (the README says the same).
