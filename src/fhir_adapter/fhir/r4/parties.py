@@ -1,8 +1,10 @@
 """Organization, Practitioner, PractitionerRole and Location (R4), both ways.
 
-Organization, Practitioner and PractitionerRole as the R5 mappers write them are valid R4 as they are. R5
+Organization and Practitioner as the R5 mappers write them are valid R4 as they are. R5
 ``Location.contact`` (ExtendedContactDetail: the site's contacts) has no R4 element: each contact is a
-``Location.contact`` R5-element extension (purpose, name, telecom).
+``Location.contact`` R5-element extension (purpose, name, telecom). R5 ``PractitionerRole.contact[].telecom`` (a
+central contact's phone and e-mail) is R4 ``PractitionerRole.telecom``
+(https://hl7.org/fhir/R4/practitionerrole.html); the R5 mappers write nothing else in ``contact``.
 """
 
 from __future__ import annotations
@@ -27,9 +29,27 @@ def lift_location(loc: JSON) -> JSON:
     return pruned(out)
 
 
+def down_role(role: JSON) -> JSON:
+    """R5 PractitionerRole -> R4: the telecom of every ``contact`` as ``telecom``."""
+    points = [t for c in role.get("contact", []) for t in c.get("telecom", [])]
+    return pruned({**{k: v for k, v in role.items() if k != "contact"}, "telecom": points})
+
+
+def lift_role(role: JSON) -> JSON:
+    """R4 PractitionerRole -> R5 (the way back of :func:`down_role`)."""
+    points = role.get("telecom") or []
+    return pruned({**{k: v for k, v in role.items() if k != "telecom"}, "contact": [{"telecom": points}]})
+
+
+_DOWN = {"Location": down_location, "PractitionerRole": down_role}
+_LIFT = {"Location": lift_location, "PractitionerRole": lift_role}
+
+
 def down(resource: JSON) -> JSON:
-    return down_location(resource) if resource.get("resourceType") == "Location" else resource
+    convert = _DOWN.get(resource.get("resourceType", ""))
+    return convert(resource) if convert else resource
 
 
 def lift(resource: JSON) -> JSON:
-    return lift_location(resource) if resource.get("resourceType") == "Location" else resource
+    convert = _LIFT.get(resource.get("resourceType", ""))
+    return convert(resource) if convert else resource

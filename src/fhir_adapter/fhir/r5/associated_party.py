@@ -3,6 +3,10 @@
 Roles are research-study-party-role codes (https://hl7.org/fhir/R5/valueset-research-study-party-role.html) from
 the ConceptMaps of ``mappings/``; the responsible party and the central contacts carry fhir-adapter extensions
 (``responsible-party``, ``central-contact``: listed in ``mappings/README.md``) so the way back tells them apart.
+
+One person is one Practitioner (:class:`~fhir_adapter.fhir.r5.parties.People`): the responsible investigator, an
+official and a central contact of the same name and affiliation share it, each role with its own PractitionerRole
+(title, affiliation, the contact's phone and e-mail) where it has any.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 from fhir_adapter.fhir import common
 from fhir_adapter.fhir.common import JSON, Context, Resolver, coded, extension, get_extension, text_cc, token_of
 from fhir_adapter.fhir.r5.parties import (
+    People,
     contact_from_telecom,
     from_organization,
     from_person,
@@ -23,6 +28,9 @@ def associated_parties(ctx: Context, t: Trial) -> list[JSON]:
     """``ResearchStudy.associatedParty``: lead sponsor, collaborators, responsible party, officials and central
     contacts, in that order, adding the Organizations and people they refer to to ``ctx``."""
     out: list[JSON] = []
+    rp = t.responsible_party
+    named = [(o.name, o.affiliation) for o in t.officials] + [(c.name, None) for c in t.central_contacts]
+    people = People(named + ([(rp.name, rp.affiliation)] if rp else []))
     for org, role in [(t.lead_sponsor, "lead-sponsor")] + [(c, "collaborator") for c in t.collaborators]:
         if org is not None:
             out.append(
@@ -33,15 +41,12 @@ def associated_parties(ctx: Context, t: Trial) -> list[JSON]:
                     "party": to_organization(ctx, org),
                 }
             )
-    rp = t.responsible_party
     if rp is not None:
         out.append(
             {
                 "name": rp.name,
                 "role": coded("responsible-party-type", rp.type) or text_cc("responsible party"),
-                "party": to_person(ctx, f"responsible-{rp.name}", rp.name, title=rp.title, affiliation=rp.affiliation)
-                if rp.name
-                else None,
+                "party": to_person(ctx, people, "responsible", rp.name, title=rp.title, affiliation=rp.affiliation),
                 "extension": [
                     extension("responsible-party", valueBoolean=True),
                     # pre-2017 records name the party in one free-text line and organisation
@@ -59,7 +64,7 @@ def associated_parties(ctx: Context, t: Trial) -> list[JSON]:
             {
                 "name": o.name,
                 "role": coded("official-role", o.role) or text_cc("official"),
-                "party": to_person(ctx, f"official-{i}", o.name, affiliation=o.affiliation),
+                "party": to_person(ctx, people, f"official-{i}", o.name, affiliation=o.affiliation),
             }
         )
     for i, c in enumerate(t.central_contacts):
@@ -67,7 +72,7 @@ def associated_parties(ctx: Context, t: Trial) -> list[JSON]:
             {
                 "name": c.name,
                 "role": coded("contact-role", c.role) or common.party_role("general-contact"),
-                "party": to_person(ctx, f"contact-{i}", c.name, contact=c),
+                "party": to_person(ctx, people, f"contact-{i}", c.name, contact=c),
                 "extension": [extension("central-contact", valueBoolean=True)],
             }
         )
@@ -86,29 +91,26 @@ def read_associated_parties(rs: JSON, t: Trial, resolve: Resolver) -> None:
             else:
                 t.collaborators.append(org)
         elif get_extension(p, "responsible-party"):
-            name, title, affiliation, _ = from_person(target, resolve)
+            person = from_person(target, resolve)
             old_name, old_org = (get_extension(p, f"responsible-party-old-{k}") for k in ("name-title", "organization"))
             t.responsible_party = ResponsibleParty(
                 type=token_of("responsible-party-type", p.get("role")),
-                name=p.get("name") or name,
-                title=title,
-                affiliation=affiliation,
+                name=p.get("name") or person.name,
+                title=person.title,
+                affiliation=person.affiliation,
                 old_name_title=old_name.get("valueString") if old_name else None,
                 old_organization=old_org.get("valueString") if old_org else None,
             )
         elif get_extension(p, "central-contact"):
-            name, _, _, person = from_person(target, resolve)
-            t.central_contacts.append(
-                contact_from_telecom(
-                    p.get("name") or name, token_of("contact-role", p.get("role")), person.get("telecom", [])
-                )
-            )
+            person = from_person(target, resolve)
+            role = token_of("contact-role", p.get("role"))
+            t.central_contacts.append(contact_from_telecom(p.get("name") or person.name, role, person.telecom))
         else:
-            name, _, affiliation, _ = from_person(target, resolve)
+            person = from_person(target, resolve)
             t.officials.append(
                 Official(
-                    name=p.get("name") or name or "",
+                    name=p.get("name") or person.name or "",
                     role=token_of("official-role", p.get("role")),
-                    affiliation=affiliation,
+                    affiliation=person.affiliation,
                 )
             )

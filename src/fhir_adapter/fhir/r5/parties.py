@@ -13,7 +13,10 @@ https://hl7.org/fhir/R5/valueset-jurisdiction.html) and in ``Location.address.co
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from functools import cache
 
 from fhir_adapter import terminology
@@ -24,6 +27,10 @@ from fhir_adapter.model import Contact, Organization, Site
 # HL7's "Original Text" extension (http://hl7.org/fhir/extensions/StructureDefinition-originalText.html, context
 # Element, valueString): the country name as ct.gov wrote it, beside the ISO code in Address.country.
 ORIGINAL_TEXT = "http://hl7.org/fhir/StructureDefinition/originalText"
+# HL7's "ContactPoint Extension" (http://hl7.org/fhir/extensions/StructureDefinition-contactpoint-extension.html,
+# context ContactPoint, valueString): the number dialled after connecting (ct.gov phoneExt / phone_ext).
+CONTACTPOINT_EXTENSION = "http://hl7.org/fhir/StructureDefinition/contactpoint-extension"
+_WORDS = re.compile(r"\w+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,13 +118,14 @@ def from_organization(resource: JSON | None) -> Organization | None:
 
 
 def telecom(contact: Contact) -> list[JSON]:
+    """The contact points of a contact: the phone (its extension in HL7's ``contactpoint-extension``) and e-mail."""
     out: list[JSON] = []
     if contact.phone or contact.phone_ext:
         out.append(
             {
                 "system": "phone",
                 "value": contact.phone,
-                "extension": [extension("phone-extension", valueString=contact.phone_ext)]
+                "extension": [{"url": CONTACTPOINT_EXTENSION, "valueString": contact.phone_ext}]
                 if contact.phone_ext
                 else None,
             }
@@ -127,61 +135,120 @@ def telecom(contact: Contact) -> list[JSON]:
     return out
 
 
+def _phone_ext(point: JSON) -> str | None:
+    """The extension of a phone: HL7's ``contactpoint-extension``, or fhir-adapter's older ``phone-extension``."""
+    official = next((e for e in point.get("extension", []) if e.get("url") == CONTACTPOINT_EXTENSION), None)
+    ext = official or get_extension(point, "phone-extension")
+    return str(ext["valueString"]) if ext and ext.get("valueString") else None
+
+
 def contact_from_telecom(name: str | None, role: str | None, points: list[JSON]) -> Contact:
     c = Contact(name=name, role=role)
     for p in points:
         if p.get("system") == "phone":
             c.phone = p.get("value")
-            ext = get_extension(p, "phone-extension")
-            c.phone_ext = ext.get("valueString") if ext else None
+            c.phone_ext = _phone_ext(p)
         elif p.get("system") == "email":
             c.email = p.get("value")
     return c
 
 
+def identity_words(text: str | None) -> str:
+    """A name or affiliation as compared for identity: its words, case-folded (punctuation and spacing ignored)."""
+    return " ".join(_WORDS.findall(unicodedata.normalize("NFKC", text or "").casefold()))
+
+
+class People:
+    """Who is who among the named people of one trial, so that one person is one Practitioner.
+
+    A person is a name at an affiliation. A mention without an affiliation (a central contact) is the person of
+    that name when exactly one affiliation is known for the name; two people of one name at different
+    affiliations stay two, and so does an unaffiliated mention of such a name."""
+
+    def __init__(self, named: Iterable[tuple[str | None, str | None]]) -> None:
+        self._affiliations: dict[str, set[str]] = {}
+        for name, affiliation in named:
+            known = self._affiliations.setdefault(identity_words(name), set())
+            if identity_words(affiliation):
+                known.add(identity_words(affiliation))
+
+    def key(self, name: str | None, affiliation: str | None) -> str | None:
+        """The identity key of a person (the Practitioner's id derives from it), None without a name."""
+        words = identity_words(name)
+        if not words:
+            return None
+        at = identity_words(affiliation)
+        known = self._affiliations.get(words, set())
+        if not at and len(known) == 1:
+            at = next(iter(known))
+        return f"person|{words}|{at}"
+
+
 def to_person(
     ctx: Context,
-    key: str,
+    people: People,
+    role_key: str,
     name: str | None,
     contact: Contact | None = None,
     title: str | None = None,
     affiliation: str | None = None,
-) -> JSON:
-    """Reference to a Practitioner, or to a PractitionerRole when a title or an affiliation is known."""
-    practitioner = ctx.add(
-        "Practitioner",
-        key,
-        {
-            "name": [{"text": name}] if name else None,
-            "telecom": telecom(contact) if contact else None,
-        },
-    )
-    if not title and not affiliation:
+) -> JSON | None:
+    """Reference to the one Practitioner of a person, or to a PractitionerRole (keyed by ``role_key``) that refers
+    to it when the role has a title, an affiliation or contact points of its own
+    (https://hl7.org/fhir/R5/practitionerrole.html: ``contact`` holds the details "relevant to the specific
+    PractitionerRole")."""
+    key = people.key(name, affiliation)
+    practitioner = ctx.add("Practitioner", key, {"name": [{"text": name}]}) if key else None
+    points = telecom(contact) if contact else []
+    if not title and not affiliation and not points:
         return practitioner
     return ctx.add(
         "PractitionerRole",
-        key,
+        role_key,
         {
             "practitioner": practitioner,
             "organization": to_organization(ctx, Organization(affiliation)) if affiliation else None,
             "code": [text_cc(title)] if title else None,
+            "contact": [{"telecom": points}] if points else None,
         },
     )
 
 
-def from_person(resource: JSON | None, resolve: Resolver) -> tuple[str | None, str | None, str | None, JSON]:
-    """(name, title, affiliation, practitioner) of a Practitioner or PractitionerRole."""
+@dataclass(frozen=True, slots=True)
+class Person:
+    """What :func:`from_person` reads of a Practitioner or PractitionerRole."""
+
+    name: str | None = None
+    title: str | None = None
+    affiliation: str | None = None
+    telecom: list[JSON] = field(default_factory=list)
+
+
+def telecom_of(resource: JSON | None, resolve: Resolver) -> list[JSON]:
+    """The contact points of a party: a PractitionerRole's ``contact[].telecom``, else its Practitioner's
+    ``telecom`` (where fhir-adapter wrote them before issue 11, and where other tools may), else the resource's own
+    ``telecom`` (a Practitioner; an R4 PractitionerRole)."""
+    r = resource or {}
+    points = [t for c in r.get("contact", []) for t in c.get("telecom", [])] + r.get("telecom", [])
+    if not points and r.get("resourceType") == "PractitionerRole":
+        points = (resolve(r.get("practitioner")) or {}).get("telecom", [])
+    return list(points)
+
+
+def from_person(resource: JSON | None, resolve: Resolver) -> Person:
+    """The name, title, affiliation and contact points of a Practitioner or PractitionerRole."""
     if not resource:
-        return None, None, None, {}
+        return Person()
     title = affiliation = None
+    practitioner = resource
     if resource.get("resourceType") == "PractitionerRole":
         codes = resource.get("code") or []
         title = codes[0].get("text") if codes else None
         org = from_organization(resolve(resource.get("organization")))
         affiliation = org.name if org else None
-        resource = resolve(resource.get("practitioner")) or {}
-    names = resource.get("name") or [{}]
-    return names[0].get("text"), title, affiliation, resource
+        practitioner = resolve(resource.get("practitioner")) or {}
+    names = practitioner.get("name") or [{}]
+    return Person(names[0].get("text"), title, affiliation, telecom_of(resource, resolve))
 
 
 def to_location(ctx: Context, index: int, site: Site) -> JSON:
