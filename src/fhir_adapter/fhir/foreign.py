@@ -252,6 +252,11 @@ def prepared(rs: JSON, resolve: Resolver) -> Prepared:
     parties = [_party(p, has_lead) for p in rs.get("associatedParty", [])]
     related = [_related(a) for a in rs.get("relatedArtifact", [])]
     out.issues += [
+        _warning(f"{_RS}.associatedParty[{i}]", f"sponsor {p.get('name')!r} beside the lead sponsor is not read")
+        for i, (p, kept) in enumerate(zip(rs.get("associatedParty", []), parties, strict=True))
+        if kept is None
+    ]
+    out.issues += [
         _warning(f"{_RS}.relatedArtifact[{i}]", f"{a.get('type')} artifact (the record's provenance) not read")
         for i, (a, kept) in enumerate(zip(rs.get("relatedArtifact", []), related, strict=True))
         if kept is None

@@ -4,14 +4,15 @@ FHIR").
 
 Reported: each top-level element no mapper reads, each top-level extension that is neither fhir-adapter's nor an
 R5-element extension the R4 reader lifts, and, element by element, what was there but yielded nothing (a phase in a
-code system without a ct.gov equivalent, a status code that is not a state, a design concept in text only, a site
-a sponsor beside the lead sponsor). ``empty`` tells a study that yielded nothing at all.
+code system without a ct.gov equivalent, a status code that is not a state, a design concept in text only).
+``fhir.foreign.prepared`` adds what it leaves aside (a site that does not resolve, a sponsor beside the lead
+sponsor, a provenance artifact). ``empty`` tells a study that yielded nothing at all.
 """
 
 from __future__ import annotations
 
 from fhir_adapter import terminology
-from fhir_adapter.fhir.common import JSON, has_party_role
+from fhir_adapter.fhir.common import JSON
 from fhir_adapter.fhir.r4.common import OFFICIAL_XVER_BASE, XVER_BASE
 from fhir_adapter.issues import Issue
 from fhir_adapter.model import Trial
@@ -118,17 +119,6 @@ def _design_issues(rs: JSON) -> list[Issue]:
     ]
 
 
-def _party_issues(rs: JSON) -> list[Issue]:
-    parties = rs.get("associatedParty", [])
-    if not any(has_party_role(p, "lead-sponsor") for p in parties):
-        return []
-    return [
-        warning(f"{_RS}.associatedParty[{i}]", f"sponsor {p.get('name')!r} beside the lead sponsor is not read")
-        for i, p in enumerate(parties)
-        if has_party_role(p, "sponsor")
-    ]
-
-
 def element_issues(rs: JSON, t: Trial) -> list[Issue]:
     """Warnings for elements of the R5-shaped study ``rs`` that were there but yielded nothing in ``t``."""
     out: list[Issue] = []
@@ -138,7 +128,6 @@ def element_issues(rs: JSON, t: Trial) -> list[Issue]:
         states = "; ".join(_codes(p.get("state")) for p in rs["progressStatus"])
         out.append(warning(f"{_RS}.progressStatus", f"no overall status understood among: {states}"))
     out += _design_issues(rs)
-    out += _party_issues(rs)
     for i, cc in enumerate(rs.get("condition", [])):
         mesh = any("mesh" in str(c.get("system", "")).lower() for c in cc.get("coding", []))
         if cc.get("coding") and not cc.get("text") and not mesh:

@@ -10,6 +10,12 @@ PlanDefinition action's ``definitionCanonical``: ``GET ActivityDefinition?url=a,
 rest), each at most once; writes ``DIR/<NCTID>.json``
 collection bundles whose entries keep the server's ``Type/id`` references and carry ``fullUrl`` ``<base>/Type/id``,
 which ``from_bundle`` resolves. https://hl7.org/fhir/R5/search.html
+
+Any writer's trials, not only fhir-adapter's (issue 11): contained resources travel inside their study (``#id``
+references are not fetched), relative and absolute references into this server are followed, an absolute reference
+to another server is not fetched from this one (it could name another resource with the same ``Type/id``: a
+problem line says so), and a study without an NCT id is written under its own identifier
+(``fhir.foreign.study_key``: ``DIR/<identifier>.json``, else ``DIR/ResearchStudy-<id>.json``).
 """
 
 from __future__ import annotations
@@ -23,10 +29,11 @@ from typing import Any, BinaryIO
 import orjson
 
 from fhir_adapter.errors import FhirServerError, OutputError
+from fhir_adapter.fhir.foreign import study_key
 from fhir_adapter.release import FhirRelease
 from fhir_adapter.sinks.files import OutputFolder, UnusableId, output_stem
 from fhir_adapter.sinks.server.client import FhirClient
-from fhir_adapter.sinks.server.entries import canonicals_of, nct_of, refs_of, type_id
+from fhir_adapter.sinks.server.entries import canonicals_of, refs_of, type_id
 from fhir_adapter.sinks.server.search import SearchPlan, plan_search
 
 __all__ = ["PullSummary", "SearchQuery", "pull", "search_params"]
@@ -94,7 +101,8 @@ def _searches(query: SearchQuery, plan: SearchPlan) -> list[dict[str, str]]:
 class PullSummary:
     studies: int = 0
     written: list[Path] = field(default_factory=list)  # the bundle files (none when written to a stream)
-    pulled: list[str] = field(default_factory=list)  # the NCT ids whose bundle was written, file or stream
+    # the NCT ids (a study without one: its own identifier, ``fhir.foreign.study_key``) whose bundle was written
+    pulled: list[str] = field(default_factory=list)
     resources: int = 0
     requests: int = 0
     problems: list[str] = field(default_factory=list)  # one line each (missing references, duplicate NCT ids)
@@ -186,7 +194,7 @@ def _fetch_references(client: FhirClient, frontier: list[str], have: _Resources,
         canonicals: list[str] = []
         for key in frontier:
             done.add(key)
-            refs += [t for t in (type_id(v) for v in refs_of(have[key]) if not v.startswith("#")) if t]
+            refs += [t for t in (type_id(v) for v in _local_refs(client.base_url, have[key], summary)) if t]
             canonicals += canonicals_of(have[key])
         refs = [r for r in dict.fromkeys(refs) if r not in done]
         missing = client.fetch(refs, have)
@@ -196,6 +204,23 @@ def _fetch_references(client: FhirClient, frontier: list[str], have: _Resources,
         frontier = [r for r in refs if r in have and r not in done]
         frontier += [t for t in _canonical_targets(client, canonicals, have, by_url, summary) if t not in done]
         frontier = list(dict.fromkeys(frontier))
+
+
+def _local_refs(base_url: str, resource: dict[str, Any], summary: PullSummary | None = None) -> list[str]:
+    """The references of ``resource`` that name a resource of this server: relative (``Type/id``) or absolute under
+    ``base_url``; contained (``#id``, they travel inside) and ``urn:`` ones are not; an absolute reference to another
+    server is a problem (when ``summary`` is given), never fetched from this one."""
+    out: list[str] = []
+    for ref in refs_of(resource):
+        if ref.startswith(("#", "urn:")):
+            continue
+        if "://" in ref and not ref.startswith(base_url + "/"):
+            line = f"{ref}: on another server; not followed"
+            if summary is not None and line not in summary.problems:
+                summary.problems.append(line)
+            continue
+        out.append(ref)
+    return out
 
 
 def _canonical_targets(
@@ -230,21 +255,19 @@ def _write_studies(
     summary: PullSummary,
     on_study: OnStudy | None,
 ) -> None:
-    """One collection bundle per NCT id: the study and its closure; a second study with the same id is a problem."""
+    """One collection bundle per NCT id (a study without one: per ``study_key``): the study and its closure; a second
+    study with the same id is a problem."""
     by_nct: dict[str, str] = {}
     by_url = _by_url(have)
     for key, study in studies.items():
-        nct = nct_of(study)
-        if not nct:
-            summary.problems.append(f"{key}: no NCT identifier; skipped")
-            continue
+        nct = study_key(study)
         if nct in by_nct:
             summary.problems.append(
                 f"{nct}: more than one ResearchStudy on the server ({by_nct[nct]}, {key}); kept {by_nct[nct]}"
             )
             continue
         by_nct[nct] = key
-        members = _closure(key, have, by_url)
+        members = _closure(key, have, by_url, client.base_url)
         bundle = {
             "resourceType": "Bundle",
             "type": "collection",
@@ -285,13 +308,14 @@ def _search_with_include(client: FhirClient, params: dict[str, str]) -> Iterator
     yield from client.search_pages("ResearchStudy", {k: v for k, v in params.items() if k != "_include"})
 
 
-def _closure(start: str, have: _Resources, by_url: dict[str, str]) -> list[str]:
-    """``start`` and what it reaches in ``have`` through references and canonicals, breadth first."""
+def _closure(start: str, have: _Resources, by_url: dict[str, str], base_url: str) -> list[str]:
+    """``start`` and what it reaches in ``have`` through references to this server and canonicals, breadth first."""
     order, stack, seen = [], [start], {start}
     while stack:
         key = stack.pop(0)
         order.append(key)
-        targets = [type_id(v) for v in refs_of(have[key])] + [by_url.get(u) for u in canonicals_of(have[key])]
+        refs = _local_refs(base_url, have[key])
+        targets = [type_id(v) for v in refs] + [by_url.get(u) for u in canonicals_of(have[key])]
         for t in targets:
             if t and t in have and t not in seen:
                 seen.add(t)
