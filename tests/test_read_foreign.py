@@ -109,6 +109,8 @@ def test_the_hl7_ctgov_example_reads_its_parties_design_arms_and_outcomes() -> N
     assert len(t.interventions) == 8 and {i.type for i in t.interventions} == {"DRUG"}
     assert t.interventions[0].arm_labels == ["AP303"]
     assert len(t.outcomes) == len(study["outcomeMeasure"])
+    hl7_types = [m["type"][0]["coding"][0]["code"] for m in study["outcomeMeasure"]]
+    assert [o.type.lower() for o in t.outcomes] == hl7_types  # research-study-objective-type primary/secondary
     assert t.enrollment_count == 62
 
 
@@ -131,7 +133,16 @@ def test_a_fevir_record_of_the_current_build_reads_as_r5_with_its_contained_site
     assert (t.study_type, t.design.allocation, t.design.who_masked) == ("INTERVENTIONAL", "RANDOMIZED", ["PARTICIPANT"])
     warnings = _warnings(t)
     assert "SEVCO:01030" in warnings["ResearchStudy.phase"]  # a SEVCO phase has no ct.gov equivalent here
-    assert "ResearchStudy.objective" in warnings  # the R6 build's outcome measures: not read, and said so
+    # the R6 build's shapes: objective.outcomeMeasure.endpoint, comparisonGroup.eligibility -> contained Group
+    assert "ResearchStudy.objective" not in warnings
+    assert [(o.measure, o.type) for o in t.outcomes] == [
+        ("Single Dose and Food Effect Safety Outcome Measures", "PRIMARY"),
+        ("Effect of Food on the single dose Cmax", "SECONDARY"),
+    ]
+    assert [(a.label, a.type, a.intervention_names) for a in t.arms] == [
+        ("AP303", "EXPERIMENTAL", ["Drug: AP303 50 μg"]),
+        ("Placebo", "PLACEBO_COMPARATOR", ["Drug: Placebo 50 μg"]),
+    ]
 
 
 def test_the_r4_placeholder_reads_its_status_under_its_own_id() -> None:

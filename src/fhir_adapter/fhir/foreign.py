@@ -52,6 +52,11 @@ _STATUS_SYSTEMS = ("http://hl7.org/fhir/research-study-status",)
 # http://terminology.hl7.org/CodeSystem/research-study-phase: the codes are the same.
 _PHASE_SYSTEMS = (terminology.system("research-study-phase"), terminology.system("research-study-phase-r4"))
 _RS = "ResearchStudy"
+# research-study-objective-type: R5 core and terminology.hl7.org spellings (HL7's R5 example uses the latter)
+_OBJECTIVE_SYSTEMS = (
+    terminology.system("research-study-objective-type"),
+    terminology.system("research-study-objective-type-r4"),
+)
 _OVERALL_STUDY = "overall-study"  # research-study-status code of the study's whole period (R5 progressStatus)
 _SITE_PREFIX = "#fhir-adapter-site-"  # keys of the Location views made for sites that are not Locations
 # The FEvIR converter's R5 output (HL7's R5 example researchstudy-example-ctgov-study-record) writes each design fact
@@ -243,6 +248,61 @@ def _sites(rs: JSON, resolve: Resolver, out: Prepared) -> list[JSON]:
     return sites
 
 
+def _group_arm(g: JSON, resolve: Resolver) -> JSON:
+    """A comparisonGroup as R5 writes it, from the R6 build's shape (FEvIR's current output: ``eligibility`` ->
+    a Group whose ``useContext`` holds the ct.gov arm type and whose characteristics are the exposures)."""
+    ref = g.get("eligibility") or {}
+    group = resolve(ref) if not g.get("name") else None
+    if group is None or group.get("resourceType") != "Group":
+        return g
+    kinds = [uc.get("valueCodeableConcept") for uc in group.get("useContext", []) if uc.get("valueCodeableConcept")]
+    exposures = [c["valueReference"] for c in group.get("characteristic", []) if c.get("valueReference")]
+    arm_type = next(
+        (k for k in kinds if any(c.get("system") == terminology.ctgov_system("arm-type") for c in k.get("coding", []))),
+        None,
+    )
+    return {
+        **g,
+        "name": ref.get("display") or group.get("description") or group.get("title") or "",
+        "type": g.get("type") or arm_type,
+        "description": g.get("description") or group.get("description"),
+        "intendedExposure": g.get("intendedExposure") or exposures,
+    }
+
+
+def _outcome_type(cc: JSON) -> JSON:
+    """An outcome type with the ct.gov coding its research-study-objective-type code (primary, secondary,
+    exploratory) names, which the mappers read."""
+    codes = [str(c.get("code")) for c in cc.get("coding", []) if c.get("system") in _OBJECTIVE_SYSTEMS]
+    tokens = [t for t in (terminology.from_fhir("outcome-type", c) for c in codes) if t]
+    if not tokens or any(c.get("system") == terminology.ctgov_system("outcome-type") for c in cc.get("coding", [])):
+        return cc
+    return {**cc, "coding": [*cc["coding"], {"system": terminology.ctgov_system("outcome-type"), "code": tokens[0]}]}
+
+
+def _outcomes(rs: JSON) -> list[JSON]:
+    """``outcomeMeasure``, or, in the R6 build's shape (FEvIR's current output), those of ``objective``, with their
+    ``endpoint`` as the R5 ``reference``; each type with its ct.gov coding."""
+    measures = list(rs.get("outcomeMeasure", []))
+    if not measures and isinstance(rs.get("objective"), list):
+        measures = [
+            {**m, "reference": m.get("reference") or m.get("endpoint")}
+            for o in rs["objective"]
+            if isinstance(o, dict)
+            for m in o.get("outcomeMeasure", [])
+        ]
+    return [{**m, "type": [_outcome_type(cc) for cc in m.get("type", [])]} if m.get("type") else m for m in measures]
+
+
+def lifted_elements(rs: JSON) -> frozenset[str]:
+    """The elements of another release's shape that :func:`prepared` reads into the R5 shape (``objective``)."""
+    return (
+        frozenset({"objective"})
+        if not rs.get("outcomeMeasure") and rs.get("objective") and _outcomes(rs)
+        else frozenset()
+    )
+
+
 def prepared(rs: JSON, resolve: Resolver) -> Prepared:
     """The study ``rs`` (R5-shaped) as the R5 mappers read it: sites as Locations, party roles and FEvIR design
     texts with their ct.gov codings, provenance artifacts left aside (each named in ``issues``)."""
@@ -267,6 +327,8 @@ def prepared(rs: JSON, resolve: Resolver) -> Prepared:
         "associatedParty": [p for p in parties if p is not None],
         "studyDesign": [_design(cc) for cc in rs.get("studyDesign", [])],
         "relatedArtifact": [a for a in related if a is not None],
+        "comparisonGroup": [_group_arm(g, resolve) for g in rs.get("comparisonGroup", [])],
+        "outcomeMeasure": _outcomes(rs),
     }
     return out
 

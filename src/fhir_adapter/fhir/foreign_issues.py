@@ -87,12 +87,13 @@ def warning(location: str, message: str) -> Issue:
     return Issue("warning", location, message, code="not-supported")
 
 
-def unread_elements(rs: JSON, release: FhirRelease) -> list[Issue]:
-    """A warning for each top-level element and extension of ``rs`` (as written, before any lift) not read."""
+def unread_elements(rs: JSON, release: FhirRelease, also: frozenset[str] = frozenset()) -> list[Issue]:
+    """A warning for each top-level element and extension of ``rs`` (as written, before any lift) not read (``also``:
+    elements read beyond the release's own, e.g. the R6 build's ``objective``)."""
     out = [
         warning(f"{_RS}.{name}", f"element {name} ({release}) is not read by fhir-adapter; its content is not kept")
         for name in rs
-        if name not in _BOOKKEEPING and name not in _READ[release]
+        if name not in _BOOKKEEPING and name not in _READ[release] and name not in also
     ]
     ours = terminology.system("fhir-adapter-ext")
     for ext in rs.get("extension", []):

@@ -51,12 +51,13 @@ class _Index:
     def __init__(self, bundle: JSON, study: JSON | None = None) -> None:
         self.by_ref: dict[str, JSON] = {}
         self.contained: dict[str, JSON] = {}
-        resources = [e.get("resource") for e in bundle.get("entry", [])]
+        entries = [e for e in bundle.get("entry", []) if isinstance(e, dict)]
+        resources = [e.get("resource") for e in entries]
         for r in [study, *resources]:
             for c in (r or {}).get("contained", []) if isinstance(r, dict) else []:
                 if isinstance(c, dict) and c.get("id"):
                     self.contained.setdefault(f"#{c['id']}", c)
-        for e in bundle.get("entry", []):
+        for e in entries:
             r = e.get("resource")
             if not isinstance(r, dict):
                 continue
@@ -110,7 +111,7 @@ def _study_position(bundle: JSON) -> int:
     found = [
         i
         for i, e in enumerate(entries)
-        if isinstance(e.get("resource"), dict) and e["resource"].get("resourceType") == _STUDY
+        if isinstance(e, dict) and isinstance(e.get("resource"), dict) and e["resource"].get("resourceType") == _STUDY
     ]
     for keep in (
         lambda i: (entries[i].get("search") or {}).get("mode", "match") == "match",
@@ -141,7 +142,8 @@ def from_bundle(bundle: dict[str, Any], fhir_version: FhirRelease | str | None =
     study = bundle["entry"][at]["resource"]
     index = _Index(bundle, study)
     t = _tolerant(lambda rs: _read_foreign(rs, index, release), study)
-    t.issues += foreign_issues.unread_elements(raw, release)
+    lifted = foreign.lifted_elements(raw) if release is FhirRelease.R5 else frozenset()
+    t.issues += foreign_issues.unread_elements(raw, release, lifted)
     if foreign_issues.empty(t):
         name = bundle["entry"][at].get("fullUrl") or f"{_STUDY}/{raw.get('id', '?')}"
         raise MappingError("the study yields no title, no identifier and nothing else fhir-adapter reads", field=name)
