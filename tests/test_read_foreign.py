@@ -202,6 +202,8 @@ def _r4_server_searchset() -> dict[str, Any]:
         "sponsor": {"reference": "Organization/org1"},
         "site": [{"reference": f"{BASE}/Location/loc1"}],
         "period": {"start": "2020-01-15", "end": "2022-06"},
+        "principalInvestigator": {"reference": "Practitioner/pi1"},
+        "contact": [{"name": "Trial desk", "telecom": [{"system": "email", "value": "desk@example.org"}]}],
         "extension": [{"url": "http://example.org/fhir/StructureDefinition/local-flag", "valueBoolean": True}],
     }
     org = {"resourceType": "Organization", "id": "org1", "name": "Example University"}
@@ -212,6 +214,7 @@ def _r4_server_searchset() -> dict[str, Any]:
         (org, "include"),
         (loc, "include"),
         (site_study, "include"),
+        ({"resourceType": "Practitioner", "id": "pi1", "name": [{"family": "Doe", "given": ["Jane"]}]}, "include"),
     ]
     return {
         "resourceType": "Bundle",
@@ -229,6 +232,8 @@ def test_an_r4_searchset_with_hl7_codes_only_reads_status_phase_sponsor_site() -
     assert t.lead_sponsor is not None and t.lead_sponsor.name == "Example University"
     assert [(s.facility, s.city) for s in t.sites] == [("Example Hospital", "Lyon")]
     assert (t.start_date, t.completion_date) == (DateInfo("2020-01-15"), DateInfo("2022-06"))
+    assert [(o.name, o.role) for o in t.officials] == [("Jane Doe", "PRINCIPAL_INVESTIGATOR")]
+    assert [(c.name, c.email) for c in t.central_contacts] == [("Trial desk", "desk@example.org")]
     assert "ResearchStudy.extension('http://example.org/fhir/StructureDefinition/local-flag')" in _warnings(t)
 
 

@@ -185,6 +185,18 @@ def _state_codes(rs: JSON) -> list[str]:
     ]
 
 
+def _named(p: JSON, resolve: Resolver) -> JSON:
+    """An associatedParty with the name of its Practitioner when it has none and the person's HumanName has no
+    ``text`` (the mappers read ``text``): given names then family (https://hl7.org/fhir/R5/datatypes.html#HumanName)."""
+    person = resolve(p.get("party")) if not p.get("name") else None
+    names = (person or {}).get("name")
+    if not isinstance(names, list) or not names or not isinstance(names[0], dict) or names[0].get("text"):
+        return p
+    words = [*names[0].get("given", []), names[0].get("family")]
+    name = " ".join(str(w) for w in words if w)
+    return {**p, "name": name} if name else p
+
+
 def _party(p: JSON, has_lead: bool) -> JSON | None:
     """An associatedParty as the mappers read it; None for a plain ``sponsor`` beside a lead sponsor (the mappers
     have no place for it: reported as not read)."""
@@ -310,7 +322,7 @@ def prepared(rs: JSON, resolve: Resolver) -> Prepared:
     out = Prepared(rs)
     sites = _sites(rs, resolve, out)
     has_lead = any(has_party_role(p, "lead-sponsor") for p in rs.get("associatedParty", []))
-    parties = [_party(p, has_lead) for p in rs.get("associatedParty", [])]
+    parties = [_party(_named(p, resolve), has_lead) for p in rs.get("associatedParty", [])]
     related = [_related(a) for a in rs.get("relatedArtifact", [])]
     out.issues += [
         _warning(f"{_RS}.associatedParty[{i}]", f"sponsor {p.get('name')!r} beside the lead sponsor is not read")

@@ -69,6 +69,8 @@ _READ = {
             "description",
             "period",
             "sponsor",
+            "principalInvestigator",
+            "contact",
             "site",
             "reasonStopped",
             "enrollment",

@@ -22,7 +22,7 @@ from typing import Any
 from fhir_adapter import terminology
 from fhir_adapter.errors import MappingError
 from fhir_adapter.fhir import foreign, foreign_issues
-from fhir_adapter.fhir.common import JSON, Resolver
+from fhir_adapter.fhir.common import JSON, Resolver, party_role
 from fhir_adapter.fhir.r4 import convert as r4_convert
 from fhir_adapter.fhir.r4 import research_study as r4_research_study
 from fhir_adapter.fhir.r5.research_study import from_research_study
@@ -150,14 +150,34 @@ def from_bundle(bundle: dict[str, Any], fhir_version: FhirRelease | str | None =
     return t
 
 
-def _read_foreign(study: JSON, index: Resolver, release: FhirRelease) -> Trial:
+def _read_foreign(study: JSON, index: _Index, release: FhirRelease) -> Trial:
     """A foreign study's Trial: R4 lifted to the R5 shape, then ``fhir.foreign.reading`` (with its warnings)."""
     resolve: Resolver = index
     rs = study
     if release is FhirRelease.R4:
-        rs = r4_research_study.lift(study)
+        rs = _r4_parties(study, r4_research_study.lift(study), index)
         resolve = lambda ref: r4_convert.lift_resource(index(ref))  # noqa: E731 -- the R4 reader's own resolver
     return foreign.reading(from_research_study, rs, resolve)
+
+
+def _r4_parties(study: JSON, rs5: JSON, index: _Index) -> JSON:
+    """The lifted R4 study with R4's ``principalInvestigator`` and ``contact`` (ContactDetail: a name and contact
+    points, https://hl7.org/fhir/R4/metadatatypes.html#ContactDetail) as R5 associatedParty entries, each contact as
+    a contained Practitioner view in ``index`` (the R4 lift reads these only from fhir-adapter's extensions)."""
+    parties = list(rs5.get("associatedParty", []))
+    if isinstance(study.get("principalInvestigator"), dict):
+        parties.append({"role": party_role("primary-investigator"), "party": study["principalInvestigator"]})
+    for i, c in enumerate(study.get("contact", [])):
+        if not isinstance(c, dict):
+            continue
+        key = f"#fhir-adapter-contact-{i}"
+        index.contained[key] = {
+            "resourceType": "Practitioner",
+            "name": [{"text": c.get("name")}],
+            "telecom": c.get("telecom", []),
+        }
+        parties.append({"name": c.get("name"), "role": party_role("general-contact"), "party": {"reference": key}})
+    return {**rs5, "associatedParty": parties}
 
 
 def _tolerant(read: Callable[[JSON], Trial], study: JSON) -> Trial:
