@@ -42,7 +42,8 @@ def test_round_trip_lossless_rows(axis: str, token: str, code: str, release: str
 
 def test_systems() -> None:
     assert t.system("nct") == "https://clinicaltrials.gov"
-    assert t.system("mesh") == "http://www.nlm.nih.gov/research/umls/mesh"
+    assert t.system("mesh") == "https://www.nlm.nih.gov/mesh"  # HL7 Terminology (issue 11)
+    assert t.system("mesh-umls") == "http://www.nlm.nih.gov/research/umls/mesh"  # read only: bundles written before
     assert t.system("iso3166") == "urn:iso:std:iso:3166"
     assert t.system("ctgov-milestone") == "https://fhir-adapter.dev/CodeSystem/ctgov-milestone"
     assert t.ctgov_system("phase") == "https://clinicaltrials.gov/data-api/api#enum-Phase"
@@ -63,7 +64,10 @@ def test_status_r5_and_r4() -> None:
     )
     assert t.to_fhir("overall-status", "TERMINATED", "R4B") is not None
     assert t.to_fhir("overall-status", "UNKNOWN") is None
-    assert t.to_fhir("overall-status", "UNKNOWN", "R4") is None
+    # R4 status is required: an UNKNOWN study gets the least misleading code, never active (issue 11)
+    assert t.to_fhir("overall-status", "UNKNOWN", "R4") == t.Coding(
+        "http://hl7.org/fhir/research-study-status", "closed-to-accrual", "Closed to Accrual"
+    )
     # many-to-one: the canonical reverse wins
     assert t.from_fhir("overall-status", "temporarily-closed-to-accrual") == "SUSPENDED"
     assert t.from_fhir("overall-status", "active", "R4") == "RECRUITING"

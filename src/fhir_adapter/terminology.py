@@ -8,6 +8,9 @@ Everything here is read from the JSON files in ``mappings/`` (no code lists in P
   Group 1 maps the API v2 token to the FHIR code (R5); group 2 maps legacy ``clinical_study`` XML and API v1
   wording to the v2 token. ``ctgov-<axis>-r4.conceptmap.json`` holds the R4/R4B code where it differs
   (overall-status, phase, primary-purpose, outcome-type); other axes use the R5 map for every release.
+- ``research-study-registration.json``: where the registry's dated milestones, oversight facts and data-sharing plan
+  go in an R5 ResearchStudy (HL7's ``researchStudy-studyRegistration`` extension, ``overall-study``, classifiers),
+  with the source of every code; :func:`registration_table`.
 - ``fhir-r4-r5.json``: what changes between the R5 resources and their R4 form (R4 value sets of required bindings,
   renamed ResearchStudy elements, the children of R5 elements carried as complex cross-version extensions);
   :func:`r4_codes`, :func:`r4_fallback`, :func:`renamed_elements`, :func:`unchanged_elements`,
@@ -61,6 +64,7 @@ __all__ = [
     "phase_tokens",
     "r4_codes",
     "r4_fallback",
+    "registration_table",
     "release_only_elements",
     "renamed_elements",
     "system",
@@ -424,3 +428,12 @@ def complex_extension(path: str) -> tuple[tuple[ComplexChild, ...], bool]:
     entry = _r4_r5()["complexExtensions"]["elements"][path]
     children = tuple(ComplexChild(name, vtype, bool(repeats)) for name, vtype, repeats in entry["children"])
     return children, bool(entry.get("keepExtensions"))
+
+
+@cache
+def registration_table() -> dict[str, Any]:
+    """``mappings/research-study-registration.json``: the registration milestones (HL7's
+    https://hl7.org/fhir/extensions/CodeSystem-research-study-registration-activity.html codes), ``overall-study``,
+    the oversight classifiers and the data-sharing labels, each with its source."""
+    raw: dict[str, Any] = _load("research-study-registration.json")
+    return raw

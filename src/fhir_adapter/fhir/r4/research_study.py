@@ -5,26 +5,39 @@ the Trial, so R4 output is a function of the R5 resources. ``lift`` is the way b
 the R5 reverse mapper reads. Both directions read the same tables of ``mappings/fhir-r4-r5.json`` (renamed and
 unchanged elements, the children of complex extensions, the R4 value sets) and the same ``-r4`` ConceptMaps.
 
-Native R4 elements: identifier, title, status (the R4 column of ``mappings/ctgov-overall-status-r4.conceptmap.json``
-for the overall status, then for an UNKNOWN study's last known status; the value set's fallback ``active`` when
-neither maps), phase (``terminology.hl7.org`` research-study-phase + ct.gov codings), category (R5 ``studyDesign``),
-primaryPurposeType, focus (a concept per intervention and the intervention MeSH terms), condition, keyword, location
-(R5 ``region``), description, period, sponsor, principalInvestigator (the first official whose role is principal
-investigator), contact (central contacts), site, enrollment (the eligibility Group), arm, objective (outcome
-measures, R4 objective-type), protocol, relatedArtifact, reasonStopped (R5 ``whyStopped``), note.
+Native R4 elements: identifier, title, status (the R4 column of ``mappings/ctgov-overall-status-r4.conceptmap.json`` for
+the current overall status; an UNKNOWN, missing or code-less status gets the UNKNOWN row's code, ``closed-to-accrual``,
+never one that reads as recruiting, flagged by the ``r4-status-reason`` extension on ``_status``), phase
+(``terminology.hl7.org`` research-study-phase + ct.gov codings), category (R5 ``studyDesign``), primaryPurposeType,
+focus (a concept per intervention and the intervention MeSH terms), condition, keyword, location (R5 ``region``),
+description (the brief summary when there is no detailed description, marked by the ``description-from-summary``
+extension on ``_description`` so that the way back is exact), period, sponsor, principalInvestigator (the first official
+whose role is principal investigator), contact (central contacts), site, enrollment (the eligibility Group), arm,
+objective (outcome measures, R4 objective-type), protocol, relatedArtifact, reasonStopped (R5 ``whyStopped``), note.
 
 R5-element extensions (see :mod:`.common`): ``ResearchStudy.label``, ``.progressStatus`` (state, actual, period),
-``.descriptionSummary``, ``.focus`` (valueReference to the intervention EvidenceVariable), ``.associatedParty``
-(name, role, classifier, party + our own extensions), ``.recruitment`` (targetNumber, actualNumber + our
-``enrollment-type``), ``.comparisonGroup.linkId`` and ``.comparisonGroup.intendedExposure`` on each arm,
-``.outcomeMeasure.description`` and ``.outcomeMeasure.reference`` on each objective, ``RelatedArtifact.classifier``
-and ``RelatedArtifact.type`` (when R5's type, e.g. cited-by, is not an R4 code).
+``.descriptionSummary``, ``.classifier``, ``.focus`` (valueReference to the intervention EvidenceVariable),
+``.associatedParty`` (name, role, classifier, party + our own extensions), ``.recruitment`` (targetNumber, actualNumber
++ our ``enrollment-type``), ``.comparisonGroup.linkId`` and ``.comparisonGroup.intendedExposure`` on each arm,
+``.outcomeMeasure.description`` and ``.outcomeMeasure.reference`` on each objective, ``RelatedArtifact.classifier`` and
+``RelatedArtifact.type`` (when R5's type, e.g. cited-by, is not an R4 code).
 """
 
 from __future__ import annotations
 
 from fhir_adapter import terminology
-from fhir_adapter.fhir.common import JSON, coded, get_extension, has_party_role, party_role, pruned, token_of, tokens_of
+from fhir_adapter.fhir.common import (
+    JSON,
+    coded,
+    ext_url,
+    extension,
+    get_extension,
+    has_party_role,
+    party_role,
+    pruned,
+    token_of,
+    tokens_of,
+)
 from fhir_adapter.fhir.r4 import comparison, group
 from fhir_adapter.fhir.r4.common import (
     OFFICIAL_XVER_BASE,
@@ -50,6 +63,7 @@ _R4_ORDER = (
     "title",
     "protocol",
     "status",
+    "_status",
     "primaryPurposeType",
     "phase",
     "category",
@@ -60,6 +74,7 @@ _R4_ORDER = (
     "keyword",
     "location",
     "description",
+    "_description",
     "enrollment",
     "period",
     "sponsor",
@@ -72,18 +87,40 @@ _R4_ORDER = (
 )
 
 
-def _status(rs5: JSON) -> str:
-    """The R4 status: the overall status (R5 ``progressStatus`` state), else the last known one, in the R4 map."""
-    overall = next(
-        (tok for p in rs5.get("progressStatus", []) if (tok := token_of("overall-status", p.get("state")))), None
+def _status(rs5: JSON) -> tuple[str, JSON | None]:
+    """The R4 status of the current state (R5 ``progressStatus`` with a ct.gov status that is not ``actual: false``)
+    in the R4 map, and ``_status`` with the reason when the code stands in for a status R4 cannot say (UNKNOWN, none,
+    no R4 code): the UNKNOWN row's target, never a code that reads as recruiting (mappings/README.md)."""
+    current = next(
+        (
+            tok
+            for p in rs5.get("progressStatus", [])
+            if p.get("actual") is not False and (tok := token_of("overall-status", p.get("state")))
+        ),
+        None,
     )
-    last = get_extension(rs5, "last-known-status")
-    known = token_of("overall-status", last.get("valueCodeableConcept")) if last else None
-    for token in (overall, known):
-        coding = terminology.to_fhir("overall-status", token, FhirRelease.R4) if token else None
-        if coding is not None and coding.code in terminology.r4_codes(_STATUS):
-            return coding.code
-    return terminology.r4_fallback(_STATUS)
+    spec = terminology.registration_table()["r4Status"]
+    coding = terminology.to_fhir("overall-status", current, FhirRelease.R4) if current else None
+    if coding is not None and coding.code in terminology.r4_codes(_STATUS) and current != spec["substituteFor"]:
+        return coding.code, None
+    substitute = terminology.to_fhir("overall-status", spec["substituteFor"], FhirRelease.R4)
+    code = substitute.code if substitute is not None else terminology.r4_fallback(_STATUS)
+    if current is None:
+        reason = spec["none"]
+    elif current == spec["substituteFor"]:
+        reason = spec["unknown"]
+    else:
+        reason = spec["noCode"].format(status=terminology.ctgov_display("overall-status", current))
+    return code, {"extension": [extension("r4-status-reason", valueString=reason)]}
+
+
+def _description(rs5: JSON) -> tuple[str | None, JSON | None]:
+    """R4 ``description`` and ``_description``: the brief summary when the study has no detailed description (R4 has
+    no descriptionSummary; ``description`` must not be empty), marked so that the way back is exact."""
+    if rs5.get("description") or not rs5.get("descriptionSummary"):
+        return rs5.get("description"), None
+    marker = terminology.registration_table()["r4Status"]["descriptionFromSummary"]
+    return rs5["descriptionSummary"], {"extension": [extension(marker, valueBoolean=True)]}
 
 
 def _phase(rs5: JSON) -> JSON | None:
@@ -155,6 +192,7 @@ def _extensions(rs5: JSON) -> list[JSON | None]:
         *(complex_down(f"{_RS}.label", lb) for lb in rs5.get("label", [])),
         *(complex_down(f"{_RS}.progressStatus", p) for p in rs5.get("progressStatus", [])),
         xver_value(f"{_RS}.descriptionSummary", valueMarkdown=rs5.get("descriptionSummary")),
+        *(xver_value(f"{_RS}.classifier", valueCodeableConcept=c) for c in rs5.get("classifier", [])),
         *(xver_value(f"{_RS}.focus", valueReference=r) for r in refs),
         *(complex_down(f"{_RS}.associatedParty", p) for p in rs5.get("associatedParty", [])),
         complex_down(f"{_RS}.recruitment", rs5.get("recruitment") or {}),
@@ -175,8 +213,13 @@ def down(rs5: JSON, resources: dict[str, JSON]) -> JSON:
     values: JSON = {r4: rs5.get(r5) for r4, r5 in terminology.renamed_elements(_RS).items()}
     values |= {name: rs5.get(name) for name in terminology.unchanged_elements(_RS)}
     values |= _parties(rs5, resources)
+    status, status_reason = _status(rs5)
+    description, description_marker = _description(rs5)
     values |= {
-        "status": _status(rs5),
+        "status": status,
+        "_status": status_reason,
+        "description": description,
+        "_description": description_marker,
         "primaryPurposeType": coded(
             "primary-purpose", token_of("primary-purpose", rs5.get("primaryPurposeType")), release=FhirRelease.R4
         ),
@@ -201,7 +244,8 @@ def _ours(rs: JSON) -> bool:
 
 def _lift_progress(rs: JSON) -> list[JSON]:
     out = [complex_lift(f"{_RS}.progressStatus", p) for p in xver_all(rs, f"{_RS}.progressStatus")]
-    if not out and rs.get("status") and not _ours(rs):  # an R4 study from elsewhere: its status is all there is
+    substitute = get_extension(rs.get("_status"), "r4-status-reason")  # a stand-in, no status (see _status)
+    if not out and rs.get("status") and not _ours(rs) and not substitute:  # an R4 study from elsewhere
         token = terminology.from_fhir("overall-status", str(rs["status"]), FhirRelease.R4)
         if token:
             out.append({"state": coded("overall-status", token)})
@@ -233,10 +277,10 @@ def _lift_parties(rs: JSON) -> list[JSON]:
 
 
 def _lift_focus(rs: JSON) -> list[JSON]:
-    mesh = terminology.system("mesh")
+    mesh = (terminology.system("mesh"), terminology.system("mesh-umls"))  # HL7's, and ours before issue 11
     refs = [{"reference": e.get("valueReference")} for e in xver_all(rs, f"{_RS}.focus")]
     return refs + [
-        {"concept": c} for c in rs.get("focus", []) if any(x.get("system") == mesh for x in c.get("coding", []))
+        {"concept": c} for c in rs.get("focus", []) if any(x.get("system") in mesh for x in c.get("coding", []))
     ]
 
 
@@ -248,6 +292,12 @@ def _lift_related(a: JSON) -> JSON:
         "document": a.get("document"),
         "classifier": [e.get("valueCodeableConcept") for e in xver_all(a, "RelatedArtifact.classifier")],
     }
+
+
+def _is_summary(rs: JSON) -> bool:
+    """True if the R4 ``description`` is the brief summary standing in for a missing detailed description."""
+    marker = ext_url(terminology.registration_table()["r4Status"]["descriptionFromSummary"])
+    return any(e.get("url") == marker for e in (rs.get("_description") or {}).get("extension", []))
 
 
 def lift(rs: JSON) -> JSON:
@@ -264,6 +314,8 @@ def lift(rs: JSON) -> JSON:
         "primaryPurposeType": rs.get("primaryPurposeType"),
         "focus": _lift_focus(rs),
         "descriptionSummary": xver_first_value(rs, f"{_RS}.descriptionSummary"),
+        "description": None if _is_summary(rs) else rs.get("description"),
+        "classifier": [e.get("valueCodeableConcept") for e in xver_all(rs, f"{_RS}.classifier")],
         "associatedParty": _lift_parties(rs),
         "recruitment": rec | {"eligibility": (rs.get("enrollment") or [None])[0]},
         "comparisonGroup": [comparison.comparison_group_of(a) for a in rs.get("arm", [])],

@@ -19,23 +19,12 @@ from fhir_adapter.fhir.common import (
     token_of,
     tokens_of,
 )
-from fhir_adapter.fhir.r5 import associated_party, comparison_group, parties
+from fhir_adapter.fhir.r5 import associated_party, comparison_group, parties, progress, study_facts
 from fhir_adapter.fhir.r5 import evidence_variable as ev
 from fhir_adapter.fhir.r5.schedule import is_schedule, schedule_of_plan, to_schedule
-from fhir_adapter.model import DateInfo, Design, Link, Mesh, Reference, SecondaryId, Trial
+from fhir_adapter.model import Design, Link, Mesh, Reference, SecondaryId, Trial
 
 _SEE_ALSO = "see-also-link"
-# (Trial attribute, milestone code, display) of the dated milestones kept in progressStatus.
-_MILESTONES = (
-    ("start_date", "start", "Study start"),
-    ("primary_completion_date", "primary-completion", "Primary completion"),
-    ("completion_date", "completion", "Study completion"),
-    ("first_submitted_date", "first-submitted", "First submitted"),
-    ("first_posted_date", "first-posted", "First posted"),
-    ("last_update_posted_date", "last-update-posted", "Last update posted"),
-    ("results_first_posted_date", "results-first-posted", "Results first posted"),
-    ("status_verified_date", "status-verified", "Status verified"),
-)
 # (Design attribute, ct.gov axis, attribute holding a free-text description of it) for studyDesign.
 _DESIGN = (
     ("allocation", "allocation", None),
@@ -50,47 +39,25 @@ def _ctgov_phase_text(tokens: list[str]) -> str:
     return "/".join(terminology.ctgov_display("phase", t) for t in tokens)
 
 
-def _identifiers(t: Trial) -> list[JSON]:
+def _identifiers(t: Trial, registering: JSON | None) -> list[JSON]:
+    """The NCT id (and former ones), the org study id (assigned by the registering organisation: its
+    ``Identifier.assigner``), the secondary ids (assigner: the registry's domain text)."""
     ids: list[JSON] = [{"use": "official", "system": terminology.system("nct"), "value": t.nct_id}]
     ids += [{"use": "old", "system": terminology.system("nct"), "value": a} for a in t.nct_aliases]
 
-    def other(s: SecondaryId, use: str) -> JSON:
+    def other(s: SecondaryId, use: str, assigner: JSON | None = None) -> JSON:
         return {
             "use": use,
             "type": coded("secondary-id-type", s.type),
             "value": s.id,
-            "assigner": {"display": s.domain} if s.domain else None,
+            "assigner": (assigner or {}) | {"display": s.domain} if assigner or s.domain else None,
             "extension": [extension("identifier-link", valueUri=s.link)] if s.link else None,
         }
 
     if t.org_study_id:
-        ids.append(other(t.org_study_id, "usual"))
+        ids.append(other(t.org_study_id, "usual", registering))
     ids += [other(s, "secondary") for s in t.secondary_ids]
     return ids
-
-
-def _progress(t: Trial) -> list[JSON]:
-    out: list[JSON] = []
-    if t.overall_status:
-        state = coded("overall-status", t.overall_status)
-        if t.overall_status == "UNKNOWN" and t.last_known_status and state is not None:
-            known = terminology.to_fhir("overall-status", t.last_known_status)
-            if known is not None:  # an UNKNOWN study's state is its last known one (docs/architecture.md)
-                state["coding"].insert(0, known.to_fhir())
-        out.append({"state": state})
-    for attr, code, display in _MILESTONES:
-        value = getattr(t, attr)
-        if value is None:
-            continue
-        date = value if isinstance(value, DateInfo) else DateInfo(value)
-        entry: JSON = {
-            "state": {"coding": [{"system": terminology.system("ctgov-milestone"), "code": code, "display": display}]},
-            "period": {"start": date.date},
-        }
-        if date.type:
-            entry["actual"] = date.type == "ACTUAL"
-        out.append(entry)
-    return out
 
 
 def _design(d: Design, t: Trial) -> list[JSON]:
@@ -145,13 +112,13 @@ def _phase(t: Trial) -> JSON | None:
 
 
 def _extensions(t: Trial, registering: JSON | None) -> list[JSON | None]:
-    return [
-        extension("registering-organization", valueReference=registering) if registering else None,
-        extension("last-known-status", valueCodeableConcept=coded("overall-status", t.last_known_status))
-        if t.last_known_status
-        else None,
-        extension("has-results", valueBoolean=t.has_results) if t.has_results is not None else None,
-    ]
+    """HL7's study-registration milestones; the registering organisation only when no org study id carries it."""
+    own = (
+        extension("registering-organization", valueReference=registering)
+        if registering and not t.org_study_id
+        else None
+    )
+    return [own, *progress.to_registration(t)]
 
 
 def _recruitment(ctx: Context, t: Trial) -> JSON:
@@ -176,7 +143,7 @@ def to_research_study(ctx: Context, t: Trial) -> JSON:
     return {
         "resourceType": "ResearchStudy",
         "extension": _extensions(t, registering),
-        "identifier": _identifiers(t),
+        "identifier": _identifiers(t, registering),
         "title": t.brief_title,  # no fallback: a missing title must read back as missing
         "label": [
             {"type": {"coding": [{"system": terminology.system("title-type"), "code": code}]}, "value": v}
@@ -184,7 +151,7 @@ def to_research_study(ctx: Context, t: Trial) -> JSON:
             if v
         ],
         "status": "active",
-        "progressStatus": _progress(t),
+        "progressStatus": progress.to_progress(t),
         "whyStopped": text_cc(t.why_stopped) if t.why_stopped else None,
         "phase": _phase(t),
         "studyDesign": _design(t.design, t),
@@ -192,7 +159,7 @@ def to_research_study(ctx: Context, t: Trial) -> JSON:
         "focus": [{"reference": r} for r in exposures] + [{"concept": _mesh(m)} for m in t.intervention_meshes],
         "condition": [text_cc(c) for c in t.conditions] + [_mesh(m) for m in t.condition_meshes],
         "keyword": [text_cc(k) for k in t.keywords],
-        "region": [text_cc(c) for c in countries],
+        "region": [parties.to_region(c) for c in countries],
         "descriptionSummary": t.brief_summary,
         "description": t.detailed_description,
         "period": {
@@ -200,6 +167,7 @@ def to_research_study(ctx: Context, t: Trial) -> JSON:
             "end": t.completion_date.date if t.completion_date else None,
         },
         "associatedParty": sponsors,
+        "classifier": study_facts.to_classifiers(t),
         "site": [parties.to_location(ctx, i, s) for i, s in enumerate(t.sites)],
         "recruitment": _recruitment(ctx, t),
         "comparisonGroup": groups,
@@ -215,8 +183,11 @@ def to_research_study(ctx: Context, t: Trial) -> JSON:
         "protocol": [*protocols, to_schedule(ctx, t.schedule)],  # the arms', then the study's schedule
         "relatedArtifact": _related(t),
         "note": [
-            {"extension": [extension("source-field", valueString=path)], "text": text}
-            for path, text in t.unmapped.items()
+            study_facts.to_data_sharing_note(t),
+            *(
+                {"extension": [extension("source-field", valueString=path)], "text": text}
+                for path, text in t.unmapped.items()
+            ),
         ],
     }
 
@@ -224,7 +195,7 @@ def to_research_study(ctx: Context, t: Trial) -> JSON:
 # ---------------------------------------------------------------------------------------------------- reverse
 
 
-def _from_identifiers(rs: JSON, t: Trial) -> None:
+def _from_identifiers(rs: JSON, t: Trial, resolve: Resolver) -> None:
     nct = terminology.system("nct")
     for ident in rs.get("identifier", []):
         use, value = ident.get("use"), ident.get("value", "")
@@ -235,36 +206,24 @@ def _from_identifiers(rs: JSON, t: Trial) -> None:
                 t.nct_id = value
             continue
         link = get_extension(ident, "identifier-link")
+        assigner = ident.get("assigner") or {}
         sid = SecondaryId(
             id=value,
             type=token_of("secondary-id-type", ident.get("type")),
-            domain=(ident.get("assigner") or {}).get("display"),
+            domain=assigner.get("display"),
             link=link.get("valueUri") if link else None,
         )
         if use == "usual" and t.org_study_id is None:
             t.org_study_id = sid
+            t.organization = parties.from_organization(resolve(assigner)) if assigner.get("reference") else None
         else:
             t.secondary_ids.append(sid)
 
 
-def _from_progress(rs: JSON, t: Trial) -> None:
-    milestone = terminology.system("ctgov-milestone")
-    attrs = {code: attr for attr, code, _ in _MILESTONES}
-    for p in rs.get("progressStatus", []):
-        state = p.get("state") or {}
-        codes = [c for c in state.get("coding", []) if c.get("system") == milestone]
-        if not codes:
-            t.overall_status = token_of("overall-status", state) or t.overall_status
-            continue
-        attr = attrs.get(codes[0].get("code", ""))
-        if attr is None:
-            continue
-        date = str((p.get("period") or {}).get("start", ""))
-        actual = p.get("actual")
-        if attr in ("first_submitted_date", "status_verified_date"):
-            setattr(t, attr, date)
-        else:
-            setattr(t, attr, DateInfo(date, None if actual is None else "ACTUAL" if actual else "ESTIMATED"))
+def mesh_systems() -> tuple[str, str]:
+    """The MeSH systems read: HL7 Terminology's (https://terminology.hl7.org/CodeSystem-MeSH.html, written) and the
+    UMLS URI fhir-adapter wrote before issue 11."""
+    return terminology.system("mesh"), terminology.system("mesh-umls")
 
 
 def _from_design(rs: JSON, t: Trial) -> None:
@@ -305,30 +264,29 @@ def _from_related(rs: JSON, t: Trial) -> None:
 def from_research_study(rs: JSON, resolve: Resolver) -> Trial:
     """The Trial a ResearchStudy (and the resources ``resolve`` finds for its references) describes."""
     t = Trial()
-    _from_identifiers(rs, t)
+    _from_identifiers(rs, t, resolve)
     labels = {
         c.get("code"): lb.get("value") for lb in rs.get("label", []) for c in (lb.get("type") or {}).get("coding", [])
     }
     t.brief_title, t.official_title, t.acronym = rs.get("title"), labels.get("official"), labels.get("acronym")
-    reg = get_extension(rs, "registering-organization")
-    t.organization = parties.from_organization(resolve(reg.get("valueReference"))) if reg else None
-    last = get_extension(rs, "last-known-status")
-    t.last_known_status = token_of("overall-status", last.get("valueCodeableConcept")) if last else None
-    results = get_extension(rs, "has-results")
-    t.has_results = results.get("valueBoolean") if results else None
-    _from_progress(rs, t)
+    reg = get_extension(rs, "registering-organization")  # a study without org study id (and before issue 11)
+    if reg:
+        t.organization = parties.from_organization(resolve(reg.get("valueReference")))
+    progress.read_progress(rs, t)
+    study_facts.read_classifiers(rs, t)
+    study_facts.read_data_sharing(rs, t)
     t.why_stopped = (rs.get("whyStopped") or {}).get("text")
     t.phases = tokens_of("phase", rs.get("phase"))
     _from_design(rs, t)
-    mesh = terminology.system("mesh")
+    mesh = mesh_systems()
     for f in rs.get("focus", []):
         if f.get("reference"):
             t.interventions.append(ev.from_exposure(resolve(f["reference"]) or {}))
         for c in (f.get("concept") or {}).get("coding", []):
-            if c.get("system") == mesh:
+            if c.get("system") in mesh:
                 t.intervention_meshes.append(Mesh(c["code"], c.get("display", "")))
     for cc in rs.get("condition", []):
-        codes = [c for c in cc.get("coding", []) if c.get("system") == mesh]
+        codes = [c for c in cc.get("coding", []) if c.get("system") in mesh]
         if codes:
             t.condition_meshes.append(Mesh(codes[0]["code"], codes[0].get("display", "")))
         elif cc.get("text"):
