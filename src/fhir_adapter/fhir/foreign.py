@@ -47,7 +47,9 @@ _NCT_VALUE = re.compile(r"^NCT\d{8}$")
 # researchstudy-example-ctgov-study-record.xml, current build): same enumerations as our data-api systems.
 _FEVIR_ENUM = re.compile(r"^https?://(?:www\.)?clinicaltrials\.gov/data-about-studies/study-data-structure#enum-(\w+)$")
 _CTGOV_ENUM_BASE = "https://clinicaltrials.gov/data-api/api#enum-"
-_OURS = "https://fhir-adapter.dev/"
+# What only fhir-adapter writes: its own extensions and code systems, and the ct.gov enumeration systems under the
+# data-api address it chose (mappings/systems.json; other writers spell them otherwise, e.g. FEvIR above).
+_OURS = ("https://fhir-adapter.dev/", _CTGOV_ENUM_BASE)
 _STATUS_SYSTEMS = ("http://hl7.org/fhir/research-study-status",)
 # R5 writes the phase system as http://hl7.org/fhir/research-study-phase, HL7's own R5 example and R4 as
 # http://terminology.hl7.org/CodeSystem/research-study-phase: the codes are the same.
@@ -116,7 +118,8 @@ def canonical_systems(node: Any) -> Any:
 
 
 def is_ours(rs: JSON) -> bool:
-    """True if fhir-adapter wrote the study: an extension or a code system of its own anywhere in it."""
+    """True if fhir-adapter wrote the study: an extension or a code system of its own (or its spelling of the ct.gov
+    enumeration systems) anywhere outside ``contained``."""
 
     def ours(node: Any) -> bool:
         if isinstance(node, dict):
