@@ -13,7 +13,9 @@ in ``contained`` resources. This module does not change the mappers; it
    become the systems of ``mappings/systems.json``;
 2. reshapes what the mappers would misread (``prepared``): a site that is a ResearchStudy (R5 allows
    ``site`` -> ResearchStudy, as HL7's ct.gov example does) or an Organization becomes a Location view, an
-   associatedParty with an HL7 party-role code gets the ct.gov role coding the mappers read;
+   associatedParty with an HL7 party-role code gets the ct.gov role coding the mappers read, FEvIR's design texts
+   and outcome types their ct.gov codings, the R6 build's ``objective.outcomeMeasure`` and Group comparison groups
+   the R5 shape; the record's provenance artifacts and a sponsor beside the lead sponsor are left aside, named;
 3. fills what the mappers left empty from the HL7 elements (``complete``): status and milestones from
    ``progressStatus`` (research-study-status codes, the ``overall-study`` period), phase from research-study-phase
    codes, dates from ``period``, the sponsor's class from a classifier text, each site's recruitment status.
@@ -41,7 +43,7 @@ from fhir_adapter.model import DateInfo, Intervention, Organization, Trial
 # in issue 11 -- not found in a published example, accepted because they can name nothing else. Linear: no nested
 # quantifier.
 _NCT_SYSTEM = re.compile(r"^https?://(?:www\.)?clinicaltrials\.gov(?:/nctid|/ct2/show)?/?$", re.IGNORECASE)
-# An NCT id (https://clinicaltrials.gov/policy/faq: "NCT" followed by 8 digits).
+# An NCT id: "NCT" and 8 digits, as every id of the registry (NCT05503693 in HL7's example, the fixtures' ids).
 _NCT_VALUE = re.compile(r"^NCT\d{8}$")
 # The ct.gov enumeration systems as the FEvIR converter writes them (HL7/fhir source/researchstudy/
 # researchstudy-example-ctgov-study-record.xml, current build): same enumerations as our data-api systems.
