@@ -127,7 +127,9 @@ def own_code_systems(table: JSON) -> list[JSON]:
     out: list[JSON] = []
     for row in table["codeSystems"]:
         cs = code_system(table, row["id"], row["url"], row["title"], row["description"], row["concepts"])
-        cs["status"] = row["status"]
+        cs |= {"status": row["status"], "content": row.get("content", "complete")}
+        if cs["content"] == "not-present":  # the codes exist but are not listed (an identifier space)
+            del cs["count"], cs["concept"]
         out.append(cs)
     return out
 

@@ -28,6 +28,13 @@ when each search finds exactly one resource whose content, ``id`` and ``meta`` a
 resources read back, is what was sent. A transaction is atomic, and this content is what the push had to leave on
 the server, so it proves the write landed (this one or an earlier identical one; both end in the same state).
 Anything absent, duplicated or different makes the trial failed, with what was found.
+
+**Definitions** (``definitions=True``): before each chunk, the published CodeSystems, ValueSets and extension
+StructureDefinitions its bundles use (:func:`fhir_adapter.definitions.definitions_used`, of the server's release) that
+this push has not sent yet go in one transaction of ``PUT <Type>?url=<canonical>`` (idempotent: pushing twice changes
+nothing), so that the server knows our codes and extensions before the first resource that uses them. They count in
+the summary's resources, created, updated and requests, never as trials; a server that refuses them gets one
+``FAILED (definitions)`` issue on the chunk's result, and the trials are pushed all the same.
 """
 
 from __future__ import annotations
@@ -79,9 +86,11 @@ def push_bundles(
     on_result: Callable[[PushResult], None] | None = None,
     on_not_attempted: Callable[[str, str], None] | None = None,
     stop: PushStop | None = None,
+    definitions: bool = False,
 ) -> PushSummary:
     """Push trial bundles in chunks of ``batch_size`` trials (see the module docstring for the modes and the
-    accounting). ``on_not_attempted(nct_id, reason)`` is called for each trial left out after the push stopped."""
+    accounting). ``on_not_attempted(nct_id, reason)`` is called for each trial left out after the push stopped.
+    With ``definitions``, the published definitions each chunk uses are sent before it (module docstring)."""
     if mode not in PUSH_MODES:
         raise ValueError(f"push mode {mode!r} is not supported (use {', '.join(PUSH_MODES)})")
     if batch_size < 1:
@@ -95,12 +104,18 @@ def push_bundles(
     except FhirServerError as e:  # refused, unreachable or the wrong FHIR release: nothing is sent
         summary.stopped = stop.reason = e.message
     chunk: list[Prepared] = []
+    sent: set[str] | None = set() if definitions else None  # the canonical URLs of the definitions already sent
     while summary.stopped is None:
         trial = next(pending, None)
         if trial is not None:
             chunk.append(prepare(trial))
         if chunk and (trial is None or len(chunk) >= batch_size):
-            _account(summary, _push_chunk(client, chunk, mode), on_result)
+            issues = _push_definitions(client, chunk, sent, summary)
+            result = _push_chunk(client, chunk, mode)
+            if issues:
+                result.issues[:0] = issues
+                result.ok = False  # said as FAILED (definitions); the trials' own state is in failed_trials
+            _account(summary, result, on_result)
             chunk = []
             stop.reason = summary.stopped
         if trial is None:
@@ -131,6 +146,33 @@ def _push_chunk(client: FhirClient, chunk: list[Prepared], mode: str) -> PushRes
     if result.stop is None and client.breaker.reason is not None:
         result.stop = client.breaker.reason
     return result
+
+
+def _push_definitions(
+    client: FhirClient, chunk: list[Prepared], sent: set[str] | None, summary: PushSummary
+) -> list[EntryIssue]:
+    """Send the published definitions the chunk uses and ``sent`` lacks (one transaction, conditional PUTs by url),
+    counted in ``summary``; the issue saying why when the server refused them (the trials go on regardless)."""
+    if sent is None:
+        return []
+    from fhir_adapter.definitions import definitions_used
+
+    used = definitions_used((e["resource"] for p in chunk for e in p.entries), client.fhir_version)
+    wanted = [d for d in used if d["url"] not in sent]
+    if not wanted:
+        return []
+    sent.update(d["url"] for d in wanted)
+    entries = prepare(TrialBundle("", "definitions", [{"fullUrl": d["url"], "resource": d} for d in wanted])).entries
+    summary.requests += 1
+    try:
+        reply = client.transaction({"resourceType": "Bundle", "type": "transaction", "entry": entries})
+    except FhirServerError as e:  # refused credentials included: the chunk's own request then stops the push
+        return [EntryIssue(None, None, "(definitions)", "error", f"{len(entries)} definitions not stored: {e.message}")]
+    statuses = [entry_status(answer) for answer in reply.get("entry", [])]
+    summary.resources += len(entries)
+    summary.created += statuses.count(201)
+    summary.updated += statuses.count(200)
+    return []
 
 
 def _account(summary: PushSummary, result: PushResult, on_result: Callable[[PushResult], None] | None) -> None:
