@@ -20,6 +20,7 @@ import pytest
 from fhir_adapter.bundle import from_bundle, to_bundle
 from fhir_adapter.computable.vocabulary import concept_for, kind_of
 from fhir_adapter.errors import MappingError
+from fhir_adapter.fhir.r4.common import OFFICIAL_XVER_BASE
 from fhir_adapter.model import (
     Atom,
     AtomGroup,
@@ -273,10 +274,17 @@ def test_r4_group_carries_code_value_and_exclude() -> None:
     assert [c["exclude"] for c in by_code["Life expectancy"]] == [True]
     alt = by_code["Alanine aminotransferase"][0]
     urls = [e["url"] for e in alt["extension"]]
+    # On a Group characteristic the EvidenceVariable children use our base: HL7's cross-version extensions of them
+    # are allowed on R4 EvidenceVariable.characteristic only (fhir.r4.common)
     assert (
-        "http://hl7.org/fhir/5.0/StructureDefinition/extension-EvidenceVariable.characteristic.definitionByTypeAndValue.offset"
+        "https://fhir-adapter.dev/StructureDefinition/r5-EvidenceVariable.characteristic.definitionByTypeAndValue.offset"
         in urls
     )
+    assert not [
+        u for u in (e["url"] for c in chars for e in c.get("extension", [])) if u.startswith(OFFICIAL_XVER_BASE)
+    ]
+    # the linkId is the element id, never the EvidenceVariable.characteristic.linkId extension
+    assert all(c.get("id") for c in chars) and len({c["id"] for c in chars}) == len(chars)
 
 
 def test_an_item_with_sub_items_and_a_definition_is_refused() -> None:

@@ -12,8 +12,17 @@ HAPI validator in ``validators/hapi`` serves it). Three elements cannot be expre
 ``https://fhir-adapter.dev/StructureDefinition/r5-`` (:data:`XVER_BASE`) in the same form: ``ResearchStudy.focus``
 and ``Location.contact`` (R5 types CodeableReference and ExtendedContactDetail, which R4 lacks: the validator fails on
 the generated definition) and ``EvidenceVariable.category`` (the table marks its children as not representable).
-The reader accepts both bases. Which children a complex extension has is data: ``mappings/fhir-r4-r5.json``
-(``complexExtensions``), read by :func:`complex_down` and :func:`complex_lift` alike.
+The reader accepts both bases.
+
+Where an official one may sit: HL7's validator defines an official extension for the R5 element ``X.y.z`` with the
+context ``X.y`` (the R5 parent path, ``XVerExtensionManagerOld`` of org.hl7.fhir.r5 6.7.9, which reads
+``xver-paths-5.0.json``), so it is accepted only on an R4 element with that very path: at the resource root for
+``X.y`` and on R4 ``EvidenceVariable.characteristic`` for ``EvidenceVariable.characteristic.linkId``, but not on
+R4 ``ResearchStudy.arm`` (R5 ``comparisonGroup``) or ``Group.characteristic``. Children of an R5 backbone that R4
+names differently therefore travel at the root as the complex extension of the backbone (``comparisonGroup``,
+``outcomeMeasure``: :mod:`.comparison`), and R5 EvidenceVariable children on R4 ``Group.characteristic`` use our own
+base (``own=True``: :mod:`.group`, :mod:`.criterion_atoms`). Which children a complex extension has is data:
+``mappings/fhir-r4-r5.json`` (``complexExtensions``), read by :func:`complex_down` and :func:`complex_lift` alike.
 """
 
 from __future__ import annotations
@@ -32,9 +41,10 @@ _BASES = (XVER_BASE, OFFICIAL_XVER_BASE)
 OWN_BASE_ELEMENTS = frozenset({"ResearchStudy.focus", "EvidenceVariable.category", "Location.contact"})
 
 
-def xver_url(path: str) -> str:
-    """The extension URL of the R5 element ``path`` (``"ResearchStudy.progressStatus"``)."""
-    own = any(path == p or path.startswith(p + ".") for p in OWN_BASE_ELEMENTS)
+def xver_url(path: str, own: bool = False) -> str:
+    """The extension URL of the R5 element ``path`` (``"ResearchStudy.progressStatus"``); ``own``: our base, for a
+    place the official extension's context does not allow."""
+    own = own or any(path == p or path.startswith(p + ".") for p in OWN_BASE_ELEMENTS)
     return (XVER_BASE if own else OFFICIAL_XVER_BASE) + path
 
 
@@ -42,24 +52,26 @@ def is_xver(url: str | None, path: str) -> bool:
     return url is not None and any(url == base + path for base in _BASES)
 
 
-def xver_value(path: str, **value: Any) -> JSON | None:
+def xver_value(path: str, own: bool = False, **value: Any) -> JSON | None:
     """``xver_value("ResearchStudy.descriptionSummary", valueMarkdown="...")``; None if the value is empty."""
     if not any(v not in (None, "", [], {}) for v in value.values()):
         return None
-    return {"url": xver_url(path), **value}
+    return {"url": xver_url(path, own), **value}
 
 
-def xver_complex(path: str, children: list[tuple[str, str, Any]], extra: list[JSON] | None = None) -> JSON | None:
+def xver_complex(
+    path: str, children: list[tuple[str, str, Any]], extra: list[JSON] | None = None, own: bool = False
+) -> JSON | None:
     """A complex extension for the R5 backbone element ``path``: ``children`` are (child name, value[x] type suffix,
     value); a list value gives one sub-extension per item; ``extra`` are extensions with absolute URLs that the R5
-    element itself carried (our own extensions), kept as sub-extensions."""
+    element itself carried (our own extensions), kept as sub-extensions; ``own``: our base (see the module)."""
     subs: list[JSON] = []
     for name, vtype, value in children:
         for v in value if isinstance(value, list) else [value]:
             if v not in (None, "", [], {}):
                 subs.append({"url": name, f"value{vtype}": v})
     subs += extra or []
-    return {"url": xver_url(path), "extension": subs} if subs else None
+    return {"url": xver_url(path, own), "extension": subs} if subs else None
 
 
 def xver_all(holder: JSON | None, path: str) -> list[JSON]:

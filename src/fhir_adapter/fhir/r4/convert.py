@@ -4,15 +4,24 @@ https://hl7.org/fhir/R4/ and https://hl7.org/fhir/versions.html. ``to_r4`` reads
 Trial): R4 output is a function of the R5 output. The eligibility EvidenceVariable becomes a Group (R4 has no
 ``EvidenceVariable.characteristic.definitionByTypeAndValue``); every other resource keeps its fullUrl. ``lift_resource``
 and ``from_research_study`` are the way back. An outcome EvidenceVariable names its study in ``useContext`` (R4
-ResearchStudy has no outcome element: :mod:`.evidence_variable`).
+ResearchStudy has no outcome element: :mod:`.evidence_variable`). What the study's arms and objectives cannot hold
+goes to its root (:mod:`.comparison`): added here to the R4 study, and read here on the way back.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from fhir_adapter.fhir.common import JSON, Resolver
-from fhir_adapter.fhir.r4 import activity_definition, evidence_variable, group, parties, plan_definition, research_study
+from fhir_adapter.fhir.common import JSON, Resolver, pruned
+from fhir_adapter.fhir.r4 import (
+    activity_definition,
+    comparison,
+    evidence_variable,
+    group,
+    parties,
+    plan_definition,
+    research_study,
+)
 from fhir_adapter.fhir.r5 import research_study as r5
 from fhir_adapter.model import Trial
 
@@ -54,7 +63,7 @@ def to_r4(resources: dict[str, JSON]) -> dict[str, JSON]:
     for url, res in resources.items():
         rtype = str(res.get("resourceType"))
         if rtype == _STUDY:
-            out[url] = research_study.down(res, resources)
+            out[url] = _study_down(res, resources)
         elif url in eligibility:
             out[group.reference(eligibility[url])["reference"]] = group.down(res, eligibility[url])
         elif url in outcomes:
@@ -62,6 +71,13 @@ def to_r4(resources: dict[str, JSON]) -> dict[str, JSON]:
         else:
             out[url] = _CONVERTERS.get(rtype, _PARTIES)[0](res)
     return out
+
+
+def _study_down(rs5: JSON, resources: dict[str, JSON]) -> JSON:
+    """The R4 study, with the root extensions of its arms and objectives after its own."""
+    rs = research_study.down(rs5, resources)
+    extensions = [*rs.get("extension", []), *comparison.study_extensions(rs5)]
+    return pruned({"resourceType": rs["resourceType"], "id": rs.get("id"), **rs, "extension": extensions})
 
 
 def lift_resource(resource: JSON | None) -> JSON | None:
@@ -73,4 +89,5 @@ def lift_resource(resource: JSON | None) -> JSON | None:
 
 def from_research_study(rs: JSON, resolve: Resolver) -> Trial:
     """The Trial an R4 ResearchStudy (and the R4 resources ``resolve`` finds for its references) describes."""
-    return r5.from_research_study(research_study.lift(rs), lambda ref: lift_resource(resolve(ref)))
+    lifted = pruned(research_study.lift(rs) | comparison.lift_comparisons(rs))
+    return r5.from_research_study(lifted, lambda ref: lift_resource(resolve(ref)))

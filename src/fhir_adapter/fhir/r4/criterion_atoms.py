@@ -8,15 +8,18 @@ the R5 output). A Group characteristic says ``code`` = ``value[x]`` (``exclude``
   ``valueCodeableConcept`` its value, ``valueBoolean`` true for presence; the criterion's verbatim text in the
   R5-element extension ``EvidenceVariable.characteristic.description`` (which also marks it as computable);
 - a criterion with several atoms keeps today's text characteristic, followed by one characteristic per member, each
-  with its own ``exclude`` (relative to its combination, as in R5), a ``linkId`` of its own (``<item>.a<n>``) and the
-  fhir-adapter extension ``criterion-atom`` (valueId: the linkId of the criterion or combination it belongs to);
+  with its own ``exclude`` (relative to its combination, as in R5), a linkId of its own (``<item>.a<n>``, as the
+  element ``id`` like every Group characteristic's: :mod:`.group`) and the fhir-adapter extension ``criterion-atom``
+  (valueId: the linkId of the criterion or combination it belongs to);
   ``exclude`` is the member's polarity in the flat Group, as for sub-criteria (:mod:`.group`): "no prior
   chemotherapy" under an inclusion is ``true``, "pregnant or breastfeeding" under an exclusion ``true`` for both;
   a nested combination is a member with ``code.text`` all-of / any-of and ``valueBoolean`` true;
 - what R4 cannot say travels in R5-element extensions: ``offset`` (``...definitionByTypeAndValue.offset``), the
   combination code of a member combination (``...definitionByCombination.code``, always written there: it marks the
   member as a combination) and windows (``EvidenceVariable.characteristic.timeFromEvent``: description, event,
-  range).
+  range). On ``Group.characteristic`` HL7's official cross-version extensions of EvidenceVariable children are not
+  allowed (their context is R4 ``EvidenceVariable.characteristic``: :mod:`.common`), so these use our own base
+  ``https://fhir-adapter.dev/StructureDefinition/r5-<path>`` in the same form; the reader takes both bases.
 """
 
 from __future__ import annotations
@@ -55,20 +58,21 @@ def _windows(ch: JSON) -> list[JSON | None]:
                 ("event", "CodeableConcept", t.get("eventCodeableConcept")),
                 ("range", "Range", t.get("range")),
             ],
+            own=True,
         )
         for t in ch.get("timeFromEvent", [])
     ]
 
 
-def _atom(ch: JSON, exts: list[JSON | None], exclude: bool) -> JSON:
-    """One R4 characteristic for an R5 atom characteristic (``exts``: the extensions that place it; ``exclude``:
-    its polarity in the flat Group)."""
+def _atom(ch: JSON, link: str, exts: list[JSON | None], exclude: bool) -> JSON:
+    """One R4 characteristic for an R5 atom characteristic (``link``: its linkId, the element id; ``exts``: the
+    extensions that place it; ``exclude``: its polarity in the flat Group)."""
     dbtv = ch.get("definitionByTypeAndValue")
-    out: JSON = {"extension": [*exts, *_windows(ch)]}
+    out: JSON = {"id": link, "extension": [*exts, *_windows(ch)]}
     if dbtv is None:
         out.update(code=ch.get("definitionCodeableConcept"), valueBoolean=True)
     else:
-        out["extension"].append(xver_value(_OFFSET, valueCodeableConcept=dbtv.get("offset")))
+        out["extension"].append(xver_value(_OFFSET, own=True, valueCodeableConcept=dbtv.get("offset")))
         out["code"] = dbtv.get("type")
         out.update({k: dbtv[k] for k in _VALUES if k in dbtv})
     out["exclude"] = exclude
@@ -78,15 +82,15 @@ def _atom(ch: JSON, exts: list[JSON | None], exclude: bool) -> JSON:
 def _flatten_members(ch: JSON, link: str, out: list[JSON], held: bool) -> None:
     for i, m in enumerate(_members(ch), 1):
         mlink = f"{link}.a{i}"
-        exts = [xver_value(LINK, valueId=mlink), extension(_MEMBER, valueId=link)]
+        exts: list[JSON | None] = [extension(_MEMBER, valueId=link)]
         exclude = held != bool(m.get("exclude"))
         combination = m.get("definitionByCombination")
         if combination is None:
-            out.append(_atom(m, exts, exclude))
+            out.append(_atom(m, mlink, exts, exclude))
             continue
         code = combination.get("code", "all-of")
-        exts.append(xver_value(COMBINE, valueCode=code))
-        out.append({"extension": exts, "code": text_cc(code), "valueBoolean": True, "exclude": exclude})
+        exts.append(xver_value(COMBINE, own=True, valueCode=code))
+        out.append({"id": mlink, "extension": exts, "code": text_cc(code), "valueBoolean": True, "exclude": exclude})
         _flatten_members(m, mlink, out, exclude)
 
 
@@ -95,7 +99,8 @@ def characteristics(ch: JSON, exts: list[JSON | None], text_characteristic: JSON
     in the flat Group): one for a single atom; else the criterion's ``text_characteristic`` followed by its
     members."""
     if not _members(ch):
-        return [_atom(ch, [*exts, xver_value(DESCRIPTION, valueMarkdown=ch.get("description"))], exclude)]
+        description = xver_value(DESCRIPTION, own=True, valueMarkdown=ch.get("description"))
+        return [_atom(ch, str(ch.get("linkId")), [*exts, description], exclude)]
     out = [text_characteristic]
     _flatten_members(ch, str(ch.get("linkId")), out, exclude)
     return out

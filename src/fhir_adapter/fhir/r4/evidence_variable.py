@@ -2,9 +2,11 @@
 
 https://hl7.org/fhir/R4/evidencevariable.html (NOT R4B's, which R4 servers reject). R4 requires
 ``characteristic`` 1..* with ``definition[x]`` 1..1: each characteristic is ``definitionCodeableConcept`` with the
-text. R5-only content travels in R5-element extensions: ``category`` (``EvidenceVariable.category``: name, value),
-``characteristic.linkId`` and ``characteristic.timeFromEvent`` (description: the outcome's verbatim time frame; event,
-quantity, range: its time points, see :mod:`fhir_adapter.computable.timeframe`). R4's own
+text (an exposure's: the intervention, as in R5). Our own extensions (the eligibility facts, an exposure's type,
+other names and arm labels: :mod:`fhir_adapter.fhir.r5.evidence_variable`) are kept as they are. R5-only content
+travels in R5-element extensions: ``category`` (``EvidenceVariable.category``: name, value; only bundles before issue
+11 had any), ``characteristic.linkId`` and ``characteristic.timeFromEvent`` (description: the outcome's verbatim time
+frame; event, quantity, range: its time points, see :mod:`fhir_adapter.computable.timeframe`). R4's own
 ``characteristic.timeFromStart`` (a Duration "from the participant's study entry") is not written: Medplum, whose R4
 EvidenceVariable has R4B's shape (there ``timeFromStart`` is a BackboneElement), refuses the whole transaction for it
 (tests/integration/test_servers.py), and no other shape is valid in both.
@@ -27,6 +29,7 @@ from fhir_adapter.fhir.common import JSON, pruned, text_cc
 from fhir_adapter.fhir.r4.common import (
     sub_value,
     sub_values,
+    without_xver,
     xver_all,
     xver_complex,
     xver_first_value,
@@ -82,7 +85,8 @@ def _characteristic(ch: JSON, title: str | None) -> JSON:
             ),
         ],
         "description": ch.get("description"),
-        "definitionCodeableConcept": text_cc(ch.get("description") or title or "characteristic"),
+        "definitionCodeableConcept": ch.get("definitionCodeableConcept")
+        or text_cc(ch.get("description") or title or "characteristic"),
     }
 
 
@@ -106,7 +110,7 @@ def down(ev: JSON, nct_id: str | None = None) -> JSON:
         {
             "resourceType": "EvidenceVariable",
             "id": ev.get("id"),
-            "extension": category_extensions(ev),
+            "extension": [*ev.get("extension", []), *category_extensions(ev)],
             "url": ev.get("url"),
             "name": ev.get("name"),
             "title": ev.get("title"),
@@ -136,6 +140,7 @@ def lift(ev: JSON) -> JSON:
         {
             "resourceType": "EvidenceVariable",
             "id": ev.get("id"),
+            "extension": without_xver(ev),
             "url": ev.get("url"),
             "name": ev.get("name"),
             "title": ev.get("title"),

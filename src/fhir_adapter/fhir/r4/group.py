@@ -4,17 +4,20 @@ https://hl7.org/fhir/R4/group.html. One characteristic per criterion in source o
 as ``valueRange`` (LOINC 30525-0 with UCUM quantities), sex as ``valueCodeableConcept`` (LOINC 46098-0,
 administrative-gender + ct.gov codings); every other criterion as ``code.text`` "Inclusion criterion" / "Exclusion
 criterion" with its verbatim text in ``valueCodeableConcept.text``. Nested criteria are flattened depth-first, each
-child right after its parent, with ``EvidenceVariable.characteristic.linkId`` (R5-element extension) on every
-characteristic and the fhir-adapter extension ``criterion-parent`` (valueId: the parent's linkId) on children.
+child right after its parent, with the R5 linkId as the characteristic's element ``id`` (R4 Element.id: "unique id
+for inter-element referencing") and the fhir-adapter extension ``criterion-parent`` (valueId: the parent's linkId)
+on children. Not the cross-version extension ``EvidenceVariable.characteristic.linkId``, which bundles before issue
+11 carried (still read): its context is R4 ``EvidenceVariable.characteristic``, not ``Group.characteristic``.
 ``exclude`` is what the flat Group means: whether members must NOT have the characteristic, i.e. the item's own
 polarity combined with every parent's (a sub-item of an exclusion item is ``true``; an "except:" sub-item of an
 exclusion item ``false``), so that a reader who knows no nesting never reads a criterion the wrong way round; the
 lift makes it relative to the parent again (R5's and the model's). A parent whose sub-items combine ``any-of`` says
-so in the R5-element extension ``EvidenceVariable.characteristic.definitionByCombination.code``. Computable content
-(atoms): :mod:`.criterion_atoms`.
+so in the R5-element extension ``EvidenceVariable.characteristic.definitionByCombination.code`` (our own base on a
+Group characteristic: :mod:`.common`). Computable content (atoms): :mod:`.criterion_atoms`.
 The verbatim eligibility text is ``Group.description`` (R5 element, as extension), the non-criterion facts (healthy
-volunteers, standard ages, study population ...) ``EvidenceVariable.category`` extensions, and the canonical url of
-the R5 EvidenceVariable ``Group.identifier`` (system ``urn:ietf:rfc:3986``).
+volunteers, standard ages, study population ...) the eligibility EvidenceVariable's own extensions, unchanged (older
+bundles: ``EvidenceVariable.category`` extensions, still read), and the canonical url of the R5 EvidenceVariable
+``Group.identifier`` (system ``urn:ietf:rfc:3986``).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from __future__ import annotations
 from fhir_adapter.fhir.common import JSON, extension, get_extension, pruned, text_cc
 from fhir_adapter.fhir.ids import full_url, resource_id
 from fhir_adapter.fhir.r4 import criterion_atoms
-from fhir_adapter.fhir.r4.common import xver_first_value, xver_value
+from fhir_adapter.fhir.r4.common import without_xver, xver_first_value, xver_value
 from fhir_adapter.fhir.r4.evidence_variable import categories_from, category_extensions
 
 URI = "urn:ietf:rfc:3986"
@@ -31,6 +34,8 @@ _LINK = "EvidenceVariable.characteristic.linkId"
 # default, and what Group characteristics mean: every one applies). Its own extension: HL7's validator cannot build
 # the complex definitionByCombination one (its ``characteristic`` child is a content reference).
 _COMBINE = "EvidenceVariable.characteristic.definitionByCombination.code"
+# The element id of the second bound of an age range split by units (element ids are unique in a resource).
+_SECOND_BOUND = ".high"
 
 
 def group_id(nct_id: str) -> str:
@@ -39,19 +44,27 @@ def group_id(nct_id: str) -> str:
 
 def _age_or_sex(ch: JSON, exts: list[JSON | None], out: list[JSON]) -> None:
     """The age and sex characteristics (``definitionByTypeAndValue`` of the structured fields)."""
+    link = ch.get("linkId")
     exclude = bool(ch.get("exclude"))
     dbtv = ch.get("definitionByTypeAndValue") or {}
     rng = dbtv.get("valueRange") or {}
     if rng.get("low") and rng.get("high") and rng["low"].get("code") != rng["high"].get("code"):
         # rng-2 (low <= high) cannot be evaluated across units offline (HAPI reports an error for 3 mo .. 17 a):
         # two characteristics, one bound each; Group characteristics all apply, so the meaning is the same.
-        for bound in ("low", "high"):
+        for bound, suffix in (("low", ""), ("high", _SECOND_BOUND)):
             out.append(
-                {"extension": exts, "code": dbtv.get("type"), "valueRange": {bound: rng[bound]}, "exclude": exclude}
+                {
+                    "id": f"{link}{suffix}",
+                    "extension": exts,
+                    "code": dbtv.get("type"),
+                    "valueRange": {bound: rng[bound]},
+                    "exclude": exclude,
+                }
             )
         return
     out.append(
         {
+            "id": link,
             "extension": exts,
             "code": dbtv.get("type"),
             "valueRange": dbtv.get("valueRange"),
@@ -66,15 +79,15 @@ def _flatten(ch: JSON, parent: str | None, out: list[JSON], held: bool = False) 
     polarity in the flat Group)."""
     combine = (ch.get("definitionByCombination") or {}).get("code")
     exts = [
-        xver_value(_LINK, valueId=ch.get("linkId")),
         extension("criterion-parent", valueId=parent) if parent else None,
-        xver_value(_COMBINE, valueCode=combine) if combine not in (None, "all-of") else None,
+        xver_value(_COMBINE, own=True, valueCode=combine) if combine not in (None, "all-of") else None,
     ]
     if not _is_criterion(ch.get("linkId")):
         _age_or_sex(ch, exts, out)
         return
     exclude = held != bool(ch.get("exclude"))
     text = {
+        "id": ch.get("linkId"),
         "extension": exts,
         "code": text_cc("Exclusion criterion" if exclude else "Inclusion criterion"),
         "valueCodeableConcept": text_cc(ch.get("description") or "(no text)"),
@@ -98,6 +111,7 @@ def down(ev: JSON, nct_id: str) -> JSON:
             "resourceType": "Group",
             "id": group_id(nct_id),
             "extension": [
+                *ev.get("extension", []),
                 xver_value("Group.description", valueMarkdown=ev.get("description")),
                 *category_extensions(ev),
             ],
@@ -140,6 +154,15 @@ def _lift_item(ch: JSON, link: str, by_link: dict[str, JSON]) -> JSON | None:
     return {"linkId": link, "definitionByTypeAndValue": {"type": ch.get("code"), **value}}
 
 
+def _link_of(ch: JSON) -> str | None:
+    """The R5 linkId of an R4 characteristic: its element id (the second bound of a split age range: the first's),
+    or the cross-version extension of bundles before issue 11."""
+    if ch.get("id"):
+        return str(ch["id"]).removesuffix(_SECOND_BOUND)
+    link = xver_first_value(ch, _LINK)
+    return None if link is None else str(link)
+
+
 def _add_to(parent: JSON, item: JSON) -> None:
     parent.setdefault("definitionByCombination", {"code": "all-of", "characteristic": []})
     parent["definitionByCombination"]["characteristic"].append(item)
@@ -151,7 +174,7 @@ def lift(group: JSON) -> JSON:
     by_link: dict[str, JSON] = {}
     held: dict[str, bool] = {}  # linkId -> its polarity in the flat Group
     for ch in group.get("characteristic", []):
-        link = xver_first_value(ch, _LINK)
+        link = _link_of(ch)
         if link is None:
             continue
         parent_ext = get_extension(ch, "criterion-parent")
@@ -178,6 +201,7 @@ def lift(group: JSON) -> JSON:
         {
             "resourceType": "EvidenceVariable",
             "id": group.get("id"),
+            "extension": without_xver(group),
             "url": ids[0] if ids else None,
             "title": group.get("name"),
             "status": "active",

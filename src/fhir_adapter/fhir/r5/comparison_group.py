@@ -1,17 +1,22 @@
 """ResearchStudy.comparisonGroup (R5) <-> the trial's arms. https://hl7.org/fhir/R5/researchstudy-definitions.html#ResearchStudy.comparisonGroup
 
 Each arm is a comparison group whose ``intendedExposure`` points at the EvidenceVariables of its interventions; its
-treatment protocol is a PlanDefinition (``ResearchStudy.protocol``, ``fhir.r5.plan_definition``).
+treatment protocol is a PlanDefinition (``ResearchStudy.protocol``, ``fhir.r5.plan_definition``), which the group
+names by reference in our extension ``arm-protocol`` (valueReference(PlanDefinition)): R5 has no element that ties a
+comparison group to its protocol, and pairing by position or title breaks as soon as a reader reorders or renames.
+Bundles before issue 11 have no such extension: their arms pair with the protocols in order (the writer's order).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from fhir_adapter.fhir.common import JSON, Context, Resolver, coded, token_of
+from fhir_adapter.fhir.common import JSON, Context, Resolver, coded, extension, get_extension, token_of
 from fhir_adapter.fhir.r5 import evidence_variable as ev
 from fhir_adapter.fhir.r5.plan_definition import arm_interventions, regimen_of_plan, to_plan_definition
 from fhir_adapter.model import Arm, Trial
+
+_PROTOCOL = "arm-protocol"
 
 
 def to_comparison_groups(ctx: Context, t: Trial) -> tuple[list[JSON], list[JSON], list[JSON]]:
@@ -32,8 +37,11 @@ def to_comparison_groups(ctx: Context, t: Trial) -> tuple[list[JSON], list[JSON]
             for n in arm.intervention_names
             if n.casefold() in intervention_refs and intervention_refs[n.casefold()][1] not in linked
         ]
+        protocol = to_plan_definition(ctx, i, arm, intervention_refs)
+        protocols.append(protocol)
         groups.append(
             {
+                "extension": [extension(_PROTOCOL, valueReference=protocol)],
                 "linkId": f"arm-{i}",
                 "name": arm.label,
                 "type": coded("arm-type", arm.type),
@@ -41,16 +49,24 @@ def to_comparison_groups(ctx: Context, t: Trial) -> tuple[list[JSON], list[JSON]
                 "intendedExposure": linked,
             }
         )
-        protocols.append(to_plan_definition(ctx, i, arm, intervention_refs))
     return groups, protocols, exposures
+
+
+def protocol_of(group: JSON, resolve: Resolver) -> JSON | None:
+    """The PlanDefinition a comparison group names in ``arm-protocol`` (None: it names none, or it cannot be
+    found)."""
+    ext = get_extension(group, _PROTOCOL)
+    return resolve(ext.get("valueReference")) if ext and ext.get("valueReference") else None
 
 
 def arms_of(rs: JSON, protocols: list[JSON | None], resolve: Resolver) -> list[Arm]:
     """The arms of a ResearchStudy's comparison groups, with the interventions and regimen of each arm's
-    PlanDefinition (``protocols``: the arms' PlanDefinitions, in arm order)."""
+    PlanDefinition: the one its ``arm-protocol`` names; without that extension (bundles before issue 11), the arm's
+    place in ``protocols`` (the arms' PlanDefinitions, in arm order)."""
     arms = []
     for i, g in enumerate(rs.get("comparisonGroup", [])):
-        pd = protocols[i] if i < len(protocols) else None
+        named = get_extension(g, _PROTOCOL) is not None
+        pd = protocol_of(g, resolve) if named else protocols[i] if i < len(protocols) else None
         arms.append(
             Arm(
                 label=g.get("name", ""),

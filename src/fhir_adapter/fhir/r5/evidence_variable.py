@@ -5,8 +5,22 @@ https://hl7.org/fhir/R5/evidencevariable.html
 Eligibility: one characteristic per criterion in source order (``exclude``: what the item means, relative to the
 item holding it; nested items as ``definitionByCombination`` all-of / any-of as the text says), the verbatim text in
 ``description``, the computable content of the item (``Criterion.definition``) on the same characteristic
-(:mod:`.criterion_atoms`); age and sex as computable ``definitionByTypeAndValue``; facts that are not criteria
-(healthy volunteers, standard age groups...) in ``category``.
+(:mod:`.criterion_atoms`); age and sex as computable ``definitionByTypeAndValue``. Facts that are not criteria go
+in our own extensions on the EvidenceVariable, never in ``category`` (R5: "a grouping for ordinal or polychotomous
+variables", https://hl7.org/fhir/R5/evidencevariable-definitions.html#EvidenceVariable.category): ``healthy-volunteers``
+and ``gender-based`` (valueBoolean), ``gender-description``, ``study-population`` and ``sampling-method``
+(valueString), ``std-age`` (valueCodeableConcept, one per standard age group: ct.gov derives them from the age limits,
+so as characteristics they would restate the age criterion) and ``eligible-sex`` (valueCodeableConcept) for a sex
+value that restricts nothing (ALL: no characteristic, which a matcher would have to evaluate). Bundles written
+before issue 11 carry them as ``category`` entries: still read.
+
+Exposures (one per intervention, ``ResearchStudy.comparisonGroup.intendedExposure`` and ``focus``): one
+characteristic, linkId ``intervention``, ``definitionCodeableConcept`` the intervention as named (text: no code table
+for interventions), ``description`` its name; the intervention type (ct.gov InterventionType coding, not a translation
+of the name, so not a coding of that concept) in the extension ``intervention-type``, other names in
+``intervention-other-name`` and the registry's arm group labels in ``arm-group-label`` (valueString each; the link
+itself is ``intendedExposure``, which also follows the arms' intervention names, so the labels are kept verbatim for
+the exact round trip). Old bundles: the same in ``category``, still read.
 
 Outcomes: one EvidenceVariable each; its characteristic ``measure`` holds the time frame as ``timeFromEvent``
 entries, one per time point or span that :mod:`fhir_adapter.computable.timeframe` reads in the text (the event as
@@ -22,7 +36,7 @@ from typing import Any
 from fhir_adapter import terminology
 from fhir_adapter.computable.timeframe import measure_time_points, time_points
 from fhir_adapter.errors import MappingError
-from fhir_adapter.fhir.common import JSON, Context, coded, text_cc, token_of, tokens_of
+from fhir_adapter.fhir.common import JSON, Context, coded, ext_url, extension, text_cc, token_of, tokens_of
 from fhir_adapter.fhir.r5.criterion_atoms import concept_cc, definition_elements, definition_of, is_member
 from fhir_adapter.model import AgeLimit, Criterion, Eligibility, Intervention, Outcome, TimeWindow
 
@@ -32,14 +46,19 @@ _AGE_UNIT = {v: k for k, v in _UCUM_AGE.items()}
 # LOINC concepts of the computable characteristics (https://loinc.org/30525-0, https://loinc.org/46098-0).
 _AGE = ("30525-0", "Age")
 _SEX = ("46098-0", "Sex")
-# Eligibility facts that are not criteria, as EvidenceVariable.category (name -> Eligibility attribute), both ways:
-# yes/no facts as a yes-no coding, free-text facts as CodeableConcept.text.
+# Eligibility facts that are not criteria (extension name -> Eligibility attribute), both ways: yes/no facts as
+# valueBoolean, free-text facts as valueString. Bundles before issue 11: EvidenceVariable.category entries of the same
+# names (yes/no as a yes-no coding, text as CodeableConcept.text), still read.
 _YES_NO_CATEGORIES = {"healthy-volunteers": "healthy_volunteers", "gender-based": "gender_based"}
 _TEXT_CATEGORIES = {
     "gender-description": "gender_description",
     "study-population": "study_population",
     "sampling-method": "sampling_method",
 }
+_STD_AGE, _ELIGIBLE_SEX = "std-age", "eligible-sex"
+# The exposure's characteristic and extensions (see the module docstring).
+_INTERVENTION = "intervention"
+_INTERVENTION_TYPE, _OTHER_NAME, _ARM_LABEL = "intervention-type", "intervention-other-name", "arm-group-label"
 
 
 def _loinc(concept: tuple[str, str]) -> JSON:
@@ -92,26 +111,20 @@ def _from_criterion(ch: JSON, heading_exclude: bool | None = None) -> Criterion:
     )
 
 
-def _yes_no(value: bool) -> JSON:
-    return {
-        "coding": [
-            {"system": terminology.system("yes-no"), "code": "Y" if value else "N", "display": "Yes" if value else "No"}
-        ]
-    }
-
-
-def _category(e: Eligibility) -> list[JSON]:
-    cats: list[JSON] = []
-    if e.sex:
-        cats.append({"name": "sex", "valueCodeableConcept": coded("sex", e.sex)})
+def _facts(e: Eligibility, sex_characteristic: bool) -> list[JSON]:
+    """The eligibility facts that are not criteria, as our extensions (``sex_characteristic``: the sex is a
+    characteristic already)."""
+    out: list[JSON] = []
+    if e.sex and not sex_characteristic:
+        out.append(extension(_ELIGIBLE_SEX, valueCodeableConcept=coded("sex", e.sex)))
     for name, attr in _YES_NO_CATEGORIES.items():
         if getattr(e, attr) is not None:
-            cats.append({"name": name, "valueCodeableConcept": _yes_no(getattr(e, attr))})
+            out.append(extension(name, valueBoolean=getattr(e, attr)))
     for name, attr in _TEXT_CATEGORIES.items():
         if getattr(e, attr):
-            cats.append({"name": name, "valueCodeableConcept": text_cc(getattr(e, attr))})
-    cats.extend({"name": "std-age", "valueCodeableConcept": coded("std-age", a)} for a in e.std_ages)
-    return cats
+            out.append(extension(name, valueString=getattr(e, attr)))
+    out.extend(extension(_STD_AGE, valueCodeableConcept=coded("std-age", a)) for a in e.std_ages)
+    return out
 
 
 def to_eligibility(ctx: Context, e: Eligibility, title: str) -> JSON:
@@ -156,6 +169,7 @@ def to_eligibility(ctx: Context, e: Eligibility, title: str) -> JSON:
         "EvidenceVariable",
         "eligibility",
         {
+            "extension": _facts(e, gender is not None),
             "url": ctx.canonical("EvidenceVariable", "eligibility"),
             "name": f"{ctx.nct_id}_eligibility".replace("-", "_"),
             "title": f"Eligibility criteria: {title}",
@@ -163,13 +177,27 @@ def to_eligibility(ctx: Context, e: Eligibility, title: str) -> JSON:
             "description": e.criteria_text,
             "actual": False,
             "characteristic": chars,
-            "category": _category(e),
         },
     )
 
 
+def _read_fact(e: Eligibility, ext: JSON) -> None:
+    """Set the Eligibility attribute of one of our fact extensions (the way back of ``_facts``)."""
+    url = ext.get("url")
+    names = {ext_url(n): n for n in (*_YES_NO_CATEGORIES, *_TEXT_CATEGORIES, _STD_AGE, _ELIGIBLE_SEX)}
+    name = names.get(str(url))
+    if name in _YES_NO_CATEGORIES:
+        setattr(e, _YES_NO_CATEGORIES[name], ext.get("valueBoolean"))
+    elif name in _TEXT_CATEGORIES:
+        setattr(e, _TEXT_CATEGORIES[name], ext.get("valueString"))
+    elif name == _ELIGIBLE_SEX:
+        e.sex = token_of("sex", ext.get("valueCodeableConcept"))
+    elif name == _STD_AGE:
+        e.std_ages.extend(tokens_of("std-age", ext.get("valueCodeableConcept")))
+
+
 def _read_category(e: Eligibility, name: str | None, cc: JSON) -> None:
-    """Set the Eligibility attribute of one ``category`` entry (the way back of ``_category``)."""
+    """Set the Eligibility attribute of one ``category`` entry (bundles before issue 11)."""
     if name in _YES_NO_CATEGORIES:
         setattr(e, _YES_NO_CATEGORIES[name], any(c.get("code") == "Y" for c in cc.get("coding", [])))
     elif name in _TEXT_CATEGORIES:
@@ -192,8 +220,12 @@ def from_eligibility(ev: JSON | None) -> Eligibility:
             rng = (ch.get("definitionByTypeAndValue") or {}).get("valueRange") or {}
             e.minimum_age = _age_limit(rng.get("low")) or e.minimum_age
             e.maximum_age = _age_limit(rng.get("high")) or e.maximum_age
+        elif link == "sex":
+            e.sex = token_of("sex", (ch.get("definitionByTypeAndValue") or {}).get("valueCodeableConcept"))
         elif link.startswith(("inc-", "exc-")):
             e.criteria.append(_from_criterion(ch, heading_exclude=link.startswith("exc-")))
+    for ext in ev.get("extension", []):
+        _read_fact(e, ext)
     for cat in ev.get("category", []):
         _read_category(e, cat.get("name"), cat.get("valueCodeableConcept") or {})
     return e
@@ -269,29 +301,48 @@ def intervention_key(i: Intervention) -> str:
 def to_exposure(ctx: Context, index: int, i: Intervention) -> JSON:
     """Reference to the EvidenceVariable of one intervention (``comparisonGroup.intendedExposure``)."""
     key = f"intervention-{index}"
-    cats: list[Any] = [{"name": "intervention-type", "valueCodeableConcept": coded("intervention-type", i.type)}]
-    cats += [{"name": "other-name", "valueCodeableConcept": text_cc(n)} for n in i.other_names]
-    cats += [{"name": "arm-group-label", "valueCodeableConcept": text_cc(a)} for a in i.arm_labels]
+    kind = coded("intervention-type", i.type)
+    exts: list[Any] = [extension(_INTERVENTION_TYPE, valueCodeableConcept=kind) if kind else None]
+    exts += [extension(_OTHER_NAME, valueString=n) for n in i.other_names]
+    exts += [extension(_ARM_LABEL, valueString=a) for a in i.arm_labels]
     return ctx.add(
         "EvidenceVariable",
         key,
         {
+            "extension": exts,
             "url": ctx.canonical("EvidenceVariable", key),
             "title": i.name,
             "status": "active",
             "description": i.description,
-            "category": [c for c in cats if c.get("valueCodeableConcept")],
+            "characteristic": [
+                {"linkId": _INTERVENTION, "description": i.name, "definitionCodeableConcept": text_cc(i.name)}
+            ]
+            if i.name
+            else None,
         },
     )
 
 
+def intervention_type_of(ev: JSON) -> str | None:
+    """The ct.gov InterventionType token of an exposure EvidenceVariable (our extension; before issue 11 its
+    ``category`` entry)."""
+    for ext in ev.get("extension", []):
+        if ext.get("url") == ext_url(_INTERVENTION_TYPE):
+            return token_of("intervention-type", ext.get("valueCodeableConcept"))
+    kinds = [c for c in ev.get("category", []) if c.get("name") == _INTERVENTION_TYPE]
+    return token_of("intervention-type", kinds[0].get("valueCodeableConcept")) if kinds else None
+
+
 def from_exposure(ev: JSON) -> Intervention:
-    i = Intervention(name=ev.get("title", ""), description=ev.get("description"))
+    i = Intervention(name=ev.get("title", ""), description=ev.get("description"), type=intervention_type_of(ev))
+    for ext in ev.get("extension", []):
+        if ext.get("url") == ext_url(_OTHER_NAME):
+            i.other_names.append(ext.get("valueString", ""))
+        elif ext.get("url") == ext_url(_ARM_LABEL):
+            i.arm_labels.append(ext.get("valueString", ""))
     for cat in ev.get("category", []):
         cc = cat.get("valueCodeableConcept") or {}
-        if cat.get("name") == "intervention-type":
-            i.type = token_of("intervention-type", cc)
-        elif cat.get("name") == "other-name":
+        if cat.get("name") == "other-name":
             i.other_names.append(cc.get("text", ""))
         elif cat.get("name") == "arm-group-label":
             i.arm_labels.append(cc.get("text", ""))
