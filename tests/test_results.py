@@ -1,0 +1,205 @@
+"""Posted results and study documents (issue 11 item 5): kept losslessly in R5 and R4, valid, wired by reference.
+
+Trials are built by hand from the API v2 fixtures (``Trial.results`` / ``Trial.documents`` = the compact orjson text
+of ``resultsSection`` / ``documentSection``, as the readers store them), so these tests do not depend on a reader.
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from fhir_adapter.fhir.common import JSON, Context
+from fhir_adapter.fhir.ids import full_url, resource_id
+from fhir_adapter.fhir.r4 import results as r4_results
+from fhir_adapter.fhir.r4.common import xver_all, xver_value
+from fhir_adapter.fhir.r5 import results
+from fhir_adapter.model import Trial
+from fhir_adapter.validate import validate
+
+V2 = Path(__file__).resolve().parent / "data" / "ctgov-v2"
+
+
+def _studies() -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for path in sorted(V2.glob("*.json")):
+        data = orjson.loads(path.read_bytes())
+        out += data.get("studies", [data]) if isinstance(data, dict) else data
+    return out
+
+
+def _trial(study: dict[str, Any]) -> Trial:
+    t = Trial()
+    t.nct_id = study["protocolSection"]["identificationModule"]["nctId"]
+    if "resultsSection" in study:
+        t.results = orjson.dumps(study["resultsSection"]).decode()
+    if "documentSection" in study:
+        t.documents = orjson.dumps(study["documentSection"]).decode()
+    return t
+
+
+WITH_RESULTS = [s for s in _studies() if "resultsSection" in s]
+WITH_DOCUMENTS = [s for s in _studies() if "documentSection" in s]
+WITH_EITHER = [s for s in _studies() if "resultsSection" in s or "documentSection" in s]
+
+
+def _ids(studies: list[dict[str, Any]]) -> list[str]:
+    return [s["protocolSection"]["identificationModule"]["nctId"] for s in studies]
+
+
+def _study_and_context(t: Trial) -> tuple[JSON, Context]:
+    ctx = Context(t.nct_id or "")
+    rs_id = resource_id(t.nct_id or "", "ResearchStudy", "")
+    rs: JSON = {"resourceType": "ResearchStudy", "id": rs_id, "status": "active"}
+    rs |= {"result": results.to_results(ctx, t), "relatedArtifact": results.document_artifacts(t)}
+    return {k: v for k, v in rs.items() if v}, ctx
+
+
+def _bundle(rs: JSON, resources: dict[str, JSON]) -> JSON:
+    entries = [{"fullUrl": full_url(rs["id"]), "resource": rs}]
+    entries += [{"fullUrl": url, "resource": r} for url, r in resources.items()]
+    return {"resourceType": "Bundle", "type": "collection", "entry": entries}
+
+
+def _r4(rs: JSON, ctx: Context) -> tuple[JSON, dict[str, JSON]]:
+    """The R4 study and resources as the R4 conversion writes them with the helpers of fhir.r4.results."""
+    artifacts = [
+        {
+            "extension": [
+                xver_value("RelatedArtifact.classifier", valueCodeableConcept=c) for c in a.get("classifier", [])
+            ]
+        }
+        | {k: v for k, v in a.items() if k != "classifier"}
+        | {"document": r4_results.down_document(a.get("document"))}
+        for a in rs.get("relatedArtifact", [])
+    ]
+    rs4: JSON = {"resourceType": "ResearchStudy", "id": rs["id"], "status": "completed"}
+    rs4 |= {"extension": r4_results.result_extensions(rs), "relatedArtifact": artifacts}
+    resources = {url: down for url, r in ctx.resources.items() if (down := r4_results.down(r)) is not None}
+    return {k: v for k, v in rs4.items() if v}, resources
+
+
+def _read(rs: JSON, resources: dict[str, JSON]) -> Trial:
+    back = Trial()
+    results.read_results(rs, lambda ref: resources.get((ref or {}).get("reference", "")), back)
+    return back
+
+
+def test_fixtures_have_results_and_documents() -> None:
+    assert len(WITH_RESULTS) >= 4 and len(WITH_DOCUMENTS) >= 2
+
+
+@pytest.mark.parametrize("study", WITH_EITHER, ids=_ids(WITH_EITHER))
+def test_round_trip_is_exact_r5(study: dict[str, Any]) -> None:
+    t = _trial(study)
+    rs, ctx = _study_and_context(t)
+    back = _read(rs, ctx.resources)
+    assert back.results == t.results
+    assert back.documents == t.documents
+
+
+@pytest.mark.parametrize("study", WITH_EITHER, ids=_ids(WITH_EITHER))
+def test_round_trip_is_exact_r4(study: dict[str, Any]) -> None:
+    t = _trial(study)
+    rs, ctx = _study_and_context(t)
+    rs4, resources4 = _r4(rs, ctx)
+    lifted = dict(rs4, result=r4_results.results_of(rs4))
+    lifted["relatedArtifact"] = [
+        {"type": a["type"], "document": r4_results.lift_document(a.get("document"))}
+        | {"classifier": [e["valueCodeableConcept"] for e in xver_all(a, "RelatedArtifact.classifier")]}
+        for a in rs4.get("relatedArtifact", [])
+    ]
+    back = _read(lifted, resources4)
+    assert back.results == t.results
+    assert back.documents == t.documents
+
+
+@pytest.mark.parametrize("study", WITH_RESULTS, ids=_ids(WITH_RESULTS))
+def test_results_are_one_attachment_referenced_from_the_study(study: dict[str, Any]) -> None:
+    t = _trial(study)
+    rs, ctx = _study_and_context(t)
+    assert len(rs["result"]) == 1
+    report = ctx.resources[rs["result"][0]["reference"]]
+    assert report["resourceType"] == "EvidenceReport"
+    datas = [a["document"]["data"] for a in report["relatedArtifact"] if "data" in a.get("document", {})]
+    assert len(datas) == 1  # the verbatim text once, nowhere else
+    assert base64.b64decode(datas[0]).decode() == t.results
+    assert orjson.dumps(ctx.resources).count(datas[0].encode()) == 1
+
+
+def test_no_results_no_report() -> None:
+    t = Trial()
+    t.nct_id = "NCT00000001"
+    ctx = Context("NCT00000001")
+    assert results.to_results(ctx, t) == [] and ctx.resources == {}
+    assert results.document_artifacts(t) == []
+    back = _read({"resourceType": "ResearchStudy"}, {})
+    assert back.results is None and back.documents is None
+
+
+def test_document_artifact_points_at_ctgov() -> None:
+    t = _trial(next(s for s in WITH_DOCUMENTS if _ids([s]) == ["NCT02513394"]))
+    artifacts = results.document_artifacts(t)
+    assert artifacts == [
+        {
+            "type": "documentation",
+            "classifier": [{"text": "Prot_SAP"}],
+            "document": {
+                "extension": [
+                    {
+                        "url": "https://fhir-adapter.dev/StructureDefinition/document-upload-date",
+                        "valueString": "2021-11-10T11:05",
+                    }
+                ],
+                "contentType": "application/pdf",
+                "url": "https://cdn.clinicaltrials.gov/large-docs/94/NCT02513394/Prot_SAP_000.pdf",
+                "size": "2719041",
+                "title": "Study Protocol and Statistical Analysis Plan",
+                "creation": "2020-12-23",
+            },
+        }
+    ]
+    assert all(results.is_document_artifact(a) for a in artifacts)
+    assert not results.is_document_artifact({"type": "documentation", "document": {"url": "https://example.org/x"}})
+
+
+@pytest.mark.parametrize(
+    "section",
+    [
+        {"largeDocumentModule": {"noSap": True}},
+        {"largeDocumentModule": {"largeDocs": [{"typeAbbrev": "Prot", "hasProtocol": False, "filename": "a b.pdf"}]}},
+        {"largeDocumentModule": {"largeDocs": [{"label": "x", "date": "Dec 2020", "extra": 1}]}},
+    ],
+)
+def test_documents_the_elements_cannot_say_are_kept_verbatim(section: JSON) -> None:
+    t = Trial()
+    t.nct_id = "NCT00000042"
+    t.documents = orjson.dumps(section).decode()
+    rs, ctx = _study_and_context(t)
+    assert _read(rs, ctx.resources).documents == t.documents
+
+
+@pytest.mark.parametrize("study", WITH_EITHER, ids=_ids(WITH_EITHER))
+def test_own_validators_accept_r5_and_r4(study: dict[str, Any]) -> None:
+    rs, ctx = _study_and_context(_trial(study))
+    assert not [str(i) for i in validate(_bundle(rs, ctx.resources), "R5") if i.is_error]
+    rs4, resources4 = _r4(rs, ctx)
+    assert not [str(i) for i in validate(_bundle(rs4, resources4), "R4") if i.is_error]
+
+
+@pytest.mark.hapi
+def test_hapi_finds_no_errors_r5_and_r4() -> None:
+    from fhir_adapter.validate.hapi import hapi_validate
+
+    bundles5, bundles4 = [], []
+    for study in WITH_EITHER:
+        rs, ctx = _study_and_context(_trial(study))
+        bundles5.append(_bundle(rs, ctx.resources))
+        bundles4.append(_bundle(*_r4(rs, ctx)))
+    for release, bundles in (("R5", bundles5), ("R4", bundles4)):
+        for issues in hapi_validate(bundles, release):
+            assert not [f"{i.location}: {i.message}" for i in issues if i.severity in ("error", "fatal")]
