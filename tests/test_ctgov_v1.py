@@ -520,19 +520,21 @@ def test_derived_meshes_and_ignored_browse_lists() -> None:
         },
     }
     t = read(study)
-    assert t.condition_meshes == [Mesh("D000008175", "Lung Neoplasms")]
-    assert t.intervention_meshes == [Mesh("D000017239", "Paclitaxel")]
+    assert t.condition_meshes == [Mesh("D008175", "Lung Neoplasms")]
+    assert t.intervention_meshes == [Mesh("D017239", "Paclitaxel")]
     assert t.unmapped == {} and not any(i.severity == "warning" for i in t.issues)
 
 
 def test_unmapped_fields_are_kept_verbatim_with_a_warning() -> None:
     study = v1(
-        OversightModule={"OversightHasDMC": "Yes"}, StatusModule={"ExpandedAccessInfo": {"HasExpandedAccess": "No"}}
+        OversightModule={"OversightHasDMC": "Yes", "OversightNote": "n"},
+        StatusModule={"ExpandedAccessInfo": {"HasExpandedAccess": "No"}},
     )
     study["AnnotationSection"] = {"AnnotationModule": {"UnpostedAnnotation": {"UnpostedResponsibleParty": "X"}}}
     t = read(study)
+    assert t.oversight.has_dmc is True  # read (issue 11); a field of the module the model has no place for is kept
     assert t.unmapped == {
-        "ProtocolSection.OversightModule.OversightHasDMC": "Yes",
+        "ProtocolSection.OversightModule.OversightNote": "n",
         "ProtocolSection.StatusModule.ExpandedAccessInfo": '{"HasExpandedAccess":"No"}',
         "AnnotationSection.AnnotationModule.UnpostedAnnotation": '{"UnpostedResponsibleParty":"X"}',
     }
@@ -685,27 +687,7 @@ def test_fixture_unmapped_fields_are_the_expected_modules() -> None:
         "ProtocolSection.DesignModule.BioSpec",
         "ProtocolSection.DesignModule.PatientRegistry",
         "ProtocolSection.DesignModule.TargetDuration",
-        *(
-            f"ProtocolSection.IPDSharingStatementModule.{k}"
-            for k in (
-                "IPDSharing",
-                "IPDSharingAccessCriteria",
-                "IPDSharingDescription",
-                "IPDSharingInfoTypeList",
-                "IPDSharingTimeFrame",
-                "IPDSharingURL",
-            )
-        ),
-        *(
-            f"ProtocolSection.OversightModule.{k}"
-            for k in (
-                "IsFDARegulatedDevice",
-                "IsFDARegulatedDrug",
-                "IsUSExport",
-                "IsUnapprovedDevice",
-                "OversightHasDMC",
-            )
-        ),
+        # OversightModule and IPDSharingStatementModule are read into Trial.oversight / data_sharing (issue 11)
         "ProtocolSection.ReferencesModule.AvailIPDList",
         "ProtocolSection.StatusModule.ExpandedAccessInfo",
         "ProtocolSection.StatusModule.ResultsFirstPostedQCCommentsDateStruct",

@@ -43,6 +43,8 @@ from fhir_adapter.sources.fields import (
     record_error,
 )
 from fhir_adapter.sources.guards import check_items, check_nct_id, check_text_items, read_age
+from fhir_adapter.sources.mesh import canonical_mesh_ui
+from fhir_adapter.sources.oversight import read_json_oversight
 
 # Modules and fields that carry nothing the FHIR mapping needs and may be left out without a report: bookkeeping
 # of the registry itself (QC dates, versions, model predictions).
@@ -330,7 +332,7 @@ def _derived(r: JsonReader, t: Trial) -> None:
         for mesh in r.objects(f"derivedSection.{key}.meshes"):
             mid, term = mesh.text("id"), mesh.text("term")
             if mid and term:
-                target.append(Mesh(id=mid, term=term))
+                target.append(Mesh(id=canonical_mesh_ui(mid), term=term))
 
 
 _STEPS: tuple[Callable[[JsonReader, Trial], None], ...] = (
@@ -345,6 +347,7 @@ _STEPS: tuple[Callable[[JsonReader, Trial], None], ...] = (
     _contacts_locations,
     _references,
     _derived,
+    read_json_oversight,
 )
 
 

@@ -28,10 +28,12 @@ from fhir_adapter.errors import SourceError
 from fhir_adapter.limits import DEFAULT_LIMITS, Limits
 from fhir_adapter.model import AgeLimit, Source, Trial
 from fhir_adapter.sources.criteria import split_criteria
+from fhir_adapter.sources.ctgov_xml_design import read_study_design
 from fhir_adapter.sources.ctgov_xml_doc import looks_like_ctgov_xml, parse_clinical_study, reflow_textblock, text_of
 from fhir_adapter.sources.ctgov_xml_fields import XmlReader, plain_path
 from fhir_adapter.sources.fields import HEALTHY_YES, keep_unmapped, not_mapped_sections, phases_or_given, sampling_token
 from fhir_adapter.sources.guards import check_items, check_nct_id, check_text_items, parse_count, read_age
+from fhir_adapter.sources.oversight import read_xml_oversight
 from fhir_adapter.sources.wording import parse_registry_date
 
 __all__ = ["IGNORED", "looks_like_ctgov_xml", "read_clinical_study", "reflow_textblock"]
@@ -92,12 +94,14 @@ def read_clinical_study(data: bytes, source: Source, *, limits: Limits = DEFAULT
     _sponsors(r, trial)
     _description_conditions(r, trial)
     _design(r, trial)
+    read_study_design(r, trial)
     _arms(r, trial)
     _outcomes(r, trial)
     _eligibility(r, trial)
     _contacts_locations(r, trial)
     _references(r, trial)
     _mesh(r, trial)
+    read_xml_oversight(r, trial)
     trial.has_results = r.one(root, "clinical_results") is not None
     documents = r.one(root, "provided_document_section") is not None
     r.issues += not_mapped_sections(("clinical_results", trial.has_results), ("provided_document_section", documents))

@@ -59,7 +59,10 @@ _LIST_INTRO = re.compile(r"\b(?:include|includes|including|are|and|following|as 
 _FLAT_SPLIT = re.compile(r"(?<=[a-z)\]])\s+(?=[A-Z])|;\s*|(?<!\s)\s+;\s*")
 _LIST_SEPARATORS = re.compile(r",\s*(?:and\s+)?|(?<!\s)\s+and\s+")
 _SENTENCE_END = re.compile(r"\.(?:\s|$)")
-_LIST_WORD = re.compile(r"(?<!\s)\s*\b(?:Assessments|Endpoints|Outcomes|Measures|These)$", re.IGNORECASE)
+# The word that opens a list as the subject of its own sentence ("... melanoma. Assessments include: ..."): only
+# then is it not part of the objective's statement ("... between treatment efficacy/patient outcomes and: ..."
+# keeps "outcomes"). Capitalised and right after the sentence end (or alone), the match starts there only.
+_LIST_WORD = re.compile(r"(?:(?<=[.;:])|^)\s*+(?:Assessments|Endpoints|Outcomes|Measures|These)$")
 # A description longer than this is a paragraph without full stops, not a sentence: it is not repeated per endpoint
 # (the bundle would grow with the square of the page), the text the endpoint was read from is used instead.
 _MAX_SENTENCE = 1000
