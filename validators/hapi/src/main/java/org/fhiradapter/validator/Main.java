@@ -80,6 +80,7 @@ public final class Main {
 		final CapturingInstanceValidator myInstanceValidator;
 
 		final int myDefinitionCount;
+		final long myDefinitionNanos;
 
 		Engine(String theVersion, List<Path> theDefinitionDirs) throws IOException {
 			FhirContext ctx;
@@ -95,7 +96,9 @@ public final class Main {
 			unknownCodeSystems.setNonExistentCodeSystemSeverity(IValidationSupport.IssueSeverity.WARNING);
 			// Our published CodeSystems, ValueSets and extension StructureDefinitions: their codes and extensions are
 			// checked (a code outside a complete CodeSystem is an error) instead of reported as unknown.
+			long definitionStart = System.nanoTime();
 			PrePopulatedValidationSupport definitions = Definitions.load(ctx, theDefinitionDirs);
+			myDefinitionNanos = System.nanoTime() - definitionStart;
 			myDefinitionCount = definitions.countAll();
 			ValidationSupportChain chain = new ValidationSupportChain(
 					new XverPathsSupport(ctx),
@@ -249,6 +252,7 @@ public final class Main {
 			t.addProperty("jvm_start_ms", jvmStartMs);
 			t.addProperty("context_ms", (contextNanos - mainStartNanos) / 1_000_000);
 			t.addProperty("definitions", engine.myDefinitionCount);
+			t.addProperty("definitions_ms", engine.myDefinitionNanos / 1_000_000);
 			t.addProperty("warmup_ms", (warmupNanos - contextNanos) / 1_000_000);
 			System.err.println(t);
 			System.err.flush();
