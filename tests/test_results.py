@@ -203,3 +203,87 @@ def test_hapi_finds_no_errors_r5_and_r4() -> None:
     for release, bundles in (("R5", bundles5), ("R4", bundles4)):
         for issues in hapi_validate(bundles, release):
             assert not [f"{i.location}: {i.message}" for i in issues if i.severity in ("error", "fatal")]
+
+
+def _outcome_trial(study: dict[str, Any]) -> tuple[Trial, Context]:
+    """A trial whose first outcome has the title of the first posted outcome result, its EvidenceVariable in ctx."""
+    from fhir_adapter.fhir.r5.evidence_variable import to_outcome
+    from fhir_adapter.model import Outcome
+
+    t = _trial(study)
+    title = study["resultsSection"]["outcomeMeasuresModule"]["outcomeMeasures"][0]["title"]
+    t.outcomes = [Outcome(measure=title, type="PRIMARY")]
+    ctx = Context(t.nct_id or "")
+    to_outcome(ctx, 0, t.outcomes[0])
+    return t, ctx
+
+
+@pytest.mark.parametrize("study", WITH_RESULTS, ids=_ids(WITH_RESULTS))
+def test_report_sections_reference_one_evidence_per_measure(study: dict[str, Any]) -> None:
+    t, ctx = _outcome_trial(study)
+    (ref,) = results.to_results(ctx, t)
+    report = ctx.resources[ref["reference"]]
+    titles = [s["title"] for s in report["section"]]
+    assert titles == ["Participant flow", "Baseline characteristics", "Outcome measures", "Adverse events"]
+    section = study["resultsSection"]
+    counts = {
+        "Baseline characteristics": len(section["baselineCharacteristicsModule"]["measures"]),
+        "Outcome measures": len(section["outcomeMeasuresModule"]["outcomeMeasures"]),
+    }
+    for s in report["section"]:
+        assert len(s["entryReference"]) == counts.get(s["title"], 1)
+        assert all(ctx.resources[r["reference"]]["resourceType"] == "Evidence" for r in s["entryReference"])
+    first = ctx.resources[report["section"][2]["entryReference"][0]["reference"]]
+    observed = [v["observed"] for v in first["variableDefinition"] if "observed" in v]
+    assert observed == [ctx.ref("EvidenceVariable", "outcome-0")]
+    # deterministic: the same ids and content on a second run
+    t2, ctx2 = _outcome_trial(study)
+    results.to_results(ctx2, t2)
+    assert orjson.dumps(ctx2.resources) == orjson.dumps(ctx.resources)
+
+
+def test_statistics_of_a_measure() -> None:
+    from fhir_adapter.fhir.r5.results_evidence import measure_evidence
+
+    measure = {
+        "title": "Age",
+        "paramType": "MEAN",
+        "dispersionType": "95% Confidence Interval",
+        "unitOfMeasure": "years",
+        "denoms": [{"units": "Participants", "counts": [{"groupId": "OG000", "value": "12"}]}],
+        "groups": [{"id": "OG000", "title": "Arm A"}],
+        "classes": [
+            {
+                "categories": [
+                    {
+                        "title": "Female",
+                        "measurements": [
+                            {"groupId": "OG000", "value": "40.5", "lowerLimit": "38", "upperLimit": "43.1"},
+                            {"groupId": "OG001", "value": "NA", "comment": "not analysed"},
+                        ],
+                    }
+                ]
+            }
+        ],
+    }
+    ev = measure_evidence(results.table(), measure, {}, None)
+    first, second = ev["statistic"]
+    assert first["description"] == "Arm A — Female" and first["category"] == {"text": "Female"}
+    assert first["statisticType"]["coding"][0]["code"] == "C53319"
+    assert first["quantity"] == {"value": 40.5, "unit": "years"}
+    assert first["sampleSize"] == {"numberOfParticipants": 12}
+    (ci,) = first["attributeEstimate"]
+    assert ci["type"]["coding"][0]["code"] == "C53324" and ci["level"] == 0.95
+    assert ci["range"] == {"low": {"value": 38, "unit": "years"}, "high": {"value": 43.1, "unit": "years"}}
+    assert second["quantity"] is None and second["attributeEstimate"] == []
+    assert [n["text"] for n in second["note"]] == ["Value as posted: NA", "not analysed"]
+
+
+@pytest.mark.parametrize("study", WITH_RESULTS, ids=_ids(WITH_RESULTS))
+def test_r4_leaves_the_evidence_out_and_keeps_no_dangling_reference(study: dict[str, Any]) -> None:
+    rs, ctx = _study_and_context(_trial(study))
+    rs4, resources4 = _r4(rs, ctx)
+    kinds = {r["resourceType"] for r in resources4.values()}
+    assert kinds == {"DiagnosticReport"}
+    refs = [e["valueReference"]["reference"] for e in rs4["extension"]]
+    assert refs == [r["reference"] for r in rs["result"]] and all(r in resources4 for r in refs)

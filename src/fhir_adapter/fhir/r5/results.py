@@ -26,6 +26,7 @@ from urllib.parse import quote, unquote
 import orjson
 
 from fhir_adapter.fhir.common import JSON, Context, Resolver, extension, get_extension
+from fhir_adapter.fhir.r5.results_evidence import sections
 from fhir_adapter.model import Trial
 from fhir_adapter.terminology import mappings_dir
 
@@ -76,10 +77,12 @@ def verbatim_text(attachment: JSON | None, title: str) -> str | None:
 
 
 def to_results(ctx: Context, t: Trial) -> list[JSON]:
-    """The references for ``ResearchStudy.result``: the EvidenceReport of the posted results, added to ``ctx``
-    (none when the record has no results section)."""
+    """The references for ``ResearchStudy.result``: the EvidenceReport of the posted results, added to ``ctx`` with
+    the Evidence resources of its sections (none when the record has no results section). Call it after the
+    outcome EvidenceVariables are in ``ctx``: an outcome result then observes its outcome."""
     if t.results is None:
         return []
+    section = orjson.loads(t.results)
     report: JSON = {
         "status": "active",
         "type": _coded("evidence-report-type"),
@@ -87,8 +90,19 @@ def to_results(ctx: Context, t: Trial) -> list[JSON]:
         "relatedArtifact": [
             {"type": _artifact_type("verbatim"), "document": verbatim_attachment(t.results, RESULTS_TITLE)}
         ],
+        "section": sections(ctx, table(), section, _outcome_variables(ctx, t)) if isinstance(section, dict) else None,
     }
     return [ctx.add("EvidenceReport", "results", report)]
+
+
+def _outcome_variables(ctx: Context, t: Trial) -> dict[str, JSON]:
+    """The study's outcome EvidenceVariables already in ``ctx``, by title (``evidence_variable.to_outcome``'s keys)."""
+    out: dict[str, JSON] = {}
+    for i, o in enumerate(t.outcomes):
+        ref = ctx.ref("EvidenceVariable", f"outcome-{i}")
+        if o.measure and ref["reference"] in ctx.resources:
+            out.setdefault(o.measure, ref)
+    return out
 
 
 def results_text(resource: JSON | None) -> str | None:
