@@ -6,19 +6,29 @@ EvidenceVariable?url=<canonical>``, ...) so that pushing the same trial twice ch
 
 An R4 bundle (https://hl7.org/fhir/R4/bundle.html) is the R5 one converted down (``fhir.r4.convert.to_r4``): it is
 a function of the R5 resources, never of the Trial.
+
+Every resource gets a generated narrative (``fhir.narrative``; R4 carries the R5 one) and every trial a Provenance
+(``fhir.r5.provenance``, last in the bundle): the source record, fhir-adapter and its version, and the time. That
+time is the ``clock`` given, else ``SOURCE_DATE_EPOCH`` (https://reproducible-builds.org/specs/source-date-epoch/,
+so ``SOURCE_DATE_EPOCH=$(date +%s) fhir-adapter convert ...`` stamps a run), else the record's own last-update date:
+output is byte-stable by default and pushing a trial twice changes nothing.
 """
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
 from fhir_adapter import terminology
 from fhir_adapter.errors import MappingError
+from fhir_adapter.fhir import narrative
 from fhir_adapter.fhir.common import JSON, Context, prune
 from fhir_adapter.fhir.ids import full_url, resource_id
 from fhir_adapter.fhir.r4 import convert as r4_convert
+from fhir_adapter.fhir.r4 import provenance as r4_provenance
+from fhir_adapter.fhir.r5 import provenance
 from fhir_adapter.fhir.r5.research_study import to_research_study
 
 # The way back lives in fhir/read_bundle.py; re-exported here, where callers have always imported it from.
@@ -40,15 +50,29 @@ def _release(fhir_version: FhirRelease | str) -> FhirRelease:
         raise MappingError(str(exc)) from None
 
 
-def _resources(trial: Trial, release: FhirRelease) -> dict[str, JSON]:
-    """fullUrl -> resource of one trial: the ResearchStudy first, then every resource it references (R5, or R4
-    converted down from the R5 resources)."""
+def _resources(trial: Trial, release: FhirRelease, recorded: datetime) -> dict[str, JSON]:
+    """fullUrl -> resource of one trial: the ResearchStudy first, then every resource it references, then the
+    Provenance; each with its narrative (R5, or R4 converted down from the R5 resources)."""
     assert trial.nct_id is not None
     ctx = Context(trial.nct_id)
     rs = to_research_study(ctx, trial)
     rs_id = resource_id(trial.nct_id, "ResearchStudy", "")
     resources = {full_url(rs_id): prune({"resourceType": "ResearchStudy", "id": rs_id, **rs}), **ctx.resources}
-    return r4_convert.to_r4(resources) if release is FhirRelease.R4 else resources
+    prov_url, prov = provenance.to_provenance(trial, resources, recorded)
+    r5 = narrative.narratives({**resources, prov_url: prov})
+    if release is not FhirRelease.R4:
+        return r5
+    return r4_provenance.finish_r4(r5, r4_convert.to_r4(r5))
+
+
+def _clock(clock: datetime | None) -> datetime | None:
+    """The run's time: ``clock``, else ``SOURCE_DATE_EPOCH`` (seconds since 1970, UTC) when set, else None."""
+    if clock is not None:
+        return clock
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not epoch.isdigit():
+        return None
+    return datetime.fromtimestamp(int(epoch), UTC)
 
 
 def transaction_request(resource: JSON) -> tuple[str, bool]:
@@ -82,21 +106,23 @@ def to_bundle(
     """The FHIR Bundle (a plain dict) of one trial: ResearchStudy first, then every resource it references.
 
     ``fhir_version``: a FhirRelease or its name (``"R5"``, ``"r4"`` ...). ``Bundle.timestamp`` is written only when a
-    ``clock`` time is given, so that output is byte-stable."""
+    ``clock`` time is given (or ``SOURCE_DATE_EPOCH`` is set), and the Provenance's ``recorded`` is that time, else
+    the record's last-update date, so that output is byte-stable by default."""
     release = _release(fhir_version)
     if bundle_type not in BUNDLE_TYPES:
         raise MappingError(f"bundle type {bundle_type!r} is not supported (supported: {', '.join(BUNDLE_TYPES)})")
     if not trial.nct_id:
         raise MappingError("a trial needs an NCT id to be mapped (ids are derived from it)", field="nct_id")
-    entries = _resources(trial, release).items()
+    now = _clock(clock)
+    entries = _resources(trial, release, now or provenance.record_time(trial)).items()
     bundle: JSON = {
         "resourceType": "Bundle",
         "id": resource_id(trial.nct_id, "Bundle", bundle_type),
         "type": bundle_type,
         "entry": [],
     }
-    if clock is not None:
-        bundle["timestamp"] = clock.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    if now is not None:
+        bundle["timestamp"] = provenance.instant(now)
     for url, resource in entries:
         entry: JSON = {"fullUrl": url, "resource": resource}
         if bundle_type == "transaction":
