@@ -114,6 +114,13 @@ def test_the_hl7_ctgov_example_reads_its_parties_design_arms_and_outcomes() -> N
     assert t.enrollment_count == 62
 
 
+@pytest.mark.parametrize("release", ["R5", "R4"])
+@pytest.mark.parametrize("path", [CTGOV_R5, FEVIR], ids=lambda p: p.name)
+def test_a_foreign_trial_written_by_fhir_adapter_reads_back_the_same(path: Path, release: str) -> None:
+    trial = from_bundle(_load(path))
+    assert from_bundle(to_bundle(trial, release)) == trial
+
+
 def test_what_the_ctgov_example_holds_beyond_the_model_is_named() -> None:
     warnings = _warnings(from_bundle(_load(CTGOV_R5)))
     assert "ResearchStudy.url" in warnings and "ResearchStudy.name" in warnings
