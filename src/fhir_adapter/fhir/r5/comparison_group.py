@@ -62,11 +62,13 @@ def protocol_of(group: JSON, resolve: Resolver) -> JSON | None:
 def arms_of(rs: JSON, protocols: list[JSON | None], resolve: Resolver) -> list[Arm]:
     """The arms of a ResearchStudy's comparison groups, with the interventions and regimen of each arm's
     PlanDefinition: the one its ``arm-protocol`` names; without that extension (bundles before issue 11), the arm's
-    place in ``protocols`` (the arms' PlanDefinitions, in arm order)."""
+    place in ``protocols`` (the arms' PlanDefinitions, in arm order), when there is one per arm (else another
+    writer's protocols, which need not be the arms': none)."""
     arms = []
-    for i, g in enumerate(rs.get("comparisonGroup", [])):
+    groups = rs.get("comparisonGroup", [])
+    for i, g in enumerate(groups):
         named = get_extension(g, _PROTOCOL) is not None
-        pd = protocol_of(g, resolve) if named else protocols[i] if i < len(protocols) else None
+        pd = protocol_of(g, resolve) if named else protocols[i] if len(protocols) == len(groups) else None
         arms.append(
             Arm(
                 label=g.get("name", ""),
