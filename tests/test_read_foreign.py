@@ -96,7 +96,9 @@ def test_the_hl7_ctgov_example_reads_its_parties_design_arms_and_outcomes() -> N
         "86 021-60836212",
         "clinicaloperation@alebund.com",
     )
-    assert [(o.name, o.role) for o in t.officials] == [("Sam Francis, Doctor", "PRINCIPAL_INVESTIGATOR")]
+    assert [(o.name, o.role, o.affiliation) for o in t.officials] == [
+        ("Sam Francis, Doctor", "PRINCIPAL_INVESTIGATOR", "Nucleus Network")
+    ]
     assert t.study_type == "INTERVENTIONAL"  # "CT.gov StudyType: INTERVENTIONAL"
     assert (t.design.allocation, t.design.intervention_model, t.design.masking) == (
         "RANDOMIZED",
@@ -125,6 +127,7 @@ def test_what_the_ctgov_example_holds_beyond_the_model_is_named() -> None:
     warnings = _warnings(from_bundle(_load(CTGOV_R5)))
     assert "ResearchStudy.url" in warnings and "ResearchStudy.name" in warnings
     assert "provenance" in warnings["ResearchStudy.relatedArtifact[0]"]
+    assert "fevir.net" in warnings["ResearchStudy.recruitment.eligibility"]  # a reference to another server
     assert "Alebund Pharmaceuticals" in warnings["ResearchStudy.associatedParty[0]"]  # a sponsor beside the lead
     assert not any(loc.startswith("ResearchStudy.studyDesign") for loc in warnings)  # every design text understood
 

@@ -256,8 +256,8 @@ def _sites(rs: JSON, resolve: Resolver, out: Prepared) -> list[JSON]:
     sites: list[JSON] = []
     for i, ref in enumerate(rs.get("site", [])):
         targets = _site_targets(ref, resolve)
-        if not targets:
-            out.issues.append(_warning(f"{_RS}.site[{i}]", f"site {ref.get('reference')!r} not found in the bundle"))
+        if not targets and resolve(ref) is not None:  # an unresolved one: fhir.foreign_issues.unresolved
+            out.issues.append(_warning(f"{_RS}.site[{i}]", f"site {ref.get('reference')!r} names no place"))
         for view, status in targets:
             key = f"{_SITE_PREFIX}{len(sites)}"
             out.views[key] = view
@@ -453,6 +453,10 @@ def complete(t: Trial, rs: JSON, site_states: list[str | None], resolve: Resolve
             site.status = terminology.from_fhir("recruitment-status", state)
     if not any(a.intervention_names for a in t.arms):
         _complete_arms(t, rs, resolve)
+    # an official named with only a display of the party (HL7's example: its organisation) -> the affiliation
+    shown = {p.get("name"): (p.get("party") or {}).get("display") for p in rs.get("associatedParty", [])}
+    for o in t.officials:
+        o.affiliation = o.affiliation or shown.get(o.name)
 
 
 def reading(mapper: Callable[[JSON, Resolver], Trial], rs: JSON, resolve: Resolver) -> Trial:

@@ -11,8 +11,10 @@ sponsor, a provenance artifact). ``empty`` tells a study that yielded nothing at
 
 from __future__ import annotations
 
+from typing import Any
+
 from fhir_adapter import terminology
-from fhir_adapter.fhir.common import JSON
+from fhir_adapter.fhir.common import JSON, Resolver
 from fhir_adapter.fhir.r4.common import OFFICIAL_XVER_BASE, XVER_BASE
 from fhir_adapter.issues import Issue
 from fhir_adapter.model import Trial
@@ -135,6 +137,27 @@ def element_issues(rs: JSON, t: Trial) -> list[Issue]:
         mesh = any("mesh" in str(c.get("system", "")).lower() for c in cc.get("coding", []))
         if cc.get("coding") and not cc.get("text") and not mesh:
             out.append(warning(f"{_RS}.condition[{i}]", f"coded condition without text not read: {_codes(cc)}"))
+    return out
+
+
+def unresolved(rs: JSON, resolve: Resolver) -> list[Issue]:
+    """A warning for each literal reference of ``rs`` (outside ``contained``) that names nothing in the bundle: what
+    it points at is not read (HL7's ct.gov example points its eligibility at a FEvIR server, for one)."""
+    out: list[Issue] = []
+
+    def walk(node: Any, path: str) -> None:
+        if isinstance(node, list):
+            for i, v in enumerate(node):
+                walk(v, f"{path}[{i}]")
+        elif isinstance(node, dict):
+            ref = node.get("reference")
+            if isinstance(ref, str) and ref and resolve(node) is None:
+                out.append(warning(path, f"reference {ref!r} is not in the bundle; what it names is not read"))
+            for k, v in node.items():
+                if k != "contained" and not isinstance(v, str):
+                    walk(v, f"{path}.{k}")
+
+    walk({k: v for k, v in rs.items() if k != "contained"}, _RS)
     return out
 
 

@@ -143,7 +143,7 @@ def from_bundle(bundle: dict[str, Any], fhir_version: FhirRelease | str | None =
     index = _Index(bundle, study)
     t = _tolerant(lambda rs: _read_foreign(rs, index, release), study)
     lifted = foreign.lifted_elements(raw) if release is FhirRelease.R5 else frozenset()
-    t.issues += foreign_issues.unread_elements(raw, release, lifted)
+    t.issues += foreign_issues.unresolved(study, index) + foreign_issues.unread_elements(raw, release, lifted)
     if foreign_issues.empty(t):
         name = bundle["entry"][at].get("fullUrl") or f"{_STUDY}/{raw.get('id', '?')}"
         raise MappingError("the study yields no title, no identifier and nothing else fhir-adapter reads", field=name)
