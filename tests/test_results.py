@@ -287,3 +287,26 @@ def test_r4_leaves_the_evidence_out_and_keeps_no_dangling_reference(study: dict[
     assert kinds == {"DiagnosticReport"}
     refs = [e["valueReference"]["reference"] for e in rs4["extension"]]
     assert refs == [r["reference"] for r in rs["result"]] and all(r in resources4 for r in refs)
+
+
+def test_an_analysis_is_a_statistic() -> None:
+    from fhir_adapter.fhir.r5.results_evidence import measure_evidence
+
+    analysis = {
+        "groupIds": ["OG000", "OG001"],
+        "pValue": "<0.001",
+        "statisticalMethod": "Regression, Logistic",
+        "paramType": "Odds Ratio (OR)",
+        "paramValue": "15.231",
+        "ciPctValue": "95",
+        "ciNumSides": "TWO_SIDED",
+        "ciLowerLimit": "7.336",
+        "ciUpperLimit": "31.623",
+    }
+    measure = {"title": "x", "groups": [{"id": "OG000", "title": "A"}, {"id": "OG001", "title": "B"}]}
+    (stat,) = measure_evidence(results.table(), measure | {"analyses": [analysis]}, {}, None)["statistic"]
+    assert stat["description"] == "A vs B — Odds Ratio (OR) (Regression, Logistic)"
+    assert stat["statisticType"]["coding"][0]["code"] == "C16932" and stat["quantity"] == {"value": 15.231}
+    ci, p = stat["attributeEstimate"]
+    assert ci["level"] == 0.95 and ci["range"] == {"low": {"value": 7.336}, "high": {"value": 31.623}}
+    assert p["type"]["coding"][0]["code"] == "C44185" and p["quantity"] == {"value": 0.001, "comparator": "<"}

@@ -9,6 +9,8 @@ section the EvidenceReport keeps (:mod:`.results`) is what is read back, so noth
   statistic per group, class and category: the value as ``quantity`` (the unit as posted, text only), the group's
   denominator as ``sampleSize``, the dispersion as ``attributeEstimate``, the statistic type from ct.gov's
   paramType. Values that are no number ("NA") stay in ``note``.
+  An outcome's statistical analyses follow as statistics of their own (the groups compared, the estimate and its
+  type, the confidence interval with its level, the p-value with its comparator).
 - Adverse events: one Evidence; per group the participants affected by deaths, serious and other adverse events
   (``numberAffected``) among those at risk (``sampleSize``). The event terms stay in the verbatim section.
 
@@ -25,6 +27,8 @@ from fhir_adapter.fhir.common import JSON, Context
 
 # A decimal number as ct.gov writes measurement values; anything else ("NA", "<0.001") is not read as a number.
 _DECIMAL = re.compile(r"-?\d+(\.\d+)?")
+# A p-value as ct.gov writes it ("<0.0001", "=0.247", "0.65"): an optional comparator, then a decimal.
+_P_VALUE = re.compile(r"(<=|>=|<|>|=)? ?(\d+(\.\d+)?)")
 _SEP = " — "
 _COUNT = "COUNT_OF_PARTICIPANTS"
 
@@ -97,8 +101,12 @@ def _statistic(table: dict[str, Any], measure: JSON, where: tuple[JSON, JSON, st
     }
 
 
+def _group_titles(measure: JSON, module: JSON) -> dict[Any, Any]:
+    return {g.get("id"): g.get("title") for g in measure.get("groups") or module.get("groups") or []}
+
+
 def _measure_statistics(table: dict[str, Any], measure: JSON, module: JSON) -> list[JSON]:
-    groups = {g.get("id"): g.get("title") for g in measure.get("groups") or module.get("groups") or []}
+    groups = _group_titles(measure, module)
     denominators = _denominators(measure, module)
     out = []
     for cls in measure.get("classes", []):
@@ -109,6 +117,51 @@ def _measure_statistics(table: dict[str, Any], measure: JSON, module: JSON) -> l
                 n = denominators.get(gid)
                 out.append(stat | {"sampleSize": {"numberOfParticipants": n} if n is not None else None})
     return out
+
+
+def _analysis_estimates(table: dict[str, Any], analysis: JSON) -> list[JSON]:
+    """The confidence interval (level from ``ciPctValue``) and the p-value of an analysis, where they are numbers."""
+    kinds = table["attribute-estimate-type"]["analysis"]
+    system = table["attribute-estimate-type"]["system"]
+    out: list[JSON] = []
+    low, high, pct = (_number(analysis.get(k)) for k in ("ciLowerLimit", "ciUpperLimit", "ciPctValue"))
+    if low is not None or high is not None:
+        code, display = kinds["confidence-interval"]
+        bounds = {
+            "low": {"value": low} if low is not None else None,
+            "high": {"value": high} if high is not None else None,
+        }
+        level = round(pct / 100, 6) if pct is not None else None
+        out.append(
+            {
+                "type": {"coding": [{"system": system, "code": code, "display": display}]},
+                "level": level,
+                "range": bounds,
+            }
+        )
+    p_value = _P_VALUE.fullmatch(str(analysis.get("pValue", "")))
+    if p_value:
+        comparator = p_value.group(1) if p_value.group(1) != "=" else None
+        code, display = kinds["p-value"]
+        quantity = {"value": _number(p_value.group(2)), "comparator": comparator}
+        out.append({"type": {"coding": [{"system": system, "code": code, "display": display}]}, "quantity": quantity})
+    return out
+
+
+def _analysis_statistic(table: dict[str, Any], analysis: JSON, groups: dict[Any, Any]) -> JSON:
+    """One statistical analysis of an outcome (a comparison of groups) as a statistic."""
+    compared = " vs ".join(str(groups.get(g) or g) for g in analysis.get("groupIds", []))
+    method = analysis.get("statisticalMethod")
+    what = f"{analysis.get('paramType', 'Analysis')} ({method})" if method else analysis.get("paramType", "Analysis")
+    value = _number(analysis.get("paramValue"))
+    notes = [analysis.get("groupDescription"), analysis.get("statisticalComment"), analysis.get("estimateComment")]
+    return {
+        "description": _SEP.join(p for p in (compared, what) if p),
+        "note": [{"text": n} for n in notes if n],
+        "statisticType": _coded(table, str(analysis.get("paramType", "")), "analysis-statistic-type"),
+        "quantity": {"value": value} if value is not None else None,
+        "attributeEstimate": _analysis_estimates(table, analysis),
+    }
 
 
 def measure_evidence(table: dict[str, Any], measure: JSON, module: JSON, observed: JSON | None) -> JSON:
@@ -128,7 +181,8 @@ def measure_evidence(table: dict[str, Any], measure: JSON, module: JSON, observe
                 "observed": observed,
             },
         ],
-        "statistic": _measure_statistics(table, measure, module),
+        "statistic": _measure_statistics(table, measure, module)
+        + [_analysis_statistic(table, a, _group_titles(measure, module)) for a in measure.get("analyses", [])],
     }
 
 
