@@ -16,9 +16,9 @@ in ``contained`` resources. This module does not change the mappers; it
    associatedParty with an HL7 party-role code gets the ct.gov role coding the mappers read, FEvIR's design texts
    and outcome types their ct.gov codings, the R6 build's ``objective.outcomeMeasure`` and Group comparison groups
    the R5 shape; the record's provenance artifacts and a sponsor beside the lead sponsor are left aside, named;
-3. fills what the mappers left empty from the HL7 elements (``complete``): status and milestones from
-   ``progressStatus`` (research-study-status codes, the ``overall-study`` period), phase from research-study-phase
-   codes, dates from ``period``, the sponsor's class from a classifier text, each site's recruitment status.
+3. fills what the mappers left empty from the HL7 elements (``fhir.foreign_complete.complete``): status and dates
+   from ``progressStatus`` (research-study-status codes, the ``overall-study`` period) or ``period``, phase from
+   research-study-phase codes, the sponsor's class, each site's recruitment status, arms' types and interventions.
 
 Nothing here runs on a study fhir-adapter wrote (``is_ours``): our own bundles read back exactly through the mappers.
 """
@@ -32,11 +32,11 @@ from typing import Any
 
 from fhir_adapter import terminology
 from fhir_adapter.fhir.common import JSON, Resolver, ext_url, has_party_role, party_role
+from fhir_adapter.fhir.foreign_complete import complete, state_codes
 from fhir_adapter.fhir.foreign_issues import element_issues
 from fhir_adapter.fhir.foreign_issues import warning as _warning
-from fhir_adapter.fhir.r5.evidence_variable import from_exposure
 from fhir_adapter.issues import Issue
-from fhir_adapter.model import DateInfo, Intervention, Organization, Trial
+from fhir_adapter.model import Trial
 
 # The NCT id's system as other writers spell it: HL7's ct.gov example uses https://clinicaltrials.gov (ours); the
 # variants (http, www., a trailing slash, the path /nctid) are the registry's address as integrators type it, named
@@ -52,17 +52,12 @@ _CTGOV_ENUM_BASE = "https://clinicaltrials.gov/data-api/api#enum-"
 # What only fhir-adapter writes: its own extensions and code systems, and the ct.gov enumeration systems under the
 # data-api address it chose (mappings/systems.json; other writers spell them otherwise, e.g. FEvIR above).
 _OURS = ("https://fhir-adapter.dev/", _CTGOV_ENUM_BASE)
-_STATUS_SYSTEMS = ("http://hl7.org/fhir/research-study-status",)
-# R5 writes the phase system as http://hl7.org/fhir/research-study-phase, HL7's own R5 example and R4 as
-# http://terminology.hl7.org/CodeSystem/research-study-phase: the codes are the same.
-_PHASE_SYSTEMS = (terminology.system("research-study-phase"), terminology.system("research-study-phase-r4"))
 _RS = "ResearchStudy"
 # research-study-objective-type: R5 core and terminology.hl7.org spellings (HL7's R5 example uses the latter)
 _OBJECTIVE_SYSTEMS = (
     terminology.system("research-study-objective-type"),
     terminology.system("research-study-objective-type-r4"),
 )
-_OVERALL_STUDY = "overall-study"  # research-study-status code of the study's whole period (R5 progressStatus)
 _SITE_PREFIX = "#fhir-adapter-site-"  # keys of the Location views made for sites that are not Locations
 # The FEvIR converter's R5 output (HL7's R5 example researchstudy-example-ctgov-study-record) writes each design fact
 # as a text "<label>: <ct.gov value>"; label -> the ct.gov axis whose wording the value is. Linear: one class each.
@@ -170,7 +165,7 @@ def _site_targets(ref: JSON, resolve: Resolver) -> list[tuple[JSON, str | None]]
     if kind != "ResearchStudy":
         return [(target, None)]
     # A site study (HL7's ct.gov example): its own sites are the places, its state the site's recruitment status.
-    state = _state_codes(target)
+    state = state_codes(target)
     out: list[tuple[JSON, str | None]] = []
     for inner in target.get("site", []):
         found = resolve(inner)
@@ -178,16 +173,6 @@ def _site_targets(ref: JSON, resolve: Resolver) -> list[tuple[JSON, str | None]]
             view = found if found.get("resourceType") == "Location" else _location_view(found)
             out.append((view, state[0] if state else None))
     return out
-
-
-def _state_codes(rs: JSON) -> list[str]:
-    """The research-study-status codes of ``progressStatus`` that are states (not the overall-study period)."""
-    return [
-        str(c.get("code"))
-        for p in rs.get("progressStatus", [])
-        for c in (p.get("state") or {}).get("coding", [])
-        if c.get("system") in _STATUS_SYSTEMS and c.get("code") and c.get("code") != _OVERALL_STUDY
-    ]
 
 
 def _named(p: JSON, resolve: Resolver) -> JSON:
@@ -361,102 +346,6 @@ def resolver_with(views: dict[str, JSON], resolve: Resolver) -> Resolver:
         return resolve(ref)
 
     return find
-
-
-# ---------------------------------------------------------------------------------------------- after the mappers
-
-
-def _date(value: Any, actual: bool | None) -> DateInfo | None:
-    if not isinstance(value, str) or not value:
-        return None
-    return DateInfo(value[:10], None if actual is None else "ACTUAL" if actual else "ESTIMATED")
-
-
-def _complete_dates(t: Trial, rs: JSON) -> None:
-    """Start and completion from the ``overall-study`` period (its ``actual`` flag), else from ``period``."""
-    for p in rs.get("progressStatus", []):
-        codes = {c.get("code") for c in (p.get("state") or {}).get("coding", []) if c.get("system") in _STATUS_SYSTEMS}
-        if _OVERALL_STUDY in codes:
-            period, actual = p.get("period") or {}, p.get("actual")
-            t.start_date = t.start_date or _date(period.get("start"), actual)
-            t.completion_date = t.completion_date or _date(period.get("end"), actual)
-    period = rs.get("period") or {}
-    t.start_date = t.start_date or _date(period.get("start"), None)
-    t.completion_date = t.completion_date or _date(period.get("end"), None)
-
-
-def _phases(phase: JSON | None) -> list[str]:
-    for c in (phase or {}).get("coding", []):
-        if c.get("system") in _PHASE_SYSTEMS and c.get("code"):
-            tokens = terminology.phase_tokens(str(c["code"]))
-            if tokens:
-                return tokens
-    text = (phase or {}).get("text")
-    return terminology.normalize_phase(str(text)) if text else []
-
-
-def _sponsor_class(rs: JSON, org: Organization) -> None:
-    """The lead sponsor's ct.gov class from its classifier text (HL7's example writes ``{"text": "INDUSTRY"}``)."""
-    for p in rs.get("associatedParty", []):
-        if has_party_role(p, "lead-sponsor"):
-            for cc in p.get("classifier", []):
-                token = terminology.normalize("sponsor-class", str(cc.get("text") or ""))
-                if token:
-                    org.agency_class = token
-                    return
-
-
-def _exposure(ev: JSON, arm: str) -> Intervention:
-    """An intervention from an exposure EvidenceVariable of another writer (FEvIR: the type as a useContext text)."""
-    i = from_exposure(ev)
-    for uc in ev.get("useContext", []):
-        text = (uc.get("valueCodeableConcept") or {}).get("text")
-        i.type = i.type or (terminology.normalize("intervention-type", str(text)) if text else None)
-    i.arm_labels = i.arm_labels or [arm]
-    return i
-
-
-def _complete_arms(t: Trial, rs: JSON, resolve: Resolver) -> None:
-    """Arm types from a comparisonGroup type in text, interventions from its ``intendedExposure`` references."""
-    found: dict[str, Intervention] = {}
-    for arm, g in zip(t.arms, rs.get("comparisonGroup", []), strict=False):
-        text = (g.get("type") or {}).get("text")
-        arm.type = arm.type or (terminology.normalize("arm-type", str(text)) if text else None)
-        for ref in g.get("intendedExposure", []):
-            ev = resolve(ref)
-            if ev is None or ev.get("resourceType") != "EvidenceVariable":
-                continue
-            i = _exposure(ev, arm.label)
-            if i.name in found:
-                found[i.name].arm_labels += [a for a in i.arm_labels if a not in found[i.name].arm_labels]
-            else:
-                found[i.name] = i
-            if not arm.intervention_names:
-                arm.intervention_names = []
-            arm.intervention_names.append(str(ref.get("display") or i.name))
-    if not t.interventions:
-        t.interventions = list(found.values())
-
-
-def complete(t: Trial, rs: JSON, site_states: list[str | None], resolve: Resolver) -> None:
-    """Fill what the mappers left empty from the HL7 elements of ``rs`` (the prepared R5-shaped study)."""
-    if t.overall_status is None:
-        tokens = [terminology.from_fhir("overall-status", c) for c in _state_codes(rs)]
-        t.overall_status = next((tok for tok in tokens if tok), None)
-    _complete_dates(t, rs)
-    if not t.phases:
-        t.phases = _phases(rs.get("phase"))
-    if t.lead_sponsor is not None and t.lead_sponsor.agency_class is None:
-        _sponsor_class(rs, t.lead_sponsor)
-    for site, state in zip(t.sites, site_states, strict=False):
-        if site.status is None and state:
-            site.status = terminology.from_fhir("recruitment-status", state)
-    if not any(a.intervention_names for a in t.arms):
-        _complete_arms(t, rs, resolve)
-    # an official named with only a display of the party (HL7's example: its organisation) -> the affiliation
-    shown = {p.get("name"): (p.get("party") or {}).get("display") for p in rs.get("associatedParty", [])}
-    for o in t.officials:
-        o.affiliation = o.affiliation or shown.get(o.name)
 
 
 def reading(mapper: Callable[[JSON, Resolver], Trial], rs: JSON, resolve: Resolver) -> Trial:
