@@ -89,7 +89,7 @@ public final class Main {
 				case "R5" -> ctx = FhirContext.forR5();
 				default -> throw new IllegalArgumentException("--version must be R4 or R5, not " + theVersion);
 			}
-			// Codes in systems that no module of the chain knows (our own ct.gov code systems, MeSH, SEVCO, ...)
+			// Codes in systems that no module of the chain knows (MeSH, SEVCO, ...; not ours: --definitions loads them)
 			// cannot be checked offline: they are reported as warnings, never errors.
 			UnknownCodeSystemWarningValidationSupport unknownCodeSystems =
 					new UnknownCodeSystemWarningValidationSupport(ctx);
@@ -109,7 +109,8 @@ public final class Main {
 					new SnapshotGeneratingValidationSupport(ctx),
 					unknownCodeSystems);
 			// A CodeableConcept passes when one of its codings is valid in the bound value set: our concepts carry the
-			// HL7 coding next to the ct.gov one, which cannot be checked offline (it already gets its own warning).
+			// HL7 coding next to the ct.gov one, which is no member of HL7's value set (it is checked against its own
+			// published CodeSystem instead).
 			chain.setCodeableConceptValidationSuccessfulIfNotAllCodingsAreValid(true);
 			myInstanceValidator = new CapturingInstanceValidator(chain);
 			myInstanceValidator.setNoTerminologyChecks(false);
