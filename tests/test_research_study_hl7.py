@@ -391,3 +391,18 @@ def test_pre_issue_11_copies_are_in_the_old_form() -> None:
 
 def test_files_exist() -> None:
     assert Path(terminology.mappings_dir() / "research-study-registration.json").is_file()
+
+
+def test_r4_overall_study_is_its_text() -> None:
+    """R4's research-study-status (4.0.1) has no overall-study: the R4 extension keeps its text; it lifts back."""
+    rs4 = _study(to_bundle(_dated(), "R4"))
+    states = [
+        s["valueCodeableConcept"]
+        for e in rs4["extension"]
+        if e["url"].endswith("ResearchStudy.progressStatus")
+        for s in e["extension"]
+        if s["url"] == "state"
+    ]
+    assert {"text": "Overall study"} in states
+    assert "overall-study" not in json.dumps(rs4)
+    _both(_dated())

@@ -184,13 +184,31 @@ def _parties(rs5: JSON, resources: dict[str, JSON]) -> JSON:
     return {"sponsor": sponsor, "principalInvestigator": pi, "contact": contacts}
 
 
+def _overall_study_down(p: JSON) -> JSON:
+    """A progressStatus entry for R4: HL7's ``overall-study`` state as its text alone. R4's research-study-status code
+    system (4.0.1) has no ``overall-study`` (R5 added it) and HAPI's R4 validator rejects the coding as an unknown
+    code; :func:`_overall_study_up` gives the coding back."""
+    spec = terminology.registration_table()["overallStudy"]
+    codes = {c.get("code") for c in (p.get("state") or {}).get("coding", [])}
+    return dict(p, state={"text": spec["display"]}) if spec["code"] in codes else p
+
+
+def _overall_study_up(p: JSON) -> JSON:
+    spec = terminology.registration_table()["overallStudy"]
+    state = p.get("state") or {}
+    if state.get("coding") or state.get("text") != spec["display"]:
+        return p
+    coding = {"system": terminology.system(_STATUS), "code": spec["code"], "display": spec["display"]}
+    return dict(p, state={"coding": [coding]})
+
+
 def _extensions(rs5: JSON) -> list[JSON | None]:
     """The study's own extensions, then one R5-element extension per R5-only element."""
     refs = [f["reference"] for f in rs5.get("focus", []) if f.get("reference")]
     return [
         *rs5.get("extension", []),
         *(complex_down(f"{_RS}.label", lb) for lb in rs5.get("label", [])),
-        *(complex_down(f"{_RS}.progressStatus", p) for p in rs5.get("progressStatus", [])),
+        *(complex_down(f"{_RS}.progressStatus", _overall_study_down(p)) for p in rs5.get("progressStatus", [])),
         xver_value(f"{_RS}.descriptionSummary", valueMarkdown=rs5.get("descriptionSummary")),
         *(xver_value(f"{_RS}.classifier", valueCodeableConcept=c) for c in rs5.get("classifier", [])),
         *(xver_value(f"{_RS}.focus", valueReference=r) for r in refs),
@@ -244,6 +262,7 @@ def _ours(rs: JSON) -> bool:
 
 def _lift_progress(rs: JSON) -> list[JSON]:
     out = [complex_lift(f"{_RS}.progressStatus", p) for p in xver_all(rs, f"{_RS}.progressStatus")]
+    out = [_overall_study_up(p) for p in out]
     substitute = get_extension(rs.get("_status"), "r4-status-reason")  # a stand-in, no status (see _status)
     if not out and rs.get("status") and not _ours(rs) and not substitute:  # an R4 study from elsewhere
         token = terminology.from_fhir("overall-status", str(rs["status"]), FhirRelease.R4)
