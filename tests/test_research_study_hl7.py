@@ -58,7 +58,7 @@ def _trial(**kw: Any) -> Trial:
 
 
 def test_mesh_is_hl7_terminology_system_and_the_old_uri_still_reads() -> None:
-    trial = _trial(condition_meshes=[Mesh("D000003550", "Cystic Fibrosis")], intervention_meshes=[Mesh("D008687", "M")])
+    trial = _trial(condition_meshes=[Mesh("D003550", "Cystic Fibrosis")], intervention_meshes=[Mesh("D008687", "M")])
     for release in ("R5", "R4"):
         text = json.dumps(to_bundle(trial, release))
         assert MESH in text and OLD_MESH not in text
@@ -354,8 +354,9 @@ def test_the_forms_written_before_issue_11_still_read() -> None:
     trial = copy.deepcopy(_dated())
     trial.overall_status, trial.last_known_status, trial.has_results = "UNKNOWN", "RECRUITING", True
     trial.organization, trial.org_study_id = Organization("Acme"), SecondaryId("A-1")
-    trial.condition_meshes = [Mesh("D000003550", "Cystic Fibrosis")]
-    assert from_bundle(_old_form(trial)) == trial
+    trial.condition_meshes = [Mesh("D003550", "Cystic Fibrosis")]  # NLM's UI; the old bundle has API v2's padded id
+    old = json.loads(json.dumps(_old_form(trial)).replace('"D003550"', '"D000003550"'))
+    assert from_bundle(old) == trial
 
 
 @pytest.mark.parametrize("release", ["r5", "r4"])
@@ -406,3 +407,22 @@ def test_r4_overall_study_is_its_text() -> None:
     assert {"text": "Overall study"} in states
     assert "overall-study" not in json.dumps(rs4)
     _both(_dated())
+
+
+def test_results_and_documents_are_wired_both_ways() -> None:
+    """E's fhir.r5.results through the ResearchStudy mapper: ``result`` and the document artifacts, R5 and R4."""
+    import orjson
+
+    for path in sorted((DATA / "ctgov-v2").glob("*.json")):
+        raw = orjson.loads(path.read_bytes())
+        for study in raw.get("studies", [raw]) if isinstance(raw, dict) else raw:
+            if "resultsSection" not in study and "documentSection" not in study:
+                continue
+            trial = next(r.trial for r in read_records([path]) if r.trial is not None)
+            trial.results = orjson.dumps(study["resultsSection"]).decode() if "resultsSection" in study else None
+            trial.documents = orjson.dumps(study["documentSection"]).decode() if "documentSection" in study else None
+            rs = _study(to_bundle(trial))
+            assert bool(rs.get("result")) == (trial.results is not None)
+            _both(trial)
+            return
+    pytest.fail("no v2 fixture with results or documents")

@@ -38,7 +38,7 @@ from fhir_adapter.fhir.common import (
     token_of,
     tokens_of,
 )
-from fhir_adapter.fhir.r4 import comparison, group
+from fhir_adapter.fhir.r4 import comparison, group, results
 from fhir_adapter.fhir.r4.common import (
     OFFICIAL_XVER_BASE,
     XVER_BASE,
@@ -158,7 +158,7 @@ def _related(a: JSON) -> JSON:
         "type": kind if r4 else terminology.r4_fallback(_ARTIFACT),
         "label": a.get("label"),
         "citation": a.get("citation"),
-        "document": a.get("document"),
+        "document": results.down_document(a.get("document")),
     }
 
 
@@ -214,6 +214,7 @@ def _extensions(rs5: JSON) -> list[JSON | None]:
         *(xver_value(f"{_RS}.focus", valueReference=r) for r in refs),
         *(complex_down(f"{_RS}.associatedParty", p) for p in rs5.get("associatedParty", [])),
         complex_down(f"{_RS}.recruitment", rs5.get("recruitment") or {}),
+        *results.result_extensions(rs5),
     ]
 
 
@@ -308,7 +309,7 @@ def _lift_related(a: JSON) -> JSON:
         "type": xver_first_value(a, "RelatedArtifact.type") or a.get("type"),
         "label": a.get("label"),
         "citation": a.get("citation"),
-        "document": a.get("document"),
+        "document": results.lift_document(a.get("document")),
         "classifier": [e.get("valueCodeableConcept") for e in xver_all(a, "RelatedArtifact.classifier")],
     }
 
@@ -340,6 +341,7 @@ def lift(rs: JSON) -> JSON:
         "comparisonGroup": [comparison.comparison_group_of(a) for a in rs.get("arm", [])],
         "outcomeMeasure": [comparison.outcome_measure_of(o) for o in rs.get("objective", [])],
         "relatedArtifact": [_lift_related(a) for a in rs.get("relatedArtifact", [])],
+        "result": results.results_of(rs),
     }
     return pruned(out)
 

@@ -19,10 +19,11 @@ from fhir_adapter.fhir.common import (
     token_of,
     tokens_of,
 )
-from fhir_adapter.fhir.r5 import associated_party, comparison_group, parties, progress, study_facts
+from fhir_adapter.fhir.r5 import associated_party, comparison_group, parties, progress, results, study_facts
 from fhir_adapter.fhir.r5 import evidence_variable as ev
 from fhir_adapter.fhir.r5.schedule import is_schedule, schedule_of_plan, to_schedule
 from fhir_adapter.model import Design, Link, Mesh, Reference, SecondaryId, Trial
+from fhir_adapter.sources.mesh import canonical_mesh_ui
 
 _SEE_ALSO = "see-also-link"
 # (Design attribute, ct.gov axis, attribute holding a free-text description of it) for studyDesign.
@@ -180,8 +181,9 @@ def to_research_study(ctx: Context, t: Trial) -> JSON:
             }
             for i, o in enumerate(t.outcomes)
         ],
+        "result": results.to_results(ctx, t),  # after the outcomes: an outcome's result observes its variable
         "protocol": [*protocols, to_schedule(ctx, t.schedule)],  # the arms', then the study's schedule
-        "relatedArtifact": _related(t),
+        "relatedArtifact": _related(t) + results.document_artifacts(t),
         "note": [
             study_facts.to_data_sharing_note(t),
             *(
@@ -226,6 +228,14 @@ def mesh_systems() -> tuple[str, str]:
     return terminology.system("mesh"), terminology.system("mesh-umls")
 
 
+def _mesh_of(coding: JSON) -> Mesh:
+    """A MeSH term of a coding; under the pre-issue-11 URI the id is read as NLM's canonical descriptor UI (the
+    readers' rule, ``canonical_mesh_ui``: those bundles carry API v2's padded ids), else exactly as written."""
+    code = str(coding["code"])
+    old = coding.get("system") == terminology.system("mesh-umls")
+    return Mesh(canonical_mesh_ui(code) if old else code, coding.get("display", ""))
+
+
 def _from_design(rs: JSON, t: Trial) -> None:
     d = Design()
     for cc in rs.get("studyDesign", []):
@@ -245,6 +255,8 @@ def _from_design(rs: JSON, t: Trial) -> None:
 
 def _from_related(rs: JSON, t: Trial) -> None:
     for r in rs.get("relatedArtifact", []):
+        if results.is_document_artifact(r):  # the study documents: results.read_results reads them
+            continue
         url = (r.get("document") or {}).get("url")
         classifiers = r.get("classifier") or []
         if any(c.get("text") == _SEE_ALSO for c in classifiers):
@@ -284,11 +296,11 @@ def from_research_study(rs: JSON, resolve: Resolver) -> Trial:
             t.interventions.append(ev.from_exposure(resolve(f["reference"]) or {}))
         for c in (f.get("concept") or {}).get("coding", []):
             if c.get("system") in mesh:
-                t.intervention_meshes.append(Mesh(c["code"], c.get("display", "")))
+                t.intervention_meshes.append(_mesh_of(c))
     for cc in rs.get("condition", []):
         codes = [c for c in cc.get("coding", []) if c.get("system") in mesh]
         if codes:
-            t.condition_meshes.append(Mesh(codes[0]["code"], codes[0].get("display", "")))
+            t.condition_meshes.append(_mesh_of(codes[0]))
         elif cc.get("text"):
             t.conditions.append(cc["text"])
     t.keywords = [k["text"] for k in rs.get("keyword", []) if k.get("text")]
@@ -306,6 +318,7 @@ def from_research_study(rs: JSON, resolve: Resolver) -> Trial:
     t.arms = comparison_group.arms_of(rs, protocols, resolve)
     t.outcomes = [ev.from_outcome(m, resolve(m.get("reference"))) for m in rs.get("outcomeMeasure", [])]
     _from_related(rs, t)
+    results.read_results(rs, resolve, t)
     for note in rs.get("note", []):
         path = get_extension(note, "source-field")
         if path:
