@@ -4,7 +4,9 @@ Results: one EvidenceReport (https://hl7.org/fhir/R5/evidencereport.html) refere
 ``ResearchStudy.result`` (https://hl7.org/fhir/R5/researchstudy-definitions.html#ResearchStudy.result). It keeps the
 section losslessly: the verbatim compact JSON text of ``Trial.results`` as one attachment (``relatedArtifact``
 ``derived-from``, ``document.data`` base64, ``contentType`` application/json), read back byte for byte by
-:func:`read_results`. Nothing else carries the text, so it is written once.
+:func:`read_results`. Nothing else carries the text, so it is written once. Its ``section``s reference the Evidence
+resources the results are mapped to (:mod:`.results_evidence`: participant flow, baseline and outcome measures,
+adverse events), derived one way from the same text.
 
 Documents: each ``largeDocumentModule.largeDocs`` entry is a ``documentation`` RelatedArtifact of the study
 (https://hl7.org/fhir/R5/metadatatypes.html#RelatedArtifact) whose Attachment points at ct.gov's document URL
@@ -138,9 +140,8 @@ def _url_base(nct_id: str) -> str:
 
 
 def _content_type(filename: str) -> str | None:
-    types: dict[str, str] = table()["large-document-content-types"]
-    suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
-    return types.get(suffix) if suffix != "source" else None
+    types: dict[str, str] = {k: v for k, v in table()["large-document-content-types"].items() if k != "source"}
+    return types.get(filename.rsplit(".", 1)[-1].lower()) if "." in filename else None
 
 
 def _artifact(nct_id: str, doc: JSON) -> JSON:
