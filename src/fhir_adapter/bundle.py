@@ -50,7 +50,7 @@ def _release(fhir_version: FhirRelease | str) -> FhirRelease:
         raise MappingError(str(exc)) from None
 
 
-def _resources(trial: Trial, release: FhirRelease, recorded: datetime) -> dict[str, JSON]:
+def _resources(trial: Trial, release: FhirRelease, recorded: datetime | None) -> dict[str, JSON]:
     """fullUrl -> resource of one trial: the ResearchStudy first, then every resource it references, then the
     Provenance; each with its narrative (R5, or R4 converted down from the R5 resources)."""
     assert trial.nct_id is not None

@@ -1,23 +1,27 @@
 """The Provenance of one trial's bundle: where the record came from, what made the resources, and when.
 
-https://hl7.org/fhir/R5/provenance.html. One Provenance per trial (id: uuid5 of the NCT id, ``fhir.ids``):
+https://hl7.org/fhir/R5/provenance.html. One Provenance per trial (id: uuid5 of the NCT id, ``fhir.ids``), last in
+the bundle:
 
 - ``target``: every other resource of the bundle (by fullUrl; servers rewrite them in a transaction);
-- ``entity`` (role ``source``): the registry record, a contained DocumentReference: ClinicalTrials.gov's identifier
-  (the NCT id), the record's version (its last-update-posted date, also ``attachment.creation``) and its public page
-  (``attachment.url``). Deliberately not the local file it was read from: a path names users, hosts and folder
-  layouts, which a hospital's security review would not want sent to a FHIR server, and it means nothing to a
-  reader of that server; the public record and its date identify the source for anyone. (It also keeps the
-  Provenance a function of what a bundle round-trips, so that ``to_bundle(from_bundle(b)) == b``.);
-- ``agent``: fhir-adapter as the ``assembler`` (provenance-participant-type), a contained Device with its version;
-- ``activity``: v3 DataOperation ``CREATE``, its text saying what was derived from free text (eligibility atoms,
-  treatment regimens, the schedule of assessments) rather than copied;
-- ``recorded``: the caller's time (``bundle.to_bundle``'s clock), by default the record's own last-update date, so
-  that output is byte-stable and pushing a trial twice changes nothing.
+- ``entity`` (role ``source``): the registry record, by identifier (ClinicalTrials.gov's system and the NCT id),
+  its display naming the record's version (its last-update-posted date) and its public page. Deliberately not the
+  local file it was read from: a path names users, hosts and folder layouts, which a hospital's security review
+  would not want sent to a FHIR server, and it means nothing to a reader of that server; the public record and its
+  date identify the source for anyone. (It also keeps the Provenance a function of what a bundle round-trips, so
+  that ``to_bundle(from_bundle(b)) == b``.);
+- ``agent``: fhir-adapter and its version (``who.display``), as the ``assembler``;
+- ``activity``: ``CREATE``, its text saying what was derived from free text (computable eligibility criteria,
+  treatment regimens, the schedule of assessments) rather than copied from fields;
+- ``recorded``: the caller's time (``bundle.to_bundle``'s clock), by default the record's own last-update date at
+  00:00 UTC, so that output is byte-stable and pushing a trial twice changes nothing (left out when the record has
+  no date at all; R4, where it is required, then says 1970-01-01, ``fhir.r4.provenance``).
 
-Codes: provenance-participant-type ``assembler`` (https://terminology.hl7.org/CodeSystem-provenance-participant-type.html),
-v3-DataOperation ``CREATE`` (https://terminology.hl7.org/CodeSystem-v3-DataOperation.html), device-nametype
-``user-friendly-name`` (https://hl7.org/fhir/R5/codesystem-device-nametype.html).
+References are logical (identifier and display), not contained resources: every reference of a bundle is one of
+its fullUrls, and the shape is the same in R4 (``fhir.r4.provenance``). Codes: provenance-participant-type
+``assembler`` (https://terminology.hl7.org/CodeSystem-provenance-participant-type.html) and v3-DataOperation
+``CREATE`` (https://terminology.hl7.org/CodeSystem-v3-DataOperation.html), each written once its system is listed in
+``mappings/systems.json`` (every system the output uses is; until then the concept is its text alone).
 """
 
 from __future__ import annotations
@@ -29,15 +33,13 @@ from fhir_adapter.fhir.common import JSON, pruned
 from fhir_adapter.fhir.ids import full_url, resource_id
 from fhir_adapter.model import Trial
 
-__all__ = ["AGENT", "SOURCE", "instant", "provenance_url", "record_time", "to_provenance"]
+__all__ = ["AGENT", "instant", "provenance_url", "record_time", "to_provenance"]
 
-AGENT = "fhir-adapter"  # contained Device id (and name)
-SOURCE = "source"  # contained DocumentReference id
-PARTICIPANT_TYPE = "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
-DATA_OPERATION = "http://terminology.hl7.org/CodeSystem/v3-DataOperation"
-DEVICE_NAME_TYPE = "http://hl7.org/fhir/device-nametype"
+AGENT = "fhir-adapter"
+# (mappings/systems.json name, code, display) of the agent's type and of the activity.
+ASSEMBLER = ("provenance-participant-type", "assembler", "Assembler")
+CREATE = ("v3-data-operation", "CREATE", "create")
 STUDY_PAGE = "https://clinicaltrials.gov/study/"  # the public page of a record, by NCT id
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def version() -> str:
@@ -62,17 +64,15 @@ def _record_date(t: Trial) -> str | None:
     return None
 
 
-def record_time(t: Trial) -> datetime:
+def record_time(t: Trial) -> datetime | None:
     """The default ``recorded`` time: the record's version date at 00:00 UTC (a month or a year at its first day);
-    1970-01-01 when the record has no date at all."""
+    None when the record has no date at all (R5 ``recorded`` is optional: it is then left out)."""
     text = _record_date(t)
-    if not text:
-        return _EPOCH
-    parts = [*text.split("T")[0].split("-"), "01", "01"][:3]
+    parts = [*(text or "").split("T")[0].split("-"), "01", "01"][:3]
     try:
         return datetime(int(parts[0]), int(parts[1]), int(parts[2]), tzinfo=UTC)
     except ValueError:
-        return _EPOCH
+        return None
 
 
 def instant(moment: datetime) -> str:
@@ -80,32 +80,24 @@ def instant(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def _source_document(t: Trial, nct_id: str) -> JSON:
-    """The contained DocumentReference standing for the registry record (https://hl7.org/fhir/R5/documentreference.html)."""
+def _source(t: Trial, nct_id: str) -> JSON:
+    """The registry record as a logical reference: its identifier, and its version and public page in words."""
     date = _record_date(t)
-    description = f"ClinicalTrials.gov record {nct_id}" + (f", last update posted {date}" if date else "")
-    return pruned(
-        {
-            "resourceType": "DocumentReference",
-            "id": SOURCE,
-            "identifier": [{"system": terminology.system("nct"), "value": nct_id}],
-            "version": date,
-            "status": "current",
-            "description": description,
-            "custodian": {"display": "ClinicalTrials.gov"},
-            "content": [{"attachment": {"url": STUDY_PAGE + nct_id, "creation": date}}],
-        }
-    )
-
-
-def _device() -> JSON:
-    """The contained Device standing for fhir-adapter (https://hl7.org/fhir/R5/device.html)."""
+    said = f"ClinicalTrials.gov record {nct_id}" + (f", last update posted {date}" if date else "")
     return {
-        "resourceType": "Device",
-        "id": AGENT,
-        "name": [{"value": AGENT, "type": "user-friendly-name"}],
-        "version": [{"value": version()}],
+        "identifier": {"system": terminology.system("nct"), "value": nct_id},
+        "display": f"{said}: {STUDY_PAGE}{nct_id}",
     }
+
+
+def _concept(coding: tuple[str, str, str], text: str) -> JSON:
+    """A CodeableConcept with ``text``, and the coding when ``mappings/systems.json`` lists its system."""
+    name, code, display = coding
+    try:
+        system = terminology.system(name)
+    except LookupError:
+        return {"text": text}
+    return {"coding": [{"system": system, "code": code, "display": display}], "text": text}
 
 
 def _has_atoms(resource: JSON) -> bool:
@@ -130,27 +122,16 @@ def _derived(resources: dict[str, JSON]) -> str:
     return "ClinicalTrials.gov record converted to FHIR by fhir-adapter" + said
 
 
-def to_provenance(t: Trial, resources: dict[str, JSON], recorded: datetime) -> tuple[str, JSON]:
+def to_provenance(t: Trial, resources: dict[str, JSON], recorded: datetime | None) -> tuple[str, JSON]:
     """(fullUrl, Provenance) of a trial whose R5 resources are ``resources`` (fullUrl -> resource)."""
     assert t.nct_id is not None
-    nct_id = t.nct_id
-    source = _source_document(t, nct_id)
     prov = {
         "resourceType": "Provenance",
-        "id": resource_id(nct_id, "Provenance", ""),
-        "contained": [_device(), source],
+        "id": resource_id(t.nct_id, "Provenance", ""),
         "target": [{"reference": url} for url in resources],
-        "recorded": instant(recorded),
-        "activity": {
-            "coding": [{"system": DATA_OPERATION, "code": "CREATE", "display": "create"}],
-            "text": _derived(resources),
-        },
-        "agent": [
-            {
-                "type": {"coding": [{"system": PARTICIPANT_TYPE, "code": "assembler", "display": "Assembler"}]},
-                "who": {"reference": f"#{AGENT}", "display": f"{AGENT} {version()}"},
-            }
-        ],
-        "entity": [{"role": "source", "what": {"reference": f"#{SOURCE}", "display": source["description"]}}],
+        "recorded": instant(recorded) if recorded else None,
+        "activity": _concept(CREATE, _derived(resources)),
+        "agent": [{"type": _concept(ASSEMBLER, "assembler"), "who": {"display": f"{AGENT} {version()}"}}],
+        "entity": [{"role": "source", "what": _source(t, t.nct_id)}],
     }
-    return provenance_url(nct_id), prov
+    return provenance_url(t.nct_id), pruned(prov)
