@@ -1,6 +1,6 @@
-"""The readers' side of issue 11: canonical MeSH ids, oversight and data-sharing facts, the 2014-era
-``<study_design>`` string, outcome descriptions of the text page, and no invented status (API v2 and v1 JSON,
-legacy XML, the text page)."""
+"""The readers' side of issue 11: canonical MeSH ids, oversight and data-sharing facts, posted results and documents
+kept verbatim, the 2014-era ``<study_design>`` string, outcome descriptions of the text page, and no invented status
+(API v2 and v1 JSON, legacy XML, the text page)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from conftest import DATA
+from fhir_adapter.errors import LimitExceeded
 from fhir_adapter.limits import Limits
 from fhir_adapter.model import DataSharing, Design, Oversight, Source, Trial
 from fhir_adapter.sources.ctgov_json import read_study
@@ -206,6 +208,41 @@ def test_xml_fixture_oversight_leaves_nothing_of_it_unmapped() -> None:
     assert sum(t.data_sharing is not None for t in trials) == 18
     left = {k for t in trials for k in t.unmapped if k.startswith(("oversight_info", "patient_data"))}
     assert left <= {"oversight_info/authority", "oversight_info/regulatory_authority"}, left
+
+
+# ------------------------------------------------------------------------------------------ results and documents
+
+
+def test_v2_results_and_documents_are_kept_verbatim() -> None:
+    raw = (V2 / "NCT02513394.json").read_bytes()
+    study = json.loads(raw)
+    t = read_v2(study)
+    assert t.results == orjson.dumps(study["resultsSection"]).decode()
+    assert t.documents == orjson.dumps(study["documentSection"]).decode()
+    assert list(orjson.loads(t.results)) == list(study["resultsSection"])  # keys in source order
+    assert len(t.results) > 40_000
+    kept = {i.location: i for i in t.issues if i.severity == "information"}
+    assert "kept verbatim" in kept["resultsSection"].message and "kept verbatim" in kept["documentSection"].message
+    assert not any(k.startswith(("resultsSection", "documentSection")) for k in t.unmapped)
+
+
+def test_v2_results_lists_are_bounded() -> None:
+    doc = {**v2(), "resultsSection": {"adverseEventsModule": {"seriousEvents": [{"term": str(i)} for i in range(5)]}}}
+    assert read_v2(doc, Limits(max_list_items=5)).results is not None
+    with pytest.raises(LimitExceeded) as e:
+        read_v2(doc, Limits(max_list_items=4))
+    assert e.value.field == "resultsSection.adverseEventsModule.seriousEvents"
+
+
+def test_v1_and_xml_results_are_reported_not_kept() -> None:
+    t = read_v1_study(
+        {"ProtocolSection": {"IdentificationModule": {"NCTId": "NCT00000001"}}, "ResultsSection": {"A": {"B": "c"}}},
+        Source("ctgov-v1", "t.json"),
+    )
+    assert t.results is None and t.has_results is True
+    assert any(i.location == "ResultsSection" and i.severity == "information" for i in t.issues)
+    x = xml("<clinical_results><participant_flow/></clinical_results>")
+    assert x.results is None and x.has_results is True
 
 
 # ---------------------------------------------------------------------------------------------- <study_design>

@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from fhir_adapter.issues import Issue
 from fhir_adapter.limits import DEFAULT_LIMITS, Limits
 from fhir_adapter.model import (
@@ -64,8 +66,8 @@ _IGNORED = frozenset(
         "derivedSection.interventionBrowseModule.ancestors",
         "derivedSection.interventionBrowseModule.browseLeaves",
         "derivedSection.interventionBrowseModule.browseBranches",
-        "resultsSection",  # results are not mapped (hasResults is); reported once per record below
-        "documentSection",  # large documents list; reported below
+        "resultsSection",  # kept whole in Trial.results (see _kept_sections)
+        "documentSection",  # kept whole in Trial.documents
     }
 )
 
@@ -103,10 +105,16 @@ def read_study(study: Any, source: Source, *, limits: Limits = DEFAULT_LIMITS) -
 
 
 def reading_of(
-    study: Any, source: Source, limits: Limits = DEFAULT_LIMITS, criteria_text: Callable[[str], str] = str
+    study: Any,
+    source: Source,
+    limits: Limits = DEFAULT_LIMITS,
+    criteria_text: Callable[[str], str] = str,
+    *,
+    keep_sections: bool = True,
 ) -> Reading:
     """Every v2 field the mapping needs, read from one study object (``criteria_text`` prepares the eligibility
-    criteria for ``split_criteria``). Raises as ``read_study``; unread fields are left to the caller."""
+    criteria for ``split_criteria``; ``keep_sections``: keep resultsSection / documentSection in the Trial, else
+    only report them). Raises as ``read_study``; unread fields are left to the caller."""
     if not isinstance(study, dict) or not isinstance(study.get("protocolSection"), dict):
         raise record_error("not a ClinicalTrials.gov study object (no protocolSection)", source, "protocolSection")
     r = JsonReader(study, source, limits, criteria_text)
@@ -122,11 +130,50 @@ def reading_of(
     for step in _STEPS:
         step(r, trial)
     trial.has_results = r.flag("hasResults")
-    r.issues += not_mapped_sections(
-        ("resultsSection", bool(study.get("resultsSection"))), ("documentSection", bool(study.get("documentSection")))
-    )
+    if keep_sections:
+        _kept_sections(r, trial)
+    else:
+        r.issues += not_mapped_sections(
+            ("resultsSection", bool(study.get("resultsSection"))),
+            ("documentSection", bool(study.get("documentSection"))),
+        )
     trial.issues = r.issues
     return Reading(trial, r.used, r.seen)
+
+
+def _kept_sections(r: JsonReader, t: Trial) -> None:
+    """The posted results and the study documents, kept verbatim as compact JSON (orjson keeps the keys in source
+    order) for the results mapper; each list in them is bounded by ``limits.max_list_items`` like every list read
+    (the record's size and depth were checked before it was parsed)."""
+    for key, attr, what in (
+        ("resultsSection", "results", "posted results"),
+        ("documentSection", "documents", "study documents"),
+    ):
+        section = r.study.get(key)
+        if not section:
+            continue
+        _check_lists(section, key, r)
+        setattr(t, attr, orjson.dumps(section).decode())
+        r.issues.append(
+            Issue(
+                "information",
+                key,
+                f"{what} kept verbatim (Trial.{attr}); not mapped to FHIR elements yet",
+                "informational",
+            )
+        )
+
+
+def _check_lists(node: Any, path: str, r: JsonReader) -> None:
+    """``LimitExceeded`` for a list longer than ``limits.max_list_items`` anywhere in ``node`` (iterative)."""
+    stack = [(path, node)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, list):
+            check_items(len(value), where, r.limits.max_list_items, r.source, r.nct_id)
+            stack.extend((f"{where}[{i}]", v) for i, v in enumerate(value) if isinstance(v, list | dict))
+        elif isinstance(value, dict):
+            stack.extend((f"{where}.{k}", v) for k, v in value.items() if isinstance(v, list | dict))
 
 
 def _identification(r: JsonReader, t: Trial) -> None:

@@ -317,7 +317,7 @@ def read_v1_study(study: Any, source: Source, *, limits: Limits = DEFAULT_LIMITS
     v2 = renamer.obj(study, _renames(), "", "")
     v2["hasResults"] = bool(study.get("ResultsSection"))  # v1 has no such field: it sends results when there are
     try:
-        reading = reading_of(v2, source, limits, one_item_per_line)
+        reading = reading_of(v2, source, limits, one_item_per_line, keep_sections=False)
     except SourceError as e:  # named by its v1 path
         field = renamer.v1_path(e.field) if e.field else None
         raise type(e)(e.message, path=e.path, index=e.index, nct_id=e.nct_id, field=field) from None
