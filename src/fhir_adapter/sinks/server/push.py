@@ -32,8 +32,9 @@ Anything absent, duplicated or different makes the trial failed, with what was f
 **Definitions** (``definitions=True``): before each chunk, the published CodeSystems, ValueSets and extension
 StructureDefinitions its bundles use (:func:`fhir_adapter.definitions.definitions_used`, of the server's release) that
 this push has not sent yet go in one transaction of ``PUT <Type>?url=<canonical>`` (idempotent: pushing twice changes
-nothing), so that the server knows our codes and extensions before the first resource that uses them. They count in
-the summary's resources, created, updated and requests, never as trials; a server that refuses them gets one
+nothing), so that the server knows our codes and extensions before the first resource that uses them; a definition
+whose url begins another's is left out (Medplum searches uris by prefix: its conditional PUT would fail). They count
+in the summary's resources, created, updated and requests, never as trials; a server that refuses them gets one
 ``FAILED (definitions)`` issue on the chunk's result, and the trials are pushed all the same.
 """
 
@@ -155,10 +156,15 @@ def _push_definitions(
     counted in ``summary``; the issue saying why when the server refused them (the trials go on regardless)."""
     if sent is None:
         return []
-    from fhir_adapter.definitions import definitions_used
+    from fhir_adapter.definitions import definition_urls, definitions_used
 
     used = definitions_used((e["resource"] for p in chunk for e in p.entries), client.fhir_version)
-    wanted = [d for d in used if d["url"] not in sent]
+    urls = definition_urls(client.fhir_version)
+    # Medplum searches a uri by prefix: ``CodeSystem?url=https://clinicaltrials.gov`` (the NCT Number system) also
+    # finds every ct.gov enum system and the conditional PUT fails (412); such a definition is not pushed.
+    wanted = [
+        d for d in used if d["url"] not in sent and not any(u.startswith(d["url"]) and u != d["url"] for u in urls)
+    ]
     if not wanted:
         return []
     sent.update(d["url"] for d in wanted)
