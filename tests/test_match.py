@@ -412,6 +412,17 @@ def test_cli_reads_our_bundles_r4_and_r5(tmp_path: Path) -> None:
     assert [t["nct_id"] for t in json.loads(result.stdout)["trials"]] == [trial.nct_id, trial.nct_id]
 
 
+def test_cli_reads_a_bare_research_study_of_another_writer() -> None:
+    """HL7's own ct.gov example (a bare R5 ResearchStudy, no fhir-adapter extensions) is a trial to match against,
+    not a file the registry readers fail on."""
+    example = Path(__file__).parent / "data" / "hl7-examples" / "r5" / "ResearchStudy-example-ctgov-study-record.json"
+    result = CliRunner().invoke(
+        app, ["match", "--patient", str(PATIENTS / "p22-male.r4.json"), str(example), "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert [t["nct_id"] for t in json.loads(result.stdout)["trials"]] == ["NCT05503693"]
+
+
 def test_cli_errors_name_the_file_and_field(tmp_path: Path) -> None:
     runner = CliRunner()
     not_fhir = tmp_path / "not-fhir.json"

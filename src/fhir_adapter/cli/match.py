@@ -83,7 +83,8 @@ def _trial_files(paths: list[Path]) -> Iterator[Path]:
 
 
 def _fhir_bundle(path: Path) -> dict[str, Any] | None:
-    """The parsed file when it is a FHIR Bundle holding a ResearchStudy (one of ours), else None."""
+    """The parsed file when it is FHIR: a Bundle holding a ResearchStudy, or a bare ResearchStudy (any writer's:
+    ``from_bundle`` reads both), else None."""
     import orjson
 
     if path.suffix.lower() != ".json":
@@ -92,14 +93,15 @@ def _fhir_bundle(path: Path) -> dict[str, Any] | None:
         doc = orjson.loads(path.read_bytes())
     except (OSError, orjson.JSONDecodeError):
         return None
-    if isinstance(doc, dict) and doc.get("resourceType") == "Bundle":
+    if isinstance(doc, dict) and doc.get("resourceType") in ("Bundle", "ResearchStudy"):
         return doc
     return None
 
 
 def load_trials(paths: list[Path]) -> tuple[list[Trial], int]:
-    """(trials, failures) of the inputs: our FHIR bundles (R5 or R4) through ``from_bundle``, anything else through
-    the readers of ``convert``. A file that cannot be read is one line on stderr naming it, and counted."""
+    """(trials, failures) of the inputs: FHIR bundles or ResearchStudies (R5 or R4) through ``from_bundle``,
+    anything else through the readers of ``convert``. A file that cannot be read is one line on stderr naming it,
+    and counted."""
     from fhir_adapter.bundle import from_bundle
     from fhir_adapter.errors import FhirAdapterError
     from fhir_adapter.sources import read_records
