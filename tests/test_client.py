@@ -280,7 +280,8 @@ def test_batch_mode_reports_each_failed_entry_and_keeps_the_others() -> None:
     messages = [str(i) for i in results[0].issues]
     assert messages[0].startswith(f"{tb.nct_id} entry[1] PUT ") and "[invalid] bad value" in messages[0]
     assert any("not sent: an entry it references failed" in m for m in messages)
-    assert results[0].resources == n - 2
+    # not written: the failed entry, the ResearchStudy and the Provenance (both reference the failed entry)
+    assert results[0].resources == n - 3
 
 
 @responses.activate

@@ -27,7 +27,6 @@ from fhir_adapter.fhir import narrative
 from fhir_adapter.fhir.common import JSON, Context, prune
 from fhir_adapter.fhir.ids import full_url, resource_id
 from fhir_adapter.fhir.r4 import convert as r4_convert
-from fhir_adapter.fhir.r4 import provenance as r4_provenance
 from fhir_adapter.fhir.r5 import provenance
 from fhir_adapter.fhir.r5.research_study import to_research_study
 
@@ -62,7 +61,7 @@ def _resources(trial: Trial, release: FhirRelease, recorded: datetime | None) ->
     r5 = narrative.narratives({**resources, prov_url: prov})
     if release is not FhirRelease.R4:
         return r5
-    return r4_provenance.finish_r4(r5, r4_convert.to_r4(r5))
+    return r4_convert.to_r4(r5)
 
 
 def _clock(clock: datetime | None) -> datetime | None:

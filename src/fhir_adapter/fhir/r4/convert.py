@@ -20,6 +20,7 @@ from fhir_adapter.fhir.r4 import (
     group,
     parties,
     plan_definition,
+    provenance,
     research_study,
 )
 from fhir_adapter.fhir.r5 import research_study as r5
@@ -70,7 +71,7 @@ def to_r4(resources: dict[str, JSON]) -> dict[str, JSON]:
             out[url] = evidence_variable.down(res, outcomes[url])
         else:
             out[url] = _CONVERTERS.get(rtype, _PARTIES)[0](res)
-    return out
+    return provenance.finish_r4(resources, out)  # the Provenance targets the R4 resources; narratives carried
 
 
 def _study_down(rs5: JSON, resources: dict[str, JSON]) -> JSON:
