@@ -47,7 +47,7 @@ def test_the_summary_counts_warnings_per_field_and_v_lists_each_record(tmp_path:
     assert header == f"warnings by field ({total} in all; -v lists them per record):"
     groups = _groups(plain.stdout)
     assert sum(groups.values()) == total and len(groups) <= MAX_WARNING_LINES + 1
-    assert "oversight_info/has_dmc: field not mapped to FHIR; kept as text (ResearchStudy.note)" in groups
+    assert "has_expanded_access: field not mapped to FHIR; kept as text (ResearchStudy.note)" in groups
     named = [count for kind, count in groups.items() if not re.fullmatch(r"in [0-9]+ other field\(s\)", kind)]
     assert named == sorted(named, reverse=True) and len(named) == MAX_WARNING_LINES
 
