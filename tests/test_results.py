@@ -312,9 +312,6 @@ def test_an_analysis_is_a_statistic() -> None:
     assert p["type"]["coding"][0]["code"] == "C44185" and p["quantity"] == {"value": 0.001, "comparator": "<"}
 
 
-@pytest.mark.xfail(
-    reason="fhir/r4/convert.py must call fhir.r4.results.down for EvidenceReport and Evidence", strict=False
-)
 @pytest.mark.parametrize("study", WITH_RESULTS[:1], ids=_ids(WITH_RESULTS[:1]))
 def test_r4_bundle_has_no_r5_only_resources(study: dict[str, Any]) -> None:
     from fhir_adapter.bundle import to_bundle

@@ -22,6 +22,7 @@ from fhir_adapter.fhir.r4 import (
     plan_definition,
     provenance,
     research_study,
+    results,
 )
 from fhir_adapter.fhir.r5 import research_study as r5
 from fhir_adapter.model import Trial
@@ -69,6 +70,9 @@ def to_r4(resources: dict[str, JSON]) -> dict[str, JSON]:
             out[group.reference(eligibility[url])["reference"]] = group.down(res, eligibility[url])
         elif url in outcomes:
             out[url] = evidence_variable.down(res, outcomes[url])
+        elif rtype in ("EvidenceReport", "Evidence"):  # R4 has no EvidenceReport; its Evidence is another resource
+            if (report := results.down(res)) is not None:
+                out[url] = report
         else:
             out[url] = _CONVERTERS.get(rtype, _PARTIES)[0](res)
     return provenance.finish_r4(resources, out)  # the Provenance targets the R4 resources; narratives carried
