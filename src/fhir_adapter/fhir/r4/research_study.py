@@ -49,6 +49,7 @@ from fhir_adapter.fhir.r4.common import (
     xver_first_value,
     xver_value,
 )
+from fhir_adapter.fhir.r5 import evidence_variable, parties
 from fhir_adapter.release import FhirRelease
 
 _RS = "ResearchStudy"
@@ -141,8 +142,7 @@ def _focus(rs5: JSON, resources: dict[str, JSON]) -> list[JSON]:
     for f in rs5.get("focus", []):
         if f.get("reference"):
             ev = resources.get(f["reference"].get("reference", ""), {})
-            kind: JSON = next((c for c in ev.get("category", []) if c.get("name") == "intervention-type"), {})
-            token = token_of("intervention-type", kind.get("valueCodeableConcept"))
+            token = evidence_variable.intervention_type_of(ev)
             out.append(coded("intervention-type", token, ev.get("title")) or {"text": ev.get("title")})
     return out + [f["concept"] for f in rs5.get("focus", []) if f.get("concept")]
 
@@ -180,7 +180,8 @@ def _parties(rs5: JSON, resources: dict[str, JSON]) -> JSON:
     for p in parties5:
         if get_extension(p, "central-contact"):
             person = resources.get((p.get("party") or {}).get("reference", ""), {})
-            contacts.append({"name": p.get("name"), "telecom": person.get("telecom")})
+            telecom = parties.telecom_of(person, lambda r: resources.get((r or {}).get("reference", "")))
+            contacts.append({"name": p.get("name"), "telecom": telecom})
     return {"sponsor": sponsor, "principalInvestigator": pi, "contact": contacts}
 
 
