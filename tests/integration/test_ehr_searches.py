@@ -112,8 +112,13 @@ def _push(server: Server, trials: Iterable[Trial]) -> None:
 
 
 def _load_search_parameters(server: Server) -> None:
+    """The server's SearchParameter bundle, if it needs one; on HAPI R5 first the failures it cures."""
     path = SEARCH_PARAMETERS.get(server.kind)
     if path is not None:
+        r = _get(server, "ResearchStudy", _recruiting(server))
+        assert r.status_code == 500 and "HAPI-0499" in r.text, r.text[:300]  # R5 core's components are missing
+        r = _get(server, "ResearchStudy", {"sponsor.name": "x"})
+        assert r.status_code == 400 and "HAPI-0524" in r.text, r.text[:300]  # R5 core has no sponsor
         r = requests.post(server.base, json=orjson.loads(path.read_bytes()), timeout=120)
         assert r.status_code == 200, r.text[:500]
 
