@@ -426,3 +426,21 @@ def test_results_and_documents_are_wired_both_ways() -> None:
             _both(trial)
             return
     pytest.fail("no v2 fixture with results or documents")
+
+
+def test_a_value_outside_the_ct_gov_enum_is_no_invalid_enum_code() -> None:
+    """Legacy XML's study type "N/A" (NCT03182660, a withheld record) is kept as given, in the legacy-wording system
+    (published as a fragment), not as a code of the complete StudyType enum system; it reads back exactly."""
+    from fhir_adapter import from_bundle, read_trials, to_bundle
+    from fhir_adapter.terminology import ctgov_system, system
+
+    trial = next(read_trials(Path(__file__).parent / "data" / "ctgov-xml" / "NCT03182660.xml"))
+    assert trial.study_type == "N/A"
+    for release in ("R5", "R4"):
+        bundle = to_bundle(trial, release)
+        study = bundle["entry"][0]["resource"]
+        designs = study.get("studyDesign") or study.get("category") or []
+        codings = [c for cc in designs for c in cc.get("coding", [])]
+        assert {"system": system("ctgov-legacy-study-type"), "code": "N/A", "display": "N/A"} in codings
+        assert not [c for c in codings if c["system"] == ctgov_system("study-type")]
+        assert from_bundle(bundle).study_type == "N/A"

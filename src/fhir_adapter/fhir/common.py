@@ -26,7 +26,22 @@ def ext_url(name: str) -> str:
 
 
 def ctgov_coding(axis: str, token: str) -> JSON:
+    """The ct.gov coding of a token. A value outside the API v2 enum (kept as the source gave it, e.g. the legacy
+    study type ``N/A``) goes in the axis's legacy-wording system, whose published CodeSystem is a fragment: in the
+    enum's system (published complete, mappings/definitions) it would be an invalid code."""
+    if token not in terminology.enum_values(axis):
+        return {"system": _legacy_system(axis), "code": token, "display": token}
     return {"system": terminology.ctgov_system(axis), "code": token, "display": terminology.ctgov_display(axis, token)}
+
+
+def _legacy_system(axis: str) -> str:
+    return terminology.system(f"ctgov-legacy-{axis}")
+
+
+def _ctgov_codes(axis: str, concept: JSON | None) -> list[str]:
+    """The ct.gov tokens of an axis in a CodeableConcept: the enum's codings, then values kept as given."""
+    systems = (terminology.ctgov_system(axis), _legacy_system(axis))
+    return [str(c["code"]) for c in (concept or {}).get("coding", []) if c.get("system") in systems and "code" in c]
 
 
 def coded(
@@ -46,16 +61,13 @@ def coded(
 
 def token_of(axis: str, concept: JSON | None) -> str | None:
     """The ct.gov token of an axis in a CodeableConcept (the way back of ``coded``)."""
-    system = terminology.ctgov_system(axis)
-    for c in (concept or {}).get("coding", []):
-        if c.get("system") == system:
-            return str(c["code"])
-    return None
+    codes = _ctgov_codes(axis, concept)
+    return codes[0] if codes else None
 
 
 def tokens_of(axis: str, concept: JSON | None) -> list[str]:
-    system = terminology.ctgov_system(axis)
-    return [str(c["code"]) for c in (concept or {}).get("coding", []) if c.get("system") == system]
+    """Every ct.gov token of an axis in a CodeableConcept (who-masked, phases)."""
+    return _ctgov_codes(axis, concept)
 
 
 def text_cc(text: str) -> JSON:
