@@ -146,8 +146,8 @@ def _kept_sections(r: JsonReader, t: Trial) -> None:
     order) for the results mapper; each list in them is bounded by ``limits.max_list_items`` like every list read
     (the record's size and depth were checked before it was parsed)."""
     for key, attr, what in (
-        ("resultsSection", "results", "posted results"),
-        ("documentSection", "documents", "study documents"),
+        ("resultsSection", "results", "posted results kept verbatim in ResearchStudy.result (an EvidenceReport)"),
+        ("documentSection", "documents", "study documents kept verbatim as ResearchStudy.relatedArtifact"),
     ):
         section = r.study.get(key)
         if not section:
@@ -158,7 +158,7 @@ def _kept_sections(r: JsonReader, t: Trial) -> None:
             Issue(
                 "information",
                 key,
-                f"{what} kept verbatim (Trial.{attr}); not mapped to FHIR elements yet",
+                f"{what} (Trial.{attr})",
                 "informational",
             )
         )
