@@ -268,14 +268,21 @@ def test_a_server_offering_condition_and_phase_searches_them(tmp_path: Path) -> 
 @pytest.mark.parametrize("word", ["recruiting", "RECRUITING", "Recruiting"])
 @responses.activate
 def test_status_words_are_mapped_to_r4_codes_and_narrowed_by_the_registry_status(word: str, tmp_path: Path) -> None:
+    """The server's status=active match is narrowed here: a NOT_YET_RECRUITING study (R4 approved) and a study whose
+    R4 status is the stand-in for a missing registry status (seed 001: closed-to-accrual, flagged) are not kept."""
+    from fhir_adapter import read_trials, to_bundle
+
     bundles = r4_bundles()
+    recruiting = next(read_trials(REPO / "tests/data/ctgov-v2/NCT02552212.json"))
+    recruiting.overall_status = "RECRUITING"
+    found = [bundles["NCT07586904"], bundles["NCT07236528"], to_bundle(recruiting, "R4")]
     responses.get(f"{BASE}/metadata", json=capability("4.0.1", CORE_R4_PARAMS))
-    responses.get(f"{BASE}/ResearchStudy", json=searchset([bundles["NCT07586904"], bundles["NCT07236528"]]))
+    responses.get(f"{BASE}/ResearchStudy", json=searchset(found))
     out = tmp_path / "o"
     result = runner.invoke(app, ["pull", "--server", BASE, "--status", word, "-o", str(out)])
     assert result.exit_code == 0, result.stderr
     assert search_calls()[0]["status"] == ["active"]  # R4's code for recruiting
-    assert pulled(out) == {"NCT07586904"}  # the other is NOT_YET_RECRUITING (R4 approved), not kept
+    assert pulled(out) == {"NCT02552212"}
 
 
 @pytest.mark.parametrize(
@@ -317,7 +324,8 @@ def test_search_params_of_a_query_on_r5_and_r4() -> None:
     (r4,) = search_params(query, "R4", frozenset(CORE_R4_PARAMS))
     assert r4["status"] == "active" and "phase" not in r4 and "condition:text" not in r4
     plan = plan_search(condition=None, status="closed-to-accrual", phase=None, release=FhirRelease.R4, offered=None)
-    assert plan.params == {"status": "closed-to-accrual"} and not plan.filters
+    assert plan.params == {"status": "closed-to-accrual"}
+    assert [f.what for f in plan.filters] == ["a status of the study's own (not a stand-in)"]
     with pytest.raises(SearchWordError):
         plan_search(condition=None, status="nonsense", phase=None, release=FhirRelease.R5, offered=None)
 

@@ -38,6 +38,9 @@ __all__ = ["Filter", "SearchPlan", "SearchWordError", "phase_code", "plan_search
 
 JSON = dict[str, Any]
 _PROGRESS_EXTENSION = "http://hl7.org/fhir/5.0/StructureDefinition/extension-ResearchStudy.progressStatus"
+# R4 requires a status; where the registry gives none, or UNKNOWN, fhir-adapter writes a stand-in code flagged with
+# this extension on ``_status`` (mappings/README.md): it is no status of the study, so no status search matches it.
+_STAND_IN = "r4-status-reason"
 _LOAD_HINT = (
     "an administrator can add it with the SearchParameter bundle servers/search-parameters-r4.json of fhir-adapter"
 )
@@ -108,10 +111,20 @@ def status_codes(study: JSON) -> set[tuple[str, str]]:
     return {(str(c.get("system", "")), str(c.get("code", ""))) for concept in concepts for c in _codings(concept)}
 
 
+def stand_in_status(study: JSON) -> bool:
+    """True when an R4 study's ``status`` is the stand-in fhir-adapter writes for an UNKNOWN or missing registry
+    status (flagged by the ``r4-status-reason`` extension on ``_status``)."""
+    flags = (study.get("_status") or {}).get("extension", []) if isinstance(study.get("_status"), dict) else []
+    base = terminology.system("fhir-adapter-ext")
+    return any(isinstance(e, dict) and e.get("url") == base + _STAND_IN for e in flags)
+
+
 def _status_filter(word: str, release: FhirRelease, offered: frozenset[str] | None, plan: SearchPlan) -> None:
     """The server-side ``status`` (R4) and the filter here for a ``--status`` word."""
     code = word.strip().lower()
     r4_code = code in terminology.r4_codes("research-study-status")
+    if release == FhirRelease.R4:
+        plan.filters.append(Filter("a status of the study's own (not a stand-in)", lambda s: not stand_in_status(s)))
     if release == FhirRelease.R4 and r4_code:  # the server's own code: its match is the answer
         if offered is None or "status" in offered:
             plan.params["status"] = code
