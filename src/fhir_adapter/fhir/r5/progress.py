@@ -2,9 +2,11 @@
 
 - ``ResearchStudy.progressStatus``: the current state (the registry's overall status, research-study-status code +
   ct.gov coding, ``actual: true`` so that the ``progress-status-state-actual`` search finds it); an UNKNOWN study's
-  last known status as a dated, non-actual entry coded in ct.gov's system only (never a research-study-status code:
-  it must not read as recruiting); the study's start and completion as HL7's ``overall-study`` state with
-  ``period`` and ``actual``, as HL7's ct.gov example ``researchstudy-example-ctgov-study-record`` writes them.
+  current state is UNKNOWN alone, and its last known status a dated history entry with ``actual: false`` (its
+  research-study-status code and the ct.gov coding, as docs/architecture.md decides: a search for actual states,
+  and ``pull --status``, never read it as current); the study's start and completion as HL7's ``overall-study``
+  state with ``period`` and ``actual``, as HL7's ct.gov example ``researchstudy-example-ctgov-study-record``
+  writes them.
 - The registration milestones (first submitted / posted, primary completion, results posted, last update, status
   verified): HL7's extension ``researchStudy-studyRegistration``
   (https://hl7.org/fhir/extensions/StructureDefinition-researchStudy-studyRegistration.html) with
@@ -42,13 +44,16 @@ def _overall_study_state() -> JSON:
 
 
 def _last_known(t: Trial, token: str) -> JSON:
-    """An UNKNOWN study's last known status: dated by the status verification, not actual, ct.gov coding only."""
+    """An UNKNOWN study's last known status: dated by the status verification, ``actual: false`` (history, not the
+    current state), its research-study-status code (when the ConceptMap has one) and the ct.gov coding."""
     texts = terminology.registration_table()["status"]
     verified = f", {texts['verified']} {t.status_verified_date}" if t.status_verified_date else ""
     display = terminology.ctgov_display("overall-status", token)
+    hl7 = terminology.to_fhir("overall-status", token)
     return {
         "state": {
-            "coding": [terminology.ctgov_coding("overall-status", token).to_fhir()],
+            "coding": ([hl7.to_fhir()] if hl7 is not None else [])
+            + [terminology.ctgov_coding("overall-status", token).to_fhir()],
             "text": f"{texts['lastKnown']}{verified}: {display}",
         },
         "actual": False,

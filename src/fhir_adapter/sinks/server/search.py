@@ -101,13 +101,21 @@ def _codings(concept: Any) -> Iterator[JSON]:
         yield from (c for c in concept.get("coding", []) if isinstance(c, dict))
 
 
+def _past(entry: JSON) -> bool:
+    return entry.get("actual") is False and entry.get("state") is not None
+
+
 def status_codes(study: JSON) -> set[tuple[str, str]]:
     """(system, code) of every overall-status coding a study carries: R5 ``progressStatus.state``, or the R5
-    ``progressStatus`` extension fhir-adapter writes on R4 (milestones included; their system tells them apart)."""
-    concepts = [p.get("state") for p in study.get("progressStatus", []) if isinstance(p, dict)]
+    ``progressStatus`` extension fhir-adapter writes on R4 (milestones included; their system tells them apart).
+    An entry with ``actual: false`` is left out: an UNKNOWN study's last known status is history, not its state."""
+    concepts = [p.get("state") for p in study.get("progressStatus", []) if isinstance(p, dict) and not _past(p)]
     for ext in study.get("extension", []):
         if isinstance(ext, dict) and ext.get("url") == _PROGRESS_EXTENSION:
-            concepts += [e.get("valueCodeableConcept") for e in ext.get("extension", []) if e.get("url") == "state"]
+            parts = [e for e in ext.get("extension", []) if isinstance(e, dict)]
+            if any(e.get("url") == "actual" and e.get("valueBoolean") is False for e in parts):
+                continue
+            concepts += [e.get("valueCodeableConcept") for e in parts if e.get("url") == "state"]
     return {(str(c.get("system", "")), str(c.get("code", ""))) for concept in concepts for c in _codings(concept)}
 
 
