@@ -182,3 +182,27 @@ def test_a_refused_definition_upload_is_said_and_the_trial_still_pushed() -> Non
         summary = push_bundles(client, [_bundle("NCT02210780")], definitions=True, on_result=results.append)
     assert summary.pushed == 1 and summary.failed == 0
     assert "definitions not stored" in str(results[0].issues[0]) and not results[0].ok
+
+
+@responses.activate
+@pytest.mark.parametrize("flag", [True, False])
+def test_push_cli_sends_the_definitions_with_definitions_only(flag: bool) -> None:
+    """``fhir-adapter push --definitions`` sends the definitions first; without the flag only the trial goes."""
+    responses.get(f"{BASE}/metadata", json={"resourceType": "CapabilityStatement", "fhirVersion": "5.0.0"})
+    posted: list[dict[str, Any]] = []
+
+    def answer(request: Any) -> tuple[int, dict[str, str], str]:
+        body = orjson.loads(request.body)
+        posted.append(body)
+        return 200, {}, orjson.dumps(_reply(len(body["entry"]))).decode()
+
+    responses.add_callback(responses.POST, BASE, callback=answer)
+    path = next(p for p in R5_BUNDLES if "NCT02210780" in p.name)
+    args = ["push", str(path), "--server", BASE, *(["--definitions"] if flag else [])]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    first = [e["request"]["url"] for e in posted[0]["entry"]]
+    if flag:
+        assert len(posted) == 2 and all("?url=" in u and not u.startswith("ResearchStudy") for u in first)
+    else:
+        assert len(posted) == 1 and first[0].startswith("ResearchStudy?identifier=")

@@ -53,9 +53,11 @@ def push_paths(
     on_input_error: Callable[[str], None] | None = None,
     on_not_attempted: Callable[[str, str], None] | None = None,
     error_log: ErrorLog | None = None,
+    definitions: bool = False,
 ) -> PushSummary:
     """Read, map and validate the inputs, push the valid bundles (see the module docstring); records that fail
-    before the push count as failed trials, listed in ``PushSummary.input_errors``."""
+    before the push count as failed trials, listed in ``PushSummary.input_errors``. ``definitions``: send the
+    published definitions the trials use first (``sinks.server.push.push_bundles``)."""
     failed: list[Outcome] = []
     lines: list[str] = []
 
@@ -77,6 +79,7 @@ def push_paths(
         on_result=on_result,
         on_not_attempted=on_not_attempted,
         stop=stop,
+        definitions=definitions,
     )
     summary.input_errors = lines
     summary.failed += len(failed)

@@ -66,6 +66,15 @@ def push(
             rich_help_panel=OUTPUT_PANEL,
         ),
     ] = None,
+    definitions: Annotated[
+        bool,
+        typer.Option(
+            "--definitions",
+            help="First send the published CodeSystems and extension definitions the trials use (once per push, "
+            "conditional PUT by url), so that the server can validate them.",
+            rich_help_panel=PUSH_PANEL,
+        ),
+    ] = False,
 ) -> None:
     """Push trials to a FHIR server with conditional PUTs (pushing twice changes nothing). Exit 0 iff all went in.
 
@@ -87,7 +96,7 @@ def push(
         check_output(output)
     client = server.client()
     if output is None:
-        summary = _push(client, inputs, mode, batch_size, None)
+        summary = _push(client, inputs, mode, batch_size, None, definitions)
     else:
         make_output(output)
         folder = OutputFolder(output)
@@ -96,7 +105,7 @@ def push(
             folder.protected = input_identities(inputs, folder)
             log = ErrorLog(folder)
             try:
-                summary = _push(client, inputs, mode, batch_size, log)
+                summary = _push(client, inputs, mode, batch_size, log, definitions)
             finally:
                 log.close()
         except OutputError as e:
@@ -137,7 +146,9 @@ def _require_content(inputs: list[Path]) -> None:
         raise typer.Exit(ExitCode.NO_INPUT)
 
 
-def _push(client: FhirClient, inputs: list[Path], mode: PushMode, batch_size: int, log: ErrorLog | None) -> PushSummary:
+def _push(
+    client: FhirClient, inputs: list[Path], mode: PushMode, batch_size: int, log: ErrorLog | None, definitions: bool
+) -> PushSummary:
     from fhir_adapter.delivery import BundleReleaseMismatch, push_paths
 
     progress = Throughput("push")
@@ -157,6 +168,7 @@ def _push(client: FhirClient, inputs: list[Path], mode: PushMode, batch_size: in
                 on_input_error=lambda line: err(f"FAILED {line}"),
                 on_not_attempted=_NotAttempted(),
                 error_log=log,
+                definitions=definitions,
             )
         except BundleReleaseMismatch as e:
             err(f"error: {e}")
