@@ -5,6 +5,7 @@ tests/integration/test_stock_r4.py."""
 from __future__ import annotations
 
 import os
+import re
 import socket
 import struct
 import threading
@@ -46,6 +47,17 @@ CORE_R4_PARAMS = [
     "title",
 ]
 runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _no_provenance_on_the_mocked_servers() -> None:
+    """pull also searches ``Provenance?target=`` (sinks/server/pull.py): the mocked servers answer an empty
+    searchset (registered before ``responses.activate`` starts the mock, reset when it stops)."""
+    responses.add(
+        responses.GET,
+        re.compile(r"https?://[^?]*/Provenance(\?.*)?$"),
+        json={"resourceType": "Bundle", "type": "searchset", "entry": []},
+    )
 
 
 def capability(version: str, params: list[str] | None = None) -> dict[str, Any]:

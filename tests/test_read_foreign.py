@@ -7,6 +7,7 @@ server's trials, with or without an NCT id."""
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,17 @@ FEVIR = EXAMPLES / "fevir" / "researchstudy-ctgov-build-excerpt.json"
 R4_EXAMPLE = EXAMPLES / "r4" / "ResearchStudy-example.json"
 R5_PLACEHOLDER = EXAMPLES / "r5" / "researchstudy-example.json"
 BASE = "http://fhir.test/fhir"
+
+
+@pytest.fixture(autouse=True)
+def _no_provenance_on_the_mocked_servers() -> None:
+    """pull also searches ``Provenance?target=`` (sinks/server/pull.py): the mocked servers answer an empty
+    searchset (registered before ``responses.activate`` starts the mock, reset when it stops)."""
+    responses.add(
+        responses.GET,
+        re.compile(r"https?://[^?]*/Provenance(\?.*)?$"),
+        json={"resourceType": "Bundle", "type": "searchset", "entry": []},
+    )
 
 
 def _load(path: Path) -> dict[str, Any]:

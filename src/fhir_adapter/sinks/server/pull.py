@@ -133,7 +133,12 @@ def pull(
     try:
         studies, have = _matching_studies(client, query, summary, on_note)
         _fetch_references(client, list(studies), have, summary)
-        _write_studies(client, _writer(folder, output), studies, have, summary, on_study)
+        noted = len(summary.notes)
+        provenance = _provenance_of(client, list(studies), have, summary)
+        for note in summary.notes[noted:]:
+            if on_note is not None:
+                on_note(note)
+        _write_studies(client, _writer(folder, output), studies, have, summary, on_study, provenance)
     finally:
         if folder is not None:
             folder.close()
@@ -254,9 +259,10 @@ def _write_studies(
     have: _Resources,
     summary: PullSummary,
     on_study: OnStudy | None,
+    provenance: dict[str, list[str]],
 ) -> None:
-    """One collection bundle per NCT id (a study without one: per ``study_key``): the study and its closure; a second
-    study with the same id is a problem."""
+    """One collection bundle per NCT id (a study without one: per ``study_key``): the study and its closure, then the
+    Provenance resources that target the study; a second study with the same id is a problem."""
     by_nct: dict[str, str] = {}
     by_url = _by_url(have)
     for key, study in studies.items():
@@ -268,6 +274,7 @@ def _write_studies(
             continue
         by_nct[nct] = key
         members = _closure(key, have, by_url, client.base_url)
+        members += [k for k in provenance.get(key, []) if k not in members]
         bundle = {
             "resourceType": "Bundle",
             "type": "collection",
@@ -306,6 +313,38 @@ def _search_with_include(client: FhirClient, params: dict[str, str]) -> Iterator
             yield from pages
             return
     yield from client.search_pages("ResearchStudy", {k: v for k, v in params.items() if k != "_include"})
+
+
+def _provenance_of(
+    client: FhirClient, studies: list[str], have: _Resources, summary: PullSummary
+) -> dict[str, list[str]]:
+    """study ``Type/id`` -> the ``Type/id`` of the Provenance resources that target it (``GET
+    Provenance?target=ResearchStudy/a,...``, https://hl7.org/fhir/R5/provenance.html#search), added to ``have``.
+    A server that refuses the search costs the provenance only: a note, the trials are still written."""
+    found: dict[str, list[str]] = {}
+    for k in range(0, len(studies), IDENTIFIER_CHUNK):
+        params = {"target": ",".join(studies[k : k + IDENTIFIER_CHUNK]), "_count": str(SEARCH_COUNT)}
+        try:
+            pages = list(client.search_pages("Provenance", params))
+        except FhirServerError as refused:  # the trials are whole without it: a note, not a failure
+            summary.notes.append(
+                f"the server refused the Provenance search by target ({refused}): no Provenance pulled"
+            )
+            return found
+        summary.requests += len(pages)
+        for page in pages:
+            for entry in page.get("entry", []):
+                r = entry.get("resource")
+                if not isinstance(r, dict) or r.get("resourceType") != "Provenance" or not r.get("id"):
+                    continue
+                key = f"Provenance/{r['id']}"
+                have[key] = r
+                for target in {
+                    type_id(str(t.get("reference", ""))) for t in r.get("target", []) if isinstance(t, dict)
+                }:
+                    if target in studies[k : k + IDENTIFIER_CHUNK]:
+                        found.setdefault(target, []).append(key)
+    return found
 
 
 def _closure(start: str, have: _Resources, by_url: dict[str, str], base_url: str) -> list[str]:
