@@ -27,6 +27,7 @@ from fhir_adapter.cli import app
 from fhir_adapter.errors import ExitCode
 from fhir_adapter.model import Trial
 from fhir_adapter.sinks.server import FhirClient, PushResult, SearchQuery, TrialBundle, pull, push_bundles
+from fhir_adapter.sinks.server.search import stand_in_status
 from integration.fhir_servers import REPO, Server
 
 pytestmark = pytest.mark.slow
@@ -184,6 +185,8 @@ def _counts(server: Server) -> dict[str, int]:
         "Practitioner",
         "PractitionerRole",
         "Group",
+        "Provenance",  # one per trial
+        *(("DiagnosticReport",) if server.fhir_version == "R4" else ("EvidenceReport", "Evidence")),  # results
     ]
     return {t: server.count(t) for t in types}
 
@@ -236,14 +239,18 @@ def _condition_texts(bundle: dict[str, Any]) -> list[str]:
 
 
 def _status_codes(bundle: dict[str, Any], version: str) -> set[str]:
+    """The study's own status codes: R4 ``status`` unless it is the flagged stand-in for an UNKNOWN or missing
+    registry status; R5 the current state (not the ``overall-study`` periods, not an ``actual: false`` history
+    entry such as an UNKNOWN study's last known status)."""
     rs = bundle["entry"][0]["resource"]
     if version == "R4":
-        return {rs.get("status", "")}
+        return set() if stand_in_status(rs) else {rs.get("status", "")}
     return {
         c["code"]
         for ps in rs.get("progressStatus", [])
+        if ps.get("actual") is not False
         for c in ps.get("state", {}).get("coding", [])
-        if c.get("system") == "http://hl7.org/fhir/research-study-status"
+        if c.get("system") == "http://hl7.org/fhir/research-study-status" and c.get("code") != "overall-study"
     }
 
 
