@@ -92,6 +92,8 @@ def _normal(resource: dict[str, Any]) -> bytes:
             for k, v in node.items():
                 if k == "reference" and isinstance(v, str):
                     out[k] = v.replace("urn:uuid:", "").split("/")[-2] if "/" in v else "<urn>"
+                elif k == "size" and isinstance(v, int):  # R5 Attachment.size is integer64, a JSON string; HAPI
+                    out[k] = str(v)  # R5 answers it as a number (the same value)
                 else:
                     out[k] = walk(v)
             return out
