@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+import pytest
+import responses
 
 from fhir_adapter.bundle import to_bundle
 from fhir_adapter.model import Trial
@@ -33,3 +37,15 @@ def walk(node: Any, path: str = "") -> Iterator[tuple[str, Any]]:
     elif isinstance(node, list):
         for i, v in enumerate(node):
             yield from walk(v, f"{path}[{i}]")
+
+
+@pytest.fixture(autouse=True)
+def no_provenance_on_the_mocked_servers() -> None:
+    """pull also searches ``Provenance?target=`` (sinks/server/pull.py): the mocked servers answer an empty
+    searchset (registered before ``responses.activate`` starts the mock, reset when it stops). Autouse in the
+    modules that import it."""
+    responses.add(
+        responses.GET,
+        re.compile(r"https?://[^?]*/Provenance(\?.*)?$"),
+        json={"resourceType": "Bundle", "type": "searchset", "entry": []},
+    )

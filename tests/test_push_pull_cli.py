@@ -5,7 +5,6 @@ tests/integration/test_stock_r4.py."""
 from __future__ import annotations
 
 import os
-import re
 import socket
 import struct
 import threading
@@ -26,6 +25,7 @@ from fhir_adapter.errors import ExitCode
 from fhir_adapter.release import FhirRelease
 from fhir_adapter.sinks.server import FhirClient, SearchQuery, search_params
 from fhir_adapter.sinks.server.search import SearchWordError, phase_code, plan_search
+from helpers import no_provenance_on_the_mocked_servers  # noqa: F401  (autouse fixture)
 
 REPO = Path(__file__).resolve().parents[1]
 GOLDEN_R4 = REPO / "tests/data/golden/r4"
@@ -47,17 +47,6 @@ CORE_R4_PARAMS = [
     "title",
 ]
 runner = CliRunner()
-
-
-@pytest.fixture(autouse=True)
-def _no_provenance_on_the_mocked_servers() -> None:
-    """pull also searches ``Provenance?target=`` (sinks/server/pull.py): the mocked servers answer an empty
-    searchset (registered before ``responses.activate`` starts the mock, reset when it stops)."""
-    responses.add(
-        responses.GET,
-        re.compile(r"https?://[^?]*/Provenance(\?.*)?$"),
-        json={"resourceType": "Bundle", "type": "searchset", "entry": []},
-    )
 
 
 def capability(version: str, params: list[str] | None = None) -> dict[str, Any]:

@@ -7,7 +7,6 @@ server's trials, with or without an NCT id."""
 from __future__ import annotations
 
 import copy
-import re
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from fhir_adapter.model import DateInfo, Trial
 from fhir_adapter.release import FhirRelease
 from fhir_adapter.sinks.server import FhirClient, SearchQuery, pull
 from fhir_adapter.sources import read_trials
+from helpers import no_provenance_on_the_mocked_servers  # noqa: F401  (autouse fixture)
 
 EXAMPLES = REPO / "tests" / "data" / "hl7-examples"
 CTGOV_R5 = EXAMPLES / "r5" / "ResearchStudy-example-ctgov-study-record.json"
@@ -31,17 +31,6 @@ FEVIR = EXAMPLES / "fevir" / "researchstudy-ctgov-build-excerpt.json"
 R4_EXAMPLE = EXAMPLES / "r4" / "ResearchStudy-example.json"
 R5_PLACEHOLDER = EXAMPLES / "r5" / "researchstudy-example.json"
 BASE = "http://fhir.test/fhir"
-
-
-@pytest.fixture(autouse=True)
-def _no_provenance_on_the_mocked_servers() -> None:
-    """pull also searches ``Provenance?target=`` (sinks/server/pull.py): the mocked servers answer an empty
-    searchset (registered before ``responses.activate`` starts the mock, reset when it stops)."""
-    responses.add(
-        responses.GET,
-        re.compile(r"https?://[^?]*/Provenance(\?.*)?$"),
-        json={"resourceType": "Bundle", "type": "searchset", "entry": []},
-    )
 
 
 def _load(path: Path) -> dict[str, Any]:
