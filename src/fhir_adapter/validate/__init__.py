@@ -22,13 +22,19 @@ from fhir_adapter.issues import Issue
 from fhir_adapter.release import FhirRelease
 from fhir_adapter.validate.bundle import check_bundle, check_empty
 from fhir_adapter.validate.profile import check_profile
-from fhir_adapter.validate.structure import check_structure, is_resource_type
 
-__all__ = ["has_errors", "to_operation_outcome", "validate"]
+__all__ = ["ENGINES", "has_errors", "to_operation_outcome", "validate"]
+
+# The R5 structure engines: "fast" (the default) and "fhir.resources" (the pydantic models, the reference).
+ENGINES = ("fast", "fhir.resources")
 
 
 def validate(
-    resource: dict[str, Any], fhir_version: FhirRelease | str = FhirRelease.R5, *, authoritative: bool = False
+    resource: dict[str, Any],
+    fhir_version: FhirRelease | str = FhirRelease.R5,
+    *,
+    authoritative: bool = False,
+    engine: str = "fast",
 ) -> list[Issue]:
     """Every issue of ``resource`` (a Bundle: of the Bundle and every entry resource), errors and warnings.
 
@@ -36,7 +42,11 @@ def validate(
     ``fhir_version``: a FhirRelease or its name (``"R5"``, ``"r4"`` ...). R4: HAPI FHIR's validator when
     ``authoritative`` is true and it is available (``validate.hapi.hapi_available()``; one JVM per call), otherwise
     the fast Python check of :mod:`.r4` (its docstring says what it misses).
+    ``engine`` (one of ``ENGINES``) picks the R5 structure check: ``"fast"`` (the definitions-driven walker) or
+    ``"fhir.resources"`` (the pydantic models, kept as the reference); R4 ignores it.
     """
+    if engine not in ENGINES:
+        raise FhirAdapterError(f"unknown validation engine {engine!r} (one of: {', '.join(ENGINES)})")
     try:
         release = FhirRelease.parse(fhir_version)
     except ValueError:
@@ -52,6 +62,8 @@ def validate(
         return [
             Issue("error", "", f"a FHIR resource must be a JSON object, got {type(resource).__name__}", "structure")
         ]
+    from fhir_adapter.validate.structure import check_structure, is_resource_type
+
     issues = check_structure(resource)
     rtype = resource.get("resourceType")
     if not is_resource_type(rtype):
@@ -105,9 +117,14 @@ class _Package(types.ModuleType):
     """
 
     def __call__(
-        self, resource: dict[str, Any], fhir_version: FhirRelease | str = FhirRelease.R5, *, authoritative: bool = False
+        self,
+        resource: dict[str, Any],
+        fhir_version: FhirRelease | str = FhirRelease.R5,
+        *,
+        authoritative: bool = False,
+        engine: str = "fast",
     ) -> list[Issue]:
-        return validate(resource, fhir_version, authoritative=authoritative)
+        return validate(resource, fhir_version, authoritative=authoritative, engine=engine)
 
 
 sys.modules[__name__].__class__ = _Package
