@@ -90,12 +90,50 @@ def get_extension(holder: JSON | None, name: str) -> JSON | None:
 def prune(node: Any) -> Any:
     """Drop None, empty strings, lists and objects (FHIR forbids empty elements, ele-1)."""
     if isinstance(node, dict):
-        out = {k: prune(v) for k, v in node.items()}
-        return {k: v for k, v in out.items() if v not in (None, "", [], {})}
+        return _pruned_dict(node)
     if isinstance(node, list):
-        items = [prune(v) for v in node]
-        return [v for v in items if v not in (None, "", [], {})]
+        return _pruned_list(node)
     return node
+
+
+# The two walkers below are ``prune`` in one pass per node (it runs on every element of every resource, so it was a
+# third of mapping time): a child is pruned, then kept unless it is None, "" or came out empty.
+def _pruned_dict(node: dict[Any, Any]) -> dict[Any, Any]:
+    out = {}
+    for k, v in node.items():
+        if type(v) is str:  # the common leaf first
+            if v:
+                out[k] = v
+        elif isinstance(v, dict):
+            v = _pruned_dict(v)
+            if v:
+                out[k] = v
+        elif isinstance(v, list):
+            v = _pruned_list(v)
+            if v:
+                out[k] = v
+        elif v is not None and v != "":
+            out[k] = v
+    return out
+
+
+def _pruned_list(node: list[Any]) -> list[Any]:
+    out = []
+    for v in node:
+        if type(v) is str:
+            if v:
+                out.append(v)
+        elif isinstance(v, dict):
+            v = _pruned_dict(v)
+            if v:
+                out.append(v)
+        elif isinstance(v, list):
+            v = _pruned_list(v)
+            if v:
+                out.append(v)
+        elif v is not None and v != "":
+            out.append(v)
+    return out
 
 
 def pruned(node: JSON) -> JSON:
