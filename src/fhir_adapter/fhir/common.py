@@ -99,7 +99,7 @@ def prune(node: Any) -> Any:
 # The two walkers below are ``prune`` in one pass per node (it runs on every element of every resource, so it was a
 # third of mapping time): a child is pruned, then kept unless it is None, "" or came out empty.
 def _pruned_dict(node: dict[Any, Any]) -> dict[Any, Any]:
-    out = {}
+    out: dict[Any, Any] = {}
     for k, v in node.items():
         if type(v) is str:  # the common leaf first
             if v:
@@ -118,7 +118,7 @@ def _pruned_dict(node: dict[Any, Any]) -> dict[Any, Any]:
 
 
 def _pruned_list(node: list[Any]) -> list[Any]:
-    out = []
+    out: list[Any] = []
     for v in node:
         if type(v) is str:
             if v:
