@@ -3,7 +3,8 @@
 Reads the official npm package ``hl7.fhir.r5.core@5.0.0`` and writes
 ``src/fhir_adapter/validate/definitions/r5-core-subset.json.gz``: the StructureDefinition snapshots of the resources
 fhir-adapter emits (plus Bundle, OperationOutcome, ConceptMap) and every datatype they reach, trimmed to the fields
-the validator uses, and the ValueSets of the required bindings reached, pre-expanded to code lists per system.
+the validator uses, the ValueSets of the required bindings reached, pre-expanded to code lists per system, the
+official regex of every primitive type and the names of all R5 resource types.
 
 Usage::
 
@@ -39,6 +40,9 @@ ROOT_TYPES = (
     "Bundle",
     "OperationOutcome",
     "ConceptMap",
+    "Provenance",
+    "Evidence",
+    "EvidenceReport",
 )
 # Abstract bases whose elements are already merged into every snapshot; nothing to walk into.
 SKIP_TYPES = {
@@ -53,6 +57,7 @@ SKIP_TYPES = {
 }
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "src/fhir_adapter/validate/definitions/r5-core-subset.json.gz"
 TYPE_PREFIX = "http://hl7.org/fhir/StructureDefinition/"
+REGEX_EXTENSION = "http://hl7.org/fhir/StructureDefinition/regex"
 
 
 def npm_pack(workdir: Path) -> Path:
@@ -142,6 +147,34 @@ def collect_types(files: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def primitive_regexes(files: dict[str, Any]) -> dict[str, str]:
+    """The official regex of every primitive type: the regex extension on the type of ``<type>.value``."""
+    out: dict[str, str] = {}
+    for key, sd in sorted(files.items()):
+        if not key.startswith("StructureDefinition-") or sd.get("kind") != "primitive-type":
+            continue
+        for el in sd["snapshot"]["element"]:
+            if el["path"] != sd["type"] + ".value":
+                continue
+            for t in el.get("type", []):
+                regex = [x["valueString"] for x in t.get("extension", []) if x["url"] == REGEX_EXTENSION]
+                if regex:
+                    out[sd["type"]] = regex[0]
+    return dict(sorted(out.items()))
+
+
+def resource_types(files: dict[str, Any]) -> list[str]:
+    """Every concrete resource type of the package (a type outside the subset is checked another way)."""
+    return sorted(
+        sd["type"]
+        for key, sd in files.items()
+        if key.startswith("StructureDefinition-")
+        and sd.get("kind") == "resource"
+        and sd.get("derivation") == "specialization"
+        and not sd.get("abstract")
+    )
+
+
 def _concepts(concepts: list[dict[str, Any]]) -> list[str]:
     codes: list[str] = []
     for c in concepts:
@@ -203,7 +236,13 @@ def build(tgz: Path) -> dict[str, Any]:
     meta["root_types"] = list(ROOT_TYPES)
     meta["unexpandable_value_sets"] = sorted(u for u, v in value_sets.items() if v is None)
     meta["builder"] = "tools/build_r5_definitions.py"
-    return {"metadata": meta, "types": dict(sorted(types.items())), "valueSets": dict(sorted(value_sets.items()))}
+    return {
+        "metadata": meta,
+        "types": dict(sorted(types.items())),
+        "valueSets": dict(sorted(value_sets.items())),
+        "primitiveRegexes": primitive_regexes(files),
+        "resourceTypes": resource_types(files),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

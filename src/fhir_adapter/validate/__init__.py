@@ -2,7 +2,10 @@
 
 Layers (run in this order, all offline):
 
-1. :mod:`.structure`: fhir.resources R5 models (structure, datatypes, cardinality, required elements).
+1. Structure, datatypes, cardinality, required elements: with ``engine="fast"`` (the default) :mod:`.fast`, a walker
+   driven by the official R5 definitions (it also makes the empty checks of layer 3; a resource type outside the
+   definitions subset falls back to its fhir.resources model); with ``engine="fhir.resources"`` :mod:`.structure`,
+   the fhir.resources R5 models (the reference, kept for ``fhir-adapter validate --engine fhir.resources``).
 2. :mod:`.profile`: required bindings and error-level invariants from the official R5 definitions, with fhirpathpy.
 3. :mod:`.bundle`: no empty elements (any resource); references, unique fullUrl / Type/id, transaction requests
    (Bundles).
@@ -62,14 +65,19 @@ def validate(
         return [
             Issue("error", "", f"a FHIR resource must be a JSON object, got {type(resource).__name__}", "structure")
         ]
-    from fhir_adapter.validate.structure import check_structure, is_resource_type
+    if engine == "fast":
+        from fhir_adapter.validate.fast import check_fast, is_resource_type
 
-    issues = check_structure(resource)
+        issues = check_fast(resource)  # the empty checks included
+    else:
+        from fhir_adapter.validate.structure import check_structure, is_resource_type
+
+        issues = check_structure(resource)
     rtype = resource.get("resourceType")
     if not is_resource_type(rtype):
         return issues
     assert isinstance(rtype, str)
-    later = check_empty(resource, rtype)
+    later = check_empty(resource, rtype) if engine != "fast" else []
     if rtype == "Bundle":
         later += check_bundle(resource, rtype)
     later += check_profile(resource, rtype)

@@ -1,0 +1,277 @@
+"""Layer 1, fast engine: structure, datatypes, cardinality and required elements from the official R5 definitions.
+
+The instance is walked once through tables precomputed from the StructureDefinition snapshots of the definitions
+subset (``definitions/r5-core-subset.json.gz``, see :mod:`.profile`); at every element it checks
+(https://hl7.org/fhir/R5/json.html):
+
+* unknown elements (``_name`` is allowed only where ``name`` is a primitive: its id and extensions);
+* cardinality: an element of max ``1`` is not a JSON array, one of max ``*`` is; required elements (min >= 1;
+  a required primitive needs its value, as fhir.resources decides);
+* choice types: only the allowed type suffixes of ``value[x]``, at most one of them;
+* primitives: JSON type, range and the official regex (:mod:`._primitives`); complex datatypes are JSON objects;
+* nested resources (Bundle.entry.resource, contained): resourceType present and a known R5 resource type;
+* no JSON null (except aligned in a primitive array with its ``_name`` twin), no empty object, array or string
+  (ele-1; the bundle layer's ``check_empty`` is not run with this engine).
+
+A resource type outside the subset (foreign FHIR) is checked by the fhir.resources model of that resource alone
+(:func:`.structure.model_issues`, imported only then) plus ``check_empty``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from fhir_adapter.issues import Issue
+from fhir_adapter.validate._common import child, short
+from fhir_adapter.validate._primitives import Check, checker
+from fhir_adapter.validate.bundle import check_empty
+from fhir_adapter.validate.profile import _raw
+
+PRIMITIVE, COMPLEX, RESOURCE = 0, 1, 2
+_ELE1 = "(ele-1: all FHIR elements must have a @value or children)"
+_NULL = "null is not allowed in FHIR JSON (leave the element out)"
+_UNKNOWN = "unknown element (not defined for this type in FHIR R5)"
+_INLINE = ("BackboneElement", "Element")
+
+
+@dataclass(slots=True, eq=False)
+class Slot:
+    """One JSON key of an element: its cardinality and what its value must be."""
+
+    many: bool  # max is not "1": a JSON array
+    kind: int  # PRIMITIVE, COMPLEX or RESOURCE
+    tcode: str
+    check: Check | None = None  # PRIMITIVE: the JSON value check
+    shape: Shape | None = None  # COMPLEX: the element's own shape (inline), else the datatype's (resolved lazily)
+
+
+@dataclass(slots=True, eq=False)
+class Shape:
+    """The keys one JSON object of a type (or of an inline BackboneElement) may have."""
+
+    children: dict[str, Slot] = field(default_factory=dict)
+    required: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)  # (where to report, keys)
+    choices: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)  # ("value[x]", keys): at most one
+    resource: bool = False
+
+
+@cache
+def resource_types() -> frozenset[str]:
+    """Every R5 resource type name (from the definitions subset's ``resourceTypes``)."""
+    return frozenset(_raw()["resourceTypes"])
+
+
+def is_resource_type(resource_type: Any) -> bool:
+    return isinstance(resource_type, str) and resource_type in resource_types()
+
+
+@cache
+def _primitives() -> frozenset[str]:
+    return frozenset(k for k, sd in _raw()["types"].items() if sd["kind"] == "primitive-type") | {"xhtml"}
+
+
+def _slot(tcode: str, many: bool) -> Slot:
+    if tcode in _primitives() or not tcode[:1].isupper():
+        return Slot(many, PRIMITIVE, tcode, checker(tcode))
+    if tcode in ("Resource", "DomainResource"):
+        return Slot(many, RESOURCE, tcode)
+    return Slot(many, COMPLEX, tcode)
+
+
+def _add(shape: Shape, el: dict[str, Any], name: str, shapes: dict[str, Shape]) -> None:
+    """Add element ``el`` (named ``name`` in its parent) to ``shape``."""
+    many = el["max"] != "1"
+    codes = [t["code"] for t in el.get("type", [])]
+    keys: list[str] = []
+    if name.endswith("[x]"):
+        for code in codes:
+            key = name[:-3] + code[0].upper() + code[1:]
+            shape.children[key] = _slot(code, many)
+            keys += [key, "_" + key] if shape.children[key].kind == PRIMITIVE else [key]
+        shape.choices.append((name, tuple(k for k in keys if not k.startswith("_"))))
+    else:
+        if "contentReference" in el or el["path"] in shapes or (codes and codes[0] in _INLINE):
+            target = el.get("contentReference", el["path"])
+            slot = Slot(many, COMPLEX, codes[0] if codes else "BackboneElement", shape=shapes.get(target))
+            slot.shape = slot.shape or shapes.setdefault(target, Shape())
+        else:
+            slot = _slot(codes[0] if codes else "string", many)
+        shape.children[name] = slot
+        keys = [name]
+    if el["min"] >= 1 and el["max"] != "0":
+        shape.required.append((name, tuple(keys)))
+
+
+@cache
+def shape_of(type_name: str) -> Shape | None:
+    """The shape of a resource or complex datatype (its inline BackboneElements included), or None."""
+    sd = _raw()["types"].get(type_name)
+    if sd is None or sd["kind"] == "primitive-type":
+        return None
+    elements = sd["elements"]
+    shapes: dict[str, Shape] = {}
+    parents = {el["path"].rpartition(".")[0] for el in elements[1:]}
+    for el in elements:
+        if el["path"] in parents:
+            shapes[el["path"]] = Shape()
+    root = shapes.setdefault(elements[0]["path"], Shape())
+    root.resource = sd["kind"] == "resource"
+    for el in elements[1:]:
+        parent_path, _, name = el["path"].rpartition(".")
+        _add(shapes[parent_path], el, name, shapes)
+    return root
+
+
+@cache
+def _element_shape() -> Shape:
+    """The shape of a primitive's ``_name`` part (Element: id and extensions)."""
+    shape = Shape()
+    shape.children["id"] = _slot("string", False)
+    shape.children["extension"] = _slot("Extension", True)
+    return shape
+
+
+class _Walker:
+    __slots__ = ("issues",)
+
+    def __init__(self) -> None:
+        self.issues: list[Issue] = []
+
+    def error(self, location: str, message: str, code: str = "structure") -> None:
+        self.issues.append(Issue("error", location, message, code))
+
+    def resource(self, resource: dict[str, Any], location: str) -> None:
+        rtype = resource.get("resourceType")
+        if rtype is None:
+            self.error(child(location, "resourceType"), "resourceType is missing", "required")
+            return
+        if not is_resource_type(rtype):
+            self.error(child(location, "resourceType"), f"unknown resource type {short(rtype)}")
+            return
+        shape = shape_of(rtype)
+        if shape is None:
+            self.foreign(resource, rtype, location)
+            return
+        self.node(shape, resource, location)
+
+    def foreign(self, resource: dict[str, Any], rtype: str, location: str) -> None:
+        """A resource type outside the definitions subset: its fhir.resources model and the empty checks."""
+        from fhir_adapter.validate.structure import model_class, model_issues
+
+        cls = model_class(rtype)
+        issues = model_issues(cls, resource, location) if cls is not None else []
+        reported = {i.location for i in issues}
+        self.issues += issues + [i for i in check_empty(resource, location) if i.location not in reported]
+
+    def node(self, shape: Shape, node: dict[str, Any], location: str) -> None:
+        if not node:
+            self.error(location, f"empty object {_ELE1}", "value")
+        children = shape.children
+        for key, value in node.items():
+            slot = children.get(key)
+            if slot is None:
+                self.other(shape, node, key, value, location)
+            elif slot.kind == PRIMITIVE and not slot.many and value is not None and type(value) is not list:
+                assert slot.check is not None
+                problem = slot.check(value)
+                if problem is not None:
+                    self.error(child(location, key), problem, "value")
+            else:
+                self.value(slot, node, key, value, location)
+        for name, keys in shape.required:
+            if not any(k in node for k in keys):
+                where = location if name.endswith("[x]") else child(location, name)
+                self.error(where, f"required element {name} is missing", "required")
+        for name, keys in shape.choices:
+            if sum(k in node for k in keys) > 1:
+                found = ", ".join(k for k in keys if k in node)
+                self.error(location, f"at most one of {name} is allowed, got {found}")
+
+    def value(self, slot: Slot, node: dict[str, Any], key: str, value: Any, location: str) -> None:
+        """The value of element ``key`` of ``node``, unless it is one primitive (checked inline by ``node``)."""
+        if value is None:
+            self.error(child(location, key), _NULL, "value")
+        elif type(value) is list:
+            if not slot.many:
+                self.error(child(location, key), "max cardinality 1: expected one value, got an array")
+            elif not value:
+                self.error(child(location, key), f"empty array {_ELE1}", "value")
+            else:
+                self.items(slot, value, location, key, ("_" + key) in node)
+        elif slot.many:
+            self.error(child(location, key), f"expected an array, got {type(value).__name__}")
+        else:
+            self.item(slot, value, f"{location}.{key}")
+
+    def items(self, slot: Slot, values: list[Any], location: str, key: str, nulls_ok: bool) -> None:
+        if slot.kind == PRIMITIVE:
+            check = slot.check
+            assert check is not None
+            for i, value in enumerate(values):
+                if value is None:
+                    if not nulls_ok:
+                        self.error(child(location, key, i), _NULL, "value")
+                    continue
+                problem = check(value)
+                if problem is not None:
+                    self.error(child(location, key, i), problem, "value")
+            return
+        for i, value in enumerate(values):
+            if value is None:
+                self.error(child(location, key, i), _NULL, "value")
+            else:
+                self.item(slot, value, f"{location}.{key}[{i}]")
+
+    def item(self, slot: Slot, value: Any, location: str) -> None:
+        """A complex datatype value or a nested resource at ``location``."""
+        if type(value) is not dict:
+            what = "a resource" if slot.kind == RESOURCE else f"a JSON object ({slot.tcode})"
+            self.error(location, f"expected {what}, got {short(value)}")
+        elif slot.kind == RESOURCE:
+            self.resource(value, location)
+        else:
+            shape = slot.shape
+            if shape is None:
+                shape = slot.shape = shape_of(slot.tcode) or _element_shape()
+            self.node(shape, value, location)
+
+    def other(self, shape: Shape, node: dict[str, Any], key: str, value: Any, location: str) -> None:
+        """A key that is no element: resourceType (of a resource), ``_name`` of a primitive, or unknown."""
+        if key == "resourceType" and shape.resource:
+            return
+        slot = shape.children.get(key[1:]) if key.startswith("_") else None
+        if slot is None or slot.kind != PRIMITIVE:
+            self.error(child(location, key), _UNKNOWN)
+            check_empty_into(value, child(location, key), self.issues)
+            return
+        part = Slot(slot.many, COMPLEX, "Element", shape=_element_shape())
+        if value is None:
+            self.error(child(location, key), _NULL, "value")
+        elif type(value) is list and slot.many:
+            if not value:
+                self.error(child(location, key), f"empty array {_ELE1}", "value")
+            for i, item in enumerate(value):
+                if item is not None:
+                    self.item(part, item, f"{location}.{key}[{i}]")
+                elif key[1:] not in node:
+                    self.error(child(location, key, i), _NULL, "value")
+        elif type(value) is list or slot.many:
+            self.error(child(location, key), f"expected {'an array' if slot.many else 'one value'} for {key}")
+        else:
+            self.item(part, value, child(location, key))
+
+
+def check_empty_into(value: Any, location: str, issues: list[Issue]) -> None:
+    """The empty-value errors (ele-1) inside an unknown element, which no shape describes."""
+    issues += check_empty(value, location)
+
+
+def check_fast(resource: dict[str, Any], location: str | None = None) -> list[Issue]:
+    """Layer 1 issues of ``resource`` with the fast engine (Bundle entries and contained resources included)."""
+    rtype = resource.get("resourceType")
+    base = location if location is not None else (str(rtype) if is_resource_type(rtype) else "")
+    walker = _Walker()
+    walker.resource(resource, base)
+    return walker.issues
