@@ -152,8 +152,10 @@ def _kept_sections(r: JsonReader, t: Trial) -> None:
         section = r.study.get(key)
         if not section:
             continue
-        _check_lists(section, key, r)
-        setattr(t, attr, orjson.dumps(section).decode())
+        kept = orjson.dumps(section)
+        if kept.count(b",") >= r.limits.max_list_items:  # a list of n items has n - 1 commas: else none is over
+            _check_lists(section, key, r)
+        setattr(t, attr, kept.decode())
         r.issues.append(
             Issue(
                 "information",
@@ -165,7 +167,27 @@ def _kept_sections(r: JsonReader, t: Trial) -> None:
 
 
 def _check_lists(node: Any, path: str, r: JsonReader) -> None:
-    """``LimitExceeded`` for a list longer than ``limits.max_list_items`` anywhere in ``node`` (iterative)."""
+    """``LimitExceeded`` for a list longer than ``limits.max_list_items`` anywhere in ``node`` (iterative). This
+    pass builds no paths (a results section holds tens of thousands of nodes); only a section with a list over the
+    limit is walked again with paths, in the same order, to name the first one."""
+    limit = r.limits.max_list_items
+    stack = [node]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, list):
+            if len(value) > limit:
+                _check_list_paths(node, path, r)
+                return
+            stack.extend([v for v in value if isinstance(v, _CONTAINERS)])
+        elif isinstance(value, dict):
+            stack.extend([v for v in value.values() if isinstance(v, _CONTAINERS)])
+
+
+_CONTAINERS = (list, dict)
+
+
+def _check_list_paths(node: Any, path: str, r: JsonReader) -> None:
+    """``_check_lists`` naming the path of the list over the limit."""
     stack = [(path, node)]
     while stack:
         where, value = stack.pop()
@@ -260,7 +282,7 @@ def _design(r: JsonReader, t: Trial) -> None:
         d.primary_purpose = di.code("primary-purpose", "primaryPurpose")
         d.observational_model = di.code("observational-model", "observationalModel")
         d.time_perspective = di.code("time-perspective", "timePerspective")
-        mi = r.sub(f"{m}.designInfo.maskingInfo")
+        mi = di.sub("maskingInfo")
         if mi is not None:
             d.masking = mi.code("masking", "masking")
             d.masking_description = mi.text("maskingDescription")
@@ -352,10 +374,10 @@ def _contacts_locations(r: JsonReader, t: Trial) -> None:
             zip=s.text("zip"),
             country=s.text("country"),
         )
-        geo = r.sub(f"{s.path}.geoPoint")
+        geo = s.sub("geoPoint")
         if geo is not None:
             site.latitude, site.longitude = geo.number("lat", 90), geo.number("lon", 180)
-        site.contacts = [_contact(c) for c in r.objects(f"{s.path}.contacts")]
+        site.contacts = [_contact(c) for c in s.objects("contacts")]
         t.sites.append(site)
 
 

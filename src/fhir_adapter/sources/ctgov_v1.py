@@ -20,7 +20,8 @@ Shapes read (:func:`iter_v1_studies`): a ``{"FullStudiesResponse": {..., "FullSt
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -109,6 +110,62 @@ def _renames() -> dict[str, Any]:
     return table
 
 
+@dataclass(frozen=True, slots=True)
+class _Field:
+    """One entry of the rename table, parsed once: the v1 key, the v2 name, the wording ``kind`` of a value
+    (``leaf``), the item name of a list wrapper (``item``, ``first``) and the fields of an object or list item."""
+
+    key: str
+    name: str
+    leaf: bool
+    kind: str
+    item: str | None
+    first: bool
+    fields: _Fields | None
+
+    def origin(self, k1: str) -> str:
+        """The v1 path this field's v2 value comes from: the list inside a wrapper (its first item for a
+        ``first`` list)."""
+        if self.item is None:
+            return k1
+        return f"{k1}.{self.item}" + ("[0]" if self.first else "")
+
+
+@dataclass(frozen=True, slots=True)
+class _Fields:
+    """The fields of one v1 object in table order, and each key's position (so that an object with few of the
+    table's keys is read in the table's order without a look-up per table entry)."""
+
+    order: tuple[_Field, ...]
+    position: dict[str, int]
+
+    def present(self, v1: dict[str, Any]) -> Iterable[_Field]:
+        """The fields of ``v1`` that the table names, in table order."""
+        if len(v1) >= len(self.order):
+            return self.order
+        position = self.position
+        found = sorted(position[k] for k in v1 if k in position)
+        return [self.order[i] for i in found]
+
+
+def _compiled(table: dict[str, Any]) -> _Fields:
+    """The rename table (or one object's part of it) as ``_Fields``."""
+    order = []
+    for key, spec in table.items():
+        if isinstance(spec, str):
+            name, _, kind = spec.partition(":")
+            order.append(_Field(key, name, True, kind, None, False, None))
+        else:
+            fields = _compiled(spec["fields"]) if "fields" in spec else None
+            order.append(_Field(key, spec["to"], False, "", spec.get("item"), bool(spec.get("first")), fields))
+    return _Fields(tuple(order), {f.key: i for i, f in enumerate(order)})
+
+
+@cache
+def _table() -> _Fields:
+    return _compiled(_renames())
+
+
 class _Renamer:
     """Renames one v1 study into the v2 shape, remembering where each v2 path came from (``origin``), the v1
     objects and lists it looked into (``seen``), the v1 values it consumed itself (``used``) and its issues."""
@@ -133,48 +190,48 @@ class _Renamer:
                 return self.origin[path[:i]] + path[i:]
         return path
 
-    def obj(self, v1: dict[str, Any], fields: dict[str, Any], p1: str, p2: str) -> dict[str, Any]:
+    def obj(self, v1: dict[str, Any], fields: _Fields, p1: str, p2: str) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for key, spec in fields.items():
-            value = v1.get(key)
+        for f in fields.present(v1):
+            value = v1.get(f.key)
             if value is None:
                 continue
-            k1 = f"{p1}.{key}" if p1 else key
-            name = spec.partition(":")[0] if isinstance(spec, str) else spec["to"]
-            k2 = f"{p2}.{name}" if p2 else name
-            if isinstance(spec, str):
-                value = self.leaf(value, spec.partition(":")[2], k1)
-            elif "item" in spec:
-                value = self.wrapped(value, spec, k1, k2)
+            k1 = f"{p1}.{f.key}" if p1 else f.key
+            k2 = f"{p2}.{f.name}" if p2 else f.name
+            if f.leaf:
+                value = self.leaf(value, f.kind, k1)
+            elif f.item is not None:
+                value = self.wrapped(value, f, k1, k2)
             elif isinstance(value, dict):
-                value = self.obj(value, spec["fields"], k1, k2)
+                assert f.fields is not None  # the table gives every object its fields
+                value = self.obj(value, f.fields, k1, k2)
             else:
                 self.warn(k1, f"expected an object, got {type(value).__name__}; value kept in unmapped")
                 value = _LEFT_OUT
             if value is not _LEFT_OUT:
-                out[name], self.origin[k2] = value, _source_path(spec, k1)
+                out[f.name], self.origin[k2] = value, f.origin(k1)
         who, self.who_masked = self.who_masked, []
         if who and not out.get("whoMasked"):  # the masking wording names who is masked: v2 lists them
             out["whoMasked"] = who
         return out
 
-    def wrapped(self, wrapper: Any, spec: dict[str, Any], k1: str, k2: str) -> Any:
+    def wrapped(self, wrapper: Any, spec: _Field, k1: str, k2: str) -> Any:
         """``XxxList: {Xxx: [...]}`` -> the list (its items renamed), or its first item for a ``first`` list."""
         if not isinstance(wrapper, dict):
             self.warn(k1, f"expected an object, got {type(wrapper).__name__}; value kept in unmapped")
             return _LEFT_OUT
         self.seen.add(k1)
-        k1 = f"{k1}.{spec['item']}"
-        items = wrapper.get(spec["item"])
+        k1 = f"{k1}.{spec.item}"
+        items = wrapper.get(spec.item)
         if items is None:
             return _LEFT_OUT
         if not isinstance(items, list):
             self.warn(k1, f"expected a list, got {type(items).__name__}; value kept in unmapped")
             return _LEFT_OUT
         check_items(len(items), k1, self.limits.max_list_items, self.source, self.nct_id)
-        if spec.get("first"):
+        if spec.first:
             return self.first(items, k1)
-        fields: dict[str, Any] | None = spec.get("fields")
+        fields = spec.fields
         out = []
         for i, item in enumerate(items):
             self.origin[f"{k2}[{i}]"] = f"{k1}[{i}]"
@@ -216,13 +273,6 @@ class _Renamer:
             self.warn(k1, f"unknown sampling method {raw[:40]!r}; kept as given")
             return raw
         return sampling_token(raw) if kind == "sampling" else raw  # age: read by the v2 reader
-
-
-def _source_path(spec: Any, k1: str) -> str:
-    """The v1 path a v2 field comes from: the list inside a wrapper (its first item for a ``first`` list)."""
-    if isinstance(spec, dict) and "item" in spec:
-        return f"{k1}.{spec['item']}" + ("[0]" if spec.get("first") else "")
-    return k1
 
 
 # v1 wording rewritten to a v2 value, and the warning when it cannot be read (the value stays in Trial.unmapped).
@@ -314,7 +364,7 @@ def read_v1_study(study: Any, source: Source, *, limits: Limits = DEFAULT_LIMITS
         raise record_error("study has no NCT id", source, "ProtocolSection.IdentificationModule.NCTId")
     nct = check_nct_id(nct, "ProtocolSection.IdentificationModule.NCTId", source)
     renamer = _Renamer(source, nct, limits)
-    v2 = renamer.obj(study, _renames(), "", "")
+    v2 = renamer.obj(study, _table(), "", "")
     v2["hasResults"] = bool(study.get("ResultsSection"))  # v1 has no such field: it sends results when there are
     try:
         reading = reading_of(v2, source, limits, one_item_per_line, keep_sections=False)

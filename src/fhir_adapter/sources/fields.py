@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Iterator
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -31,6 +32,7 @@ _NO = frozenset({"no", "false"})
 HEALTHY_YES = frozenset({"accepts healthy volunteers"})
 
 _SAMPLING_SEPARATORS = re.compile(r"[\s\-]+")
+_EMPTY: tuple[Any, ...] = (None, "", [], {})  # values that are no field (never kept, never reported)
 
 
 def record_error(message: str, source: Source, field: str) -> SourceError:
@@ -97,7 +99,8 @@ def keep_unmapped(trial: Trial, issues: list[Issue], path: str, value: Any) -> N
 
 class JsonReader:
     """Typed access to one JSON study by dotted paths (``a.b[2].c``): a value of the wrong type is reported and
-    left for ``Trial.unmapped``; every path read is remembered (``used``, ``seen``)."""
+    left for ``Trial.unmapped``; every path read is remembered (``used``, ``seen``). Each accessor has an ``_at``
+    form that takes the value already found (``JsonObject`` reads its own dict: no walk from the root per field)."""
 
     def __init__(
         self, study: dict[str, Any], source: Source, limits: Limits, criteria_text: Callable[[str], str]
@@ -115,13 +118,11 @@ class JsonReader:
     def node(self, path: str) -> Any:
         """The value at a dotted path with list indices (``a.b[2].c``), or None."""
         cur: Any = self.study
-        for part in path.split("."):
-            name, _, index = part.partition("[")
+        for name, i in _steps(path):
             if not isinstance(cur, dict):
                 return None
             cur = cur.get(name)
-            if index:
-                i = int(index.rstrip("]"))
+            if i >= 0:
                 cur = cur[i] if isinstance(cur, list) and i < len(cur) else None
         return cur
 
@@ -129,11 +130,15 @@ class JsonReader:
         self.issues.append(warning(path, message))
 
     def text(self, path: str) -> str | None:
-        value = self.node(path)
+        return self.text_at(path, self.node(path))
+
+    def text_at(self, path: str, value: Any) -> str | None:
         self.used.add(path)
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
+        if isinstance(value, str):  # the common case first (same result as below)
+            return value.strip() or None
+        if isinstance(value, bool) or not isinstance(value, int | float):
             self.warn(path, f"expected text, got {type(value).__name__}; value kept in unmapped")
             self.used.discard(path)
             return None
@@ -141,7 +146,9 @@ class JsonReader:
         return text or None
 
     def flag(self, path: str) -> bool | None:
-        value = self.node(path)
+        return self.flag_at(path, self.node(path))
+
+    def flag_at(self, path: str, value: Any) -> bool | None:
         self.used.add(path)
         if value is None:
             return None
@@ -156,7 +163,9 @@ class JsonReader:
     def items(self, path: str) -> list[tuple[str, Any]]:
         """The elements of a list with their own paths (``path[3]``); a non-list is reported, a list over
         ``limits.max_list_items`` raises ``LimitExceeded`` (every list-valued field is read here)."""
-        value = self.node(path)
+        return self.items_at(path, self.node(path))
+
+    def items_at(self, path: str, value: Any) -> list[tuple[str, Any]]:
         self.used.add(path)
         if value is None:
             return []
@@ -169,8 +178,11 @@ class JsonReader:
         return [(f"{path}[{i}]", v) for i, v in enumerate(value)]
 
     def texts(self, path: str) -> list[str]:
+        return self.texts_at(path, self.node(path))
+
+    def texts_at(self, path: str, value: Any) -> list[str]:
         out = []
-        for p, v in self.items(path):
+        for p, v in self.items_at(path, value):
             if isinstance(v, str):
                 self.used.add(p)
                 if v.strip():
@@ -180,8 +192,11 @@ class JsonReader:
         return out
 
     def objects(self, path: str) -> list[JsonObject]:
+        return self.objects_at(path, self.node(path))
+
+    def objects_at(self, path: str, value: Any) -> list[JsonObject]:
         out = []
-        for p, v in self.items(path):
+        for p, v in self.items_at(path, value):
             if isinstance(v, dict):
                 out.append(JsonObject(self, p, v))
             else:
@@ -189,7 +204,9 @@ class JsonReader:
         return out
 
     def sub(self, path: str) -> JsonObject | None:
-        value = self.node(path)
+        return self.sub_at(path, self.node(path))
+
+    def sub_at(self, path: str, value: Any) -> JsonObject | None:
         if value is None:
             return None
         if not isinstance(value, dict):
@@ -198,11 +215,14 @@ class JsonReader:
         return JsonObject(self, path, value)
 
     def code(self, axis: str, path: str) -> str | None:
-        raw = self.text(path)
+        return self.code_at(axis, path, self.node(path))
+
+    def code_at(self, axis: str, path: str, value: Any) -> str | None:
+        raw = self.text_at(path, value)
         return None if raw is None else code_or_given(axis, raw, path, self.issues)
 
     def codes(self, axis: str, path: str) -> list[str]:
-        return [code for p, _ in self.items(path) if (code := self.code(axis, p))]
+        return [code for p, v in self.items(path) if (code := self.code_at(axis, p, v))]
 
     def date(self, path: str) -> DateInfo | None:
         sub = self.sub(path)
@@ -214,8 +234,22 @@ class JsonReader:
         return DateInfo(date=date, type=sub.code("date-type", "type"))
 
 
+@lru_cache(maxsize=4096)
+def _steps(path: str) -> tuple[tuple[str, int], ...]:
+    """The steps of a dotted path: each key with the list index after it (-1: none). Cached: the readers ask for
+    the same paths in every record."""
+    out = []
+    for part in path.split("."):
+        name, _, index = part.partition("[")
+        out.append((name, int(index.rstrip("]")) if index else -1))
+    return tuple(out)
+
+
 class JsonObject:
-    """A view of one nested object, sharing the reader's issue list and used-field bookkeeping."""
+    """A view of one nested object, sharing the reader's issue list and used-field bookkeeping. Its fields are read
+    from ``data`` (the value the reader finds at ``path``)."""
+
+    __slots__ = ("data", "path", "reader")
 
     def __init__(self, reader: JsonReader, path: str, data: dict[str, Any]) -> None:
         self.reader, self.path, self.data = reader, path, data
@@ -226,16 +260,22 @@ class JsonObject:
         return f"{self.path}.{key}"
 
     def text(self, key: str) -> str | None:
-        return self.reader.text(self._p(key))
+        return self.reader.text_at(f"{self.path}.{key}", self.data.get(key))
 
     def flag(self, key: str) -> bool | None:
-        return self.reader.flag(self._p(key))
+        return self.reader.flag_at(f"{self.path}.{key}", self.data.get(key))
 
     def texts(self, key: str) -> list[str]:
-        return self.reader.texts(self._p(key))
+        return self.reader.texts_at(f"{self.path}.{key}", self.data.get(key))
 
     def code(self, axis: str, key: str) -> str | None:
-        return self.reader.code(axis, self._p(key))
+        return self.reader.code_at(axis, f"{self.path}.{key}", self.data.get(key))
+
+    def sub(self, key: str) -> JsonObject | None:
+        return self.reader.sub_at(f"{self.path}.{key}", self.data.get(key))
+
+    def objects(self, key: str) -> list[JsonObject]:
+        return self.reader.objects_at(f"{self.path}.{key}", self.data.get(key))
 
     def number(self, key: str, bound: float) -> float | None:
         """A number from -bound to bound (coordinates); anything else is reported and kept in unmapped."""
@@ -298,17 +338,19 @@ def collect_json_unmapped(
     def is_ignored(path: str) -> bool:
         return path in ignored or any(path.startswith((p + ".", p + "[")) for p in ignored)
 
-    def walk(path: str, node: Any) -> None:
-        if node in (None, "", [], {}) or is_ignored(path):
+    def walk(path: str, node: Any, plain: bool) -> None:
+        # ``plain``: no key on the way here holds "." or "[", so the only paths an ignored prefix can match are
+        # this path's ancestors, already found not ignored: a set look-up decides (the full test otherwise)
+        if node in _EMPTY or (path in ignored if plain else is_ignored(path)):
             return
         known = seen(path) or (path.count(".") < 2 and "[" not in path)
         if isinstance(node, dict) and known:
             for k, v in node.items():
-                walk(f"{path}.{k}" if path else k, v)
+                walk(f"{path}.{k}" if path else k, v, plain and "." not in k and "[" not in k)
         elif isinstance(node, list) and known:
             for i, v in enumerate(node):
-                walk(f"{path}[{i}]", v)
+                walk(f"{path}[{i}]", v, plain)
         elif not used(path):
             keep_unmapped(trial, issues, path, node)
 
-    walk("", doc)
+    walk("", doc, True)
