@@ -1,0 +1,198 @@
+"""Registry-like benchmark: N studies shaped like ClinicalTrials.gov, through the pipeline, with the floor and the
+per-stage cost in the same run (issue 14's headline figure).
+
+    python bench/registry.py [--studies 2000] [--seed 14] [--workers 1 2] [--no-validate-workers 1 2]
+                             [--no-stages] [--keep DIR]
+
+The corpus (bench/registry_corpus.py, whose docstring gives every distribution and its source) is built from the
+real records of tests/data: v2 studies as NDJSON, v1 studies as NDJSON, legacy XML as a ZIP. In one run this prints:
+
+- for each pipeline run (``fhir_adapter.pipeline.convert_paths``, NDJSON output; validation on for ``--workers``,
+  off for ``--no-validate-workers``): trials/s, resources/s, ms per resource, resources per trial, and CPU time over
+  wall time (``resource.getrusage``, this process plus its reaped children: 2.0 is two busy cores);
+- the floor on the same corpus: orjson load of every JSON input record (lxml for the XML ones) plus orjson dump of
+  every output resource, and each run's ratio to it (overall, and per worker);
+- the per-stage cost in ms per resource, measured in this process with 1 worker on the same corpus: cut
+  (``iter_units``: lines, ZIP members), read (``fhir_adapter.sources.read_unit``), map
+  (``fhir_adapter.bundle.to_bundle``), validate (``fhir_adapter.validate.validate(bundle, release)``) and write
+  (``orjson.dumps`` of every resource), as ``pipeline/stages.convert_record`` calls them;
+- the registry estimate: about 560,000 studies in how many minutes at the best validated rate.
+
+No assertions: the numbers are for the README and the issue notes. On a shared machine, compare runs of the same
+invocation, or the ratios printed here (to the floor, between stages), not absolute rates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+from lxml import etree
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import registry_corpus  # bench/ is no package: its helpers are imported by path
+
+from fhir_adapter.pipeline import ConvertOptions, convert_paths
+
+REGISTRY_STUDIES = 560_000
+
+
+@dataclass
+class Run:
+    workers: int
+    validate: bool
+    trials: int
+    failed: int
+    resources: int
+    seconds: float
+    cpu: float
+
+    @property
+    def rate(self) -> float:
+        return self.trials / self.seconds
+
+    def line(self, floor: float | None = None) -> str:
+        ratio = ""
+        if floor:
+            ratio = f"; 1/{floor / self.rate:.0f} of the floor (1/{floor / (self.rate / self.workers):.0f} per worker)"
+        return (
+            f"pipeline workers={self.workers} {'validate' if self.validate else 'no-validate'}: "
+            f"{self.rate:7.1f} trials/s  {self.resources / self.seconds:7.0f} resources/s  "
+            f"{1000 * self.seconds / max(self.resources, 1):6.3f} ms/resource  "
+            f"{self.resources / max(self.trials, 1):5.1f} resources/trial  CPU/wall {self.cpu / self.seconds:4.2f}  "
+            f"({self.trials} ok, {self.failed} failed, {self.seconds:.1f} s{ratio})"
+        )
+
+
+def cpu_seconds() -> float:
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+
+
+def pipeline_run(inputs: list[Path], out: Path, workers: int, validate: bool) -> Run:
+    shutil.rmtree(out, ignore_errors=True)
+    options = ConvertOptions(workers=workers, ndjson=True, validate=validate)
+    cpu, start = cpu_seconds(), time.perf_counter()
+    summary = convert_paths(inputs, out, options)
+    seconds = time.perf_counter() - start
+    return Run(workers, validate, summary.converted, summary.failed, summary.resources, seconds, cpu_seconds() - cpu)
+
+
+def floor_rate(corpus: registry_corpus.Corpus, out: Path) -> tuple[float, str]:
+    """Trials/s of loading every input record (orjson; lxml for XML) and dumping every output resource (orjson)."""
+    resources = [orjson.loads(line) for f in sorted(out.glob("*.ndjson")) for line in f.read_bytes().splitlines()]
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+    records = [(s.fmt == "xml", s.data) for s in corpus.studies]
+    start = time.perf_counter()
+    for is_xml, data in records:
+        etree.fromstring(data, parser) if is_xml else orjson.loads(data)
+    for r in resources:
+        orjson.dumps(r)
+    seconds = time.perf_counter() - start
+    rate = len(records) / seconds
+    return rate, (
+        f"floor: {rate:9.1f} trials/s (orjson/lxml load of {len(records)} records, orjson dump of "
+        f"{len(resources)} resources in {seconds:.2f} s; {1000 * seconds / max(len(resources), 1):.4f} ms/resource)"
+    )
+
+
+def stage_costs(inputs: list[Path]) -> str:
+    """ms per resource of each stage, in this process with 1 worker (see the module docstring)."""
+    from fhir_adapter.bundle import to_bundle
+    from fhir_adapter.limits import DEFAULT_LIMITS
+    from fhir_adapter.release import DEFAULT_RELEASE
+    from fhir_adapter.sources import iter_units, read_unit
+    from fhir_adapter.validate import validate
+
+    cost = dict.fromkeys(("cut", "read", "map", "validate", "write"), 0.0)
+    resources = trials = 0
+    clock = time.perf_counter
+    units = iter_units(inputs, DEFAULT_LIMITS)
+    while True:
+        t0 = clock()
+        unit = next(units, None)
+        t1 = clock()
+        cost["cut"] += t1 - t0
+        if unit is None:
+            break
+        records = list(read_unit(unit, DEFAULT_LIMITS))
+        t2 = clock()
+        cost["read"] += t2 - t1
+        for record in records:
+            if record.trial is None:
+                continue
+            t3 = clock()
+            bundle = to_bundle(record.trial, DEFAULT_RELEASE, "collection")
+            t4 = clock()
+            validate(bundle, DEFAULT_RELEASE)
+            t5 = clock()
+            for entry in bundle["entry"]:
+                orjson.dumps(entry["resource"])
+            t6 = clock()
+            cost["map"] += t4 - t3
+            cost["validate"] += t5 - t4
+            cost["write"] += t6 - t5
+            trials += 1
+            resources += len(bundle["entry"])
+    total = sum(cost.values())
+    parts = "  ".join(f"{k} {1000 * v / resources:.3f} ({v / total:.0%})" for k, v in cost.items())
+    return (
+        f"stages (1 worker, in process, {trials} trials, {resources} resources): ms/resource  {parts}  "
+        f"total {1000 * total / resources:.3f} ms/resource = {trials / total:.1f} trials/s"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--studies", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument("--workers", type=int, nargs="*", default=[1, 2], help="validated runs")
+    parser.add_argument("--no-validate-workers", type=int, nargs="*", default=[1, 2], help="runs without validation")
+    parser.add_argument("--no-stages", action="store_true", help="skip the in-process per-stage measurement")
+    parser.add_argument("--keep", type=Path, help="write the corpus and outputs here (kept) instead of a temp folder")
+    args = parser.parse_args()
+    work = args.keep or Path(tempfile.mkdtemp(prefix="fhir-adapter-registry-"))
+    try:
+        start = time.perf_counter()
+        corpus = registry_corpus.build(args.studies, args.seed)
+        inputs = registry_corpus.write(corpus, work / "in")
+        built = time.perf_counter() - start
+        print(f"corpus (seed {args.seed}, built in {built:.1f} s): {registry_corpus.describe(corpus)}")
+        print("inputs: " + ", ".join(f"{p.name} {p.stat().st_size / 1e6:.1f} MB" for p in inputs))
+        runs = [(w, True) for w in args.workers] + [(w, False) for w in args.no_validate_workers]
+        done = []
+        out = work / "out"
+        for workers, validate in runs:
+            run = pipeline_run(inputs, out, workers, validate)
+            done.append(run)
+            print(run.line(), flush=True)
+        if done:
+            floor, text = floor_rate(corpus, out)
+            print(text)
+            for run in done:
+                print(run.line(floor))
+            validated = [r.rate for r in done if r.validate]
+            if validated:
+                best = max(validated)
+                print(
+                    f"registry estimate: {REGISTRY_STUDIES:,} studies in {REGISTRY_STUDIES / best / 60:.0f} min at "
+                    f"{best:.1f} trials/s (validation on; the target, 15 min, is 622 trials/s)"
+                )
+        if not args.no_stages:
+            print(stage_costs(inputs), flush=True)
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
