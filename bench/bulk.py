@@ -8,6 +8,10 @@ NDJSON of the 4 API v2 studies (without their results sections, which are not ma
 converts it with ``fhir-adapter``'s pipeline for each worker count, and prints
 trials/s, MB/s and peak RSS, then the orjson floor (load every input record, dump every output resource) and the
 pipeline's ratio to it. No assertions: the numbers are for the README and the issue notes.
+
+The README's headline figure is bench/registry.py (a corpus shaped like the whole registry: sites, outcomes,
+criteria length, posted results, study types); this one keeps the single-format corpora (the COVID-19 page mix,
+legacy XML, v2) for comparison with earlier numbers.
 """
 
 from __future__ import annotations
