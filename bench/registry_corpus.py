@@ -255,13 +255,19 @@ def pick(templates: list[Template], shape: Shape, rng: random.Random) -> Templat
 # ------------------------------------------------------------------------------------------------ shaping
 
 
+def clone(doc: Any) -> Any:
+    """A deep copy of JSON data (orjson's round trip: some 10 times faster than copy.deepcopy)."""
+    return orjson.loads(orjson.dumps(doc))
+
+
 def resized(items: list[Any], n: int, renamed: Callable[[Any, int], Any]) -> list[Any]:
     """items truncated to n, or repeated up to n (each repeat renamed with its number, so it is a distinct item)."""
     if n <= len(items) or not items:
         return items[:n]
     out = list(items)
     for k in range(len(items), n):
-        out.append(renamed(copy.deepcopy(items[k % len(items)]), k + 1))
+        item = items[k % len(items)]
+        out.append(renamed(clone(item) if isinstance(item, dict) else copy.deepcopy(item), k + 1))
     return out
 
 
@@ -297,8 +303,8 @@ def _named(key: str) -> Callable[[dict[str, Any], int], dict[str, Any]]:
 
 
 def shaped_v2(doc: dict[str, Any], shape: Shape, stock: dict[str, list[Any]], nct: str) -> dict[str, Any]:
-    study = copy.deepcopy(doc)
-    p = study["protocolSection"]
+    study = dict(doc)  # only the protocol section changes: the (large) results section is shared, not copied
+    p = study["protocolSection"] = clone(doc["protocolSection"])
     p["identificationModule"]["nctId"] = nct
     if not shape.results:
         study.pop("resultsSection", None)
@@ -323,9 +329,9 @@ def shaped_v2(doc: dict[str, Any], shape: Shape, stock: dict[str, list[Any]], nc
 
 
 def shaped_v1(doc: dict[str, Any], shape: Shape, stock: dict[str, list[Any]], nct: str) -> dict[str, Any]:
-    wrapper = copy.deepcopy(doc)
-    study = wrapper["Study"]
-    p = study["ProtocolSection"]
+    wrapper = dict(doc)  # only the protocol section changes (as in shaped_v2)
+    study = wrapper["Study"] = dict(doc["Study"])
+    p = study["ProtocolSection"] = clone(doc["Study"]["ProtocolSection"])
     p["IdentificationModule"]["NCTId"] = nct
     if not shape.results:
         study.pop("ResultsSection", None)
