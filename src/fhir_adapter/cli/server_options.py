@@ -73,10 +73,11 @@ class ServerOptions:
         """The release asked for with ``--fhir-version``, else the default (R5) where no server can say."""
         return self.release or DEFAULT_RELEASE
 
-    def client(self) -> FhirClient:
-        """The client the options describe. Everything here happens before any request, so each problem is a usage
-        error (exit 2, one line): a ``--server`` that is not an http(s) URL, a credential file that cannot be read,
-        ``--user`` without a password, a CA file named in the environment that does not exist."""
+    def client(self, connections: int = 1) -> FhirClient:
+        """The client the options describe (``connections``: requests at once in a push). Everything here happens
+        before any request, so each problem is a usage error (exit 2, one line): a ``--server`` that is not an
+        http(s) URL, a credential file that cannot be read, ``--user`` without a password, a CA file named in the
+        environment that does not exist."""
         from fhir_adapter.errors import FhirServerError
         from fhir_adapter.sinks.server import FhirClient
         from fhir_adapter.sinks.server.auth import credentials
@@ -102,6 +103,7 @@ class ServerOptions:
                 auth=auth,
                 ca_bundle=self.ca_bundle,
                 read_timeout=self.timeout,
+                connections=connections,
             )
         except FhirServerError as e:  # credentials unreadable, a CA file named in the environment missing
             err(f"error: {e}")

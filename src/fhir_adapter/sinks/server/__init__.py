@@ -4,6 +4,7 @@
 - :mod:`.client`: :class:`FhirClient`, the REST client (transport on ``fhir_adapter._http``: TLS, retries, breaker);
 - :mod:`.entries`: what push and pull share (trial bundles, results, reference helpers);
 - :mod:`.push` and :mod:`.push_staged`: :func:`push_bundles` in the transaction, batch and resource modes;
+- :mod:`.push_pool`: the chunks of a push on several connections at once, without races on shared keys;
 - :mod:`.pull`: :func:`pull`, ResearchStudy search -> collection bundles.
 
 Nothing here reads raw input: ``fhir_adapter.delivery`` runs the pipeline (read, map, validate) and hands the

@@ -210,6 +210,8 @@ class SmartBackendAuth(AuthBase):
     _key: Secret | None = field(default=None, repr=False)
     _token: Secret | None = field(default=None, repr=False)
     _expires_at: float = field(default=0.0, repr=False)
+    # one token request at a time: a push on several connections asks for a token from several threads
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.algorithm not in SMART_ALGORITHMS:
@@ -291,7 +293,11 @@ class SmartBackendAuth(AuthBase):
         return assertion
 
     def access_token(self) -> Secret:
-        """A valid access token: the cached one, or a new one from the token endpoint."""
+        """A valid access token: the cached one, or a new one from the token endpoint (one request at a time)."""
+        with self._lock:
+            return self._access_token()
+
+    def _access_token(self) -> Secret:
         if self._token is not None and time.time() < self._expires_at - EXPIRY_MARGIN:
             return self._token
         token_url = self.discover()

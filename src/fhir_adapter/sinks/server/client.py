@@ -17,6 +17,9 @@ up to 0.5 s of random jitter, ``Retry-After`` honoured (capped at 300 s). An ans
 in mid-response, which urllib3 never sees: requests reads the body after ``urlopen`` returned) is retried here, with
 the same budget, when the request may be replayed. A failed TLS handshake or certificate check is not retried.
 401/403 are never retried and become :class:`FhirAuthError`. Messages say how many retries were really made.
+A push on several connections (``connections``, ``sinks.server.push_pool``) sends from several threads through the
+same sessions: urllib3's connection pool is thread-safe and keeps up to 10 connections per host, and the client
+holds no per-request state (the circuit breaker counts every connection's failures).
 
 **Circuit breaker** (:class:`~fhir_adapter._http.CircuitBreaker`, shared by the client's sessions): it opens after 8
 transport failures in a row (one request's 6 attempts and 2 more), or a run of them lasting 60 s; every later
@@ -81,7 +84,7 @@ from fhir_adapter.release import FhirRelease
 from fhir_adapter.sinks.server.auth import SmartBackendAuth, redact
 from fhir_adapter.sinks.server.entries import issue_text, issues_from
 
-__all__ = ["MAX_SEARCH_PAGES", "RETRY_STATUSES", "FhirClient", "FhirTransportError", "origin"]
+__all__ = ["MAX_CONNECTIONS", "MAX_SEARCH_PAGES", "RETRY_STATUSES", "FhirClient", "FhirTransportError", "origin"]
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +92,7 @@ RETRY_TOTAL = 5
 BACKOFF_FACTOR = 0.5
 BACKOFF_JITTER = 0.5
 FHIR_JSON = "application/fhir+json"
+MAX_CONNECTIONS = 8  # concurrent requests of a push; requests keeps up to 10 connections per host in its pool
 ID_CHUNK = 50  # ids per ``GET Type?_id=a,b,...`` (keeps URLs well under 8 KB)
 URL_CHUNK = 20  # canonicals per ``GET Type?url=a,b,...`` (absolute URIs are longer than ids)
 # the definitional resources a ``definitionCanonical`` may point at, in the order they are searched
@@ -120,6 +124,7 @@ class FhirClient(SessionOwner):
         backoff_factor: float = BACKOFF_FACTOR,
         backoff_jitter: float = BACKOFF_JITTER,
         breaker: CircuitBreaker | None = None,
+        connections: int = 1,
     ) -> None:
         # ValueError naming the supported releases; None: the server's release, once its CapabilityStatement is read
         self.asked = None if fhir_version is None else FhirRelease.parse(fhir_version)
@@ -132,6 +137,10 @@ class FhirClient(SessionOwner):
         self.auth = auth
         self.server_version: str | None = None
         self.include_supported = True  # False once the server refused ``_include=*``
+        if not 1 <= connections <= MAX_CONNECTIONS:
+            raise ValueError(f"connections must be 1 to {MAX_CONNECTIONS}")
+        # requests at once in a push (``sinks.server.push_pool``), over the sessions' pools (10 connections each)
+        self.connections = connections
         try:
             self.verify, self.verify_source = tls_verify(ca_bundle)
         except FileNotFoundError as e:

@@ -13,6 +13,11 @@ https://hl7.org/fhir/R5/http.html#transaction
   (trial NCT id, entry index in the trial's bundle, request) from the OperationOutcome's ``Bundle.entry[i]``.
 - ``mode="batch"`` and ``mode="resource"``: entries sent in dependency order (``sinks.server.push_staged``).
 
+**Connections** (``connections``, default ``client.connections``; ``fhir-adapter push --connections``): chunks go on
+that many requests at once (``sinks.server.push_pool``): never two chunks with a request URL in common at the same
+time (no duplicate from two conditional creates, no version conflict), the first chunk alone (refused credentials
+or a dead server fail one trial, as on one connection), results reported in input order.
+
 **Accounting**: every trial ends in exactly one of three states, counted by :class:`PushSummary`:
 *pushed* (the server answered success, or a read-back proved it holds what was sent), *failed* (with the reason:
 the server's OperationOutcome, the transport error and what the read-back found; ``fhir_adapter.delivery`` adds
@@ -40,8 +45,9 @@ in the summary's resources, created, updated and requests, never as trials; a se
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -61,6 +67,7 @@ from fhir_adapter.sinks.server.entries import (
     request_text,
     walk_refs,
 )
+from fhir_adapter.sinks.server.push_pool import ChunkPool
 from fhir_adapter.sinks.server.push_staged import push_staged
 
 if TYPE_CHECKING:
@@ -88,10 +95,13 @@ def push_bundles(
     on_not_attempted: Callable[[str, str], None] | None = None,
     stop: PushStop | None = None,
     definitions: bool = False,
+    connections: int | None = None,
 ) -> PushSummary:
     """Push trial bundles in chunks of ``batch_size`` trials (see the module docstring for the modes and the
     accounting). ``on_not_attempted(nct_id, reason)`` is called for each trial left out after the push stopped.
-    With ``definitions``, the published definitions each chunk uses are sent before it (module docstring)."""
+    With ``definitions``, the published definitions each chunk uses are sent before it (module docstring).
+    ``connections``: chunks in flight at once (default: ``client.connections``), without races on shared keys and
+    with results in input order (``sinks.server.push_pool``)."""
     if mode not in PUSH_MODES:
         raise ValueError(f"push mode {mode!r} is not supported (use {', '.join(PUSH_MODES)})")
     if batch_size < 1:
@@ -104,30 +114,60 @@ def push_bundles(
         client.check_version()
     except FhirServerError as e:  # refused, unreachable or the wrong FHIR release: nothing is sent
         summary.stopped = stop.reason = e.message
+    unsent: list[str] = []  # prepared, then left out: an answer said to stop while the chunk waited
+    if summary.stopped is None:
+        with ChunkPool(connections or client.connections, lambda chunk: _push_chunk(client, chunk, mode)) as pool:
+            unsent = _feed(client, pool, pending, batch_size, summary, stop, definitions, on_result)
+        stop.reason = summary.stopped = summary.stopped or pool.stopped
+    if summary.stopped is not None:
+        for nct_id in [*unsent, *(t.nct_id for t in pending)]:
+            summary.not_attempted.append(nct_id)
+            if on_not_attempted is not None:
+                on_not_attempted(nct_id, summary.stopped)
+    summary.retries = client.breaker.retries - retries_before
+    return summary
+
+
+def _feed(
+    client: FhirClient,
+    pool: ChunkPool,
+    pending: Iterator[TrialBundle],
+    batch_size: int,
+    summary: PushSummary,
+    stop: PushStop,
+    definitions: bool,
+    on_result: Callable[[PushResult], None] | None,
+) -> list[str]:
+    """Hand the trials to ``pool`` in chunks until they run out or the push stops; the NCT ids of the chunk that
+    was prepared but not sent. The definitions a chunk uses are sent (here, on this thread) before it is handed."""
     chunk: list[Prepared] = []
     sent: set[str] | None = set() if definitions else None  # the canonical URLs of the definitions already sent
-    while summary.stopped is None:
+    while summary.stopped is None and pool.stopped is None:
         trial = next(pending, None)
         if trial is not None:
             chunk.append(prepare(trial))
         if chunk and (trial is None or len(chunk) >= batch_size):
             issues = _push_definitions(client, chunk, sent, summary)
-            result = _push_chunk(client, chunk, mode)
-            if issues:
-                result.issues[:0] = issues
-                result.ok = False  # said as FAILED (definitions); the trials' own state is in failed_trials
-            _account(summary, result, on_result)
+            if not pool.submit(chunk, functools.partial(_done, summary, issues, on_result)):
+                return [p.nct_id for p in chunk]
             chunk = []
-            stop.reason = summary.stopped
+            stop.reason = summary.stopped or pool.stopped
         if trial is None:
             break
-    if summary.stopped is not None:
-        for trial in pending:
-            summary.not_attempted.append(trial.nct_id)
-            if on_not_attempted is not None:
-                on_not_attempted(trial.nct_id, summary.stopped)
-    summary.retries = client.breaker.retries - retries_before
-    return summary
+    return [p.nct_id for p in chunk]
+
+
+def _done(
+    summary: PushSummary,
+    issues: list[EntryIssue],
+    on_result: Callable[[PushResult], None] | None,
+    result: PushResult,
+) -> None:
+    """Account for one chunk's result, the definitions' issues first."""
+    if issues:
+        result.issues[:0] = issues
+        result.ok = False  # said as FAILED (definitions); the trials' own state is in failed_trials
+    _account(summary, result, on_result)
 
 
 def _push_chunk(client: FhirClient, chunk: list[Prepared], mode: str) -> PushResult:
