@@ -15,6 +15,7 @@ resources. Readers ignore ``text``. Cheap by design: one pass of string joins pe
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from html import escape
 
@@ -30,6 +31,7 @@ Lookup = Callable[[JSON | None], JSON | None]
 _NO_TEXT = frozenset({"Binary", "Bundle", "Parameters"})
 # C0 controls other than tab, newline and carriage return are not XML 1.0 characters, nor are U+FFFE and U+FFFF.
 _NOT_XML = dict.fromkeys([*(c for c in range(32) if c not in (9, 10, 13)), 0xFFFE, 0xFFFF])
+_NOT_XML_CHAR = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # the same characters, to find them
 # Elements of a resource that come before ``text`` in FHIR's element order (kept first when ``text`` is added).
 _BEFORE_TEXT = ("resourceType", "id", "meta", "implicitRules", "language")
 _MAX_DEPTH = 3  # nested PlanDefinition actions shown (phases -> drugs); deeper levels are in the resource
@@ -37,7 +39,10 @@ _MAX_DEPTH = 3  # nested PlanDefinition actions shown (phases -> drugs); deeper 
 
 def esc(value: object) -> str:
     """``value`` as XHTML text content: XML-forbidden characters dropped, ``&``, ``<`` and ``>`` escaped."""
-    return escape(str(value).translate(_NOT_XML), quote=False)
+    text = str(value)
+    if _NOT_XML_CHAR.search(text):  # rare: translate (a lookup per character) only for text that needs it
+        text = text.translate(_NOT_XML)
+    return escape(text, quote=False)
 
 
 def cc_text(cc: JSON | None) -> str:
