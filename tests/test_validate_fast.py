@@ -90,7 +90,9 @@ def test_primitive_pattern_agrees_with_official_regex(tcode: str) -> None:
     for sample in SAMPLES[tcode]:
         expected = official.fullmatch(sample) is not None
         blank = not sample.strip()  # ele-1: an empty or whitespace-only string is an error whatever the regex
-        assert (check(sample) is None) == (expected and not blank), (tcode, sample)
+        # a dateTime with a time needs a timezone offset (datatypes.html#dateTime), which the regex leaves out
+        unzoned = tcode == "dateTime" and "T" in sample and not re.search(r"(?:Z|[+-][0-9]{2}:[0-9]{2})$", sample)
+        assert (check(sample) is None) == (expected and not blank and not unzoned), (tcode, sample)
 
 
 def test_every_string_primitive_with_a_restrictive_regex_has_a_pattern() -> None:

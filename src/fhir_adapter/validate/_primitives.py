@@ -11,7 +11,8 @@ written here as module-level constants so ``tests/test_regex_linear.py`` proves 
 in form only: base64Binary's ``(?:[A-Za-z0-9+/]{4})*...`` is the alphabet then at most two ``=`` with a length
 that is a multiple of 4, and oid's repeated groups are checked arc by arc. decimal's official regex cannot match
 a JSON number's text as published (``{1,9}}``: a stray brace) and is not used: a JSON number is a decimal.
-Strings must also not be empty or whitespace only (ele-1), as the bundle layer requires of every string.
+Strings must also not be empty or whitespace only (ele-1), as the bundle layer requires of every string, and a
+dateTime with a time must have a timezone offset (a SHALL of the datatype's definition that its regex leaves out).
 """
 
 from __future__ import annotations
@@ -128,6 +129,18 @@ def _integer64_text(value: Any) -> str | None:
     return problem
 
 
+_date_time_text = _string_check("dateTime")
+
+
+def _date_time(value: Any) -> str | None:
+    # https://hl7.org/fhir/R5/datatypes.html#dateTime: "If hours and minutes are specified, a timezone offset SHALL
+    # be populated" (the regex alone allows a time without one, and a bare + or -).
+    problem = _date_time_text(value)
+    if problem is None and "T" in value and not (value[-1] == "Z" or value[-6:-5] in ("+", "-")):
+        return f"not a valid dateTime (a time needs a timezone offset): {short(value)}"
+    return problem
+
+
 def checker(tcode: str) -> Check:
     """The check of a primitive type's JSON value: None if valid, else the problem (for the issue message)."""
     if tcode == "boolean":
@@ -136,5 +149,10 @@ def checker(tcode: str) -> Check:
         return _decimal
     if tcode in _RANGES:
         return _integer_check(tcode)
-    special: dict[str, Check] = {"base64Binary": _base64_binary, "oid": _oid, "integer64": _integer64_text}
+    special: dict[str, Check] = {
+        "base64Binary": _base64_binary,
+        "dateTime": _date_time,
+        "oid": _oid,
+        "integer64": _integer64_text,
+    }
     return special.get(tcode) or _string_check(tcode)
