@@ -423,16 +423,16 @@ def _mesh(r: XmlReader, t: Trial) -> None:
 def _collect_unmapped(r: XmlReader, t: Trial) -> None:
     """Every element and attribute no step consumed (and not in ``IGNORED``) goes to ``Trial.unmapped``."""
 
-    def walk(el: etree._Element, path: str) -> None:
-        if plain_path(path) in IGNORED:
+    def walk(el: etree._Element, path: str, plain: str) -> None:
+        # ``plain``: ``path`` without indices (``plain_path``), built along with it
+        if plain in IGNORED:
             return
-        for raw_name, raw_value in el.attrib.items():
+        for raw_name, raw_value in el.items():
             name = raw_name if isinstance(raw_name, str) else raw_name.decode()
             value = raw_value if isinstance(raw_value, str) else raw_value.decode()
-            attr = f"{path}@{name}"
-            if (el, name) in r.used_attrs or plain_path(attr) in IGNORED:
+            if (el, name) in r.used_attrs or f"{plain}@{_plain(name)}" in IGNORED:
                 continue
-            keep(attr, value)
+            keep(f"{path}@{name}", value)
         children = [c for c in el if isinstance(c.tag, str)]
         if children:  # a container: what matters is its leaves
             counts: dict[str, int] = {}
@@ -442,11 +442,13 @@ def _collect_unmapped(r: XmlReader, t: Trial) -> None:
                 check_items(count, f"{path}/{tag}" if path else tag, r.limits.max_list_items, r.source, r.nct_id)
             seen: dict[str, int] = {}
             prefix = f"{path}/" if path else ""
+            plain_prefix = f"{plain}/" if plain else ""
             for c in children:
                 tag = str(c.tag)
                 index = seen.get(tag, 0)
                 seen[tag] = index + 1
-                walk(c, f"{prefix}{tag}[{index}]" if counts[tag] > 1 else f"{prefix}{tag}")
+                step = f"{tag}[{index}]" if counts[tag] > 1 else tag
+                walk(c, prefix + step, plain_prefix + _plain(tag))
         elif el not in r.used:
             keep(path, text_of(el))
 
@@ -455,4 +457,9 @@ def _collect_unmapped(r: XmlReader, t: Trial) -> None:
         if value:
             keep_unmapped(t, r.issues, path, value)
 
-    walk(r.root, "")
+    walk(r.root, "", "")
+
+
+def _plain(name: str) -> str:
+    """A tag or attribute name without anything ``plain_path`` removes (only a namespace URI can hold "[")."""
+    return plain_path(name) if "[" in name else name

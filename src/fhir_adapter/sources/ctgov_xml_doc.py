@@ -203,4 +203,6 @@ def _rendered(entries: list[_Entry]) -> str:
 
 def text_of(el: etree._Element) -> str:
     """All text inside an element (comments and processing instructions are removed by the parser)."""
+    if not len(el):  # a leaf (most elements): its own text is all of it
+        return el.text or ""
     return "".join(p if isinstance(p, str) else p.decode() for p in el.itertext())

@@ -57,6 +57,11 @@ class XmlReader:
         self.used_attrs: set[tuple[etree._Element, str]] = set()
         self.unmapped: dict[str, str] = {}
         self._steps: dict[etree._Element, dict[etree._Element, str]] = {}
+        # the root's children by tag, in document order: the root holds every location of a multi-site study, and
+        # each single-valued field would otherwise scan them all
+        self._root_tags: dict[Any, list[etree._Element]] = {}
+        for c in root:
+            self._root_tags.setdefault(c.tag, []).append(c)
 
     def warn(self, location: str, message: str, code: str = "value") -> None:
         self.issues.append(warning(location, message, code))
@@ -80,7 +85,7 @@ class XmlReader:
         (every repeated element is read here)."""
         if parent is None:
             return []
-        found = [c for c in parent if c.tag == tag]
+        found = list(self._root_tags.get(tag, ())) if parent is self.root else [c for c in parent if c.tag == tag]
         if len(found) > self.limits.max_list_items:
             field = tag if parent is self.root else f"{self.path_of(parent)}/{tag}"
             check_items(len(found), field, self.limits.max_list_items, self.source, self.nct_id)
@@ -90,6 +95,12 @@ class XmlReader:
     def one(self, parent: etree._Element | None, tag: str) -> etree._Element | None:
         """The first child with the tag (consumed); a repeated single-valued element leaves the others unmapped."""
         if parent is None:
+            return None
+        if parent is self.root:
+            first = self._root_tags.get(tag)
+            if first:
+                self.used.add(first[0])
+                return first[0]
             return None
         for c in parent:
             if c.tag == tag:
