@@ -62,7 +62,6 @@ _ROOT_MODEL = ".root"
 _URI_REGEX = re.compile(r"\S*")  # https://hl7.org/fhir/R5/datatypes.html#uri
 _CODE_REGEX = re.compile(r"[^\s]+(?: [^\s]+)*")  # https://hl7.org/fhir/R5/datatypes.html#code
 _JSON_NUMBER_OR_BOOLEAN = frozenset({"boolean", "integer", "positiveInt", "unsignedInt", "decimal"})
-_JSON_STRING = PRIMITIVE_TYPES - _JSON_NUMBER_OR_BOOLEAN
 
 
 def _normal(location: str) -> str:
@@ -100,6 +99,15 @@ def _is_str(value: Any) -> bool:
     return isinstance(value, str)
 
 
+def _has_json_type_of(datatype: str, value: Any) -> bool:
+    """Whether ``value`` has the JSON type of the FHIR primitive ``datatype`` (https://hl7.org/fhir/R5/json.html)."""
+    if datatype == "boolean":
+        return isinstance(value, bool)
+    if datatype in _JSON_NUMBER_OR_BOOLEAN:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, str)
+
+
 REFERENCE_MISSES = (
     ReferenceMiss(
         "whitespace in a uri, url or canonical",
@@ -125,15 +133,12 @@ REFERENCE_MISSES = (
         lambda m: m.datatype == "id" and _is_str(m.value) and len(m.value) > 64,
     ),
     ReferenceMiss(
-        "a boolean or number given as a JSON string, or a string-typed primitive given as a JSON number or boolean "
-        "(pydantic's lax mode coerces 'true', '1.5', and numbers to dates)",
-        "https://hl7.org/fhir/R5/json.html#primitive: boolean is a JSON boolean, integer, positiveInt, unsignedInt "
-        "and decimal are JSON numbers, every other primitive (integer64 included) is a JSON string",
+        "a primitive in the wrong JSON type (pydantic's lax mode coerces 'true', 1 and '1.5' to booleans and "
+        "numbers, false to 0, numbers to dates)",
+        "https://hl7.org/fhir/R5/json.html#primitive: boolean is a JSON boolean; integer, positiveInt, unsignedInt "
+        "and decimal are JSON numbers; every other primitive (integer64 included) is a JSON string",
         ("wrong-type", "bad-primitive"),
-        lambda m: (
-            (m.datatype in _JSON_NUMBER_OR_BOOLEAN and _is_str(m.value))
-            or (m.datatype in _JSON_STRING and isinstance(m.value, (int, float, bool)))
-        ),
+        lambda m: m.datatype in PRIMITIVE_TYPES and not _has_json_type_of(m.datatype, m.value),
     ),
 )
 

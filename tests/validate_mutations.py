@@ -580,24 +580,35 @@ _MUTATIONS = (
 )
 
 
-def _root_unknowns(resource: dict[str, Any], location: str) -> Iterator[Candidate]:
+def _root_candidates(resource: dict[str, Any], location: str) -> Iterator[Candidate]:
+    """Unknown elements at the root, and a bad code in every root code element with a required binding that the
+    base leaves out (e.g. EvidenceVariable.handling, which the adapter never writes)."""
     for name in ("fooBar", "studyStatus", "_fooBar"):
         yield Candidate(
             "unknown-element", _fhirpath(location, name), f"unknown {name} at the root", _add((), name, "x")
         )
+    for name, f in fields_of(resource["resourceType"]).items():
+        if f.codes and not f.many and name not in resource:
+            change = f"'not-a-code' added as {name} (required binding)"
+            yield Candidate("bad-code", _fhirpath(location, name), change, _add((), name, "not-a-code"))
 
 
 def candidates(resource: dict[str, Any]) -> dict[str, list[Candidate]]:
     """Every mutation of ``resource`` by category, in document order."""
     out: dict[str, list[Candidate]] = {c: [] for c in CATEGORIES}
-    root = resource["resourceType"]
-    for cand in _root_unknowns(resource, root):
-        out[cand[0]].append(cand)
+    for cand in _root_candidates(resource, resource["resourceType"]):
+        out[cand.category].append(cand)
     for site in sites(resource):
         for mutate in _MUTATIONS:
             for cand in mutate(site):
-                out[cand[0]].append(cand)
+                out[cand.category].append(cand)
     return out
+
+
+def _always(cand: Candidate) -> bool:
+    """Root-level bad codes and missing required elements are always in the corpus (ResearchStudy.status,
+    Bundle.type, EvidenceVariable.handling ...): the faults a reader notices first."""
+    return cand.category in ("bad-code", "missing-required") and cand.location.count(".") == 1
 
 
 def _mutant(base_label: str, resource: dict[str, Any], cand: Candidate) -> Mutant:
@@ -615,7 +626,9 @@ def mutants(seed: int = SEED) -> tuple[Mutant, ...]:
     for label, resource in bases():
         per = PER_BUNDLE_AND_CATEGORY if resource["resourceType"] == "Bundle" else PER_BASE_AND_CATEGORY
         for cands in candidates(resource).values():
-            picked = cands if len(cands) <= per else rng.sample(cands, per)
+            must = [c for c in cands if _always(c)]
+            rest = [c for c in cands if not _always(c)]
+            picked = must + (rest if len(rest) <= per - len(must) else rng.sample(rest, max(per - len(must), 0)))
             out += [_mutant(label, resource, c) for c in picked]
     return tuple(out)
 

@@ -23,7 +23,13 @@ class OutputFormat(StrEnum):
 class Engine(StrEnum):
     auto = "auto"  # R4: HAPI when its jar is set and Java is there, else the fast check; R5: the Python layers
     hapi = "hapi"
-    python = "python"
+    python = "python"  # the fast Python layers (fhir_adapter.validate's "fast" engine)
+    fhir_resources = "fhir.resources"  # the fhir.resources models: the reference the fast layers are tested against
+
+
+def _library_engine(engine: Engine) -> str:
+    """The ``engine`` of ``fhir_adapter.validate.validate`` (one of ``validate.ENGINES``) for an ``--engine``."""
+    return "fhir.resources" if engine is Engine.fhir_resources else "fast"
 
 
 # What the fast Python R4 check does not see (fhir_adapter.validate.r4 has the details).
@@ -35,7 +41,7 @@ R4_FAST_MISSES = (
 def _use_hapi(engine: Engine, release: FhirRelease) -> bool:
     """Whether to validate with HAPI's validator. ``--engine hapi`` without it is a usage error (one line naming how
     to build the jar and the setting that names it); ``auto`` falls back to the Python checks with a note."""
-    if engine is Engine.python or (engine is Engine.auto and release is FhirRelease.R5):
+    if engine in (Engine.python, Engine.fhir_resources) or (engine is Engine.auto and release is FhirRelease.R5):
         return False
     from fhir_adapter.validate.hapi import HapiUnavailable, require_hapi
 
@@ -108,7 +114,10 @@ def validate(
         typer.Option(
             "--engine",
             help="auto: HAPI's validator for R4 (when FHIR_ADAPTER_HAPI_JAR names its jar and Java is there), "
-            "the offline Python layers for R5. hapi: HAPI's validator or a usage error.",
+            "the offline Python layers for R5. hapi: HAPI's validator or a usage error. python: the fast offline "
+            "Python layers (definitions-driven structure check, official required bindings and invariants, Bundle "
+            "checks). fhir.resources: the same layers with the fhir.resources (pydantic) models as the structure "
+            "check, the slower reference the fast check is tested against (R4: the R4B-model check, as python).",
         ),
     ] = (Engine.auto),
 ) -> None:
@@ -119,6 +128,7 @@ def validate(
     Examples:
       fhir-adapter validate out/
       fhir-adapter validate out/NCT02513394.json --fhir-version R4 --format operationoutcome
+      fhir-adapter validate out/ --engine fhir.resources
       fhir-adapter convert seeds/ -o - --ndjson | fhir-adapter validate -
     """
     import orjson
@@ -146,7 +156,7 @@ def validate(
         elif index in hapi_issues:
             issues = hapi_issues[index]
         else:
-            issues = validate_resource(doc, fhir_version)
+            issues = validate_resource(doc, fhir_version, engine=_library_engine(engine))
         bad = any(i.is_error for i in issues)
         failed += bad
         if fmt is OutputFormat.operationoutcome:
