@@ -33,7 +33,7 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
@@ -134,50 +134,72 @@ def floor_of(corpus: registry_corpus.Corpus, out: Path) -> Floor:
     return Floor(len(records), len(resources), time.perf_counter() - start, time.process_time() - cpu)
 
 
-def stage_costs(inputs: list[Path]) -> str:
-    """ms per resource of each stage, in this process with 1 worker (see the module docstring)."""
+STAGES = ("cut", "read", "map", "validate", "write")
+
+
+@dataclass
+class Costs:
+    """CPU seconds per stage, trials and resources: of the whole corpus or of one input format."""
+
+    seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+    trials: int = 0
+    resources: int = 0
+
+    def line(self, label: str) -> str:
+        total = sum(self.seconds.values())
+        per = 1000 / max(self.resources, 1)
+        parts = "  ".join(f"{k} {per * v:.3f} ({v / total:.0%})" for k, v in self.seconds.items())
+        return (
+            f"{label} ({self.trials} trials, {self.resources / max(self.trials, 1):.1f} resources/trial): "
+            f"CPU ms/resource  {parts}  total {per * total:.3f} = {self.trials / total:.1f} trials per CPU second"
+        )
+
+
+def input_format(path: str) -> str:
+    """The corpus format of a unit, by the input it was cut from (registry_corpus.write names them)."""
+    return "xml" if "registry-xml" in path else "v1" if "registry-v1" in path else "v2"
+
+
+def stage_costs(inputs: list[Path]) -> list[str]:
+    """CPU ms per resource of each stage, in this process with 1 worker, for the corpus and for each input format
+    (see the module docstring)."""
     from fhir_adapter.bundle import to_bundle
     from fhir_adapter.limits import DEFAULT_LIMITS
     from fhir_adapter.release import DEFAULT_RELEASE
     from fhir_adapter.sources import iter_units, read_unit
     from fhir_adapter.validate import validate
 
-    cost = dict.fromkeys(("cut", "read", "map", "validate", "write"), 0.0)
-    resources = trials = 0
+    total, by_format = Costs(), {fmt: Costs() for fmt in registry_corpus.FORMATS}
     clock = time.process_time  # CPU time of this process: what each stage costs, whatever else the machine runs
     units = iter_units(inputs, DEFAULT_LIMITS)
-    while True:
-        t0 = clock()
-        unit = next(units, None)
+    t0 = clock()
+    for unit in units:
         t1 = clock()
-        cost["cut"] += t1 - t0
-        if unit is None:
-            break
         records = list(read_unit(unit, DEFAULT_LIMITS))
         t2 = clock()
-        cost["read"] += t2 - t1
+        spent = {"cut": t1 - t0, "read": t2 - t1}
+        costs = by_format[input_format(unit.path)]
         for record in records:
-            if record.trial is None:
-                continue
-            t3 = clock()
+            assert record.trial is not None, record.error
             bundle = to_bundle(record.trial, DEFAULT_RELEASE, "collection")
-            t4 = clock()
+            t3 = clock()
             validate(bundle, DEFAULT_RELEASE)
-            t5 = clock()
+            t4 = clock()
             for entry in bundle["entry"]:
                 orjson.dumps(entry["resource"])
-            t6 = clock()
-            cost["map"] += t4 - t3
-            cost["validate"] += t5 - t4
-            cost["write"] += t6 - t5
-            trials += 1
-            resources += len(bundle["entry"])
-    total = sum(cost.values())
-    parts = "  ".join(f"{k} {1000 * v / resources:.3f} ({v / total:.0%})" for k, v in cost.items())
-    return (
-        f"stages (1 worker, in process, CPU time, {trials} trials, {resources} resources): ms/resource  {parts}  "
-        f"total {1000 * total / resources:.3f} ms/resource = {trials / total:.1f} trials per CPU second"
-    )
+            t5 = clock()
+            spent["map"], spent["validate"], spent["write"] = t3 - t2, t4 - t3, t5 - t4
+            t2 = t5
+            for c in (total, costs):
+                c.trials += 1
+                c.resources += len(bundle["entry"])
+        for c in (total, costs):
+            for k, v in spent.items():
+                c.seconds[k] = c.seconds.get(k, 0.0) + v
+        t0 = clock()
+    lines = [total.line("stages (1 worker, in process)")]
+    lines += [costs.line(f"  {fmt}") for fmt, costs in by_format.items() if costs.trials]
+    return lines
 
 
 def main() -> None:
@@ -220,7 +242,7 @@ def main() -> None:
                     f"{best:.1f} trials/s (validation on; the target, 15 min, is 622 trials/s)"
                 )
         if not args.no_stages:
-            print(stage_costs(inputs), flush=True)
+            print("\n".join(stage_costs(inputs)), flush=True)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
