@@ -2,10 +2,11 @@
 per-stage cost in the same run (issue 14's headline figure).
 
     python bench/registry.py [--studies 2000] [--seed 14] [--workers 1 2] [--no-validate-workers 1 2]
-                             [--no-stages] [--keep DIR]
+                             [--no-stages] [--keep DIR] [--corpus registry|covid]
 
 The corpus (bench/registry_corpus.py, whose docstring gives every distribution and its source) is built from the
-real records of tests/data: v2 studies as NDJSON, v1 studies as NDJSON, legacy XML as a ZIP. In one run this prints:
+real records of tests/data: v2 studies as NDJSON, v1 studies as NDJSON, legacy XML as a ZIP (``--corpus covid``:
+the v1 COVID-19 page cycled instead, the README's earlier corpus, measured the same way). In one run this prints:
 
 - for each pipeline run (``fhir_adapter.pipeline.convert_paths``, NDJSON output; validation on for ``--workers``,
   off for ``--no-validate-workers``): trials/s, resources/s, ms per resource, resources per trial, and CPU time over
@@ -206,6 +207,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--studies", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument(
+        "--corpus",
+        choices=["registry", "covid"],
+        default="registry",
+        help="registry: the registry-like corpus (default); covid: the 100 studies of the v1 COVID-19 page cycled, "
+        "the corpus of the README's earlier figures, measured the same way",
+    )
     parser.add_argument("--workers", type=int, nargs="*", default=[1, 2], help="validated runs")
     parser.add_argument("--no-validate-workers", type=int, nargs="*", default=[1, 2], help="runs without validation")
     parser.add_argument("--no-stages", action="store_true", help="skip the in-process per-stage measurement")
@@ -214,10 +222,15 @@ def main() -> None:
     work = args.keep or Path(tempfile.mkdtemp(prefix="fhir-adapter-registry-"))
     try:
         start = time.perf_counter()
-        corpus = registry_corpus.build(args.studies, args.seed)
+        corpus = (
+            registry_corpus.covid(args.studies)
+            if args.corpus == "covid"
+            else registry_corpus.build(args.studies, args.seed)
+        )
         inputs = registry_corpus.write(corpus, work / "in")
         built = time.perf_counter() - start
-        print(f"corpus (seed {args.seed}, built in {built:.1f} s): {registry_corpus.describe(corpus)}")
+        seed = f"seed {args.seed}, " if args.corpus == "registry" else ""
+        print(f"{args.corpus} corpus ({seed}built in {built:.1f} s): {registry_corpus.describe(corpus)}")
         print("inputs: " + ", ".join(f"{p.name} {p.stat().st_size / 1e6:.1f} MB" for p in inputs))
         # An untimed run first, so that no timed run pays for imports, definitions and caches loaded on first use
         warm = registry_corpus.write(registry_corpus.Corpus(corpus.studies[:30]), work / "warm-in")

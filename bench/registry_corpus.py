@@ -451,6 +451,31 @@ def build(n: int, seed: int = 14) -> Corpus:
     return Corpus(studies)
 
 
+def covid(n: int) -> Corpus:
+    """n studies of the v1 COVID-19 search page, cycled unchanged but for distinct NCT ids: the corpus of the
+    README's earlier figures (bench/bulk.py's default), for comparison in the same run."""
+    templates = [t for t in load_templates() if t.fmt == "v1"]
+    studies = []
+    for i in range(n):
+        template = templates[i % len(templates)]
+        wrapper = dict(template.doc)
+        study = wrapper["Study"] = dict(template.doc["Study"])
+        p = study["ProtocolSection"] = dict(study["ProtocolSection"])
+        nct = f"NCT{FIRST_ID + i:08d}"
+        p["IdentificationModule"] = {**p["IdentificationModule"], "NCTId": nct}
+        om = p.get("OutcomesModule", {})
+        shape = Shape(
+            template.study_type,
+            template.has_results,
+            len(p.get("ContactsLocationsModule", {}).get("LocationList", {}).get("Location", [])),
+            len(om.get("PrimaryOutcomeList", {}).get("PrimaryOutcome", [])),
+            len(om.get("SecondaryOutcomeList", {}).get("SecondaryOutcome", [])),
+            len(p.get("EligibilityModule", {}).get("EligibilityCriteria", "")),
+        )
+        studies.append(Study(nct, "v1", template.name, shape, orjson.dumps(wrapper)))
+    return Corpus(studies)
+
+
 def write(corpus: Corpus, folder: Path) -> list[Path]:
     """The corpus as pipeline inputs in folder: registry-v2.ndjson, registry-v1.ndjson, registry-xml.zip (those that
     have studies). Sets and returns ``corpus.inputs``."""

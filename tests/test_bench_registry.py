@@ -150,3 +150,10 @@ def test_every_record_converts_without_errors(corpus: rc.Corpus, tmp_path: Path)
     assert (summary.converted, summary.failed) == (40, 0), errors.read_text() if errors.exists() else ""
     locations = (tmp_path / "out" / "Location.ndjson").read_bytes().count(b"\n")
     assert locations == sum(s.shape.sites for s in corpus.studies)
+
+
+def test_covid_corpus_cycles_the_page_with_distinct_ids() -> None:
+    corpus = rc.covid(120)
+    assert len({s.nct_id for s in corpus.studies}) == 120
+    assert [_parsed(s)[0] for s in corpus.studies] == [s.nct_id for s in corpus.studies]
+    assert corpus.studies[0].template == corpus.studies[100].template
