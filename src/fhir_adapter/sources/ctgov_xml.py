@@ -422,6 +422,7 @@ def _mesh(r: XmlReader, t: Trial) -> None:
 
 def _collect_unmapped(r: XmlReader, t: Trial) -> None:
     """Every element and attribute no step consumed (and not in ``IGNORED``) goes to ``Trial.unmapped``."""
+    used, used_attrs = r.used, r.used_attrs
 
     def walk(el: etree._Element, path: str, plain: str) -> None:
         # ``plain``: ``path`` without indices (``plain_path``), built along with it
@@ -430,27 +431,16 @@ def _collect_unmapped(r: XmlReader, t: Trial) -> None:
         for raw_name, raw_value in el.items():
             name = raw_name if isinstance(raw_name, str) else raw_name.decode()
             value = raw_value if isinstance(raw_value, str) else raw_value.decode()
-            if (el, name) in r.used_attrs or f"{plain}@{_plain(name)}" in IGNORED:
+            if (el, name) in used_attrs or f"{plain}@{_plain(name)}" in IGNORED:
                 continue
             keep(f"{path}@{name}", value)
-        children = [c for c in el if isinstance(c.tag, str)]
-        if children:  # a container: what matters is its leaves
-            counts: dict[str, int] = {}
-            for c in children:
-                counts[str(c.tag)] = counts.get(str(c.tag), 0) + 1
-            for tag, count in counts.items():  # unknown repeated elements are bounded like the known ones
-                check_items(count, f"{path}/{tag}" if path else tag, r.limits.max_list_items, r.source, r.nct_id)
-            seen: dict[str, int] = {}
-            prefix = f"{path}/" if path else ""
-            plain_prefix = f"{plain}/" if plain else ""
-            for c in children:
-                tag = str(c.tag)
-                index = seen.get(tag, 0)
-                seen[tag] = index + 1
-                step = f"{tag}[{index}]" if counts[tag] > 1 else tag
-                walk(c, prefix + step, plain_prefix + _plain(tag))
-        elif el not in r.used:
-            keep(path, text_of(el))
+        children = [c for c in el if isinstance(c.tag, str)] if len(el) else []
+        if not children:
+            if el not in used:
+                keep(path, text_of(el))
+            return
+        for c, child_path, child_plain in _child_paths(r, children, path, plain):  # a container: its leaves matter
+            walk(c, child_path, child_plain)
 
     def keep(path: str, text: str) -> None:
         value = reflow_textblock(text) if "\n" in text else text.strip()
@@ -458,6 +448,33 @@ def _collect_unmapped(r: XmlReader, t: Trial) -> None:
             keep_unmapped(t, r.issues, path, value)
 
     walk(r.root, "", "")
+
+
+def _child_paths(
+    r: XmlReader, children: list[etree._Element], path: str, plain: str
+) -> list[tuple[etree._Element, str, str]]:
+    """The element children of a container with their paths (indexed where a tag repeats) and index-free paths;
+    ``LimitExceeded`` for a tag repeated more than ``limits.max_list_items`` times (unknown repeated elements are
+    bounded like the known ones)."""
+    max_items = r.limits.max_list_items
+    counts: dict[str, int] = {}
+    for c in children:
+        counts[c.tag] = counts.get(c.tag, 0) + 1
+    for tag, count in counts.items():
+        if count > max_items:
+            check_items(count, f"{path}/{tag}" if path else tag, max_items, r.source, r.nct_id)
+    seen: dict[str, int] = {}
+    prefix = f"{path}/" if path else ""
+    plain_prefix = f"{plain}/" if plain else ""
+    out = []
+    for c in children:
+        tag = step = c.tag
+        if counts[tag] > 1:
+            index = seen.get(tag, 0)
+            seen[tag] = index + 1
+            step = f"{tag}[{index}]"
+        out.append((c, prefix + step, plain_prefix + (tag if "[" not in tag else plain_path(tag))))
+    return out
 
 
 def _plain(name: str) -> str:

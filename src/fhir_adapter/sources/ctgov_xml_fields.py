@@ -139,6 +139,8 @@ class XmlReader:
         return self.code_of(axis, raw, el)
 
     def code_of(self, axis: str, raw: str, where: str | etree._Element) -> str | None:
+        if (token := terminology.normalize(axis, raw)) is not None:  # known: no location needed (no path built)
+            return token
         return code_or_given(axis, raw, where if isinstance(where, str) else self.path_of(where), self.issues)
 
     def date_type(self, el: etree._Element) -> str | None:
@@ -149,6 +151,8 @@ class XmlReader:
         raw = raw.strip()
         # "Estimate" (study_first_posted, last_update_posted) is the noun form of the ConceptMap's "Estimated"
         if terminology.normalize("date-type", raw) is None and (token := terminology.normalize("date-type", raw + "d")):
+            return token
+        if (token := terminology.normalize("date-type", raw)) is not None:
             return token
         return code_or_given("date-type", raw, f"{self.path_of(el)}@type", self.issues)
 
