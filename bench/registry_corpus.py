@@ -21,7 +21,7 @@ The distributions, with their sources (searched 2026-12-03; where no figure was 
   https://nadutech.com/2020/05/20/trends-charts-and-maps-clinicaltrials-gov/): 339,863 studies, 266,997 (79 %)
   interventional. The split of the other 21 % was not in the text found: expanded access estimated at 1 % (3 of the
   55 XML fixtures are expanded access; such records are rare), the rest observational.
-- **Posted results**: 15 % of interventional studies, 3.5 % of observational ones, none of expanded access (12.6 %
+- **Posted results**: 15 % of interventional studies, 3.5 % of observational ones, none of expanded access (12.5 %
   overall). Source: the same page: 43,086 of 339,863 studies (12.7 %) with posted results, about 40,000 of them
   interventional (15 % of 266,997); the observational share is the remainder, 3,000 of about 70,000 (estimate).
   Earlier analysis: about 35 % of trials deposited results as of 2012 among those required
@@ -40,7 +40,8 @@ The distributions, with their sources (searched 2026-12-03; where no figure was 
   https://pmc.ncbi.nlm.nih.gov/articles/PMC9321424/) and are a small minority of multi-site studies; real records
   past 1,000 sites exist (NCT02465060 in tests/data/ctgov-xml has 1,218). The estimate gives about 9 sites per study
   on average and about 1 study in 2,000 (some 300 registry-wide) past 1,000 sites.
-- **Primary outcomes**: 1: 80 %, 2: 13 %, 3: 5 %, 4-8: 2 % (expanded access: none). Source: crossover trials with
+- **Primary outcomes**: 1: 80 %, 2: 13 %, 3: 5 %, 4-8: 2 % (the source's "> 3" is 3 %, its shares rounded to a sum
+  of 101 %; expanded access: none). Source: crossover trials with
   results on ClinicalTrials.gov, n = 124 (Table 2 of PMC7336618,
   https://pmc.ncbi.nlm.nih.gov/articles/PMC7336618/table/Tab2): 1 (80 %), 2 (13 %), 3 (5 %), > 3 (3 %).
 - **Secondary outcomes**: 0: 24 %, 1-2: 33 %, 3-5: 22 %, 6-10: 14 %, 11-20: 6 %, 21-50: 1 % (expanded access:
