@@ -11,8 +11,9 @@ their own format: v2 studies as one NDJSON file, v1 studies (``FullStudies`` wra
 ZIP (the classic bulk download); the pipeline detects formats per input.
 
 Sampling is stratified (Latin hypercube): each drawn quantity takes the quantiles (i + 1/2) / N of its distribution,
-i = 0 .. N-1, in a seeded random order, independently for each quantity. So the corpus matches the distributions
-below exactly up to rounding at any N, and is byte-for-byte the same for the same (N, seed).
+i = 0 .. N-1, in a seeded random order, independently for each quantity (posted results and criteria length within
+each study type, as they depend on it; sites and outcomes do not here, a simplification). So the corpus matches the
+distributions below exactly up to rounding at any N, and is byte-for-byte the same for the same (N, seed).
 
 The distributions, with their sources (searched 2026-12-03; where no figure was found, the estimate and its basis):
 
@@ -48,11 +49,12 @@ The distributions, with their sources (searched 2026-12-03; where no figure was 
   none). No registry-wide figure was found: measured on the 160 fixture studies (v2, XML, v1 page) of tests/data.
 - **Eligibility criteria length** (characters): log-normal, median 1,100 for interventional and expanded access,
   380 for observational studies, sigma 0.9, clipped to 60-20,000. No registry-wide figure for characters was found.
-  Basis: measured on the fixtures (interventional median 1,116, deciles 308-3,641; observational median 380,
-  deciles 141-1,010), consistent with the Clinical Trial Knowledge Base's 352,110 trials (Liu et al., J Biomed
-  Inform 2021, https://pmc.ncbi.nlm.nih.gov/articles/PMC8407851/): typically 8-12 inclusion and 15-20 exclusion
-  criteria (https://clinials.com/resources/blog/the-hidden-architecture-of-clinical-trials-what-350000-studies-reveal-about-patient-eligibility),
-  i.e. some 25 lines of 40-60 characters.
+  Basis: measured on the fixtures (interventional median 1,116, deciles 308-3,641, i.e. sigma 0.96; observational
+  median 380, deciles 141-1,010, sigma 0.77), consistent with the Clinical Trial Knowledge Base's 352,110 trials
+  (Liu et al., J Biomed Inform 2021, https://pmc.ncbi.nlm.nih.gov/articles/PMC8407851/): typically 8-12 inclusion
+  and 15-20 exclusion criteria per trial (as summarised at https://clinials.com/resources/blog/
+  the-hidden-architecture-of-clinical-trials-what-350000-studies-reveal-about-patient-eligibility), i.e. some 25
+  lines of 40-60 characters.
 """
 
 from __future__ import annotations
@@ -61,7 +63,6 @@ import copy
 import functools
 import math
 import random
-import re
 import statistics
 import zipfile
 from collections.abc import Callable, Sequence
@@ -91,7 +92,6 @@ CRITERIA_CLIP = (60, 20_000)
 FORMATS = ("v2", "xml", "v1")
 
 _XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
-_NCT = re.compile(r"NCT[0-9]{8}")
 
 
 @dataclass(frozen=True)
