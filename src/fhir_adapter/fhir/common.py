@@ -9,7 +9,7 @@ lossy reverse map.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from fhir_adapter import terminology
@@ -139,6 +139,20 @@ def _pruned_list(node: list[Any]) -> list[Any]:
 def pruned(node: JSON) -> JSON:
     """``prune`` of a resource or element, typed (no empty elements: ele-1)."""
     out: JSON = prune(node)
+    return out
+
+
+def pruned_at(node: JSON, fresh: Iterable[str]) -> JSON:
+    """``pruned(node)`` for an element whose values are pruned already except those under the keys ``fresh``: only
+    those are walked; every top-level value is still dropped when empty. For the R4 conversion, which copies most of
+    a pruned R5 resource (``to_r4``'s input) and builds a few elements anew: pruning the copies again was wasted."""
+    walk = frozenset(fresh)
+    out: JSON = {}
+    for k, v in node.items():
+        if k in walk:
+            v = prune(v)
+        if v is not None and v != "" and v != [] and v != {}:
+            out[k] = v
     return out
 
 

@@ -6,13 +6,16 @@ Trial): R4 output is a function of the R5 output. The eligibility EvidenceVariab
 and ``from_research_study`` are the way back. An outcome EvidenceVariable names its study in ``useContext`` (R4
 ResearchStudy has no outcome element: :mod:`.evidence_variable`). What the study's arms and objectives cannot hold
 goes to its root (:mod:`.comparison`): added here to the R4 study, and read here on the way back.
+
+``to_r4``'s input is the bundle's R5 resources, pruned (no empty element, ele-1): the converters down copy their
+elements as they are and prune only what they build (``fhir.common.pruned_at``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from fhir_adapter.fhir.common import JSON, Resolver, pruned
+from fhir_adapter.fhir.common import JSON, Resolver, pruned, pruned_at
 from fhir_adapter.fhir.r4 import (
     activity_definition,
     comparison,
@@ -82,7 +85,9 @@ def _study_down(rs5: JSON, resources: dict[str, JSON]) -> JSON:
     """The R4 study, with the root extensions of its arms and objectives after its own."""
     rs = research_study.down(rs5, resources)
     extensions = [*rs.get("extension", []), *comparison.study_extensions(rs5)]
-    return pruned({"resourceType": rs["resourceType"], "id": rs.get("id"), **rs, "extension": extensions})
+    return pruned_at(
+        {"resourceType": rs["resourceType"], "id": rs.get("id"), **rs, "extension": extensions}, ("extension",)
+    )
 
 
 def lift_resource(resource: JSON | None) -> JSON | None:

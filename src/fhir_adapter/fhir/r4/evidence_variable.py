@@ -25,7 +25,7 @@ cannot be pushed as a batch of conditional writes. ``lift`` drops ``useContext``
 from __future__ import annotations
 
 from fhir_adapter import terminology
-from fhir_adapter.fhir.common import JSON, pruned, text_cc
+from fhir_adapter.fhir.common import JSON, pruned, pruned_at, text_cc
 from fhir_adapter.fhir.r4.common import (
     sub_value,
     sub_values,
@@ -106,7 +106,7 @@ def down(ev: JSON, nct_id: str | None = None) -> JSON:
     chars = [_characteristic(c, ev.get("title")) for c in ev.get("characteristic", [])]
     if not chars:  # R4: characteristic 1..*; an exposure is defined by its name
         chars = [{"definitionCodeableConcept": text_cc(ev.get("title") or ev.get("url") or "variable")}]
-    return pruned(
+    return pruned_at(
         {
             "resourceType": "EvidenceVariable",
             "id": ev.get("id"),
@@ -118,7 +118,8 @@ def down(ev: JSON, nct_id: str | None = None) -> JSON:
             "description": ev.get("description"),
             "useContext": study_context(nct_id) if nct_id else None,
             "characteristic": chars,
-        }
+        },
+        ("extension", "useContext", "characteristic"),  # the others are the pruned R5 variable's (fhir.r4.convert)
     )
 
 

@@ -9,7 +9,7 @@ central contact's phone and e-mail) is R4 ``PractitionerRole.telecom``
 
 from __future__ import annotations
 
-from fhir_adapter.fhir.common import JSON, pruned
+from fhir_adapter.fhir.common import JSON, pruned, pruned_at
 from fhir_adapter.fhir.r4.common import complex_down, complex_lift, without_xver, xver_all
 
 
@@ -18,7 +18,7 @@ def down_location(loc: JSON) -> JSON:
     contacts = [complex_down("Location.contact", c) for c in loc.get("contact", [])]
     out = {k: v for k, v in loc.items() if k != "contact"}
     out["extension"] = [*loc.get("extension", []), *contacts]
-    return pruned(out)
+    return pruned_at(out, ("extension",))  # the rest is the pruned R5 Location's
 
 
 def lift_location(loc: JSON) -> JSON:
@@ -32,7 +32,7 @@ def lift_location(loc: JSON) -> JSON:
 def down_role(role: JSON) -> JSON:
     """R5 PractitionerRole -> R4: the telecom of every ``contact`` as ``telecom``."""
     points = [t for c in role.get("contact", []) for t in c.get("telecom", [])]
-    return pruned({**{k: v for k, v in role.items() if k != "contact"}, "telecom": points})
+    return pruned_at({**{k: v for k, v in role.items() if k != "contact"}, "telecom": points}, ("telecom",))
 
 
 def lift_role(role: JSON) -> JSON:

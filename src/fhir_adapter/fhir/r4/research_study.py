@@ -35,6 +35,7 @@ from fhir_adapter.fhir.common import (
     has_party_role,
     party_role,
     pruned,
+    pruned_at,
     token_of,
     tokens_of,
 )
@@ -230,12 +231,12 @@ def down(rs5: JSON, resources: dict[str, JSON]) -> JSON:
     """The R4 ResearchStudy of an R5 one; ``resources`` are the R5 resources of its bundle by fullUrl."""
     nct_id = nct_id_of(rs5)
     eligibility = (rs5.get("recruitment") or {}).get("eligibility")
-    values: JSON = {r4: rs5.get(r5) for r4, r5 in terminology.renamed_elements(_RS).items()}
-    values |= {name: rs5.get(name) for name in terminology.unchanged_elements(_RS)}
-    values |= _parties(rs5, resources)
+    copied: JSON = {r4: rs5.get(r5) for r4, r5 in terminology.renamed_elements(_RS).items()}
+    copied |= {name: rs5.get(name) for name in terminology.unchanged_elements(_RS)}
+    built = _parties(rs5, resources)
     status, status_reason = _status(rs5)
     description, description_marker = _description(rs5)
-    values |= {
+    built |= {
         "status": status,
         "_status": status_reason,
         "description": description,
@@ -250,8 +251,10 @@ def down(rs5: JSON, resources: dict[str, JSON]) -> JSON:
         "arm": [comparison.to_arm(g) for g in rs5.get("comparisonGroup", [])],
         "objective": [comparison.to_objective(o) for o in rs5.get("outcomeMeasure", [])],
     }
+    values = copied | built
     rs = {"resourceType": _RS, "id": rs5.get("id"), "extension": _extensions(rs5)}
-    return pruned(rs | {name: values.get(name) for name in _R4_ORDER})
+    # copied elements come from the pruned R5 study: only the ones built here are pruned (fhir.r4.convert)
+    return pruned_at(rs | {name: values.get(name) for name in _R4_ORDER}, [*built, "extension"])
 
 
 # ---------------------------------------------------------------------------------------------------- reverse
