@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from fhir_adapter.validate import ENGINES, validate
+from fhir_adapter.validate import ENGINES, profile, validate
 from fhir_adapter.validate._primitives import PATTERNS, checker
 from fhir_adapter.validate.fast import is_resource_type, shape_of
 from fhir_adapter.validate.profile import _raw
@@ -166,8 +166,13 @@ def test_structure_rule(change: dict[str, Any], expected: list[tuple[str, str]])
 
 
 def test_two_choice_types_at_once() -> None:
-    group = {**GROUP, "characteristic": [{"code": {"text": "x"}, "exclude": False}]}
-    group["characteristic"][0].update(valueBoolean=True, valueCodeableConcept={"text": "x"})
+    characteristic = {
+        "code": {"text": "x"},
+        "exclude": False,
+        "valueBoolean": True,
+        "valueCodeableConcept": {"text": "x"},
+    }
+    group = {**GROUP, "characteristic": [characteristic]}
     assert ("Group.characteristic[0]", "structure") in _errors(group)
 
 
@@ -212,3 +217,28 @@ def test_fast_engine_does_not_import_fhir_resources() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def _provenance_agents() -> list[dict[str, Any]]:
+    agents = []
+    for path in sorted(GOLDEN.glob("*.bundle.json")):
+        for entry in json.loads(path.read_text())["entry"]:
+            if entry["resource"]["resourceType"] == "Provenance":
+                agents += entry["resource"]["agent"]
+    return [*agents, {"who": {"reference": "Organization/x"}}, {"who": {"display": "x"}, "role": [{"text": "x"}]}]
+
+
+@pytest.mark.parametrize("key", ["prov-1", "prov-2", "prov-3"])
+def test_implies_shortcut_through_a_path_agrees_with_fhirpath(key: str) -> None:
+    """``who.resolve().exists() and onBehalfOf.resolve().exists() implies ...`` passes when onBehalfOf is absent."""
+    td = profile.type_def("Provenance")
+    assert td is not None
+    el, _ = td.root.children["agent"]
+    constraint = next(c for c in el.constraints if c.key == key)
+    assert "onBehalfOf" in constraint.pass_if_absent
+    agents = _provenance_agents()
+    assert len(agents) > 2
+    for agent in agents:
+        assert "onBehalfOf" not in agent
+        node = profile._node(agent, el.fp_path)
+        assert profile._Walker.evaluate(constraint, agent, el.fp_path, {"resource": node, "rootResource": node}, "")

@@ -93,9 +93,25 @@ def _bdl_15(node: Node) -> bool | None:
     return True
 
 
+_DATE = re.compile(r"[0-9]{4}(?:-[0-9]{2}(?:-[0-9]{2})?)?")
+
+
 def _per_1(node: Node) -> bool | None:
     # start.hasValue().not() or end.hasValue().not() or (start.lowBoundary() <= end.highBoundary())
-    return True if node.get("start") is None or node.get("end") is None else None
+    start, end = node.get("start"), node.get("end")
+    if start is None or end is None:
+        return True
+    # Two dates (no time): the start's lowest boundary pads it with the earliest month/day, the end's highest with
+    # the latest, so start <= end as text (a prefix counts as smaller) decides it true; anything else: fhirpathpy.
+    if (
+        isinstance(start, str)
+        and isinstance(end, str)
+        and start <= end
+        and _DATE.fullmatch(start)
+        and _DATE.fullmatch(end)
+    ):
+        return True
+    return None
 
 
 def _rng_2(node: Node) -> bool | None:
@@ -103,7 +119,21 @@ def _rng_2(node: Node) -> bool | None:
     low, high = node.get("low"), node.get("high")
     if not isinstance(low, dict | None) or not isinstance(high, dict | None):
         return None
-    return True if not _has(low or {}, "value") or not _has(high or {}, "value") else None
+    if not _has(low or {}, "value") or not _has(high or {}, "value"):
+        return True
+    assert low is not None and high is not None
+    # Same unit (code, system and unit text): comparable, and low.value <= high.value puts the low boundary of the
+    # one below the high boundary of the other. A SimpleQuantity has no comparator to shift a boundary.
+    lv, hv = low.get("value"), high.get("value")
+    if (
+        not isinstance(lv, int | float)
+        or not isinstance(hv, int | float)
+        or isinstance(lv, bool)
+        or isinstance(hv, bool)
+    ):
+        return None
+    same_unit = all(low.get(k) == high.get(k) for k in ("code", "system", "unit"))
+    return True if same_unit and lv <= hv and "_value" not in low and "_value" not in high else None
 
 
 _EVV_1 = (

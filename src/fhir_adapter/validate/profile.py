@@ -121,6 +121,8 @@ def _unwrap(term: str) -> str:
 
 _EXISTS = re.compile(r"^([A-Za-z_]\w*)\.exists\(\)$")
 _EMPTY = re.compile(r"^([A-Za-z_]\w*)\.empty\(\)$")
+# "X.exists()" or "X.f().g(…).exists()" through functions that give an empty collection on an empty one.
+_EXISTS_PATH = re.compile(r"^([A-Za-z_]\w*)(?:\.(?:resolve|ofType|where|first|last)\(\)|\.[A-Za-z_]\w*)*\.exists\(\)$")
 _PATH_ONLY = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*(\(\))?)*$")
 
 
@@ -154,9 +156,13 @@ def _shortcuts(expression: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     if len(_top_level(text, " xor ")) > 1 or len(implies) > 2:
         return (), ()  # xor has the precedence of or: no shortcut
     if len(implies) == 2:
-        m = _EXISTS.match(_unwrap(implies[0]))
-        if m:
-            absent.append(m.group(1))
+        antecedent = _unwrap(implies[0])
+        if len(_top_level(antecedent, " or ")) == 1 and len(_top_level(antecedent, " xor ")) == 1:
+            # "X.….exists() and … implies …": with X absent that term is false, so is the antecedent (and binds
+            # tighter than or/xor, which are excluded), and the constraint passes.
+            for term in _top_level(antecedent, " and "):
+                if m := _EXISTS_PATH.match(_depth0(_unwrap(term))):
+                    absent.append(m.group(1))
         return tuple(present), tuple(absent)
     for term in _top_level(text, " or "):
         term = _unwrap(term)
