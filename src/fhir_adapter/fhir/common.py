@@ -10,6 +10,7 @@ lossy reverse map.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 from typing import Any
 
 from fhir_adapter import terminology
@@ -51,12 +52,16 @@ def coded(
     ct.gov coding."""
     if token is None:
         return None
-    codings = []
+    codings, display = _coded_parts(axis, token, release)
+    return {"coding": [dict(c) for c in codings], "text": text or display}
+
+
+@lru_cache(maxsize=2048)  # a few hundred (axis, token) pairs recur in every trial; the tables are read once per run
+def _coded_parts(axis: str, token: str, release: FhirRelease | str) -> tuple[tuple[JSON, ...], str]:
+    """The codings (templates: ``coded`` hands out copies) and the display text of ``coded(axis, token)``."""
     fhir = terminology.to_fhir(axis, token, release)
-    if fhir is not None:
-        codings.append(fhir.to_fhir())
-    codings.append(ctgov_coding(axis, token))
-    return {"coding": codings, "text": text or terminology.ctgov_display(axis, token)}
+    ctgov = ctgov_coding(axis, token)
+    return ((fhir.to_fhir(), ctgov) if fhir is not None else (ctgov,)), terminology.ctgov_display(axis, token)
 
 
 def token_of(axis: str, concept: JSON | None) -> str | None:
