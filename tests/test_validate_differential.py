@@ -56,8 +56,9 @@ REFERENCE = "fhir.resources"
 MIN_MUTANTS = 2000
 MIN_PER_CATEGORY = 100
 
-# The remainder of a location below its ancestor, one step: ".name", ".name[3]" or "[3]" (no nested quantifier).
-_STEP = re.compile(r"(?:\.[A-Za-z_][A-Za-z0-9_]*)?(?:\[[0-9]+\])?")
+# The remainder of a location below its ancestor, one step: ".name", ".name[3]" or "[3]" (no nested quantifier); a
+# name is anything between separators, as unknown keys may hold any character ("ti tle", "").
+_STEP = re.compile(r"(?:\.[^.\[\]]*)?(?:\[[0-9]+\])?")
 _ROOT_MODEL = ".root"
 _URI_REGEX = re.compile(r"\S*")  # https://hl7.org/fhir/R5/datatypes.html#uri
 _CODE_REGEX = re.compile(r"[^\s]+(?: [^\s]+)*")  # https://hl7.org/fhir/R5/datatypes.html#code
@@ -131,6 +132,13 @@ REFERENCE_MISSES = (
         "https://hl7.org/fhir/R5/datatypes.html#id: regex [A-Za-z0-9\\-\\.]{1,64}",
         ("bad-primitive",),
         lambda m: m.datatype == "id" and _is_str(m.value) and len(m.value) > 64,
+    ),
+    ReferenceMiss(
+        "an integer written with a fraction part (1.0)",
+        "https://hl7.org/fhir/R5/datatypes.html#integer: regex [0]|[-+]?[1-9][0-9]* (positiveInt, unsignedInt "
+        "likewise): 1.0 is a JSON number but not an integer's lexical form",
+        ("bad-primitive",),
+        lambda m: m.datatype in ("integer", "positiveInt", "unsignedInt") and isinstance(m.value, float),
     ),
     ReferenceMiss(
         "a primitive in the wrong JSON type (pydantic's lax mode coerces 'true', 1 and '1.5' to booleans and "

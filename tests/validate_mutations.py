@@ -393,28 +393,28 @@ def _insert(path: Path_, index: int, value: JSON) -> Edit:
 
 
 _OTHER_JSON_TYPES: dict[type, tuple[JSON, ...]] = {
-    str: (42, True, {"value": "x"}),
-    bool: ("true", 1, {"value": True}),
-    int: ("7", False, {"value": 7}),
-    float: ("1.5", True, {"value": 1.5}),
+    str: (42, True, {"value": "x"}, None),
+    bool: ("true", 1, {"value": True}, None),
+    int: ("7", False, {"value": 7}, None),
+    float: ("1.5", True, {"value": 1.5}, None),
 }
 
 # Values of the right JSON type that break the datatype (https://hl7.org/fhir/R5/datatypes.html).
 _BAD_VALUES: dict[str, tuple[JSON, ...]] = {
-    "date": ("2020-13-45", "2020/01/01", "", "20200101"),
-    "dateTime": ("2020-01-01T10:00:00", "2020-13-01", "2020-01-01T25:00:00Z", ""),
-    "instant": ("2020-01-01", "2020-01-01T10:00:00", ""),
+    "date": ("2020-13-45", "2020/01/01", "", "20200101", "2021-02-29", "2020-04-31"),
+    "dateTime": ("2020-01-01T10:00:00", "2020-13-01", "2020-01-01T25:00:00Z", "", "2021-02-29", "2021-02-29T10:00:00Z"),
+    "instant": ("2020-01-01", "2020-01-01T10:00:00", "", "2021-02-29T10:00:00Z"),
     "time": ("25:00:00", "10:00"),
     "id": ("a b", "x" * 65, "a_b", ""),
     "uri": ("a b", "", " x"),
     "url": ("a b", ""),
     "canonical": ("a b", ""),
     "code": (" active", "a  b", "", "x\ty"),
-    "string": ("",),
-    "markdown": ("",),
-    "integer": (2147483648, -2147483649, 1.5),
-    "positiveInt": (0, -1, 2147483648),
-    "unsignedInt": (-1, 2147483648),
+    "string": ("", "  "),
+    "markdown": ("", "\n"),
+    "integer": (2147483648, -2147483649, 1.5, 1.0),
+    "positiveInt": (0, -1, 2147483648, 1.0),
+    "unsignedInt": (-1, 2147483648, 1.0),
     "integer64": ("12a", "", "1.5"),
     "decimal": ("1.5", "abc"),
     "boolean": ("true", "yes"),
@@ -425,7 +425,7 @@ def _wrong_type(site: Site) -> Iterator[Candidate]:
     if site.field.many and not _is_item(site):
         return  # arrays themselves: cardinality
     if site.field.kind in ("complex", "resource"):
-        for bad in ("text", 42, True):
+        for bad in ("text", 42, True, None):
             change = f"{site.field.type_name} given as {bad!r}"
             yield Candidate("wrong-type", site.location, change, _set(site.path, bad), site.field.type_name, bad)
         return
@@ -455,9 +455,17 @@ def _unknown_element(site: Site) -> Iterator[Candidate]:
             f"{twin} twin of a complex element",
             _add(site.path[:-1], twin, {"extension": [{"url": "http://example.org/x", "valueString": "x"}]}),
         )
+    if not _is_item(site) and site.field.kind not in ("complex", "resource", "xhtml"):
+        twin = f"_{site.field.name}"  # a primitive's twin holds its id and extensions, nothing else
+        yield Candidate(
+            "unknown-element",
+            f"{_fhirpath(parent_loc, twin)}.fooBar",
+            f"unknown fooBar in the {twin} twin of a primitive",
+            _add(site.path[:-1], twin, {"fooBar": 1}),
+        )
     item_is_object = isinstance(site.value, dict) and site.field.kind in ("complex", "resource")
     if item_is_object and (_is_item(site) or not site.field.many):
-        for name in ("fooBar", "valueStringx"):
+        for name in ("fooBar", "valueStringx", "ti tle", "", "9lives"):
             yield Candidate(
                 "unknown-element",
                 _fhirpath(site.location, name),
@@ -556,6 +564,14 @@ def _null_in_array(site: Site) -> Iterator[Candidate]:
 
 
 def _empty_object(site: Site) -> Iterator[Candidate]:
+    if site.field.kind not in ("complex", "resource", "xhtml") and not _is_item(site):
+        twin = f"_{site.field.name}"
+        yield Candidate(
+            "empty-object",
+            _fhirpath(site.location.rsplit(".", 1)[0], twin),
+            f"{twin} given as {{}}",
+            _add(site.path[:-1], twin, {}),
+        )
     if site.field.kind != "complex":
         return
     if site.field.many and not _is_item(site):
