@@ -9,21 +9,24 @@ FHIRPath location of the element it changed (indices included, as ``validate`` r
 
 Categories (JSON rules: https://hl7.org/fhir/R5/json.html; datatypes: https://hl7.org/fhir/R5/datatypes.html):
 
-* ``wrong-type``: a primitive's JSON type swapped (string <-> number <-> boolean <-> object), a complex element
-  given as a string, number or boolean.
+* ``wrong-type``: a primitive's JSON type swapped (string <-> number <-> boolean <-> object, or null), a complex
+  element given as a string, number, boolean or null.
 * ``missing-required``: an element with min >= 1 removed (min from the fhir.resources field information, which
   the package generates from the official StructureDefinitions: ``element_required`` for primitives, a non-optional
   field for complex elements, ``one_of_many_required`` for a required choice).
-* ``unknown-element``: an element no definition has, at the root, inside backbone elements and inside datatypes,
-  and the ``_name`` twin of a complex element (twins exist for primitives only).
-* ``bad-primitive``: a value of the right JSON type that breaks its datatype's rules (regex, range): impossible
-  dates, a dateTime with a time but no timezone, whitespace in id/uri/code, empty strings, integers out of 32-bit
-  range, booleans and decimals as strings.
+* ``unknown-element``: an element no definition has, at the root, inside backbone elements and inside datatypes
+  (also names with a space, empty or starting with a digit), the ``_name`` twin of a complex element (twins exist
+  for primitives only), and an unknown element inside a primitive's twin.
+* ``bad-primitive``: a value that breaks its datatype's rules (regex, range, calendar): 2020-13-45, 2021-02-29, a
+  dateTime with a time but no timezone, whitespace in id/uri/code, an id of 65 characters, empty and whitespace-only
+  strings, integers out of 32-bit range or written 1.0, booleans and decimals as strings.
 * ``cardinality``: a single value where the definition says array (max ``*``), an array where it says one.
 * ``choice-type``: two ``value[x]`` types at once, or a type suffix the element does not allow.
-* ``bad-code``: a well-formed code outside the required binding of a code element.
+* ``bad-code``: a well-formed code outside the codes fhir.resources lists for a code element (its required binding;
+  the code is also added where the base leaves a root code element out, e.g. EvidenceVariable.handling).
 * ``null-in-array``: a JSON null inserted into an array (without a ``_name`` twin that would justify it).
-* ``empty-object``: ``{}`` for a complex element or inside an array of them, ``[]`` for an array.
+* ``empty-object``: ``{}`` for a complex element, inside an array of them or as a primitive's ``_name`` twin, ``[]``
+  for an array.
 
 ``mutants()`` is deterministic: the same inputs give the same corpus in the same order (``random.Random(SEED)``).
 Resources stay small (the smallest few instances of each type, and the two smallest Bundles), so both engines run
@@ -161,7 +164,7 @@ def bases() -> tuple[tuple[str, dict[str, Any]], ...]:
         if not candidates:
             raise AssertionError(f"no {rtype} in the adapter's outputs: the corpus would miss a type")
         small = [c for c in candidates if c[0] <= MAX_BASE_BYTES] or candidates[:1]
-        # Prefer distinct shapes, smallest first; then the richest small instance (more sites to mutate).
+        # The richest small instance first (the most sites to mutate), then the smallest of each other shape.
         seen: set[frozenset[str]] = set()
         picked: list[tuple[int, str, dict[str, Any]]] = []
         for c in sorted(small, key=lambda c: -len(_shape(c[2])))[:1] + small:
@@ -546,7 +549,7 @@ def _bad_code(site: Site) -> Iterator[Candidate]:
         yield Candidate(
             "bad-code",
             site.location,
-            f"{bad!r} outside the required binding of {site.field.name}",
+            f"{bad!r} outside the codes of {site.field.name}",
             _set(site.path, bad),
         )
 
