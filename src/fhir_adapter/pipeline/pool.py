@@ -19,6 +19,7 @@ drives it. See docs/architecture.md.
 
 from __future__ import annotations
 
+import gc
 import math
 import signal
 import time
@@ -34,6 +35,10 @@ from fhir_adapter.pipeline.stages import ConvertFn, ConvertOptions, run_unit, ti
 from fhir_adapter.sources import Unit
 
 CHUNK = 8  # units per chunk: few enough to keep a retry cheap, enough to keep the queues' overhead low
+# A chunk also ends once its units hold this many input bytes: a few large records (a trial with 1,000 sites) make a
+# chunk of their own, so that one worker is not left with a long chunk while the other waits at the end of the run
+# or behind the head of the window.
+CHUNK_BYTES = 256 * 1024
 SLACK_SECONDS = 2.0  # the watchdog's margin over the per-record limits (process start, queues, scheduling)
 STOP_WAIT_SECONDS = 10.0  # how long a broken pool may take to stop its other workers before they are killed
 
@@ -219,18 +224,35 @@ def _kill(executor: ProcessPoolExecutor, procs: list[BaseProcess]) -> None:
         writer.close()
 
 
+def _next_chunk(units: Iterator[Unit]) -> tuple[list[Unit], bool]:
+    """The next chunk: up to ``CHUNK`` units, fewer when they hold ``CHUNK_BYTES`` of input; and whether the input
+    ended."""
+    chunk: list[Unit] = []
+    size = 0
+    for unit in units:
+        chunk.append(unit)
+        size += len(unit.data) if unit.data is not None else 0
+        if len(chunk) >= CHUNK or size >= CHUNK_BYTES:
+            return chunk, False
+    return chunk, True
+
+
 def iter_pool(units: Iterator[Unit], options: ConvertOptions, convert: ConvertFn) -> Iterator[Outcome]:
     """Outcomes of every unit in input order, converted by ``options.workers`` processes (see the module docstring).
-    At most ``workers x 4`` chunks are in flight (``Executor.map`` would read all the input first)."""
+    At most ``workers x 4`` chunks are in flight (``Executor.map`` would read all the input first).
+
+    The objects alive now (the modules and caches ``warm_up`` loaded) are frozen out of the garbage collector
+    before the workers are forked: a worker's collections then never walk them, which would cost CPU and copy
+    every page they live on into the worker (copy-on-write). https://docs.python.org/3/library/gc.html#gc.freeze"""
     window = options.workers * 4
+    gc.freeze()
     pool = _Pool(options, convert)
     pending: deque[_Job] = deque()
     exhausted, done = False, False
     try:
         while True:
             while not exhausted and len(pending) < window:
-                chunk = [u for _, u in zip(range(CHUNK), units, strict=False)]
-                exhausted = len(chunk) < CHUNK
+                chunk, exhausted = _next_chunk(units)
                 if chunk:
                     pending.append(_Job(chunk))
             if not pending:
@@ -243,6 +265,7 @@ def iter_pool(units: Iterator[Unit], options: ConvertOptions, convert: ConvertFn
                 yield from outcomes
     finally:
         pool.close(abort=not done)
+        gc.unfreeze()
 
 
-__all__ = ["CHUNK", "SLACK_SECONDS", "iter_pool"]
+__all__ = ["CHUNK", "CHUNK_BYTES", "SLACK_SECONDS", "iter_pool"]

@@ -38,6 +38,7 @@ from fhir_adapter.errors import LimitExceeded, SourceError
 from fhir_adapter.limits import DEFAULT_LIMITS, Limits
 from fhir_adapter.sources import lines
 from fhir_adapter.sources.guards import check_json_depth, deep_items, json_depth, over, size_text
+from fhir_adapter.sources.zip_directory import StreamedZip
 
 # Files picked up when a folder is given; a file named explicitly is read whatever its name.
 FOLDER_SUFFIXES = frozenset({".json", ".txt", ".xml", ".zip", ".ndjson", ".jsonl"})
@@ -75,9 +76,8 @@ def input_files(paths: Iterable[str | Path]) -> Iterator[Path]:
 def _folder_entries(folder: Path) -> Iterator[tuple[Path, str | None]]:
     """``(file, None)`` for each file of a folder to read, ``(entry, why)`` for one that is reported instead."""
     root = folder.resolve()
-    for f in sorted(folder.rglob("*")):
-        rel = f.relative_to(folder)
-        if any(part.startswith(".") for part in rel.parts) or f.suffix.lower() not in FOLDER_SUFFIXES:
+    for f in _walk(folder):
+        if f.suffix.lower() not in FOLDER_SUFFIXES:
             continue
         try:
             if f.is_symlink():
@@ -92,6 +92,31 @@ def _folder_entries(folder: Path) -> Iterator[tuple[Path, str | None]]:
         if stat.S_ISDIR(mode):
             continue
         yield (f, None) if stat.S_ISREG(mode) else (f, "not a regular file (FIFO, socket or device), skipped")
+
+
+def _walk(folder: Path) -> Iterator[Path]:
+    """The entries under a folder that are not folders themselves, hidden ones (and all under hidden folders) left
+    out, in the order of ``sorted(folder.rglob("*"))``: depth first, each folder's entries sorted by name, a folder's
+    entries where its name sorts. Only the names of the folders being walked are held, never the whole tree's paths
+    (100,000 files: about 30 MB as ``Path`` objects). Links to folders are given (and reported), not followed; an
+    unreadable folder gives nothing, as with ``rglob``."""
+    try:
+        with os.scandir(folder) as entries:
+            names = sorted((e.name, _is_real_dir(e)) for e in entries if not e.name.startswith("."))
+    except PermissionError:
+        return
+    for name, is_dir in names:
+        if is_dir:
+            yield from _walk(folder / name)
+        else:
+            yield folder / name
+
+
+def _is_real_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir() and not entry.is_symlink()
+    except OSError:
+        return False
 
 
 def iter_units(paths: Iterable[str | Path], limits: Limits = DEFAULT_LIMITS) -> Iterator[Unit]:
@@ -255,13 +280,13 @@ def _zip_units(path: Path, limits: Limits) -> Iterator[Unit]:
     """Every member of an archive that is not a folder gives units or an error unit; one member's error does not
     stop the others (an archive over its inflation cap reports the members left as not read)."""
     try:
-        archive = zipfile.ZipFile(path)
+        archive = StreamedZip(path)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as e:
         yield Unit(str(path), error=SourceError(f"not a readable ZIP archive: {e}", path=str(path)))
         return
     state = _Archive.of(path, limits)
     with archive:
-        for info in archive.infolist():
+        for info in archive.members():
             if info.is_dir():
                 continue
             name = f"{path}!{info.filename}"
