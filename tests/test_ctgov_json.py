@@ -154,3 +154,82 @@ def test_search_page_and_list_give_every_study_with_its_index() -> None:
     assert records[1].error is not None and "NCT id" in records[1].error.message
     listed = list(read_bytes(json.dumps([study(), study()]).encode(), "list.json"))
     assert [r.trial is not None for r in listed] == [True, True]
+
+
+# -- the fast paths of reading (issue 14): same answers as the plain walks they replace ---------------------------
+
+
+def test_results_list_over_the_limit_is_named_and_a_large_object_is_not_refused() -> None:
+    from fhir_adapter.errors import LimitExceeded
+    from fhir_adapter.limits import Limits
+
+    limits = Limits(max_list_items=3)
+    doc = study()
+    doc["resultsSection"] = {"outcomeMeasuresModule": {"outcomeMeasures": [{"classes": [{"a": 1}] * 4}]}}
+    with pytest.raises(LimitExceeded) as e:
+        read_study(doc, Source("ctgov-json", "t.json"), limits=limits)
+    assert e.value.field == "resultsSection.outcomeMeasuresModule.outcomeMeasures[0].classes"
+    doc["resultsSection"] = {"baselineCharacteristicsModule": {f"k{i}": [1, 2, 3] for i in range(10)}}
+    t = read_study(doc, Source("ctgov-json", "t.json"), limits=limits)  # an object of 10 members is no list
+    assert t.results is not None and '"k9":[1,2,3]' in t.results
+
+
+def test_may_hold_long_list_never_misses_a_list_over_the_limit() -> None:
+    import random
+
+    import orjson
+
+    from fhir_adapter.sources.guards import may_hold_long_list
+
+    rng = random.Random(14)
+    texts = ["a", "a,b", "[", "]{,}", '"', "\\", '\\"', "x\\\\", ",,,", ""]
+
+    def value(depth: int) -> Any:
+        r = rng.random()
+        if depth == 0 or r < 0.25:
+            return rng.choice([1, None, True, rng.choice(texts)])
+        if r < 0.6:
+            return [value(depth - 1) for _ in range(rng.choice([0, 1, 2, 3, 5, 8]))]
+        return {f"{rng.choice(texts)}{i}": value(depth - 1) for i in range(rng.choice([0, 1, 2, 4, 9]))}
+
+    def longest(v: Any) -> int:
+        if isinstance(v, list):
+            return max([len(v)] + [longest(x) for x in v])
+        if isinstance(v, dict):
+            return max([0] + [longest(x) for x in v.values()])
+        return 0
+
+    for _ in range(3000):
+        v, limit = value(rng.randint(1, 6)), rng.randint(1, 9)
+        if longest(v) > limit:
+            assert may_hold_long_list(orjson.dumps(v), limit)
+    assert not may_hold_long_list(orjson.dumps({"a": [[1]] * 50, "b": "x," * 100}), 50)
+
+
+def test_json_depth_of_deep_unbalanced_and_string_heavy_input() -> None:
+    from itertools import accumulate
+
+    from fhir_adapter.sources.guards import json_depth
+
+    def summed(data: bytes) -> int:  # the definition: brackets outside strings summed, +1 open, -1 close
+        plain = data.replace(b"\\\\", b"").replace(b'\\"', b"")
+        outside = [c for c in b"".join(plain.split(b'"')[::2]) if c in b"[]{}"]
+        return max([0, *accumulate(1 if c in b"[{" else -1 for c in outside)])
+
+    for data in (
+        b"[" * 300 + b"]" * 300,  # deeper than the peeling passes
+        b"]]]]{{{{",
+        b'{"a": "[[{", "b": [[], {"c": "]]\\"[["}], "d": "\\\\"}',
+        b'["a[", "b]", ["{"], "" , "x"]',
+        b'{"a": [1, [2, [3, {"b": "}}}"}]]]}',
+        b'["unterminated [',
+    ):
+        assert json_depth(data) == summed(data), data
+
+
+def test_unmapped_report_ignores_below_an_ignored_path_even_through_dotted_keys() -> None:
+    doc = study()
+    doc["derivedSection"] = {"miscInfoModule.extra": "x", "other.module": {"k": "v"}}
+    t = read(doc)
+    assert "derivedSection.miscInfoModule.extra" not in t.unmapped
+    assert t.unmapped["derivedSection.other.module"] == '{"k":"v"}'

@@ -44,7 +44,7 @@ from fhir_adapter.sources.fields import (
     phases_or_given,
     record_error,
 )
-from fhir_adapter.sources.guards import check_items, check_nct_id, check_text_items, read_age
+from fhir_adapter.sources.guards import check_items, check_nct_id, check_text_items, may_hold_long_list, read_age
 from fhir_adapter.sources.mesh import canonical_mesh_ui
 from fhir_adapter.sources.oversight import read_json_oversight
 
@@ -153,7 +153,7 @@ def _kept_sections(r: JsonReader, t: Trial) -> None:
         if not section:
             continue
         kept = orjson.dumps(section)
-        if kept.count(b",") >= r.limits.max_list_items:  # a list of n items has n - 1 commas: else none is over
+        if may_hold_long_list(kept, r.limits.max_list_items):
             _check_lists(section, key, r)
         setattr(t, attr, kept.decode())
         r.issues.append(

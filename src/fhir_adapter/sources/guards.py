@@ -61,7 +61,11 @@ def size_text(n: int) -> str:
 
 _ESCAPED_BACKSLASH = b"\\\\"
 _ESCAPED_QUOTE = b'\\"'
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_NOT_MARKS = bytes(b for b in range(256) if b not in b'[]{}"')
+_SQUARE = bytes.maketrans(b"{}", b"[]")
+_NOT_LIST_MARKS = bytes(b for b in range(256) if b not in b'[]{}",')
+_INNERMOST = re.compile(rb"\[,*\]")  # a container holding no container (its items' commas only)
+_PEEL_PASSES = 128  # passes at most (each one linear): deeper documents are summed bracket by bracket
 # +1 for an opening bracket, -1 for a closing one (indexed by byte value; only brackets are left when used).
 _STEP = tuple(1 if b in b"[{" else -1 if b in b"]}" else 0 for b in range(256))
 
@@ -75,10 +79,28 @@ def json_depth(data: bytes) -> int:
     if data.count(b"[") + data.count(b"{") <= 1:
         return data.count(b"[") + data.count(b"{")
     plain = data.replace(_ESCAPED_BACKSLASH, b"").replace(_ESCAPED_QUOTE, b"")
-    outside = b"".join(plain.split(b'"')[::2]).translate(None, _NOT_BRACKETS)
+    # only brackets and quotes are kept; two adjacent quotes (a string without brackets, or the end of one and the
+    # start of the next) go together, which keeps every bracket on its side of the strings: few pieces to split
+    marks = plain.translate(None, _NOT_MARKS).replace(b'""', b"")
+    outside = b"".join(marks.split(b'"')[::2]) if b'"' in marks else marks
     if not outside:
         return 0
-    return max(0, max(accumulate(map(_STEP.__getitem__, outside))))
+    return _peeled_depth(outside) or max(0, max(accumulate(map(_STEP.__getitem__, outside))))
+
+
+def _peeled_depth(brackets: bytes) -> int:
+    """The depth of balanced brackets as the number of passes that remove every innermost pair (``[]``, ``{}``, or
+    mismatched: every opening bracket counts +1 and every closing one -1, as in ``json_depth``); 0 when they are
+    not balanced or nest deeper than ``_PEEL_PASSES`` (the caller then sums them one by one)."""
+    rest = brackets.translate(_SQUARE)
+    for passes in range(1, _PEEL_PASSES + 1):
+        peeled = rest.replace(b"[]", b"")
+        if not peeled:
+            return passes
+        if len(peeled) == len(rest):
+            return 0
+        rest = peeled
+    return 0
 
 
 def check_json_depth(data: bytes, max_depth: int, path: str, index: int | None) -> None:
@@ -88,6 +110,30 @@ def check_json_depth(data: bytes, max_depth: int, path: str, index: int | None) 
         raise LimitExceeded(
             over("JSON nesting", f"{depth} levels deep", "max_json_depth", max_depth), path=path, index=index
         )
+
+
+def may_hold_long_list(data: bytes, max_items: int) -> bool:
+    """False when no JSON list in ``data`` (valid JSON, as orjson writes it) can have more than ``max_items`` items;
+    True when one may (the caller then counts them). A list of n items holds n - 1 commas: with string contents
+    removed, containers whose items are all scalars are peeled off one level per pass, and a list over the limit
+    shows, at the latest when it is innermost, as a run of ``max_items`` commas. A large object (or more passes
+    than ``_PEEL_PASSES``) may answer True: never False for a list over the limit."""
+    if data.count(b",") < max_items:
+        return False
+    plain = data.replace(_ESCAPED_BACKSLASH, b"").replace(_ESCAPED_QUOTE, b"")
+    marks = plain.translate(_SQUARE, _NOT_LIST_MARKS).replace(b'""', b"")
+    skeleton = b"".join(marks.split(b'"')[::2]) if b'"' in marks else marks
+    run = b"," * max_items
+    for _ in range(_PEEL_PASSES):
+        if run in skeleton:
+            return True
+        peeled = _INNERMOST.sub(b"", skeleton)
+        if not peeled:
+            return False
+        if len(peeled) == len(skeleton):
+            return True  # not balanced: undecided
+        skeleton = peeled
+    return True
 
 
 # Structural bytes of JSON, and the key that names a list of studies (v2 search page, v1 FullStudiesResponse).
@@ -268,6 +314,7 @@ __all__ = [
     "check_xml_counts",
     "deep_items",
     "json_depth",
+    "may_hold_long_list",
     "over",
     "parse_count",
     "read_age",
