@@ -86,6 +86,22 @@ CRAFTED: dict[str, list[dict[str, Any]]] = {
         {"low": {"value": 1, "unit": "g"}, "high": {"value": 500, "unit": "mg"}},
         {"low": {"value": 1}, "high": {"value": 2, "unit": "a"}},
     ],
+    "Duration": [
+        {},
+        {"value": 1, "code": "d", "system": "http://unitsofmeasure.org"},
+        {"value": 1, "code": "d", "system": "http://x"},
+        {"code": "d", "system": "http://unitsofmeasure.org"},
+        {"value": 1, "code": "d"},
+        {"code": "d"},
+        {"value": 1, "unit": "day"},
+    ],
+    "Timing": [
+        {},
+        {"period": 1, "periodUnit": "d"},
+        {"period": 0, "periodUnit": "d", "duration": 2.5, "durationUnit": "h"},
+        {"period": -1, "periodUnit": "d"},
+        {"duration": -0.5, "durationUnit": "h"},
+    ],
     "Organization": [
         {"resourceType": "Organization"},
         {"resourceType": "Organization", "name": "x"},
@@ -101,6 +117,8 @@ SELECT: dict[str, Any] = {
     "Period": lambda d: "start" in d or "end" in d,
     "Range": lambda d: "low" in d or "high" in d,
     "EvidenceVariable.characteristic": lambda d: "linkId" in d and "description" in d,
+    "Duration": lambda d: "code" in d and "value" in d and "resourceType" not in d,
+    "Timing.repeat": lambda d: "period" in d or "duration" in d,
 }
 
 
@@ -153,7 +171,18 @@ def _samples(fp_path: str) -> list[dict[str, Any]]:
 
 def _cases() -> list[tuple[str, str, profile.Constraint]]:
     cases = []
-    for type_name in ("Reference", "Extension", "Period", "Range", "Organization", "Bundle", "EvidenceVariable"):
+    types = (
+        "Reference",
+        "Extension",
+        "Period",
+        "Range",
+        "Organization",
+        "Bundle",
+        "EvidenceVariable",
+        "Duration",
+        "Timing",
+    )
+    for type_name in types:
         for fp_path, c in _constraints(type_name):
             if native_check(c.key, c.expression) is not None:
                 cases.append((fp_path, c.key, c))

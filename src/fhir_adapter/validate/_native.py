@@ -159,7 +159,35 @@ def _org_1(node: Node) -> bool | None:
     return len(identifiers) + _has(node, "name") > 0
 
 
+def _non_negative(name: str) -> Callable[[Node], bool | None]:
+    # "<name>.exists() implies <name> >= 0" for a decimal element: a JSON number decides it.
+    def check(node: Node) -> bool | None:
+        value = node.get(name)
+        if value is None:
+            return True
+        return value >= 0 if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+    return check
+
+
+UCUM = "http://unitsofmeasure.org"
+
+
+def _drt_1(node: Node) -> bool | None:
+    # code.exists() implies ((system = %ucum) and value.exists()); an absent system makes the "and" empty, not
+    # false, so only a string system is decided here.
+    if node.get("code") is None:
+        return True
+    system = node.get("system")
+    if not isinstance(system, str):
+        return None
+    return system == UCUM and _has(node, "value")
+
+
 NATIVE: dict[str, tuple[str, Callable[[Node], bool | None]]] = {
+    "tim-4": ("duration.exists() implies duration >= 0", _non_negative("duration")),
+    "tim-5": ("period.exists() implies period >= 0", _non_negative("period")),
+    "drt-1": ("code.exists() implies ((system = %ucum) and value.exists())", _drt_1),
     "per-1": ("start.hasValue().not() or end.hasValue().not() or (start.lowBoundary() <= end.highBoundary())", _per_1),
     "rng-2": (
         "low.value.empty() or high.value.empty() or low.lowBoundary().comparable(high.highBoundary()).not() or "

@@ -11,12 +11,14 @@ written here as module-level constants so ``tests/test_regex_linear.py`` proves 
 in form only: base64Binary's ``(?:[A-Za-z0-9+/]{4})*...`` is the alphabet then at most two ``=`` with a length
 that is a multiple of 4, and oid's repeated groups are checked arc by arc. decimal's official regex cannot match
 a JSON number's text as published (``{1,9}}``: a stray brace) and is not used: a JSON number is a decimal.
-Strings must also not be empty or whitespace only (ele-1), as the bundle layer requires of every string, and a
-dateTime with a time must have a timezone offset (a SHALL of the datatype's definition that its regex leaves out).
+Strings must also not be empty or whitespace only (ele-1), as the bundle layer requires of every string; dates must
+be days of the calendar and a dateTime with a time must have a timezone offset (SHALLs of the datatypes' definitions
+that their regexes leave out).
 """
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Callable
 from typing import Any
@@ -129,16 +131,34 @@ def _integer64_text(value: Any) -> str | None:
     return problem
 
 
-_date_time_text = _string_check("dateTime")
+def _impossible_day(value: str) -> bool:
+    """True for a day the month does not have (2021-02-29, 2020-04-31); ``value`` matched a date regex."""
+    if len(value) < 10 or value[8:10] <= "28":
+        return False
+    try:
+        datetime.date(int(value[:4]), int(value[5:7]), int(value[8:10]))
+    except ValueError:
+        return True
+    return False
 
 
-def _date_time(value: Any) -> str | None:
-    # https://hl7.org/fhir/R5/datatypes.html#dateTime: "If hours and minutes are specified, a timezone offset SHALL
-    # be populated" (the regex alone allows a time without one, and a bare + or -).
-    problem = _date_time_text(value)
-    if problem is None and "T" in value and not (value[-1] == "Z" or value[-6:-5] in ("+", "-")):
-        return f"not a valid dateTime (a time needs a timezone offset): {short(value)}"
-    return problem
+def _calendar_check(tcode: str) -> Check:
+    text = _string_check(tcode)
+
+    def check(value: Any) -> str | None:
+        # https://hl7.org/fhir/R5/datatypes.html#date: dates SHALL be valid dates (the regex allows 02-31);
+        # #dateTime: "If hours and minutes are specified, a timezone offset SHALL be populated" (the regex alone
+        # allows a time without one, and a bare + or -).
+        problem = text(value)
+        if problem is not None:
+            return problem
+        if _impossible_day(value):
+            return f"not a valid {tcode} (no such day): {short(value)}"
+        if tcode == "dateTime" and "T" in value and not (value[-1] == "Z" or value[-6:-5] in ("+", "-")):
+            return f"not a valid dateTime (a time needs a timezone offset): {short(value)}"
+        return None
+
+    return check
 
 
 def checker(tcode: str) -> Check:
@@ -151,7 +171,9 @@ def checker(tcode: str) -> Check:
         return _integer_check(tcode)
     special: dict[str, Check] = {
         "base64Binary": _base64_binary,
-        "dateTime": _date_time,
+        "date": _calendar_check("date"),
+        "dateTime": _calendar_check("dateTime"),
+        "instant": _calendar_check("instant"),
         "oid": _oid,
         "integer64": _integer64_text,
     }

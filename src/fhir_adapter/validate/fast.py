@@ -55,6 +55,11 @@ class Shape:
     required: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)  # (where to report, keys)
     choices: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)  # ("value[x]", keys): at most one
     resource: bool = False
+    # Shortcuts of ``required`` and ``choices`` for the common case: every required non-choice key, and every key
+    # of a choice element (more than one of them present needs a closer look).
+    must: frozenset[str] = frozenset()
+    choice_keys: frozenset[str] = frozenset()
+    required_choice: bool = False
 
 
 @cache
@@ -121,6 +126,10 @@ def shape_of(type_name: str) -> Shape | None:
     for el in elements[1:]:
         parent_path, _, name = el["path"].rpartition(".")
         _add(shapes[parent_path], el, name, shapes)
+    for shape in shapes.values():
+        shape.must = frozenset(name for name, _ in shape.required if not name.endswith("[x]"))
+        shape.choice_keys = frozenset(k for _, keys in shape.choices for k in keys)
+        shape.required_choice = any(name.endswith("[x]") for name, _ in shape.required)
     return root
 
 
@@ -180,14 +189,19 @@ class _Walker:
                     self.error(child(location, key), problem, "value")
             else:
                 self.value(slot, node, key, value, location)
+        if not node.keys() >= shape.must or shape.required_choice:
+            self.required(shape, node, location)
+        if shape.choice_keys and len(shape.choice_keys & node.keys()) > 1:
+            for name, keys in shape.choices:
+                if sum(k in node for k in keys) > 1:
+                    found = ", ".join(k for k in keys if k in node)
+                    self.error(location, f"at most one of {name} is allowed, got {found}")
+
+    def required(self, shape: Shape, node: dict[str, Any], location: str) -> None:
         for name, keys in shape.required:
             if not any(k in node for k in keys):
                 where = location if name.endswith("[x]") else child(location, name)
                 self.error(where, f"required element {name} is missing", "required")
-        for name, keys in shape.choices:
-            if sum(k in node for k in keys) > 1:
-                found = ", ".join(k for k in keys if k in node)
-                self.error(location, f"at most one of {name} is allowed, got {found}")
 
     def value(self, slot: Slot, node: dict[str, Any], key: str, value: Any, location: str) -> None:
         """The value of element ``key`` of ``node``, unless it is one primitive (checked inline by ``node``)."""

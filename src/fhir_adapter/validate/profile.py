@@ -196,6 +196,9 @@ class Element:
     content_reference: str | None
     fp_path: str = ""  # the path fhirpathpy's model knows this node by (for choice types, ofType, is)
     children: dict[str, tuple[Element, str]] = field(default_factory=dict)
+    # the children this layer can have anything to check in: not the primitives without a required binding (a
+    # JSON primitive carries no constraint here and the bindings of other primitives are not checked)
+    active: dict[str, tuple[Element, str]] = field(default_factory=dict)
     inline: bool = False  # has its own child elements in this StructureDefinition (BackboneElement, Element)
     own_constraints: dict[str, tuple[Constraint, ...]] = field(default_factory=dict)  # by datatype, see _Walker
 
@@ -277,9 +280,15 @@ def type_def(name: str) -> TypeDef | None:
             if target is not None:
                 el.children, el.inline, el.fp_path = target.children, True, target.path
                 el.constraints = el.constraints + target.constraints
+    for el in by_path.values():
+        el.active = {k: (c, t) for k, (c, t) in el.children.items() if not _inert(c, t)}
     root = by_path[sd["elements"][0]["path"]]
     root.fp_path = sd["type"]
     return TypeDef(name, sd["kind"], root)
+
+
+def _inert(el: Element, tcode: str) -> bool:
+    return tcode[:1].islower() and not (el.binding is not None and tcode in _CODED)
 
 
 @cache
@@ -306,7 +315,7 @@ class _Walker:
         node = _node(resource, rtype)
         ctx = {"resource": node, "rootResource": node if root is None else _node(root, root["resourceType"])}
         self.constraints(td.root, resource, location, ctx)
-        self.children(td.root.children, resource, location, ctx, resource if root is None else root)
+        self.children(td.root.active, resource, location, ctx, resource if root is None else root)
 
     def children(
         self,
@@ -336,7 +345,7 @@ class _Walker:
             return
         if el.inline:
             self.constraints(el, item, location, ctx)
-            self.children(el.children, item, location, ctx, root)
+            self.children(el.active, item, location, ctx, root)
             return
         if tcode == "Resource" or tcode == "DomainResource":
             # Bundle.entry.resource is a resource of its own; contained resources live in their container.
@@ -354,7 +363,7 @@ class _Walker:
                 own = el.own_constraints[td.name] = tuple(c for c in el.constraints if c.key not in keys)
             self.constraints(el, item, location, ctx, own)
         self.constraints(td.root, item, location, ctx)
-        self.children(td.root.children, item, location, ctx, root)
+        self.children(td.root.active, item, location, ctx, root)
 
     def constraints(
         self,
