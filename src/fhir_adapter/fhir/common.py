@@ -149,8 +149,9 @@ def pruned(node: JSON) -> JSON:
 
 def pruned_at(node: JSON, fresh: Iterable[str]) -> JSON:
     """``pruned(node)`` for an element whose values are pruned already except those under the keys ``fresh``: only
-    those are walked; every top-level value is still dropped when empty. For the R4 conversion, which copies most of
-    a pruned R5 resource (``to_r4``'s input) and builds a few elements anew: pruning the copies again was wasted."""
+    those are walked; every top-level value is still dropped when empty. For elements made mostly of parts known to be
+    pruned (the R4 conversion copies most of a pruned R5 resource, ``to_r4``'s input; a Provenance's ``target`` is
+    one fullUrl reference per resource): pruning those again was wasted."""
     walk = frozenset(fresh)
     out: JSON = {}
     for k, v in node.items():

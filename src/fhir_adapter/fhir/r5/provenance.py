@@ -29,7 +29,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from fhir_adapter import terminology
-from fhir_adapter.fhir.common import JSON, pruned
+from fhir_adapter.fhir.common import JSON, pruned_at
 from fhir_adapter.fhir.ids import full_url, resource_id
 from fhir_adapter.model import Trial
 
@@ -110,12 +110,16 @@ def _has_atoms(resource: JSON) -> bool:
 
 def _derived(resources: dict[str, JSON]) -> str:
     """The activity's text: what of the bundle was derived from free text rather than copied from fields."""
+    atoms = regimens = schedule = False
+    for r in resources.values():  # one pass: a site-heavy bundle has hundreds of resources
+        rtype = r.get("resourceType")
+        atoms = atoms or (rtype == "EvidenceVariable" and _has_atoms(r))
+        regimens = regimens or rtype == "ActivityDefinition"
+        schedule = schedule or r.get("name") == "ScheduleOfActivities"
     found = {
-        "computable eligibility criteria": any(
-            r.get("resourceType") == "EvidenceVariable" and _has_atoms(r) for r in resources.values()
-        ),
-        "treatment regimens": any(r.get("resourceType") == "ActivityDefinition" for r in resources.values()),
-        "the schedule of assessments": any(r.get("name") == "ScheduleOfActivities" for r in resources.values()),
+        "computable eligibility criteria": atoms,
+        "treatment regimens": regimens,
+        "the schedule of assessments": schedule,
     }
     derived = [what for what, present in found.items() if present]
     said = f"; {', '.join(derived)} derived from its free text (the verbatim text kept beside)" if derived else ""
@@ -134,4 +138,5 @@ def to_provenance(t: Trial, resources: dict[str, JSON], recorded: datetime | Non
         "agent": [{"type": _concept(ASSEMBLER, "assembler"), "who": {"display": f"{AGENT} {version()}"}}],
         "entity": [{"role": "source", "what": _source(t, t.nct_id)}],
     }
-    return provenance_url(t.nct_id), pruned(prov)
+    # ``target`` (one reference per resource, fullUrls: never empty) needs no pruning; the rest is walked
+    return provenance_url(t.nct_id), pruned_at(prov, ("activity", "agent", "entity"))
