@@ -54,19 +54,27 @@ def _empty(value: Any, location: str, issues: list[Issue]) -> None:
 
 def _references(value: Any, location: str) -> Iterator[tuple[str, str]]:
     """(reference, location of it) for every Reference.reference in ``value``, however deep."""
-    if isinstance(value, dict):
-        ref = value.get("reference")
-        # Expression.reference is a uri, not a Reference: it comes with expression/language.
-        if isinstance(ref, str) and "expression" not in value and "language" not in value:
-            yield ref, child(location, "reference")
-        for key, item in value.items():
-            if key == "contained":
-                continue  # contained resources are walked with their own container below
-            if isinstance(item, list):
-                for i, sub in enumerate(item):
-                    yield from _references(sub, child(location, key, i))
-            elif isinstance(item, dict):
-                yield from _references(item, child(location, key))
+    if not isinstance(value, dict):
+        return
+    for ref, path in _reference_paths(value, ()):
+        yield ref, location + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
+
+
+def _reference_paths(value: dict[str, Any], path: tuple[str | int, ...]) -> Iterator[tuple[str, tuple[str | int, ...]]]:
+    # The path is a tuple of keys and indices, made into a location string only for a reference found.
+    ref = value.get("reference")
+    # Expression.reference is a uri, not a Reference: it comes with expression/language.
+    if isinstance(ref, str) and "expression" not in value and "language" not in value:
+        yield ref, (*path, "reference")
+    for key, item in value.items():
+        if key == "contained":
+            continue  # contained resources are walked with their own container below
+        if isinstance(item, list):
+            for i, sub in enumerate(item):
+                if isinstance(sub, dict):
+                    yield from _reference_paths(sub, (*path, key, i))
+        elif isinstance(item, dict):
+            yield from _reference_paths(item, (*path, key))
 
 
 class _Seen:

@@ -182,7 +182,7 @@ class _Walker:
             slot = children.get(key)
             if slot is None:
                 self.other(shape, node, key, value, location)
-            elif slot.kind == PRIMITIVE and not slot.many and value is not None and type(value) is not list:
+            elif slot.kind == PRIMITIVE and not slot.many and value is not None and not isinstance(value, list):
                 assert slot.check is not None
                 problem = slot.check(value)
                 if problem is not None:
@@ -207,7 +207,7 @@ class _Walker:
         """The value of element ``key`` of ``node``, unless it is one primitive (checked inline by ``node``)."""
         if value is None:
             self.error(child(location, key), _NULL, "value")
-        elif type(value) is list:
+        elif isinstance(value, list):
             if not slot.many:
                 self.error(child(location, key), "max cardinality 1: expected one value, got an array")
             elif not value:
@@ -240,7 +240,7 @@ class _Walker:
 
     def item(self, slot: Slot, value: Any, location: str) -> None:
         """A complex datatype value or a nested resource at ``location``."""
-        if type(value) is not dict:
+        if not isinstance(value, dict):
             what = "a resource" if slot.kind == RESOURCE else f"a JSON object ({slot.tcode})"
             self.error(location, f"expected {what}, got {short(value)}")
         elif slot.kind == RESOURCE:
@@ -263,7 +263,7 @@ class _Walker:
         part = Slot(slot.many, COMPLEX, "Element", shape=_element_shape())
         if value is None:
             self.error(child(location, key), _NULL, "value")
-        elif type(value) is list and slot.many:
+        elif isinstance(value, list) and slot.many:
             if not value:
                 self.error(child(location, key), f"empty array {_ELE1}", "value")
             for i, item in enumerate(value):
@@ -271,7 +271,7 @@ class _Walker:
                     self.item(part, item, f"{location}.{key}[{i}]")
                 elif key[1:] not in node:
                     self.error(child(location, key, i), _NULL, "value")
-        elif type(value) is list or slot.many:
+        elif isinstance(value, list) or slot.many:
             self.error(child(location, key), f"expected {'an array' if slot.many else 'one value'} for {key}")
         else:
             self.item(part, value, child(location, key))

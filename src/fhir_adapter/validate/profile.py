@@ -382,17 +382,16 @@ class _Walker:
                 continue
             if c.pass_if_absent and any(k not in item for k in c.pass_if_absent):
                 continue
-            if c.guard is not None:
+            # a native fast path decides exactly as the expression would, so it goes before the guard
+            decided = c.native(item) if c.native is not None else None
+            if decided is None and c.guard is not None:
                 if keys is None:
                     keys = [k.lstrip("_") for k in item]
-                if not any(k.startswith(g) for g in c.guard for k in keys):
-                    passes = c.empty_result.get(el.fp_path)
-                    if passes is None:
-                        passes = c.empty_result[el.fp_path] = self.evaluate(c, {}, el.fp_path, ctx, location)
-                    if not passes:
-                        self.fail(c, location or el.path)
-                    continue
-            decided = c.native(item) if c.native is not None else None
+                guard = c.guard
+                if not any(k.startswith(guard) for k in keys):  # the names a choice type's keys start with
+                    decided = c.empty_result.get(el.fp_path)
+                    if decided is None:
+                        decided = c.empty_result[el.fp_path] = self.evaluate(c, {}, el.fp_path, ctx, location)
             if decided is None:
                 decided = self.evaluate(c, item, el.fp_path, ctx, location)
             if not decided:
