@@ -187,9 +187,10 @@ class Context:
     def add(self, resource_type: str, key: str, body: JSON) -> JSON:
         """Add a resource (first one wins for a key) and return a reference to it."""
         rid = resource_id(self.nct_id, resource_type, key)
-        if full_url(rid) not in self.resources:
-            self.resources[full_url(rid)] = prune({"resourceType": resource_type, "id": rid, **body})
-        return {"reference": full_url(rid)}
+        url = full_url(rid)
+        if url not in self.resources:
+            self.resources[url] = prune({"resourceType": resource_type, "id": rid, **body})
+        return {"reference": url}
 
     def canonical(self, resource_type: str, key: str) -> str:
         """The canonical ``url`` of a definitional resource (EvidenceVariable, PlanDefinition).

@@ -17,7 +17,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 
 from fhir_adapter import terminology
 from fhir_adapter.fhir.common import JSON, Context, Resolver, coded, extension, get_extension, text_cc, token_of
@@ -48,6 +48,7 @@ def _countries() -> _Countries:
     return _Countries(codes, {c["code"]: c["display"] for c in table["countries"]})
 
 
+@lru_cache(maxsize=1024)  # asked for every site (address and region); the registry names a few hundred countries
 def iso_country(country: str | None) -> str | None:
     """The ISO 3166-1 alpha-2 code of a country as ct.gov names it, None if the table has none."""
     return _countries().codes.get(" ".join(country.split()).casefold()) if country else None
