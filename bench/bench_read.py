@@ -82,6 +82,8 @@ def _median_seconds(run: Callable[[], object], repeat: int) -> float:
 def _row(name: str, units: list[Unit], repeat: int) -> str:
     trials = _read_all(units)  # warm-up (tables, caches) and the counts
     records, sites = len(trials), sum(len(t.sites) for t in trials)
+    if not records:
+        return f"{name:<10} no records under {DATA}"
     read = _median_seconds(lambda: _read_all(units), repeat)
     with _without_regimens():
         reader = _median_seconds(lambda: _read_all(units), repeat)
