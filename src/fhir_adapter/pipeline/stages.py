@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType, TracebackType
+from typing import Any
 
 import orjson
 
@@ -73,8 +74,7 @@ def convert_unit(unit: Unit, options: ConvertOptions) -> list[Outcome]:
 
 def convert_record(record: Record, options: ConvertOptions) -> Outcome:
     """The outcome of one record read from a unit: mapped, validated and serialised, or failed at one stage."""
-    from fhir_adapter.bundle import to_bundle
-    from fhir_adapter.validate import validate
+    from fhir_adapter.bundle import to_bundle  # the mappers load with the first record, not with the CLI
 
     src = record.source
     if record.error is not None:
@@ -94,7 +94,7 @@ def convert_record(record: Record, options: ConvertOptions) -> Outcome:
     except Exception as e:  # a mapper bug must not stop the batch; report it with the record
         return Outcome(src.path, src.index, nct, False, "map", [internal_message("mapping", e)])
     try:
-        errors = [str(i) for i in validate(bundle, options.fhir_version) if i.is_error] if options.validate else []
+        errors = _validation_errors(bundle, options.fhir_version) if options.validate else []
     except LimitExceeded:
         raise
     except Exception as e:
@@ -122,6 +122,13 @@ def convert_record(record: Record, options: ConvertOptions) -> Outcome:
     except Exception as e:  # orjson refuses a value (an integer beyond 64 bits, a non-string key ...)
         return Outcome(src.path, src.index, nct, False, "serialise", [f"cannot serialise the bundle: {e}"])
     return out
+
+
+def _validation_errors(bundle: dict[str, Any], release: FhirRelease) -> list[str]:
+    """The errors ``fhir_adapter.validate`` finds in a bundle (imported here: ``--no-validate`` never loads it)."""
+    from fhir_adapter.validate import validate
+
+    return [str(i) for i in validate(bundle, release) if i.is_error]
 
 
 # A list index in a field's path (``armGroups[3]``) and an NCT id in a message: what varies between the records of

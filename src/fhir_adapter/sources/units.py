@@ -102,14 +102,19 @@ def _walk(folder: Path) -> Iterator[Path]:
     unreadable folder gives nothing, as with ``rglob``."""
     try:
         with os.scandir(folder) as entries:
-            names = sorted((e.name, _is_real_dir(e)) for e in entries if not e.name.startswith("."))
+            named = sorted((e.name, _is_real_dir(e)) for e in entries if not e.name.startswith("."))
     except PermissionError:
         return
-    for name, is_dir in names:
-        if is_dir:
-            yield from _walk(folder / name)
-        else:
-            yield folder / name
+    # Held while the folder is walked: its names as one string (a name never holds NUL), not a list of them
+    # (100,000 names: 2 MB instead of 13).
+    names, folders = "\0".join(name for name, _ in named), {name for name, is_dir in named if is_dir}
+    start = 0 if named else len(names) + 1
+    del named
+    while start <= len(names):
+        end = names.find("\0", start)
+        end = len(names) if end < 0 else end
+        name, start = names[start:end], end + 1
+        yield from _walk(folder / name) if name in folders else (folder / name,)
 
 
 def _is_real_dir(entry: os.DirEntry[str]) -> bool:
