@@ -2,7 +2,7 @@
 on 1 or more concurrent connections, each setting checked for correctness.
 
     python bench/push.py http://127.0.0.1:8080/fhir [--fhir-version R5] [--reset hapi|medplum|none]
-        [--modes tx1 tx10 batch resource] [--connections 1 2 4] [--limit N] [PATH...]
+        [--modes tx1 tx10 batch resource] [--connections 1 2 4] [--limit N] [--rounds R] [PATH...]
 
 Converts and validates the inputs once, on the pipeline as ``convert`` and ``push`` do (default: seeds/,
 tests/data/ctgov-v2/, tests/data/ctgov-xml/), then for each mode and number of connections empties the server
@@ -17,6 +17,7 @@ from this client, on whatever machine runs the server (here: the same one).
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 from collections import Counter
 from pathlib import Path
@@ -93,6 +94,7 @@ def main() -> None:
     ap.add_argument("--modes", nargs="+", default=list(MODES), choices=list(MODES))
     ap.add_argument("--connections", nargs="+", type=int, default=[1])
     ap.add_argument("--limit", type=int, default=None, help="push the first N trials only")
+    ap.add_argument("--rounds", type=int, default=1, help="repeat the settings, interleaved; prints medians")
     args = ap.parse_args()
 
     bundles, skipped = load(args.paths, args.fhir_version, args.limit)
@@ -104,25 +106,43 @@ def main() -> None:
     print(
         f"{'mode':37} {'conn':>4} {'push':>6} {'requests':>8} {'seconds':>8} {'resources/s':>11} {'trials/s':>8}  check"
     )
+    rates: dict[tuple[str, int, str], list[float]] = {}
     for key in args.modes:
-        label, mode, size = MODES[key]
-        for n in args.connections:
-            reset(args.server, args.reset)
-            seen: list[dict[str, str]] = []
-            with FhirClient(args.server, fhir_version=args.fhir_version, connections=n) as client:
-                for run in ("create", "again"):
-                    start = time.perf_counter()
-                    s = push_bundles(client, bundles, mode=mode, batch_size=size)
-                    took = time.perf_counter() - start
-                    seen.append(versions(client, sorted(expected)))
-                    verdict = f"{s.failed} FAILED" if s.failed else ""
-                    if run == "again":
-                        verdict = verdict or check(expected, seen[0], seen[1])
-                    print(
-                        f"{label:37} {n:4d} {run:>6} {s.requests:8d} {took:8.2f} {s.resources / took:11.0f} "
-                        f"{len(bundles) / took:8.1f}  {verdict}",
-                        flush=True,
-                    )
+        for _ in range(args.rounds):
+            for n in args.connections:
+                for run, rate in one_setting(args, bundles, expected, key, n).items():
+                    rates.setdefault((key, n, run), []).append(rate)
+    if args.rounds > 1:
+        print(f"\nmedian trials/s over {args.rounds} rounds (settings interleaved):")
+        for (key, n, run), got in rates.items():
+            each = ", ".join(f"{r:.2f}" for r in got)
+            print(f"{MODES[key][0]:37} {n:4d} {run:>6} {statistics.median(got):8.2f}  ({each})")
+
+
+def one_setting(
+    args: argparse.Namespace, bundles: list[TrialBundle], expected: Counter[str], key: str, n: int
+) -> dict[str, float]:
+    """Empty the server, push twice on ``n`` connections, print both lines; trials/s of each push."""
+    label, mode, size = MODES[key]
+    reset(args.server, args.reset)
+    seen: list[dict[str, str]] = []
+    out: dict[str, float] = {}
+    with FhirClient(args.server, fhir_version=args.fhir_version, connections=n) as client:
+        for run in ("create", "again"):
+            start = time.perf_counter()
+            s = push_bundles(client, bundles, mode=mode, batch_size=size)
+            took = time.perf_counter() - start
+            seen.append(versions(client, sorted(expected)))
+            verdict = f"{s.failed} FAILED" if s.failed else ""
+            if run == "again":
+                verdict = verdict or check(expected, seen[0], seen[1])
+            out[run] = len(bundles) / took
+            print(
+                f"{label:37} {n:4d} {run:>6} {s.requests:8d} {took:8.2f} {s.resources / took:11.0f} "
+                f"{len(bundles) / took:8.1f}  {verdict}",
+                flush=True,
+            )
+    return out
 
 
 if __name__ == "__main__":

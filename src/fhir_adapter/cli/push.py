@@ -30,9 +30,10 @@ if TYPE_CHECKING:
 
 PUSH_PANEL = "Push"
 OUTPUT_PANEL = "Output"
-# The fastest setting that stays correct on HAPI R5 and Medplum (README, "Push": trials/s with 1, 2 and 4
-# connections); the bound is ``sinks.server.client.MAX_CONNECTIONS`` (a literal here: --help imports nothing heavy).
-DEFAULT_CONNECTIONS = 2
+# The fastest setting that stays correct on HAPI R5 and Medplum (README, "FHIR servers: push and pull": trials/s with
+# 1, 2 and 4 connections, 2026-12-03; more connections were no faster on HAPI R5 with server and client on the same
+# 2 cores); the bound is ``sinks.server.client.MAX_CONNECTIONS`` (a literal here: --help imports nothing heavy).
+DEFAULT_CONNECTIONS = 1
 MAX_CONNECTIONS = 8
 
 
@@ -76,8 +77,8 @@ def push(
             "--connections",
             min=1,
             max=MAX_CONNECTIONS,
-            help="Requests at once. Trials that share a resource are never sent at the same time; results are "
-            "printed in input order.",
+            help="Requests at once (trials that share a resource are never sent at the same time; results are "
+            "printed in input order). More helps when the server has cores to spare.",
             rich_help_panel=PUSH_PANEL,
         ),
     ] = DEFAULT_CONNECTIONS,
