@@ -59,6 +59,8 @@ def _archive(path: Path) -> None:
         for name in ["z.json", "a/", "a/b.json", "é.json", "z.json", "c.xml"]:  # a folder and a repeated name
             z.writestr(name, b"{}" if not name.endswith("/") else b"")
         z.writestr(zipfile.ZipInfo("d.json"), b"{}", compress_type=zipfile.ZIP_DEFLATED)
+        with z.open("e.json", "w", force_zip64=True) as member:  # zip64 sizes in its local header only
+            member.write(b"{}")
 
 
 def _fields(info: zipfile.ZipInfo) -> tuple[object, ...]:
@@ -82,7 +84,7 @@ def test_units_of_a_zip_and_a_folder(tmp_path: Path) -> None:
     path = tmp_path / "a.zip"
     _archive(path)
     assert [u.path for u in iter_units([path])] == [
-        f"{path}!{n}" for n in ["z.json", "a/b.json", "é.json", "z.json", "c.xml", "d.json"]
+        f"{path}!{n}" for n in ["z.json", "a/b.json", "é.json", "z.json", "c.xml", "d.json", "e.json"]
     ]
 
 
