@@ -362,8 +362,10 @@ class _Walker:
                 keys = {c.key for c in td.root.constraints}
                 own = el.own_constraints[td.name] = tuple(c for c in el.constraints if c.key not in keys)
             self.constraints(el, item, location, ctx, own)
-        self.constraints(td.root, item, location, ctx)
-        self.children(td.root.active, item, location, ctx, root)
+        if td.root.constraints:
+            self.constraints(td.root, item, location, ctx)
+        if td.root.active:  # a datatype of primitives only (Coding, Identifier without extensions ...): done
+            self.children(td.root.active, item, location, ctx, root)
 
     def constraints(
         self,
