@@ -147,6 +147,12 @@ def pruned(node: JSON) -> JSON:
     return out
 
 
+def compact(**values: Any) -> JSON:
+    """The element of the non-empty ``values`` (None, "", [] and {} left out), in the order given: ``pruned`` for an
+    element whose values are strings, numbers or parts already without empty elements (nothing below is walked)."""
+    return {k: v for k, v in values.items() if v is not None and v != "" and v != [] and v != {}}
+
+
 def pruned_at(node: JSON, fresh: Iterable[str]) -> JSON:
     """``pruned(node)`` for an element whose values are pruned already except those under the keys ``fresh``: only
     those are walked; every top-level value is still dropped when empty. For elements made mostly of parts known to be
@@ -184,12 +190,14 @@ class Context:
         """A reference to the resource ``resource_type`` with ``key`` (whether or not it is added yet)."""
         return {"reference": full_url(resource_id(self.nct_id, resource_type, key))}
 
-    def add(self, resource_type: str, key: str, body: JSON) -> JSON:
-        """Add a resource (first one wins for a key) and return a reference to it."""
+    def add(self, resource_type: str, key: str, body: JSON, *, clean: bool = False) -> JSON:
+        """Add a resource (first one wins for a key) and return a reference to it. ``clean``: ``body`` was built
+        without empty elements (``compact``), so it is not pruned again."""
         rid = resource_id(self.nct_id, resource_type, key)
         url = full_url(rid)
         if url not in self.resources:
-            self.resources[url] = prune({"resourceType": resource_type, "id": rid, **body})
+            resource = {"resourceType": resource_type, "id": rid, **body}
+            self.resources[url] = resource if clean else prune(resource)
         return {"reference": url}
 
     def canonical(self, resource_type: str, key: str) -> str:

@@ -20,7 +20,19 @@ from dataclasses import dataclass, field
 from functools import cache, lru_cache
 
 from fhir_adapter import terminology
-from fhir_adapter.fhir.common import JSON, Context, Resolver, coded, extension, get_extension, text_cc, token_of
+from fhir_adapter.fhir.common import (
+    JSON,
+    Context,
+    Resolver,
+    coded,
+    compact,
+    extension,
+    get_extension,
+    prune,
+    pruned,
+    text_cc,
+    token_of,
+)
 from fhir_adapter.fhir.ids import slug
 from fhir_adapter.model import Contact, Organization, Site
 
@@ -81,13 +93,13 @@ def address_of(site: Site) -> JSON:
     """``Location.address``: ``country`` is the ISO code when known (HL7: "ISO 3166 2 or 3 letter codes"), with the
     ct.gov name as its Original Text extension; otherwise the name itself."""
     code = iso_country(site.country)
-    return {
-        "city": site.city,
-        "state": site.state,
-        "postalCode": site.zip,
-        "country": code or site.country,
-        "_country": {"extension": [{"url": ORIGINAL_TEXT, "valueString": site.country}]} if code else None,
-    }
+    return compact(  # built without empty parts (a code implies a country name): a Location is not pruned again
+        city=site.city,
+        state=site.state,
+        postalCode=site.zip,
+        country=code or site.country,
+        _country={"extension": [{"url": ORIGINAL_TEXT, "valueString": site.country}]} if code else None,
+    )
 
 
 def country_of_address(address: JSON) -> str | None:
@@ -253,33 +265,31 @@ def from_person(resource: JSON | None, resolve: Resolver) -> Person:
 
 
 def to_location(ctx: Context, index: int, site: Site) -> JSON:
-    """Reference to the Location of one site (keyed by position: two sites may share a facility name)."""
-    address = address_of(site)
+    """Reference to the Location of one site (keyed by position: two sites may share a facility name).
+
+    Built without empty elements (``compact``; the small coded and telecom parts pruned), so the Location, the one
+    resource every site adds, is not walked again by ``prune``."""
+    status = coded("recruitment-status", site.status) if site.status else None
     position = None
     if site.latitude is not None and site.longitude is not None:
         position = {"latitude": site.latitude, "longitude": site.longitude}
-    return ctx.add(
-        "Location",
-        f"site-{index}",
-        {
-            "extension": [
-                extension("site-recruitment-status", valueCodeableConcept=coded("recruitment-status", site.status))
-            ]
-            if site.status
-            else None,
-            "name": site.facility,
-            "mode": "instance",
-            "address": address,
-            "position": position,
-            "contact": [
-                {
-                    "purpose": coded("contact-role", c.role),
-                    "name": [{"text": c.name}] if c.name else None,
-                    "telecom": telecom(c),
-                }
-                for c in site.contacts
-            ],
-        },
+    body = compact(
+        extension=[pruned(extension("site-recruitment-status", valueCodeableConcept=status))] if status else None,
+        name=site.facility,
+        mode="instance",
+        address=address_of(site),
+        position=position,
+        contact=[part for part in map(_site_contact, site.contacts) if part],
+    )
+    return ctx.add("Location", f"site-{index}", body, clean=True)
+
+
+def _site_contact(c: Contact) -> JSON:
+    """One ``Location.contact`` (ExtendedContactDetail) of a site, without empty elements."""
+    return compact(
+        purpose=prune(coded("contact-role", c.role)),
+        name=[{"text": c.name}] if c.name else None,
+        telecom=prune(telecom(c)),
     )
 
 
