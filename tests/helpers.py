@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -49,3 +52,22 @@ def no_provenance_on_the_mocked_servers() -> None:
         re.compile(r"https?://[^?]*/Provenance(\?.*)?$"),
         json={"resourceType": "Bundle", "type": "searchset", "entry": []},
     )
+
+
+_PROBE = """
+import json, sys
+sys.argv = ["fhir-adapter", *sys.argv[1:]]
+from fhir_adapter.cli import main
+try:
+    main()
+except SystemExit as e:
+    code = e.code
+print(json.dumps({"code": code, "modules": sorted(sys.modules)}), file=sys.stderr)
+"""
+
+
+def modules_after(*args: str) -> tuple[int, list[str], str]:
+    """Run the console entry point in a fresh interpreter; its exit code, the modules it imported, its stdout."""
+    done = subprocess.run([sys.executable, "-c", _PROBE, *args], capture_output=True, text=True, check=True)
+    report = json.loads(done.stderr.strip().splitlines()[-1])
+    return report["code"], report["modules"], done.stdout

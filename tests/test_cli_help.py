@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import importlib.metadata
 import inspect
-import json
-import subprocess
-import sys
 
 import pytest
 from typer.testing import CliRunner
 
 from fhir_adapter.cli import COMMANDS, ENVIRONMENT, app, load_command, usage_name
+from helpers import modules_after
 
 runner = CliRunner()
 
@@ -41,24 +39,6 @@ HEAVY = (
     "fhir_adapter.cli.push",
 )
 
-_PROBE = """
-import json, sys
-sys.argv = ["fhir-adapter", *sys.argv[1:]]
-from fhir_adapter.cli import main
-try:
-    main()
-except SystemExit as e:
-    code = e.code
-print(json.dumps({"code": code, "modules": sorted(sys.modules)}), file=sys.stderr)
-"""
-
-
-def _modules_after(*args: str) -> tuple[int, list[str], str]:
-    """Run the console entry point in a fresh interpreter; its exit code, the modules it imported, its stdout."""
-    done = subprocess.run([sys.executable, "-c", _PROBE, *args], capture_output=True, text=True, check=True)
-    report = json.loads(done.stderr.strip().splitlines()[-1])
-    return report["code"], report["modules"], done.stdout
-
 
 def _heavy(modules: list[str]) -> list[str]:
     return [m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY)]
@@ -66,14 +46,14 @@ def _heavy(modules: list[str]) -> list[str]:
 
 @pytest.mark.parametrize("args", [("--help",), (), ("--version",)])
 def test_main_help_imports_no_heavy_module(args: tuple[str, ...]) -> None:
-    code, modules, stdout = _modules_after(*args)
+    code, modules, stdout = modules_after(*args)
     assert code == (2 if not args else 0)  # no arguments: the help, exit 2 (a usage error), as before
     assert _heavy(modules) == []
     assert ("Usage: fhir-adapter" in stdout) or args == ("--version",)
 
 
 def test_a_command_help_imports_its_module_only() -> None:
-    code, modules, stdout = _modules_after("validate", "--help")
+    code, modules, stdout = modules_after("validate", "--help")
     assert code == 0 and "Usage: fhir-adapter validate" in stdout
     assert "fhir_adapter.cli.validate" in modules
     assert not {"fhir_adapter.cli.convert", "fhir_adapter.cli.push", "fhir.resources", "requests"} & set(modules)
