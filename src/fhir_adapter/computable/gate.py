@@ -20,19 +20,26 @@ _ATOM_CATEGORIES = frozenset({"concept", "bp"})
 
 
 @cache
-def _atom_phrases() -> dict[str, frozenset[tuple[str, ...]]]:
-    """First word -> the lower-case concept (and blood-pressure) phrases of the context-free table starting with it."""
-    by_first: dict[str, set[tuple[str, ...]]] = {}
+def _atom_phrases() -> dict[str, tuple[tuple[int, frozenset[tuple[str, ...]]], ...]]:
+    """First word -> (number of words, the lower-case concept and blood-pressure phrases of the context-free table
+    of that length starting with it), shortest first: one set lookup per length, not one comparison per phrase."""
+    by_first: dict[str, dict[int, set[tuple[str, ...]]]] = {}
     for phrase, (cat, _) in _general().items():
         if phrase and cat in _ATOM_CATEGORIES:
-            by_first.setdefault(phrase[0], set()).add(phrase)
-    return {first: frozenset(phrases) for first, phrases in by_first.items()}
+            by_first.setdefault(phrase[0], {}).setdefault(len(phrase), set()).add(phrase)
+    return {
+        first: tuple((n, frozenset(phrases)) for n, phrases in sorted(by_length.items()))
+        for first, by_length in by_first.items()
+    }
 
 
 def _starts_a_phrase(toks: list[Token], i: int) -> bool:
     # any length, not only the longest: whatever the lexer then takes at i, no concept can start here otherwise
-    phrases = _atom_phrases().get(toks[i].low)
-    return phrases is not None and any(tuple(t.low for t in toks[i : i + len(p)]) == p for p in phrases)
+    by_length = _atom_phrases().get(toks[i].low)
+    if by_length is None:
+        return False
+    words = tuple([t.low for t in toks[i : i + by_length[-1][0]]])
+    return any(words[:n] in phrases for n, phrases in by_length)
 
 
 @cache
@@ -58,5 +65,8 @@ def _as_unit(t: Token) -> str:
 def could_name_a_concept(toks: list[Token]) -> bool:
     """False when no token can start a concept phrase or a unit of years: then the criterion has no atom, and
     lexing is skipped."""
-    first_cs, years = _first_words_case_sensitive(), _first_words_of_years()
-    return any(t.text in first_cs or _as_unit(t) in years or _starts_a_phrase(toks, i) for i, t in enumerate(toks))
+    first_cs, years, firsts = _first_words_case_sensitive(), _first_words_of_years(), _atom_phrases()
+    for i, t in enumerate(toks):
+        if t.text in first_cs or _as_unit(t) in years or (t.low in firsts and _starts_a_phrase(toks, i)):
+            return True
+    return False

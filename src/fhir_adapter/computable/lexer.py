@@ -11,8 +11,8 @@ import re
 import unicodedata
 from bisect import bisect_left
 from dataclasses import dataclass
-from functools import cache
-from typing import Any
+from functools import cache, lru_cache
+from typing import Any, NamedTuple
 
 from fhir_adapter.computable.vocabulary import _read, entries
 
@@ -28,14 +28,17 @@ _X_SPLIT = ("uln", "lln")
 _UNIT_TOKEN_MAP = {"×": "x", "*": "x", "µ": "u", "μ": "u"}
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
-    """One word or sign: its text, its lower-case comparison form and where it is in the criterion."""
+class Token(NamedTuple):
+    """One word or sign: its text, its lower-case comparison form and where it is in the criterion (a named tuple:
+    one is made per word of every criterion, and a tuple is the cheapest immutable record to make)."""
 
     text: str
     low: str
     start: int
     end: int
+
+
+_new_token = tuple.__new__  # Token(...) without the keyword handling of the generated __new__
 
 
 @dataclass(slots=True)
@@ -52,7 +55,13 @@ class Item:
 
 def tokens(text: str) -> list[Token]:
     """The words and signs of ``text`` (numbers kept whole, '1.5' one token)."""
-    return [Token(m.group(), m.group().lower(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+    out: list[Token] = []
+    add, new = out.append, _new_token
+    for m in _TOKEN.finditer(text):  # one token per word of every criterion: the plainest loop is the fastest
+        word = m.group()
+        start, end = m.span()
+        add(new(Token, (word, word.lower(), start, end)))
+    return out
 
 
 def words_of(toks: list[Token], start: int, end: int) -> tuple[str, ...]:
@@ -130,17 +139,22 @@ def _units() -> dict[tuple[str, ...], str]:
 
 def _unit_phrase(toks: list[Token]) -> tuple[str, ...]:
     """Tokens of a unit reduced to compare: '^' dropped, '×'/'*' as 'x', superscripts as digits, 'x10' split."""
-    out: list[str] = []
-    for t in toks:
-        low = unicodedata.normalize("NFKC", t.low)
-        low = _UNIT_TOKEN_MAP.get(low, low).replace("μ", "u")
-        if low == "^":
-            continue
-        if len(low) > 1 and low[0] == "x" and (low[1:].isdigit() or low[1:] in _X_SPLIT):
-            out += ["x", low[1:]]
-        else:
-            out.append(low)
-    return tuple(out)
+    if len(toks) == 1:
+        return _unit_word(toks[0].low)
+    return tuple(w for t in toks for w in _unit_word(t.low))
+
+
+@lru_cache(maxsize=1 << 16)
+def _unit_word(low: str) -> tuple[str, ...]:
+    """One token's words as a unit compares them (none for '^', two for 'x10'); each token is reduced on its own,
+    so a phrase's form is its tokens' forms end to end (cached: the same words recur in every criterion)."""
+    low = unicodedata.normalize("NFKC", low)
+    low = _UNIT_TOKEN_MAP.get(low, low).replace("μ", "u")
+    if low == "^":
+        return ()
+    if len(low) > 1 and low[0] == "x" and (low[1:].isdigit() or low[1:] in _X_SPLIT):
+        return ("x", low[1:])
+    return (low,)
 
 
 @cache
@@ -170,16 +184,37 @@ def longest(toks: list[Token], i: int, table: dict[tuple[str, ...], Any], unit: 
     """The longest phrase of ``table`` starting at token ``i``: (number of tokens, payload), (0, None) if none."""
     if i >= len(toks):
         return 0, None
-    first = _unit_phrase(toks[i : i + 1]) if unit else (toks[i].low,)
-    most = _first_words(table).get(first[0], 0) if first else MAX_PHRASE
+    if unit:
+        return _longest_unit_phrase(toks, i, table)
+    most = _first_words(table).get(toks[i].low, 0)
+    if not most:
+        return 0, None
+    words = tuple([t.low for t in toks[i : i + most]])  # the lower-case words once, then its prefixes
+    for n in range(len(words), 0, -1):
+        hit = table.get(words[:n], _NONE)
+        if hit is not _NONE:
+            return n, hit
+    return 0, None
+
+
+_NONE = object()  # a table value is never this: tells a missing phrase from one mapped to None
+
+
+def _longest_unit_phrase(toks: list[Token], i: int, table: dict[tuple[str, ...], Any]) -> tuple[int, Any]:
+    forms = [_unit_word(t.low) for t in toks[i : i + MAX_PHRASE]]
+    most = _first_words(table).get(forms[0][0], 0) if forms[0] else MAX_PHRASE
     if not most:
         return 0, None
     # a unit's words may shrink ('^' dropped) or grow ('x10' split) when compared: two words of slack
-    most = min(MAX_PHRASE, most + 2) if unit else most
-    for n in range(min(most, len(toks) - i), 0, -1):
-        key = _unit_phrase(toks[i : i + n]) if unit else tuple(t.low for t in toks[i : i + n])
-        if key in table:
-            return n, table[key]
+    keys: list[tuple[str, ...]] = []
+    key: tuple[str, ...] = ()
+    for form in forms[: min(MAX_PHRASE, most + 2)]:
+        key += form
+        keys.append(key)
+    for n in range(len(keys), 0, -1):
+        hit = table.get(keys[n - 1], _NONE)
+        if hit is not _NONE:
+            return n, hit
     return 0, None
 
 
@@ -218,8 +253,11 @@ def longest_cs(toks: list[Token], i: int) -> tuple[int, str | None]:
     """The longest case-sensitive abbreviation at token ``i`` ("PT", "eGFR", "ER")."""
     table = _case_sensitive()
     most = _first_words(table).get(toks[i].text, 0) if i < len(toks) else 0
-    for n in range(min(most, len(toks) - i), 0, -1):
-        key = tuple(t.text for t in toks[i : i + n])
+    if not most:
+        return 0, None
+    words = tuple([t.text for t in toks[i : i + most]])
+    for n in range(len(words), 0, -1):
+        key = words[:n]
         if key in table:
             return n, table[key]
     return 0, None
