@@ -272,10 +272,17 @@ def _item_at(toks: list[Token], i: int, last: Item | None) -> tuple[int, Item]:
             return k, Item("qty", t.start, toks[i + k - 1].end, Qty(1.0, None, unit, text))
     if t.low in _SIGN_RESULTS and last is not None and last.cat == "concept" and last.end == t.start:
         return 1, Item("value", t.start, t.end, _SIGN_RESULTS[t.low])  # "ER+", "HER2-": read by the parser
-    between = last is not None and last.cat == "filler" and last.data == "between"
-    n, q = _quantity(toks, i, between)
-    if q is not None:
-        return n, Item("qty", t.start, toks[i + n - 1].end, q)
+    if t.low[:1] in _DIGITS:  # a quantity starts with a number (most words are none: no call for them)
+        between = last is not None and last.cat == "filler" and last.data == "between"
+        n, q = _quantity(toks, i, between)
+        if q is not None:
+            return n, Item("qty", t.start, toks[i + n - 1].end, q)
+    return _phrase_item_at(toks, i)
+
+
+def _phrase_item_at(toks: list[Token], i: int) -> tuple[int, Item]:
+    """The item at token ``i`` where no quantity starts: a phrase of the vocabulary, a time window, a sign or a word."""
+    t = toks[i]
     n, hit = general_at(toks, i)
     if hit is not None and hit[0] == "wopen":
         k, w = _window(toks, i, n)
