@@ -28,3 +28,27 @@ def test_convert_with_validation_loads_the_validator(tmp_path: Path) -> None:
     source = DATA / "ctgov-v2" / "NCT00763412.json"
     code, modules, _ = modules_after("convert", str(source), "-o", str(tmp_path / "out"), "-q", "-j", "1")
     assert code == 0 and "fhir_adapter.validate" in modules
+
+
+def test_converting_v2_json_to_r5_loads_no_other_reader_and_no_r4_mapper(tmp_path: Path) -> None:
+    source = DATA / "ctgov-v2" / "NCT00763412.json"
+    code, modules, _ = modules_after("convert", str(source), "-o", str(tmp_path / "out"), "-q", "-j", "1")
+    assert code == 0 and (tmp_path / "out" / "NCT00763412.json").is_file()
+    assert "fhir_adapter.sources.ctgov_json" in modules
+    other_readers = (
+        "fhir_adapter.sources.ctgov_xml",
+        "fhir_adapter.sources.ctgov_v1",
+        "fhir_adapter.sources.text_page",
+    )
+    assert _loaded(modules, *other_readers) == []
+    assert _loaded(modules, "fhir_adapter.fhir.r4", "fhir_adapter.fhir.read_bundle") == []
+
+
+def test_converting_xml_to_r4_loads_the_xml_reader_and_the_r4_mappers(tmp_path: Path) -> None:
+    source = DATA / "ctgov-xml" / "NCT00023673.xml"
+    code, modules, _ = modules_after(
+        "convert", str(source), "-o", str(tmp_path / "out"), "-q", "-j", "1", "--no-validate", "--fhir-version", "R4"
+    )
+    assert code == 0 and (tmp_path / "out" / "NCT00023673.json").is_file()
+    assert "fhir_adapter.sources.ctgov_xml" in modules and "fhir_adapter.fhir.r4.convert" in modules
+    assert _loaded(modules, "fhir_adapter.sources.ctgov_v1", "fhir_adapter.sources.text_page") == []

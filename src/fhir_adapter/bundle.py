@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from fhir_adapter import terminology
@@ -26,19 +26,29 @@ from fhir_adapter.errors import MappingError
 from fhir_adapter.fhir import narrative
 from fhir_adapter.fhir.common import JSON, Context, prune
 from fhir_adapter.fhir.ids import full_url, resource_id
-from fhir_adapter.fhir.r4 import convert as r4_convert
 from fhir_adapter.fhir.r5 import provenance
 from fhir_adapter.fhir.r5.research_study import to_research_study
-
-# The way back lives in fhir/read_bundle.py; re-exported here, where callers have always imported it from.
-from fhir_adapter.fhir.read_bundle import fhir_release, from_bundle
 from fhir_adapter.model import Trial
 from fhir_adapter.release import FhirRelease
+
+if TYPE_CHECKING:
+    from fhir_adapter.fhir.read_bundle import fhir_release, from_bundle
 
 __all__ = ["BUNDLE_TYPES", "FHIR_VERSIONS", "fhir_release", "from_bundle", "to_bundle", "transaction_request"]
 
 BUNDLE_TYPES = ("collection", "transaction")
 FHIR_VERSIONS = tuple(FhirRelease)  # R5, R4: members compare equal to their names ("R4" in FHIR_VERSIONS)
+
+
+def __getattr__(name: str) -> Any:
+    """The way back (``from_bundle``, ``fhir_release``) lives in fhir/read_bundle.py and is re-exported here, where
+    callers have always imported it from; loaded on first use, so that converting (R5) does not load the reverse
+    and R4 mappers (https://peps.python.org/pep-0562/)."""
+    if name in ("from_bundle", "fhir_release"):
+        from fhir_adapter.fhir import read_bundle
+
+        return getattr(read_bundle, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _release(fhir_version: FhirRelease | str) -> FhirRelease:
@@ -61,7 +71,9 @@ def _resources(trial: Trial, release: FhirRelease, recorded: datetime | None) ->
     r5 = narrative.narratives({**resources, prov_url: prov})
     if release is not FhirRelease.R4:
         return r5
-    return r4_convert.to_r4(r5)
+    from fhir_adapter.fhir.r4.convert import to_r4  # the R4 mappers load only for R4 output
+
+    return to_r4(r5)
 
 
 def _clock(clock: datetime | None) -> datetime | None:

@@ -8,8 +8,10 @@ the functions that pick one (``document_format`` for a whole document, ``study_f
 | ``ctgov-xml`` | XML | ``ctgov_xml.looks_like_ctgov_xml`` (first element) | ``ctgov_xml.read_clinical_study`` |
 | ``text-page`` | text | ``text_page.looks_like_text_page`` (an NCT id) | ``text_page.read_text_page`` |
 
-``fhir_adapter.sources`` imports this module (and so the readers) only when it reads: cutting inputs into units
-and listing input files do not load the readers.
+``fhir_adapter.sources`` imports this module only when it reads, and this module imports a reader only when a
+document of its syntax is seen (``_reader``): a run over v2 JSON loads neither the XML reader (lxml) nor the page
+reader, and the v1 reader only when a JSON document is not v2. Cutting inputs into units and listing input files
+load no reader.
 
 The syntax is told by the first character of the text: ``{`` or ``[`` JSON, ``<`` XML, anything else text. A JSON
 document is cut into studies (``fhir_adapter.sources.units.split``) and each study is read by the JSON format that
@@ -18,8 +20,10 @@ recognised the document; an XML or text document is one record. See docs/archite
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 import orjson
@@ -27,7 +31,6 @@ import orjson
 from fhir_adapter.errors import SourceError, UnknownFormatError
 from fhir_adapter.limits import Limits
 from fhir_adapter.model import Source, Trial
-from fhir_adapter.sources import ctgov_json, ctgov_v1, ctgov_xml, text_page
 from fhir_adapter.sources.guards import check_text_items
 
 __all__ = [
@@ -72,34 +75,40 @@ class Format:
     studies: Callable[[Any, str], Iterator[tuple[int | None, Any]]] | None = None
 
 
+def _reader(name: str) -> ModuleType:
+    """The reader module ``fhir_adapter.sources.<name>``, imported on first use (see the module docstring)."""
+    return importlib.import_module(f"fhir_adapter.sources.{name}")
+
+
 def _read_page(doc: Document, source: Source, limits: Limits) -> Trial:
     # a page lists one item a line: its lines bound every list on it (checked before the page is read)
     check_text_items(doc.text, "(trial page)", limits.max_list_items, source, None)
-    return text_page.read_text_page(doc.text, source.path)
+    trial: Trial = _reader("text_page").read_text_page(doc.text, source.path)
+    return trial
 
 
 FORMATS: tuple[Format, ...] = (
     Format(
         "ctgov-json",
         JSON,
-        ctgov_json.looks_like_ctgov_json,
-        lambda study, source, limits: ctgov_json.read_study(study, source, limits=limits),
-        ctgov_json.iter_studies,
+        lambda doc: bool(_reader("ctgov_json").looks_like_ctgov_json(doc)),
+        lambda study, source, limits: _reader("ctgov_json").read_study(study, source, limits=limits),
+        lambda doc, name: _reader("ctgov_json").iter_studies(doc, name),
     ),
     Format(
         "ctgov-v1",
         JSON,
-        ctgov_v1.looks_like_ctgov_v1,
-        lambda study, source, limits: ctgov_v1.read_v1_study(study, source, limits=limits),
-        ctgov_v1.iter_v1_studies,
+        lambda doc: bool(_reader("ctgov_v1").looks_like_ctgov_v1(doc)),
+        lambda study, source, limits: _reader("ctgov_v1").read_v1_study(study, source, limits=limits),
+        lambda doc, name: _reader("ctgov_v1").iter_v1_studies(doc, name),
     ),
     Format(
         "ctgov-xml",
         XML,
-        lambda doc: ctgov_xml.looks_like_ctgov_xml(doc.data[:_XML_HEAD]),
-        lambda doc, source, limits: ctgov_xml.read_clinical_study(doc.data, source, limits=limits),
+        lambda doc: bool(_reader("ctgov_xml").looks_like_ctgov_xml(doc.data[:_XML_HEAD])),
+        lambda doc, source, limits: _reader("ctgov_xml").read_clinical_study(doc.data, source, limits=limits),
     ),
-    Format("text-page", TEXT, lambda doc: text_page.looks_like_text_page(doc.text), _read_page),
+    Format("text-page", TEXT, lambda doc: bool(_reader("text_page").looks_like_text_page(doc.text)), _read_page),
 )
 _BY_NAME = {f.name: f for f in FORMATS}
 
