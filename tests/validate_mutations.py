@@ -342,11 +342,15 @@ class Candidate(NamedTuple):
     value: JSON = None
 
 
-def _parent(root: dict[str, Any], path: Path_) -> Any:
+def _node(root: dict[str, Any], path: Path_) -> Any:
     node: Any = root
-    for part in path[:-1]:
+    for part in path:
         node = node[part]
     return node
+
+
+def _parent(root: dict[str, Any], path: Path_) -> Any:
+    return _node(root, path[:-1])
 
 
 def _set(path: Path_, value: JSON) -> Edit:
@@ -369,10 +373,7 @@ def _delete(path: Path_) -> Edit:
 
 def _add(path: Path_, key: str, value: JSON) -> Edit:
     def edit(root: dict[str, Any]) -> None:
-        node: Any = root
-        for part in path:
-            node = node[part]
-        node[key] = value
+        _node(root, path)[key] = value
 
     return edit
 
@@ -387,10 +388,7 @@ def _rename(path: Path_, new: str) -> Edit:
 
 def _insert(path: Path_, index: int, value: JSON) -> Edit:
     def edit(root: dict[str, Any]) -> None:
-        node: Any = root
-        for part in path:
-            node = node[part]
-        node.insert(index, value)
+        _node(root, path).insert(index, value)
 
     return edit
 
