@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import orjson
 import requests
+
+from fhir_adapter.sinks.server import FhirClient, SearchQuery, pull
 
 REPO = Path(__file__).resolve().parents[2]
 TOOL = REPO / "tools" / "fhir-server"
@@ -36,3 +40,10 @@ class Server:
         assert r.status_code == 200, r.text[:300]
         total: int = r.json()["total"]
         return total
+
+    def pulled(self, tmp: Path, query: SearchQuery) -> dict[str, dict[str, Any]]:
+        """What ``pull`` writes for ``query`` into ``tmp``, by file stem (the NCT id); a pull problem fails the test."""
+        with FhirClient(self.base, fhir_version=self.fhir_version) as client:
+            summary = pull(client, tmp, query)
+        assert not summary.problems, summary.problems
+        return {p.stem: orjson.loads(p.read_bytes()) for p in summary.written}

@@ -28,7 +28,6 @@ from fhir_adapter.sinks.server import (
     SearchQuery,
     TrialBundle,
     prepare,
-    pull,
     push_bundles,
 )
 from integration.fhir_servers import Server
@@ -71,13 +70,6 @@ def _versions(server: Server, types: set[str]) -> dict[str, str]:
     return out
 
 
-def _pulled(server: Server, tmp: Path, query: SearchQuery) -> dict[str, dict[str, Any]]:
-    with FhirClient(server.base, fhir_version=server.fhir_version) as client:
-        summary = pull(client, tmp, query)
-    assert not summary.problems, summary.problems
-    return {p.stem: orjson.loads(p.read_bytes()) for p in summary.written}
-
-
 def _normal(bundle: dict[str, Any]) -> list[bytes]:
     """A pulled bundle's resources without ids and meta, references reduced to their target's type, sorted."""
 
@@ -113,11 +105,11 @@ def test_four_connections_make_no_duplicate_and_a_second_push_changes_nothing(
     assert again.created == 0, again
     assert _versions(fresh, set(expected)) == stored  # nothing changed: every versionId as it was
 
-    concurrent = _pulled(fresh, tmp_path / "four", SearchQuery())
+    concurrent = fresh.pulled(tmp_path / "four", SearchQuery())
     fresh.reset()
     _push(fresh, bundles, 1)
     # another query than the first pull's: a server may answer a search it saw a moment ago from its cache (HAPI)
-    serial = _pulled(fresh, tmp_path / "one", SearchQuery(identifiers=sorted({b.nct_id for b in bundles})))
+    serial = fresh.pulled(tmp_path / "one", SearchQuery(identifiers=sorted({b.nct_id for b in bundles})))
     assert sorted(concurrent) == sorted(serial) == sorted({b.nct_id for b in bundles})
     for nct, bundle in serial.items():
         assert from_bundle(concurrent[nct]) == from_bundle(bundle), nct

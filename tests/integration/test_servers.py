@@ -26,7 +26,7 @@ from fhir_adapter.bundle import from_bundle, to_bundle
 from fhir_adapter.cli import app
 from fhir_adapter.errors import ExitCode
 from fhir_adapter.model import Trial
-from fhir_adapter.sinks.server import FhirClient, PushResult, SearchQuery, TrialBundle, pull, push_bundles
+from fhir_adapter.sinks.server import FhirClient, PushResult, SearchQuery, TrialBundle, push_bundles
 from fhir_adapter.sinks.server.search import stand_in_status
 from integration.fhir_servers import REPO, Server
 
@@ -72,13 +72,6 @@ def _push(server: Server, trials: list[Trial], batch_size: int = 5, mode: str = 
     problems = [str(i) for r in results for i in r.issues]
     assert summary.failed == 0, problems[:20]
     return results
-
-
-def _pull(server: Server, tmp: Path, query: SearchQuery) -> dict[str, dict[str, Any]]:
-    with FhirClient(server.base, fhir_version=server.fhir_version) as client:
-        summary = pull(client, tmp, query)
-    assert not summary.problems, summary.problems
-    return {p.stem: orjson.loads(p.read_bytes()) for p in summary.written}
 
 
 def _normal(resource: dict[str, Any]) -> bytes:
@@ -156,7 +149,7 @@ def test_push_then_pull_gives_the_same_trial_and_resources(
     trial = trial_of(path)
     assert trial is not None and trial.nct_id
     _push(fresh, [trial])
-    pulled = _pull(fresh, tmp_path, SearchQuery(identifiers=[trial.nct_id]))
+    pulled = fresh.pulled(tmp_path, SearchQuery(identifiers=[trial.nct_id]))
     assert list(pulled) == [trial.nct_id]
     back = from_bundle(pulled[trial.nct_id])
     # the server must lose nothing: the Trial equals what the offline round trip gives (which is the Trial itself
@@ -169,7 +162,7 @@ def test_push_then_pull_gives_the_same_trial_and_resources(
 def test_push_all_in_chunks_then_pull_all(fresh: Server, tmp_path: Path, trials: list[Trial]) -> None:
     results = _push(fresh, trials, batch_size=7)
     assert len(results) == -(-len(trials) // 7)  # one request per chunk of 7 trials
-    pulled = _pull(fresh, tmp_path, SearchQuery())  # every study, following next links (_count 100 per page)
+    pulled = fresh.pulled(tmp_path, SearchQuery())  # every study, following next links (_count 100 per page)
     assert sorted(pulled) == sorted(t.nct_id for t in trials if t.nct_id)
     for t in trials:
         assert t.nct_id
@@ -224,7 +217,7 @@ def test_a_changed_trial_is_updated_in_place(fresh: Server, tmp_path: Path, tria
     assert now["id"] == first["id"]
     assert now["meta"]["versionId"] != first["meta"]["versionId"]
     assert fresh.count("ResearchStudy") == 1
-    back = from_bundle(_pull(fresh, tmp_path, SearchQuery(identifiers=[trial.nct_id]))[trial.nct_id])
+    back = from_bundle(fresh.pulled(tmp_path, SearchQuery(identifiers=[trial.nct_id]))[trial.nct_id])
     assert back == _offline(changed, fresh.fhir_version)
 
 
@@ -274,24 +267,24 @@ def test_searches_by_condition_status_and_phase_return_exactly_the_expected_tria
         sub = {n for n, b in bundles.items() if any(query in t for t in _condition_texts(b))}
         if prefix != sub or not prefix:
             continue
-        got = _pull(fresh, tmp_path / f"c-{query}", SearchQuery(condition=query))
+        got = fresh.pulled(tmp_path / f"c-{query}", SearchQuery(condition=query))
         assert set(got) == prefix, query
         checked += 1
     assert checked >= 2
     statuses = {c for b in bundles.values() for c in _status_codes(b, fresh.fhir_version)}
     for status in sorted(statuses):
         expected = {n for n, b in bundles.items() if status in _status_codes(b, fresh.fhir_version)}
-        got = _pull(fresh, tmp_path / f"s-{status}", SearchQuery(status=status))
+        got = fresh.pulled(tmp_path / f"s-{status}", SearchQuery(status=status))
         assert set(got) == expected, status
     phases = {c for b in bundles.values() for c in _phase_codes(b) if c.startswith(("phase-", "n-a", "early"))}
     assert phases
     for phase in sorted(phases):
         expected = {n for n, b in bundles.items() if phase in _phase_codes(b)}
-        got = _pull(fresh, tmp_path / f"p-{phase}", SearchQuery(phase=phase))
+        got = fresh.pulled(tmp_path / f"p-{phase}", SearchQuery(phase=phase))
         assert set(got) == expected, phase
-    got = _pull(fresh, tmp_path / "updated", SearchQuery(updated_since="2000-01-01"))
+    got = fresh.pulled(tmp_path / "updated", SearchQuery(updated_since="2000-01-01"))
     assert set(got) == set(bundles)
-    assert _pull(fresh, tmp_path / "future", SearchQuery(updated_since="2999-01-01")) == {}
+    assert fresh.pulled(tmp_path / "future", SearchQuery(updated_since="2999-01-01")) == {}
 
 
 # ------------------------------------------------------------------------------------------------ push validates
