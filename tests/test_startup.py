@@ -30,6 +30,16 @@ def test_convert_with_validation_loads_the_validator(tmp_path: Path) -> None:
     assert code == 0 and "fhir_adapter.validate" in modules
 
 
+def test_convert_coerces_its_options_without_pydantic(tmp_path: Path) -> None:
+    """typer would build a pydantic TypeAdapter per option (fhir_adapter.cli.coerce: ~200 ms of a one-file run)."""
+    source = DATA / "ctgov-v2" / "NCT00763412.json"
+    args = ("convert", str(source), "-o", str(tmp_path / "out"), "-q", "-j", "1", "--record-timeout", "20")
+    code, modules, _ = modules_after(
+        *args, "--limit", "max-zip-ratio=50", "--fhir-version", "R5", "--bundle", "transaction"
+    )
+    assert code == 0 and _loaded(modules, "pydantic", "typer._adapters") == []
+
+
 def test_converting_v2_json_to_r5_loads_no_other_reader_and_no_r4_mapper(tmp_path: Path) -> None:
     source = DATA / "ctgov-v2" / "NCT00763412.json"
     code, modules, _ = modules_after("convert", str(source), "-o", str(tmp_path / "out"), "-q", "-j", "1")

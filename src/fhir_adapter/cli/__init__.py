@@ -23,6 +23,8 @@ import typer
 import typer.core
 import typer.main
 
+from fhir_adapter.cli.coerce import quick_param, quicken
+
 DEBUG_VARIABLE = "FHIR_ADAPTER_DEBUG"
 
 # Each command: its module (fhir_adapter.cli.<name>, whose function <name> it runs) and the summary the main help
@@ -70,6 +72,9 @@ class CleanUsageCommand(typer.core.TyperCommand):
                 pieces.extend(param.get_usage_pieces(ctx))
         return pieces
 
+    def get_help_option(self, ctx: Any) -> Any:
+        return quick_param(super().get_help_option(ctx))
+
 
 def usage_name(metavar: str | None, name: str, required: bool, many: bool) -> str:
     """An argument as the usage line shows it: its metavar or its name in capitals, ``...`` when it takes several,
@@ -81,11 +86,12 @@ def usage_name(metavar: str | None, name: str, required: bool, many: bool) -> st
 
 
 def load_command(name: str) -> Any:
-    """The click command of one CLI command, built from ``fhir_adapter.cli.<name>.<name>`` (imported now)."""
+    """The click command of one CLI command, built from ``fhir_adapter.cli.<name>.<name>`` (imported now), its
+    option values coerced without pydantic where the result is certain (``fhir_adapter.cli.coerce``)."""
     module = importlib.import_module(f"fhir_adapter.cli.{name}")
     single = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
     single.command(name, cls=CleanUsageCommand)(getattr(module, name))
-    return typer.main.get_command(single)
+    return quicken(typer.main.get_command(single))
 
 
 class _LazyCommands(MutableMapping[str, Any]):
@@ -121,6 +127,10 @@ class LazyGroup(typer.core.TyperGroup):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.commands = _LazyCommands()
+        quicken(self)  # --version: its value coerced without pydantic
+
+    def get_help_option(self, ctx: Any) -> Any:
+        return quick_param(super().get_help_option(ctx))
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         self.format_usage(ctx, formatter)
