@@ -71,6 +71,22 @@ _ENDS_EXCLUDING = re.compile(
 )
 _INNER_SENTENCE = re.compile(r"[.;]\s")  # "X are excluded. Y are eligible if ..." is more than one statement
 
+# The words without which the case-blind patterns above cannot match. In ASCII text a case-blind pattern of ASCII
+# words matches only where those words are in the lower-case text, so a plain substring test skips the regex search
+# (most items name none of them); other text ("K", the Kelvin sign, matches "k") is always searched.
+_LIST_WORDS = ("following", "below")  # _ALTERNATIVES, _ALL_OF, _NONE_OF
+_CARVE_OUT_ENDS = ("except", "for", "of", "than", "excluding", "from", "following")  # the last word of _CARVE_OUT
+_EXCLUDING_WORDS = ("excluded", "eligible")  # _EXCLUSION_WORDING, _ENDS_EXCLUDING ("ineligible", "not eligible")
+
+
+def _lower_ascii(text: str) -> str | None:
+    """The lower-case text when it is ASCII (then substring tests decide), else None (then the regex decides)."""
+    return text.lower() if text.isascii() else None
+
+
+def _has_any(low: str | None, words: tuple[str, ...]) -> bool:
+    return low is None or any(w in low for w in words)
+
 
 def _lead(text: str) -> str:
     """The text without its trailing colon and spaces: what introduces a sub-list."""
@@ -89,17 +105,20 @@ def sub_list(parent_text: str, excluding: bool = False) -> tuple[bool, str]:
     """(``exclude`` of the sub-items relative to the item, how they combine) for an item with this text;
     ``excluding``: the item's effective polarity is an exclusion (a plain list then reads any-of)."""
     lead = _lead(parent_text)
-    if _CARVE_OUT.search(lead) or _NONE_OF.search(lead):
+    low = _lower_ascii(lead)
+    names_list = _has_any(low, _LIST_WORDS)
+    carves = low is None or low.endswith(_CARVE_OUT_ENDS)
+    if (carves and _CARVE_OUT.search(lead)) or (names_list and _NONE_OF.search(lead)):
         return True, ALL_OF
-    m = _ALTERNATIVES.search(lead)
+    m = _ALTERNATIVES.search(lead) if names_list else None
     if m is not None:
         near, anywhere = _negation_before(lead, m.start())
         if near:  # "must not have any of the following": none of them
             return True, ALL_OF
         return False, ALL_OF if anywhere else ANY_OF
-    if _EITHER_AT_END.search(lead):
+    if (low is None or low.endswith("either")) and _EITHER_AT_END.search(lead):
         return False, ANY_OF
-    if _ALL_OF.search(lead):
+    if names_list and _ALL_OF.search(lead):
         return False, ALL_OF
     return False, ANY_OF if excluding else ALL_OF
 
@@ -112,6 +131,8 @@ def header_sub_list(exclude: bool) -> tuple[bool, str]:
 
 def whole_item_exclusion(text: str) -> bool:
     """True when the item as a whole says it excludes ("Mucosal or ocular melanomas are excluded.")."""
+    if not _has_any(_lower_ascii(text), _EXCLUDING_WORDS):
+        return False
     sentence = text.strip()
     sentence = sentence[:-1] if sentence.endswith((".", ":", "：")) else sentence
     if _INNER_SENTENCE.search(sentence):
@@ -121,4 +142,4 @@ def whole_item_exclusion(text: str) -> bool:
 
 def mentions_exclusion(text: str) -> bool:
     """True when the item says somewhere that someone is excluded or not eligible."""
-    return _EXCLUSION_WORDING.search(text) is not None
+    return _has_any(_lower_ascii(text), _EXCLUDING_WORDS) and _EXCLUSION_WORDING.search(text) is not None
