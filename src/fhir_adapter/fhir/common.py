@@ -101,44 +101,84 @@ def prune(node: Any) -> Any:
     return node
 
 
-# The two walkers below are ``prune`` in one pass per node (it runs on every element of every resource, so it was a
-# third of mapping time): a child is pruned, then kept unless it is None, "" or came out empty.
+# The walkers below are ``prune`` in one pass per node (it runs on every element of every resource, so it was a
+# third of mapping time). A node with nothing to drop (the common case: most builders write no empty element) is
+# returned as it is, not copied; only the path down to a dropped value is rebuilt. A child is pruned, then kept unless
+# it is None, "" or came out empty. Exact dicts and lists are walked; any other value (a subclass, a tuple, a number)
+# takes the general test, as before.
 def _pruned_dict(node: dict[Any, Any]) -> dict[Any, Any]:
-    out: dict[Any, Any] = {}
     for k, v in node.items():
-        if type(v) is str:  # the common leaf first
+        t = type(v)
+        if t is str:  # the common leaf first
             if v:
-                out[k] = v
-        elif isinstance(v, dict):
-            v = _pruned_dict(v)
+                continue
+        elif t is dict:
+            if v and _pruned_dict(v) is v:
+                continue
+        elif t is list:
+            if v and _pruned_list(v) is v:
+                continue
+        elif v is not None and not isinstance(v, (dict, list)) and v != "":
+            continue
+        return _rebuilt_dict(node, k)
+    return node
+
+
+def _pruned_list(node: list[Any]) -> list[Any]:
+    for i, v in enumerate(node):
+        t = type(v)
+        if t is str:
             if v:
-                out[k] = v
-        elif isinstance(v, list):
-            v = _pruned_list(v)
-            if v:
-                out[k] = v
-        elif v is not None and v != "":
+                continue
+        elif t is dict:
+            if v and _pruned_dict(v) is v:
+                continue
+        elif t is list:
+            if v and _pruned_list(v) is v:
+                continue
+        elif v is not None and not isinstance(v, (dict, list)) and v != "":
+            continue
+        return [*node[:i], *_kept(node[i:])]
+    return node
+
+
+def _rebuilt_dict(node: dict[Any, Any], first: Any) -> dict[Any, Any]:
+    """The pruned copy of ``node``, whose values before the key ``first`` need no pruning."""
+    out: dict[Any, Any] = {}
+    walk = False
+    for k, v in node.items():
+        walk = walk or k == first
+        if not walk:
+            out[k] = v
+            continue
+        v = _kept_value(v)
+        if v is not _DROP:
             out[k] = v
     return out
 
 
-def _pruned_list(node: list[Any]) -> list[Any]:
+def _kept(values: list[Any]) -> list[Any]:
+    """The pruned values of a list, the dropped ones left out."""
     out: list[Any] = []
-    for v in node:
-        if type(v) is str:
-            if v:
-                out.append(v)
-        elif isinstance(v, dict):
-            v = _pruned_dict(v)
-            if v:
-                out.append(v)
-        elif isinstance(v, list):
-            v = _pruned_list(v)
-            if v:
-                out.append(v)
-        elif v is not None and v != "":
+    for v in values:
+        v = _kept_value(v)
+        if v is not _DROP:
             out.append(v)
     return out
+
+
+_DROP = object()  # the marker of a value ``prune`` drops
+
+
+def _kept_value(v: Any) -> Any:
+    """A value pruned (a dict or list walked; copied only if something below is dropped), or ``_DROP``."""
+    if isinstance(v, dict):
+        v = _pruned_dict(v)
+        return (v if type(v) is dict else dict(v)) if v else _DROP  # a subclass comes out a plain dict, as before
+    if isinstance(v, list):
+        v = _pruned_list(v)
+        return (v if type(v) is list else list(v)) if v else _DROP
+    return v if v is not None and v != "" else _DROP
 
 
 def pruned(node: JSON) -> JSON:

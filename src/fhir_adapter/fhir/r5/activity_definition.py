@@ -60,6 +60,12 @@ def _drug_codes() -> dict[str, list[JSON]]:
     return out
 
 
+def _drug_codings(name: str) -> list[JSON]:
+    """Copies of the confirmed codings of a drug name ([] when text-only): the table is cached, and ``prune`` keeps a
+    part with nothing to drop as it is, so the output must not hold the table's own dicts."""
+    return [dict(c) for c in _drug_codes().get(name.strip().casefold(), [])]
+
+
 def _term(section: str, key: str) -> list[JSON]:
     """The SNOMED coding of a key of ``mappings/regimen-terms.json`` (``routes``, ``procedures``); [] when the table
     has no code for it."""
@@ -175,7 +181,7 @@ def _drug(drug: DrugActivity) -> JSON:
     levels: list[Dose | None] = list(drug.doses) or [None]
     return {
         "kind": "MedicationRequest",
-        "productCodeableConcept": {"coding": _drug_codes().get(drug.name.strip().casefold(), []), "text": drug.name},
+        "productCodeableConcept": {"coding": _drug_codings(drug.name), "text": drug.name},
         "dosage": [
             {
                 "text": drug.text,

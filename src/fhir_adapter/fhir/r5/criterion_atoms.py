@@ -116,7 +116,7 @@ def _window_of(t: JSON) -> TimeWindow:
 def _offset(a: Atom) -> JSON | None:
     units = [q.unit for q in (a.quantity, a.low, a.high) if q is not None and q.unit]
     coding = _offsets().get(units[0]) if units else None
-    return {"coding": [coding]} if coding else None
+    return {"coding": [dict(coding)]} if coding else None  # a copy: the table is cached and prune keeps clean parts
 
 
 def atom_elements(a: Atom) -> JSON:
