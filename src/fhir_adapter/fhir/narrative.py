@@ -31,6 +31,7 @@ _NO_TEXT = frozenset({"Binary", "Bundle", "Parameters"})
 # C0 controls other than tab, newline and carriage return are not XML 1.0 characters, nor are U+FFFE and U+FFFF.
 _NOT_XML = dict.fromkeys([*(c for c in range(32) if c not in (9, 10, 13)), 0xFFFE, 0xFFFF])
 _NOT_XML_CHAR = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # the same characters, to find them
+_TO_ESCAPE = re.compile(r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # those and the characters ``esc`` escapes
 # Elements of a resource that come before ``text`` in FHIR's element order (kept first when ``text`` is added).
 _BEFORE_TEXT = ("resourceType", "id", "meta", "implicitRules", "language")
 _MAX_DEPTH = 3  # nested PlanDefinition actions shown (phases -> drugs); deeper levels are in the resource
@@ -39,6 +40,8 @@ _MAX_DEPTH = 3  # nested PlanDefinition actions shown (phases -> drugs); deeper 
 def esc(value: object) -> str:
     """``value`` as XHTML text content: XML-forbidden characters dropped, ``&``, ``<`` and ``>`` escaped."""
     text = str(value)
+    if not _TO_ESCAPE.search(text):  # most values: nothing to drop or escape, one scan instead of four
+        return text
     if _NOT_XML_CHAR.search(text):  # rare: translate (a lookup per character) only for text that needs it
         text = text.translate(_NOT_XML)
     # html.escape(text, quote=False), inlined: this runs for every value of every narrative
