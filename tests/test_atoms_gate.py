@@ -11,7 +11,7 @@ import pytest
 
 from fhir_adapter.computable import extract
 from fhir_adapter.computable.gate import could_name_a_concept
-from fhir_adapter.computable.lexer import lex, tokens
+from fhir_adapter.computable.lexer import lex, words_in
 from fhir_adapter.model import Criterion
 from fhir_adapter.sources import read_records
 
@@ -37,7 +37,7 @@ def criteria() -> list[tuple[str, bool]]:
 
 
 def test_a_skipped_criterion_names_no_concept(criteria: list[tuple[str, bool]]) -> None:
-    skipped = [text for text, _ in criteria if not could_name_a_concept(tokens(text))]
+    skipped = [text for text, _ in criteria if not could_name_a_concept(words_in(text))]
     assert len(skipped) > len(criteria) // 3  # the gate earns its place: most criteria name no concept
     for text in skipped:
         _, items = lex(text)
@@ -48,7 +48,7 @@ def test_the_gated_extractor_equals_the_ungated_one(
     criteria: list[tuple[str, bool]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     gated = [extract.definition_of(text, exclude) for text, exclude in criteria]
-    monkeypatch.setattr(extract, "could_name_a_concept", lambda toks: True)
+    monkeypatch.setattr(extract, "could_name_a_concept", lambda words: True)
     ungated = [extract.definition_of(text, exclude) for text, exclude in criteria]
     assert sum(d is not None for d in gated) > 100
     assert gated == ungated
@@ -65,4 +65,4 @@ def test_the_gated_extractor_equals_the_ungated_one(
     ],
 )
 def test_the_gate_on_single_criteria(text: str, expected: bool) -> None:
-    assert could_name_a_concept(tokens(text)) is expected
+    assert could_name_a_concept(words_in(text)) is expected

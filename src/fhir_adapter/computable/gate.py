@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from fhir_adapter.computable.lexer import Token, _case_sensitive, _general, _unit_phrase, _units
+from fhir_adapter.computable.lexer import _case_sensitive, _general, _unit_word, _units
 
 __all__ = ["could_name_a_concept"]
 
@@ -33,12 +33,10 @@ def _atom_phrases() -> dict[str, tuple[tuple[int, frozenset[tuple[str, ...]]], .
     }
 
 
-def _starts_a_phrase(toks: list[Token], i: int) -> bool:
+def _starts_a_phrase(lows: list[str], i: int) -> bool:
     # any length, not only the longest: whatever the lexer then takes at i, no concept can start here otherwise
-    by_length = _atom_phrases().get(toks[i].low)
-    if by_length is None:
-        return False
-    words = tuple([t.low for t in toks[i : i + by_length[-1][0]]])
+    by_length = _atom_phrases()[lows[i]]
+    words = tuple(lows[i : i + by_length[-1][0]])
     return any(words[:n] in phrases for n, phrases in by_length)
 
 
@@ -54,19 +52,24 @@ def _first_words_of_years() -> frozenset[str]:
     return frozenset(phrase[0] for phrase, ucum in _units().items() if phrase and ucum == "a")
 
 
-def _as_unit(t: Token) -> str:
+def _as_unit(low: str) -> str:
     # units compare NFKC-normalised ("ｙｅａｒｓ"); plain ASCII words need no normalising
-    if t.low.isascii():
-        return t.low
-    reduced = _unit_phrase([t])
-    return reduced[0] if reduced else t.low
+    if low.isascii():
+        return low
+    reduced = _unit_word(low)
+    return reduced[0] if reduced else low
 
 
-def could_name_a_concept(toks: list[Token]) -> bool:
-    """False when no token can start a concept phrase or a unit of years: then the criterion has no atom, and
-    lexing is skipped."""
-    first_cs, years, firsts = _first_words_case_sensitive(), _first_words_of_years(), _atom_phrases()
-    for i, t in enumerate(toks):
-        if t.text in first_cs or _as_unit(t) in years or (t.low in firsts and _starts_a_phrase(toks, i)):
-            return True
-    return False
+def could_name_a_concept(words: list[str]) -> bool:
+    """False when no word (``lexer.words_in``: the tokens' texts) can start a concept phrase or a unit of years:
+    then the criterion has no atom, and lexing is skipped. Set tests first (most words start nothing)."""
+    if not _first_words_case_sensitive().isdisjoint(words):
+        return True
+    lows = [w.lower() for w in words]
+    years = _first_words_of_years()
+    if not years.isdisjoint(lows) or any(_as_unit(low) in years for low in lows if not low.isascii()):
+        return True
+    firsts = _atom_phrases()
+    if firsts.keys().isdisjoint(lows):
+        return False
+    return any(low in firsts and _starts_a_phrase(lows, i) for i, low in enumerate(lows))

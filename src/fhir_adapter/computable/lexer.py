@@ -64,6 +64,12 @@ def tokens(text: str) -> list[Token]:
     return out
 
 
+def words_in(text: str) -> list[str]:
+    """The words and signs of ``text`` as written: the texts of ``tokens(text)``, without making tokens (the gate
+    reads these, and most criteria are never lexed)."""
+    return _TOKEN.findall(text)
+
+
 def words_of(toks: list[Token], start: int, end: int) -> tuple[str, ...]:
     """The lower-case words of the tokens between ``start`` and ``end`` (a binary search: tokens are in order)."""
     k = bisect_left(toks, start, key=_token_start)
@@ -186,9 +192,12 @@ def longest(toks: list[Token], i: int, table: dict[tuple[str, ...], Any], unit: 
         return 0, None
     if unit:
         return _longest_unit_phrase(toks, i, table)
-    most = _first_words(table).get(toks[i].low, 0)
-    if not most:
-        return 0, None
+    most = (_FIRST.get(id(table)) or _first_words(table)).get(toks[i].low, 0)
+    return _longest_of(toks, i, table, most) if most else (0, None)
+
+
+def _longest_of(toks: list[Token], i: int, table: dict[tuple[str, ...], Any], most: int) -> tuple[int, Any]:
+    """``longest`` once the longest phrase of ``table`` starting with word ``i`` is known to have ``most`` words."""
     words = tuple([t.low for t in toks[i : i + most]])  # the lower-case words once, then its prefixes
     for n in range(len(words), 0, -1):
         hit = table.get(words[:n], _NONE)
@@ -242,19 +251,29 @@ def concept_of_phrase(words: tuple[str, ...]) -> str | None:
 
 def general_at(toks: list[Token], i: int) -> tuple[int, tuple[str, Any] | None]:
     """The longest context-free phrase at token ``i``: case-sensitive abbreviations ("PT", "eGFR") first."""
-    n_cs, key = longest_cs(toks, i)
-    n, hit = longest(toks, i, _general())
+    t = toks[i]
+    # most words start no phrase of either table: two lookups, no further call
+    most_cs, most = _first_words_cs().get(t.text, 0), _first_words_general().get(t.low, 0)
+    n_cs, key = _longest_cs_of(toks, i, most_cs) if most_cs else (0, None)
+    n, hit = _longest_of(toks, i, _general(), most) if most else (0, None)
     if n_cs and n_cs >= n:
         return n_cs, ("concept", key)
     return n, hit
 
 
-def longest_cs(toks: list[Token], i: int) -> tuple[int, str | None]:
-    """The longest case-sensitive abbreviation at token ``i`` ("PT", "eGFR", "ER")."""
+@cache
+def _first_words_general() -> dict[str, int]:
+    return _first_words(_general())
+
+
+@cache
+def _first_words_cs() -> dict[str, int]:
+    return _first_words(_case_sensitive())
+
+
+def _longest_cs_of(toks: list[Token], i: int, most: int) -> tuple[int, str | None]:
+    """The longest case-sensitive abbreviation at token ``i`` ("PT", "eGFR", "ER"), at most ``most`` words."""
     table = _case_sensitive()
-    most = _first_words(table).get(toks[i].text, 0) if i < len(toks) else 0
-    if not most:
-        return 0, None
     words = tuple([t.text for t in toks[i : i + most]])
     for n in range(len(words), 0, -1):
         key = words[:n]
