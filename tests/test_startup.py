@@ -50,8 +50,16 @@ def test_converting_v2_json_to_r5_loads_no_other_reader_and_no_r4_mapper(tmp_pat
         "fhir_adapter.sources.ctgov_v1",
         "fhir_adapter.sources.text_page",
     )
-    assert _loaded(modules, *other_readers) == []
+    assert _loaded(modules, *other_readers, "lxml") == []
     assert _loaded(modules, "fhir_adapter.fhir.r4", "fhir_adapter.fhir.read_bundle") == []
+
+
+def test_one_file_with_the_default_workers_is_converted_without_a_pool(tmp_path: Path) -> None:
+    """One unit: forking workers and warming each up would cost more than the unit (pipeline.iter_outcomes)."""
+    source = DATA / "ctgov-v2" / "NCT00763412.json"
+    code, modules, _ = modules_after("convert", str(source), "-o", str(tmp_path / "out"), "-q", "--no-validate")
+    assert code == 0 and (tmp_path / "out" / "NCT00763412.json").is_file()
+    assert _loaded(modules, "fhir_adapter.pipeline.pool", "concurrent.futures.process") == []
 
 
 def test_converting_xml_to_r4_loads_the_xml_reader_and_the_r4_mappers(tmp_path: Path) -> None:

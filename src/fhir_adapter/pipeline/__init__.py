@@ -87,14 +87,17 @@ def iter_outcomes(
     inputs: Iterable[str | Path], options: ConvertOptions, convert: ConvertFn = convert_unit
 ) -> Generator[Outcome, None, None]:
     """Outcomes of every record, in input order, converted by ``options.workers`` processes with ``convert``
-    (``convert_unit``; a test passes its own to crash or stall a worker)."""
+    (``convert_unit``; a test passes its own to crash or stall a worker). An input of one unit is converted in this
+    process, as with one worker: starting a pool (forking, and warming each worker up) would cost more than the unit
+    (issue 14: start-up)."""
     units = guarded_units(inputs, options.limits)
     first = next(units, None)
     if first is None:
         return
+    second = next(units, None) if options.workers > 1 else None
     warm_up(options)
-    units = itertools.chain([first], units)
-    if options.workers <= 1:
+    units = itertools.chain([first], [] if second is None else [second], units)
+    if options.workers <= 1 or second is None:
         for unit in units:
             yield from run_unit(unit, options, convert)
         return

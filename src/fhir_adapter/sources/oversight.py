@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import json
 from functools import cache
-
-from lxml import etree
+from typing import TYPE_CHECKING
 
 from fhir_adapter import terminology
 from fhir_adapter.issues import Issue
 from fhir_adapter.model import DataSharing, Oversight, Trial
-from fhir_adapter.sources.ctgov_xml_doc import reflow_textblock, text_of
-from fhir_adapter.sources.ctgov_xml_fields import XmlReader
 from fhir_adapter.sources.fields import JsonReader, warning
+
+if TYPE_CHECKING:  # the XML side is imported by the XML reader only: a JSON run loads no lxml (issue 14: start-up)
+    from lxml import etree
+
+    from fhir_adapter.sources.ctgov_xml_fields import XmlReader
 
 __all__ = ["ipd_code", "read_json_oversight", "read_xml_oversight"]
 
@@ -106,6 +108,8 @@ def read_xml_oversight(r: XmlReader, t: Trial) -> None:
 
 def _text(r: XmlReader, parent: etree._Element, tag: str) -> str | None:
     """A free-text element, reflowed when the legacy layout wrapped it over lines (as ``Trial.unmapped`` kept it)."""
+    from fhir_adapter.sources.ctgov_xml_doc import reflow_textblock, text_of  # loaded by the XML reader already
+
     el = r.one(parent, tag)
     if el is None:
         return None
