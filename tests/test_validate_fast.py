@@ -258,4 +258,4 @@ def test_implies_shortcut_through_a_path_agrees_with_fhirpath(key: str) -> None:
     for agent in agents:
         assert "onBehalfOf" not in agent
         node = profile._node(agent, el.fp_path)
-        assert profile._Walker.evaluate(constraint, agent, el.fp_path, {"resource": node, "rootResource": node}, "")
+        assert profile.Walker.evaluate(constraint, agent, el.fp_path, {"resource": node, "rootResource": node}, "")

@@ -206,7 +206,7 @@ def test_native_agrees_with_fhirpath(fp_path: str, key: str, constraint: profile
         native = check(node)
         if native is None:
             continue
-        fhirpath = profile._Walker.evaluate(
+        fhirpath = profile.Walker.evaluate(
             constraint,
             node,
             fp_path,

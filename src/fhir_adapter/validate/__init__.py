@@ -65,22 +65,34 @@ def validate(
         return [
             Issue("error", "", f"a FHIR resource must be a JSON object, got {type(resource).__name__}", "structure")
         ]
+    rtype = resource.get("resourceType")
     if engine == "fast":
-        from fhir_adapter.validate.fast import check_fast, is_resource_type
+        from fhir_adapter.validate.fast import check_fast, check_layers, is_resource_type
 
-        issues = check_fast(resource)  # the empty checks included
+        if not is_resource_type(rtype):
+            return check_fast(resource)
+        # one walk makes every layer's checks (the empty checks included); None: the later layers walk again
+        issues, done = check_layers(resource)
+        if done is not None:
+            return _merged(issues, done)
+        later: list[Issue] = []
     else:
         from fhir_adapter.validate.structure import check_structure, is_resource_type
 
         issues = check_structure(resource)
-    rtype = resource.get("resourceType")
-    if not is_resource_type(rtype):
-        return issues
+        if not is_resource_type(rtype):
+            return issues
+        assert isinstance(rtype, str)
+        later = check_empty(resource, rtype)
     assert isinstance(rtype, str)
-    later = check_empty(resource, rtype) if engine != "fast" else []
     if rtype == "Bundle":
         later += check_bundle(resource, rtype)
     later += check_profile(resource, rtype)
+    return _merged(issues, later)
+
+
+def _merged(issues: list[Issue], later: list[Issue]) -> list[Issue]:
+    """``issues`` and then each of ``later`` at a location where no error was reported before it."""
     reported = {i.location for i in issues if i.is_error}
     for issue in later:
         if issue.location not in reported:

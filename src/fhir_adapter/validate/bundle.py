@@ -126,8 +126,14 @@ def _check_request(entry: dict[str, Any], btype: str, entry_loc: str) -> list[Is
     ]
 
 
-def check_bundle(bundle: dict[str, Any], location: str = "Bundle") -> list[Issue]:
-    """Layer 3 issues of a Bundle: references, unique fullUrl and Type/id, transaction requests."""
+def check_bundle(
+    bundle: dict[str, Any], location: str = "Bundle", refs: dict[str, list[list[tuple[str, str]]]] | None = None
+) -> list[Issue]:
+    """Layer 3 issues of a Bundle: references, unique fullUrl and Type/id, transaction requests.
+
+    ``refs``: the references of each entry resource (by its location) in the order ``_references`` finds them (the
+    resource's, then each contained resource's), when the caller's walk collected them already (see
+    ``fast.check_layers``)."""
     entries = bundle.get("entry")
     if not isinstance(entries, list):
         return []
@@ -143,39 +149,33 @@ def check_bundle(bundle: dict[str, Any], location: str = "Bundle") -> list[Issue
             issues += _check_request(entry, str(btype), entry_loc)
     for i, entry in enumerate(entries):
         if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
-            issues.extend(
-                _check_references(
-                    entry["resource"],
-                    f"{location}.entry[{i}].resource",
-                    entry.get("fullUrl"),
-                    seen.known_urls,
-                    seen.known_type_ids,
-                )
-            )
+            resource, res_loc = entry["resource"], f"{location}.entry[{i}].resource"
+            found = _all_references(resource, res_loc) if refs is None else [r for rs in refs[res_loc] for r in rs]
+            base = _base(resource, entry.get("fullUrl"))
+            for ref, ref_loc in found:
+                issue = _resolve(ref, ref_loc, base, seen.known_urls, seen.known_type_ids)
+                if issue is not None:
+                    issues.append(issue)
     return issues
 
 
-def _check_references(
-    resource: dict[str, Any], location: str, full_url: Any, known_urls: set[str], known_type_ids: set[str]
-) -> list[Issue]:
-    issues: list[Issue] = []
+def _base(resource: dict[str, Any], full_url: Any) -> str:
+    """The server base of an absolute fullUrl ending in ``Type/id`` (relative references resolve against it)."""
+    if isinstance(full_url, str) and full_url.startswith(("http://", "https://")):
+        marker = f"/{resource.get('resourceType')}/"
+        if marker in full_url:
+            return full_url[: full_url.rindex(marker) + 1]
+    return ""
+
+
+def _all_references(resource: dict[str, Any], location: str) -> list[tuple[str, str]]:
+    """The references of ``resource`` (contained resources skipped), then those of each contained resource."""
     contained = resource.get("contained")
     contained_list = contained if isinstance(contained, list) else []
-    base = ""
-    if isinstance(full_url, str) and full_url.startswith(("http://", "https://")):
-        rtype = resource.get("resourceType")
-        marker = f"/{rtype}/"
-        if marker in full_url:
-            base = full_url[: full_url.rindex(marker) + 1]
     sources = [(resource, location)] + [
         (c, child(location, "contained", i)) for i, c in enumerate(contained_list) if isinstance(c, dict)
     ]
-    for node, node_loc in sources:
-        for ref, ref_loc in _references(node, node_loc):
-            issue = _resolve(ref, ref_loc, base, known_urls, known_type_ids)
-            if issue is not None:
-                issues.append(issue)
-    return issues
+    return [found for node, node_loc in sources for found in _references(node, node_loc)]
 
 
 def _resolve(ref: str, loc: str, base: str, known_urls: set[str], known_type_ids: set[str]) -> Issue | None:

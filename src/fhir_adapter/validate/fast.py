@@ -25,9 +25,10 @@ from typing import Any
 
 from fhir_adapter.issues import Issue
 from fhir_adapter.validate._common import child, short
+from fhir_adapter.validate._plan import Plan, plan_of
 from fhir_adapter.validate._primitives import Check, checker
-from fhir_adapter.validate.bundle import check_empty
-from fhir_adapter.validate.profile import _raw
+from fhir_adapter.validate.bundle import check_bundle, check_empty
+from fhir_adapter.validate.profile import Context, Walker, _raw, type_def
 
 PRIMITIVE, COMPLEX, RESOURCE = 0, 1, 2
 _ELE1 = "(ele-1: all FHIR elements must have a @value or children)"
@@ -45,6 +46,7 @@ class Slot:
     tcode: str
     check: Check | None = None  # PRIMITIVE: the JSON value check
     shape: Shape | None = None  # COMPLEX: the element's own shape (inline), else the datatype's (resolved lazily)
+    plan: Plan | None = None  # what the profile layer checks at its values (None: nothing)
 
 
 @dataclass(slots=True, eq=False)
@@ -130,7 +132,21 @@ def shape_of(type_name: str) -> Shape | None:
         shape.must = frozenset(name for name, _ in shape.required if not name.endswith("[x]"))
         shape.choice_keys = frozenset(k for _, keys in shape.choices for k in keys)
         shape.required_choice = any(name.endswith("[x]") for name, _ in shape.required)
+    _plans(type_name, shapes)
     return root
+
+
+def _plans(type_name: str, shapes: dict[str, Shape]) -> None:
+    """Every slot's plan: the profile layer's checks at the element (see :mod:`._plan`)."""
+    td = type_def(type_name)
+    for path, shape in shapes.items():
+        parent = td.elements.get(path) if td is not None else None
+        for key, slot in shape.children.items():
+            spec = parent.active.get(key) if parent is not None else None
+            if spec is not None:
+                plan = plan_of(spec[0], spec[1], slot.kind == COMPLEX and slot.shape is not None)
+                if plan.binding or plan.runs or plan.contained or plan.off or plan.unsure:
+                    slot.plan = plan  # else the profile layer checks nothing at the element itself
 
 
 @cache
@@ -142,16 +158,29 @@ def _element_shape() -> Shape:
     return shape
 
 
-class _Walker:
-    __slots__ = ("issues",)
+Refs = list[tuple[str, str]]  # (reference, its location) in document order
 
-    def __init__(self) -> None:
+
+class _Walker:
+    """Layer 1; with ``profile``, also the profile layer's checks and (of a Bundle) its entries' references."""
+
+    __slots__ = ("ctx", "depth", "entry_lists", "entry_refs", "issues", "on", "profile", "refs", "unsure")
+
+    def __init__(self, profile: Walker | None = None, bundle: bool = False) -> None:
         self.issues: list[Issue] = []
+        self.profile = profile
+        self.on = profile is not None  # profile checks here (not inside a primitive's ``_name`` part)
+        self.ctx: Context | None = None
+        self.depth = 0  # resources nested: 1 the walked one, 2 its Bundle entries ...
+        self.refs: Refs | None = None  # where the references of the current entry resource go
+        self.entry_refs: dict[str, list[Refs]] | None = {} if bundle else None  # by entry resource location
+        self.entry_lists: list[Refs] = []
+        self.unsure = False  # the profile layer and the Bundle references must be checked by their own walks
 
     def error(self, location: str, message: str, code: str = "structure") -> None:
         self.issues.append(Issue("error", location, message, code))
 
-    def resource(self, resource: dict[str, Any], location: str) -> None:
+    def resource(self, resource: dict[str, Any], location: str, plan: Plan | None = None) -> None:
         rtype = resource.get("resourceType")
         if rtype is None:
             self.error(child(location, "resourceType"), "resourceType is missing", "required")
@@ -161,9 +190,36 @@ class _Walker:
             return
         shape = shape_of(rtype)
         if shape is None:
+            self.unsure = True
             self.foreign(resource, rtype, location)
             return
+        if not self.on:
+            self.node(shape, resource, location)
+            return
+        saved = self.ctx, self.refs
+        contained = plan is not None and plan.contained
+        self.ctx = Context(resource, saved[0].root if contained and saved[0] is not None else resource)
+        self.depth += 1
+        self.entry_references(location, contained)
+        td = type_def(rtype)
+        assert td is not None and self.profile is not None
+        self.profile.constraints(td.root, resource, location, self.ctx)
         self.node(shape, resource, location)
+        self.depth -= 1
+        self.ctx, self.refs = saved
+
+    def entry_references(self, location: str, contained: bool) -> None:
+        """Where the references of this resource go, as bundle.check_bundle collects them (contained ones last)."""
+        if self.entry_refs is None:
+            return
+        if self.depth == 2 and not contained:
+            self.entry_lists = self.entry_refs[location] = [[]]
+            self.refs = self.entry_lists[0]
+        elif contained:
+            if self.depth != 3 or self.refs is not self.entry_lists[0]:
+                self.unsure = True  # bundle._reference_paths skips a "contained" at any depth
+            self.refs = []
+            self.entry_lists.append(self.refs)
 
     def foreign(self, resource: dict[str, Any], rtype: str, location: str) -> None:
         """A resource type outside the definitions subset: its fhir.resources model and the empty checks."""
@@ -177,6 +233,11 @@ class _Walker:
     def node(self, shape: Shape, node: dict[str, Any], location: str) -> None:
         if not node:
             self.error(location, f"empty object {_ELE1}", "value")
+        refs = self.refs
+        if refs is not None:
+            ref = node.get("reference")
+            if isinstance(ref, str) and "expression" not in node and "language" not in node:
+                refs.append((ref, f"{location}.reference"))
         children = shape.children
         for key, value in node.items():
             slot = children.get(key)
@@ -187,15 +248,31 @@ class _Walker:
                 problem = slot.check(value)
                 if problem is not None:
                     self.error(child(location, key), problem, "value")
+                if slot.plan is not None and self.on:
+                    self.profiled(slot.plan, value, f"{location}.{key}")
             else:
                 self.value(slot, node, key, value, location)
         if not node.keys() >= shape.must or shape.required_choice:
             self.required(shape, node, location)
         if shape.choice_keys and len(shape.choice_keys & node.keys()) > 1:
-            for name, keys in shape.choices:
-                if sum(k in node for k in keys) > 1:
-                    found = ", ".join(k for k in keys if k in node)
-                    self.error(location, f"at most one of {name} is allowed, got {found}")
+            self.choices(shape, node, location)
+
+    def choices(self, shape: Shape, node: dict[str, Any], location: str) -> None:
+        for name, keys in shape.choices:
+            if sum(k in node for k in keys) > 1:
+                found = ", ".join(k for k in keys if k in node)
+                self.error(location, f"at most one of {name} is allowed, got {found}")
+
+    def profiled(self, plan: Plan, value: Any, location: str) -> None:
+        """The profile layer's checks at one value of an element (before its children, as that layer walks)."""
+        assert self.profile is not None and self.ctx is not None
+        if plan.binding is not None:
+            self.profile.binding(plan.binding, plan.tcode, value, location)
+        if plan.unsure:
+            self.unsure = True
+        if plan.runs and isinstance(value, dict):
+            for el, todo in plan.runs:
+                self.profile.constraints(el, value, location, self.ctx, todo)
 
     def required(self, shape: Shape, node: dict[str, Any], location: str) -> None:
         for name, keys in shape.required:
@@ -223,6 +300,7 @@ class _Walker:
         if slot.kind == PRIMITIVE:
             check = slot.check
             assert check is not None
+            plan = slot.plan if self.on else None
             for i, value in enumerate(values):
                 if value is None:
                     if not nulls_ok:
@@ -231,6 +309,8 @@ class _Walker:
                 problem = check(value)
                 if problem is not None:
                     self.error(child(location, key, i), problem, "value")
+                if plan is not None:
+                    self.profiled(plan, value, f"{location}.{key}[{i}]")
             return
         for i, value in enumerate(values):
             if value is None:
@@ -244,12 +324,19 @@ class _Walker:
             what = "a resource" if slot.kind == RESOURCE else f"a JSON object ({slot.tcode})"
             self.error(location, f"expected {what}, got {short(value)}")
         elif slot.kind == RESOURCE:
-            self.resource(value, location)
+            self.resource(value, location, slot.plan)
         else:
             shape = slot.shape
             if shape is None:
                 shape = slot.shape = shape_of(slot.tcode) or _element_shape()
+            plan = slot.plan
+            if plan is None or not self.on:
+                self.node(shape, value, location)
+                return
+            self.profiled(plan, value, location)
+            self.on = not plan.off
             self.node(shape, value, location)
+            self.on = True
 
     def other(self, shape: Shape, node: dict[str, Any], key: str, value: Any, location: str) -> None:
         """A key that is no element: resourceType (of a resource), ``_name`` of a primitive, or unknown."""
@@ -260,6 +347,12 @@ class _Walker:
             self.error(child(location, key), _UNKNOWN)
             check_empty_into(value, child(location, key), self.issues)
             return
+        on, self.on = self.on, False  # the profile layer does not look into a primitive's id and extensions
+        self.primitive_part(slot, node, key, value, location)
+        self.on = on
+
+    def primitive_part(self, slot: Slot, node: dict[str, Any], key: str, value: Any, location: str) -> None:
+        """The ``_name`` part of primitive element ``name``: its id and extensions (one per value of an array)."""
         part = Slot(slot.many, COMPLEX, "Element", shape=_element_shape())
         if value is None:
             self.error(child(location, key), _NULL, "value")
@@ -289,3 +382,16 @@ def check_fast(resource: dict[str, Any], location: str | None = None) -> list[Is
     walker = _Walker()
     walker.resource(resource, base)
     return walker.issues
+
+
+def check_layers(resource: dict[str, Any]) -> tuple[list[Issue], list[Issue] | None]:
+    """Layer 1 issues of a resource of a known type and, in the same walk, the later layers' issues (those of
+    ``bundle.check_bundle`` of a Bundle, then ``profile.check_profile``), or None for them where that walk cannot
+    make them exactly as those functions do (any layer 1 issue, a resource type outside the definitions ...)."""
+    rtype = resource["resourceType"]
+    walker = _Walker(Walker(), bundle=rtype == "Bundle")
+    walker.resource(resource, rtype)
+    if walker.issues or walker.unsure or walker.profile is None:
+        return walker.issues, None
+    later = check_bundle(resource, rtype, walker.entry_refs) if walker.entry_refs is not None else []
+    return walker.issues, later + walker.profile.issues

@@ -200,7 +200,7 @@ class Element:
     # JSON primitive carries no constraint here and the bindings of other primitives are not checked)
     active: dict[str, tuple[Element, str]] = field(default_factory=dict)
     inline: bool = False  # has its own child elements in this StructureDefinition (BackboneElement, Element)
-    own_constraints: dict[str, tuple[Constraint, ...]] = field(default_factory=dict)  # by datatype, see _Walker
+    own_constraints: dict[str, tuple[Constraint, ...]] = field(default_factory=dict)  # by datatype, see Walker
 
 
 @dataclass(slots=True)
@@ -208,6 +208,7 @@ class TypeDef:
     name: str
     kind: str
     root: Element
+    elements: dict[str, Element] = field(default_factory=dict)  # by path
 
 
 @dataclass(slots=True)
@@ -284,7 +285,7 @@ def type_def(name: str) -> TypeDef | None:
         el.active = {k: (c, t) for k, (c, t) in el.children.items() if not _inert(c, t)}
     root = by_path[sd["elements"][0]["path"]]
     root.fp_path = sd["type"]
-    return TypeDef(name, sd["kind"], root)
+    return TypeDef(name, sd["kind"], root, by_path)
 
 
 def _inert(el: Element, tcode: str) -> bool:
@@ -301,7 +302,24 @@ def value_set(url: str) -> ValueSet | None:
     return ValueSet(url, by_system, frozenset().union(*by_system.values()))
 
 
-class _Walker:
+class Context:
+    """``%resource`` and ``%rootResource`` of the constraints of one resource, made only if fhirpathpy needs them."""
+
+    __slots__ = ("_made", "resource", "root")
+
+    def __init__(self, resource: dict[str, Any], root: dict[str, Any]) -> None:
+        self.resource, self.root = resource, root
+        self._made: dict[str, Any] | None = None
+
+    def get(self) -> dict[str, Any]:
+        if self._made is None:
+            node = _node(self.resource, self.resource["resourceType"])
+            root = node if self.root is self.resource else _node(self.root, self.root["resourceType"])
+            self._made = {"resource": node, "rootResource": root}
+        return self._made
+
+
+class Walker:
     __slots__ = ("issues",)
 
     def __init__(self) -> None:
@@ -312,8 +330,7 @@ class _Walker:
         td = type_def(rtype) if isinstance(rtype, str) else None
         if td is None or td.kind != "resource":
             return
-        node = _node(resource, rtype)
-        ctx = {"resource": node, "rootResource": node if root is None else _node(root, root["resourceType"])}
+        ctx = Context(resource, resource if root is None else root)
         self.constraints(td.root, resource, location, ctx)
         self.children(td.root.active, resource, location, ctx, resource if root is None else root)
 
@@ -322,7 +339,7 @@ class _Walker:
         children: dict[str, tuple[Element, str]],
         node: dict[str, Any],
         location: str,
-        ctx: dict[str, Any],
+        ctx: Context,
         root: dict[str, Any],
     ) -> None:
         for key, value in node.items():
@@ -336,9 +353,7 @@ class _Walker:
             else:
                 self.element(el, tcode, value, f"{location}.{key}", ctx, root)
 
-    def element(
-        self, el: Element, tcode: str, item: Any, location: str, ctx: dict[str, Any], root: dict[str, Any]
-    ) -> None:
+    def element(self, el: Element, tcode: str, item: Any, location: str, ctx: Context, root: dict[str, Any]) -> None:
         if el.binding is not None and tcode in _CODED:
             self.binding(el.binding, tcode, item, location)
         if not isinstance(item, dict):
@@ -372,7 +387,7 @@ class _Walker:
         el: Element,
         item: dict[str, Any],
         location: str,
-        ctx: dict[str, Any],
+        ctx: Context,
         constraints: tuple[Constraint, ...] | None = None,
     ) -> None:
         todo = el.constraints if constraints is None else constraints
@@ -393,9 +408,9 @@ class _Walker:
                 if not any(k.startswith(guard) for k in keys):  # the names a choice type's keys start with
                     decided = c.empty_result.get(el.fp_path)
                     if decided is None:
-                        decided = c.empty_result[el.fp_path] = self.evaluate(c, {}, el.fp_path, ctx, location)
+                        decided = c.empty_result[el.fp_path] = self.evaluate(c, {}, el.fp_path, ctx.get(), location)
             if decided is None:
-                decided = self.evaluate(c, item, el.fp_path, ctx, location)
+                decided = self.evaluate(c, item, el.fp_path, ctx.get(), location)
             if not decided:
                 self.fail(c, location or el.path)
 
@@ -469,6 +484,6 @@ def _bad_code(code: str, system: str | None, vs: ValueSet, location: str) -> Iss
 def check_profile(resource: dict[str, Any], location: str | None = None) -> list[Issue]:
     """Layer 2 issues of ``resource`` (Bundle entries and contained resources included)."""
     rtype = resource.get("resourceType")
-    walker = _Walker()
+    walker = Walker()
     walker.resource(resource, location if location is not None else str(rtype), None)
     return walker.issues

@@ -1,0 +1,66 @@
+"""What the profile layer (:mod:`.profile`) checks at the values of one element, read once per element (issue 14).
+
+The fast walker (:mod:`.fast`) visits every element of the instance; with a ``Plan`` on each slot of its shapes it
+also makes the profile layer's checks (the required binding, then the invariants of the element and of its datatype)
+in the same walk, in the order :class:`.profile.Walker` makes them, instead of walking the instance again. Where the
+one walk cannot mirror that walker exactly (``unsure``), the caller runs the layers separately.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fhir_adapter.validate.profile import _CODED, Constraint, Element, type_def
+
+Run = tuple[Element, tuple[Constraint, ...]]  # constraints evaluated with that element's FHIRPath type path
+
+
+@dataclass(slots=True, eq=False)
+class Plan:
+    """The profile layer's checks at each value of one element, in its order."""
+
+    tcode: str
+    binding: str | None = None  # the required binding's ValueSet (coded types only)
+    runs: tuple[Run, ...] = ()  # on a JSON object value: the element's own invariants, then its datatype's
+    contained: bool = False  # DomainResource.contained: resources checked with their container as %rootResource
+    off: bool = False  # the profile layer looks no deeper (a datatype it has no definition of)
+    unsure: bool = False  # the one walk cannot mirror the profile layer here
+
+
+def plan_of(el: Element, tcode: str, inline: bool) -> Plan:
+    """The plan of element ``el`` of type ``tcode``; ``inline``: the fast walker gives it a shape of its own."""
+    plan = Plan(tcode, el.binding if tcode in _CODED else None)
+    if el.inline:
+        plan.runs = ((el, el.constraints),) if el.constraints else ()
+        plan.unsure = not inline
+    elif inline:
+        plan.unsure = True
+    elif tcode in ("Resource", "DomainResource"):
+        plan.contained = el.path.endswith(".contained")
+    elif tcode[:1].isupper():
+        td = type_def(el.profiles.get(tcode, tcode))
+        if td is None:
+            plan.off = True
+        elif td.kind == "resource" or not _same_children(td.name, tcode):
+            plan.unsure = True
+        else:
+            keys = {c.key for c in td.root.constraints}
+            own = tuple(c for c in el.constraints if c.key not in keys)
+            plan.runs = tuple(run for run in ((el, own), (td.root, td.root.constraints)) if run[1])
+    return plan
+
+
+def _signature(type_name: str) -> dict[str, tuple[object, ...]]:
+    td = type_def(type_name)
+    assert td is not None
+    out: dict[str, tuple[object, ...]] = {}
+    for key, (el, tcode) in td.root.active.items():
+        out[key] = (tcode, el.binding, el.inline, tuple(c.key for c in el.constraints), el.profiles.get(tcode))
+    return out
+
+
+def _same_children(profile: str, tcode: str) -> bool:
+    """True if a value checked against ``profile`` (SimpleQuantity) has the children checks of type ``tcode``."""
+    if profile == tcode:
+        return True
+    return type_def(tcode) is not None and _signature(profile) == _signature(tcode)
