@@ -17,6 +17,7 @@ import shlex
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -32,9 +33,14 @@ def command(args: list[str]) -> list[str]:
 
 
 def environment(pythonpath: str | None) -> dict[str, str]:
+    """The environment of a timed run: compiled bytecode as an installed copy has it (``PYTHONDONTWRITEBYTECODE``,
+    set in some sandboxes, would compile every module from source on every run; the bytecode goes to a cache folder
+    of the benchmarks instead of the source tree), and ``pythonpath`` ahead of the editable install's path entry."""
     env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(Path(tempfile.gettempdir()) / "fhir-adapter-bench-pycache")
     if pythonpath:
-        env["PYTHONPATH"] = pythonpath  # ahead of the editable install's path entry
+        env["PYTHONPATH"] = pythonpath
     return env
 
 

@@ -11,6 +11,11 @@ modules with the largest cumulative import time under ``python -X importtime`` a
 ``--input`` defaults to the smallest API v2 fixture (tests/data/ctgov-v2/NCT00763412.json, 43 KB); a seed page
 (seeds/<one>.txt) is another small file. ``--pythonpath`` runs another source tree (``git archive`` of an older
 commit) with this venv, to compare. No assertions.
+
+What is timed is what a user runs: the installed console script (``.venv/bin/fhir-adapter``), with compiled bytecode.
+``PYTHONDONTWRITEBYTECODE`` (set in some sandboxes) is dropped and the bytecode goes to a cache folder
+(``bench_help.environment``, written by the warm-up run): compiling every module from source on each run would add
+about a quarter to a conversion, which no installed copy pays.
 """
 
 from __future__ import annotations

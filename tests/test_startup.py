@@ -70,3 +70,16 @@ def test_converting_xml_to_r4_loads_the_xml_reader_and_the_r4_mappers(tmp_path: 
     assert code == 0 and (tmp_path / "out" / "NCT00023673.json").is_file()
     assert "fhir_adapter.sources.ctgov_xml" in modules and "fhir_adapter.fhir.r4.convert" in modules
     assert _loaded(modules, "fhir_adapter.sources.ctgov_v1", "fhir_adapter.sources.text_page") == []
+
+
+def test_the_version_is_the_one_importlib_metadata_reads_and_costs_no_import_of_it() -> None:
+    """A Provenance names the version: fhir_adapter reads the dist-info's METADATA itself (importlib.metadata and
+    its email parser cost ~30 ms of a run)."""
+    import importlib.metadata
+
+    import fhir_adapter
+
+    assert fhir_adapter._metadata_version() == importlib.metadata.version("fhir-adapter")
+    code, modules, out = modules_after("--version")
+    assert code in (0, None) and out.strip() == f"fhir-adapter {importlib.metadata.version('fhir-adapter')}"
+    assert _loaded(modules, "importlib.metadata", "email") == []

@@ -85,12 +85,64 @@ if TYPE_CHECKING:
 
 def _version() -> str:
     """The installed distribution's version (pyproject.toml's, through the package metadata)."""
+    found = _metadata_version()
+    if found is not None:
+        return found
     from importlib.metadata import PackageNotFoundError, version
 
     try:
         return version("fhir-adapter")
     except PackageNotFoundError:  # run from a source tree that was never installed
         return "0+unknown"
+
+
+def _metadata_version() -> str | None:
+    """The ``Version`` of the ``fhir_adapter-*.dist-info`` that ``importlib.metadata`` would find: the first on
+    ``sys.path``, read without importing ``importlib.metadata`` (its email parser and the rest cost ~30 ms of every
+    conversion, whose Provenance names the version: issue 14, start-up). None when the case is not that plain (an
+    archive on the path, no such folder, two in one folder, an egg-info): ``importlib.metadata`` decides then."""
+    import os
+    import sys
+
+    for entry in sys.path:
+        folder = entry or "."
+        if not os.path.isdir(folder) or folder.lower().endswith(".egg"):
+            if os.path.exists(folder):
+                return None  # a zip archive or an egg on the path
+            continue
+        try:
+            names = [n for n in os.listdir(folder) if _is_ours(n.lower())]
+        except OSError:
+            continue
+        if not names:
+            continue
+        if len(names) != 1 or not names[0].lower().endswith(".dist-info"):
+            return None
+        return _header_version(os.path.join(folder, names[0], "METADATA"))
+    return None
+
+
+def _is_ours(name: str) -> bool:
+    """Whether a (lower-case) folder entry is this distribution's metadata as ``importlib.metadata`` matches it: the
+    part before the first ``-`` of a ``*.dist-info`` / ``*.egg-info`` name, with runs of ``-_.`` as one ``_``."""
+    if not name.endswith((".dist-info", ".egg-info")):
+        return False
+    project = name.rpartition(".")[0].partition("-")[0]
+    return "_".join(part for part in project.replace(".", "_").split("_") if part) == "fhir_adapter"
+
+
+def _header_version(metadata: str) -> str | None:
+    """The ``Version:`` header of a METADATA file; None if it has none or cannot be read."""
+    try:
+        with open(metadata, encoding="utf-8") as fh:
+            for line in fh:
+                if not line.strip():
+                    return None  # the headers end at the first blank line
+                if line.startswith("Version:"):
+                    return line[len("Version:") :].strip() or None
+    except OSError:
+        return None
+    return None
 
 
 def __getattr__(name: str) -> Any:
