@@ -63,6 +63,15 @@ _OTHER_CLAUSE = re.compile(
 )
 
 
+def _may_name_a_period(sentence: str) -> bool:
+    """False only when ``_EVERY`` cannot match: every period says "every" or "each", and in ASCII text a case-blind
+    pattern matches only where its words are in the lower-case text (other text is always searched)."""
+    if not sentence.isascii():
+        return True
+    low = sentence.lower()
+    return "every" in low or "each" in low
+
+
 def _number(word: str) -> int:
     return int(word) if word.isdigit() else _WORDS[word.lower()]
 
@@ -99,6 +108,8 @@ def _governed(sentence: str, start: int, end: int) -> str:
 
 def assessments_of_sentence(sentence: str) -> list[Assessment]:
     """The assessments one sentence schedules (empty when it names no assessment before a period)."""
+    if not _may_name_a_period(sentence):
+        return []  # most sentences: no period, nothing scheduled
     periods = list(_EVERY.finditer(sentence))
     opening = _OPENING.match(sentence)
     out: list[Assessment] = []
@@ -150,6 +161,8 @@ def schedule_of(trial: Trial) -> list[Assessment]:
     seen: set[str] = set()
     out: list[Assessment] = []
     for text in _texts(trial):
+        if not _may_name_a_period(text):
+            continue  # none of its sentences can (a sentence it skips would give none wherever it recurs)
         for sentence in _sentences(text):
             if sentence in seen:
                 continue

@@ -89,17 +89,17 @@ def find_phrases(text: str, table: Mapping[str, T]) -> list[tuple[int, int, T]]:
     not overlapping, in text order, as (start, end, value)."""
     words, heads = _words(text), _heads(table)
     found: list[tuple[int, int, T]] = []
-    i = 0
-    while i < len(words):
-        longest = heads.get(words[i][2], 0)
-        for n in range(min(longest, MAX_PHRASE_WORDS, len(words) - i), 0, -1):
+    after = 0  # the first word not inside a phrase found
+    # only the words that start a phrase of the table are tried (most start none), in text order
+    for i in [i for i, w in enumerate(words) if w[2] in heads]:
+        if i < after:
+            continue
+        for n in range(min(heads[words[i][2]], MAX_PHRASE_WORDS, len(words) - i), 0, -1):
             phrase = " ".join(w[2] for w in words[i : i + n])
             if phrase in table:
                 found.append((words[i][0], words[i + n - 1][1], table[phrase]))
-                i += n
+                after = i + n
                 break
-        else:
-            i += 1
     return found
 
 
