@@ -65,9 +65,11 @@ def could_name_a_concept(words: list[str]) -> bool:
     then the criterion has no atom, and lexing is skipped. Set tests first (most words start nothing)."""
     if not _first_words_case_sensitive().isdisjoint(words):
         return True
-    lows = [w.lower() for w in words]
+    lows = list(map(str.lower, words))
     years = _first_words_of_years()
-    if not years.isdisjoint(lows) or any(_as_unit(low) in years for low in lows if not low.isascii()):
+    if not years.isdisjoint(lows):
+        return True
+    if not "".join(lows).isascii() and any(_as_unit(low) in years for low in lows):
         return True
     firsts = _atom_phrases()
     if firsts.keys().isdisjoint(lows):

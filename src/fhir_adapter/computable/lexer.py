@@ -197,13 +197,33 @@ def longest(toks: list[Token], i: int, table: dict[tuple[str, ...], Any], unit: 
 
 
 def _longest_of(toks: list[Token], i: int, table: dict[tuple[str, ...], Any], most: int) -> tuple[int, Any]:
-    """``longest`` once the longest phrase of ``table`` starting with word ``i`` is known to have ``most`` words."""
-    words = tuple([t.low for t in toks[i : i + most]])  # the lower-case words once, then its prefixes
-    for n in range(len(words), 0, -1):
-        hit = table.get(words[:n], _NONE)
-        if hit is not _NONE:
-            return n, hit
-    return 0, None
+    """``longest`` once the longest phrase of ``table`` starting with word ``i`` is known to have ``most`` words:
+    word by word while the words so far start a phrase (most stop after one or two), the last phrase met wins."""
+    starts = _STARTS.get(id(table)) or _phrase_starts(table)
+    key: tuple[str, ...] = ()
+    found: tuple[str, ...] = ()
+    for t in toks[i : i + most]:
+        key += (t.low,)
+        is_phrase = starts.get(key)
+        if is_phrase is None:
+            break
+        if is_phrase:
+            found = key
+    return (len(found), table[found]) if found else (0, None)
+
+
+def _phrase_starts(table: dict[tuple[str, ...], Any]) -> dict[tuple[str, ...], bool]:
+    """Every phrase of ``table`` and every run of its first words -> whether that run is a phrase of the table."""
+    starts: dict[tuple[str, ...], bool] = {}
+    for key in table:
+        for n in range(1, len(key)):
+            starts.setdefault(key[:n], False)
+    starts.update((key, True) for key in table if key)
+    _STARTS[id(table)] = starts
+    return starts
+
+
+_STARTS: dict[int, dict[tuple[str, ...], bool]] = {}  # by id of a cached (never freed) phrase table
 
 
 _NONE = object()  # a table value is never this: tells a missing phrase from one mapped to None

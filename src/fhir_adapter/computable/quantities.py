@@ -142,11 +142,9 @@ def _quantity(toks: list[Token], i: int, between: bool) -> tuple[int, Qty | None
 
 def _class_or_filler_at(toks: list[Token], i: int, last: Item | None) -> tuple[int, Item] | None:
     """A NYHA class in Roman numerals ("NYHA class II or III", "Class III or IV congestive heart failure"), or a
-    number that is no quantity."""
+    number that is no quantity; called only where one can be (a number, a point, "class", after a NYHA class name)."""
     t = toks[i]
     nyha = last is not None and last.data == "nyha-class"
-    if not (nyha or t.low[:1] in _DIGITS or t.low in _SPECIAL):  # most words are none of these
-        return None
     if _not_a_quantity(toks, i):  # "(RECIST) 1.1", "3-dimensional", "8.2.3"
         return 1, Item("filler", t.start, t.end, t.text)
     nyha = nyha and last is not None and last.cat == "concept"
@@ -263,7 +261,12 @@ def _item_at(toks: list[Token], i: int, last: Item | None) -> tuple[int, Item]:
     if t.low in _VERSION and i + 1 < len(toks) and (_is_number(toks[i + 1].low) or toks[i + 1].low in _VERSION):
         n = _version(toks, i)
         return n, Item("filler", t.start, toks[i + n - 1].end, "version")
-    special = _class_or_filler_at(toks, i, last)
+    # most words are no number, point or "class" and follow no NYHA class name: no call for them
+    special = (
+        _class_or_filler_at(toks, i, last)
+        if t.low[:1] in _DIGITS or t.low in _SPECIAL or (last is not None and last.data == "nyha-class")
+        else None
+    )
     if special is not None:
         return special
     if last is not None and last.cat == "cmp":  # "≤ ULN", "below the upper limit of normal": one times the limit
