@@ -190,6 +190,11 @@ class _Renamer:
                 return self.origin[path[:i]] + path[i:]
         return path
 
+    def v1_paths(self, paths: set[str]) -> set[str]:
+        """``v1_path`` of each path (most are renamed paths themselves: one look-up)."""
+        get, v1_path = self.origin.get, self.v1_path
+        return {get(p) or v1_path(p) for p in paths}
+
     def obj(self, v1: dict[str, Any], fields: _Fields, p1: str, p2: str) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for f in fields.present(v1):
@@ -199,7 +204,8 @@ class _Renamer:
             k1 = f"{p1}.{f.key}" if p1 else f.key
             k2 = f"{p2}.{f.name}" if p2 else f.name
             if f.leaf:
-                value = self.leaf(value, f.kind, k1)
+                if f.kind:  # a value without a kind is copied as it is (``leaf``)
+                    value = self.leaf(value, f.kind, k1)
             elif f.item is not None:
                 value = self.wrapped(value, f, k1, k2)
             elif isinstance(value, dict):
@@ -209,10 +215,12 @@ class _Renamer:
                 self.warn(k1, f"expected an object, got {type(value).__name__}; value kept in unmapped")
                 value = _LEFT_OUT
             if value is not _LEFT_OUT:
-                out[f.name], self.origin[k2] = value, f.origin(k1)
-        who, self.who_masked = self.who_masked, []
-        if who and not out.get("whoMasked"):  # the masking wording names who is masked: v2 lists them
-            out["whoMasked"] = who
+                out[f.name], self.origin[k2] = value, k1 if f.item is None else f.origin(k1)
+        who = self.who_masked
+        if who:
+            self.who_masked = []
+            if not out.get("whoMasked"):  # the masking wording names who is masked: v2 lists them
+                out["whoMasked"] = who
         return out
 
     def wrapped(self, wrapper: Any, spec: _Field, k1: str, k2: str) -> Any:
@@ -373,8 +381,8 @@ def read_v1_study(study: Any, source: Source, *, limits: Limits = DEFAULT_LIMITS
         raise type(e)(e.message, path=e.path, index=e.index, nct_id=e.nct_id, field=field) from None
     t = reading.trial
     t.issues = renamer.issues + [Issue(i.severity, renamer.v1_path(i.location), i.message, i.code) for i in t.issues]
-    seen = renamer.seen | {renamer.v1_path(p) for p in reading.seen}
-    used = renamer.used | {renamer.v1_path(p) for p in reading.used}
+    seen = renamer.seen | renamer.v1_paths(reading.seen)
+    used = renamer.used | renamer.v1_paths(reading.used)
     collect_json_unmapped(study, t, t.issues, seen=seen.__contains__, used=used.__contains__, ignored=IGNORED)
     for key, value in wrapper_extra.items():  # unknown keys next to "Study" in a FullStudies entry
         if value not in (None, "", [], {}):

@@ -434,7 +434,7 @@ def _collect_unmapped(r: XmlReader, t: Trial) -> None:
             if (el, name) in used_attrs or f"{plain}@{_plain(name)}" in IGNORED:
                 continue
             keep(f"{path}@{name}", value)
-        children = [c for c in el if isinstance(c.tag, str)] if len(el) else []
+        children = [(c, tag) for c in el if isinstance(tag := c.tag, str)] if len(el) else []
         if not children:
             if el not in used:
                 keep(path, text_of(el))
@@ -451,28 +451,33 @@ def _collect_unmapped(r: XmlReader, t: Trial) -> None:
 
 
 def _child_paths(
-    r: XmlReader, children: list[etree._Element], path: str, plain: str
+    r: XmlReader, children: list[tuple[etree._Element, str]], path: str, plain: str
 ) -> list[tuple[etree._Element, str, str]]:
-    """The element children of a container with their paths (indexed where a tag repeats) and index-free paths;
-    ``LimitExceeded`` for a tag repeated more than ``limits.max_list_items`` times (unknown repeated elements are
-    bounded like the known ones)."""
+    """The element children (with their tags) of a container that may hold something unmapped, with their paths
+    (indexed where a tag repeats) and index-free paths: a consumed leaf without attributes holds nothing unmapped
+    and is left out (no path built). ``LimitExceeded`` for a tag repeated more than ``limits.max_list_items`` times
+    (unknown repeated elements are bounded like the known ones)."""
     max_items = r.limits.max_list_items
+    used = r.used
     counts: dict[str, int] = {}
-    for c in children:
-        counts[c.tag] = counts.get(c.tag, 0) + 1
-    for tag, count in counts.items():
-        if count > max_items:
-            check_items(count, f"{path}/{tag}" if path else tag, max_items, r.source, r.nct_id)
+    for _, tag in children:
+        counts[tag] = counts.get(tag, 0) + 1
+    if len(children) > max_items:  # else no tag can repeat more often
+        for tag, count in counts.items():
+            if count > max_items:
+                check_items(count, f"{path}/{tag}" if path else tag, max_items, r.source, r.nct_id)
     seen: dict[str, int] = {}
     prefix = f"{path}/" if path else ""
     plain_prefix = f"{plain}/" if plain else ""
     out = []
-    for c in children:
-        tag = step = c.tag
+    for c, tag in children:
+        step = tag
         if counts[tag] > 1:
             index = seen.get(tag, 0)
             seen[tag] = index + 1
             step = f"{tag}[{index}]"
+        if c in used and not len(c) and not c.keys():
+            continue
         out.append((c, prefix + step, plain_prefix + (tag if "[" not in tag else plain_path(tag))))
     return out
 

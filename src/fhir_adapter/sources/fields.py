@@ -346,11 +346,21 @@ def collect_json_unmapped(
         known = seen(path) or (path.count(".") < 2 and "[" not in path)
         if isinstance(node, dict) and known:
             for k, v in node.items():
-                walk(f"{path}.{k}" if path else k, v, plain and "." not in k and "[" not in k)
+                child = f"{path}.{k}" if path else k
+                # a used scalar is never kept (the common case: decided here, without a call)
+                if not isinstance(v, _CONTAINERS) and used(child):
+                    continue
+                walk(child, v, plain and "." not in k and "[" not in k)
         elif isinstance(node, list) and known:
             for i, v in enumerate(node):
-                walk(f"{path}[{i}]", v, plain)
+                child = f"{path}[{i}]"
+                if not isinstance(v, _CONTAINERS) and used(child):
+                    continue
+                walk(child, v, plain)
         elif not used(path):
             keep_unmapped(trial, issues, path, node)
 
     walk("", doc, True)
+
+
+_CONTAINERS = (dict, list)  # the JSON values that hold other values

@@ -194,15 +194,18 @@ def check_xml_counts(data: bytes, max_elements: int, max_attributes: int, source
     """Raise ``LimitExceeded`` before parsing for a document with more than ``max_elements`` elements or an element
     with more than ``max_attributes`` attributes (``data`` is UTF-8 or ASCII-compatible)."""
     # Every start or empty-element tag begins with '<' not followed by '/', '!' or '?' (an upper bound: '<' in
-    # comments and CDATA are counted too).
-    elements = data.count(b"<") - data.count(b"</") - data.count(b"<!") - data.count(b"<?")
+    # comments and CDATA are counted too). The tags are counted only when the '<' alone are over the limit.
+    opening = data.count(b"<")
+    elements = (
+        opening if opening <= max_elements else opening - data.count(b"</") - data.count(b"<!") - data.count(b"<?")
+    )
     if elements > max_elements:
         raise LimitExceeded(
             over("XML elements", f"about {elements} elements", "max_xml_elements", max_elements),
             path=source.path,
             index=source.index,
         )
-    if data.count(b"=") <= max_attributes:
+    if not _more_than(data, b"=", max_attributes):
         return  # each attribute has an '=': no element can be over the limit
     shortest = _MIN_ATTRIBUTE_BYTES * max_attributes
     for piece in data.split(b"<"):
@@ -225,6 +228,17 @@ def check_xml_counts(data: bytes, max_elements: int, max_attributes: int, source
                     index=source.index,
                     field=tag,
                 )
+
+
+def _more_than(data: bytes, byte: bytes, limit: int) -> bool:
+    """Whether ``byte`` occurs more than ``limit`` times in ``data`` (``data.count(byte) > limit``), found without
+    counting past the limit (most documents hold a few)."""
+    at = -1
+    for _ in range(limit + 1):
+        at = data.find(byte, at + 1)
+        if at < 0:
+            return False
+    return True
 
 
 # ------------------------------------------------------------------------------------------------ fields
