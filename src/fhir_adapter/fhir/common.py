@@ -112,15 +112,17 @@ def _pruned_dict(node: dict[Any, Any]) -> dict[Any, Any]:
         if t is str:  # the common leaf first
             if v:
                 continue
-        elif t is dict:
-            if v and _pruned_dict(v) is v:
+            p = _DROP
+        elif t is dict or t is list:
+            p = (_pruned_dict(v) if t is dict else _pruned_list(v)) if v else _DROP
+            if p is v:
                 continue
-        elif t is list:
-            if v and _pruned_list(v) is v:
+            p = p or _DROP
+        else:
+            p = _kept_value(v)
+            if p is v:
                 continue
-        elif v is not None and not isinstance(v, (dict, list)) and v != "":
-            continue
-        return _rebuilt_dict(node, k)
+        return _rebuilt_dict(node, k, p)
     return node
 
 
@@ -130,27 +132,35 @@ def _pruned_list(node: list[Any]) -> list[Any]:
         if t is str:
             if v:
                 continue
-        elif t is dict:
-            if v and _pruned_dict(v) is v:
+            p = _DROP
+        elif t is dict or t is list:
+            p = (_pruned_dict(v) if t is dict else _pruned_list(v)) if v else _DROP
+            if p is v:
                 continue
-        elif t is list:
-            if v and _pruned_list(v) is v:
+            p = p or _DROP
+        else:
+            p = _kept_value(v)
+            if p is v:
                 continue
-        elif v is not None and not isinstance(v, (dict, list)) and v != "":
-            continue
-        return [*node[:i], *_kept(node[i:])]
+        return [*node[:i], *([] if p is _DROP else [p]), *_kept(node[i + 1 :])]
     return node
 
 
-def _rebuilt_dict(node: dict[Any, Any], first: Any) -> dict[Any, Any]:
-    """The pruned copy of ``node``, whose values before the key ``first`` need no pruning."""
+_DROP = object()  # the marker of a value ``prune`` drops
+
+
+def _rebuilt_dict(node: dict[Any, Any], first: Any, value: Any) -> dict[Any, Any]:
+    """The pruned copy of ``node``: its values before the key ``first`` need no pruning, ``value`` is the pruned value
+    at ``first`` (or ``_DROP``), the values after it are pruned here."""
     out: dict[Any, Any] = {}
-    walk = False
-    for k, v in node.items():
-        walk = walk or k == first
-        if not walk:
-            out[k] = v
-            continue
+    items = iter(node.items())
+    for k, v in items:
+        if k == first:
+            break
+        out[k] = v
+    if value is not _DROP:
+        out[first] = value
+    for k, v in items:
         v = _kept_value(v)
         if v is not _DROP:
             out[k] = v
@@ -165,9 +175,6 @@ def _kept(values: list[Any]) -> list[Any]:
         if v is not _DROP:
             out.append(v)
     return out
-
-
-_DROP = object()  # the marker of a value ``prune`` drops
 
 
 def _kept_value(v: Any) -> Any:
