@@ -33,6 +33,12 @@ def _atom_phrases() -> dict[str, tuple[tuple[int, frozenset[tuple[str, ...]]], .
     }
 
 
+@cache
+def _one_word_phrases() -> frozenset[str]:
+    """The atom phrases of one word ("anc", "pregnant"): a criterion with one of them passes the gate at once."""
+    return frozenset(first for first, by_length in _atom_phrases().items() if by_length[0][0] == 1)
+
+
 def _starts_a_phrase(lows: list[str], i: int) -> bool:
     # any length, not only the longest: whatever the lexer then takes at i, no concept can start here otherwise
     by_length = _atom_phrases()[lows[i]]
@@ -71,7 +77,9 @@ def could_name_a_concept(words: list[str]) -> bool:
         return True
     if not "".join(lows).isascii() and any(_as_unit(low) in years for low in lows):
         return True
+    if not _one_word_phrases().isdisjoint(lows):
+        return True  # a one-word phrase starts where its word stands
     firsts = _atom_phrases()
     if firsts.keys().isdisjoint(lows):
         return False
-    return any(low in firsts and _starts_a_phrase(lows, i) for i, low in enumerate(lows))
+    return any(_starts_a_phrase(lows, i) for i in [i for i, low in enumerate(lows) if low in firsts])
