@@ -40,18 +40,17 @@ def _swallow_objects(items: list[Item]) -> list[Item]:
     """ "allergic to any investigational drug or excipient": the words after such a concept are its object."""
     out: list[Item] = []
     swallowing = False
+    objects = _objects()
     for it in items:
         if swallowing and it.cat not in ("qty", "window", "semi", "stop") and it.data not in _CARVE_OUTS:
             out[-1].end = it.end
             if not isinstance(out[-1].data, tuple):
                 out[-1].data = (out[-1].data, "object")
             continue
-        swallowing = it.cat == "concept" and it.data in _objects()
+        swallowing = it.cat == "concept" and it.data in objects
         out.append(it)
     # such a concept without its object ("allergy to" at the end) is unreadable
-    return [
-        Item("word", it.start, it.end, it.data) if it.cat == "concept" and it.data in _objects() else it for it in out
-    ]
+    return [Item("word", it.start, it.end, it.data) if it.cat == "concept" and it.data in objects else it for it in out]
 
 
 def _words_of(toks: list[Token], it: Item) -> tuple[str, ...]:
