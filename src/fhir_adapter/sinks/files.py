@@ -12,10 +12,8 @@ writing through it. A target that is one of the run's input files is refused, so
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
-import secrets
 import stat
 from collections.abc import Iterable
 from pathlib import Path
@@ -53,6 +51,8 @@ def output_stem(record_id: str | None) -> str:
     slug = _UNSAFE.sub("_", record_id).lstrip(".-")
     if slug == record_id and len(slug) <= MAX_STEM and not _looks_hashed(slug):
         return slug
+    import hashlib  # only for an id that is no plain file name (issue 14: start-up)
+
     digest = hashlib.sha256(record_id.encode("utf-8", "surrogatepass")).hexdigest()[:_HASH_CHARS]
     keep = MAX_STEM - len(_HASH_MARK) - _HASH_CHARS
     return f"{slug[:keep] or 'id'}{_HASH_MARK}{digest}"
@@ -120,7 +120,7 @@ class OutputFolder:
         _check_name(name)
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
         for _ in range(100):
-            temp = f".{name[:80]}.{secrets.token_hex(6)}.tmp"
+            temp = f".{name[:80]}.{os.urandom(6).hex()}.tmp"  # secrets.token_hex(6), without importing secrets
             try:
                 fd = os.open(temp, flags, 0o666, dir_fd=self.fd)  # the umask applies, as for any new file
             except FileExistsError:
