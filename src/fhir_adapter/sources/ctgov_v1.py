@@ -183,11 +183,13 @@ class _Renamer:
 
     def v1_path(self, path: str) -> str:
         """The v1 path of a v2 path (a path below a renamed one keeps its tail, ``...EligibilityCriteria[2]``)."""
-        if path in self.origin:
-            return self.origin[path]
-        for i in range(len(path) - 1, 0, -1):
-            if path[i] in ".[" and path[:i] in self.origin:
-                return self.origin[path[:i]] + path[i:]
+        origin = self.origin
+        if path in origin:
+            return origin[path]
+        i = len(path)
+        while (i := max(path.rfind(".", 0, i), path.rfind("[", 0, i))) > 0:  # the longest renamed head
+            if path[:i] in origin:
+                return origin[path[:i]] + path[i:]
         return path
 
     def v1_paths(self, paths: set[str]) -> set[str]:
