@@ -47,6 +47,7 @@ def _dicts(node: Any) -> Iterator[dict[str, Any]]:
 
 
 CRAFTED: dict[str, list[dict[str, Any]]] = {
+    "Expression": [{}, {"language": "text/fhirpath", "expression": "x"}, {"name": "ok_1"}, {"name": "1bad"}],
     "Reference": [
         {},
         {"reference": "#x"},
@@ -181,6 +182,8 @@ def _cases() -> list[tuple[str, str, profile.Constraint]]:
         "EvidenceVariable",
         "Duration",
         "Timing",
+        "ResearchStudy",
+        "Expression",
     )
     for type_name in types:
         for fp_path, c in _constraints(type_name):

@@ -184,7 +184,31 @@ def _drt_1(node: Node) -> bool | None:
     return system == UCUM and _has(node, "value")
 
 
+def _no_contained(node: Node) -> bool | None:
+    # dom-2 .. dom-5 (DomainResource): "contained.….empty()" (and of two), or contained.where(…).….empty(); with no
+    # contained resources each path is empty, so each is true (the where() arguments are never evaluated).
+    return True if "contained" not in node else None
+
+
+_DOM_3 = (
+    "contained.where((('#'+id in (%resource.descendants().reference | %resource.descendants().ofType(canonical) | "
+    "%resource.descendants().ofType(uri) | %resource.descendants().ofType(url))) or descendants().where(reference "
+    "= '#').exists() or descendants().where(ofType(canonical) = '#').exists() or descendants().where(ofType(canonical)"
+    " = '#').exists()).not()).trace('unmatched', id).empty()"
+)
+
+
+def _exp_2(node: Node) -> bool | None:
+    # name.hasValue() implies name.matches(...): with no name, hasValue() is false and the implication true.
+    return True if "name" not in node else None
+
+
 NATIVE: dict[str, tuple[str, Callable[[Node], bool | None]]] = {
+    "exp-2": ("name.hasValue() implies name.matches('[A-Za-z][A-Za-z0-9\\\\_]{0,63}')", _exp_2),
+    "dom-2": ("contained.contained.empty()", _no_contained),
+    "dom-3": (_DOM_3, _no_contained),
+    "dom-4": ("contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()", _no_contained),
+    "dom-5": ("contained.meta.security.empty()", _no_contained),
     "tim-4": ("duration.exists() implies duration >= 0", _non_negative("duration")),
     "tim-5": ("period.exists() implies period >= 0", _non_negative("period")),
     "drt-1": ("code.exists() implies ((system = %ucum) and value.exists())", _drt_1),

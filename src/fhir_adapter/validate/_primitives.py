@@ -65,16 +65,28 @@ def _blank(value: str) -> str:
     return f"{what} {_ELE1}"
 
 
+# Short values that passed a regex check, per check: codes, dates and ids repeat across a bulk run, and a set lookup
+# costs a fraction of the match. Bounded, so a run of distinct values cannot grow it without end.
+_KNOWN_MAX_CHARS = 64
+_KNOWN_MAX_VALUES = 50_000
+
+
 def _string_check(tcode: str) -> Check:
     pattern = PATTERNS.get(tcode)
+    known: set[str] = set()
 
     def check(value: Any) -> str | None:
         if type(value) is not str:
             return f"expected a JSON string ({tcode}), got {short(value)}"
+        if value in known:
+            return None
         if not value or value.isspace():
             return _blank(value)
-        if pattern is not None and pattern.fullmatch(value) is None:
-            return f"not a valid {tcode}: {short(value)}"
+        if pattern is not None:
+            if pattern.fullmatch(value) is None:
+                return f"not a valid {tcode}: {short(value)}"
+            if len(value) <= _KNOWN_MAX_CHARS and len(known) < _KNOWN_MAX_VALUES:
+                known.add(value)
         return None
 
     return check
@@ -144,8 +156,11 @@ def _impossible_day(value: str) -> bool:
 
 def _calendar_check(tcode: str) -> Check:
     text = _string_check(tcode)
+    known: set[str] = set()
 
     def check(value: Any) -> str | None:
+        if type(value) is str and value in known:
+            return None
         # https://hl7.org/fhir/R5/datatypes.html#date: dates SHALL be valid dates (the regex allows 02-31);
         # #dateTime: "If hours and minutes are specified, a timezone offset SHALL be populated" (the regex alone
         # allows a time without one, and a bare + or -).
@@ -156,6 +171,8 @@ def _calendar_check(tcode: str) -> Check:
             return f"not a valid {tcode} (no such day): {short(value)}"
         if tcode == "dateTime" and "T" in value and not (value[-1] == "Z" or value[-6:-5] in ("+", "-")):
             return f"not a valid dateTime (a time needs a timezone offset): {short(value)}"
+        if len(known) < _KNOWN_MAX_VALUES:
+            known.add(value)  # matched a date regex: short
         return None
 
     return check

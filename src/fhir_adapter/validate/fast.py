@@ -25,10 +25,11 @@ from typing import Any
 
 from fhir_adapter.issues import Issue
 from fhir_adapter.validate._common import child, short
+from fhir_adapter.validate._context import Context
 from fhir_adapter.validate._plan import Plan, plan_of
 from fhir_adapter.validate._primitives import Check, checker
 from fhir_adapter.validate.bundle import check_bundle, check_empty
-from fhir_adapter.validate.profile import Context, Walker, _raw, type_def
+from fhir_adapter.validate.profile import Walker, _raw, type_def
 
 PRIMITIVE, COMPLEX, RESOURCE = 0, 1, 2
 _ELE1 = "(ele-1: all FHIR elements must have a @value or children)"

@@ -25,13 +25,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import fhirpathpy
-from fhirpathpy.engine.nodes import ResourceNode
-from fhirpathpy.models import models
-
 from fhir_adapter.issues import Issue
 from fhir_adapter.validate._common import short
-from fhir_adapter.validate._fhirpath_ext import OPTIONS
+from fhir_adapter.validate._context import Context, _node
 from fhir_adapter.validate._native import native_check
 
 log = logging.getLogger(__name__)
@@ -49,9 +45,7 @@ SKIPPED_CONSTRAINTS: dict[str, str] = {
 # Constraints that raised in fhirpathpy at run time, by key (each is logged at DEBUG and treated as passed).
 EVALUATION_FAILURES: Counter[str] = Counter()
 
-_node: Callable[..., Any] = ResourceNode.create_node  # fhirpathpy is untyped
 _CODED = frozenset({"code", "Coding", "CodeableConcept", "CodeableReference"})
-_MODEL = models["r5"]
 
 
 @dataclass(slots=True)
@@ -59,7 +53,6 @@ class Constraint:
     key: str
     human: str
     expression: str
-    fn: Callable[..., list[Any]]
     # Names the expression can navigate from its focus (a superset), or None if it may look at the focus as a
     # whole (children(), %resource, $this ...). A node with none of these keys gives the same result as {}.
     guard: tuple[str, ...] | None = None
@@ -71,6 +64,19 @@ class Constraint:
     empty_result: dict[str, bool] = field(default_factory=dict)  # by fhirpath type path: passes on {}?
     # A native fast path for exactly this expression (see _native): True/False decides, None defers to fhirpathpy.
     native: Callable[[dict[str, Any]], bool | None] | None = None
+    compiled: Callable[..., list[Any]] | None = None  # fhirpathpy's, made on first use (see fn)
+
+    @property
+    def fn(self) -> Callable[..., list[Any]]:
+        """The expression compiled by fhirpathpy (once; only for a constraint the native paths do not decide)."""
+        if self.compiled is None:
+            import fhirpathpy
+            from fhirpathpy.models import models
+
+            from fhir_adapter.validate._fhirpath_ext import OPTIONS
+
+            self.compiled = fhirpathpy.compile(self.expression, models["r5"], OPTIONS)
+        return self.compiled
 
 
 # A string literal, possessive and closing quote optional: an unclosed one is consumed once (and kept, see _blank)
@@ -238,7 +244,6 @@ def _compile(key: str, human: str, expression: str) -> Constraint:
         key,
         human,
         expression,
-        fhirpathpy.compile(expression, _MODEL, OPTIONS),
         _guard(expression),
         present,
         absent,
@@ -300,23 +305,6 @@ def value_set(url: str) -> ValueSet | None:
         return None
     by_system = {system: frozenset(codes) for system, codes in expansion.items()}
     return ValueSet(url, by_system, frozenset().union(*by_system.values()))
-
-
-class Context:
-    """``%resource`` and ``%rootResource`` of the constraints of one resource, made only if fhirpathpy needs them."""
-
-    __slots__ = ("_made", "resource", "root")
-
-    def __init__(self, resource: dict[str, Any], root: dict[str, Any]) -> None:
-        self.resource, self.root = resource, root
-        self._made: dict[str, Any] | None = None
-
-    def get(self) -> dict[str, Any]:
-        if self._made is None:
-            node = _node(self.resource, self.resource["resourceType"])
-            root = node if self.root is self.resource else _node(self.root, self.root["resourceType"])
-            self._made = {"resource": node, "rootResource": root}
-        return self._made
 
 
 class Walker:
