@@ -31,6 +31,7 @@ the one point its name states ("6-month progression free survival rate (PFS6)"),
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from fhir_adapter import terminology
@@ -249,10 +250,17 @@ def _time_from_event(w: TimeWindow) -> JSON:
     }
 
 
+@lru_cache(maxsize=4096)  # the registry repeats its time frames ("Baseline", "12 weeks", "Up to 2 years") across trials
+def _time_windows(time_frame: str) -> tuple[TimeWindow, ...]:
+    """``time_points`` of a time frame (a function of the text alone, parsed once per run). The windows are only read
+    (``_time_from_event`` builds fresh elements from them), so one parse serves every outcome with that text."""
+    return tuple(time_points(time_frame))
+
+
 def time_frame_elements(o: Outcome) -> list[JSON]:
     """The ``timeFromEvent`` entries of an outcome: its time frame's points (the first entry also carrying the
     verbatim text), else the one point its name states."""
-    points = time_points(o.time_frame) if o.time_frame else measure_time_points(o.measure)
+    points = _time_windows(o.time_frame) if o.time_frame else measure_time_points(o.measure)
     entries = [_time_from_event(w) for w in points]
     if o.time_frame:
         entries[:1] = [{"description": o.time_frame, **(entries[0] if entries else {})}]
