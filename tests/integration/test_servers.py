@@ -1,13 +1,13 @@
 """Push -> pull round trips, idempotent re-push, updates and searches on real FHIR servers (see conftest.py).
 
-For every seed page, every API v2 fixture and every legacy XML fixture, each of which must hold one readable trial
-(and, pushed and pulled together in chunks, every API v1 study too): push (conditional-PUT transaction) -> pull
-gives the same Trial and the same resources (ignoring meta, ids and references' targets). Pushing twice leaves the
+For every seed page, every API v2 fixture, every legacy XML fixture (each must hold one readable trial) and every API
+v1 study, pushed in chunks (conditional-PUT transactions) and pulled together: each trial comes back the same, with
+the same resources (ignoring meta, ids and references' targets). Pushing twice leaves the
 resource counts unchanged; a changed trial gets a new version of its one ResearchStudy; searches by condition,
 status and phase return exactly the expected trials. ``push`` on raw input never sends a record that fails validation.
 
-Only file names are listed at import (the parameters); the records are read by session fixtures (``trial_of``,
-``v1_trials`` in conftest.py, ``trials`` here), once per run and only when a test that needs them runs.
+The records are read by session fixtures (``trial_of``, ``v1_trials`` in conftest.py, ``trials`` and ``rounds``
+here), once per run and only when a test that needs them runs.
 """
 
 from __future__ import annotations
@@ -142,31 +142,43 @@ def _diff(trial: Trial, back: Trial) -> list[str]:
 # ------------------------------------------------------------------------------------------------ round trips
 
 
-@pytest.mark.parametrize("path", INPUTS, ids=[p.name for p in INPUTS])
-def test_push_then_pull_gives_the_same_trial_and_resources(
-    fresh: Server, path: Path, tmp_path: Path, trial_of: Callable[[Path], Trial | None]
+@pytest.fixture(scope="session")
+def rounds(trial_of: Callable[[Path], Trial | None], v1_trials: tuple[Trial, ...]) -> list[dict[str, Trial]]:
+    """Every trial of ``INPUTS`` and of the API v1 fixtures, by input name, in rounds of distinct NCT ids (a round
+    is pushed together; the same trial from a second format, e.g. NCT02513394 as API v2 JSON and legacy XML, goes
+    to a later round, as pushing it beside the first would update that one in place)."""
+    named = [(p.name, trial_of(p)) for p in INPUTS] + [(f"ctgov-v1/{t.nct_id}", t) for t in v1_trials]
+    out: list[dict[str, Trial]] = []
+    for name, trial in named:
+        assert trial is not None and trial.nct_id, name
+        free = next((r for r in out if all(t.nct_id != trial.nct_id for t in r.values())), None)
+        if free is None:
+            out.append(free := {})
+        free[name] = trial
+    return out
+
+
+def test_push_in_chunks_then_pull_gives_every_trial_and_its_resources(
+    server: Server, tmp_path: Path, rounds: list[dict[str, Trial]], v1_trials: tuple[Trial, ...]
 ) -> None:
-    trial = trial_of(path)
-    assert trial is not None and trial.nct_id
-    _push(fresh, [trial])
-    pulled = fresh.pulled(tmp_path, SearchQuery(identifiers=[trial.nct_id]))
-    assert list(pulled) == [trial.nct_id]
-    back = from_bundle(pulled[trial.nct_id])
-    # the server must lose nothing: the Trial equals what the offline round trip gives (which is the Trial itself
-    # except where the mapper is known to be lossy, a matter for tests/test_roundtrip.py)
-    expected = _offline(trial, fresh.fhir_version)
-    assert back == expected, _diff(expected, back)
-    assert _by_type(pulled[trial.nct_id]) == _by_type(_ref_types(to_bundle(trial, fresh.fhir_version)))
-
-
-def test_push_all_in_chunks_then_pull_all(fresh: Server, tmp_path: Path, trials: list[Trial]) -> None:
-    results = _push(fresh, trials, batch_size=7)
-    assert len(results) == -(-len(trials) // 7)  # one request per chunk of 7 trials
-    pulled = fresh.pulled(tmp_path, SearchQuery())  # every study, following next links (_count 100 per page)
-    assert sorted(pulled) == sorted(t.nct_id for t in trials if t.nct_id)
-    for t in trials:
-        assert t.nct_id
-        assert from_bundle(pulled[t.nct_id]) == _offline(t, fresh.fhir_version), t.nct_id
+    """Each round of trials pushed in chunks of 7 (conditional-PUT transactions) on an emptied server, then pulled
+    together (following next links, _count 100 per page): each trial comes back equal to what the offline round trip
+    gives (the Trial itself except where the mapper is known to be lossy, a matter for tests/test_roundtrip.py), with
+    the same resources (ignoring meta, ids and references' targets). The server must lose nothing."""
+    assert sum(map(len, rounds)) == len(INPUTS) + len(v1_trials)  # every input file and every API v1 study
+    for n, named in enumerate(rounds):
+        server.reset()
+        trials = list(named.values())
+        results = _push(server, trials, batch_size=7)
+        assert len(results) == -(-len(trials) // 7)  # one request per chunk of 7 trials
+        pulled = server.pulled(tmp_path / str(n), SearchQuery())
+        assert sorted(pulled) == sorted(t.nct_id for t in trials if t.nct_id)
+        for name, trial in named.items():
+            assert trial.nct_id
+            back, expected = from_bundle(pulled[trial.nct_id]), _offline(trial, server.fhir_version)
+            assert back == expected, (name, _diff(expected, back))
+            ours = _by_type(_ref_types(to_bundle(trial, server.fhir_version)))
+            assert _by_type(pulled[trial.nct_id]) == ours, name
 
 
 def _counts(server: Server) -> dict[str, int]:
