@@ -33,6 +33,8 @@ CLAUSE_END = re.compile(r"\.(?=\s|$)|[;\n·•]")
 # Words that join a drug to the next one: not part of either drug's text at its edges.
 JOIN_WORDS = ("in addition to", "in combination with", "followed by", "and", "plus", "with", "or", "then")
 EDGE_MARKS = " ,;.+:\n\t"
+_JOIN_ENDS = tuple(" " + word for word in JOIN_WORDS)  # one C-level test before the word-by-word search
+_JOIN_STARTS = tuple(word + " " for word in JOIN_WORDS)
 
 
 def starts(text: str, word: str) -> list[int]:
@@ -138,6 +140,8 @@ def trim_joins(text: str) -> str:
     while before != text:
         before = text = text.strip(EDGE_MARKS)
         low = text.lower()
+        if not (low.endswith(_JOIN_ENDS) or low.startswith(_JOIN_STARTS)):
+            break  # no joining word at either edge (most texts): the loop below would find none
         for word in JOIN_WORDS:
             if low.endswith(" " + word):
                 text = text[: -len(word)]
