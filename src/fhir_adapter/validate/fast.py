@@ -48,6 +48,7 @@ class Slot:
     check: Check | None = None  # PRIMITIVE: the JSON value check
     shape: Shape | None = None  # COMPLEX: the element's own shape (inline), else the datatype's (resolved lazily)
     plan: Plan | None = None  # what the profile layer checks at its values (None: nothing)
+    single: bool = False  # PRIMITIVE of max 1: one JSON value, checked inline by _Walker.node
 
 
 @dataclass(slots=True, eq=False)
@@ -82,7 +83,7 @@ def _primitives() -> frozenset[str]:
 
 def _slot(tcode: str, many: bool) -> Slot:
     if tcode in _primitives() or not tcode[:1].isupper():
-        return Slot(many, PRIMITIVE, tcode, checker(tcode))
+        return Slot(many, PRIMITIVE, tcode, checker(tcode), single=not many)
     if tcode in ("Resource", "DomainResource"):
         return Slot(many, RESOURCE, tcode)
     return Slot(many, COMPLEX, tcode)
@@ -244,7 +245,7 @@ class _Walker:
             slot = children.get(key)
             if slot is None:
                 self.other(shape, node, key, value, location)
-            elif slot.kind == PRIMITIVE and not slot.many and value is not None and not isinstance(value, list):
+            elif slot.single and value is not None and not isinstance(value, list):
                 assert slot.check is not None
                 problem = slot.check(value)
                 if problem is not None:
