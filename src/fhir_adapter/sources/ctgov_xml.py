@@ -18,7 +18,6 @@ with a warning ``Issue``.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import PurePath
 
@@ -460,7 +459,9 @@ def _child_paths(
     (unknown repeated elements are bounded like the known ones)."""
     max_items = r.limits.max_list_items
     used = r.used
-    counts = Counter([tag for _, tag in children])
+    counts: dict[str, int] = {}
+    for _, tag in children:
+        counts[tag] = counts.get(tag, 0) + 1
     if len(children) > max_items:  # else no tag can repeat more often
         for tag, count in counts.items():
             if count > max_items:
