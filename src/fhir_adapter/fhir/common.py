@@ -108,42 +108,35 @@ def prune(node: Any) -> Any:
 # takes the general test, as before.
 def _pruned_dict(node: dict[Any, Any]) -> dict[Any, Any]:
     for k, v in node.items():
-        t = type(v)
-        if t is str:  # the common leaf first
-            if v:
-                continue
-            p = _DROP
-        elif t is dict or t is list:
-            p = (_pruned_dict(v) if t is dict else _pruned_list(v)) if v else _DROP
-            if p is v:
-                continue
-            p = p or _DROP
-        else:
-            p = _kept_value(v)
-            if p is v:
-                continue
-        return _rebuilt_dict(node, k, p)
+        if type(v) is str and v:  # the common leaf, kept without a call
+            continue
+        p = _pruned_child(v)
+        if p is not v:
+            return _rebuilt_dict(node, k, p)
     return node
 
 
 def _pruned_list(node: list[Any]) -> list[Any]:
     for i, v in enumerate(node):
-        t = type(v)
-        if t is str:
-            if v:
-                continue
-            p = _DROP
-        elif t is dict or t is list:
-            p = (_pruned_dict(v) if t is dict else _pruned_list(v)) if v else _DROP
-            if p is v:
-                continue
-            p = p or _DROP
-        else:
-            p = _kept_value(v)
-            if p is v:
-                continue
-        return [*node[:i], *([] if p is _DROP else [p]), *_kept(node[i + 1 :])]
+        if type(v) is str and v:
+            continue
+        p = _pruned_child(v)
+        if p is not v:
+            return [*node[:i], *([] if p is _DROP else [p]), *_kept(node[i + 1 :])]
     return node
+
+
+def _pruned_child(v: Any) -> Any:
+    """``v`` itself when nothing in it is dropped, ``_DROP`` when it is dropped, else its pruned copy."""
+    t = type(v)
+    if t is str:
+        return v if v else _DROP
+    if t is dict or t is list:
+        if not v:
+            return _DROP
+        p = _pruned_dict(v) if t is dict else _pruned_list(v)
+        return p if p else _DROP
+    return _kept_value(v)
 
 
 _DROP = object()  # the marker of a value ``prune`` drops
