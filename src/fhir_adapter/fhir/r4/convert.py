@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from fhir_adapter.fhir.common import JSON, Resolver, pruned, pruned_at
+from fhir_adapter.fhir.common import JSON, Resolver, prune, pruned, pruned_at
 from fhir_adapter.fhir.r4 import (
     activity_definition,
     comparison,
@@ -84,10 +84,9 @@ def to_r4(resources: dict[str, JSON]) -> dict[str, JSON]:
 def _study_down(rs5: JSON, resources: dict[str, JSON]) -> JSON:
     """The R4 study, with the root extensions of its arms and objectives after its own."""
     rs = research_study.down(rs5, resources)
-    extensions = [*rs.get("extension", []), *comparison.study_extensions(rs5)]
-    return pruned_at(
-        {"resourceType": rs["resourceType"], "id": rs.get("id"), **rs, "extension": extensions}, ("extension",)
-    )
+    # the study's own extensions come out of ``research_study.down`` pruned: only the new root ones are walked
+    extensions = [*rs.get("extension", []), *prune(comparison.study_extensions(rs5))]
+    return pruned_at({"resourceType": rs["resourceType"], "id": rs.get("id"), **rs, "extension": extensions}, ())
 
 
 def lift_resource(resource: JSON | None) -> JSON | None:
