@@ -11,12 +11,13 @@ What is left must be fully understood, else the criterion stays text (the comput
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from functools import cache
 from itertools import accumulate
 
 from fhir_adapter.computable.alternatives import alternatives
 from fhir_adapter.computable.clauses import concrete_example, disease_free_window, resplit, run_on_sentence
-from fhir_adapter.computable.lexer import Item, Token, _lexicon, tokens, words_of
+from fhir_adapter.computable.lexer import Item, Token, _lexicon, _token_start, tokens, words_of
 
 __all__ = ["parts_of"]
 
@@ -89,9 +90,15 @@ def _closings(items: list[Item]) -> list[int]:
     return ends
 
 
+def _first_word(toks: list[Token], item: Item) -> tuple[str, ...]:
+    """``_words(toks, item)[:1]`` without the item's other words (a phrase rarely starts: most tests stop here)."""
+    k = bisect_left(toks, item.start, key=_token_start)
+    return (toks[k].low,) if k < len(toks) and toks[k].end <= item.end else ()
+
+
 def _starts_with(toks: list[Token], items: list[Item], section: str, at: int = 0) -> bool:
     """Whether a phrase of ``section`` starts at ``items[at]``."""
-    if at >= len(items) or _words(toks, items[at])[:1] not in _firsts(section):
+    if at >= len(items) or _first_word(toks, items[at]) not in _firsts(section):
         return False
     words: list[str] = []
     for it in items[at : at + 4]:
@@ -104,7 +111,7 @@ def _drop_parentheticals(toks: list[Token], items: list[Item], kinds: dict[str, 
     """Parentheticals of method or example dropped; a condition defined by measured atoms in its parenthetical
     ("Insufficient control of hypertension (systolic BP >= 140 mmHg ...)") replaced by them."""
     out: list[Item] = []
-    ends = _closings(items) if any(it.cat == "lparen" for it in items) else [-1] * len(items)
+    ends = _closings(items)
     k = 0
     while k < len(items):
         it = items[k]
@@ -187,14 +194,16 @@ def _drop_clauses(toks: list[Token], items: list[Item], kinds: dict[str, str], e
     for k, it in enumerate(items):
         if it.cat not in ("comma", "or") or k + 1 >= len(items):
             continue
-        rest = items[k + 1 :] if it.cat == "comma" else items[k:]  # ", allowing ...", "or plan to become ..."
-        named = any(x.cat == "concept" and kinds.get(x.data) != "therapy" for x in rest)
-        if not named and _starts_with(toks, rest, "permission_clauses"):
+        at = k + 1 if it.cat == "comma" else k  # ", allowing ...", "or plan to become ..."
+        # the clause's phrase first (rarely there), what the rest names only then
+        if _starts_with(toks, items, "permission_clauses", at) and not any(
+            x.cat == "concept" and kinds.get(x.data) != "therapy" for x in items[at:]
+        ):
             return items[:k]
-        if exclude and _starts_with(toks, rest, "future_clauses"):
+        if exclude and _starts_with(toks, items, "future_clauses", at):
             if it.cat == "or" and not _concepts(items[:k]):  # "have received or will receive a live vaccine"
                 return items[:k] + _drop_clauses(
-                    toks, items[k + _matched(toks, rest, "future_clauses") :], kinds, exclude
+                    toks, items[k + _matched(toks, items[at:], "future_clauses") :], kinds, exclude
                 )
             return _last_comma_as_or(items[:k]) if it.cat == "or" else items[:k]
     return items
@@ -298,8 +307,10 @@ def _such_as(items: list[Item], kinds: dict[str, str], exclude: bool) -> list[It
     or that carries a qualifier is left out (the dev set's labelling rules: examples are labelled when concrete and
     unqualified). A bracketed list of two or more after such an X ("pulmonary disease (A, B, C)") names its members
     the same way. What follows the closing bracket stays as written."""
-    k = next((k for k, it in enumerate(items) if it.cat == "lparen" or str(it.data).lower() in _SUCH_AS), None)
-    if not exclude or k is None:
+    if not exclude:
+        return items
+    k = next((k for k, it in enumerate(items) if it.cat == "lparen" or _lower(it.data) in _SUCH_AS), None)
+    if k is None:
         return items
     listed = items[k].cat == "lparen" and (k + 1 == len(items) or str(items[k + 1].data).lower() not in _SUCH_AS)
     k += 1 if items[k].cat == "lparen" and not listed else 0
@@ -365,6 +376,8 @@ def _first_sentence(items: list[Item]) -> list[Item]:
 def _split(toks: list[Token], items: list[Item], exclude: bool) -> list[list[Item]]:
     """The parts: at ';', and in an exclusion at ', and <new subject>' ("pregnant or breastfeeding, and males and
     females who cannot comply ...": two reasons to exclude); in an inclusion at a relative clause (``_Relative``)."""
+    if not _split_points(items, exclude):
+        return [list(items)] if items else []  # one part (most criteria): no ';', no new subject, no clause
     parts: list[list[Item]] = [[]]
     subjects = _phrases_flat("new_subjects")
     relative = _Relative()
@@ -381,6 +394,22 @@ def _split(toks: list[Token], items: list[Item], exclude: bool) -> list[list[Ite
         else:
             parts[-1].append(it)
     return [p for p in parts if p]
+
+
+def _split_points(items: list[Item], exclude: bool) -> bool:
+    """Whether ``_split`` can split ``items`` anywhere (a quick test): a ';'; in an exclusion a ', and'; in an
+    inclusion a 'who' or 'that' (after 'and', or opening a relative clause)."""
+    if exclude:
+        return any(
+            it.cat == "semi" or (it.cat == "comma" and k + 1 < len(items) and items[k + 1].cat == "and")
+            for k, it in enumerate(items)
+        )
+    return any(it.cat == "semi" or it.data == "who" or it.data == "that" for it in items)
+
+
+def _lower(data: object) -> str:
+    """An item's data in lower case when text, else "" (no number, bound or None is spelt like a phrase)."""
+    return data.lower() if isinstance(data, str) else ""
 
 
 class _Relative:
@@ -463,5 +492,7 @@ def parts_of(toks: list[Token], items: list[Item], kinds: dict[str, str], exclud
     ]
     if len(items) == len(whole) or whole[len(items)].cat != "colon":  # "...: all negative" may apply to all
         parts = [q for p in parts for q in _requirements(p, exclude, kinds)]
-    parts = [_drop_clauses(toks, _drop_parentheticals(toks, p, kinds), kinds, exclude) for p in parts]
+    # most parts have no parenthetical: nothing to drop, no walk
+    bare = (_drop_parentheticals(toks, p, kinds) if any(it.cat == "lparen" for it in p) else p for p in parts)
+    parts = [_drop_clauses(toks, p, kinds, exclude) for p in bare]
     return [r for p in parts for q in resplit(p) for r in alternatives(q, kinds)] if exclude else parts
