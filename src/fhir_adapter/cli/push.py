@@ -13,6 +13,7 @@ a file and empty files are found before any request).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -101,10 +102,6 @@ def push(
 
     Example: fhir-adapter push out/ --server http://127.0.0.1:8080/fhir
     """
-    from fhir_adapter.errors import OutputError
-    from fhir_adapter.pipeline.inputs import input_identities
-    from fhir_adapter.sinks import ERRORS_FILE, ErrorLog, OutputFolder
-
     require_paths(inputs)
     _require_readable(inputs)
     _require_content(inputs)
@@ -114,24 +111,37 @@ def push(
     if output is None:
         summary = _push(client, inputs, mode, batch_size, None, definitions)
     else:
-        make_output(output)
-        folder = OutputFolder(output)
-        try:
-            folder.remove(ERRORS_FILE)  # a stale list from an earlier run
-            folder.protected = input_identities(inputs, folder)
-            log = ErrorLog(folder)
-            try:
-                summary = _push(client, inputs, mode, batch_size, log, definitions)
-            finally:
-                log.close()
-        except OutputError as e:
-            err(f"error: {e}")
-            raise typer.Exit(ExitCode.FAILED) from None
-        finally:
-            folder.close()
-        if log.written:
-            err(f"failures listed in {output / ERRORS_FILE}")
+        summary = _logging_failures(
+            output, inputs, lambda log: _push(client, inputs, mode, batch_size, log, definitions)
+        )
     _conclude(summary)
+
+
+def _logging_failures(output: Path, inputs: list[Path], push_with: Callable[[ErrorLog], PushSummary]) -> PushSummary:
+    """``push_with(log)``, the records that fail before the push listed in OUTPUT/errors.jsonl (a stale list from an
+    earlier run removed first; no input inside the folder is overwritten)."""
+    from fhir_adapter.errors import OutputError
+    from fhir_adapter.pipeline.inputs import input_identities
+    from fhir_adapter.sinks import ERRORS_FILE, ErrorLog, OutputFolder
+
+    make_output(output)
+    folder = OutputFolder(output)
+    try:
+        folder.remove(ERRORS_FILE)
+        folder.protected = input_identities(inputs, folder)
+        log = ErrorLog(folder)
+        try:
+            summary = push_with(log)
+        finally:
+            log.close()
+    except OutputError as e:
+        err(f"error: {e}")
+        raise typer.Exit(ExitCode.FAILED) from None
+    finally:
+        folder.close()
+    if log.written:
+        err(f"failures listed in {output / ERRORS_FILE}")
+    return summary
 
 
 def _require_readable(inputs: list[Path]) -> None:

@@ -12,6 +12,7 @@ import typer
 
 from fhir_adapter.cli.common import Release, err, out, require_paths
 from fhir_adapter.errors import ExitCode
+from fhir_adapter.issues import Issue
 from fhir_adapter.release import DEFAULT_RELEASE, FhirRelease
 
 
@@ -131,41 +132,11 @@ def validate(
       fhir-adapter validate out/ --engine fhir.resources
       fhir-adapter convert seeds/ -o - --ndjson | fhir-adapter validate -
     """
-    import orjson
-
-    from fhir_adapter.issues import Issue
-    from fhir_adapter.validate import to_operation_outcome
-    from fhir_adapter.validate import validate as validate_resource
-
     require_paths([p for p in paths if p != STDIN])
-    documents = list(_documents(paths))
-    hapi_issues: dict[int, list[Issue]] = {}
-    if _use_hapi(engine, fhir_version):
-        from fhir_adapter.validate.hapi import hapi_validate
-
-        wanted = [i for i, (_, doc, problem) in enumerate(documents) if problem is None and isinstance(doc, dict)]
-        results = hapi_validate([documents[i][1] for i in wanted], fhir_version)
-        hapi_issues = dict(zip(wanted, results, strict=True))
     failed = checked = 0
-    for index, (name, doc, problem) in enumerate(documents):
+    for name, issues in _issues_by_document(list(_documents(paths)), fhir_version, engine):
         checked += 1
-        if problem is not None:
-            issues = [Issue("fatal", "", problem, "structure")]
-        elif not isinstance(doc, dict):
-            issues = [Issue("fatal", "", "not a FHIR resource (JSON object expected)", "structure")]
-        elif index in hapi_issues:
-            issues = hapi_issues[index]
-        else:
-            issues = validate_resource(doc, fhir_version, engine=_library_engine(engine))
-        bad = any(i.is_error for i in issues)
-        failed += bad
-        if fmt is OutputFormat.operationoutcome:
-            out(orjson.dumps({"file": name, "outcome": to_operation_outcome(issues)}).decode())
-            continue
-        errors = sum(i.is_error for i in issues)
-        out(f"{'INVALID' if bad else 'ok'} {name}: {errors} error(s), {len(issues) - errors} other issue(s)")
-        for issue in issues:
-            err(f"  {issue}")
+        failed += _reported(name, issues, fmt)
     if fmt is OutputFormat.text:
         out(f"{checked - failed} valid, {failed} invalid")
     if checked == 0:
@@ -173,3 +144,46 @@ def validate(
         raise typer.Exit(ExitCode.NO_INPUT)
     if failed:
         raise typer.Exit(ExitCode.FAILED)
+
+
+def _issues_by_document(
+    documents: list[tuple[str, Any, str | None]], release: FhirRelease, engine: Engine
+) -> Iterator[tuple[str, list[Issue]]]:
+    """Each document's name and issues: a fatal one for a document that could not be read or is no JSON object,
+    else HAPI's (one JVM for all of them, when ``_use_hapi``) or the library's."""
+    from fhir_adapter.validate import validate as validate_resource
+
+    hapi_issues: dict[int, list[Issue]] = {}
+    if _use_hapi(engine, release):
+        from fhir_adapter.validate.hapi import hapi_validate
+
+        wanted = [i for i, (_, doc, problem) in enumerate(documents) if problem is None and isinstance(doc, dict)]
+        results = hapi_validate([documents[i][1] for i in wanted], release)
+        hapi_issues = dict(zip(wanted, results, strict=True))
+    for index, (name, doc, problem) in enumerate(documents):
+        if problem is not None:
+            yield name, [Issue("fatal", "", problem, "structure")]
+        elif not isinstance(doc, dict):
+            yield name, [Issue("fatal", "", "not a FHIR resource (JSON object expected)", "structure")]
+        elif index in hapi_issues:
+            yield name, hapi_issues[index]
+        else:
+            yield name, validate_resource(doc, release, engine=_library_engine(engine))
+
+
+def _reported(name: str, issues: list[Issue], fmt: OutputFormat) -> bool:
+    """Write one document's verdict (a text line and its issues on stderr, or one OperationOutcome line); whether it
+    has an error-level issue."""
+    bad = any(i.is_error for i in issues)
+    if fmt is OutputFormat.operationoutcome:
+        import orjson
+
+        from fhir_adapter.validate import to_operation_outcome
+
+        out(orjson.dumps({"file": name, "outcome": to_operation_outcome(issues)}).decode())
+        return bad
+    errors = sum(i.is_error for i in issues)
+    out(f"{'INVALID' if bad else 'ok'} {name}: {errors} error(s), {len(issues) - errors} other issue(s)")
+    for issue in issues:
+        err(f"  {issue}")
+    return bad
