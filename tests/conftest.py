@@ -159,6 +159,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     _SESSION_START.append(time.monotonic())
 
 
+@pytest.hookimpl(trylast=True)  # after the other summaries (e.g. --durations): the duration is the last line
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     if hasattr(config, "workerinput") or not _SESSION_START:
         return
