@@ -200,15 +200,18 @@ def _counts(server: Server) -> dict[str, int]:
 
 @pytest.mark.parametrize("mode", ["transaction", "batch"])
 def test_pushing_twice_creates_nothing_new(fresh: Server, mode: str, trials: list[Trial]) -> None:
-    first = _push(fresh, trials, mode=mode)
+    # every fourth trial (seeds, API v2, legacy XML and API v1 alike, 40 trials of every resource type): each is
+    # pushed three times here, and the whole set took up to 4 minutes a mode on HAPI in CI
+    some = trials[::4]
+    first = _push(fresh, some, mode=mode)
     counts = _counts(fresh)
-    assert counts["ResearchStudy"] == len(trials)
+    assert counts["ResearchStudy"] == len(some)
     assert sum(r.created for r in first) == sum(counts.values())
-    again = _push(fresh, trials, mode=mode)
+    again = _push(fresh, some, mode=mode)
     assert _counts(fresh) == counts
     assert sum(r.created for r in again) == 0
     # the other mode on top: still the same resources (both modes find resources the same way)
-    _push(fresh, trials, mode="batch" if mode == "transaction" else "transaction")
+    _push(fresh, some, mode="batch" if mode == "transaction" else "transaction")
     assert _counts(fresh) == counts
 
 
