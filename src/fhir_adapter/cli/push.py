@@ -43,55 +43,62 @@ class PushMode(StrEnum):
     batch = "batch"
 
 
+# The options of ``push``, as types (as ``ServerOptions`` is): the command's signature stays short.
+Inputs = Annotated[
+    list[Path],
+    typer.Argument(
+        metavar="PATH...",
+        help="Converted bundles (collection or transaction) and/or inputs to convert on the fly.",
+        show_default=False,
+    ),
+]
+BatchSize = Annotated[int, typer.Option("--batch-size", min=1, help="Trials per request.", rich_help_panel=PUSH_PANEL)]
+Mode = Annotated[
+    PushMode,
+    typer.Option(
+        "--mode", help="transaction: atomic per chunk; batch: entries independent.", rich_help_panel=PUSH_PANEL
+    ),
+]
+ErrorsFolder = Annotated[
+    Path | None,
+    typer.Option(
+        "--output",
+        "-o",
+        help="Folder for errors.jsonl, listing the records that failed before the push.",
+        rich_help_panel=OUTPUT_PANEL,
+    ),
+]
+Connections = Annotated[
+    int,
+    typer.Option(
+        "--connections",
+        min=1,
+        max=MAX_CONNECTIONS,
+        help="Requests at once (trials that share a resource are never sent at the same time; results are "
+        "printed in input order). More helps when the server has cores to spare.",
+        rich_help_panel=PUSH_PANEL,
+    ),
+]
+Definitions = Annotated[
+    bool,
+    typer.Option(
+        "--definitions",
+        help="First send the published CodeSystems and extension definitions the trials use (once per push, "
+        "conditional PUT by url), so that the server can validate them.",
+        rich_help_panel=PUSH_PANEL,
+    ),
+]
+
+
 @server_command
 def push(
-    inputs: Annotated[
-        list[Path],
-        typer.Argument(
-            metavar="PATH...",
-            help="Converted bundles (collection or transaction) and/or inputs to convert on the fly.",
-            show_default=False,
-        ),
-    ],
+    inputs: Inputs,
     server: ServerOptions,
-    batch_size: Annotated[
-        int, typer.Option("--batch-size", min=1, help="Trials per request.", rich_help_panel=PUSH_PANEL)
-    ] = 1,
-    mode: Annotated[
-        PushMode,
-        typer.Option(
-            "--mode", help="transaction: atomic per chunk; batch: entries independent.", rich_help_panel=PUSH_PANEL
-        ),
-    ] = PushMode.transaction,
-    output: Annotated[
-        Path | None,
-        typer.Option(
-            "--output",
-            "-o",
-            help="Folder for errors.jsonl, listing the records that failed before the push.",
-            rich_help_panel=OUTPUT_PANEL,
-        ),
-    ] = None,
-    connections: Annotated[
-        int,
-        typer.Option(
-            "--connections",
-            min=1,
-            max=MAX_CONNECTIONS,
-            help="Requests at once (trials that share a resource are never sent at the same time; results are "
-            "printed in input order). More helps when the server has cores to spare.",
-            rich_help_panel=PUSH_PANEL,
-        ),
-    ] = DEFAULT_CONNECTIONS,
-    definitions: Annotated[
-        bool,
-        typer.Option(
-            "--definitions",
-            help="First send the published CodeSystems and extension definitions the trials use (once per push, "
-            "conditional PUT by url), so that the server can validate them.",
-            rich_help_panel=PUSH_PANEL,
-        ),
-    ] = False,
+    batch_size: BatchSize = 1,
+    mode: Mode = PushMode.transaction,
+    output: ErrorsFolder = None,
+    connections: Connections = DEFAULT_CONNECTIONS,
+    definitions: Definitions = False,
 ) -> None:
     """Push trials to a FHIR server with conditional PUTs (pushing twice changes nothing). Exit 0 iff all went in.
 
