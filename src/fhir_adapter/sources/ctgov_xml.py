@@ -421,65 +421,66 @@ def _mesh(r: XmlReader, t: Trial) -> None:
 
 
 def _collect_unmapped(r: XmlReader, t: Trial) -> None:
-    """Every element and attribute no step consumed (and not in ``IGNORED``) goes to ``Trial.unmapped``."""
-    used, used_attrs = r.used, r.used_attrs
-
-    def walk(el: etree._Element, path: str, plain: str) -> None:
-        # ``plain``: ``path`` without indices (``plain_path``), built along with it
-        if plain in IGNORED:
-            return
-        for raw_name, raw_value in el.items():
-            name = raw_name if isinstance(raw_name, str) else raw_name.decode()
-            value = raw_value if isinstance(raw_value, str) else raw_value.decode()
-            if (el, name) in used_attrs or f"{plain}@{_plain(name)}" in IGNORED:
-                continue
-            keep(f"{path}@{name}", value)
-        children = [(c, tag) for c in el if isinstance(tag := c.tag, str)] if len(el) else []
-        if not children:
-            if el not in used:
-                keep(path, text_of(el))
-            return
-        for c, child_path, child_plain in _child_paths(r, children, path, plain):  # a container: its leaves matter
-            walk(c, child_path, child_plain)
-
-    def keep(path: str, text: str) -> None:
-        value = reflow_textblock(text) if "\n" in text else text.strip()
-        if value:
-            keep_unmapped(t, r.issues, path, value)
-
-    walk(r.root, "", "")
-
-
-def _child_paths(
-    r: XmlReader, children: list[tuple[etree._Element, str]], path: str, plain: str
-) -> list[tuple[etree._Element, str, str]]:
-    """The element children (with their tags) of a container that may hold something unmapped, with their paths
-    (indexed where a tag repeats) and index-free paths: a consumed leaf without attributes holds nothing unmapped
-    and is left out (no path built). ``LimitExceeded`` for a tag repeated more than ``limits.max_list_items`` times
-    (unknown repeated elements are bounded like the known ones)."""
-    max_items = r.limits.max_list_items
-    used = r.used
-    counts: dict[str, int] = {}
-    for _, tag in children:
-        counts[tag] = counts.get(tag, 0) + 1
-    if len(children) > max_items:  # else no tag can repeat more often
-        for tag, count in counts.items():
-            if count > max_items:
-                check_items(count, f"{path}/{tag}" if path else tag, max_items, r.source, r.nct_id)
-    seen: dict[str, int] = {}
-    prefix = f"{path}/" if path else ""
-    plain_prefix = f"{plain}/" if plain else ""
-    out = []
-    for c, tag in children:
-        step = tag
-        if counts[tag] > 1:
-            index = seen.get(tag, 0)
-            seen[tag] = index + 1
-            step = f"{tag}[{index}]"
-        if c in used and not len(c) and not c.keys():
+    """Every element and attribute no step consumed (and not in ``IGNORED``) goes to ``Trial.unmapped``, in document
+    order: the attributes of an element, then its text if it is a leaf. One pass over each subtree not ignored
+    (``iter``, in C); a path is built only for what is kept. ``LimitExceeded`` for a tag repeated more than
+    ``limits.max_list_items`` times in any container walked (unknown repeated elements are bounded like the known
+    ones)."""
+    used, max_items = r.used, r.limits.max_list_items
+    root = r.root
+    _check_repeats(r, root, max_items)
+    _keep_attributes(r, t, root)
+    for top in root:
+        tag = top.tag
+        if not isinstance(tag, str) or _plain(tag) in IGNORED:  # IGNORED's element paths are all top-level
             continue
-        out.append((c, prefix + step, plain_prefix + (tag if "[" not in tag else plain_path(tag))))
-    return out
+        for el in top.iter(etree.Element):  # elements only (no comments or processing instructions)
+            if el.keys():
+                _keep_attributes(r, t, el)
+            if (n := len(el)) and (n <= max_items or _check_repeats(r, el, max_items)) and _has_elements(el):
+                continue  # a container: its leaves matter (visited next)
+            if el not in used:
+                _keep(r, t, r.path_of(el), text_of(el))
+
+
+def _has_elements(el: etree._Element) -> bool:
+    """Whether ``el`` (not empty) has element children (the parser drops comments: the first child decides)."""
+    return isinstance(el[0].tag, str) or any(isinstance(c.tag, str) for c in el)
+
+
+def _check_repeats(r: XmlReader, el: etree._Element, max_items: int) -> bool:
+    """``LimitExceeded`` for a child tag of ``el`` repeated more than ``max_items`` times; else True."""
+    if len(el) <= max_items:  # no tag can repeat more often
+        return True
+    counts: dict[str, int] = {}
+    for c in el:
+        if isinstance(tag := c.tag, str):
+            counts[tag] = counts.get(tag, 0) + 1
+    path = r.path_of(el)
+    for tag, count in counts.items():
+        if count > max_items:
+            check_items(count, f"{path}/{tag}" if path else tag, max_items, r.source, r.nct_id)
+    return True
+
+
+def _keep_attributes(r: XmlReader, t: Trial, el: etree._Element) -> None:
+    path = plain = None
+    for raw_name, raw_value in el.items():
+        name = raw_name if isinstance(raw_name, str) else raw_name.decode()
+        if (el, name) in r.used_attrs:
+            continue
+        if path is None:
+            path = r.path_of(el)
+            plain = plain_path(path)
+        if f"{plain}@{_plain(name)}" in IGNORED:
+            continue
+        _keep(r, t, f"{path}@{name}", raw_value if isinstance(raw_value, str) else raw_value.decode())
+
+
+def _keep(r: XmlReader, t: Trial, path: str, text: str) -> None:
+    value = reflow_textblock(text) if "\n" in text else text.strip()
+    if value:
+        keep_unmapped(t, r.issues, path, value)
 
 
 def _plain(name: str) -> str:
