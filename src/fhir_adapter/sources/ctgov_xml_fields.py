@@ -57,6 +57,7 @@ class XmlReader:
         self.used_attrs: set[tuple[etree._Element, str]] = set()
         self.unmapped: dict[str, str] = {}
         self._steps: dict[etree._Element, dict[etree._Element, str]] = {}
+        self._firsts: dict[etree._Element, dict[Any, etree._Element]] = {}  # parent -> tag -> first such child
         # the root's children by tag, in document order: the root holds every location of a multi-site study, and
         # each single-valued field would otherwise scan them all
         self._root_tags: dict[Any, list[etree._Element]] = {}
@@ -102,11 +103,15 @@ class XmlReader:
                 self.used.add(first[0])
                 return first[0]
             return None
-        for c in parent:
-            if c.tag == tag:
-                self.used.add(c)
-                return c
-        return None
+        firsts = self._firsts.get(parent)
+        if firsts is None:  # the first child of each tag, found in one pass (a parent is asked for several tags)
+            firsts = self._firsts[parent] = {}
+            for c in reversed(parent):
+                firsts[c.tag] = c
+        c = firsts.get(tag)
+        if c is not None:
+            self.used.add(c)
+        return c
 
     def value(self, el: etree._Element | None) -> str | None:
         if el is None:
