@@ -76,8 +76,8 @@ def json_depth(data: bytes) -> int:
     Escaped backslashes, then escaped quotes are removed, so that every remaining ``"`` opens or closes a string;
     the brackets outside strings are then summed. Exact for valid JSON; for invalid JSON a bound good enough to
     refuse it early (orjson reports the syntax error otherwise)."""
-    if data.count(b"[") + data.count(b"{") <= 1:
-        return data.count(b"[") + data.count(b"{")
+    if (few := _few_brackets(data)) is not None:
+        return few
     plain = data.replace(_ESCAPED_BACKSLASH, b"").replace(_ESCAPED_QUOTE, b"")
     # only brackets and quotes are kept; two adjacent quotes (a string without brackets, or the end of one and the
     # start of the next) go together, which keeps every bracket on its side of the strings: few pieces to split
@@ -86,6 +86,18 @@ def json_depth(data: bytes) -> int:
     if not outside:
         return 0
     return _peeled_depth(outside) or max(0, max(accumulate(map(_STEP.__getitem__, outside))))
+
+
+def _few_brackets(data: bytes) -> int | None:
+    """The number of opening brackets when there are at most one (the depth then), else None: found without
+    counting them all."""
+    square, curly = data.find(b"["), data.find(b"{")
+    if square >= 0 and curly >= 0:
+        return None
+    first = max(square, curly)
+    if first < 0:
+        return 0
+    return 1 if data.find(data[first : first + 1], first + 1) < 0 else None
 
 
 def _peeled_depth(brackets: bytes) -> int:
