@@ -108,10 +108,10 @@ class XmlReader:
             firsts = self._firsts[parent] = {}
             for c in reversed(parent):
                 firsts[c.tag] = c
-        c = firsts.get(tag)
-        if c is not None:
-            self.used.add(c)
-        return c
+        child = firsts.get(tag)
+        if child is not None:
+            self.used.add(child)
+        return child
 
     def value(self, el: etree._Element | None) -> str | None:
         if el is None:
