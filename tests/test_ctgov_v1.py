@@ -35,6 +35,7 @@ from fhir_adapter.model import (
     Source,
     Trial,
 )
+from fhir_adapter.sources import ctgov_v1
 from fhir_adapter.sources.ctgov_v1 import iter_v1_studies, looks_like_ctgov_v1, read_v1_study
 from fhir_adapter.sources.wording import parse_registry_date
 
@@ -776,3 +777,17 @@ def test_key_fields_agree_with_the_legacy_xml(nct: str) -> None:
 
     assert [(c.text, c.exclude) for c in flat(t.eligibility.criteria)] == expected
     assert (len(expected), sum(e for _, e in expected)) == {"NCT00023673": (52, 0), "NCT02028676": (46, 12)}[nct]
+
+
+def test_absent_fields_matter_only_under_keys_the_table_does_not_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the v2 reader's paths of fields it did not find are mapped to v1 paths only when a renamed object has a key
+    # that is neither in the rename table nor PascalCase: mapping them always gives the same trials
+    camel = v1(ContactsLocationsModule={"LocationList": {"Location": [{"LocationFacility": "A", "city": "B"}]}})
+    records = [*_records(), (Path("camel.json"), None, camel)]
+
+    def read_all() -> list[str]:
+        return [repr(read_v1_study(r, Source("ctgov-v1", str(p), i))) for p, i, r in records]
+
+    default = read_all()
+    monkeypatch.setattr(ctgov_v1, "_table_is_pascal_case", lambda: False)
+    assert read_all() == default

@@ -139,13 +139,14 @@ class _Fields:
     order: tuple[_Field, ...]
     position: dict[str, int]
 
-    def present(self, v1: dict[str, Any]) -> Iterable[_Field]:
-        """The fields of ``v1`` that the table names, in table order."""
-        if len(v1) >= len(self.order):
-            return self.order
+    def present(self, v1: dict[str, Any]) -> tuple[Iterable[_Field], bool]:
+        """The fields of ``v1`` that the table names, in table order, and whether ``v1`` has keys the table does
+        not name."""
         position = self.position
+        if len(v1) >= len(self.order):
+            return self.order, len(v1) > len(self.order) or not v1.keys() <= position.keys()
         found = sorted(position[k] for k in v1 if k in position)
-        return [self.order[i] for i in found]
+        return [self.order[i] for i in found], len(found) < len(v1)
 
 
 def _compiled(table: dict[str, Any]) -> _Fields:
@@ -166,6 +167,16 @@ def _table() -> _Fields:
     return _compiled(_renames())
 
 
+@cache
+def _table_is_pascal_case() -> bool:
+    return _pascal_case(_table())
+
+
+def _pascal_case(fields: _Fields) -> bool:
+    """Whether every v1 key of the table starts with a capital (no v2 field name, camelCase, is one)."""
+    return all(f.key[:1].isupper() and (f.fields is None or _pascal_case(f.fields)) for f in fields.order)
+
+
 class _Renamer:
     """Renames one v1 study into the v2 shape, remembering where each v2 path came from (``origin``), the v1
     objects and lists it looked into (``seen``), the v1 values it consumed itself (``used``) and its issues."""
@@ -177,6 +188,9 @@ class _Renamer:
         self.seen: set[str] = set()
         self.used: set[str] = set()
         self.who_masked: list[str] = []
+        # a renamed object has a key the table does not name that is not PascalCase: the v2 reader's paths of
+        # absent fields are then mapped too (``read_v1_study``)
+        self.keep_absent = not _table_is_pascal_case()
 
     def warn(self, path: str, message: str) -> None:
         self.issues.append(warning(path, message))
@@ -199,7 +213,10 @@ class _Renamer:
 
     def obj(self, v1: dict[str, Any], fields: _Fields, p1: str, p2: str) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for f in fields.present(v1):
+        present, unknown = fields.present(v1)
+        if unknown and not self.keep_absent:  # (a key that is not PascalCase may be a v2 field name)
+            self.keep_absent = not all(k[:1].isupper() for k in v1.keys() - fields.position.keys())
+        for f in present:
             value = v1.get(f.key)
             if value is None:
                 continue
@@ -377,7 +394,11 @@ def read_v1_study(study: Any, source: Source, *, limits: Limits = DEFAULT_LIMITS
     v2 = renamer.obj(study, _table(), "", "")
     v2["hasResults"] = bool(study.get("ResultsSection"))  # v1 has no such field: it sends results when there are
     try:
-        reading = reading_of(v2, source, limits, one_item_per_line, keep_sections=False)
+        # the path of a field the v2 reader asked for and did not find is a v1 path only under an object with a key
+        # the table does not name (the reader asks for camelCase names, the table's keys are PascalCase)
+        reading = reading_of(
+            v2, source, limits, one_item_per_line, keep_sections=False, keep_absent=renamer.keep_absent
+        )
     except SourceError as e:  # named by its v1 path
         field = renamer.v1_path(e.field) if e.field else None
         raise type(e)(e.message, path=e.path, index=e.index, nct_id=e.nct_id, field=field) from None

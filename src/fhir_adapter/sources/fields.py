@@ -100,12 +100,21 @@ def keep_unmapped(trial: Trial, issues: list[Issue], path: str, value: Any) -> N
 class JsonReader:
     """Typed access to one JSON study by dotted paths (``a.b[2].c``): a value of the wrong type is reported and
     left for ``Trial.unmapped``; every path read is remembered (``used``, ``seen``). Each accessor has an ``_at``
-    form that takes the value already found (``JsonObject`` reads its own dict: no walk from the root per field)."""
+    form that takes the value already found (``JsonObject`` reads its own dict: no walk from the root per field).
+
+    A field asked for but not there is remembered only with ``keep_absent``: the unmapped-field walk goes through the
+    values that are there, so only a caller that maps the paths onto another document needs them (``ctgov_v1``)."""
 
     def __init__(
-        self, study: dict[str, Any], source: Source, limits: Limits, criteria_text: Callable[[str], str]
+        self,
+        study: dict[str, Any],
+        source: Source,
+        limits: Limits,
+        criteria_text: Callable[[str], str],
+        keep_absent: bool = False,
     ) -> None:
         self.study = study
+        self.keep_absent = keep_absent
         self.source = source
         self.limits = limits
         self.criteria_text = criteria_text  # the criteria text as split into items
@@ -133,9 +142,11 @@ class JsonReader:
         return self.text_at(path, self.node(path))
 
     def text_at(self, path: str, value: Any) -> str | None:
-        self.used.add(path)
         if value is None:
+            if self.keep_absent:
+                self.used.add(path)
             return None
+        self.used.add(path)
         if isinstance(value, str):  # the common case first (same result as below)
             return value.strip() or None
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -149,9 +160,11 @@ class JsonReader:
         return self.flag_at(path, self.node(path))
 
     def flag_at(self, path: str, value: Any) -> bool | None:
-        self.used.add(path)
         if value is None:
+            if self.keep_absent:
+                self.used.add(path)
             return None
+        self.used.add(path)
         if isinstance(value, bool):
             return value
         if isinstance(value, str) and (flag := yes_no(value)) is not None:
@@ -166,9 +179,11 @@ class JsonReader:
         return self.items_at(path, self.node(path))
 
     def items_at(self, path: str, value: Any) -> list[tuple[str, Any]]:
-        self.used.add(path)
         if value is None:
+            if self.keep_absent:
+                self.used.add(path)
             return []
+        self.used.add(path)
         if not isinstance(value, list):
             self.warn(path, f"expected a list, got {type(value).__name__}; value kept in unmapped")
             self.used.discard(path)
@@ -260,7 +275,13 @@ class JsonObject:
         return f"{self.path}.{key}"
 
     def text(self, key: str) -> str | None:
-        return self.reader.text_at(f"{self.path}.{key}", self.data.get(key))
+        value = self.data.get(key)
+        if type(value) is str:  # the common case, as ``text_at`` reads it (without the call)
+            self.reader.used.add(f"{self.path}.{key}")
+            return value.strip() or None
+        if value is None and not self.reader.keep_absent:  # (no path built)
+            return None
+        return self.reader.text_at(f"{self.path}.{key}", value)
 
     def flag(self, key: str) -> bool | None:
         return self.reader.flag_at(f"{self.path}.{key}", self.data.get(key))
@@ -269,7 +290,12 @@ class JsonObject:
         return self.reader.texts_at(f"{self.path}.{key}", self.data.get(key))
 
     def code(self, axis: str, key: str) -> str | None:
-        return self.reader.code_at(axis, f"{self.path}.{key}", self.data.get(key))
+        value = self.data.get(key)
+        if value is None:  # as ``code_at`` reads it (without the calls)
+            if self.reader.keep_absent:
+                self.reader.used.add(f"{self.path}.{key}")
+            return None
+        return self.reader.code_at(axis, f"{self.path}.{key}", value)
 
     def sub(self, key: str) -> JsonObject | None:
         return self.reader.sub_at(f"{self.path}.{key}", self.data.get(key))
@@ -280,9 +306,11 @@ class JsonObject:
     def number(self, key: str, bound: float) -> float | None:
         """A number from -bound to bound (coordinates); anything else is reported and kept in unmapped."""
         value = self.data.get(key)
-        self.reader.used.add(self._p(key))
         if value is None:
+            if self.reader.keep_absent:
+                self.reader.used.add(self._p(key))
             return None
+        self.reader.used.add(self._p(key))
         if isinstance(value, bool) or not isinstance(value, int | float):
             self.reader.warn(self._p(key), f"expected a number, got {type(value).__name__}")
             self.reader.used.discard(self._p(key))
@@ -296,9 +324,11 @@ class JsonObject:
     def count(self, key: str) -> int | None:
         """An integer field (FHIR unsignedInt, 0 .. 2^31-1); anything else is reported and kept in unmapped."""
         value = self.data.get(key)
-        self.reader.used.add(self._p(key))
         if value is None:
+            if self.reader.keep_absent:
+                self.reader.used.add(self._p(key))
             return None
+        self.reader.used.add(self._p(key))
         count = unsigned_int(value)
         if count is None:
             kind = (
