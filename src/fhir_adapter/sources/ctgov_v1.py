@@ -100,6 +100,7 @@ _NO_AGE_LIMIT = frozenset({"n/a", "none"})
 # API v2 SamplingMethod enum (not a mappings/ axis: the model keeps sampling method as text).
 _SAMPLING_METHODS = frozenset({"PROBABILITY_SAMPLE", "NON_PROBABILITY_SAMPLE"})
 _LEFT_OUT = object()  # a converter's "nothing for v2"
+_ABSENT = object()  # a key an object does not have
 
 
 @cache
@@ -139,14 +140,14 @@ class _Fields:
     order: tuple[_Field, ...]
     position: dict[str, int]
 
-    def present(self, v1: dict[str, Any]) -> tuple[Iterable[_Field], bool]:
-        """The fields of ``v1`` that the table names, in table order, and whether ``v1`` has keys the table does
-        not name."""
-        position = self.position
+    def present(self, v1: dict[str, Any]) -> Iterable[_Field]:
+        """The fields of ``v1`` that the table names, in table order (or all fields, for an object with as many
+        keys as the table)."""
         if len(v1) >= len(self.order):
-            return self.order, len(v1) > len(self.order) or not v1.keys() <= position.keys()
+            return self.order
+        position = self.position
         found = sorted(position[k] for k in v1 if k in position)
-        return [self.order[i] for i in found], len(found) < len(v1)
+        return [self.order[i] for i in found]
 
 
 def _compiled(table: dict[str, Any]) -> _Fields:
@@ -213,15 +214,16 @@ class _Renamer:
 
     def obj(self, v1: dict[str, Any], fields: _Fields, p1: str, p2: str) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        present, unknown = fields.present(v1)
-        if unknown and not self.keep_absent:  # (a key that is not PascalCase may be a v2 field name)
-            self.keep_absent = not all(k[:1].isupper() for k in v1.keys() - fields.position.keys())
-        for f in present:
-            value = v1.get(f.key)
+        named = 0  # keys of v1 the table names
+        head1, head2 = f"{p1}." if p1 else "", f"{p2}." if p2 else ""
+        for f in fields.present(v1):
+            value = v1.get(f.key, _ABSENT)
+            if value is _ABSENT:
+                continue
+            named += 1
             if value is None:
                 continue
-            k1 = f"{p1}.{f.key}" if p1 else f.key
-            k2 = f"{p2}.{f.name}" if p2 else f.name
+            k1, k2 = head1 + f.key, head2 + f.name
             if f.leaf:
                 if f.kind:  # a value without a kind is copied as it is (``leaf``)
                     value = self.leaf(value, f.kind, k1)
@@ -235,6 +237,8 @@ class _Renamer:
                 value = _LEFT_OUT
             if value is not _LEFT_OUT:
                 out[f.name], self.origin[k2] = value, k1 if f.item is None else f.origin(k1)
+        if named < len(v1) and not self.keep_absent:  # a key the table does not name: a v2 name if not PascalCase
+            self.keep_absent = not all(k[:1].isupper() for k in v1 if k not in fields.position)
         who = self.who_masked
         if who:
             self.who_masked = []
