@@ -168,7 +168,7 @@ def _entries(lines: list[str], base: int) -> list[_Entry]:
             entries.append(_Entry("item", indent, indent + m.end(), m.group("marker"), content[m.end() :], block))
         elif entries and entries[-1].block == block:
             last = entries[-1]
-            wrapped = len(prev_line) + 1 + len(content.split()[0]) > _WRAP_WIDTH
+            wrapped = len(prev_line) + 1 + len(content.split(None, 1)[0]) > _WRAP_WIDTH
             sep = " " if wrapped or last.kind == "item" else "\n"
             last.text = f"{last.text}{sep}{content}"
         else:

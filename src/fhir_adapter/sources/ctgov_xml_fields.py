@@ -116,11 +116,15 @@ class XmlReader:
     def value(self, el: etree._Element | None) -> str | None:
         if el is None:
             return None
-        text = text_of(el).strip()
-        return text or None
+        text = (el.text or "") if not len(el) else text_of(el)  # (a leaf's text without the call)
+        return text.strip() or None
 
     def text(self, parent: etree._Element | None, tag: str) -> str | None:
-        return self.value(self.one(parent, tag))
+        el = self.one(parent, tag)
+        if el is None:
+            return None
+        text = (el.text or "") if not len(el) else text_of(el)  # (``value`` without the calls)
+        return text.strip() or None
 
     def texts(self, parent: etree._Element | None, tag: str) -> list[str]:
         return [v for v in (self.value(e) for e in self.all(parent, tag)) if v]
