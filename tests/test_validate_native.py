@@ -14,7 +14,9 @@ import pytest
 
 from conftest import GOLDEN
 from fhir_adapter.validate import profile
+from fhir_adapter.validate._context import Context
 from fhir_adapter.validate._native import NATIVE, native_check
+from fhir_adapter.validate._plan import quick_pass
 
 
 def _constraints(type_name: str) -> Iterator[tuple[str, profile.Constraint]]:
@@ -102,6 +104,12 @@ CRAFTED: dict[str, list[dict[str, Any]]] = {
         {"period": 0, "periodUnit": "d", "duration": 2.5, "durationUnit": "h"},
         {"period": -1, "periodUnit": "d"},
         {"duration": -0.5, "durationUnit": "h"},
+    ],
+    "EvidenceVariable": [  # characteristics: evv-1 counts a definition present as a value or only as its _name
+        {"linkId": "1"},
+        {"definitionCanonical": "http://x/a", "definitionCodeableConcept": {"text": "x"}},
+        {"definitionCodeableConcept": {"text": "x"}, "_definitionCanonical": {"extension": [{"url": "u"}]}},
+        {"definitionCodeableConcept": {"text": "x"}, "definitionId": None},
     ],
     "Organization": [
         {"resourceType": "Organization"},
@@ -219,3 +227,35 @@ def test_native_agrees_with_fhirpath(fp_path: str, key: str, constraint: profile
         assert native == fhirpath, (key, node)
         decided += 1
     assert decided > 0
+
+
+def _elements_with_constraints(type_name: str) -> Iterator[profile.Element]:
+    td = profile.type_def(type_name)
+    assert td is not None
+    seen: set[int] = set()
+    for el in td.elements.values():
+        if el.constraints and id(el) not in seen:
+            seen.add(id(el))
+            yield el
+
+
+QUICK_TYPES = ("Reference", "Extension", "Period", "Range", "Bundle", "EvidenceVariable", "Timing", "Organization")
+
+
+@pytest.mark.parametrize("type_name", QUICK_TYPES)
+def test_quick_pass_decides_as_the_walker(type_name: str) -> None:
+    """_plan.quick_pass (the fast walker's test of an element's invariants) is True only where the profile walker
+    reports nothing, and it is the conjunction of each constraint's own quick test (the same shortcuts in order)."""
+    passed = 0
+    for el in _elements_with_constraints(type_name):
+        quick = quick_pass(el.constraints)
+        singles = [quick_pass((c,)) for c in el.constraints]
+        for node in _samples(el.fp_path):
+            walker = profile.Walker()
+            root = {"resourceType": type_name} if el.fp_path == type_name else {"resourceType": "Basic"}
+            walker.constraints(el, node, el.fp_path, Context(root, root))
+            assert quick(node) == all(single(node) for single in singles), (el.path, node)
+            if quick(node):
+                assert walker.issues == [], (el.path, node)
+                passed += 1
+    assert passed > 0

@@ -16,9 +16,12 @@ from typing import Any
 Node = dict[str, Any]
 
 
+_EMPTY: tuple[Any, ...] = (None, [], {})  # JSON values that do not exist for FHIRPath (never mutated)
+
+
 def _has(node: Node, name: str) -> bool:
     """FHIRPath ``name.exists()`` on a JSON node (a primitive may exist through its ``_name`` extension part)."""
-    return node.get(name) not in (None, [], {}) or node.get("_" + name) not in (None, [], {})
+    return node.get(name) not in _EMPTY or node.get("_" + name) not in _EMPTY
 
 
 def _ref_1(node: Node) -> bool | None:
@@ -39,7 +42,11 @@ def _bdl_8(node: Node) -> bool | None:
 
 def _ext_1(node: Node) -> bool | None:
     # extension.exists() != value.exists()
-    has_value = any(k.startswith("value") and node[k] not in (None, [], {}) for k in node)
+    has_value = False
+    for key, value in node.items():  # a loop, not any(): this runs on every Extension
+        if key.startswith("value") and value not in _EMPTY:
+            has_value = True
+            break
     return _has(node, "extension") != has_value
 
 
@@ -144,10 +151,13 @@ _EVV_1 = (
     "definitionByTypeAndValue",
     "definitionByCombination",
 )
+_EVV_1_KEYS = frozenset(_EVV_1) | {"_" + k for k in _EVV_1}
 
 
 def _evv_1(node: Node) -> bool | None:
     # (definitionReference.count() + ... + definitionByCombination.count()) < 2   (each element is 0..1)
+    if len(node.keys() & _EVV_1_KEYS) < 2:
+        return True  # at most one of them can exist (the common case: one definition)
     return sum(_has(node, k) for k in _EVV_1) < 2
 
 

@@ -26,7 +26,7 @@ from typing import Any
 from fhir_adapter.issues import Issue
 from fhir_adapter.validate._common import child, short
 from fhir_adapter.validate._context import Context
-from fhir_adapter.validate._plan import Plan, plan_of
+from fhir_adapter.validate._plan import Plan, Quick, plan_of, quick_pass
 from fhir_adapter.validate._primitives import Check, checker
 from fhir_adapter.validate.bundle import check_bundle, check_empty
 from fhir_adapter.validate.profile import Walker, _raw, type_def
@@ -60,6 +60,7 @@ class Shape:
     required: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)  # (where to report, keys)
     choices: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)  # ("value[x]", keys): at most one
     resource: bool = False
+    quick: Quick | None = None  # a resource's: True if its own invariants pass (see _plan.quick_pass)
     # Shortcuts of ``required`` and ``choices`` for the common case: every required non-choice key, and every key
     # of a choice element (more than one of them present needs a closer look).
     must: frozenset[str] = frozenset()
@@ -136,6 +137,8 @@ def shape_of(type_name: str) -> Shape | None:
         shape.choice_keys = frozenset(k for _, keys in shape.choices for k in keys)
         shape.required_choice = any(name.endswith("[x]") for name, _ in shape.required)
     _plans(type_name, shapes)
+    td = type_def(type_name)
+    root.quick = quick_pass(td.root.constraints if td is not None else ())
     return root
 
 
@@ -214,8 +217,9 @@ class _Walker:
         self.depth += 1
         self.entry_references(location, contained)
         td = type_def(rtype)
-        assert td is not None and self.profile is not None
-        self.profile.constraints(td.root, resource, location, self.ctx)
+        assert td is not None and self.profile is not None and shape.quick is not None
+        if not shape.quick(resource):
+            self.profile.constraints(td.root, resource, location, self.ctx)
         self.node(shape, resource, location)
         self.depth -= 1
         self.ctx, self.refs = saved
@@ -284,7 +288,7 @@ class _Walker:
             self.profile.binding(plan.binding, plan.tcode, value, location)
         if plan.unsure:
             self.unsure = True
-        if plan.runs and isinstance(value, dict):
+        if plan.runs and isinstance(value, dict) and not plan.quick(value):
             for el, todo in plan.runs:
                 self.profile.constraints(el, value, location, self.ctx, todo)
 
