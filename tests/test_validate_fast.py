@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from fhir_adapter.validate import ENGINES, profile, validate
-from fhir_adapter.validate._primitives import PATTERNS, checker
+from fhir_adapter.validate._primitives import PATTERNS, checker, passed
 from fhir_adapter.validate.fast import is_resource_type, shape_of
 from fhir_adapter.validate.profile import _raw
 
@@ -110,6 +110,26 @@ def test_primitive_pattern_agrees_with_official_regex(tcode: str) -> None:
         unzoned = tcode == "dateTime" and "T" in sample and not re.search(r"(?:Z|[+-][0-9]{2}:[0-9]{2})$", sample)
         impossible = tcode in ("date", "dateTime", "instant") and not _calendar_day(sample)
         assert (check(sample) is None) == (expected and not (blank or unzoned or impossible)), (tcode, sample)
+
+
+PRIMITIVE_TYPES = sorted({*PATTERNS, "string", "markdown", "xhtml", "boolean", "decimal", "integer", "positiveInt"})
+
+
+@pytest.mark.parametrize("tcode", PRIMITIVE_TYPES)
+def test_passed_values_are_what_the_check_passes(tcode: str) -> None:
+    """The fast walker skips a primitive's check for a string ``passed`` says it passes (issue 14): every value
+    remembered as passed passes, and a type said plain passes every non-blank string (and only those)."""
+    check = checker(tcode)
+    samples = [*SAMPLES.get(tcode, []), "x", "a b", " ", "", "\t", "Q===", "2021-02-29", "urn:oid:1.02", "1" * 30]
+    for sample in samples:
+        check(sample)
+    known, plain = passed(tcode)
+    assert all(check(value) is None for value in known), tcode
+    assert plain == (tcode in ("string", "markdown", "xhtml"))
+    if plain:
+        assert all((check(s) is None) == bool(s.strip()) for s in samples)
+    if tcode in ("code", "date", "id"):
+        assert known, tcode  # the common short values are remembered
 
 
 def test_every_string_primitive_with_a_restrictive_regex_has_a_pattern() -> None:

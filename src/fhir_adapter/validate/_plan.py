@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from fhir_adapter.validate.profile import _CODED, Constraint, Element, type_def
+from fhir_adapter.validate.profile import _CODED, Constraint, Element, type_def, value_set
 
 Run = tuple[Element, tuple[Constraint, ...]]  # constraints evaluated with that element's FHIRPath type path
 Quick = Callable[[dict[str, Any]], bool]
@@ -61,6 +61,7 @@ class Plan:
     binding: str | None = None  # the required binding's ValueSet (coded types only)
     runs: tuple[Run, ...] = ()  # on a JSON object value: the element's own invariants, then its datatype's
     quick: Quick = _passes  # on a JSON object value: True if every constraint of ``runs`` passes (see quick_pass)
+    passing: frozenset[str] = frozenset()  # strings at which nothing is checked here (a code of the ValueSet)
     contained: bool = False  # DomainResource.contained: resources checked with their container as %rootResource
     off: bool = False  # the profile layer looks no deeper (a datatype it has no definition of)
     unsure: bool = False  # the one walk cannot mirror the profile layer here
@@ -87,6 +88,9 @@ def plan_of(el: Element, tcode: str, inline: bool) -> Plan:
             own = tuple(c for c in el.constraints if c.key not in keys)
             plan.runs = tuple(run for run in ((el, own), (td.root, td.root.constraints)) if run[1])
     plan.quick = quick_pass(c for _, todo in plan.runs for c in todo)
+    if plan.binding is not None and tcode == "code" and not plan.unsure:
+        vs = value_set(plan.binding)
+        plan.passing = vs.all_codes if vs is not None else frozenset()
     return plan
 
 

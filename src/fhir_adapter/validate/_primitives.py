@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Set
+from functools import cache
 from typing import Any
 
 from fhir_adapter.validate._common import short
@@ -71,9 +72,15 @@ _KNOWN_MAX_CHARS = 64
 _KNOWN_MAX_VALUES = 50_000
 
 
-def _string_check(tcode: str) -> Check:
+# The values each check remembers as passed, by type (see passed()); only checks that add nothing after the regex.
+_PASSED: dict[str, set[str]] = {}
+
+
+def _string_check(tcode: str, passed: bool = True) -> Check:
     pattern = PATTERNS.get(tcode)
     known: set[str] = set()
+    if passed:
+        _PASSED[tcode] = known
 
     def check(value: Any) -> str | None:
         if type(value) is not str:
@@ -115,8 +122,8 @@ def _integer_check(tcode: str) -> Check:
     return check
 
 
-_base64 = _string_check("base64Binary")
-_integer64 = _string_check("integer64")
+_base64 = _string_check("base64Binary", passed=False)
+_integer64 = _string_check("integer64", passed=False)
 
 
 def _base64_binary(value: Any) -> str | None:
@@ -133,7 +140,7 @@ def _oid(value: Any) -> str | None:
     return problem
 
 
-_oid_text = _string_check("oid")
+_oid_text = _string_check("oid", passed=False)
 
 
 def _integer64_text(value: Any) -> str | None:
@@ -155,8 +162,9 @@ def _impossible_day(value: str) -> bool:
 
 
 def _calendar_check(tcode: str) -> Check:
-    text = _string_check(tcode)
+    text = _string_check(tcode, passed=False)
     known: set[str] = set()
+    _PASSED[tcode] = known
 
     def check(value: Any) -> str | None:
         if type(value) is str and value in known:
@@ -178,6 +186,10 @@ def _calendar_check(tcode: str) -> Check:
     return check
 
 
+_SPECIAL: dict[str, Check] = {"base64Binary": _base64_binary, "oid": _oid, "integer64": _integer64_text}
+
+
+@cache
 def checker(tcode: str) -> Check:
     """The check of a primitive type's JSON value: None if valid, else the problem (for the issue message)."""
     if tcode == "boolean":
@@ -186,12 +198,18 @@ def checker(tcode: str) -> Check:
         return _decimal
     if tcode in _RANGES:
         return _integer_check(tcode)
-    special: dict[str, Check] = {
-        "base64Binary": _base64_binary,
-        "date": _calendar_check("date"),
-        "dateTime": _calendar_check("dateTime"),
-        "instant": _calendar_check("instant"),
-        "oid": _oid,
-        "integer64": _integer64_text,
-    }
-    return special.get(tcode) or _string_check(tcode)
+    if tcode in ("date", "dateTime", "instant"):
+        return _calendar_check(tcode)
+    return _SPECIAL.get(tcode) or _string_check(tcode)
+
+
+_NONE: frozenset[str] = frozenset()
+
+
+def passed(tcode: str) -> tuple[Set[str], bool]:
+    """What lets a caller skip ``checker(tcode)(value)`` for a JSON string ``value`` it would pass: the values that
+    check has passed so far (the set grows), and whether it passes any non-blank string (no regex: string, markdown,
+    xhtml, System.String). Nothing for the types whose checks test more after the regex (oid, base64Binary ...)."""
+    checker(tcode)  # made once per type: its set is registered
+    plain = tcode not in _RANGES and tcode not in ("boolean", "decimal") and tcode not in PATTERNS
+    return _PASSED.get(tcode, _NONE), plain

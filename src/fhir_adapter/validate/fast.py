@@ -19,6 +19,7 @@ A resource type outside the subset (foreign FHIR) is checked by the fhir.resourc
 
 from __future__ import annotations
 
+from collections.abc import Set
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -27,7 +28,7 @@ from fhir_adapter.issues import Issue
 from fhir_adapter.validate._common import child, short
 from fhir_adapter.validate._context import Context
 from fhir_adapter.validate._plan import Plan, Quick, plan_of, quick_pass
-from fhir_adapter.validate._primitives import Check, checker
+from fhir_adapter.validate._primitives import Check, checker, passed
 from fhir_adapter.validate.bundle import check_bundle, check_empty
 from fhir_adapter.validate.profile import Walker, _raw, type_def
 
@@ -49,6 +50,8 @@ class Slot:
     shape: Shape | None = None  # COMPLEX: the element's own shape (inline), else the datatype's (resolved lazily)
     plan: Plan | None = None  # what the profile layer checks at its values (None: nothing)
     single: bool = False  # PRIMITIVE of max 1: one JSON value, checked inline by _Walker.node
+    known: Set[str] = frozenset()  # PRIMITIVE: strings its check passed before (see _primitives.passed)
+    plain: bool = False  # PRIMITIVE: its check passes any non-blank string
     direct: bool = False  # COMPLEX of max 1 without a plan: a JSON object value is walked by _Walker.node directly
 
 
@@ -60,6 +63,7 @@ class Shape:
     required: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)  # (where to report, keys)
     choices: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)  # ("value[x]", keys): at most one
     resource: bool = False
+    refs: bool = False  # has a "reference" element (Reference, Expression ...)
     quick: Quick | None = None  # a resource's: True if its own invariants pass (see _plan.quick_pass)
     # Shortcuts of ``required`` and ``choices`` for the common case: every required non-choice key, and every key
     # of a choice element (more than one of them present needs a closer look).
@@ -85,7 +89,8 @@ def _primitives() -> frozenset[str]:
 
 def _slot(tcode: str, many: bool) -> Slot:
     if tcode in _primitives() or not tcode[:1].isupper():
-        return Slot(many, PRIMITIVE, tcode, checker(tcode), single=not many)
+        known, plain = passed(tcode)
+        return Slot(many, PRIMITIVE, tcode, checker(tcode), single=not many, known=known, plain=plain)
     if tcode in ("Resource", "DomainResource"):
         return Slot(many, RESOURCE, tcode)
     return Slot(many, COMPLEX, tcode)
@@ -136,6 +141,7 @@ def shape_of(type_name: str) -> Shape | None:
         shape.must = frozenset(name for name, _ in shape.required if not name.endswith("[x]"))
         shape.choice_keys = frozenset(k for _, keys in shape.choices for k in keys)
         shape.required_choice = any(name.endswith("[x]") for name, _ in shape.required)
+        shape.refs = "reference" in shape.children
     _plans(type_name, shapes)
     td = type_def(type_name)
     root.quick = quick_pass(td.root.constraints if td is not None else ())
@@ -249,23 +255,25 @@ class _Walker:
     def node(self, shape: Shape, node: dict[str, Any], location: str) -> None:
         if not node:
             self.error(location, f"empty object {_ELE1}", "value")
-        refs = self.refs
-        if refs is not None:
-            ref = node.get("reference")
-            if isinstance(ref, str) and "expression" not in node and "language" not in node:
-                refs.append((ref, f"{location}.reference"))
+        if shape.refs and self.refs is not None:  # elsewhere a "reference" key is an unknown element (reported)
+            self.reference(node, location, self.refs)
         children = shape.children
         for key, value in node.items():
             slot = children.get(key)
             if slot is None:
                 self.other(shape, node, key, value, location)
             elif slot.single and value is not None and not isinstance(value, list):
-                assert slot.check is not None
-                problem = slot.check(value)
-                if problem is not None:
-                    self.error(child(location, key), problem, "value")
-                if slot.plan is not None and self.on:
-                    self.profiled(slot.plan, value, f"{location}.{key}")
+                # a string the check passed before, or any non-blank string where it has no regex: no call
+                if type(value) is not str or (
+                    value not in slot.known and not (slot.plain and value and not value.isspace())
+                ):
+                    assert slot.check is not None
+                    problem = slot.check(value)
+                    if problem is not None:
+                        self.error(child(location, key), problem, "value")
+                plan = slot.plan
+                if plan is not None and self.on and (type(value) is not str or value not in plan.passing):
+                    self.profiled(plan, value, f"{location}.{key}")
             elif slot.direct and isinstance(value, dict):  # what value() then item() would do, two calls fewer
                 self.node(slot.shape or _datatype_shape(slot), value, f"{location}.{key}")
             else:
@@ -274,6 +282,13 @@ class _Walker:
             self.required(shape, node, location)
         if shape.choice_keys and len(shape.choice_keys & node.keys()) > 1:
             self.choices(shape, node, location)
+
+    @staticmethod
+    def reference(node: dict[str, Any], location: str, refs: Refs) -> None:
+        """Collect the reference of a Reference (not of an Expression), as bundle._reference_paths finds it."""
+        ref = node.get("reference")
+        if isinstance(ref, str) and "expression" not in node and "language" not in node:
+            refs.append((ref, f"{location}.reference"))
 
     def choices(self, shape: Shape, node: dict[str, Any], location: str) -> None:
         for name, keys in shape.choices:
@@ -316,7 +331,7 @@ class _Walker:
 
     def items(self, slot: Slot, values: list[Any], location: str, key: str, nulls_ok: bool) -> None:
         if slot.kind == PRIMITIVE:
-            check = slot.check
+            check, known, plain = slot.check, slot.known, slot.plain
             assert check is not None
             plan = slot.plan if self.on else None
             for i, value in enumerate(values):
@@ -324,10 +339,11 @@ class _Walker:
                     if not nulls_ok:
                         self.error(child(location, key, i), _NULL, "value")
                     continue
-                problem = check(value)
-                if problem is not None:
-                    self.error(child(location, key, i), problem, "value")
-                if plan is not None:
+                if type(value) is not str or (value not in known and not (plain and value and not value.isspace())):
+                    problem = check(value)
+                    if problem is not None:
+                        self.error(child(location, key, i), problem, "value")
+                if plan is not None and (type(value) is not str or value not in plan.passing):
                     self.profiled(plan, value, f"{location}.{key}[{i}]")
             return
         direct = slot.kind == COMPLEX and (slot.plan is None or not self.on)  # item() would call node() alone
@@ -352,7 +368,8 @@ class _Walker:
             if plan is None or not self.on:
                 self.node(shape, value, location)
                 return
-            self.profiled(plan, value, location)
+            if plan.binding is not None or plan.unsure or not plan.quick(value):  # else profiled() does nothing
+                self.profiled(plan, value, location)
             self.on = not plan.off
             self.node(shape, value, location)
             self.on = True
