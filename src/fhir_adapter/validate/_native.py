@@ -52,8 +52,11 @@ def _ext_1(node: Node) -> bool | None:
 
 def _entries(node: Node) -> list[Node] | None:
     entries = node.get("entry", [])
-    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+    if not isinstance(entries, list):
         return None
+    for e in entries:  # loops, not all()/any() over generators: the Bundle natives run over every entry
+        if not isinstance(e, dict):
+            return None
     return entries
 
 
@@ -67,7 +70,9 @@ def _bdl_2(node: Node) -> bool | None:
     entries = _entries(node)
     if entries is None:
         return None
-    return _bundle_type(node) == "searchset" or not any(_has(e, "search") for e in entries)
+    if _bundle_type(node) == "searchset":
+        return True
+    return not any(("search" in e or "_search" in e) and _has(e, "search") for e in entries)
 
 
 def _bdl_3a(node: Node) -> bool | None:
@@ -78,7 +83,14 @@ def _bdl_3a(node: Node) -> bool | None:
         return None
     if _bundle_type(node) not in ("document", "message", "searchset", "collection"):
         return True
-    return all(_has(e, "resource") and not _has(e, "request") and not _has(e, "response") for e in entries)
+    for e in entries:
+        if e.get("resource") in _EMPTY and not _has(e, "resource"):
+            return False
+        if ("request" in e or "_request" in e) and _has(e, "request"):
+            return False
+        if ("response" in e or "_response" in e) and _has(e, "response"):
+            return False
+    return True
 
 
 def _bdl_15(node: Node) -> bool | None:
@@ -91,7 +103,7 @@ def _bdl_15(node: Node) -> bool | None:
         return True
     for e in entries:
         request = e.get("request")
-        if _has(e, "fullUrl"):
+        if e.get("fullUrl") not in _EMPTY or _has(e, "fullUrl"):
             continue
         if not isinstance(request, dict | None):
             return None

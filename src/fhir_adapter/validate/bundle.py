@@ -87,8 +87,9 @@ class _Seen:
         self.known_urls: set[str] = set()
         self.known_type_ids: set[str] = set()
 
-    def entry(self, entry: dict[str, Any], i: int, entry_loc: str) -> list[Issue]:
-        """Record entry ``i``; an error for a fullUrl or ``Type/id`` (of the same version) seen before."""
+    def entry(self, entry: dict[str, Any], i: int, location: str) -> list[Issue]:
+        """Record entry ``i`` of the Bundle at ``location``; an error for a fullUrl or ``Type/id`` (of the same
+        version) seen before."""
         res = entry.get("resource")
         res = res if isinstance(res, dict) else {}
         meta = res.get("meta")
@@ -100,7 +101,7 @@ class _Seen:
             key = (full_url, version)
             if key in self.full_urls and not self.history:
                 message = f"duplicate fullUrl {short(full_url)} (also in entry[{self.full_urls[key]}])"
-                issues.append(Issue("error", f"{entry_loc}.fullUrl", message, "duplicate"))
+                issues.append(Issue("error", f"{location}.entry[{i}].fullUrl", message, "duplicate"))
             self.full_urls.setdefault(key, i)
         rtype, rid = res.get("resourceType"), res.get("id")
         if isinstance(rtype, str) and isinstance(rid, str) and rid:
@@ -108,7 +109,7 @@ class _Seen:
             tkey = (rtype, rid, version)
             if tkey in self.type_ids and not self.history:
                 message = f"duplicate resource {short(rtype + '/' + rid)} (also in entry[{self.type_ids[tkey]}])"
-                issues.append(Issue("error", f"{entry_loc}.resource.id", message, "duplicate"))
+                issues.append(Issue("error", f"{location}.entry[{i}].resource.id", message, "duplicate"))
             self.type_ids.setdefault(tkey, i)
         return issues
 
@@ -143,16 +144,17 @@ def check_bundle(
     for i, entry in enumerate(entries):
         if not isinstance(entry, dict):
             continue
-        entry_loc = f"{location}.entry[{i}]"
-        issues += seen.entry(entry, i, entry_loc)
+        issues += seen.entry(entry, i, location)
         if btype in ("transaction", "batch"):
-            issues += _check_request(entry, str(btype), entry_loc)
+            issues += _check_request(entry, str(btype), f"{location}.entry[{i}]")
     for i, entry in enumerate(entries):
         if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
             resource, res_loc = entry["resource"], f"{location}.entry[{i}].resource"
             found = _all_references(resource, res_loc) if refs is None else [r for rs in refs[res_loc] for r in rs]
             base = _base(resource, entry.get("fullUrl"))
             for ref, ref_loc in found:
+                if ref in seen.known_urls:
+                    continue  # resolves (the common case: what _resolve would decide, without the call)
                 issue = _resolve(ref, ref_loc, base, seen.known_urls, seen.known_type_ids)
                 if issue is not None:
                     issues.append(issue)

@@ -222,9 +222,10 @@ class _Walker:
         self.ctx = Context(resource, saved[0].root if contained and saved[0] is not None else resource)
         self.depth += 1
         self.entry_references(location, contained)
-        td = type_def(rtype)
-        assert td is not None and self.profile is not None and shape.quick is not None
+        assert self.profile is not None and shape.quick is not None
         if not shape.quick(resource):
+            td = type_def(rtype)
+            assert td is not None
             self.profile.constraints(td.root, resource, location, self.ctx)
         self.node(shape, resource, location)
         self.depth -= 1
@@ -363,7 +364,7 @@ class _Walker:
         elif slot.kind == RESOURCE:
             self.resource(value, location, slot.plan)
         else:
-            shape = _datatype_shape(slot)
+            shape = slot.shape or _datatype_shape(slot)
             plan = slot.plan
             if plan is None or not self.on:
                 self.node(shape, value, location)
