@@ -70,6 +70,7 @@ class Shape:
     must: frozenset[str] = frozenset()
     choice_keys: frozenset[str] = frozenset()
     required_choice: bool = False
+    post: bool = False  # any of the three: _Walker.post has something to check
 
 
 @cache
@@ -142,6 +143,7 @@ def shape_of(type_name: str) -> Shape | None:
         shape.choice_keys = frozenset(k for _, keys in shape.choices for k in keys)
         shape.required_choice = any(name.endswith("[x]") for name, _ in shape.required)
         shape.refs = "reference" in shape.children
+        shape.post = bool(shape.must or shape.required_choice or shape.choice_keys)
     _plans(type_name, shapes)
     td = type_def(type_name)
     root.quick = quick_pass(td.root.constraints if td is not None else ())
@@ -277,11 +279,19 @@ class _Walker:
                     self.profiled(plan, value, f"{location}.{key}")
             elif slot.direct and isinstance(value, dict):  # what value() then item() would do, two calls fewer
                 self.node(slot.shape or _datatype_shape(slot), value, f"{location}.{key}")
+            elif slot.many and type(value) is list and value:  # what value() would do, one call fewer
+                self.items(slot, value, location, key, ("_" + key) in node)
             else:
                 self.value(slot, node, key, value, location)
-        if not node.keys() >= shape.must or shape.required_choice:
+        if shape.post:
+            self.post(shape, node, location)
+
+    def post(self, shape: Shape, node: dict[str, Any], location: str) -> None:
+        """The required elements and the choice elements of a node (after its children, as layer 1 reports)."""
+        keys = node.keys()
+        if not keys >= shape.must or shape.required_choice:
             self.required(shape, node, location)
-        if shape.choice_keys and len(shape.choice_keys & node.keys()) > 1:
+        if shape.choice_keys and len(shape.choice_keys & keys) > 1:
             self.choices(shape, node, location)
 
     @staticmethod
