@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime
 import re
 from collections.abc import Callable, Set
-from functools import cache
 from typing import Any
 
 from fhir_adapter.validate._common import short
@@ -72,15 +71,10 @@ _KNOWN_MAX_CHARS = 64
 _KNOWN_MAX_VALUES = 50_000
 
 
-# The values each check remembers as passed, by type (see passed()); only checks that add nothing after the regex.
-_PASSED: dict[str, set[str]] = {}
-
-
-def _string_check(tcode: str, passed: bool = True) -> Check:
+def _string_check(tcode: str, known: set[str] | None = None) -> Check:
+    """The check of a string type; ``known``: where it remembers the values it passed (its own set if None)."""
     pattern = PATTERNS.get(tcode)
-    known: set[str] = set()
-    if passed:
-        _PASSED[tcode] = known
+    known = set() if known is None else known
 
     def check(value: Any) -> str | None:
         if type(value) is not str:
@@ -122,8 +116,8 @@ def _integer_check(tcode: str) -> Check:
     return check
 
 
-_base64 = _string_check("base64Binary", passed=False)
-_integer64 = _string_check("integer64", passed=False)
+_base64 = _string_check("base64Binary")
+_integer64 = _string_check("integer64")
 
 
 def _base64_binary(value: Any) -> str | None:
@@ -140,7 +134,7 @@ def _oid(value: Any) -> str | None:
     return problem
 
 
-_oid_text = _string_check("oid", passed=False)
+_oid_text = _string_check("oid")
 
 
 def _integer64_text(value: Any) -> str | None:
@@ -161,10 +155,8 @@ def _impossible_day(value: str) -> bool:
     return False
 
 
-def _calendar_check(tcode: str) -> Check:
-    text = _string_check(tcode, passed=False)
-    known: set[str] = set()
-    _PASSED[tcode] = known
+def _calendar_check(tcode: str, known: set[str]) -> Check:
+    text = _string_check(tcode)
 
     def check(value: Any) -> str | None:
         if type(value) is str and value in known:
@@ -186,30 +178,29 @@ def _calendar_check(tcode: str) -> Check:
     return check
 
 
-_SPECIAL: dict[str, Check] = {"base64Binary": _base64_binary, "oid": _oid, "integer64": _integer64_text}
-
-
-@cache
 def checker(tcode: str) -> Check:
     """The check of a primitive type's JSON value: None if valid, else the problem (for the issue message)."""
-    if tcode == "boolean":
-        return _boolean
-    if tcode == "decimal":
-        return _decimal
-    if tcode in _RANGES:
-        return _integer_check(tcode)
-    if tcode in ("date", "dateTime", "instant"):
-        return _calendar_check(tcode)
-    return _SPECIAL.get(tcode) or _string_check(tcode)
+    return primitive(tcode)[0]
 
 
+_SPECIAL: dict[str, Check] = {"base64Binary": _base64_binary, "oid": _oid, "integer64": _integer64_text}
 _NONE: frozenset[str] = frozenset()
 
 
-def passed(tcode: str) -> tuple[Set[str], bool]:
-    """What lets a caller skip ``checker(tcode)(value)`` for a JSON string ``value`` it would pass: the values that
-    check has passed so far (the set grows), and whether it passes any non-blank string (no regex: string, markdown,
-    xhtml, System.String). Nothing for the types whose checks test more after the regex (oid, base64Binary ...)."""
-    checker(tcode)  # made once per type: its set is registered
-    plain = tcode not in _RANGES and tcode not in ("boolean", "decimal") and tcode not in PATTERNS
-    return _PASSED.get(tcode, _NONE), plain
+def primitive(tcode: str) -> tuple[Check, Set[str], bool]:
+    """A new check of a primitive type's JSON value (see ``checker``) and what lets a caller skip calling it for a
+    JSON string it would pass: the values it has passed so far (the set grows as it checks; empty for the types
+    whose checks test more after the regex: oid, base64Binary, integer64), and whether it passes any non-blank
+    string (no regex: string, markdown, xhtml, System.String)."""
+    if tcode == "boolean":
+        return _boolean, _NONE, False
+    if tcode == "decimal":
+        return _decimal, _NONE, False
+    if tcode in _RANGES:
+        return _integer_check(tcode), _NONE, False
+    if tcode in _SPECIAL:
+        return _SPECIAL[tcode], _NONE, False
+    known: set[str] = set()
+    if tcode in ("date", "dateTime", "instant"):
+        return _calendar_check(tcode, known), known, False
+    return _string_check(tcode, known), known, tcode not in PATTERNS

@@ -28,7 +28,7 @@ from fhir_adapter.issues import Issue
 from fhir_adapter.validate._common import child, short
 from fhir_adapter.validate._context import Context
 from fhir_adapter.validate._plan import Plan, Quick, plan_of, quick_pass
-from fhir_adapter.validate._primitives import Check, checker, passed
+from fhir_adapter.validate._primitives import Check, primitive
 from fhir_adapter.validate.bundle import check_bundle, check_empty
 from fhir_adapter.validate.profile import Walker, _raw, type_def
 
@@ -50,7 +50,7 @@ class Slot:
     shape: Shape | None = None  # COMPLEX: the element's own shape (inline), else the datatype's (resolved lazily)
     plan: Plan | None = None  # what the profile layer checks at its values (None: nothing)
     single: bool = False  # PRIMITIVE of max 1: one JSON value, checked inline by _Walker.node
-    known: Set[str] = frozenset()  # PRIMITIVE: strings its check passed before (see _primitives.passed)
+    known: Set[str] = frozenset()  # PRIMITIVE: strings its check passed before (see _primitives.primitive)
     plain: bool = False  # PRIMITIVE: its check passes any non-blank string
     direct: bool = False  # COMPLEX of max 1 without a plan: a JSON object value is walked by _Walker.node directly
 
@@ -90,8 +90,8 @@ def _primitives() -> frozenset[str]:
 
 def _slot(tcode: str, many: bool) -> Slot:
     if tcode in _primitives() or not tcode[:1].isupper():
-        known, plain = passed(tcode)
-        return Slot(many, PRIMITIVE, tcode, checker(tcode), single=not many, known=known, plain=plain)
+        check, known, plain = primitive(tcode)
+        return Slot(many, PRIMITIVE, tcode, check, single=not many, known=known, plain=plain)
     if tcode in ("Resource", "DomainResource"):
         return Slot(many, RESOURCE, tcode)
     return Slot(many, COMPLEX, tcode)
@@ -267,8 +267,8 @@ class _Walker:
                 self.other(shape, node, key, value, location)
             elif slot.single and value is not None and not isinstance(value, list):
                 # a string the check passed before, or any non-blank string where it has no regex: no call
-                if type(value) is not str or (
-                    value not in slot.known and not (slot.plain and value and not value.isspace())
+                if type(value) is not str or not (
+                    (slot.plain and value and not value.isspace()) or value in slot.known
                 ):
                     assert slot.check is not None
                     problem = slot.check(value)
@@ -350,7 +350,7 @@ class _Walker:
                     if not nulls_ok:
                         self.error(child(location, key, i), _NULL, "value")
                     continue
-                if type(value) is not str or (value not in known and not (plain and value and not value.isspace())):
+                if type(value) is not str or not ((plain and value and not value.isspace()) or value in known):
                     problem = check(value)
                     if problem is not None:
                         self.error(child(location, key, i), problem, "value")
