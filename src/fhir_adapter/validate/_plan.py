@@ -31,6 +31,18 @@ def quick_pass(constraints: Iterable[Constraint]) -> Quick:
         if not ('reference' not in item or native0(item) is True):   # ref-1: absent, else native
             return False
     """
+    todo = tuple(constraints)
+    signature = tuple((c.key, c.expression) for c in todo)  # all a constraint's shortcuts and native depend on
+    made = _QUICK.get(signature)
+    if made is None:
+        made = _QUICK[signature] = _compiled(todo)
+    return made
+
+
+_QUICK: dict[tuple[tuple[str, str], ...], Quick] = {}  # the same constraints on many elements (ref-1, ref-2 ...)
+
+
+def _compiled(constraints: tuple[Constraint, ...]) -> Quick:
     lines: list[str] = []
     names: dict[str, Any] = {}
     for i, c in enumerate(constraints):
