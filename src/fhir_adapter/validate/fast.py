@@ -265,18 +265,15 @@ class _Walker:
             slot = children.get(key)
             if slot is None:
                 self.other(shape, node, key, value, location)
-            elif slot.single and value is not None and not isinstance(value, list):
+            elif slot.single and type(value) is str:  # most values: tested first, no isinstance() calls
                 # a string the check passed before, or any non-blank string where it has no regex: no call
-                if type(value) is not str or not (
-                    (slot.plain and value and not value.isspace()) or value in slot.known
-                ):
-                    assert slot.check is not None
-                    problem = slot.check(value)
-                    if problem is not None:
-                        self.error(child(location, key), problem, "value")
+                if not ((slot.plain and value and not value.isspace()) or value in slot.known):
+                    self.checked(slot, key, value, location)
                 plan = slot.plan
-                if plan is not None and self.on and (type(value) is not str or value not in plan.passing):
+                if plan is not None and self.on and value not in plan.passing:
                     self.profiled(plan, value, f"{location}.{key}")
+            elif slot.single and value is not None and not isinstance(value, list):
+                self.single(slot, key, value, location)
             elif slot.direct and isinstance(value, dict):  # what value() then item() would do, two calls fewer
                 self.node(slot.shape or _datatype_shape(slot), value, f"{location}.{key}")
             elif slot.many and type(value) is list and value:  # what value() would do, one call fewer
@@ -285,6 +282,20 @@ class _Walker:
                 self.value(slot, node, key, value, location)
         if shape.post:
             self.post(shape, node, location)
+
+    def single(self, slot: Slot, key: str, value: Any, location: str) -> None:
+        """One JSON value of a primitive of max 1 that is no string (a boolean, a number, an object ...)."""
+        self.checked(slot, key, value, location)
+        plan = slot.plan
+        if plan is not None and self.on:
+            self.profiled(plan, value, f"{location}.{key}")
+
+    def checked(self, slot: Slot, key: str, value: Any, location: str) -> None:
+        """The JSON value check of one value of primitive element ``key``."""
+        assert slot.check is not None
+        problem = slot.check(value)
+        if problem is not None:
+            self.error(child(location, key), problem, "value")
 
     def post(self, shape: Shape, node: dict[str, Any], location: str) -> None:
         """The required elements and the choice elements of a node (after its children, as layer 1 reports)."""
@@ -342,29 +353,41 @@ class _Walker:
 
     def items(self, slot: Slot, values: list[Any], location: str, key: str, nulls_ok: bool) -> None:
         if slot.kind == PRIMITIVE:
-            check, known, plain = slot.check, slot.known, slot.plain
-            assert check is not None
-            plan = slot.plan if self.on else None
-            for i, value in enumerate(values):
-                if value is None:
-                    if not nulls_ok:
-                        self.error(child(location, key, i), _NULL, "value")
-                    continue
-                if type(value) is not str or not ((plain and value and not value.isspace()) or value in known):
-                    problem = check(value)
-                    if problem is not None:
-                        self.error(child(location, key, i), problem, "value")
-                if plan is not None and (type(value) is not str or value not in plan.passing):
-                    self.profiled(plan, value, f"{location}.{key}[{i}]")
+            self.primitives(slot, values, location, key, nulls_ok)
             return
-        direct = slot.kind == COMPLEX and (slot.plan is None or not self.on)  # item() would call node() alone
+        complex_, plan, prefix = slot.kind == COMPLEX, slot.plan if self.on else None, f"{location}.{key}["
         for i, value in enumerate(values):
             if value is None:
                 self.error(child(location, key, i), _NULL, "value")
-            elif direct and isinstance(value, dict):
-                self.node(slot.shape or _datatype_shape(slot), value, f"{location}.{key}[{i}]")
+            elif complex_ and isinstance(value, dict):  # what item() would do, one call fewer
+                where = f"{prefix}{i}]"
+                if plan is None:
+                    self.node(slot.shape or _datatype_shape(slot), value, where)
+                    continue
+                if plan.binding is not None or plan.unsure or not plan.quick(value):  # else profiled() does nothing
+                    self.profiled(plan, value, where)
+                self.on = not plan.off
+                self.node(slot.shape or _datatype_shape(slot), value, where)
+                self.on = True
             else:
-                self.item(slot, value, f"{location}.{key}[{i}]")
+                self.item(slot, value, f"{prefix}{i}]")
+
+    def primitives(self, slot: Slot, values: list[Any], location: str, key: str, nulls_ok: bool) -> None:
+        """The values of a non-empty array of primitive element ``key``."""
+        check, known, plain = slot.check, slot.known, slot.plain
+        assert check is not None
+        plan = slot.plan if self.on else None
+        for i, value in enumerate(values):
+            if value is None:
+                if not nulls_ok:
+                    self.error(child(location, key, i), _NULL, "value")
+                continue
+            if type(value) is not str or not ((plain and value and not value.isspace()) or value in known):
+                problem = check(value)
+                if problem is not None:
+                    self.error(child(location, key, i), problem, "value")
+            if plan is not None and (type(value) is not str or value not in plan.passing):
+                self.profiled(plan, value, f"{location}.{key}[{i}]")
 
     def item(self, slot: Slot, value: Any, location: str) -> None:
         """A complex datatype value or a nested resource at ``location``."""
