@@ -14,7 +14,7 @@ from functools import lru_cache
 from fhir_adapter.model import DayRun, Dose, Frequency
 from fhir_adapter.regimen import patterns as p
 from fhir_adapter.regimen.terms import terms
-from fhir_adapter.regimen.text import find_phrases, has_any, starts
+from fhir_adapter.regimen.text import find_phrases, has_any, starts_in
 
 __all__ = [
     "DoseHit",
@@ -22,6 +22,7 @@ __all__ = [
     "days_in",
     "dose_hits",
     "dose_levels",
+    "dose_places",
     "frequency_ending",
     "frequency_in",
     "route_in",
@@ -51,7 +52,17 @@ def _dose(m: re.Match[str]) -> tuple[Dose, bool] | None:
 def dose_hits(text: str) -> list[DoseHit]:
     """Every dose of ``text`` with a unit of the table, AUC targets included, in text order (fresh objects: the
     same stretch of text is read several times, from a cache)."""
-    return [(s, e, replace(d), daily) for s, e, d, daily in _dose_hits(text)]
+    return [_fresh(hit) for hit in _dose_hits(text)]
+
+
+def dose_places(text: str) -> tuple[DoseHit, ...]:
+    """The doses of ``dose_hits``, shared (from the cache): for where and how many, never to change or keep."""
+    return _dose_hits(text)
+
+
+def _fresh(hit: DoseHit) -> DoseHit:
+    d = hit[2]  # a copy of the dose, field by field (dataclasses.replace costs ten times more)
+    return hit[0], hit[1], Dose(d.value, d.low, d.high, d.unit, d.unit_text), hit[3]
 
 
 @lru_cache(maxsize=1024)
@@ -92,12 +103,12 @@ def dose_levels(text: str, hit: DoseHit) -> list[Dose]:
 
 def adjacent_dose(prefix: str) -> DoseHit | None:
     """The dose that ends ``prefix`` ("200mg of " before "Carilizumab"), None when words stand between."""
-    hits = dose_hits(prefix)
+    hits = _dose_hits(prefix)
     if not hits:
         return None
     last = hits[-1]
     rest = prefix[last[1] :].strip().lower()
-    return last if rest in ("", "of", "of the") else None
+    return _fresh(last) if rest in ("", "of", "of the") else None
 
 
 @lru_cache(maxsize=1024)
@@ -127,7 +138,8 @@ def _period(count: int, amount: str | None, unit: str, written: str) -> Frequenc
 def _rule_frequencies(text: str) -> list[tuple[int, int, Frequency]]:
     t = terms()
     found: list[tuple[int, int, Frequency]] = []
-    for i in starts(text, "every"):
+    low = text.lower()
+    for i in starts_in(low, "every"):
         if (m := p.EVERY.match(text, i)) is None:
             continue
         before = p.EVERY_COUNT.search(text[max(0, i - 16) : i])
@@ -137,10 +149,10 @@ def _rule_frequencies(text: str) -> list[tuple[int, int, Frequency]]:
         start = i - len(before.group()) if before else i
         if count and (freq := _period(count, m.group(1), m.group(2), text[start : m.end()])):
             found.append((start, m.end(), freq))
-    for i in starts(text, "q"):
+    for i in starts_in(low, "q"):
         if (m := p.Q_EVERY.match(text, i)) is not None and (freq := _period(1, m.group(1), m.group(2), m.group())):
             found.append((i, m.end(), freq))
-    for i in starts(text, "times"):
+    for i in starts_in(low, "times"):
         before = p.TIMES_COUNT.search(text[max(0, i - 10) : i])
         if before and (m := p.TIMES.match(text, i)) is not None and (count := t.number(before.group(1))):
             unit = t.time_units[m.group(1).lower()]
@@ -154,7 +166,10 @@ def frequency_in(text: str) -> tuple[int, Frequency] | None:
     weeks", "q8h", "3 times a day"); None when that frequency is one end of a range or a choice ("3 - 4 times a
     day", "once or twice daily", "daily or every other day"): a range stays text."""
     found = _frequency_in(text)
-    return (found[0], replace(found[1])) if found else None
+    if found is None:
+        return None
+    f = found[1]  # a copy, field by field (dataclasses.replace costs ten times more)
+    return found[0], Frequency(f.count, f.period, f.unit, f.text)
 
 
 @lru_cache(maxsize=1024)
@@ -210,17 +225,18 @@ def days_in(text: str, cycle_days: float | None = None) -> list[DayRun]:
     days", and "for 4 weeks" inside a longer cycle; when it names several, the first written ("200mg TID for 7
     days plus placebo ... 1st day and ... from day 2 to 5": 7 days)."""
     found: list[tuple[int, list[DayRun]]] = []
-    for i in starts(text, "day"):
+    low = text.lower()
+    for i in starts_in(low, "day"):
         if (m := p.DAYS_HEAD.match(text, i)) is not None and (runs := _day_list(text, m.end())):
             found.append((i, runs))
             break
-    if not has_any(text, "day", "week"):
+    if "day" not in low and "week" not in low:
         return found[0][1] if found else []
-    if has_any(text, "first day", "1st day") and (first := p.FIRST_DAY.search(text)) is not None:
+    if ("first day" in low or "1st day" in low) and (first := p.FIRST_DAY.search(text)) is not None:
         found.append((first.start(), [DayRun(1, 1)]))
-    if has_any(text, "for ", "over ") and (n_days := _count(m_days := p.FOR_DAYS.search(text))) and m_days:
+    if ("for " in low or "over " in low) and (n_days := _count(m_days := p.FOR_DAYS.search(text))) and m_days:
         found.append((m_days.start(), [DayRun(1, n_days)]))
-    if not found and cycle_days and has_any(text, "week"):
+    if not found and cycle_days and "week" in low:
         n_weeks = _count(p.FOR_WEEKS.search(text))
         if n_weeks and n_weeks * 7 < cycle_days:
             return [DayRun(1, n_weeks * 7)]

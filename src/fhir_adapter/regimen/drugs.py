@@ -20,6 +20,7 @@ from fhir_adapter.regimen.attributes import (
     days_in,
     dose_hits,
     dose_levels,
+    dose_places,
     frequency_ending,
     frequency_in,
     route_in,
@@ -129,7 +130,7 @@ def _text_start(text: str, left: int, m: Mention) -> int:
         if joins and len(head[joins[-1].end() :].split()) <= MAX_WORDS_AFTER_JOIN:
             return left + joins[-1].end()
         return anchor  # no joining word near: its words start at its name (or its dose written before it)
-    foreign = [h[1] for h in dose_hits(head)]
+    foreign = [h[1] for h in dose_places(head)]
     if has_any(head, "gy"):
         foreign += [g.end() for g in p.GY_TOTAL.finditer(head)] + [g.end() for g in p.PER_FRACTION.finditer(head)]
     if not foreign:
@@ -156,7 +157,7 @@ def _own_end(text: str, depths: Sequence[int], m: Mention, right: int, dosed_bef
     base = depths[m.end] if m.end < len(depths) else 0
     ends = [0] if dosed_before else []  # "(900 mg) of X, and vitamin D3 tablet (2000 IU) once daily"
     suffix = text[m.end : right]
-    hits = dose_hits(suffix)  # bracketed doses too
+    hits = dose_places(suffix)  # bracketed doses too
     for end, later in zip(ends + [h[1] for h in hits], hits[1 - len(ends) :] if hits else [], strict=False):
         joins = [j for j in p.CONNECTIVE.finditer(text, m.end + end, m.end + later[0]) if depths[j.start()] <= base]
         if joins and not _is_choice(suffix, hits, later):
@@ -164,7 +165,7 @@ def _own_end(text: str, depths: Sequence[int], m: Mention, right: int, dosed_bef
     return right
 
 
-def _is_choice(text: str, hits: list[DoseHit], later: DoseHit) -> bool:
+def _is_choice(text: str, hits: Sequence[DoseHit], later: DoseHit) -> bool:
     # "81 mg or 325 mg daily": the second dose is a level of the same drug (same unit, only "or" between).
     k = hits.index(later)
     return k > 0 and hits[k - 1][2].unit == later[2].unit and text[hits[k - 1][1] : later[0]].strip().lower() == "or"
@@ -182,7 +183,7 @@ def _levels(suffix: str, own: list[DoseHit]) -> list[Dose]:
 
 def _read(text: str, depths: Sequence[int], left: int, right: int, m: Mention, cycle_days: float | None) -> Reading:
     own_start = _text_start(text, left, m)
-    right = _own_end(text, depths, m, right, bool(dose_hits(text[left : m.start])))
+    right = _own_end(text, depths, m, right, bool(dose_places(text[left : m.start])))
     prefix, suffix = text[left : m.start], text[m.end : right]
     base = depths[m.end] if m.end < len(depths) else 0
     r = Reading(m, span=(left, len(text)) if m.whole else (own_start, right))

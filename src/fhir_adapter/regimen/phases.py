@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from fhir_adapter.model import Count, Quantity
 from fhir_adapter.regimen import patterns as p
-from fhir_adapter.regimen.attributes import days_in, dose_hits, frequency_in, route_in
+from fhir_adapter.regimen.attributes import days_in, dose_places, frequency_in, route_in
 from fhir_adapter.regimen.terms import terms
 from fhir_adapter.regimen.text import has_any
 
@@ -36,7 +36,9 @@ class Segment:
 
 def _headings(text: str) -> list[tuple[int, int, str]]:
     found: list[tuple[int, int, str]] = []
-    if ":" not in text and not has_any(text, *PHASE_OPENERS):
+    low = text.lower()
+    opened = any(w in low for w in PHASE_OPENERS)
+    if ":" not in text and not opened:
         return found
     for m in p.HEADING.finditer(text) if ":" in text else ():
         title = m.group(1).strip()
@@ -45,7 +47,7 @@ def _headings(text: str) -> list[tuple[int, int, str]]:
     for m in p.DAY_RANGE_HEAD.finditer(text) if ":" in text else ():
         if not any(s <= m.start() < e for s, e, _ in found):
             found.append((m.start(), m.end(), m.group().rstrip(": ")))
-    for m in p.PHASE_SENTENCE.finditer(text) if has_any(text, *PHASE_OPENERS) else ():
+    for m in p.PHASE_SENTENCE.finditer(text) if opened else ():
         if not any(s <= m.start() <= e for s, e, _ in found):
             found.append((m.start(), m.start(), m.group(1)))  # the sentence is the phase's text too
     return sorted(_without_trial_phase(found))
@@ -59,7 +61,7 @@ def _without_trial_phase(found: list[tuple[int, int, str]]) -> list[tuple[int, i
 
 
 def _doses_something(text: str) -> bool:
-    return bool(dose_hits(text)) or frequency_in(text) is not None or bool(p.GY_TOTAL.search(text))
+    return bool(dose_places(text)) or frequency_in(text) is not None or bool(p.GY_TOTAL.search(text))
 
 
 def _speaks_of_dosing(text: str) -> bool:
@@ -116,16 +118,17 @@ def cycles(text: str) -> Count | None:
 
 def cycle_days(text: str) -> int | None:
     """The cycle length in days ("4-week cycle" = 28, "Courses repeat every 21 days", 28 days on + 14 off)."""
-    if has_any(text, "repeat") and (m := p.TREATMENT_REPEATS.search(text)) is not None:
+    low = text.lower()
+    if "repeat" in low and (m := p.TREATMENT_REPEATS.search(text)) is not None:
         return int(m.group(1)) * DAYS_PER[m.group(2).lower()]
-    if has_any(text, "every") and (m := p.DAYS_EVERY.search(text)) is not None:
+    if "every" in low and (m := p.DAYS_EVERY.search(text)) is not None:
         return int(m.group(1)) * DAYS_PER[m.group(2).lower()]
-    if not has_any(text, "cycle", "course"):
+    if "cycle" not in low and "course" not in low:
         return None
     for pattern in (p.CYCLE_LENGTH, p.CYCLE_EVERY, p.CYCLE_OF):
         if (m := pattern.search(text)) is not None:
             return int(m.group(1)) * DAYS_PER[m.group(2).lower()]
-    if (m := p.ON_OFF.search(text)) is not None and ("cycle" in text.lower() or "course" in text.lower()):
+    if (m := p.ON_OFF.search(text)) is not None:  # "cycle" or "course" is in the text (above)
         return int(m.group(1)) + int(m.group(2))
     return None
 
@@ -142,8 +145,9 @@ def max_duration(text: str, cycle_length: int | None) -> Quantity | None:
     t = terms()
     if not p.DIGIT.search(text):
         return None
-    m = p.MAX_EXPLICIT.search(text) if has_any(text, *LIMIT_WORDS) else None
-    if m is None and has_any(text, "for "):
+    low = text.lower()
+    m = p.MAX_EXPLICIT.search(text) if any(w in low for w in LIMIT_WORDS) else None
+    if m is None and "for " in low:
         m = p.MAX_FOR.search(text)
         in_cycle = m is not None and bool(cycle_length) and m.group(2).lower().startswith("week")
         if m is not None and in_cycle and int(m.group(1)) * 7 < (cycle_length or 0):
@@ -153,7 +157,7 @@ def max_duration(text: str, cycle_length: int | None) -> Quantity | None:
     limit = Quantity(value=float(m.group(1)), unit=t.time_units[m.group(2).lower()], unit_text=m.group())
     # "Palbociclib ... for a total duration of 2 years, in addition to endocrine therapy for at least 5 years": the
     # phase outlasts the one drug's maximum, so that maximum is no bound of the phase.
-    longer = p.AT_LEAST.finditer(text) if has_any(text, "least", "minimum", "less than") else ()
+    longer = p.AT_LEAST.finditer(text) if "least" in low or "minimum" in low or "less than" in low else ()
     if any(_days(int(a.group(1)), a.group(2)) > _days(int(limit.value), m.group(2)) for a in longer):
         return None
     return limit

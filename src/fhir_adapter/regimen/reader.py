@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from fhir_adapter.model import DrugActivity, Phase, Quantity, Radiotherapy, Surgery
 from fhir_adapter.regimen import patterns as p
-from fhir_adapter.regimen.attributes import dose_hits, frequency_in, route_in
+from fhir_adapter.regimen.attributes import dose_hits, dose_places, frequency_in, route_in
 from fhir_adapter.regimen.drugs import Mention, drug_activities, mentions
 from fhir_adapter.regimen.phases import Segment, cycle_days, cycles, max_duration, segments, stop_condition
 from fhir_adapter.regimen.radiotherapy import radiotherapy, sequence_drugs
@@ -23,7 +23,7 @@ DAYS_PER_UNIT = {"d": 1, "wk": 7}
 def _implicit(body: str, name: str) -> list[Mention]:
     # The text names no drug: it speaks of the one drug it belongs to ("Given PO", "Oral dose administered ...").
     route, ambiguous = route_in(body)
-    if dose_hits(body) or frequency_in(body) is not None or route or ambiguous:
+    if dose_places(body) or frequency_in(body) is not None or route or ambiguous:
         return [Mention(name, 0, 0, name, whole=True)]
     return []
 

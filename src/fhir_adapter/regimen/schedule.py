@@ -163,9 +163,22 @@ def schedule_of(trial: Trial) -> list[Assessment]:
     for text in _texts(trial):
         if not _may_name_a_period(text):
             continue  # none of its sentences can (a sentence it skips would give none wherever it recurs)
-        for sentence in _sentences(text):
+        for sentence in _period_sentences(text):
             if sentence in seen:
                 continue
             seen.add(sentence)
             out += assessments_of_sentence(sentence)
     return out
+
+
+def _period_sentences(text: str) -> list[str]:
+    """The sentences of ``text`` that may name a period: in ASCII text, those whose lowered words say "every" or
+    "each" (the text is split lowered too, at the same offsets: lowering ASCII keeps its length and the sentence
+    ends); the others schedule nothing, wherever they recur."""
+    if not text.isascii():
+        return _sentences(text)
+    return [
+        s.strip()
+        for s, low in zip(_SENTENCE.split(text), _SENTENCE.split(text.lower()), strict=True)
+        if ("every" in low or "each" in low) and s.strip()
+    ]

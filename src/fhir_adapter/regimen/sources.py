@@ -16,7 +16,7 @@ from functools import lru_cache
 
 from fhir_adapter.model import Arm, Intervention, Trial
 from fhir_adapter.regimen import patterns as p
-from fhir_adapter.regimen.attributes import dose_hits
+from fhir_adapter.regimen.attributes import dose_places
 from fhir_adapter.regimen.terms import terms
 from fhir_adapter.regimen.text import has_any
 
@@ -70,7 +70,7 @@ def surgeries(trial: Trial, arm: Arm) -> list[Intervention]:
 
 def _parts(full: str, own_name: bool) -> list[str]:
     base = BRACKETS.sub(" ", ARM_PREFIX.sub("", full))
-    for start, end, _, _ in reversed(dose_hits(base)):
+    for start, end, _, _ in reversed(dose_places(base)):
         base = base[:start] + " " + base[end:]
     out = [" ".join(base.split())]
     for part in SEPARATORS.split(base):
@@ -127,7 +127,7 @@ def _word_after(text: str, end: int) -> str:
 
 def _dose_neighbours(text: str) -> list[str]:
     not_drugs, found = terms().not_drugs, []
-    for start, end, _, _ in dose_hits(text):
+    for start, end, _, _ in dose_places(text):
         for word in (_word_after(text, end), _word_before(text[max(0, start - 60) : start]) or ""):
             low = word.lower()
             if low and low not in not_drugs and low not in terms().route_words and terms().unit(low) is None:

@@ -6,9 +6,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from functools import lru_cache
+from itertools import accumulate
 from typing import TypeVar
-
-from fhir_adapter.regimen.terms import key
 
 __all__ = [
     "Span",
@@ -19,15 +18,19 @@ __all__ = [
     "normalise",
     "paren_depths",
     "starts",
+    "starts_in",
     "trim_joins",
 ]
 
 T = TypeVar("T")
 Span = tuple[int, int]
 
-# A word: letters, digits and the inner punctuation of "i.v.", "3D-CRT", "IV/PO", "once-daily".
-WORD = re.compile(r"[\w.'/-]+")
+# A word: letters, digits and the inner punctuation of "i.v.", "3D-CRT", "IV/PO", "once-daily", without the
+# punctuation at its edges ("i.v." -> "i.v"): from the first to the last letter or digit of a run of those
+# characters. Captured, so that ``split`` gives the words and the text between them, and so their offsets.
+KEYED = re.compile(r"(\w(?:[\w.'/-]*\w)?)")
 MAX_PHRASE_WORDS = 4
+BRACKET = re.compile(r"[()\[\]]")
 # What separates clauses: a full stop before a space or the end, a semicolon, a line break, a middle dot or bullet.
 CLAUSE_END = re.compile(r"\.(?=\s|$)|[;\n·•]")
 # Words that join a drug to the next one: not part of either drug's text at its edges.
@@ -40,7 +43,13 @@ _JOIN_STARTS = tuple(word + " " for word in JOIN_WORDS)
 def starts(text: str, word: str) -> list[int]:
     """The offsets where ``word`` (lower case) starts in ``text``, ignoring case: where a keyword-led pattern is
     matched, so that the cost follows the keyword's occurrences, not the text's length."""
-    low, out, i = text.lower(), [], 0
+    return starts_in(text.lower(), word)
+
+
+def starts_in(low: str, word: str) -> list[int]:
+    """``starts`` in a text already lowered (``low``: one lowering for several words)."""
+    out: list[int] = []
+    i = 0
     while (i := low.find(word, i)) >= 0:
         if i == 0 or not low[i - 1].isalnum():
             out.append(i)
@@ -51,7 +60,7 @@ def starts(text: str, word: str) -> list[int]:
 def has_any(text: str, *words: str) -> bool:
     """Whether ``text`` holds any of ``words`` (lower case), ignoring case: the gate before a pattern runs."""
     low = text.lower()
-    return any(w in low for w in words)
+    return any(map(low.__contains__, words))  # no generator: a gate runs on every phase, several times
 
 
 def normalise(text: str) -> str:
@@ -60,14 +69,17 @@ def normalise(text: str) -> str:
 
 
 @lru_cache(maxsize=256)
-def _words(text: str) -> tuple[tuple[int, int, str], ...]:
-    out = []
-    for m in WORD.finditer(text):
-        word = m.group().strip(".'/-")
-        if word:
-            start = m.start() + m.group().index(word)
-            out.append((start, start + len(word), key(word)))
-    return tuple(out)
+def _words(text: str) -> tuple[list[str], list[int]]:
+    # (look-up forms, offsets): word k is keys[k], from offsets[2k] to offsets[2k + 1]. Split and measured in C (no
+    # Python step per word): a word is KEYED's. ASCII text is lowered whole (same length); other text word by word, as
+    # lowering may depend on a letter's neighbours (a final sigma).
+    if text.isascii():
+        parts = KEYED.split(text.lower())
+        keys = parts[1::2]
+    else:
+        parts = KEYED.split(text)
+        keys = [w.lower() for w in parts[1::2]]
+    return keys, list(accumulate(map(len, parts)))
 
 
 _HEADS: dict[int, tuple[Mapping[str, object], dict[str, int]]] = {}
@@ -89,17 +101,19 @@ def _heads(table: Mapping[str, T]) -> dict[str, int]:
 def find_phrases(text: str, table: Mapping[str, T]) -> list[tuple[int, int, T]]:
     """Every phrase of ``table`` (keys in look-up form, up to four words) in ``text``, longest first at each word,
     not overlapping, in text order, as (start, end, value)."""
-    words, heads = _words(text), _heads(table)
+    (keys, offsets), heads = _words(text), _heads(table)
+    if heads.keys().isdisjoint(keys):
+        return []  # no word starts a phrase of the table (most texts, for most tables)
     found: list[tuple[int, int, T]] = []
     after = 0  # the first word not inside a phrase found
     # only the words that start a phrase of the table are tried (most start none), in text order
-    for i in [i for i, w in enumerate(words) if w[2] in heads]:
+    for i in [i for i, k in enumerate(keys) if k in heads]:
         if i < after:
             continue
-        for n in range(min(heads[words[i][2]], MAX_PHRASE_WORDS, len(words) - i), 0, -1):
-            phrase = " ".join(w[2] for w in words[i : i + n])
+        for n in range(min(heads[keys[i]], MAX_PHRASE_WORDS, len(keys) - i), 0, -1):
+            phrase = " ".join(keys[i : i + n])
             if phrase in table:
-                found.append((words[i][0], words[i + n - 1][1], table[phrase]))
+                found.append((offsets[2 * i], offsets[2 * (i + n) - 1], table[phrase]))
                 after = i + n
                 break
     return found
@@ -116,13 +130,20 @@ def paren_depths(text: str) -> tuple[int, ...]:
     """The bracket depth at every offset of ``text`` (round and square brackets)."""
     if "(" not in text and "[" not in text:
         return (0,) * len(text)
-    depths, depth = [], 0
-    for ch in text:
-        if ch in "([":
+    # One step per bracket, not per character: the text between two brackets is at one depth.
+    depths: list[int] = []
+    depth = done = 0
+    for m in BRACKET.finditer(text):
+        at = m.start()
+        depths += [depth] * (at - done)
+        if m.group() in "([":
             depth += 1
-        depths.append(depth)
-        if ch in ")]" and depth:
-            depth -= 1
+            depths.append(depth)
+        else:
+            depths.append(depth)
+            depth -= 1 if depth else 0
+        done = at + 1
+    depths += [depth] * (len(text) - done)
     return tuple(depths)
 
 
