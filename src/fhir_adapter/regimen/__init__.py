@@ -12,7 +12,15 @@ from __future__ import annotations
 from fhir_adapter.model import Arm, DrugActivity, Phase, Regimen, Surgery, Trial
 from fhir_adapter.regimen.fill import append_missing, fill_from
 from fhir_adapter.regimen.reader import DEFAULT_TITLE, read_phases
-from fhir_adapter.regimen.sources import ArmText, arm_texts, drug_interventions, names_of, radiation, surgeries
+from fhir_adapter.regimen.sources import (
+    ArmText,
+    arm_texts,
+    drug_interventions,
+    linked,
+    names_of,
+    radiation,
+    surgeries,
+)
 
 __all__ = ["read_phases", "regimen_of"]
 
@@ -34,12 +42,13 @@ def regimen_of(trial: Trial, arm: Arm) -> Regimen:
     one that doses anything, the arm's own description first), completed from the descriptions of the arm's
     interventions (a route "Given PO", a dose the arm text leaves out), with the arm's drug interventions the texts
     never name appended to the first phase."""
-    drugs = drug_interventions(trial, arm)
-    cut = surgeries(trial, arm)
-    if not drugs and not cut and not radiation(trial, arm):
+    links = linked(trial, arm)
+    drugs = drug_interventions(trial, arm, links)
+    cut = surgeries(trial, arm, links)
+    if not drugs and not cut and not radiation(trial, arm, links):
         return Regimen()  # no drug, radiation or surgery: no regimen to read (behavioural, device, diagnostic arms)
     names = {n: key for i in drugs for n, key in names_of(i).items()}
-    texts = arm_texts(trial, arm, drugs)
+    texts = arm_texts(trial, arm, drugs, links)
     read = [(t, read_phases(t.text, {n: n for n in t.extra_names} | names, t.implicit)) for t in texts]
     if not read:
         phases: list[Phase] = []

@@ -14,7 +14,7 @@ from functools import lru_cache
 from fhir_adapter.model import DayRun, Dose, Frequency
 from fhir_adapter.regimen import patterns as p
 from fhir_adapter.regimen.terms import terms
-from fhir_adapter.regimen.text import find_phrases, has_any, starts_in
+from fhir_adapter.regimen.text import ends_phrase, find_phrases, has_any, starts_in
 
 __all__ = [
     "DoseHit",
@@ -75,8 +75,9 @@ def _dose_hits(text: str) -> tuple[DoseHit, ...]:
         dose = Dose(low=float(low), high=float(high)) if high else Dose(value=float(low))
         dose.unit, dose.unit_text = "{AUC}", "AUC"
         hits.append((m.start(), m.end(), dose, False))
+    aucs = list(hits)  # a dose never starts inside an earlier dose: only an AUC target can hold one
     for m in p.DOSE.finditer(text):
-        if any(s <= m.start() < e for s, e, _, _ in hits) or p.COMPARED.search(
+        if any(s <= m.start() < e for s, e, _, _ in aucs) or p.COMPARED.search(
             text[max(0, m.start() - 14) : m.start()]
         ):
             continue  # "more than 20 grams of carbohydrate" is no dose
@@ -194,6 +195,8 @@ def _frequency_in(text: str) -> tuple[int, Frequency] | None:
 
 def frequency_ending(prefix: str) -> tuple[int, Frequency] | None:
     """The frequency that ends ``prefix`` ("weekly " before "paclitaxel"), None when words stand between."""
+    if not ends_phrase(prefix, terms().frequencies):
+        return None  # its last word ends no frequency (most prefixes): no need to read them all
     found = find_phrases(prefix, terms().frequencies)
     if found and not prefix[found[-1][1] :].strip():
         count, period, unit = found[-1][2]

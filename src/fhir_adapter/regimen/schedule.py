@@ -173,12 +173,13 @@ def schedule_of(trial: Trial) -> list[Assessment]:
 
 def _period_sentences(text: str) -> list[str]:
     """The sentences of ``text`` that may name a period: in ASCII text, those whose lowered words say "every" or
-    "each" (the text is split lowered too, at the same offsets: lowering ASCII keeps its length and the sentence
-    ends); the others schedule nothing, wherever they recur."""
+    "each" (the text is split lowered, and each such sentence cut from the text at the same offsets: lowering ASCII
+    keeps its length and the sentence ends); the others schedule nothing, wherever they recur."""
     if not text.isascii():
         return _sentences(text)
-    return [
-        s.strip()
-        for s, low in zip(_SENTENCE.split(text), _SENTENCE.split(text.lower()), strict=True)
-        if ("every" in low or "each" in low) and s.strip()
-    ]
+    out, start = [], 0
+    for low in _SENTENCE.split(text.lower()):
+        if "every" in low or "each" in low:
+            out.append(text[start : start + len(low)].strip())
+        start += len(low) + 1  # a sentence end is one character (_SENTENCE)
+    return [s for s in out if s]

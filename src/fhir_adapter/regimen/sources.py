@@ -20,7 +20,7 @@ from fhir_adapter.regimen.attributes import dose_places
 from fhir_adapter.regimen.terms import terms
 from fhir_adapter.regimen.text import has_any
 
-__all__ = ["ArmText", "arm_texts", "drug_interventions", "names_of", "radiation", "surgeries"]
+__all__ = ["ArmText", "arm_texts", "drug_interventions", "linked", "names_of", "radiation", "surgeries"]
 
 DRUG_TYPES = frozenset({"DRUG", "BIOLOGICAL", "DIETARY_SUPPLEMENT", "COMBINATION_PRODUCT", "GENETIC"})
 BRACKETS = re.compile(r"\([^()]{0,80}\)|\[[^\[\]]{0,80}\]")
@@ -42,9 +42,10 @@ class ArmText:
     extra_names: list[str] = field(default_factory=list)
 
 
-def _linked(trial: Trial, arm: Arm) -> list[Intervention]:
-    # The registry's links, by arm label; by name only where an intervention lists no arm (several interventions
-    # may share a name, each linked to its own arm: "AKB-6548" x 3).
+def linked(trial: Trial, arm: Arm) -> list[Intervention]:
+    """The interventions the registry links to ``arm``: by arm label; by name only where an intervention lists no
+    arm (several interventions may share a name, each linked to its own arm: "AKB-6548" x 3). The functions below
+    take it when the caller has it already (``regimen_of``: one look-up per arm, not four)."""
     written = {n.split(":", 1)[-1].strip().lower() for n in arm.intervention_names}
     return [
         i
@@ -53,19 +54,29 @@ def _linked(trial: Trial, arm: Arm) -> list[Intervention]:
     ]
 
 
-def drug_interventions(trial: Trial, arm: Arm) -> list[Intervention]:
+def drug_interventions(trial: Trial, arm: Arm, links: list[Intervention] | None = None) -> list[Intervention]:
     """The arm's linked interventions that are drugs (a placebo of any type included)."""
-    return [i for i in _linked(trial, arm) if (i.type or "").upper() in DRUG_TYPES or "placebo" in i.name.lower()]
+    return [
+        i for i in _or_linked(trial, arm, links) if (i.type or "").upper() in DRUG_TYPES or "placebo" in i.name.lower()
+    ]
 
 
-def radiation(trial: Trial, arm: Arm) -> list[Intervention]:
+def _or_linked(trial: Trial, arm: Arm, links: list[Intervention] | None) -> list[Intervention]:
+    return linked(trial, arm) if links is None else links
+
+
+def radiation(trial: Trial, arm: Arm, links: list[Intervention] | None = None) -> list[Intervention]:
     """The arm's linked radiation interventions."""
-    return [i for i in _linked(trial, arm) if (i.type or "").upper() == "RADIATION"]
+    return [i for i in _or_linked(trial, arm, links) if (i.type or "").upper() == "RADIATION"]
 
 
-def surgeries(trial: Trial, arm: Arm) -> list[Intervention]:
+def surgeries(trial: Trial, arm: Arm, links: list[Intervention] | None = None) -> list[Intervention]:
     """The arm's linked procedures that are surgery ("radical cystectomy", "Surgery or ...")."""
-    return [i for i in _linked(trial, arm) if (i.type or "").upper() == "PROCEDURE" and p.SURGERY_WORD.search(i.name)]
+    return [
+        i
+        for i in _or_linked(trial, arm, links)
+        if (i.type or "").upper() == "PROCEDURE" and p.SURGERY_WORD.search(i.name)
+    ]
 
 
 def _parts(full: str, own_name: bool) -> list[str]:
@@ -148,13 +159,15 @@ def _section(text: str, label: str, others: list[str]) -> str:
     return text[at + len(label) + 1 : min(ends, default=len(text))]
 
 
-def arm_texts(trial: Trial, arm: Arm, drugs: list[Intervention]) -> list[ArmText]:
+def arm_texts(
+    trial: Trial, arm: Arm, drugs: list[Intervention], links: list[Intervention] | None = None
+) -> list[ArmText]:
     """The texts about ``arm``, each with the drug it speaks of when it names none."""
     single = drugs[0].name if len(drugs) == 1 else None
     out: list[ArmText] = []
     if arm.description and arm.description.strip():
         out.append(ArmText(arm.description, single, PRIORITY_ARM))
-    for i in _linked(trial, arm):
+    for i in _or_linked(trial, arm, links):
         if i.description and i.description.strip():
             implicit = i.name if i in drugs else None
             out.append(ArmText(_section(i.description, arm.label, i.arm_labels), implicit, PRIORITY_INTERVENTION))

@@ -12,6 +12,7 @@ from typing import TypeVar
 __all__ = [
     "Span",
     "clause_ends",
+    "ends_phrase",
     "find_phrases",
     "first_phrase",
     "has_any",
@@ -29,6 +30,7 @@ Span = tuple[int, int]
 # punctuation at its edges ("i.v." -> "i.v"): from the first to the last letter or digit of a run of those
 # characters. Captured, so that ``split`` gives the words and the text between them, and so their offsets.
 KEYED = re.compile(r"(\w(?:[\w.'/-]*\w)?)")
+INNER_MARKS = ".'/-"  # the punctuation a word may hold inside ("i.v", "3d-crt"), never at its edges
 MAX_PHRASE_WORDS = 4
 BRACKET = re.compile(r"[()\[\]]")
 # What separates clauses: a full stop before a space or the end, a semicolon, a line break, a middle dot or bullet.
@@ -117,6 +119,34 @@ def find_phrases(text: str, table: Mapping[str, T]) -> list[tuple[int, int, T]]:
                 after = i + n
                 break
     return found
+
+
+def ends_phrase(text: str, table: Mapping[str, T]) -> bool:
+    """Whether a phrase of ``table`` may end ``text`` (before trailing white space): False when the text ends with
+    something other than a letter or digit (the punctuation after a word is no part of it), or with a word that
+    ends no phrase of the table."""
+    end = len(text.rstrip())
+    if not end or not _is_word_char(text[end - 1]):
+        return False
+    start = end - 1
+    while start and (_is_word_char(text[start - 1]) or text[start - 1] in INNER_MARKS):
+        start -= 1
+    return text[start:end].lstrip(INNER_MARKS).lower() in _tails(table)
+
+
+def _is_word_char(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"  # what \w matches
+
+
+_TAILS: dict[int, tuple[Mapping[str, object], frozenset[str]]] = {}
+
+
+def _tails(table: Mapping[str, T]) -> frozenset[str]:
+    # The last word of each phrase of the table, as _heads (kept by the table's identity).
+    cached = _TAILS.get(id(table))
+    if cached is None or cached[0] is not table:
+        cached = _TAILS[id(table)] = (table, frozenset(phrase.rsplit(" ", 1)[-1] for phrase in table))
+    return cached[1]
 
 
 def first_phrase(text: str, table: Mapping[str, T]) -> T | None:
