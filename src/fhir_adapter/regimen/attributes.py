@@ -14,7 +14,7 @@ from functools import lru_cache
 from fhir_adapter.model import DayRun, Dose, Frequency
 from fhir_adapter.regimen import patterns as p
 from fhir_adapter.regimen.terms import terms
-from fhir_adapter.regimen.text import ends_phrase, find_phrases, has_any, starts_in
+from fhir_adapter.regimen.text import ends_phrase, find_phrases, has_any, may_hold_phrase, starts_in
 
 __all__ = [
     "DoseHit",
@@ -115,6 +115,8 @@ def adjacent_dose(prefix: str) -> DoseHit | None:
 @lru_cache(maxsize=1024)
 def route_in(text: str) -> tuple[str | None, bool]:
     """(route key, ambiguous): the one route ``text`` names; two different routes ("IV or PO") give (None, True)."""
+    if not may_hold_phrase(text, terms().route_words):
+        return None, False  # no word of the text starts a route (most texts): no need to read them all
     found = {hit[2] for hit in find_phrases(text.replace("/", " / "), terms().route_words)}
     if len(found) == 1:
         return found.pop(), False

@@ -72,6 +72,18 @@ def _may_name_a_period(sentence: str) -> bool:
     return "every" in low or "each" in low
 
 
+def _first_period_at(sentence: str) -> int | None:
+    """Where ``_EVERY`` may first match: in ASCII text, the first "every" or "on day" (each of its periods starts
+    with one, and "on day ..." goes on with "each" or "every"), None when there is neither: nothing is scheduled;
+    0 in other text (a case-blind pattern may match other characters there). ``finditer`` from there: its word
+    boundary still sees the character before."""
+    if not sentence.isascii():
+        return 0
+    low = sentence.lower()
+    found = [i for i in (low.find("every"), low.find("on day")) if i >= 0]
+    return min(found) if found else None
+
+
 def _number(word: str) -> int:
     return int(word) if word.isdigit() else _WORDS[word.lower()]
 
@@ -108,9 +120,9 @@ def _governed(sentence: str, start: int, end: int) -> str:
 
 def assessments_of_sentence(sentence: str) -> list[Assessment]:
     """The assessments one sentence schedules (empty when it names no assessment before a period)."""
-    if not _may_name_a_period(sentence):
+    if (first := _first_period_at(sentence)) is None:
         return []  # most sentences: no period, nothing scheduled
-    periods = list(_EVERY.finditer(sentence))
+    periods = list(_EVERY.finditer(sentence, first))
     opening = _OPENING.match(sentence)
     out: list[Assessment] = []
     previous_end = 0
@@ -176,7 +188,7 @@ def _period_sentences(text: str) -> list[str]:
     "each" (the text is split lowered, and each such sentence cut from the text at the same offsets: lowering ASCII
     keeps its length and the sentence ends); the others schedule nothing, wherever they recur."""
     if not text.isascii():
-        return _sentences(text)
+        return [s for s in _sentences(text) if _may_name_a_period(s)]
     out, start = [], 0
     for low in _SENTENCE.split(text.lower()):
         if "every" in low or "each" in low:

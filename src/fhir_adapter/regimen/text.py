@@ -16,6 +16,7 @@ __all__ = [
     "find_phrases",
     "first_phrase",
     "has_any",
+    "may_hold_phrase",
     "normalise",
     "paren_depths",
     "starts",
@@ -119,6 +120,34 @@ def find_phrases(text: str, table: Mapping[str, T]) -> list[tuple[int, int, T]]:
                 after = i + n
                 break
     return found
+
+
+def may_hold_phrase(text: str, table: Mapping[str, T]) -> bool:
+    """False when ``find_phrases(text, table)`` surely finds nothing: in ASCII text, when no run of letters, digits
+    and underscores (split and lowered in C, by a byte table) is the first such run of a phrase of the table. A word
+    (KEYED) starts with such a run, which stands alone in the text, so a word that starts a phrase leaves one."""
+    firsts = _firsts(table)
+    if firsts is None or not text.isascii():
+        return True
+    return not firsts.isdisjoint(text.encode("ascii").translate(_RUNS).decode("ascii").split())
+
+
+# Bytes -> themselves lowered when a letter, digit or underscore (what \w matches in ASCII), else a space.
+_RUNS = bytes(c + 32 if 65 <= c <= 90 else c if (chr(c).isalnum() and c < 128) or c == 95 else 32 for c in range(256))
+_FIRSTS: dict[int, tuple[Mapping[str, object], frozenset[str] | None]] = {}
+
+
+def _firsts(table: Mapping[str, T]) -> frozenset[str] | None:
+    # The first run of letters, digits and underscores of each phrase (a phrase starting otherwise matches no word);
+    # None (no gate) for a table with a phrase that is not ASCII.
+    cached = _FIRSTS.get(id(table))
+    if cached is None or cached[0] is not table:
+        firsts = None
+        if all(phrase.isascii() for phrase in table):
+            runs = [phrase.encode("ascii").translate(_RUNS).decode("ascii") for phrase in table]
+            firsts = frozenset(r.split(" ", 1)[0] for r in runs if r[:1] != " ")
+        cached = _FIRSTS[id(table)] = (table, firsts)
+    return cached[1]
 
 
 def ends_phrase(text: str, table: Mapping[str, T]) -> bool:
