@@ -9,6 +9,7 @@ days 1-28"). A drug named twice in a phase is one activity: later mentions only 
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -99,7 +100,7 @@ def mentions(text: str, names: dict[str, str]) -> list[Mention]:
     taken = [m for k, m in enumerate(taken) if not (k and depths[m.start] and taken[k - 1].key == m.key)]
     ends = clause_ends(text)
     for k, m in enumerate(taken):
-        m.clause = sum(1 for e in ends if e < m.start)
+        m.clause = bisect_left(ends, m.start)  # the clause ends before it (ends are in text order)
         m.clause_first = k == 0 or taken[k - 1].clause != m.clause
     return taken
 
@@ -108,8 +109,9 @@ def _bounds(text: str, ends: Sequence[int], ms: list[Mention], i: int) -> tuple[
     m = ms[i]
     if m.whole:
         return 0, len(text)
-    left = max([e + 1 for e in ends if e < m.start] + [0] + ([ms[i - 1].end] if i else []))
-    right = min([e for e in ends if e >= m.end] + [len(text)] + ([ms[i + 1].start] if i + 1 < len(ms) else []))
+    before, after = bisect_left(ends, m.start), bisect_left(ends, m.end)  # ends are in text order
+    left = max(ends[before - 1] + 1 if before else 0, ms[i - 1].end if i else 0)
+    right = min(ends[after] if after < len(ends) else len(text), ms[i + 1].start if i + 1 < len(ms) else len(text))
     return left, right
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from fhir_adapter.model import DrugActivity, Phase, Quantity, Radiotherapy, Surgery
 from fhir_adapter.regimen import patterns as p
-from fhir_adapter.regimen.attributes import dose_hits, dose_places, frequency_in, route_in
+from fhir_adapter.regimen.attributes import dose_copy, dose_places, frequency_in, route_in
 from fhir_adapter.regimen.drugs import Mention, drug_activities, mentions
 from fhir_adapter.regimen.phases import Segment, cycle_days, cycles, max_duration, segments, stop_condition
 from fhir_adapter.regimen.radiotherapy import radiotherapy, sequence_drugs
@@ -66,7 +66,7 @@ def _fill_single(body: str, drug: DrugActivity) -> None:
     # ("After 7 days, the dose should be increased to ... 240 mg twice a day").
     # A frequency is taken only from the clause of that dose: "follow-up every 3 months" elsewhere is no dosing.
     depths = paren_depths(body)
-    hits = [h for h in dose_hits(body) if depths[h[0]] == 0]
+    hits = [h for h in dose_places(body) if depths[h[0]] == 0]  # shared: only a copy of one is kept
     at = body.find(drug.text) if drug.text else -1
     own = {(d.value, d.low, d.high, d.unit) for d in drug.doses}
     others = [
@@ -81,7 +81,7 @@ def _fill_single(body: str, drug: DrugActivity) -> None:
     # components are not the product's dose.
     if drug.doses or not hits or any(p.COMPONENT.match(body, h[1]) for h in hits):
         return
-    drug.doses = [hits[0][2]]
+    drug.doses = [dose_copy(hits[0][2])]
     ends = clause_ends(body)
     start = max([e + 1 for e in ends if e < hits[0][0]], default=0)
     stop = min([e for e in ends if e >= hits[0][1]], default=len(body))

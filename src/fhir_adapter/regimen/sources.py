@@ -30,6 +30,7 @@ CUT_WORDS = re.compile(r"\s(?:administered|given|in|for|to|at|as|versus|vs)\s.*$
 NEXT_WORD = re.compile(r"\s*(?:of\s+)?([A-Za-z][\w-]{2,40})")
 COHORT_HEAD = re.compile(r"\b(?:cohort|group|arm|part)\s+[A-Za-z0-9]{1,3}\s?:", re.IGNORECASE)
 PRIORITY_ARM, PRIORITY_INTERVENTION, PRIORITY_TRIAL = 3, 2, 1
+PHASE_WORDS = ("phase", "stage", "period", "epoch", "regimen")  # what PHASE_WORD matches, in ASCII text
 
 
 @dataclass(slots=True)
@@ -184,7 +185,16 @@ def arm_texts(
 def _has_phases(text: str) -> bool:
     if ":" not in text or not has_any(text, "phase", "stage", "period", "epoch", "regimen", "day"):
         return False
-    return any(p.PHASE_WORD.search(m.group(1)) for m in p.HEADING.finditer(text)) or bool(p.DAY_RANGE_HEAD.search(text))
+    if text.isascii():
+        # Each pattern only where its word is: a trial's description is long, and most say "day" but no phase word.
+        low = text.lower()
+        headed = any(w in low for w in PHASE_WORDS) and _phase_heading(text)
+        return headed or ("day" in low and bool(p.DAY_RANGE_HEAD.search(text)))
+    return _phase_heading(text) or bool(p.DAY_RANGE_HEAD.search(text))
+
+
+def _phase_heading(text: str) -> bool:
+    return any(p.PHASE_WORD.search(m.group(1)) for m in p.HEADING.finditer(text))
 
 
 def _mentioned(text: str, names: list[str]) -> bool:
