@@ -40,6 +40,7 @@ __all__ = [
     "PER_VOLUME",
     "PHASE_SENTENCE",
     "PHASE_WORD",
+    "PHASE_WORDS",
     "Q_EVERY",
     "RANGE_AFTER",
     "RANGE_BEFORE",
@@ -153,6 +154,7 @@ PHASE_SENTENCE = re.compile(
 # A heading that names a trial phase, not a phase of the regimen: "Phase I:", "Phase II:", "Phase 1/2:", "Phase Ib:".
 TRIAL_PHASE = re.compile(r"phase\s?(?:[iv]{1,3}|[0-4])(?:[ab])?(?:\s?/\s?(?:[iv]{1,3}|[0-4])(?:[ab])?)?", re.IGNORECASE)
 PHASE_WORD = re.compile(r"\b(?:phase|stage|period|epoch|regimen)\b", re.IGNORECASE)
+PHASE_WORDS = ("phase", "stage", "period", "epoch", "regimen")  # one is in lowered ASCII text PHASE_WORD matches
 DAY_RANGE_HEAD = re.compile(r"\bdays?\s+\d{1,3}\s*(?:to|-|through)\s*\d{1,3}\s*:", re.IGNORECASE)
 # "followed by", "and then", "After 7 days," start a new phase when what follows doses a drug again.
 SPLIT = re.compile(

@@ -30,7 +30,6 @@ CUT_WORDS = re.compile(r"\s(?:administered|given|in|for|to|at|as|versus|vs)\s.*$
 NEXT_WORD = re.compile(r"\s*(?:of\s+)?([A-Za-z][\w-]{2,40})")
 COHORT_HEAD = re.compile(r"\b(?:cohort|group|arm|part)\s+[A-Za-z0-9]{1,3}\s?:", re.IGNORECASE)
 PRIORITY_ARM, PRIORITY_INTERVENTION, PRIORITY_TRIAL = 3, 2, 1
-PHASE_WORDS = ("phase", "stage", "period", "epoch", "regimen")  # what PHASE_WORD matches, in ASCII text
 
 
 @dataclass(slots=True)
@@ -188,7 +187,7 @@ def _has_phases(text: str) -> bool:
     if text.isascii():
         # Each pattern only where its word is: a trial's description is long, and most say "day" but no phase word.
         low = text.lower()
-        headed = any(w in low for w in PHASE_WORDS) and _phase_heading(text)
+        headed = any(w in low for w in p.PHASE_WORDS) and _phase_heading(text)
         return headed or ("day" in low and bool(p.DAY_RANGE_HEAD.search(text)))
     return _phase_heading(text) or bool(p.DAY_RANGE_HEAD.search(text))
 
