@@ -236,12 +236,12 @@ def days_in(text: str, cycle_days: float | None = None) -> list[DayRun]:
     days plus placebo ... 1st day and ... from day 2 to 5": 7 days)."""
     found: list[tuple[int, list[DayRun]]] = []
     low = text.lower()
+    if "day" not in low and "week" not in low:
+        return []  # names no day (most stretches of text read for a drug): nothing below can match
     for i in starts_in(low, "day"):
         if (m := p.DAYS_HEAD.match(text, i)) is not None and (runs := _day_list(text, m.end())):
             found.append((i, runs))
             break
-    if "day" not in low and "week" not in low:
-        return found[0][1] if found else []
     if ("first day" in low or "1st day" in low) and (first := p.FIRST_DAY.search(text)) is not None:
         found.append((first.start(), [DayRun(1, 1)]))
     if ("for " in low or "over " in low) and (n_days := _count(m_days := p.FOR_DAYS.search(text))) and m_days:

@@ -115,33 +115,36 @@ def _bounds(text: str, ends: Sequence[int], ms: list[Mention], i: int) -> tuple[
     return left, right
 
 
-def _text_start(text: str, left: int, m: Mention) -> int:
+def _text_start(text: str, left: int, m: Mention, dose: DoseHit | None) -> tuple[int, tuple[int, Frequency] | None]:
     # Where the drug's own words start: the dose or frequency written just before its name ("200mg of X", "weekly
     # X") belongs to it; before that, a drug that is not the first of its clause starts after the word that joins
     # it to the one before ("... 50mg/m2 and carboplatin", "in addition to standard therapy"), and the first drug
     # of a clause after any other activity's dose ("75 Gy in 36 fractions (2 Gy per fraction) with weekly X").
-    prefix = text[left : m.start]
+    # ``dose`` is adjacent_dose of the prefix (read once, by the caller). With the start, when no dose ends the
+    # prefix, the frequency_ending of the prefix (read here already), for the caller; else None.
     anchor = m.start
-    if (dose := adjacent_dose(prefix)) is not None:
+    if dose is not None:
         anchor = left + dose[0]
+    ending = None
     if (freq := frequency_ending(text[left:anchor])) is not None:
         anchor = left + freq[0]
+        ending = freq if dose is None else None
     head = text[left:anchor]
     if not m.clause_first:
         joins = list(p.CONNECTIVE.finditer(head)) if head.strip() else []
         if joins and len(head[joins[-1].end() :].split()) <= MAX_WORDS_AFTER_JOIN:
-            return left + joins[-1].end()
-        return anchor  # no joining word near: its words start at its name (or its dose written before it)
+            return left + joins[-1].end(), ending
+        return anchor, ending  # no joining word near: its words start at its name (or its dose written before it)
     foreign = [h[1] for h in dose_places(head)]
     if has_any(head, "gy"):
         foreign += [g.end() for g in p.GY_TOTAL.finditer(head)] + [g.end() for g in p.PER_FRACTION.finditer(head)]
     if not foreign:
-        return left
+        return left, ending
     cut = left + max(foreign)
     depths = paren_depths(text)
     while cut < anchor and depths[cut] > depths[m.start]:
         cut += 1  # "(2.0 Gy per fraction)": out of the brackets the other activity's dose sits in
-    return cut
+    return cut, ending
 
 
 def _joined(text: str, earlier: Reading, later: Reading) -> bool:
@@ -184,13 +187,14 @@ def _levels(suffix: str, own: list[DoseHit]) -> list[Dose]:
 
 
 def _read(text: str, depths: Sequence[int], left: int, right: int, m: Mention, cycle_days: float | None) -> Reading:
-    own_start = _text_start(text, left, m)
-    right = _own_end(text, depths, m, right, bool(dose_places(text[left : m.start])))
-    prefix, suffix = text[left : m.start], text[m.end : right]
+    prefix = text[left : m.start]
+    before = adjacent_dose(prefix)
+    own_start, ending = _text_start(text, left, m, before)
+    right = _own_end(text, depths, m, right, bool(dose_places(prefix)))
+    suffix = text[m.end : right]
     base = depths[m.end] if m.end < len(depths) else 0
     r = Reading(m, span=(left, len(text)) if m.whole else (own_start, right))
     own = [h for h in dose_hits(suffix) if depths[m.end + h[0]] <= base]
-    before = adjacent_dose(prefix)
     # A text all about one drug that names it: "200 mg of trimethoprim + 40 mg sulfamethoxazole" (the dose before
     # its name is its own); a dose further before is another's ("Lupron 3.75 mg. ... Letrozole 5mg").
     hit = (before or (own[0] if own else None)) if m.whole else (own[0] if own else before)
@@ -200,7 +204,7 @@ def _read(text: str, depths: Sequence[int], left: int, right: int, m: Mention, c
     r.route, r.ambiguous_route = route_in(suffix)
     if r.route is None and not r.ambiguous_route and m.clause_first:
         r.route, r.ambiguous_route = route_in(text[own_start : m.start])
-    freq = frequency_in(suffix) or frequency_ending(prefix)
+    freq = frequency_in(suffix) or (ending if before is None else frequency_ending(prefix))
     if freq is None and m.whole:
         freq = frequency_in(text[own_start : m.start])
     r.frequency = freq[1] if freq else None
