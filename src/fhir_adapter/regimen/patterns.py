@@ -57,9 +57,11 @@ __all__ = [
 ]
 
 # "200mg", "0.8-1.0mg/kg/day", "75 mg/m^2", "15 ug/m2/day", "50,000 IU": value, range high, unit, per-what, trailing
-# /day. A decimal comma ("2,5 mg") is no dose: the number after the comma is not read on its own.
+# /day. A decimal comma ("2,5 mg") is no dose: the number after the comma is not read on its own. The pattern starts
+# with a digit (what stands before it is looked at after that digit, same matches): the engine then jumps from digit
+# to digit instead of trying the look-behind at every character of the text.
 DOSE = re.compile(
-    r"(?<![\w./,])(\d{1,3}(?:,\d{3}){1,3}(?:\.\d+)?|\d+(?:\.\d+)?)(?:\s*(?:-|to)\s*(\d+(?:\.\d+)?))?\s*"
+    r"(\d(?<![\w./,]\d)(?:\d{0,2}(?:,\d{3}){1,3}(?:\.\d+)?|\d*(?:\.\d+)?))(?:\s*(?:-|to)\s*(\d+(?:\.\d+)?))?\s*"
     r"(mg|g|gm|mcg|ug|µg|μg|iu|miu|u|units|ml|gy|cgy|mbq|milligrams?|grams?|micrograms?)"
     r"(?:\s*/\s*(m\s?\^?\s?2|sqm|kg|day|d|dose|ml|min|h|hr|l|dl|week|m))?(?:\s*/\s*(day|d))?(?![\w^])",
     re.IGNORECASE,
