@@ -35,7 +35,9 @@ INNER_MARKS = ".'/-"  # the punctuation a word may hold inside ("i.v", "3d-crt")
 MAX_PHRASE_WORDS = 4
 BRACKET = re.compile(r"[()\[\]]")
 # What separates clauses: a full stop before a space or the end, a semicolon, a line break, a middle dot or bullet.
-CLAUSE_END = re.compile(r"\.(?=\s|$)|[;\n·•]")
+# One character class first (then, for a full stop, what follows it): the engine jumps to the candidates instead of
+# trying both alternatives at every character; the same ends as "\.(?=\s|$)|[;\n·•]".
+CLAUSE_END = re.compile(r"[.;\n·•](?:(?<=[;\n·•])|(?=\s|$))")
 # Words that join a drug to the next one: not part of either drug's text at its edges.
 JOIN_WORDS = ("in addition to", "in combination with", "followed by", "and", "plus", "with", "or", "then")
 EDGE_MARKS = " ,;.+:\n\t"
