@@ -171,6 +171,9 @@ def _simple(section: str) -> dict[tuple[str, ...], str]:
     return {_phrase(f): f for f in lex}
 
 
+_NONE = object()  # a table value is never this: tells a missing phrase from one mapped to None
+
+
 def _first_words(table: dict[tuple[str, ...], Any]) -> dict[str, int]:
     """First word of every phrase of ``table`` -> the longest phrase starting with it (most words start none)."""
     index = _FIRST.get(id(table))
@@ -192,66 +195,74 @@ def longest(toks: list[Token], i: int, table: dict[tuple[str, ...], Any], unit: 
         return 0, None
     if unit:
         return _longest_unit_phrase(toks, i, table)
-    most = (_FIRST.get(id(table)) or _first_words(table)).get(toks[i].low, 0)
-    return _longest_of(toks, i, table, most) if most else (0, None)
+    node = (_TRIES.get(id(table)) or _trie(table)).get(toks[i].low)
+    return walk(toks, i, node) if node is not None else (0, None)
 
 
-def _longest_of(toks: list[Token], i: int, table: dict[tuple[str, ...], Any], most: int) -> tuple[int, Any]:
-    """``longest`` once the longest phrase of ``table`` starting with word ``i`` is known to have ``most`` words:
-    word by word while the words so far start a phrase (most stop after one or two), the last phrase met wins."""
-    starts = _STARTS.get(id(table)) or _phrase_starts(table)
-    key: tuple[str, ...] = ()
-    found: tuple[str, ...] = ()
-    for t in toks[i : i + most]:
-        key += (t.low,)
-        is_phrase = starts.get(key)
-        if is_phrase is None:
+def walk(toks: list[Token], i: int, node: list[Any]) -> tuple[int, Any]:
+    """The longest phrase from token ``i`` on, ``node`` being the trie node of word ``i``: word by word down the
+    trie while the words so far start a phrase (most stop after one or two), the last phrase met wins."""
+    payload, children = node
+    found, n = (1, payload) if payload is not _NONE else (0, None), len(toks)
+    j = i + 1
+    while children and j < n:
+        nxt = children.get(toks[j].low)
+        if nxt is None:
             break
-        if is_phrase:
-            found = key
-    return (len(found), table[found]) if found else (0, None)
+        payload, children = nxt
+        j += 1
+        if payload is not _NONE:
+            found = (j - i, payload)
+    return found
 
 
-def _phrase_starts(table: dict[tuple[str, ...], Any]) -> dict[tuple[str, ...], bool]:
-    """Every phrase of ``table`` and every run of its first words -> whether that run is a phrase of the table."""
-    starts: dict[tuple[str, ...], bool] = {}
-    for key in table:
-        for n in range(1, len(key)):
-            starts.setdefault(key[:n], False)
-    starts.update((key, True) for key in table if key)
-    _STARTS[id(table)] = starts
-    return starts
+def _trie(table: dict[tuple[str, ...], Any]) -> dict[str, list[Any]]:
+    """The phrases of ``table`` as a trie: word -> [payload of the phrase ending there (or ``_NONE``), the words
+    that continue a phrase from there (the same kind of dict)]."""
+    root: dict[str, list[Any]] = {}
+    for key, value in table.items():
+        if not key:
+            continue
+        children = root
+        for word in key[:-1]:
+            children = children.setdefault(word, [_NONE, {}])[1]
+        children.setdefault(key[-1], [_NONE, {}])[0] = value
+    _TRIES[id(table)] = root
+    return root
 
 
-_STARTS: dict[int, dict[tuple[str, ...], bool]] = {}  # by id of a cached (never freed) phrase table
-
-
-_NONE = object()  # a table value is never this: tells a missing phrase from one mapped to None
+_TRIES: dict[int, dict[str, list[Any]]] = {}  # by id of a cached (never freed) phrase table
 
 
 def _longest_unit_phrase(toks: list[Token], i: int, table: dict[tuple[str, ...], Any]) -> tuple[int, Any]:
-    forms = [_unit_word(t.low) for t in toks[i : i + MAX_PHRASE]]
-    most = _first_words(table).get(forms[0][0], 0) if forms[0] else MAX_PHRASE
+    """The longest unit of ``table`` at token ``i``, its tokens compared as ``_unit_word`` reduces them: down the
+    trie of the table one reduced word at a time (a token may give none or two), the last phrase met wins."""
+    first = _unit_word(toks[i].low)
+    most = (_FIRST.get(id(table)) or _first_words(table)).get(first[0], 0) if first else MAX_PHRASE
     if not most:
         return 0, None
+    children = _TRIES.get(id(table)) or _trie(table)
+    payload: Any = _NONE
+    found: tuple[int, Any] = (0, None)
     # a unit's words may shrink ('^' dropped) or grow ('x10' split) when compared: two words of slack
-    keys: list[tuple[str, ...]] = []
-    key: tuple[str, ...] = ()
-    for form in forms[: min(MAX_PHRASE, most + 2)]:
-        key += form
-        keys.append(key)
-    for n in range(len(keys), 0, -1):
-        hit = table.get(keys[n - 1], _NONE)
-        if hit is not _NONE:
-            return n, hit
-    return 0, None
+    for n, t in enumerate(toks[i : i + min(MAX_PHRASE, most + 2)], 1):
+        for word in first if n == 1 else _unit_word(t.low):
+            node = children.get(word)
+            if node is None:
+                return found  # no longer run of these tokens is a unit either
+            payload, children = node
+        if payload is not _NONE:
+            found = (n, payload)
+    return found
 
 
 def longest_unit(toks: list[Token], i: int) -> tuple[int, str | None]:
     """The longest unit as written at token ``i`` (its UCUM code), allowing a trailing "(ULN)"."""
     n, code = longest(toks, i, _units(), unit=True)
-    after = tuple(t.low for t in toks[i + n : i + n + 3])
-    if code in ("{ULN}", "{LLN}") and after in (("(", "uln", ")"), ("(", "lln", ")")):
+    if code in ("{ULN}", "{LLN}") and tuple(t.low for t in toks[i + n : i + n + 3]) in (
+        ("(", "uln", ")"),
+        ("(", "lln", ")"),
+    ):
         n += 3
     return n, code
 
@@ -272,18 +283,27 @@ def concept_of_phrase(words: tuple[str, ...]) -> str | None:
 def general_at(toks: list[Token], i: int) -> tuple[int, tuple[str, Any] | None]:
     """The longest context-free phrase at token ``i``: case-sensitive abbreviations ("PT", "eGFR") first."""
     t = toks[i]
-    # most words start no phrase of either table: two lookups, no further call
-    most_cs, most = _first_words_cs().get(t.text, 0), _first_words_general().get(t.low, 0)
-    n_cs, key = _longest_cs_of(toks, i, most_cs) if most_cs else (0, None)
-    n, hit = _longest_of(toks, i, _general(), most) if most else (0, None)
+    node = _general_trie().get(t.low)
+    most_cs = _first_words_cs().get(t.text, 0)
+    if not most_cs:  # most words start no case-sensitive abbreviation
+        return walk(toks, i, node) if node is not None else (0, None)
+    n_cs, key = _longest_cs_of(toks, i, most_cs)
+    n, hit = walk(toks, i, node) if node is not None else (0, None)
     if n_cs and n_cs >= n:
         return n_cs, ("concept", key)
     return n, hit
 
 
 @cache
-def _first_words_general() -> dict[str, int]:
-    return _first_words(_general())
+def _general_trie() -> dict[str, list[Any]]:
+    return _trie(_general())
+
+
+@cache
+def general_first_words() -> tuple[dict[str, list[Any]], dict[str, int]]:
+    """What ``general_at`` looks a word up in first: the lower-case first words of the context-free phrases and the
+    first words, as written, of the case-sensitive abbreviations (a word in neither starts no phrase there)."""
+    return _general_trie(), _first_words_cs()
 
 
 @cache

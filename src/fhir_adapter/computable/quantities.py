@@ -12,9 +12,11 @@ from fhir_adapter.computable.lexer import (
     abbreviations,
     event_at,
     general_at,
+    general_first_words,
     longest,
     longest_unit,
     simple,
+    walk,
     word_numbers,
 )
 
@@ -26,11 +28,14 @@ _PUNCT |= {chr(c): "semi" for c in range(0x2460, 0x2474)}  # circled numbers ①
 _VERSION = {"recist", "ctcae", "version", "v", "v1", "v2", "v3", "v4", "v5", "iwg", "irecist", "mrecist", "rano"}
 _TIME = {"h", "d", "wk", "mo", "a"}
 _DIGITS = frozenset("0123456789.")
+_DIGIT_CHARS = "0123456789."  # for str.strip
 _SIGN_RESULTS = {"+": "positive", "-": "negative", "−": "negative"}
 _ROMAN = {"i": 1.0, "ii": 2.0, "iii": 3.0, "iv": 4.0}
 _CLASS_WORDS = {"class", "grade", "functional"}
 _SPECIAL = frozenset({".", "class"})  # a point, "Class III heart failure"
 _HEART_FAILURE = ("heart", "failure")
+_NYHA = "nyha-class"
+_NOT_PLAIN = frozenset(_VERSION | _SPECIAL | _SIGN_RESULTS.keys())  # words _item_at tests before phrases
 # "NYHA grade II or above heart disease": the class of any heart disease, no condition of its own (labelling rules)
 _HEART_DISEASE = (("heart", "disease"), ("cardiac", "disease"))
 
@@ -62,7 +67,7 @@ class Window:
 
 def _is_number(word: str) -> bool:
     """ASCII digits with at most one point ("1.5"; not "①", which str.isdigit accepts)."""
-    return bool(word) and word.count(".") <= 1 and word.strip(".") == word and all(c in _DIGITS for c in word)
+    return bool(word) and word.count(".") <= 1 and word.strip(".") == word and not word.strip(_DIGIT_CHARS)
 
 
 def _number(toks: list[Token], i: int) -> tuple[int, float | None]:
@@ -248,10 +253,28 @@ def _version(toks: list[Token], i: int) -> int:
 def read_items(toks: list[Token]) -> list[Item]:
     """Every lexical item of the tokens, in order (see ``Item.cat``)."""
     items: list[Item] = []
-    i = 0
-    while i < len(toks):
-        n, item = _item_at(toks, i, items[-1] if items else None)
-        items.append(item)
+    i, end = 0, len(toks)
+    last: Item | None = None
+    phrases, abbreviations = general_first_words()
+    while i < end:
+        t = toks[i]
+        low = t.low
+        # most words need none of _item_at's tests before the phrase lookup: no version tag, number, point,
+        # "class" or sign, after no comparator and no NYHA class name; and most of those start no phrase either
+        if low in _NOT_PLAIN or low[:1] in _DIGITS or (last is not None and (last.cat == "cmp" or last.data == _NYHA)):
+            n, last = _item_at(toks, i, last)
+        elif t.text in abbreviations:
+            n, last = _phrase_item_at(toks, i)
+        else:  # general_at and _phrase_item_at without their calls (the case-sensitive table has no say here)
+            node = phrases.get(low)
+            n, hit = walk(toks, i, node) if node is not None else (1, None)
+            if hit is None:
+                n, last = 1, _sign_or_word(t)
+            elif hit[0] == "wopen":
+                n, last = _phrase_item_at(toks, i)
+            else:
+                last = Item(hit[0], t.start, toks[i + n - 1].end, hit[1])
+        items.append(last)
         i += n
     return items
 
@@ -287,14 +310,18 @@ def _phrase_item_at(toks: list[Token], i: int) -> tuple[int, Item]:
     """The item at token ``i`` where no quantity starts: a phrase of the vocabulary, a time window, a sign or a word."""
     t = toks[i]
     n, hit = general_at(toks, i)
-    if hit is not None and hit[0] == "wopen":
+    if hit is None:
+        return 1, _sign_or_word(t)
+    if hit[0] == "wopen":
         k, w = _window(toks, i, n)
         if w is not None:
             return k, Item("window", t.start, toks[i + k - 1].end, w)
-    if hit is not None:
-        return n, Item(hit[0], t.start, toks[i + n - 1].end, hit[1])
-    if t.low in _PUNCT:
-        return 1, Item(_PUNCT[t.low], t.start, t.end, t.text)
-    if not t.low[:1].isalnum():
-        return 1, Item("filler", t.start, t.end, t.text)  # quotes, dashes, footnote marks
-    return 1, Item("word", t.start, t.end, t.text)
+    return n, Item(hit[0], t.start, toks[i + n - 1].end, hit[1])
+
+
+def _sign_or_word(t: Token) -> Item:
+    """The item of a token that starts no phrase: a sign (",", "(" ...), other punctuation or a word."""
+    cat = _PUNCT.get(t.low)
+    if cat is None:
+        cat = "word" if t.low[:1].isalnum() else "filler"  # quotes, dashes, footnote marks: filler
+    return Item(cat, t.start, t.end, t.text)
