@@ -12,7 +12,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from functools import cache
 
-from fhir_adapter.computable.lexer import Item, Token, _lexicon
+from fhir_adapter.computable.lexer import Item, Token, _lexicon, _token_start
 from fhir_adapter.computable.quantities import Qty, Window
 
 __all__ = ["concrete_example", "disease_free_window", "resplit", "run_on_sentence"]
@@ -85,7 +85,7 @@ def run_on_sentence(toks: list[Token], items: list[Item]) -> list[Item]:
 
 def _capitalised(toks: list[Token], it: Item) -> bool:
     """A word written "Systematic" (not "HIV", not "serologies")."""
-    k = bisect_left(toks, it.start, key=lambda t: t.start)
+    k = bisect_left(toks, it.start, key=_token_start)
     text = toks[k].text if k < len(toks) else ""
     return len(text) > 1 and text[0].isupper() and text[1:].islower()
 

@@ -60,11 +60,14 @@ def _words_of(toks: list[Token], it: Item) -> tuple[str, ...]:
 def _distributed(toks: list[Token], items: list[Item]) -> list[Item]:
     """Words that share the words of a concept next to them across 'or' / 'and': "mucosal or ocular melanomas",
     "bone marrow or organ transplantation" (the concept's last words), "hepatitis B or C" (its first words)."""
+    cats = [it.cat for it in items]
+    if "or" not in cats and "and" not in cats:
+        return items  # no connector: nothing to share
     out = list(items)
     for k in range(1, len(items) - 1):
-        before, after = items[k - 1], items[k + 1]
-        if items[k].cat not in ("or", "and"):
+        if cats[k] not in ("or", "and"):
             continue
+        before, after = items[k - 1], items[k + 1]
         if before.cat == "word" and after.cat == "concept":
             first = k - 1
             while first > max(0, k - MAX_PHRASE) and items[first - 1].cat == "word":
@@ -143,7 +146,10 @@ def definition_of(text: str, exclude: bool = False) -> Atom | AtomGroup | None:
     items = read_items(toks)
     if items and items[-1].cat == "colon":
         return None  # a heading of the items below it ("Chemotherapy:")
-    items = [_unwrap(it) for it in _swallow_objects(_distributed(toks, items))]
+    items = _distributed(toks, items)
+    objects = _objects()
+    if any(it.cat == "concept" and it.data in objects for it in items):  # a concept with an object: rare
+        items = [_unwrap(it) for it in _swallow_objects(items)]
     parts = parts_of(toks, items, _kinds(), exclude)
     # "A; or B" in an inclusion: alternatives, every one of them read or none (one left out would make the
     # requirement stricter than written)

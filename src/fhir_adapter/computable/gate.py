@@ -10,8 +10,9 @@ See docs/computable.md, section 1."""
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
-from fhir_adapter.computable.lexer import _case_sensitive, _general, _unit_word, _units
+from fhir_adapter.computable.lexer import _NONE, _case_sensitive, _general, _trie, _unit_word, _units
 
 __all__ = ["could_name_a_concept"]
 
@@ -20,30 +21,35 @@ _ATOM_CATEGORIES = frozenset({"concept", "bp"})
 
 
 @cache
-def _atom_phrases() -> dict[str, tuple[tuple[int, frozenset[tuple[str, ...]]], ...]]:
-    """First word -> (number of words, the lower-case concept and blood-pressure phrases of the context-free table
-    of that length starting with it), shortest first: one set lookup per length, not one comparison per phrase."""
-    by_first: dict[str, dict[int, set[tuple[str, ...]]]] = {}
-    for phrase, (cat, _) in _general().items():
-        if phrase and cat in _ATOM_CATEGORIES:
-            by_first.setdefault(phrase[0], {}).setdefault(len(phrase), set()).add(phrase)
-    return {
-        first: tuple((n, frozenset(phrases)) for n, phrases in sorted(by_length.items()))
-        for first, by_length in by_first.items()
-    }
+def _atom_phrases() -> dict[tuple[str, ...], bool]:
+    """The lower-case concept and blood-pressure phrases of the context-free table."""
+    return {phrase: True for phrase, (cat, _) in _general().items() if phrase and cat in _ATOM_CATEGORIES}
+
+
+@cache
+def _atom_trie() -> dict[str, list[Any]]:
+    """``_atom_phrases`` as a trie (``lexer._trie``): one lookup per word, however many phrases start with it."""
+    return _trie(_atom_phrases())
 
 
 @cache
 def _one_word_phrases() -> frozenset[str]:
     """The atom phrases of one word ("anc", "pregnant"): a criterion with one of them passes the gate at once."""
-    return frozenset(first for first, by_length in _atom_phrases().items() if by_length[0][0] == 1)
+    return frozenset(phrase[0] for phrase in _atom_phrases() if len(phrase) == 1)
 
 
-def _starts_a_phrase(lows: list[str], i: int) -> bool:
-    # any length, not only the longest: whatever the lexer then takes at i, no concept can start here otherwise
-    by_length = _atom_phrases()[lows[i]]
-    words = tuple(lows[i : i + by_length[-1][0]])
-    return any(words[:n] in phrases for n, phrases in by_length)
+def _starts_a_phrase(lows: list[str], i: int, node: list[Any]) -> bool:
+    """Whether a phrase of any length (not only the longest: whatever the lexer then takes at ``i``, no concept can
+    start here otherwise) starts at word ``i``, ``node`` being its word's node of ``_atom_trie``."""
+    ends, children = node
+    j = i + 1
+    while ends is _NONE and children and j < len(lows):
+        nxt = children.get(lows[j])
+        if nxt is None:
+            return False
+        ends, children = nxt
+        j += 1
+    return ends is not _NONE
 
 
 @cache
@@ -79,7 +85,7 @@ def could_name_a_concept(words: list[str]) -> bool:
         return True
     if not _one_word_phrases().isdisjoint(lows):
         return True  # a one-word phrase starts where its word stands
-    firsts = _atom_phrases()
+    firsts = _atom_trie()
     if firsts.keys().isdisjoint(lows):
         return False
-    return any(_starts_a_phrase(lows, i) for i in [i for i, low in enumerate(lows) if low in firsts])
+    return any(_starts_a_phrase(lows, i, firsts[low]) for i, low in enumerate(lows) if low in firsts)

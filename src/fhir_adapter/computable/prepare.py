@@ -11,13 +11,23 @@ What is left must be fully understood, else the criterion stays text (the comput
 
 from __future__ import annotations
 
-from bisect import bisect_left
-from functools import cache
 from itertools import accumulate
 
 from fhir_adapter.computable.alternatives import alternatives
 from fhir_adapter.computable.clauses import concrete_example, disease_free_window, resplit, run_on_sentence
-from fhir_adapter.computable.lexer import Item, Token, _lexicon, _token_start, tokens, words_of
+from fhir_adapter.computable.lexer import Item, Token
+from fhir_adapter.computable.phrases import (
+    _closings,
+    _concepts,
+    _first_words,
+    _lower,
+    _matched,
+    _paren_end,
+    _phrases,
+    _phrases_flat,
+    _starts_with,
+    _words,
+)
 
 __all__ = ["parts_of"]
 
@@ -36,25 +46,6 @@ _HEAD_LIMITS |= {"symptomatic", "chronic", "acute", "recent"}
 _PRESENCE = frozenset({"condition", "therapy", "pregnancy"})
 
 
-@cache
-def _phrases(section: str) -> frozenset[tuple[str, ...]]:
-    return frozenset(tuple(t.low for t in tokens(p)) for p in _lexicon()[section])
-
-
-@cache
-def _first_words(section: str) -> frozenset[str]:
-    return frozenset(p[0] for p in _phrases(section) if p)
-
-
-@cache
-def _firsts(section: str) -> frozenset[tuple[str, ...]]:
-    return frozenset(p[:1] for p in _phrases(section))
-
-
-def _words(toks: list[Token], item: Item) -> tuple[str, ...]:
-    return words_of(toks, item.start, item.end)
-
-
 def _drop_preamble(toks: list[Token], items: list[Item]) -> list[Item]:
     """Items after the first ':' when everything before it is an introduction of the list."""
     colon = next((k for k, it in enumerate(items) if it.cat == "colon"), None)
@@ -65,46 +56,6 @@ def _drop_preamble(toks: list[Token], items: list[Item]) -> list[Item]:
     if all(it.cat in ("filler", "comma", "and", "neg") or _words(toks, it) in allowed for it in head):
         return items[colon + 1 :]
     return items
-
-
-def _paren_end(items: list[Item], k: int) -> int:
-    """The index of the ')' closing the '(' at ``k`` (nesting counted), or -1."""
-    depth = 0
-    for m in range(k, len(items)):
-        depth += {"lparen": 1, "rparen": -1}.get(items[m].cat, 0)
-        if depth == 0:
-            return m
-    return -1
-
-
-def _closings(items: list[Item]) -> list[int]:
-    """For every '(' the index of the ')' closing it (as ``_paren_end``), -1 elsewhere: one pass, so that many
-    unclosed brackets cost linear time."""
-    ends = [-1] * len(items)
-    opened: list[int] = []
-    for m, it in enumerate(items):
-        if it.cat == "lparen":
-            opened.append(m)
-        elif it.cat == "rparen" and opened:
-            ends[opened.pop()] = m
-    return ends
-
-
-def _first_word(toks: list[Token], item: Item) -> tuple[str, ...]:
-    """``_words(toks, item)[:1]`` without the item's other words (a phrase rarely starts: most tests stop here)."""
-    k = bisect_left(toks, item.start, key=_token_start)
-    return (toks[k].low,) if k < len(toks) and toks[k].end <= item.end else ()
-
-
-def _starts_with(toks: list[Token], items: list[Item], section: str, at: int = 0) -> bool:
-    """Whether a phrase of ``section`` starts at ``items[at]``."""
-    if at >= len(items) or _first_word(toks, items[at]) not in _firsts(section):
-        return False
-    words: list[str] = []
-    for it in items[at : at + 4]:
-        words += _words(toks, it)
-    allowed = _phrases(section)
-    return any(tuple(words[:n]) in allowed for n in range(1, min(6, len(words)) + 1))
 
 
 def _drop_parentheticals(toks: list[Token], items: list[Item], kinds: dict[str, str]) -> list[Item]:
@@ -209,17 +160,6 @@ def _drop_clauses(toks: list[Token], items: list[Item], kinds: dict[str, str], e
     return items
 
 
-def _matched(toks: list[Token], items: list[Item], section: str) -> int:
-    """How many items the longest phrase of ``section`` at the start of ``items`` takes."""
-    allowed, best = _phrases(section), 0
-    words: tuple[str, ...] = ()
-    for n, it in enumerate(items[:4], 1):
-        words += _words(toks, it)
-        if words in allowed:
-            best = n
-    return best
-
-
 def _last_comma_as_or(items: list[Item]) -> list[Item]:
     if any(it.cat in ("and", "or") for it in items):
         return items
@@ -228,10 +168,6 @@ def _last_comma_as_or(items: list[Item]) -> list[Item]:
         return items
     last = items[commas[-1]]
     return [*items[: commas[-1]], Item("or", last.start, last.end, ","), *items[commas[-1] + 1 :]]
-
-
-def _concepts(items: list[Item]) -> set[str]:
-    return {str(it.data) for it in items if it.cat == "concept"}
 
 
 def _drop_subgroups(toks: list[Token], items: list[Item]) -> list[Item]:
@@ -359,11 +295,6 @@ def _segments(items: list[Item]) -> list[list[Item]]:
     return [seg for seg in out if seg]
 
 
-@cache
-def _phrases_flat(section: str) -> frozenset[str]:
-    return frozenset(_lexicon()[section])
-
-
 def _first_sentence(items: list[Item]) -> list[Item]:
     """The criterion's first sentence, before a ':' that follows it: what comes after is explanation,
     exceptions or examples ("Pregnant or lactating women: the effects of ... on the fetus ...")."""
@@ -405,11 +336,6 @@ def _split_points(items: list[Item], exclude: bool) -> bool:
             for k, it in enumerate(items)
         )
     return any(it.cat == "semi" or it.data == "who" or it.data == "that" for it in items)
-
-
-def _lower(data: object) -> str:
-    """An item's data in lower case when text, else "" (no number, bound or None is spelt like a phrase)."""
-    return data.lower() if isinstance(data, str) else ""
 
 
 class _Relative:
@@ -482,17 +408,28 @@ def _non_pregnant(items: list[Item], kinds: dict[str, str]) -> list[Item]:
 
 def parts_of(toks: list[Token], items: list[Item], kinds: dict[str, str], exclude: bool) -> list[list[Item]]:
     """The parts of a criterion with the words that carry no condition taken out."""
-    whole = _drop_preamble(toks, _non_pregnant(items, kinds))
-    items = run_on_sentence(toks, _first_sentence(whole))
-    parts = [
-        _drop_exceptions(
-            _such_as(_examples(_drop_subgroups(toks, _drop_explanations(toks, p))), kinds, exclude), exclude
-        )
-        for p in (disease_free_window(q, kinds, exclude) for q in _split(toks, items, exclude))
-    ]
+    # a rewrite whose items are not there (a ':', a bracket, 'or', a blocker) leaves the items as they are:
+    # skipped, most criteria have few of them
+    cats = {it.cat for it in items}
+    whole = _non_pregnant(items, kinds) if "blocker" in cats else items
+    whole = _drop_preamble(toks, whole) if "colon" in cats else whole
+    items = _first_sentence(whole) if "stop" in cats or "colon" in cats else whole
+    items = run_on_sentence(toks, items) if "rparen" in cats else items
+    parts = [_rewritten(toks, p, cats, kinds, exclude) for p in _split(toks, items, exclude)]
     if len(items) == len(whole) or whole[len(items)].cat != "colon":  # "...: all negative" may apply to all
         parts = [q for p in parts for q in _requirements(p, exclude, kinds)]
     # most parts have no parenthetical: nothing to drop, no walk
     bare = (_drop_parentheticals(toks, p, kinds) if any(it.cat == "lparen" for it in p) else p for p in parts)
     parts = [_drop_clauses(toks, p, kinds, exclude) for p in bare]
     return [r for p in parts for q in resplit(p) for r in alternatives(q, kinds)] if exclude else parts
+
+
+def _rewritten(toks: list[Token], part: list[Item], cats: set[str], kinds: dict[str, str], exclude: bool) -> list[Item]:
+    """A part's disease-free window, explanations, subgroups, examples and exceptions rewritten (``cats``: the
+    categories of the criterion's items, which a rewrite needs to change anything)."""
+    blocker = "blocker" in cats  # an 'unless' (a disease-free window), a carve-out (an exception)
+    part = disease_free_window(part, kinds, exclude) if blocker else part
+    part = _drop_explanations(toks, part)
+    part = _drop_subgroups(toks, part) if "or" in cats else part
+    part = _such_as(_examples(part), kinds, exclude)
+    return _drop_exceptions(part, exclude) if blocker else part

@@ -1,0 +1,94 @@
+"""Tests on a run of a criterion's lexical items, shared by the rewrites before the atoms are read (``prepare``):
+whether a phrase of a lexicon section starts at an item and how many items it takes, the concepts named, where a
+bracket closes."""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from functools import cache
+
+from fhir_adapter.computable.lexer import Item, Token, _lexicon, _token_start, tokens, words_of
+
+
+@cache
+def _phrases(section: str) -> frozenset[tuple[str, ...]]:
+    return frozenset(tuple(t.low for t in tokens(p)) for p in _lexicon()[section])
+
+
+@cache
+def _first_words(section: str) -> frozenset[str]:
+    return frozenset(p[0] for p in _phrases(section) if p)
+
+
+@cache
+def _firsts(section: str) -> frozenset[tuple[str, ...]]:
+    return frozenset(p[:1] for p in _phrases(section))
+
+
+def _words(toks: list[Token], item: Item) -> tuple[str, ...]:
+    return words_of(toks, item.start, item.end)
+
+
+def _paren_end(items: list[Item], k: int) -> int:
+    """The index of the ')' closing the '(' at ``k`` (nesting counted), or -1."""
+    depth = 0
+    for m in range(k, len(items)):
+        depth += {"lparen": 1, "rparen": -1}.get(items[m].cat, 0)
+        if depth == 0:
+            return m
+    return -1
+
+
+def _closings(items: list[Item]) -> list[int]:
+    """For every '(' the index of the ')' closing it (as ``_paren_end``), -1 elsewhere: one pass, so that many
+    unclosed brackets cost linear time."""
+    ends = [-1] * len(items)
+    opened: list[int] = []
+    for m, it in enumerate(items):
+        if it.cat == "lparen":
+            opened.append(m)
+        elif it.cat == "rparen" and opened:
+            ends[opened.pop()] = m
+    return ends
+
+
+def _first_word(toks: list[Token], item: Item) -> tuple[str, ...]:
+    """``_words(toks, item)[:1]`` without the item's other words (a phrase rarely starts: most tests stop here)."""
+    k = bisect_left(toks, item.start, key=_token_start)
+    return (toks[k].low,) if k < len(toks) and toks[k].end <= item.end else ()
+
+
+def _starts_with(toks: list[Token], items: list[Item], section: str, at: int = 0) -> bool:
+    """Whether a phrase of ``section`` starts at ``items[at]``."""
+    if at >= len(items) or _first_word(toks, items[at]) not in _firsts(section):
+        return False
+    words: list[str] = []
+    for it in items[at : at + 4]:
+        words += _words(toks, it)
+    allowed = _phrases(section)
+    return any(tuple(words[:n]) in allowed for n in range(1, min(6, len(words)) + 1))
+
+
+def _matched(toks: list[Token], items: list[Item], section: str) -> int:
+    """How many items the longest phrase of ``section`` at the start of ``items`` takes."""
+    allowed, best = _phrases(section), 0
+    words: tuple[str, ...] = ()
+    for n, it in enumerate(items[:4], 1):
+        words += _words(toks, it)
+        if words in allowed:
+            best = n
+    return best
+
+
+def _concepts(items: list[Item]) -> set[str]:
+    return {str(it.data) for it in items if it.cat == "concept"}
+
+
+@cache
+def _phrases_flat(section: str) -> frozenset[str]:
+    return frozenset(_lexicon()[section])
+
+
+def _lower(data: object) -> str:
+    """An item's data in lower case when text, else "" (no number, bound or None is spelt like a phrase)."""
+    return data.lower() if isinstance(data, str) else ""
