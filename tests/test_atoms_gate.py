@@ -11,7 +11,7 @@ import pytest
 
 from fhir_adapter.computable import extract
 from fhir_adapter.computable.gate import could_name_a_concept
-from fhir_adapter.computable.lexer import lex, words_in
+from fhir_adapter.computable.lexer import lex, tokens, tokens_of, words_in
 from fhir_adapter.model import Criterion
 from fhir_adapter.sources import read_records
 
@@ -66,3 +66,11 @@ def test_the_gated_extractor_equals_the_ungated_one(
 )
 def test_the_gate_on_single_criteria(text: str, expected: bool) -> None:
     assert could_name_a_concept(words_in(text)) is expected
+
+
+def test_tokens_from_the_gate_words_are_the_lexer_tokens(criteria: list[tuple[str, bool]]) -> None:
+    """``tokens_of(text, words_in(text))`` (the extractor reuses the gate's words) is ``tokens(text)``: on every
+    criterion of the records and on white space, signs and circled numbers the token pattern treats apart."""
+    odd = ["", "  ", "a\u00a0b\tc\n d", "①ANC ≥1.5×10⁹/L", "x_y 1.5.2 3..4 __ _a", "e.g., (i.e.) ｙｅａｒｓ İstanbul"]
+    for text in [t for t, _ in criteria] + odd:
+        assert tokens_of(text, words_in(text)) == tokens(text), text

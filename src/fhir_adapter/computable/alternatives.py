@@ -20,6 +20,7 @@ from functools import cache
 
 from fhir_adapter.computable.atoms import Unreadable, read_part
 from fhir_adapter.computable.lexer import Item
+from fhir_adapter.computable.phrases import _DEPTH
 from fhir_adapter.computable.vocabulary import entries
 
 __all__ = ["alternatives"]
@@ -65,7 +66,7 @@ def _segments(items: list[Item]) -> list[tuple[Item | None, list[Item]]] | None:
     out: list[tuple[Item | None, list[Item]]] = [(None, [])]
     depth = 0
     for it in items:
-        depth += {"lparen": 1, "rparen": -1}.get(it.cat, 0)
+        depth += _DEPTH.get(it.cat, 0)
         if it.cat == "neg" or (it.cat == "and" and depth == 0):
             return None
         if depth == 0 and it.cat in ("comma", "or"):

@@ -9,7 +9,7 @@ from functools import cache
 
 from fhir_adapter.computable.atoms import Spec, Unreadable, read_part
 from fhir_adapter.computable.gate import could_name_a_concept
-from fhir_adapter.computable.lexer import MAX_PHRASE, Item, Token, concept_of_phrase, tokens, words_in, words_of
+from fhir_adapter.computable.lexer import MAX_PHRASE, Item, Token, concept_of_phrase, tokens_of, words_in, words_of
 from fhir_adapter.computable.prepare import parts_of
 from fhir_adapter.computable.quantities import read_items
 from fhir_adapter.computable.vocabulary import concept_for, entries
@@ -140,9 +140,10 @@ def _member(combine: str, atoms: list[Atom]) -> Atom | AtomGroup:
 def definition_of(text: str, exclude: bool = False) -> Atom | AtomGroup | None:
     """The computable content of one criterion's own text, or None when any of it cannot be accounted for.
     ``exclude`` is the item's polarity (a future clause is dropped only where it adds exclusions)."""
-    if not could_name_a_concept(words_in(text)):
+    words = words_in(text)
+    if not could_name_a_concept(words):
         return None  # no word of it can start a concept: lexing it would find none (most criteria)
-    toks = tokens(text)
+    toks = tokens_of(text, words)
     items = read_items(toks)
     if items and items[-1].cat == "colon":
         return None  # a heading of the items below it ("Chemotherapy:")

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from fhir_adapter.computable.vocabulary import _read, entries
 
-__all__ = ["Item", "Token", "lex", "tokens"]
+__all__ = ["Item", "Token", "lex", "tokens", "tokens_of"]
 
 # a decimal number, a number, a word, one other visible character or a circled number (① .. ⑳ separate
 # sub-conditions and never join a word); no nested quantifier
@@ -61,6 +61,20 @@ def tokens(text: str) -> list[Token]:
     for m in _TOKEN.finditer(text):  # one token per word of every criterion: the plainest loop is the fastest
         word = m.group()
         start, end = m.span()
+        add(new(Token, (word, word.lower(), start, end)))
+    return out
+
+
+def tokens_of(text: str, words: list[str]) -> list[Token]:
+    """``tokens(text)`` from ``words_in(text)``, without a second regex pass: the token pattern matches every
+    character but white space, so each word starts at the first non-space character after the one before it, which
+    is where ``str.find`` finds it (a word holds no white space)."""
+    out: list[Token] = []
+    add, new, find = out.append, _new_token, text.find
+    end = 0
+    for word in words:
+        start = find(word, end)
+        end = start + len(word)
         add(new(Token, (word, word.lower(), start, end)))
     return out
 

@@ -9,6 +9,8 @@ from functools import cache
 
 from fhir_adapter.computable.lexer import Item, Token, _lexicon, _token_start, tokens, words_of
 
+_DEPTH = {"lparen": 1, "rparen": -1}  # an item's change of the bracket depth, by category (0 for the others)
+
 
 @cache
 def _phrases(section: str) -> frozenset[tuple[str, ...]]:
@@ -33,7 +35,7 @@ def _paren_end(items: list[Item], k: int) -> int:
     """The index of the ')' closing the '(' at ``k`` (nesting counted), or -1."""
     depth = 0
     for m in range(k, len(items)):
-        depth += {"lparen": 1, "rparen": -1}.get(items[m].cat, 0)
+        depth += _DEPTH.get(items[m].cat, 0)
         if depth == 0:
             return m
     return -1
@@ -87,8 +89,3 @@ def _concepts(items: list[Item]) -> set[str]:
 @cache
 def _phrases_flat(section: str) -> frozenset[str]:
     return frozenset(_lexicon()[section])
-
-
-def _lower(data: object) -> str:
-    """An item's data in lower case when text, else "" (no number, bound or None is spelt like a phrase)."""
-    return data.lower() if isinstance(data, str) else ""

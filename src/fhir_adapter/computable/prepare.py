@@ -11,16 +11,16 @@ What is left must be fully understood, else the criterion stays text (the comput
 
 from __future__ import annotations
 
-from itertools import accumulate
+from itertools import accumulate, pairwise
 
 from fhir_adapter.computable.alternatives import alternatives
 from fhir_adapter.computable.clauses import concrete_example, disease_free_window, resplit, run_on_sentence
 from fhir_adapter.computable.lexer import Item, Token
 from fhir_adapter.computable.phrases import (
+    _DEPTH,
     _closings,
     _concepts,
     _first_words,
-    _lower,
     _matched,
     _paren_end,
     _phrases,
@@ -228,7 +228,7 @@ def _examples(items: list[Item]) -> list[Item]:
     permits = any(str(it.data).lower() in _phrases_flat("permission_words") for it in head)
     if not _concepts(rest) or permits:
         return items
-    depth = list(accumulate({"lparen": 1, "rparen": -1}.get(x.cat, 0) for x in rest))
+    depth = list(accumulate(_DEPTH.get(x.cat, 0) for x in rest))
     if not any(it.cat in ("and", "or") and d == 0 for it, d in zip(rest, depth, strict=True)):  # examples: any
         rest = [
             Item("or", it.start, it.end, ",") if it.cat == "comma" and d == 0 else it
@@ -245,7 +245,7 @@ def _such_as(items: list[Item], kinds: dict[str, str], exclude: bool) -> list[It
     the same way. What follows the closing bracket stays as written."""
     if not exclude:
         return items
-    k = next((k for k, it in enumerate(items) if it.cat == "lparen" or _lower(it.data) in _SUCH_AS), None)
+    k = _example_opener(items)
     if k is None:
         return items
     listed = items[k].cat == "lparen" and (k + 1 == len(items) or str(items[k + 1].data).lower() not in _SUCH_AS)
@@ -265,6 +265,15 @@ def _such_as(items: list[Item], kinds: dict[str, str], exclude: bool) -> list[It
     if not kept:
         return items
     return [it for it in head if it.cat == "window"] + kept + items[end + 1 :]
+
+
+def _example_opener(items: list[Item]) -> int | None:
+    """Where the first '(' or "such as", "e.g." ... is, if anywhere."""
+    for k, it in enumerate(items):
+        data = it.data
+        if it.cat == "lparen" or (isinstance(data, str) and data.lower() in _SUCH_AS):
+            return k
+    return None
 
 
 def _plain_head(head: list[Item]) -> bool:
@@ -287,7 +296,7 @@ def _segments(items: list[Item]) -> list[list[Item]]:
     out: list[list[Item]] = [[]]
     depth = 0
     for it in items:
-        depth += {"lparen": 1, "rparen": -1}.get(it.cat, 0)
+        depth += _DEPTH.get(it.cat, 0)
         if it.cat in ("comma", "or", "and") and depth == 0:
             out.append([])
         elif str(it.data).lower() != "etc":
@@ -330,12 +339,13 @@ def _split(toks: list[Token], items: list[Item], exclude: bool) -> list[list[Ite
 def _split_points(items: list[Item], exclude: bool) -> bool:
     """Whether ``_split`` can split ``items`` anywhere (a quick test): a ';'; in an exclusion a ', and'; in an
     inclusion a 'who' or 'that' (after 'and', or opening a relative clause)."""
+    cats = [it.cat for it in items]  # searched in C below, not one generator step per item
+    if "semi" in cats:
+        return True
     if exclude:
-        return any(
-            it.cat == "semi" or (it.cat == "comma" and k + 1 < len(items) and items[k + 1].cat == "and")
-            for k, it in enumerate(items)
-        )
-    return any(it.cat == "semi" or it.data == "who" or it.data == "that" for it in items)
+        return "comma" in cats and "and" in cats and ("comma", "and") in pairwise(cats)
+    datas = [it.data for it in items]
+    return "who" in datas or "that" in datas
 
 
 class _Relative:
@@ -367,7 +377,7 @@ def _drop_explanations(toks: list[Token], items: list[Item]) -> list[Item]:
     firsts = _first_words("explanation_clauses")
     for k in range(1, len(items)):
         it = items[k]
-        if it.cat in ("word", "filler") and str(it.data).lower().split(" ")[0] in firsts:
+        if it.cat in ("word", "filler") and str(it.data).partition(" ")[0].lower() in firsts:
             if not _starts_with(toks, items, "explanation_clauses", k):
                 continue
             return items[:k] if _concepts(items[:k]) else items
@@ -418,10 +428,7 @@ def parts_of(toks: list[Token], items: list[Item], kinds: dict[str, str], exclud
     parts = [_rewritten(toks, p, cats, kinds, exclude) for p in _split(toks, items, exclude)]
     if len(items) == len(whole) or whole[len(items)].cat != "colon":  # "...: all negative" may apply to all
         parts = [q for p in parts for q in _requirements(p, exclude, kinds)]
-    # most parts have no parenthetical: nothing to drop, no walk
-    bare = (_drop_parentheticals(toks, p, kinds) if any(it.cat == "lparen" for it in p) else p for p in parts)
-    parts = [_drop_clauses(toks, p, kinds, exclude) for p in bare]
-    return [r for p in parts for q in resplit(p) for r in alternatives(q, kinds)] if exclude else parts
+    return [q for p in parts for q in _finished(toks, p, kinds, exclude)]
 
 
 def _rewritten(toks: list[Token], part: list[Item], cats: set[str], kinds: dict[str, str], exclude: bool) -> list[Item]:
@@ -433,3 +440,17 @@ def _rewritten(toks: list[Token], part: list[Item], cats: set[str], kinds: dict[
     part = _drop_subgroups(toks, part) if "or" in cats else part
     part = _such_as(_examples(part), kinds, exclude)
     return _drop_exceptions(part, exclude) if blocker else part
+
+
+def _finished(toks: list[Token], part: list[Item], kinds: dict[str, str], exclude: bool) -> list[list[Item]]:
+    """A part without its parentheticals and trailing clauses, and in an exclusion cut into its alternatives; each
+    step only where the part has the items it acts on (most parts have no bracket, comma, 'or' or ';')."""
+    cats = {it.cat for it in part}
+    if "lparen" in cats:
+        part = _drop_parentheticals(toks, part, kinds)
+    listed = "comma" in cats or "or" in cats  # dropping a clause may turn the last comma into an 'or'
+    if listed:
+        part = _drop_clauses(toks, part, kinds, exclude)
+    if not exclude or not (listed or "semi" in cats):
+        return [part]
+    return [r for q in resplit(part) for r in alternatives(q, kinds)]

@@ -265,9 +265,10 @@ def read_items(toks: list[Token]) -> list[Item]:
             n, last = _item_at(toks, i, last)
         elif t.text in abbreviations:
             n, last = _phrase_item_at(toks, i)
+        elif (node := phrases.get(low)) is None:  # a sign or a word of no phrase, as _sign_or_word says
+            n, last = 1, Item(_PUNCT.get(low) or ("word" if low[:1].isalnum() else "filler"), t.start, t.end, t.text)
         else:  # general_at and _phrase_item_at without their calls (the case-sensitive table has no say here)
-            node = phrases.get(low)
-            n, hit = walk(toks, i, node) if node is not None else (1, None)
+            n, hit = walk(toks, i, node)
             if hit is None:
                 n, last = 1, _sign_or_word(t)
             elif hit[0] == "wopen":
