@@ -56,7 +56,13 @@ from dataclasses import dataclass, field
 from fhir_adapter.computable import annotate_criteria
 from fhir_adapter.issues import Issue
 from fhir_adapter.model import Criterion
-from fhir_adapter.sources.criteria_polarity import header_sub_list, mentions_exclusion, sub_list, whole_item_exclusion
+from fhir_adapter.sources.criteria_polarity import (
+    header_sub_list,
+    may_say_excluded,
+    mentions_exclusion,
+    sub_list,
+    whole_item_exclusion,
+)
 
 __all__ = ["split_criteria"]
 
@@ -120,10 +126,20 @@ class _Open:
     child_exclude: bool = False  # the ``exclude`` of its sub-items, relative to it ("except:" sub-lists: True)
     combine: str = "all-of"  # how its sub-items combine, set on the criterion with its first sub-item
     effective: bool = False  # what it means once its ancestors are read: True counts against entering
+    read: bool = True  # child_exclude and combine are set (an item's are read from its line with its first sub-item)
+
+    def sub_items(self) -> _Open:
+        """The entry, with how its sub-items read (``sub_list`` of its line, once: most items have none)."""
+        if not self.read:
+            self.child_exclude, self.combine = sub_list(self.block.text, excluding=self.effective)
+            self.read = True
+        return self
 
 
 def _header_of(content: str) -> tuple[bool, bool, str | None] | None:
     """(exclude, keep_as_item, rest_item) when the line is a header, else None."""
+    if not _may_be_a_header(content):
+        return None  # most lines
     plain = content.strip(_DECORATION)
     m = _HEADER.fullmatch(plain)
     if m is None:
@@ -138,6 +154,12 @@ def _header_of(content: str) -> tuple[bool, bool, str | None] | None:
     if m.group("crit") and _QUALIFIER.fullmatch(_without_colon_tail(rest)):
         return exclude, True, None
     return None
+
+
+def _may_be_a_header(text: str) -> bool:
+    """False when the text cannot match ``_HEADER`` or ``_ENDS_HEADER``: ASCII text without "clusion" (in ASCII a
+    case-blind pattern matches ASCII letters only); other text is always searched."""
+    return not text.isascii() or "clusion" in text.lower()
 
 
 def _without_colon_tail(text: str) -> str:
@@ -236,7 +258,7 @@ def _criterion(block: _Block, parent: _Open | None, heading: bool, loc: str) -> 
     own = parent.child_exclude if parent is not None else heading
     effective = (parent.effective if parent is not None else False) != own
     crit = Criterion(block.text, own)
-    if effective:
+    if effective or not may_say_excluded(block.text):
         return crit, effective, None
     if whole_item_exclusion(block.text):
         crit.exclude = not own
@@ -323,7 +345,7 @@ class _Splitter:
         block.text = " ".join(part for part in block.lines if part)
         if not block.text:
             return
-        if block.kind == "text" and len(block.text) <= 200 and ". " not in block.text:
+        if block.kind == "text" and len(block.text) <= 200 and ". " not in block.text and _may_be_a_header(block.text):
             m = _ENDS_HEADER.search(block.text)
             if m is not None:
                 block.kind = "header"
@@ -357,7 +379,7 @@ class _Splitter:
                     top.append(crit)
                 continue
             _close_siblings(stack, block)
-            parent = stack[-1] if stack else None
+            parent = stack[-1].sub_items() if stack else None
             if parent is not None:
                 loc = f"{parent.loc}.children[{len(parent.crit.children)}]"
                 prev = parent.last_child
@@ -377,8 +399,7 @@ class _Splitter:
             self._check_numbering(block, prev, loc)
             if polarity_issue is not None:
                 self.issues.append(polarity_issue)
-            child_exclude, combine = sub_list(block.text, excluding=effective)
-            stack.append(_Open(block, crit, loc, None, None, child_exclude, combine, effective))
+            stack.append(_Open(block, crit, loc, None, None, effective=effective, read=False))
         return top
 
     def _no_header_yet(self) -> None:

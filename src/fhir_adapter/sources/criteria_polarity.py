@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["header_sub_list", "mentions_exclusion", "sub_list", "whole_item_exclusion"]
+__all__ = ["header_sub_list", "may_say_excluded", "mentions_exclusion", "sub_list", "whole_item_exclusion"]
 
 ALL_OF = "all-of"
 ANY_OF = "any-of"
@@ -85,7 +85,13 @@ def _lower_ascii(text: str) -> str | None:
 
 
 def _has_any(low: str | None, words: tuple[str, ...]) -> bool:
-    return low is None or any(w in low for w in words)
+    return low is None or any(map(low.__contains__, words))
+
+
+def may_say_excluded(text: str) -> bool:
+    """False when the text has none of the words without which neither ``whole_item_exclusion`` nor
+    ``mentions_exclusion`` can hold (most items): the caller can skip both."""
+    return _has_any(_lower_ascii(text), _EXCLUDING_WORDS)
 
 
 def _lead(text: str) -> str:
