@@ -459,7 +459,7 @@ def read_part(
     as all-of ("no A or B": neither). ``exclude``: the part belongs to an exclusion item."""
     _check_binding(items, kinds, exclude)
     st = _State(kinds, result_keys, exclude=exclude)
-    st.only_quantity = all(it.cat in _BARE for it in items)
+    st.only_quantity = _BARE.issuperset([it.cat for it in items])
     for k, it in enumerate(items):
         st.after = items[k + 1] if k + 1 < len(items) else None
         _step(st, it)

@@ -148,8 +148,7 @@ def definition_of(text: str, exclude: bool = False) -> Atom | AtomGroup | None:
     if items and items[-1].cat == "colon":
         return None  # a heading of the items below it ("Chemotherapy:")
     items = _distributed(toks, items)
-    objects = _objects()
-    if any(it.cat == "concept" and it.data in objects for it in items):  # a concept with an object: rare
+    if not _objects().isdisjoint([it.data for it in items if it.cat == "concept"]):  # a concept with an object: rare
         items = [_unwrap(it) for it in _swallow_objects(items)]
     parts = parts_of(toks, items, _kinds(), exclude)
     # "A; or B" in an inclusion: alternatives, every one of them read or none (one left out would make the

@@ -88,4 +88,5 @@ def could_name_a_concept(words: list[str]) -> bool:
     firsts = _atom_trie()
     if firsts.keys().isdisjoint(lows):
         return False
-    return any(_starts_a_phrase(lows, i, firsts[low]) for i, low in enumerate(lows) if low in firsts)
+    starts = [i for i, low in enumerate(lows) if low in firsts]  # a few words: the walks below are few
+    return any(_starts_a_phrase(lows, i, firsts[lows[i]]) for i in starts)

@@ -186,6 +186,7 @@ def _simple(section: str) -> dict[tuple[str, ...], str]:
 
 
 _NONE = object()  # a table value is never this: tells a missing phrase from one mapped to None
+NO_PHRASE = _NONE  # the payload of a trie node where no phrase ends
 
 
 def _first_words(table: dict[tuple[str, ...], Any]) -> dict[str, int]:

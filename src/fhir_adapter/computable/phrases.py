@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from functools import cache
+from typing import Any
 
-from fhir_adapter.computable.lexer import Item, Token, _lexicon, _token_start, tokens, words_of
+from fhir_adapter.computable.lexer import _NONE, Item, Token, _lexicon, _token_start, _trie, tokens, words_of
 
 _DEPTH = {"lparen": 1, "rparen": -1}  # an item's change of the bracket depth, by category (0 for the others)
 
@@ -64,11 +65,29 @@ def _starts_with(toks: list[Token], items: list[Item], section: str, at: int = 0
     """Whether a phrase of ``section`` starts at ``items[at]``."""
     if at >= len(items) or _first_word(toks, items[at]) not in _firsts(section):
         return False
-    words: list[str] = []
+    # down the section's trie along the words of the next four items: a phrase of at most six words ends there
+    children, depth = _trie_of(section), 0
     for it in items[at : at + 4]:
-        words += _words(toks, it)
-    allowed = _phrases(section)
-    return any(tuple(words[:n]) in allowed for n in range(1, min(6, len(words)) + 1))
+        for word in _words(toks, it):
+            node = children.get(word)
+            if node is None or depth == 6:
+                return False
+            ends, children = node
+            depth += 1
+            if ends is not _NONE:
+                return True
+    return False
+
+
+@cache
+def _table_of(section: str) -> dict[tuple[str, ...], bool]:
+    return dict.fromkeys(_phrases(section), True)
+
+
+@cache
+def _trie_of(section: str) -> dict[str, list[Any]]:
+    """The phrases of ``section`` as a trie (``lexer._trie``, of a table kept alive by ``_table_of``'s cache)."""
+    return _trie(_table_of(section))
 
 
 def _matched(toks: list[Token], items: list[Item], section: str) -> int:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fhir_adapter.computable.lexer import (
+    NO_PHRASE,
     Item,
     Token,
     abbreviations,
@@ -268,7 +269,11 @@ def read_items(toks: list[Token]) -> list[Item]:
         elif (node := phrases.get(low)) is None:  # a sign or a word of no phrase, as _sign_or_word says
             n, last = 1, Item(_PUNCT.get(low) or ("word" if low[:1].isalnum() else "filler"), t.start, t.end, t.text)
         else:  # general_at and _phrase_item_at without their calls (the case-sensitive table has no say here)
-            n, hit = walk(toks, i, node)
+            hit, children = node
+            if children and i + 1 < end and toks[i + 1].low in children:
+                n, hit = walk(toks, i, node)
+            else:  # a phrase of one word, or none (most words that start a phrase end it)
+                n, hit = 1, None if hit is NO_PHRASE else hit
             if hit is None:
                 n, last = 1, _sign_or_word(t)
             elif hit[0] == "wopen":

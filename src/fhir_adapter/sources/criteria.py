@@ -342,7 +342,7 @@ class _Splitter:
     def _finish(self, block: _Block | None) -> None:
         if block is None:
             return
-        block.text = " ".join(part for part in block.lines if part)
+        block.text = " ".join(filter(None, block.lines))  # the non-empty lines
         if not block.text:
             return
         if block.kind == "text" and len(block.text) <= 200 and ". " not in block.text and _may_be_a_header(block.text):
