@@ -176,16 +176,17 @@ def _parse_marker(content: str, prev: _Block | None) -> tuple[str, int | None, s
     end = m.end()
     if end >= len(content):  # a marker alone on a line carries no text
         return None
-    if m.group("tight"):
+    kind = m.lastgroup  # the alternative that matched: its last group ("ndelim" for a number, "ldelim" a letter)
+    if kind == "tight":
         return "bullet" + m.group("tight"), None, None, end
-    if m.group("bullet"):
+    if kind == "bullet":
         b = m.group("bullet")
         return "bullet" + ("-" if b == "–" else b), None, None, end
-    if m.group("pnum"):
+    if kind == "pnum":
         return "(num)", int(m.group("pnum")), None, end
-    if m.group("num"):
+    if kind == "ndelim":
         return "num" + m.group("ndelim"), int(m.group("num")), None, end
-    if m.group("circled"):
+    if kind == "circled":
         return "circled", ord(m.group("circled")) - ord("①") + 1, None, end
     letter = m.group("plet") or m.group("let")
     style = "(" if m.group("plet") else m.group("ldelim")
@@ -293,9 +294,10 @@ class _Splitter:
                 after_blank = True
                 continue
             indent = len(line) - len(content)
-            header = _header_of(content)
+            maybe = _may_be_a_header(content)  # nor is any part of it, then (most lines)
+            header = _header_of(content) if maybe else None
             marker = None if header else _parse_marker(content, prev_item)
-            if header is None and marker is not None:
+            if header is None and marker is not None and maybe:
                 inner = _header_of(content[marker[3] :])
                 if inner is not None and inner[2] is None:  # "* Inclusion Criteria:" as a bullet
                     header, marker = inner, None
