@@ -18,12 +18,16 @@ from __future__ import annotations
 
 from functools import cache
 
-from fhir_adapter.computable.atoms import Unreadable, read_part
+from fhir_adapter.computable.atoms import Spec, Unreadable, read_part
 from fhir_adapter.computable.lexer import Item
 from fhir_adapter.computable.phrases import _DEPTH
 from fhir_adapter.computable.vocabulary import entries
 
-__all__ = ["alternatives"]
+__all__ = ["Reading", "alternatives"]
+
+# a part's read_part result in an exclusion, the Unreadable it raised, or None when it was not read: handed to the
+# caller with the part, so a part read here is not read a second time
+Reading = tuple[str, list[Spec]] | Unreadable | None
 
 _LIMITS = frozenset(
     {"unless", "except", "except for", "excluding", "with the exception of", "other than", "apart from", "if"}
@@ -41,12 +45,11 @@ def _result_keys() -> dict[str, str]:
     return {k: e.result_key for k, e in entries().items() if e.result_key}
 
 
-def _readable(items: list[Item], kinds: dict[str, str]) -> bool:
+def _read(items: list[Item], kinds: dict[str, str]) -> tuple[str, list[Spec]] | Unreadable:
     try:
-        read_part(items, kinds, _result_keys(), True)
-    except Unreadable:
-        return False
-    return True
+        return read_part(items, kinds, _result_keys(), True)
+    except Unreadable as e:
+        return e
 
 
 def _lead(part: list[Item]) -> int:
@@ -106,34 +109,38 @@ def _examples(seg: list[Item]) -> bool:
     return any(it.cat in ("blocker", "filler") and str(it.data).lower() in _EXAMPLES for it in seg)
 
 
-def alternatives(part: list[Item], kinds: dict[str, str]) -> list[list[Item]]:
+def alternatives(part: list[Item], kinds: dict[str, str]) -> list[tuple[list[Item], Reading]]:
     """The part as it is when it reads (or when its alternatives cannot be read apart safely), else the
-    alternatives that read, in one part joined by 'or' (or one part each when they do not read together)."""
+    alternatives that read, in one part joined by 'or' (or one part each when they do not read together); each
+    with its reading where it was read here."""
     if not any(it.cat == "or" for it in part):
-        return [part]  # most parts: no 'or', no list of alternatives
+        return [(part, None)]  # most parts: no 'or', no list of alternatives
     n = _lead(part)
     lead, segs = part[:n], _segments(part[n:])
     if segs is None or any(it.cat == "window" for it in segs[-1][1]) or any(_examples(seg) for _, seg in segs):
-        return [part]  # no list to take apart: the part is read as it is (cheap checks before any reading)
-    if _readable(part, kinds):
-        return [part]
+        return [(part, None)]  # no list to take apart: the part is read as it is (cheap checks before any reading)
+    whole = _read(part, kinds)
+    if not isinstance(whole, Unreadable):
+        return [(part, whole)]
     lead = [it for it in lead if it.cat == "window"]
-    read = [_readable(lead + seg, kinds) for _, seg in segs]
+    readings = [_read(lead + seg, kinds) for _, seg in segs]
+    read = [not isinstance(r, Unreadable) for r in readings]
     if all(read) or not read[-1] or not any(read):
-        return [part]  # the last one left out: what it adds after its words may belong to all ("... with X")
+        return [(part, whole)]  # the last one left out: what it adds after its words may belong to all ("... with X")
     for j, ((sep, seg), ok) in enumerate(zip(segs, read, strict=True)):
         if not ok and _limits(seg):
-            return [part]
+            return [(part, whole)]
         if not ok and j == 0 and not _qualified_first(seg, segs, read):
-            return [part]  # the first one left out may govern the rest ("living with A, B or C")
+            return [(part, whole)]  # the first one left out may govern the rest ("living with A, B or C")
         after_dropped = j > 0 and not read[j - 1] and sep is not None and sep.cat == "or" and sep.data != ","
         first = next((it for it in seg if it.cat != "filler"), seg[0])
         if ok and after_dropped and first.cat == "word":
-            return [part]
-    kept = [(sep, seg) for (sep, seg), ok in zip(segs, read, strict=True) if ok]
-    joined = list(lead) + kept[0][1]
-    for _, seg in kept[1:]:
+            return [(part, whole)]
+    kept = [(seg, r) for (_, seg), r, ok in zip(segs, readings, read, strict=True) if ok]
+    joined = list(lead) + kept[0][0]
+    for seg, _ in kept[1:]:
         joined += [Item("or", seg[0].start, seg[0].start, ","), *seg]
-    if _readable(joined, kinds):
-        return [joined]
-    return [lead + seg for _, seg in kept]
+    together = _read(joined, kinds)
+    if not isinstance(together, Unreadable):
+        return [(joined, together)]
+    return [(lead + seg, r) for seg, r in kept]

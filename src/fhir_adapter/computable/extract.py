@@ -137,6 +137,13 @@ def _member(combine: str, atoms: list[Atom]) -> Atom | AtomGroup:
     return atoms[0] if len(atoms) == 1 else AtomGroup(combine, list(atoms))
 
 
+def _read(part: list[Item], exclude: bool) -> tuple[str, list[Spec]] | Unreadable:
+    try:
+        return read_part(part, _kinds(), _result_keys(), exclude)
+    except Unreadable as e:
+        return e
+
+
 def definition_of(text: str, exclude: bool = False) -> Atom | AtomGroup | None:
     """The computable content of one criterion's own text, or None when any of it cannot be accounted for.
     ``exclude`` is the item's polarity (a future clause is dropped only where it adds exclusions)."""
@@ -153,15 +160,16 @@ def definition_of(text: str, exclude: bool = False) -> Atom | AtomGroup | None:
     parts = parts_of(toks, items, _kinds(), exclude)
     # "A; or B" in an inclusion: alternatives, every one of them read or none (one left out would make the
     # requirement stricter than written)
-    either = not exclude and any(p and p[0].cat == "or" for p in parts[1:])
+    either = not exclude and any(p and p[0].cat == "or" for p, _ in parts[1:])
     members: list[Atom | AtomGroup] = []
-    for part in parts:
-        try:
-            combine, specs = read_part(part, _kinds(), _result_keys(), exclude)
-        except Unreadable:
+    for part, reading in parts:
+        if reading is None:  # not read yet (the alternatives of an exclusion come with their reading)
+            reading = _read(part, exclude)
+        if isinstance(reading, Unreadable):
             if either:
                 return None
             continue  # this part stays text; the others still say what they say
+        combine, specs = reading
         members.append(_member(combine, [_atom(s, text) for s in specs]))
     if not members:
         return None

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from itertools import accumulate, pairwise
 
-from fhir_adapter.computable.alternatives import alternatives
+from fhir_adapter.computable.alternatives import Reading, alternatives
 from fhir_adapter.computable.clauses import concrete_example, disease_free_window, resplit, run_on_sentence
 from fhir_adapter.computable.lexer import Item, Token
 from fhir_adapter.computable.phrases import (
@@ -416,8 +416,11 @@ def _non_pregnant(items: list[Item], kinds: dict[str, str]) -> list[Item]:
     ]
 
 
-def parts_of(toks: list[Token], items: list[Item], kinds: dict[str, str], exclude: bool) -> list[list[Item]]:
-    """The parts of a criterion with the words that carry no condition taken out."""
+def parts_of(
+    toks: list[Token], items: list[Item], kinds: dict[str, str], exclude: bool
+) -> list[tuple[list[Item], Reading]]:
+    """The parts of a criterion with the words that carry no condition taken out, each with its reading where an
+    exclusion's alternatives were read to find them (None: not read yet)."""
     # a rewrite whose items are not there (a ':', a bracket, 'or', a blocker) leaves the items as they are:
     # skipped, most criteria have few of them
     cats = {it.cat for it in items}
@@ -442,7 +445,9 @@ def _rewritten(toks: list[Token], part: list[Item], cats: set[str], kinds: dict[
     return _drop_exceptions(part, exclude) if blocker else part
 
 
-def _finished(toks: list[Token], part: list[Item], kinds: dict[str, str], exclude: bool) -> list[list[Item]]:
+def _finished(
+    toks: list[Token], part: list[Item], kinds: dict[str, str], exclude: bool
+) -> list[tuple[list[Item], Reading]]:
     """A part without its parentheticals and trailing clauses, and in an exclusion cut into its alternatives; each
     step only where the part has the items it acts on (most parts have no bracket, comma, 'or' or ';')."""
     cats = {it.cat for it in part}
@@ -452,5 +457,5 @@ def _finished(toks: list[Token], part: list[Item], kinds: dict[str, str], exclud
     if listed:
         part = _drop_clauses(toks, part, kinds, exclude)
     if not exclude or not (listed or "semi" in cats):
-        return [part]
+        return [(part, None)]
     return [r for q in resplit(part) for r in alternatives(q, kinds)]
