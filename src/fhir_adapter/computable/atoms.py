@@ -9,9 +9,8 @@ mixed with "or", a measurement without a value) makes the part unreadable: the c
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from fhir_adapter.computable.lexer import Item, modifiers, narrowing_modifiers
+from fhir_adapter.computable.part_state import PartState, Spec
 from fhir_adapter.computable.quantities import Qty, Window
 
 __all__ = ["Spec", "Unreadable", "read_part"]
@@ -26,44 +25,6 @@ _BARE = frozenset({"filler", "qty", "cmp", "comma", "value", "and", "or", "lpare
 
 class Unreadable(Exception):
     """The part has something the parser cannot account for."""
-
-
-@dataclass(slots=True)
-class Spec:
-    """One atom being read: concept key and kind, its quantity or result, negated or not, and its words."""
-
-    key: str
-    kind: str
-    start: int
-    end: int
-    qty: Qty | None = None
-    result: str | None = None
-    neg: bool = False
-    window: Window | None = None
-    pair: bool = False  # "BP > 140/90 mmHg": a systolic/diastolic pair
-
-
-@dataclass(slots=True)
-class _State:
-    kinds: dict[str, str]
-    result_keys: dict[str, str]
-    groups: list[tuple[str, list[Spec]]] = field(default_factory=list)
-    joins: list[str] = field(default_factory=list)  # connector before each group after the first
-    pending: list[Spec] = field(default_factory=list)
-    pending_joins: list[str] = field(default_factory=list)
-    conn: str | None = None
-    neg: bool = False
-    cmp: str | None = None
-    prefix_result: str | None = None
-    window: Window | None = None
-    only_quantity: bool = False  # the part is a bare quantity ("18 years to 48 years"): years are an age
-    after: Item | None = None  # the item after the one being read
-    sexes: list[str] = field(default_factory=list)  # "men aged >= 55 years": who the part is about
-    shared_result: str | None = None  # "negative HIV test, negative HBsAg test and anti-HCV test"
-    exclude: bool = False  # the part belongs to an exclusion item
-    class_join: bool = False  # the 'and' between a class and its condition ("NYHA class III heart failure")
-    joiner: str | None = None  # 'with' / 'on' / 'for' since the last concept
-    read: set[str] = field(default_factory=set)  # the keys of the finished groups
 
 
 def _joined(old: str | None, new: str) -> str:
@@ -91,7 +52,7 @@ def _combine(joins: list[str], measured: bool = False) -> str:
     raise Unreadable("'and' mixed with 'or'")
 
 
-def _flush(st: _State, qty: Qty | None, result: str | None, end: int, positive_is_presence: bool = False) -> None:
+def _flush(st: PartState, qty: Qty | None, result: str | None, end: int, positive_is_presence: bool = False) -> None:
     """The pending concepts become atoms sharing ``qty`` / ``result`` (or presence atoms); with
     ``positive_is_presence`` a 'positive' written after a list of tests and conditions is the presence of the
     conditions ("HIV, HCV or HBsAg positive": HIV infection, hepatitis C, HBsAg positive)."""
@@ -119,7 +80,7 @@ def _flush(st: _State, qty: Qty | None, result: str | None, end: int, positive_i
     st.pending, st.pending_joins, st.conn, st.class_join = [], [], None, False
 
 
-def _pair(st: _State, qty: Qty | None, end: int) -> None:
+def _pair(st: PartState, qty: Qty | None, end: int) -> None:
     """ "BP > 140/90 mmHg": systolic and diastolic -- either out of range excludes, both are required to enter."""
     spec = st.pending[0]
     if len(st.pending) != 1 or qty is None or qty.pair is None or qty.high is not None:
@@ -165,7 +126,7 @@ def _check(spec: Spec) -> None:
         raise Unreadable(f"{spec.key} with a time unit")
 
 
-def _quantity(st: _State, it: Item) -> None:
+def _quantity(st: PartState, it: Item) -> None:
     q: Qty = it.data
     if q.post is not None and st.cmp is not None:
         raise Unreadable("two comparators")
@@ -192,7 +153,7 @@ def _quantity(st: _State, it: Item) -> None:
     raise Unreadable("a number not bound to a concept")
 
 
-def _since(st: _State, q: Qty) -> None:
+def _since(st: PartState, q: Qty) -> None:
     """ "At least 5 years since prior chemotherapy": no chemotherapy in the past 5 years."""
     if q.cmp not in (">=", ">") or q.high is not None or st.pending or st.window is not None:
         raise Unreadable("a time since an exposure that is not a minimum")
@@ -200,7 +161,7 @@ def _since(st: _State, q: Qty) -> None:
     st.neg = True
 
 
-def _second_threshold(st: _State, first: Spec, q: Qty, it: Item) -> None:
+def _second_threshold(st: PartState, first: Spec, q: Qty, it: Item) -> None:
     """A second bound on the same concept: its own atom, both in the unit written once at the end."""
     assert first.qty is not None
     if first.qty.high is not None or q.high is not None:
@@ -226,7 +187,7 @@ def _as_range(spec: Spec, q: Qty) -> bool:
     return True
 
 
-def _concept(st: _State, it: Item) -> None:
+def _concept(st: PartState, it: Item) -> None:
     key: str = it.data
     if _named_elsewhere(st, key):
         return
@@ -257,7 +218,7 @@ def _concept(st: _State, it: Item) -> None:
         _prefixed(st, key, it)
 
 
-def _prefixed(st: _State, key: str, it: Item) -> None:
+def _prefixed(st: PartState, key: str, it: Item) -> None:
     """The result written before the concept ("negative pregnancy test", "positive for HIV") binds to it."""
     if st.kinds.get(key) not in _RESULTS and key not in st.result_keys:
         raise Unreadable("a result before a condition")  # "positive hepatitis ...": which test
@@ -266,7 +227,7 @@ def _prefixed(st: _State, key: str, it: Item) -> None:
     st.shared_result = result
 
 
-def _screened_for(st: _State, key: str) -> bool:
+def _screened_for(st: PartState, key: str) -> bool:
     """ "Screen negative for tuberculosis", "positive for COVID-19" of a condition that has no test of its own in the
     vocabulary: the condition is absent (present); "negative for HIV" stays the test's result."""
     if st.joiner != "for" or st.kinds.get(key) != "condition" or key in st.result_keys:
@@ -280,7 +241,7 @@ def _screened_for(st: _State, key: str) -> bool:
     return True
 
 
-def _named_elsewhere(st: _State, key: str) -> bool:
+def _named_elsewhere(st: PartState, key: str) -> bool:
     """ "hepatitis B (HBsAg) test": the test that follows names what is tested; "... heart failure - New York Heart
     Association (NYHA)": named again."""
     named = st.after is not None and st.after.cat == "concept" and st.kinds.get(st.after.data) in _RESULTS
@@ -289,7 +250,7 @@ def _named_elsewhere(st: _State, key: str) -> bool:
     return key in st.read and (st.conn is None or st.class_join)
 
 
-def _with(st: _State, key: str) -> bool:
+def _with(st: PartState, key: str) -> bool:
     """ "X with Y" of conditions where both are required; "X patients on Y therapy": both, in any item."""
     kinds = {*(s.kind for s in st.pending)}
     if st.neg or not kinds <= {"condition", "pregnancy"}:
@@ -299,7 +260,7 @@ def _with(st: _State, key: str) -> bool:
     return st.joiner == "with" and not st.exclude and st.kinds.get(key) in ("condition", "pregnancy")
 
 
-def _with_after(st: _State, key: str) -> bool:
+def _with_after(st: PartState, key: str) -> bool:
     """ "<a finished age> with <condition>" in an inclusion, not under a negation: both required."""
     last = st.groups[-1][1]
     return (
@@ -315,7 +276,7 @@ def _classifies(group: list[Spec], kind: str | None) -> bool:
     return len(group) == 1 and group[0].kind == "performance-status" and kind == "condition"
 
 
-def _value(st: _State, it: Item) -> None:
+def _value(st: PartState, it: Item) -> None:
     if it.data in _SEX_WORDS:  # "pregnant women", "male or female": who, not a result
         st.sexes.append(it.data)
         return
@@ -335,7 +296,7 @@ def _value(st: _State, it: Item) -> None:
         st.prefix_result = it.data
 
 
-def _connector(st: _State, it: Item) -> None:
+def _connector(st: PartState, it: Item) -> None:
     """A connector between atoms; '(' right after a finished atom opens an equivalent alternative ("ECOG 0-2
     (Karnofsky >= 50%)")."""
     cat = it.cat
@@ -348,7 +309,7 @@ def _connector(st: _State, it: Item) -> None:
     st.conn = _joined(st.conn, cat)
 
 
-def _window(st: _State, it: Item) -> None:
+def _window(st: PartState, it: Item) -> None:
     """A window belongs to the atoms just before it ("A or B within 6 months") that have none yet ("A within 6
     months or B within 3 months"); one before any atom ("Within the past 3 months, ...") to all of the part."""
     targets = st.pending or (st.groups[-1][1] if st.groups else [])
@@ -364,7 +325,7 @@ def _window(st: _State, it: Item) -> None:
         s.window = it.data
 
 
-def _step(st: _State, it: Item) -> None:
+def _step(st: PartState, it: Item) -> None:
     cat = it.cat
     if cat in ("and", "or", "comma", "slash", "lparen"):
         _connector(st, it)
@@ -458,7 +419,7 @@ def read_part(
     """The atoms of one part and how they combine ("all-of" / "any-of"); negated atoms under one negation combine
     as all-of ("no A or B": neither). ``exclude``: the part belongs to an exclusion item."""
     _check_binding(items, kinds, exclude)
-    st = _State(kinds, result_keys, exclude=exclude)
+    st = PartState(kinds, result_keys, exclude=exclude)
     st.only_quantity = _BARE.issuperset([it.cat for it in items])
     for k, it in enumerate(items):
         st.after = items[k + 1] if k + 1 < len(items) else None
