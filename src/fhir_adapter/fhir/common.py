@@ -104,39 +104,57 @@ def prune(node: Any) -> Any:
 # The walkers below are ``prune`` in one pass per node (it runs on every element of every resource, so it was a
 # third of mapping time). A node with nothing to drop (the common case: most builders write no empty element) is
 # returned as it is, not copied; only the path down to a dropped value is rebuilt. A child is pruned, then kept unless
-# it is None, "" or came out empty. Exact dicts and lists are walked; any other value (a subclass, a tuple, a number)
-# takes the general test, as before.
+# it is None, "" or came out empty. Exact strs, dicts, lists, ints, floats and bools are tested inline (a call per
+# node was most of the walk's cost); any other value (a subclass, a tuple, None) takes the general test,
+# ``_kept_value``, as before.
 def _pruned_dict(node: dict[Any, Any]) -> dict[Any, Any]:
     for k, v in node.items():
-        if type(v) is str and v:  # the common leaf, kept without a call
+        t = type(v)
+        if t is str:
+            if v:
+                continue
+            p: Any = _DROP
+        elif t is dict:
+            p = _pruned_dict(v) if v else _DROP
+            if p is v:
+                continue
+        elif t is list:
+            p = _pruned_list(v) if v else _DROP
+            if p is v:
+                continue
+        elif t is int or t is bool or t is float:
             continue
-        p = _pruned_child(v)
-        if p is not v:
-            return _rebuilt_dict(node, k, p)
+        else:
+            p = _kept_value(v)
+            if p is v:
+                continue
+        return _rebuilt_dict(node, k, p if p else _DROP)
     return node
 
 
 def _pruned_list(node: list[Any]) -> list[Any]:
     for i, v in enumerate(node):
-        if type(v) is str and v:
+        t = type(v)
+        if t is str:
+            if v:
+                continue
+            p: Any = _DROP
+        elif t is dict:
+            p = _pruned_dict(v) if v else _DROP
+            if p is v:
+                continue
+        elif t is list:
+            p = _pruned_list(v) if v else _DROP
+            if p is v:
+                continue
+        elif t is int or t is bool or t is float:
             continue
-        p = _pruned_child(v)
-        if p is not v:
-            return [*node[:i], *([] if p is _DROP else [p]), *_kept(node[i + 1 :])]
+        else:
+            p = _kept_value(v)
+            if p is v:
+                continue
+        return [*node[:i], *([] if not p or p is _DROP else [p]), *_kept(node[i + 1 :])]
     return node
-
-
-def _pruned_child(v: Any) -> Any:
-    """``v`` itself when nothing in it is dropped, ``_DROP`` when it is dropped, else its pruned copy."""
-    t = type(v)
-    if t is str:
-        return v if v else _DROP
-    if t is dict or t is list:
-        if not v:
-            return _DROP
-        p = _pruned_dict(v) if t is dict else _pruned_list(v)
-        return p if p else _DROP
-    return _kept_value(v)
 
 
 _DROP = object()  # the marker of a value ``prune`` drops
@@ -154,8 +172,11 @@ def _rebuilt_dict(node: dict[Any, Any], first: Any, value: Any) -> dict[Any, Any
     if value is not _DROP:
         out[first] = value
     for k, v in items:
-        v = _kept_value(v)
-        if v is not _DROP:
+        if type(v) is not str:
+            v = _kept_value(v)
+            if v is not _DROP:
+                out[k] = v
+        elif v:
             out[k] = v
     return out
 
@@ -164,8 +185,11 @@ def _kept(values: list[Any]) -> list[Any]:
     """The pruned values of a list, the dropped ones left out."""
     out: list[Any] = []
     for v in values:
-        v = _kept_value(v)
-        if v is not _DROP:
+        if type(v) is not str:
+            v = _kept_value(v)
+            if v is not _DROP:
+                out.append(v)
+        elif v:
             out.append(v)
     return out
 
