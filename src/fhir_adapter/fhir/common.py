@@ -172,12 +172,21 @@ def _rebuilt_dict(node: dict[Any, Any], first: Any, value: Any) -> dict[Any, Any
     if value is not _DROP:
         out[first] = value
     for k, v in items:
-        if type(v) is not str:
+        t = type(v)
+        if t is str:
+            if v:
+                out[k] = v
+        elif t is dict or t is list:
+            if v:
+                v = _pruned_dict(v) if t is dict else _pruned_list(v)
+                if v:
+                    out[k] = v
+        elif t is int or t is bool or t is float:
+            out[k] = v
+        else:
             v = _kept_value(v)
             if v is not _DROP:
                 out[k] = v
-        elif v:
-            out[k] = v
     return out
 
 
@@ -185,12 +194,21 @@ def _kept(values: list[Any]) -> list[Any]:
     """The pruned values of a list, the dropped ones left out."""
     out: list[Any] = []
     for v in values:
-        if type(v) is not str:
+        t = type(v)
+        if t is str:
+            if v:
+                out.append(v)
+        elif t is dict or t is list:
+            if v:
+                v = _pruned_dict(v) if t is dict else _pruned_list(v)
+                if v:
+                    out.append(v)
+        elif t is int or t is bool or t is float:
+            out.append(v)
+        else:
             v = _kept_value(v)
             if v is not _DROP:
                 out.append(v)
-        elif v:
-            out.append(v)
     return out
 
 

@@ -40,7 +40,9 @@ _MAX_DEPTH = 3  # nested PlanDefinition actions shown (phases -> drugs); deeper 
 def esc(value: object) -> str:
     """``value`` as XHTML text content: XML-forbidden characters dropped, ``&``, ``<`` and ``>`` escaped."""
     text = str(value)
-    if not _TO_ESCAPE.search(text):  # most values: nothing to drop or escape, one scan instead of four
+    if text.isprintable() and "&" not in text and "<" not in text and ">" not in text:
+        return text  # most values: nothing to drop or escape (the C0 controls and U+FFFE/U+FFFF are not printable)
+    if not _TO_ESCAPE.search(text):  # text with tabs, newlines or other non-printable but allowed characters
         return text
     if _NOT_XML_CHAR.search(text):  # rare: translate (a lookup per character) only for text that needs it
         text = text.translate(_NOT_XML)
@@ -325,6 +327,9 @@ def narrative(resource: JSON, look: Lookup) -> JSON:
 
 def with_text(resource: JSON, text: JSON) -> JSON:
     """``resource`` with ``text`` in its place in FHIR's element order (after id, meta, implicitRules, language)."""
+    plain = "meta" not in resource and "implicitRules" not in resource and "language" not in resource
+    if plain and "id" in resource and "resourceType" in resource:  # the mappers' resources: that order, one display
+        return {"resourceType": resource["resourceType"], "id": resource["id"], "text": text, **resource}
     out = {k: resource[k] for k in _BEFORE_TEXT if k in resource}
     out["text"] = text
     out.update(resource)
