@@ -270,13 +270,13 @@ class Context:
 
     def ref(self, resource_type: str, key: str) -> JSON:
         """A reference to the resource ``resource_type`` with ``key`` (whether or not it is added yet)."""
-        return {"reference": full_url(resource_id(self.nct_id, resource_type, key))}
+        return {"reference": f"urn:uuid:{resource_id(self.nct_id, resource_type, key)}"}  # full_url, inlined
 
     def add(self, resource_type: str, key: str, body: JSON, *, clean: bool = False) -> JSON:
         """Add a resource (first one wins for a key) and return a reference to it. ``clean``: ``body`` was built
         without empty elements (``compact``), so it is not pruned again."""
         rid = resource_id(self.nct_id, resource_type, key)
-        url = full_url(rid)
+        url = f"urn:uuid:{rid}"  # full_url, inlined (a call per resource)
         if url not in self.resources:
             resource = {"resourceType": resource_type, "id": rid, **body}
             self.resources[url] = resource if clean else prune(resource)
