@@ -63,18 +63,19 @@ def cc_text(cc: JSON | None) -> str:
 
 
 def _items(rows: Iterable[tuple[str, object]]) -> str:
-    """A ``ul`` of "label: value" items, rows with an empty value left out ("" when none is left)."""
-    lis = "".join(f"<li>{esc(label)}: {esc(value)}</li>" for label, value in rows if value not in (None, "", 0))
+    """A ``ul`` of "label: value" items, rows with an empty value left out ("" when none is left). The labels are
+    this module's own words (no character to escape), so only the values are escaped."""
+    lis = "".join([f"<li>{label}: {esc(value)}</li>" for label, value in rows if value not in (None, "", 0)])
     return f"<ul>{lis}</ul>" if lis else ""
 
 
 def _section(heading: str, texts: list[str], ordered: bool = False) -> str:
-    """A bold heading and a list of texts ("" when there are none)."""
+    """A bold heading (this module's own words) and a list of texts ("" when there are none)."""
     if not texts:
         return ""
     tag = "ol" if ordered else "ul"
-    lis = "".join(f"<li>{esc(t)}</li>" for t in texts)
-    return f"<p><b>{esc(heading)}</b></p><{tag}>{lis}</{tag}>"
+    lis = "".join([f"<li>{esc(t)}</li>" for t in texts])
+    return f"<p><b>{heading}</b></p><{tag}>{lis}</{tag}>"
 
 
 def _heading(title: object) -> str:
@@ -109,7 +110,7 @@ def _period(period: JSON | None) -> str:
 
 def _address(address: JSON | None) -> str:
     a = address or {}
-    return ", ".join(str(a[k]) for k in ("city", "state", "country") if a.get(k))
+    return ", ".join([str(a[k]) for k in ("city", "state", "country") if a.get(k)])
 
 
 # --- ResearchStudy (https://hl7.org/fhir/R5/researchstudy.html) -------------------------------------------------
@@ -245,7 +246,7 @@ def _activity_definition(ad: JSON, look: Lookup) -> str:
 
 def _contacts(resource: JSON) -> str:
     return ", ".join(
-        f"{t.get('system', 'contact')} {t['value']}" for t in resource.get("telecom", []) if t.get("value")
+        [f"{t.get('system', 'contact')} {t['value']}" for t in resource.get("telecom", []) if t.get("value")]
     )
 
 
