@@ -37,7 +37,17 @@ from typing import Any
 from fhir_adapter import terminology
 from fhir_adapter.computable.timeframe import measure_time_points, time_points
 from fhir_adapter.errors import MappingError
-from fhir_adapter.fhir.common import JSON, Context, coded, ext_url, extension, text_cc, token_of, tokens_of
+from fhir_adapter.fhir.common import (
+    JSON,
+    Context,
+    coded,
+    ext_url,
+    extension,
+    prune,
+    text_cc,
+    token_of,
+    tokens_of,
+)
 from fhir_adapter.fhir.r5.criterion_atoms import concept_cc, definition_elements, definition_of, is_member
 from fhir_adapter.model import AgeLimit, Criterion, Eligibility, Intervention, Outcome, TimeWindow
 
@@ -77,6 +87,11 @@ def _age_limit(q: JSON | None) -> AgeLimit | None:
     return AgeLimit(
         value=int(value) if float(value).is_integer() else value, unit=_AGE_UNIT.get(q.get("code", ""), "years")
     )
+
+
+def _filled(value: object) -> bool:
+    """False for what ``prune`` drops of a text field (None, "")."""
+    return value is not None and value != ""
 
 
 def _criterion(c: Criterion, link_id: str) -> JSON:
@@ -141,45 +156,41 @@ def to_eligibility(ctx: Context, e: Eligibility, title: str) -> JSON:
     )
     for link, lo, hi in ranges if low or high else []:
         bounds = "; ".join(f"{label} age {a.value} {a.unit}" for label, a in (("Minimum", lo), ("Maximum", hi)) if a)
-        chars.append(
-            {
-                "linkId": link,
-                "description": bounds,
-                "definitionByTypeAndValue": {
-                    "type": _loinc(_AGE),
-                    "valueRange": {"low": _age_quantity(lo) if lo else None, "high": _age_quantity(hi) if hi else None},
-                },
-            }
-        )
+        age_range = {"low": _age_quantity(lo) if lo else None, "high": _age_quantity(hi) if hi else None}
+        chars.append(_typed(_AGE, link, bounds, "valueRange", age_range))
     gender = terminology.to_fhir("sex", e.sex) if e.sex else None
     if gender is not None:  # ALL has no code: no restriction, so no characteristic
-        chars.append(
-            {
-                "linkId": "sex",
-                "description": f"Sex: {terminology.ctgov_display('sex', e.sex or '')}",
-                "definitionByTypeAndValue": {"type": _loinc(_SEX), "valueCodeableConcept": coded("sex", e.sex)},
-            }
-        )
+        sex = f"Sex: {terminology.ctgov_display('sex', e.sex or '')}"
+        chars.append(_typed(_SEX, "sex", sex, "valueCodeableConcept", coded("sex", e.sex)))
     counters = {False: 0, True: 0}
+    criteria = []
     for c in e.criteria:
         # The linkId names the heading the item sat under (inc-/exc-), ``exclude`` what the item means.
         heading = c.exclude if c.heading_exclude is None else c.heading_exclude
         counters[heading] += 1
-        chars.append(_criterion(c, f"{'exc' if heading else 'inc'}-{counters[heading]}"))
-    return ctx.add(
-        "EvidenceVariable",
-        "eligibility",
-        {
-            "extension": _facts(e, gender is not None),
-            "url": ctx.canonical("EvidenceVariable", "eligibility"),
-            "name": f"{ctx.nct_id}_eligibility".replace("-", "_"),
-            "title": f"Eligibility criteria: {title}",
-            "status": "active",
-            "description": e.criteria_text,
-            "actual": False,
-            "characteristic": chars,
-        },
-    )
+        criteria.append(_criterion(c, f"{'exc' if heading else 'inc'}-{counters[heading]}"))
+    chars += prune(criteria)  # the criteria are walked (definitions may hold empty parts), the rest is built clean
+    facts = prune(_facts(e, gender is not None))
+    body: JSON = {"extension": facts} if facts else {}
+    body["url"] = ctx.canonical("EvidenceVariable", "eligibility")
+    body["name"] = f"{ctx.nct_id}_eligibility".replace("-", "_")
+    body["title"] = f"Eligibility criteria: {title}"
+    body["status"] = "active"
+    if _filled(e.criteria_text):
+        body["description"] = e.criteria_text
+    body["actual"] = False
+    if chars:
+        body["characteristic"] = chars
+    return ctx.add("EvidenceVariable", "eligibility", body, clean=True)  # built without empty elements
+
+
+def _typed(concept: tuple[str, str], link: str, description: str, value_key: str, value: JSON | None) -> JSON:
+    """An age or sex characteristic (``definitionByTypeAndValue`` of a LOINC concept), without empty elements."""
+    definition: JSON = {"type": _loinc(concept)}
+    value = prune(value)
+    if value:
+        definition[value_key] = value
+    return {"linkId": link, "description": description, "definitionByTypeAndValue": definition}
 
 
 def _read_fact(e: Eligibility, ext: JSON) -> None:
@@ -270,23 +281,18 @@ def time_frame_elements(o: Outcome) -> list[JSON]:
 def to_outcome(ctx: Context, index: int, o: Outcome) -> JSON:
     """Reference to the EvidenceVariable of one outcome measure (``ResearchStudy.outcomeMeasure.reference``)."""
     key = f"outcome-{index}"
-    return ctx.add(
-        "EvidenceVariable",
-        key,
-        {
-            "url": ctx.canonical("EvidenceVariable", key),
-            "title": o.measure,
-            "status": "active",
-            "description": o.description,
-            "characteristic": [
-                {
-                    "linkId": "measure",
-                    "description": o.measure,
-                    "timeFromEvent": time_frame_elements(o),
-                }
-            ],
-        },
-    )
+    measure: JSON = {"linkId": "measure", "description": o.measure} if _filled(o.measure) else {"linkId": "measure"}
+    entries = prune(time_frame_elements(o))
+    if entries:
+        measure["timeFromEvent"] = entries
+    body: JSON = {"url": ctx.canonical("EvidenceVariable", key)}
+    if _filled(o.measure):
+        body["title"] = o.measure
+    body["status"] = "active"
+    if _filled(o.description):
+        body["description"] = o.description
+    body["characteristic"] = [measure]
+    return ctx.add("EvidenceVariable", key, body, clean=True)  # built without empty elements
 
 
 def from_outcome(measure: JSON, ev: JSON | None) -> Outcome:
@@ -310,25 +316,26 @@ def to_exposure(ctx: Context, index: int, i: Intervention) -> JSON:
     """Reference to the EvidenceVariable of one intervention (``comparisonGroup.intendedExposure``)."""
     key = f"intervention-{index}"
     kind = coded("intervention-type", i.type)
-    exts: list[Any] = [extension(_INTERVENTION_TYPE, valueCodeableConcept=kind) if kind else None]
-    exts += [extension(_OTHER_NAME, valueString=n) for n in i.other_names]
-    exts += [extension(_ARM_LABEL, valueString=a) for a in i.arm_labels]
-    return ctx.add(
-        "EvidenceVariable",
-        key,
-        {
-            "extension": exts,
-            "url": ctx.canonical("EvidenceVariable", key),
-            "title": i.name,
-            "status": "active",
-            "description": i.description,
-            "characteristic": [
-                {"linkId": _INTERVENTION, "description": i.name, "definitionCodeableConcept": text_cc(i.name)}
-            ]
-            if i.name
-            else None,
-        },
-    )
+    exts: list[Any] = [prune(extension(_INTERVENTION_TYPE, valueCodeableConcept=kind))] if kind else []
+    exts += [_text_extension(_OTHER_NAME, n) for n in i.other_names]
+    exts += [_text_extension(_ARM_LABEL, a) for a in i.arm_labels]
+    body: JSON = {"extension": exts} if exts else {}
+    body["url"] = ctx.canonical("EvidenceVariable", key)
+    if _filled(i.name):
+        body["title"] = i.name
+    body["status"] = "active"
+    if _filled(i.description):
+        body["description"] = i.description
+    if i.name:
+        body["characteristic"] = [
+            {"linkId": _INTERVENTION, "description": i.name, "definitionCodeableConcept": text_cc(i.name)}
+        ]
+    return ctx.add("EvidenceVariable", key, body, clean=True)  # built without empty elements
+
+
+def _text_extension(name: str, value: str | None) -> JSON:
+    """``extension(name, valueString=value)`` without empty elements (an empty value leaves the url alone)."""
+    return extension(name, valueString=value) if _filled(value) else extension(name)
 
 
 def intervention_type_of(ev: JSON) -> str | None:
