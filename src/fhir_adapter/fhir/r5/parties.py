@@ -112,15 +112,13 @@ def country_of_address(address: JSON) -> str | None:
 
 
 def to_organization(ctx: Context, org: Organization) -> JSON:
-    """Reference to the Organization for a sponsor, collaborator or affiliation (one per name)."""
-    return ctx.add(
-        "Organization",
-        slug(org.name),
-        {
-            "name": org.name,
-            "type": [coded("sponsor-class", org.agency_class)] if org.agency_class else None,
-        },
-    )
+    """Reference to the Organization for a sponsor, collaborator or affiliation (one per name). Built without empty
+    elements (the sponsor class pruned), so it is not walked again."""
+    body: JSON = {"name": org.name} if org.name else {}
+    kinds = prune([coded("sponsor-class", org.agency_class)]) if org.agency_class else None
+    if kinds:
+        body["type"] = kinds
+    return ctx.add("Organization", slug(org.name), body, clean=True)
 
 
 def from_organization(resource: JSON | None) -> Organization | None:
@@ -211,20 +209,20 @@ def to_person(
     (https://hl7.org/fhir/R5/practitionerrole.html: ``contact`` holds the details "relevant to the specific
     PractitionerRole")."""
     key = people.key(name, affiliation)
-    practitioner = ctx.add("Practitioner", key, {"name": [{"text": name}]}) if key else None
+    # a key means a name with words: the Practitioner has no empty element, nor has the role built below
+    practitioner = ctx.add("Practitioner", key, {"name": [{"text": name}]}, clean=True) if key else None
     points = telecom(contact) if contact else []
     if not title and not affiliation and not points:
         return practitioner
-    return ctx.add(
-        "PractitionerRole",
-        role_key,
-        {
-            "practitioner": practitioner,
-            "organization": to_organization(ctx, Organization(affiliation)) if affiliation else None,
-            "code": [text_cc(title)] if title else None,
-            "contact": [{"telecom": points}] if points else None,
-        },
-    )
+    role: JSON = {"practitioner": practitioner} if practitioner else {}
+    if affiliation:
+        role["organization"] = to_organization(ctx, Organization(affiliation))
+    if title:
+        role["code"] = [text_cc(title)]
+    points = prune(points)
+    if points:
+        role["contact"] = [{"telecom": points}]
+    return ctx.add("PractitionerRole", role_key, role, clean=True)
 
 
 @dataclass(frozen=True, slots=True)
