@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fhir_adapter import terminology
-from fhir_adapter.fhir.common import JSON, Context, extension, get_extension
+from fhir_adapter.fhir.common import JSON, Context, compact, extension, get_extension, prune
 from fhir_adapter.fhir.r5.activity_definition import (
     Activity,
     activity_of,
@@ -54,33 +54,24 @@ def to_plan_definition(
 ) -> JSON:
     """Reference to the PlanDefinition of arm ``index``; ``interventions`` maps "Type: Name" labels to the
     intervention and its exposure EvidenceVariable reference. The ActivityDefinitions of the arm's regimen go to
-    ``ctx``."""
+    ``ctx``. Built without empty elements (``compact``; the parts that may hold empty ones pruned), so it is not
+    walked again."""
     key = f"arm-{index}"
     actions = []
     for n, label in enumerate(arm.intervention_names, 1):
         found = interventions.get(label.casefold())
-        intervention = found[0] if found else None
-        actions.append(
-            {
-                "linkId": f"intervention-{n}",
-                "title": label,
-                "description": intervention.description if intervention else None,
-                "textEquivalent": intervention.description if intervention else None,
-            }
-        )
+        text = found[0].description if found else None
+        actions.append(compact(linkId=f"intervention-{n}", title=label, description=text, textEquivalent=text))
     actions += _phase_actions(ctx, key, arm.regimen) if arm.regimen else []
-    return ctx.add(
-        "PlanDefinition",
-        key,
-        {
-            "url": ctx.canonical("PlanDefinition", key),
-            "title": arm.label,
-            "type": clinical_protocol(),
-            "status": "active",
-            "description": arm.description,
-            "action": actions,
-        },
+    body = compact(
+        url=ctx.canonical("PlanDefinition", key),
+        title=arm.label,
+        type=clinical_protocol(),
+        status="active",
+        description=arm.description,
+        action=actions,
     )
+    return ctx.add("PlanDefinition", key, body, clean=True)
 
 
 def clinical_protocol() -> JSON:
@@ -91,7 +82,7 @@ def clinical_protocol() -> JSON:
 
 
 def _cycles(phase: Phase) -> JSON:
-    """``timingTiming`` of a phase: cycles, cycle length and maximum duration."""
+    """``timingTiming`` of a phase: cycles, cycle length and maximum duration (may hold empty elements)."""
     length = phase.cycle_length
     repeat = {
         **count_repeat(phase.cycles),
@@ -112,16 +103,16 @@ def _phase_actions(ctx: Context, arm_key: str, regimen: Regimen) -> list[JSON]:
     for p, phase in enumerate(regimen.phases, 1):
         link = f"{PHASE}{p}"
         out.append(
-            {
-                "id": link,
-                "linkId": link,
-                "title": phase.title,
-                "description": phase.text,
-                "relatedAction": [{"targetId": f"{PHASE}{p - 1}", "relationship": "after-end"}] if p > 1 else None,
-                "timingTiming": _cycles(phase),
-                "condition": [_stop(phase.stop_condition)] if phase.stop_condition else None,
-                "action": _activity_actions(ctx, arm_key, link, phase, shared),
-            }
+            compact(
+                id=link,
+                linkId=link,
+                title=phase.title,
+                description=phase.text,
+                relatedAction=[{"targetId": f"{PHASE}{p - 1}", "relationship": "after-end"}] if p > 1 else None,
+                timingTiming=prune(_cycles(phase)),
+                condition=[_stop(phase.stop_condition)] if phase.stop_condition else None,
+                action=_activity_actions(ctx, arm_key, link, phase, shared),
+            )
         )
     return out
 
@@ -146,27 +137,29 @@ def _activity_actions(ctx: Context, arm_key: str, link: str, phase: Phase, share
         runs = [] if isinstance(activity, Surgery) else activity.days
         day_relations, timing = _day_runs(link, runs)
         out.append(
-            {
-                "id": f"{link}-{m}",
-                "linkId": f"{link}-{m}",
-                "title": activity.name,
-                "description": activity.text,
-                "definitionCanonical": _definition(ctx, arm_key, activity, shared),
-                "relatedAction": day_relations + _sequencing(links, activity.sequencing),
-                "timingTiming": timing,
-            }
+            compact(
+                id=f"{link}-{m}",
+                linkId=f"{link}-{m}",
+                title=activity.name,
+                description=activity.text,
+                definitionCanonical=_definition(ctx, arm_key, activity, shared),
+                relatedAction=day_relations + _sequencing(links, activity.sequencing),
+                timingTiming=timing,
+            )
         )
     return out
 
 
 def _day_runs(phase_link: str, runs: list[DayRun]) -> tuple[list[JSON], JSON | None]:
     """(relatedAction per run, the action's timing): after-start of the phase, offset day - 1; a run's length as
-    the action's boundsDuration when all runs are equally long, else on each relatedAction."""
+    the action's boundsDuration when all runs are equally long, else on each relatedAction. No empty elements."""
     lengths = {r.last - r.first + 1 for r in runs}
     uniform = len(lengths) <= 1
     relations = [
-        {
-            "extension": None if uniform else [extension(_RUN_LENGTH, valueDuration=days(r.last - r.first + 1))],
+        {"targetId": phase_link, "relationship": "after-start", "offsetDuration": days(r.first - 1)}
+        if uniform
+        else {
+            "extension": [extension(_RUN_LENGTH, valueDuration=days(r.last - r.first + 1))],
             "targetId": phase_link,
             "relationship": "after-start",
             "offsetDuration": days(r.first - 1),
@@ -184,16 +177,20 @@ def _offset(q: Quantity | None) -> JSON | None:
 
 
 def _sequencing(links: dict[str, str], sequencing: list[Sequencing]) -> list[JSON]:
-    return [
-        {
-            "extension": [extension(_SEQUENCING_TEXT, valueString=s.text)] if s.text else None,
-            "targetId": links[s.target],
-            "relationship": s.relationship,
-            "offsetRange": {"low": _offset(s.offset_low), "high": _offset(s.offset_high)},
-        }
-        for s in sequencing
-        if s.target in links  # the model's targets are activities of the same phase
-    ]
+    """relatedAction per sequencing of an activity, pruned (its offsets may hold empty elements)."""
+    relations: list[JSON] = prune(
+        [
+            {
+                "extension": [extension(_SEQUENCING_TEXT, valueString=s.text)] if s.text else None,
+                "targetId": links[s.target],
+                "relationship": s.relationship,
+                "offsetRange": {"low": _offset(s.offset_low), "high": _offset(s.offset_high)},
+            }
+            for s in sequencing
+            if s.target in links  # the model's targets are activities of the same phase
+        ]
+    )
+    return relations
 
 
 def arm_interventions(pd: JSON | None) -> list[str]:
