@@ -24,10 +24,10 @@ from urllib.parse import quote
 from fhir_adapter import terminology
 from fhir_adapter.errors import MappingError
 from fhir_adapter.fhir import narrative
-from fhir_adapter.fhir.common import JSON, Context, prune
+from fhir_adapter.fhir.common import JSON, Context, pruned_at
 from fhir_adapter.fhir.ids import full_url, resource_id
 from fhir_adapter.fhir.r5 import provenance
-from fhir_adapter.fhir.r5.research_study import to_research_study
+from fhir_adapter.fhir.r5.research_study import BUILT_CLEAN, to_research_study
 from fhir_adapter.model import Trial
 from fhir_adapter.release import FhirRelease
 
@@ -66,7 +66,8 @@ def _resources(trial: Trial, release: FhirRelease, recorded: datetime | None) ->
     ctx = Context(trial.nct_id)
     rs = to_research_study(ctx, trial)
     rs_id = resource_id(trial.nct_id, "ResearchStudy", "")
-    resources = {full_url(rs_id): prune({"resourceType": "ResearchStudy", "id": rs_id, **rs}), **ctx.resources}
+    study = pruned_at({"resourceType": "ResearchStudy", "id": rs_id, **rs}, [k for k in rs if k not in BUILT_CLEAN])
+    resources = {full_url(rs_id): study, **ctx.resources}
     prov_url, prov = provenance.to_provenance(trial, resources, recorded)
     r5 = narrative.narratives({**resources, prov_url: prov})
     if release is not FhirRelease.R4:

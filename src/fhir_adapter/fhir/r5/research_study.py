@@ -13,8 +13,10 @@ from fhir_adapter.fhir.common import (
     Context,
     Resolver,
     coded,
+    compact,
     extension,
     get_extension,
+    prune,
     text_cc,
     token_of,
     tokens_of,
@@ -22,10 +24,16 @@ from fhir_adapter.fhir.common import (
 from fhir_adapter.fhir.r5 import associated_party, comparison_group, parties, progress, results, study_facts
 from fhir_adapter.fhir.r5 import evidence_variable as ev
 from fhir_adapter.fhir.r5.schedule import is_schedule, schedule_of_plan, to_schedule
-from fhir_adapter.model import Design, Link, Mesh, Reference, SecondaryId, Trial
+from fhir_adapter.model import Design, Link, Mesh, Outcome, Reference, SecondaryId, Trial
 from fhir_adapter.sources.mesh import canonical_mesh_ui
 
 _SEE_ALSO = "see-also-link"
+# The ResearchStudy elements built without empty elements below their top level (``bundle`` walks only the others
+# with ``prune``; an empty top-level value is still dropped): constants, strings, the titles, the site references
+# and the outcome measures.
+BUILT_CLEAN = frozenset(
+    ("resourceType", "status", "title", "label", "descriptionSummary", "description", "site", "outcomeMeasure")
+)
 # (Design attribute, ct.gov axis, attribute holding a free-text description of it) for studyDesign.
 _DESIGN = (
     ("allocation", "allocation", None),
@@ -134,6 +142,17 @@ def _recruitment(ctx: Context, t: Trial) -> JSON:
     }
 
 
+def _outcome_measure(ctx: Context, index: int, o: Outcome) -> JSON:
+    """An ``outcomeMeasure`` without empty elements (its type concept pruned)."""
+    kind = coded("outcome-type", o.type)
+    return compact(
+        name=o.measure,
+        type=prune([kind]) if kind else None,
+        description=o.description,
+        reference=ev.to_outcome(ctx, index, o),
+    )
+
+
 def to_research_study(ctx: Context, t: Trial) -> JSON:
     """The ResearchStudy of a trial (a plain dict), adding every resource it references to ``ctx``."""
     groups, protocols, exposures = comparison_group.to_comparison_groups(ctx, t)
@@ -172,15 +191,7 @@ def to_research_study(ctx: Context, t: Trial) -> JSON:
         "site": [parties.to_location(ctx, i, s) for i, s in enumerate(t.sites)],
         "recruitment": _recruitment(ctx, t),
         "comparisonGroup": groups,
-        "outcomeMeasure": [
-            {
-                "name": o.measure,
-                "type": [coded("outcome-type", o.type)],
-                "description": o.description,
-                "reference": ev.to_outcome(ctx, i, o),
-            }
-            for i, o in enumerate(t.outcomes)
-        ],
+        "outcomeMeasure": [_outcome_measure(ctx, i, o) for i, o in enumerate(t.outcomes)],
         "result": results.to_results(ctx, t),  # after the outcomes: an outcome's result observes its variable
         "protocol": [*protocols, to_schedule(ctx, t.schedule)],  # the arms', then the study's schedule
         "relatedArtifact": _related(t) + results.document_artifacts(t),
