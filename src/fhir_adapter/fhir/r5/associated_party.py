@@ -12,7 +12,17 @@ official and a central contact of the same name and affiliation share it, each r
 from __future__ import annotations
 
 from fhir_adapter.fhir import common
-from fhir_adapter.fhir.common import JSON, Context, Resolver, coded, extension, get_extension, text_cc, token_of
+from fhir_adapter.fhir.common import (
+    JSON,
+    Context,
+    Resolver,
+    coded,
+    extension,
+    get_extension,
+    pruned,
+    text_cc,
+    token_of,
+)
 from fhir_adapter.fhir.r5.parties import (
     People,
     contact_from_telecom,
@@ -24,58 +34,56 @@ from fhir_adapter.fhir.r5.parties import (
 from fhir_adapter.model import Official, Organization, ResponsibleParty, Trial
 
 
+def pruned_list(values: list[JSON | None]) -> list[JSON]:
+    """``prune`` of a list of elements, typed."""
+    out: list[JSON] = common.prune(values)
+    return out
+
+
+def _party(name: str | None, role: JSON, party: JSON | None) -> JSON:
+    """An associatedParty's name, role and party, the empty ones left out (``role`` pruned already)."""
+    out: JSON = {"name": name} if name else {}
+    if role:
+        out["role"] = role
+    if party:
+        out["party"] = party
+    return out
+
+
 def associated_parties(ctx: Context, t: Trial) -> list[JSON]:
     """``ResearchStudy.associatedParty``: lead sponsor, collaborators, responsible party, officials and central
-    contacts, in that order, adding the Organizations and people they refer to to ``ctx``."""
+    contacts, in that order, adding the Organizations and people they refer to to ``ctx``. Built without empty
+    elements (the coded concepts pruned), so ``bundle`` does not walk them again."""
     out: list[JSON] = []
     rp = t.responsible_party
     named = [(o.name, o.affiliation) for o in t.officials] + [(c.name, None) for c in t.central_contacts]
     people = People(named + ([(rp.name, rp.affiliation)] if rp else []))
     for org, role in [(t.lead_sponsor, "lead-sponsor")] + [(c, "collaborator") for c in t.collaborators]:
         if org is not None:
-            out.append(
-                {
-                    "name": org.name,
-                    "role": common.party_role(role),
-                    "classifier": [coded("sponsor-class", org.agency_class)] if org.agency_class else None,
-                    "party": to_organization(ctx, org),
-                }
-            )
+            party: JSON = {"name": org.name} if org.name else {}
+            party["role"] = common.party_role(role)
+            classes = pruned_list([coded("sponsor-class", org.agency_class)]) if org.agency_class else None
+            if classes:
+                party["classifier"] = classes
+            party["party"] = to_organization(ctx, org)
+            out.append(party)
     if rp is not None:
-        out.append(
-            {
-                "name": rp.name,
-                "role": coded("responsible-party-type", rp.type) or text_cc("responsible party"),
-                "party": to_person(ctx, people, "responsible", rp.name, title=rp.title, affiliation=rp.affiliation),
-                "extension": [
-                    extension("responsible-party", valueBoolean=True),
-                    # pre-2017 records name the party in one free-text line and organisation
-                    extension("responsible-party-old-name-title", valueString=rp.old_name_title)
-                    if rp.old_name_title
-                    else None,
-                    extension("responsible-party-old-organization", valueString=rp.old_organization)
-                    if rp.old_organization
-                    else None,
-                ],
-            }
-        )
+        extensions = [extension("responsible-party", valueBoolean=True)]
+        # pre-2017 records name the party in one free-text line and organisation
+        if rp.old_name_title:
+            extensions.append(extension("responsible-party-old-name-title", valueString=rp.old_name_title))
+        if rp.old_organization:
+            extensions.append(extension("responsible-party-old-organization", valueString=rp.old_organization))
+        concept = pruned(coded("responsible-party-type", rp.type) or text_cc("responsible party"))
+        who = to_person(ctx, people, "responsible", rp.name, title=rp.title, affiliation=rp.affiliation)
+        out.append(_party(rp.name, concept, who) | {"extension": extensions})
     for i, o in enumerate(t.officials):
-        out.append(
-            {
-                "name": o.name,
-                "role": coded("official-role", o.role) or text_cc("official"),
-                "party": to_person(ctx, people, f"official-{i}", o.name, affiliation=o.affiliation),
-            }
-        )
+        concept = pruned(coded("official-role", o.role) or text_cc("official"))
+        out.append(_party(o.name, concept, to_person(ctx, people, f"official-{i}", o.name, affiliation=o.affiliation)))
     for i, c in enumerate(t.central_contacts):
-        out.append(
-            {
-                "name": c.name,
-                "role": coded("contact-role", c.role) or common.party_role("general-contact"),
-                "party": to_person(ctx, people, f"contact-{i}", c.name, contact=c),
-                "extension": [extension("central-contact", valueBoolean=True)],
-            }
-        )
+        concept = pruned(coded("contact-role", c.role) or common.party_role("general-contact"))
+        who = to_person(ctx, people, f"contact-{i}", c.name, contact=c)
+        out.append(_party(c.name, concept, who) | {"extension": [extension("central-contact", valueBoolean=True)]})
     return out
 
 

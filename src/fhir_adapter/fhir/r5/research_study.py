@@ -29,10 +29,20 @@ from fhir_adapter.sources.mesh import canonical_mesh_ui
 
 _SEE_ALSO = "see-also-link"
 # The ResearchStudy elements built without empty elements below their top level (``bundle`` walks only the others
-# with ``prune``; an empty top-level value is still dropped): constants, strings, the titles, the site references
-# and the outcome measures.
+# with ``prune``; an empty top-level value is still dropped): constants, strings, the titles, the site references,
+# the outcome measures and the associated parties.
 BUILT_CLEAN = frozenset(
-    ("resourceType", "status", "title", "label", "descriptionSummary", "description", "site", "outcomeMeasure")
+    (
+        "resourceType",
+        "status",
+        "title",
+        "label",
+        "descriptionSummary",
+        "description",
+        "site",
+        "outcomeMeasure",
+        "associatedParty",
+    )
 )
 # (Design attribute, ct.gov axis, attribute holding a free-text description of it) for studyDesign.
 _DESIGN = (
