@@ -79,7 +79,7 @@ class Run:
         wall = floor.wall_rate / self.rate
         return (
             f"  workers={self.workers} {'validate' if self.validate else 'no-validate'}: 1/{wall:.1f} of the floor, "
-            f"1/{wall / self.workers:.1f} per worker; per CPU second 1/{floor.cpu_rate * self.cpu / self.trials:.1f}"
+            f"1/{wall * self.workers:.1f} per worker; per CPU second 1/{floor.cpu_rate * self.cpu / self.trials:.1f}"
         )
 
 
