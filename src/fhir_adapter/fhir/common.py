@@ -49,19 +49,25 @@ def coded(
     axis: str, token: str | None, text: str | None = None, release: FhirRelease | str = FhirRelease.R5
 ) -> JSON | None:
     """A CodeableConcept for a ct.gov token: the FHIR coding of ``release`` if the ConceptMap has one, then the
-    ct.gov coding."""
+    ct.gov coding. It holds no empty value (ele-1: an empty code, display or text is left out, as ``prune`` would), so
+    builders need not prune it."""
     if token is None:
         return None
     codings, display = _coded_parts(axis, token, release)
-    return {"coding": [dict(c) for c in codings], "text": text or display}
+    label = text or display
+    if label:
+        return {"coding": [dict(c) for c in codings], "text": label}
+    return {"coding": [dict(c) for c in codings]}
 
 
 @lru_cache(maxsize=2048)  # a few hundred (axis, token) pairs recur in every trial; the tables are read once per run
 def _coded_parts(axis: str, token: str, release: FhirRelease | str) -> tuple[tuple[JSON, ...], str]:
-    """The codings (templates: ``coded`` hands out copies) and the display text of ``coded(axis, token)``."""
+    """The codings (templates: ``coded`` hands out copies), their empty values left out, and the display text of
+    ``coded(axis, token)``."""
     fhir = terminology.to_fhir(axis, token, release)
     ctgov = ctgov_coding(axis, token)
-    return ((fhir.to_fhir(), ctgov) if fhir is not None else (ctgov,)), terminology.ctgov_display(axis, token)
+    codings = (fhir.to_fhir(), ctgov) if fhir is not None else (ctgov,)
+    return tuple({k: v for k, v in c.items() if v} for c in codings), terminology.ctgov_display(axis, token)
 
 
 def token_of(axis: str, concept: JSON | None) -> str | None:

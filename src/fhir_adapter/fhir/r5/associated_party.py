@@ -19,7 +19,6 @@ from fhir_adapter.fhir.common import (
     coded,
     extension,
     get_extension,
-    pruned,
     text_cc,
     token_of,
 )
@@ -34,14 +33,8 @@ from fhir_adapter.fhir.r5.parties import (
 from fhir_adapter.model import Official, Organization, ResponsibleParty, Trial
 
 
-def pruned_list(values: list[JSON | None]) -> list[JSON]:
-    """``prune`` of a list of elements, typed."""
-    out: list[JSON] = common.prune(values)
-    return out
-
-
 def _party(name: str | None, role: JSON, party: JSON | None) -> JSON:
-    """An associatedParty's name, role and party, the empty ones left out (``role`` pruned already)."""
+    """An associatedParty's name, role and party, the empty ones left out (``role`` without empty elements)."""
     out: JSON = {"name": name} if name else {}
     if role:
         out["role"] = role
@@ -53,7 +46,7 @@ def _party(name: str | None, role: JSON, party: JSON | None) -> JSON:
 def associated_parties(ctx: Context, t: Trial) -> list[JSON]:
     """``ResearchStudy.associatedParty``: lead sponsor, collaborators, responsible party, officials and central
     contacts, in that order, adding the Organizations and people they refer to to ``ctx``. Built without empty
-    elements (the coded concepts pruned), so ``bundle`` does not walk them again."""
+    elements (``coded`` concepts hold no empty value), so ``bundle`` does not walk them again."""
     out: list[JSON] = []
     rp = t.responsible_party
     named = [(o.name, o.affiliation) for o in t.officials] + [(c.name, None) for c in t.central_contacts]
@@ -62,9 +55,9 @@ def associated_parties(ctx: Context, t: Trial) -> list[JSON]:
         if org is not None:
             party: JSON = {"name": org.name} if org.name else {}
             party["role"] = common.party_role(role)
-            classes = pruned_list([coded("sponsor-class", org.agency_class)]) if org.agency_class else None
-            if classes:
-                party["classifier"] = classes
+            kind = coded("sponsor-class", org.agency_class) if org.agency_class else None  # no empty value
+            if kind:
+                party["classifier"] = [kind]
             party["party"] = to_organization(ctx, org)
             out.append(party)
     if rp is not None:
@@ -74,14 +67,14 @@ def associated_parties(ctx: Context, t: Trial) -> list[JSON]:
             extensions.append(extension("responsible-party-old-name-title", valueString=rp.old_name_title))
         if rp.old_organization:
             extensions.append(extension("responsible-party-old-organization", valueString=rp.old_organization))
-        concept = pruned(coded("responsible-party-type", rp.type) or text_cc("responsible party"))
+        concept = coded("responsible-party-type", rp.type) or text_cc("responsible party")
         who = to_person(ctx, people, "responsible", rp.name, title=rp.title, affiliation=rp.affiliation)
         out.append(_party(rp.name, concept, who) | {"extension": extensions})
     for i, o in enumerate(t.officials):
-        concept = pruned(coded("official-role", o.role) or text_cc("official"))
+        concept = coded("official-role", o.role) or text_cc("official")
         out.append(_party(o.name, concept, to_person(ctx, people, f"official-{i}", o.name, affiliation=o.affiliation)))
     for i, c in enumerate(t.central_contacts):
-        concept = pruned(coded("contact-role", c.role) or common.party_role("general-contact"))
+        concept = coded("contact-role", c.role) or common.party_role("general-contact")
         who = to_person(ctx, people, f"contact-{i}", c.name, contact=c)
         out.append(_party(c.name, concept, who) | {"extension": [extension("central-contact", valueBoolean=True)]})
     return out

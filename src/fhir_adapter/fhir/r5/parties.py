@@ -29,7 +29,6 @@ from fhir_adapter.fhir.common import (
     extension,
     get_extension,
     prune,
-    pruned,
     text_cc,
     token_of,
 )
@@ -113,11 +112,11 @@ def country_of_address(address: JSON) -> str | None:
 
 def to_organization(ctx: Context, org: Organization) -> JSON:
     """Reference to the Organization for a sponsor, collaborator or affiliation (one per name). Built without empty
-    elements (the sponsor class pruned), so it is not walked again."""
+    elements (``coded`` holds no empty value), so it is not walked again."""
     body: JSON = {"name": org.name} if org.name else {}
-    kinds = prune([coded("sponsor-class", org.agency_class)]) if org.agency_class else None
-    if kinds:
-        body["type"] = kinds
+    kind = coded("sponsor-class", org.agency_class) if org.agency_class else None
+    if kind:
+        body["type"] = [kind]
     return ctx.add("Organization", slug(org.name), body, clean=True)
 
 
@@ -265,14 +264,14 @@ def from_person(resource: JSON | None, resolve: Resolver) -> Person:
 def to_location(ctx: Context, index: int, site: Site) -> JSON:
     """Reference to the Location of one site (keyed by position: two sites may share a facility name).
 
-    Built without empty elements (``compact``; the small coded and telecom parts pruned), so the Location, the one
-    resource every site adds, is not walked again by ``prune``."""
+    Built without empty elements (``compact``; ``coded`` holds no empty value; the telecom parts pruned), so the
+    Location, the one resource every site adds, is not walked again by ``prune``."""
     status = coded("recruitment-status", site.status) if site.status else None
     position = None
     if site.latitude is not None and site.longitude is not None:
         position = {"latitude": site.latitude, "longitude": site.longitude}
     body = compact(
-        extension=[pruned(extension("site-recruitment-status", valueCodeableConcept=status))] if status else None,
+        extension=[extension("site-recruitment-status", valueCodeableConcept=status)] if status else None,
         name=site.facility,
         mode="instance",
         address=address_of(site),
@@ -285,7 +284,7 @@ def to_location(ctx: Context, index: int, site: Site) -> JSON:
 def _site_contact(c: Contact) -> JSON:
     """One ``Location.contact`` (ExtendedContactDetail) of a site, without empty elements."""
     return compact(
-        purpose=prune(coded("contact-role", c.role)),
+        purpose=coded("contact-role", c.role),
         name=[{"text": c.name}] if c.name else None,
         telecom=prune(telecom(c)),
     )

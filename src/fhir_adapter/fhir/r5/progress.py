@@ -91,7 +91,9 @@ def to_progress(t: Trial) -> list[JSON]:
 
 
 def to_registration(t: Trial) -> list[JSON]:
-    """One ``researchStudy-studyRegistration`` extension per registration milestone the record dates."""
+    """One ``researchStudy-studyRegistration`` extension per registration milestone the record dates, without empty
+    elements (``bundle`` does not prune the study's ``extension``; the table's codes and displays are not empty,
+    tests/test_coded.py): an empty date leaves the period out, as ``prune`` did."""
     url = terminology.system("research-study-registration-ext")
     activities = terminology.system("research-study-registration-activity")
     out: list[JSON] = []
@@ -101,12 +103,12 @@ def to_registration(t: Trial) -> list[JSON]:
             continue
         date = value if isinstance(value, DateInfo) else DateInfo(value)
         activity = {"coding": [{"system": activities, "code": row["code"], "display": row["display"]}]}
-        subs = [
-            {"url": "activity", "valueCodeableConcept": activity},
-            {"url": "actual", "valueBoolean": _actual(date)} if date.type else None,
-            {"url": "period", "valuePeriod": {bound: date.date for bound in row["bounds"]}},
-        ]
-        out.append({"url": url, "extension": [s for s in subs if s]})
+        subs: list[JSON] = [{"url": "activity", "valueCodeableConcept": activity}]
+        if date.type:
+            subs.append({"url": "actual", "valueBoolean": _actual(date)})
+        period = {bound: date.date for bound in row["bounds"]} if date.date else None
+        subs.append({"url": "period", "valuePeriod": period} if period else {"url": "period"})
+        out.append({"url": url, "extension": subs})
     return out
 
 

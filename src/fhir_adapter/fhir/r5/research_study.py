@@ -16,7 +16,6 @@ from fhir_adapter.fhir.common import (
     compact,
     extension,
     get_extension,
-    prune,
     text_cc,
     token_of,
     tokens_of,
@@ -30,18 +29,23 @@ from fhir_adapter.sources.mesh import canonical_mesh_ui
 _SEE_ALSO = "see-also-link"
 # The ResearchStudy elements built without empty elements below their top level (``bundle`` walks only the others
 # with ``prune``; an empty top-level value is still dropped): constants, strings, the titles, the site references,
-# the outcome measures and the associated parties.
+# the outcome measures, the associated parties, the extensions (registering organisation, registration milestones),
+# the design and purpose concepts (``coded`` holds no empty value) and the classifiers.
 BUILT_CLEAN = frozenset(
     (
         "resourceType",
+        "extension",
         "status",
         "title",
         "label",
+        "studyDesign",
+        "primaryPurposeType",
         "descriptionSummary",
         "description",
         "site",
-        "outcomeMeasure",
         "associatedParty",
+        "classifier",
+        "outcomeMeasure",
     )
 )
 # (Design attribute, ct.gov axis, attribute holding a free-text description of it) for studyDesign.
@@ -130,14 +134,13 @@ def _phase(t: Trial) -> JSON | None:
     }
 
 
-def _extensions(t: Trial, registering: JSON | None) -> list[JSON | None]:
-    """HL7's study-registration milestones; the registering organisation only when no org study id carries it."""
-    own = (
-        extension("registering-organization", valueReference=registering)
-        if registering and not t.org_study_id
-        else None
-    )
-    return [own, *progress.to_registration(t)]
+def _extensions(t: Trial, registering: JSON | None) -> list[JSON]:
+    """HL7's study-registration milestones; the registering organisation only when no org study id carries it (a
+    reference: not empty). Without empty elements: ``bundle`` does not prune them."""
+    milestones = progress.to_registration(t)
+    if registering and not t.org_study_id:
+        return [extension("registering-organization", valueReference=registering), *milestones]
+    return milestones
 
 
 def _recruitment(ctx: Context, t: Trial) -> JSON:
@@ -153,11 +156,11 @@ def _recruitment(ctx: Context, t: Trial) -> JSON:
 
 
 def _outcome_measure(ctx: Context, index: int, o: Outcome) -> JSON:
-    """An ``outcomeMeasure`` without empty elements (its type concept pruned)."""
+    """An ``outcomeMeasure`` without empty elements (``coded`` holds no empty value)."""
     kind = coded("outcome-type", o.type)
     return compact(
         name=o.measure,
-        type=prune([kind]) if kind else None,
+        type=[kind] if kind else None,
         description=o.description,
         reference=ev.to_outcome(ctx, index, o),
     )

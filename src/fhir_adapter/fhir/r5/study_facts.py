@@ -37,8 +37,15 @@ def _yes_no(value: bool) -> str:
 
 
 def _classifier(label: str, value: bool, code: str | None, display: str | None) -> JSON:
-    coding = {"system": terminology.system("research-study-classifiers"), "code": code, "display": display}
-    return {"coding": [coding] if code and value else None, "text": f"{label}: {_yes_no(value)}"}
+    """A classifier concept without empty elements (``bundle`` does not prune ``classifier``): the text always, the
+    code when the fact is true and has one."""
+    text = f"{label}: {_yes_no(value)}"
+    if not (code and value):
+        return {"text": text}
+    coding = {"system": terminology.system("research-study-classifiers"), "code": code}
+    if display:
+        coding["display"] = display
+    return {"coding": [coding], "text": text}
 
 
 def to_classifiers(t: Trial) -> list[JSON]:

@@ -1,0 +1,103 @@
+"""``fhir.common.coded`` holds no empty value (ele-1) for every axis and token of the mapping tables, tokens outside
+them and any text: it equals the pruned concept it was before it left empty values out, so builders need not prune
+it; nor do the ResearchStudy elements ``bundle`` leaves unpruned (``research_study.BUILT_CLEAN``)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+from fhir_adapter import terminology
+from fhir_adapter.fhir.common import Context, coded, ctgov_coding, prune
+from fhir_adapter.fhir.r5.research_study import BUILT_CLEAN, to_research_study
+from fhir_adapter.model import DateInfo, Design, Trial
+from fhir_adapter.release import FhirRelease
+from fhir_adapter.sources import read_records
+
+_DATA = Path(__file__).parent / "data"
+
+_OUTSIDE = ("", " ", "N/A", "NOT_A_TOKEN", "Not a token")  # kept as the source gave them (legacy wordings, typos)
+
+
+def _tokens(axis: str) -> set[str]:
+    """Every token of an axis: the API v2 enum, the ConceptMaps' source and target codes, tokens outside them."""
+    out = set(terminology.enum_values(axis)) | set(_OUTSIDE)
+    for path in terminology.mappings_dir().glob(f"ctgov-{axis}*.conceptmap.json"):
+        for group in json.loads(path.read_text(encoding="utf-8"))["group"]:
+            for element in group["element"]:
+                out.add(element["code"])
+                out.update(t["code"] for t in element.get("target", []))
+    return out
+
+
+def _before(axis: str, token: str, text: str | None, release: FhirRelease) -> dict[str, Any]:
+    """``coded`` as it was written before it left empty values out."""
+    fhir = terminology.to_fhir(axis, token, release)
+    codings = [fhir.to_fhir(), ctgov_coding(axis, token)] if fhir is not None else [ctgov_coding(axis, token)]
+    return {"coding": codings, "text": text or terminology.ctgov_display(axis, token)}
+
+
+def _axes() -> list[str]:
+    return [a for a in terminology.axes() if (terminology.mappings_dir() / f"ctgov-{a}.conceptmap.json").is_file()]
+
+
+def test_coded_is_the_pruned_concept_for_every_axis_and_token() -> None:
+    axes = _axes()
+    assert len(axes) >= 20
+    checked = 0
+    for axis in axes:
+        for token in sorted(_tokens(axis)):
+            for release in FhirRelease:
+                for text in (None, "", "own words"):
+                    concept = coded(axis, token, text, release)
+                    assert concept is not None
+                    assert prune(concept) is concept, (axis, token, release, text)  # nothing empty to drop
+                    assert concept == prune(_before(axis, token, text, release)), (axis, token, release, text)
+                    assert concept["coding"], (axis, token)
+                    checked += 1
+    assert checked > 1000
+
+
+def test_coded_hands_out_copies() -> None:
+    first = coded("allocation", "RANDOMIZED")
+    assert first is not None
+    first["coding"][0]["code"] = "changed"
+    first["coding"].append({})
+    again = coded("allocation", "RANDOMIZED")
+    assert again is not None and again["coding"][0]["code"] != "changed" and {} not in again["coding"]
+
+
+def test_registration_and_oversight_tables_have_no_empty_code_or_display() -> None:
+    """``progress.to_registration`` and ``study_facts`` write these unpruned."""
+    table = terminology.registration_table()
+    for row in table["registration"]:
+        assert isinstance(row["code"], str) and row["code"] and isinstance(row["display"], str) and row["display"]
+    for row in table["oversight"]:
+        assert row["label"] and all(row[k] for k in ("code", "display") if k in row)
+    assert table["hasResults"]["label"] and all(table["yesNo"].values())
+
+
+def _fixture_trials() -> list[Trial]:
+    paths = sorted((_DATA / "ctgov-v2").glob("*.json")) + sorted((_DATA / "ctgov-xml").glob("*.xml"))
+    paths += [_DATA / "ctgov-v1" / "covid-19-search-page.json"]
+    return [r.trial for r in read_records(paths) if r.trial is not None and r.trial.nct_id]
+
+
+def _bare(t: Trial) -> Trial:
+    """A trial with empty and missing values where the mappers test for them."""
+    none = DateInfo("", None)
+    return dataclasses.replace(
+        t, first_submitted_date="", first_posted_date=none, has_results=False, design=Design(primary_purpose="")
+    )
+
+
+def test_built_clean_study_elements_hold_no_empty_value() -> None:
+    """What ``bundle`` does not prune of a ResearchStudy (``BUILT_CLEAN``) is as ``prune`` would leave it."""
+    trials = _fixture_trials()
+    assert len(trials) > 20
+    for t in trials + [_bare(t) for t in trials[:10]]:
+        study = to_research_study(Context(t.nct_id or ""), t)
+        for name in BUILT_CLEAN & study.keys():
+            assert prune(study[name]) is study[name] or study[name] in (None, "", [], {}), (t.nct_id, name)
