@@ -12,7 +12,7 @@ from typing import Any
 from fhir_adapter import terminology
 from fhir_adapter.fhir.common import Context, coded, ctgov_coding, prune
 from fhir_adapter.fhir.r5.research_study import BUILT_CLEAN, to_research_study
-from fhir_adapter.model import DateInfo, Design, Trial
+from fhir_adapter.model import DateInfo, Design, Mesh, SecondaryId, Trial
 from fhir_adapter.release import FhirRelease
 from fhir_adapter.sources import read_records
 
@@ -79,6 +79,14 @@ def test_registration_and_oversight_tables_have_no_empty_code_or_display() -> No
     assert table["hasResults"]["label"] and all(table["yesNo"].values())
 
 
+def test_country_table_has_no_empty_code_or_display() -> None:
+    """``parties.to_region`` writes the ISO coding unpruned."""
+    table = json.loads((terminology.mappings_dir() / "iso3166-countries.json").read_text(encoding="utf-8"))
+    for c in table["countries"]:
+        assert isinstance(c["code"], str) and c["code"] and isinstance(c["display"], str) and c["display"]
+    assert all(row["code"] is None or row["code"] for row in table["ctgov"])
+
+
 def _fixture_trials() -> list[Trial]:
     paths = sorted((_DATA / "ctgov-v2").glob("*.json")) + sorted((_DATA / "ctgov-xml").glob("*.xml"))
     paths += [_DATA / "ctgov-v1" / "covid-19-search-page.json"]
@@ -89,7 +97,20 @@ def _bare(t: Trial) -> Trial:
     """A trial with empty and missing values where the mappers test for them."""
     none = DateInfo("", None)
     return dataclasses.replace(
-        t, first_submitted_date="", first_posted_date=none, has_results=False, design=Design(primary_purpose="")
+        t,
+        first_submitted_date="",
+        first_posted_date=none,
+        has_results=False,
+        design=Design(primary_purpose=""),
+        conditions=["", "a condition"],
+        keywords=["", "a keyword"],
+        condition_meshes=[Mesh("", ""), Mesh("D000001", ""), Mesh("", "a term")],
+        intervention_meshes=[Mesh("", "")],
+        nct_aliases=["", "NCT00000001"],
+        org_study_id=SecondaryId("", "", ""),
+        secondary_ids=[SecondaryId("", None, "a registry"), SecondaryId("x", "OTHER", None, "")],
+        enrollment_type="",
+        enrollment_count=0,
     )
 
 

@@ -30,19 +30,27 @@ _SEE_ALSO = "see-also-link"
 # The ResearchStudy elements built without empty elements below their top level (``bundle`` walks only the others
 # with ``prune``; an empty top-level value is still dropped): constants, strings, the titles, the site references,
 # the outcome measures, the associated parties, the extensions (registering organisation, registration milestones),
-# the design and purpose concepts (``coded`` holds no empty value) and the classifiers.
+# the design and purpose concepts (``coded`` holds no empty value), the classifiers, the reason stopped, the focus,
+# conditions, keywords and regions (empty texts left out as they are built), the identifiers and the recruitment.
 BUILT_CLEAN = frozenset(
     (
         "resourceType",
         "extension",
+        "identifier",
         "status",
         "title",
         "label",
+        "whyStopped",
         "studyDesign",
         "primaryPurposeType",
+        "focus",
+        "condition",
+        "keyword",
+        "region",
         "descriptionSummary",
         "description",
         "site",
+        "recruitment",
         "associatedParty",
         "classifier",
         "outcomeMeasure",
@@ -64,18 +72,25 @@ def _ctgov_phase_text(tokens: list[str]) -> str:
 
 def _identifiers(t: Trial, registering: JSON | None) -> list[JSON]:
     """The NCT id (and former ones), the org study id (assigned by the registering organisation: its
-    ``Identifier.assigner``), the secondary ids (assigner: the registry's domain text)."""
-    ids: list[JSON] = [{"use": "official", "system": terminology.system("nct"), "value": t.nct_id}]
-    ids += [{"use": "old", "system": terminology.system("nct"), "value": a} for a in t.nct_aliases]
+    ``Identifier.assigner``), the secondary ids (assigner: the registry's domain text). Without empty elements (an
+    empty value, domain or link left out, as ``prune`` did): ``bundle`` does not prune them."""
+    nct = terminology.system("nct")
+    ids: list[JSON] = [compact(use="official", system=nct, value=t.nct_id)]
+    ids += [compact(use="old", system=nct, value=a) for a in t.nct_aliases]
 
     def other(s: SecondaryId, use: str, assigner: JSON | None = None) -> JSON:
-        return {
-            "use": use,
-            "type": coded("secondary-id-type", s.type),
-            "value": s.id,
-            "assigner": (assigner or {}) | {"display": s.domain} if assigner or s.domain else None,
-            "extension": [extension("identifier-link", valueUri=s.link)] if s.link else None,
-        }
+        out: JSON = {"use": use}
+        kind = coded("secondary-id-type", s.type)
+        if kind:
+            out["type"] = kind
+        if s.id:
+            out["value"] = s.id
+        by = {**(assigner or {}), "display": s.domain} if s.domain else dict(assigner or {})
+        if by:
+            out["assigner"] = by
+        if s.link:
+            out["extension"] = [extension("identifier-link", valueUri=s.link)]
+        return out
 
     if t.org_study_id:
         ids.append(other(t.org_study_id, "usual", registering))
@@ -120,7 +135,10 @@ def _related(t: Trial) -> list[JSON]:
 
 
 def _mesh(m: Mesh) -> JSON:
-    return {"coding": [{"system": terminology.system("mesh"), "code": m.id, "display": m.term}], "text": m.term}
+    """A MeSH concept without empty elements (an empty id or term is left out, as ``prune`` did)."""
+    if m.id and m.term:
+        return {"coding": [{"system": terminology.system("mesh"), "code": m.id, "display": m.term}], "text": m.term}
+    return compact(coding=[compact(system=terminology.system("mesh"), code=m.id, display=m.term)], text=m.term)
 
 
 def _phase(t: Trial) -> JSON | None:
@@ -144,15 +162,17 @@ def _extensions(t: Trial, registering: JSON | None) -> list[JSON]:
 
 
 def _recruitment(ctx: Context, t: Trial) -> JSON:
+    """``ResearchStudy.recruitment`` without empty elements (``coded`` holds no empty value; the eligibility is a
+    reference): ``bundle`` does not prune it."""
     title = t.brief_title or t.official_title or t.nct_id or ""
-    return {
-        "extension": [extension("enrollment-type", valueCodeableConcept=coded("date-type", t.enrollment_type))]
+    return compact(
+        extension=[extension("enrollment-type", valueCodeableConcept=coded("date-type", t.enrollment_type))]
         if t.enrollment_type
         else None,
-        "targetNumber": t.enrollment_count if t.enrollment_type != "ACTUAL" else None,
-        "actualNumber": t.enrollment_count if t.enrollment_type == "ACTUAL" else None,
-        "eligibility": ev.to_eligibility(ctx, t.eligibility, title),
-    }
+        targetNumber=t.enrollment_count if t.enrollment_type != "ACTUAL" else None,
+        actualNumber=t.enrollment_count if t.enrollment_type == "ACTUAL" else None,
+        eligibility=ev.to_eligibility(ctx, t.eligibility, title),
+    )
 
 
 def _outcome_measure(ctx: Context, index: int, o: Outcome) -> JSON:
@@ -190,8 +210,8 @@ def to_research_study(ctx: Context, t: Trial) -> JSON:
         "studyDesign": _design(t.design, t),
         "primaryPurposeType": coded("primary-purpose", t.design.primary_purpose),
         "focus": [{"reference": r} for r in exposures] + [{"concept": _mesh(m)} for m in t.intervention_meshes],
-        "condition": [text_cc(c) for c in t.conditions] + [_mesh(m) for m in t.condition_meshes],
-        "keyword": [text_cc(k) for k in t.keywords],
+        "condition": [text_cc(c) for c in t.conditions if c] + [_mesh(m) for m in t.condition_meshes],
+        "keyword": [text_cc(k) for k in t.keywords if k],
         "region": [parties.to_region(c) for c in countries],
         "descriptionSummary": t.brief_summary,
         "description": t.detailed_description,
