@@ -12,7 +12,7 @@ from typing import Any
 from fhir_adapter import terminology
 from fhir_adapter.fhir.common import Context, coded, ctgov_coding, prune
 from fhir_adapter.fhir.r5.research_study import BUILT_CLEAN, to_research_study
-from fhir_adapter.model import DateInfo, Design, Mesh, SecondaryId, Trial
+from fhir_adapter.model import Arm, DateInfo, Design, Mesh, SecondaryId, Trial
 from fhir_adapter.release import FhirRelease
 from fhir_adapter.sources import read_records
 
@@ -77,6 +77,7 @@ def test_registration_and_oversight_tables_have_no_empty_code_or_display() -> No
     for row in table["oversight"]:
         assert row["label"] and all(row[k] for k in ("code", "display") if k in row)
     assert table["hasResults"]["label"] and all(table["yesNo"].values())
+    assert table["overallStudy"]["code"] and table["overallStudy"]["display"]
 
 
 def test_country_table_has_no_empty_code_or_display() -> None:
@@ -111,6 +112,10 @@ def _bare(t: Trial) -> Trial:
         secondary_ids=[SecondaryId("", None, "a registry"), SecondaryId("x", "OTHER", None, "")],
         enrollment_type="",
         enrollment_count=0,
+        start_date=DateInfo("", "ACTUAL"),
+        completion_date=DateInfo("2020-01", None),
+        last_known_status="RECRUITING",
+        arms=[Arm(""), Arm("an arm", "", "")],
     )
 
 

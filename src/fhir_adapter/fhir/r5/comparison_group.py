@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fhir_adapter.fhir.common import JSON, Context, Resolver, coded, extension, get_extension, token_of
+from fhir_adapter.fhir.common import JSON, Context, Resolver, coded, compact, extension, get_extension, token_of
 from fhir_adapter.fhir.r5 import evidence_variable as ev
 from fhir_adapter.fhir.r5.plan_definition import arm_interventions, regimen_of_plan, to_plan_definition
 from fhir_adapter.model import Arm, Trial
@@ -39,15 +39,15 @@ def to_comparison_groups(ctx: Context, t: Trial) -> tuple[list[JSON], list[JSON]
         ]
         protocol = to_plan_definition(ctx, i, arm, intervention_refs)
         protocols.append(protocol)
-        groups.append(
-            {
-                "extension": [extension(_PROTOCOL, valueReference=protocol)],
-                "linkId": f"arm-{i}",
-                "name": arm.label,
-                "type": coded("arm-type", arm.type),
-                "description": arm.description,
-                "intendedExposure": linked,
-            }
+        groups.append(  # without empty elements (``coded`` holds none; references): ``bundle`` does not prune it
+            compact(
+                extension=[extension(_PROTOCOL, valueReference=protocol)],
+                linkId=f"arm-{i}",
+                name=arm.label,
+                type=coded("arm-type", arm.type),
+                description=arm.description,
+                intendedExposure=linked,
+            )
         )
     return groups, protocols, exposures
 

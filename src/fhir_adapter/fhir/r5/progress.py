@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from fhir_adapter import terminology
-from fhir_adapter.fhir.common import JSON, coded, get_extension, token_of
+from fhir_adapter.fhir.common import JSON, coded, get_extension, pruned, token_of
 from fhir_adapter.model import DateInfo, Trial
 
 _ACTUAL = "ACTUAL"
@@ -61,32 +61,38 @@ def _last_known(t: Trial, token: str) -> JSON:
     }
 
 
+def _overall_entry(actual: bool | None, period: dict[str, str]) -> JSON:
+    """An ``overall-study`` entry without empty elements (an unknown certainty or empty date left out)."""
+    out: JSON = {"state": _overall_study_state()}
+    if actual is not None:
+        out["actual"] = actual
+    dates = {bound: date for bound, date in period.items() if date}
+    if dates:
+        out["period"] = dates
+    return out
+
+
 def _overall_study(t: Trial) -> list[JSON]:
     """The ``overall-study`` entries: one with start and end when both dates are equally certain, else one each."""
     start, end = t.start_date, t.completion_date
     if start is not None and end is not None and start.type == end.type:
-        return [
-            {
-                "state": _overall_study_state(),
-                "actual": _actual(start),
-                "period": {"start": start.date, "end": end.date},
-            }
-        ]
+        return [_overall_entry(_actual(start), {"start": start.date, "end": end.date})]
     return [
-        {"state": _overall_study_state(), "actual": _actual(date), "period": {bound: date.date}}
+        _overall_entry(_actual(date), {bound: date.date})
         for bound, date in (("start", start), ("end", end))
         if date is not None
     ]
 
 
 def to_progress(t: Trial) -> list[JSON]:
-    """``ResearchStudy.progressStatus``: the current state, an UNKNOWN study's last known one, ``overall-study``."""
+    """``ResearchStudy.progressStatus``: the current state, an UNKNOWN study's last known one, ``overall-study``.
+    Without empty elements (``coded`` holds none; the last known state pruned): ``bundle`` does not prune it."""
     out: list[JSON] = []
     if t.overall_status:
         unknown = terminology.registration_table()["status"]["unknown"] if t.overall_status == "UNKNOWN" else None
         out.append({"state": coded("overall-status", t.overall_status, unknown), "actual": True})
     if t.last_known_status:
-        out.append(_last_known(t, t.last_known_status))
+        out.append(pruned(_last_known(t, t.last_known_status)))
     return out + _overall_study(t)
 
 

@@ -31,7 +31,8 @@ _SEE_ALSO = "see-also-link"
 # with ``prune``; an empty top-level value is still dropped): constants, strings, the titles, the site references,
 # the outcome measures, the associated parties, the extensions (registering organisation, registration milestones),
 # the design and purpose concepts (``coded`` holds no empty value), the classifiers, the reason stopped, the focus,
-# conditions, keywords and regions (empty texts left out as they are built), the identifiers and the recruitment.
+# conditions, keywords and regions (empty texts left out as they are built), the identifiers, the recruitment, the
+# progress states, the period, the comparison groups, the results and protocol references.
 BUILT_CLEAN = frozenset(
     (
         "resourceType",
@@ -47,13 +48,18 @@ BUILT_CLEAN = frozenset(
         "condition",
         "keyword",
         "region",
+        "progressStatus",
+        "period",
         "descriptionSummary",
         "description",
         "site",
         "recruitment",
+        "comparisonGroup",
         "associatedParty",
         "classifier",
         "outcomeMeasure",
+        "result",
+        "protocol",
     )
 )
 # (Design attribute, ct.gov axis, attribute holding a free-text description of it) for studyDesign.
@@ -175,6 +181,10 @@ def _recruitment(ctx: Context, t: Trial) -> JSON:
     )
 
 
+def _present(reference: JSON | None) -> list[JSON]:
+    return [reference] if reference else []
+
+
 def _outcome_measure(ctx: Context, index: int, o: Outcome) -> JSON:
     """An ``outcomeMeasure`` without empty elements (``coded`` holds no empty value)."""
     kind = coded("outcome-type", o.type)
@@ -215,10 +225,10 @@ def to_research_study(ctx: Context, t: Trial) -> JSON:
         "region": [parties.to_region(c) for c in countries],
         "descriptionSummary": t.brief_summary,
         "description": t.detailed_description,
-        "period": {
-            "start": t.start_date.date if t.start_date else None,
-            "end": t.completion_date.date if t.completion_date else None,
-        },
+        "period": compact(
+            start=t.start_date.date if t.start_date else None,
+            end=t.completion_date.date if t.completion_date else None,
+        ),
         "associatedParty": sponsors,
         "classifier": study_facts.to_classifiers(t),
         "site": [parties.to_location(ctx, i, s) for i, s in enumerate(t.sites)],
@@ -226,7 +236,7 @@ def to_research_study(ctx: Context, t: Trial) -> JSON:
         "comparisonGroup": groups,
         "outcomeMeasure": [_outcome_measure(ctx, i, o) for i, o in enumerate(t.outcomes)],
         "result": results.to_results(ctx, t),  # after the outcomes: an outcome's result observes its variable
-        "protocol": [*protocols, to_schedule(ctx, t.schedule)],  # the arms', then the study's schedule
+        "protocol": [*protocols, *_present(to_schedule(ctx, t.schedule))],  # the arms', then the study's schedule
         "relatedArtifact": _related(t) + results.document_artifacts(t),
         "note": [
             study_facts.to_data_sharing_note(t),
