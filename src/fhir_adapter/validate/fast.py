@@ -29,6 +29,7 @@ from fhir_adapter.validate._common import child, short
 from fhir_adapter.validate._context import Context
 from fhir_adapter.validate._plan import Plan, Quick, plan_of, quick_pass
 from fhir_adapter.validate._primitives import Check, primitive
+from fhir_adapter.validate._walkers import Walk, walker
 from fhir_adapter.validate.bundle import check_bundle, check_empty
 from fhir_adapter.validate.profile import Walker, _raw, type_def
 
@@ -71,6 +72,7 @@ class Shape:
     choice_keys: frozenset[str] = frozenset()
     required_choice: bool = False
     post: bool = False  # any of the three: _Walker.post has something to check
+    walk: Walk | None = None  # its generated walker (see _walkers.walker), made on first use
 
 
 @cache
@@ -217,7 +219,7 @@ class _Walker:
             self.foreign(resource, rtype, location)
             return
         if not self.on:
-            self.node(shape, resource, location)
+            walker(shape)(self, resource, location)
             return
         saved = self.ctx, self.refs
         contained = plan is not None and plan.contained
@@ -229,7 +231,7 @@ class _Walker:
             td = type_def(rtype)
             assert td is not None
             self.profile.constraints(td.root, resource, location, self.ctx)
-        self.node(shape, resource, location)
+        walker(shape)(self, resource, location)
         self.depth -= 1
         self.ctx, self.refs = saved
 
@@ -256,32 +258,37 @@ class _Walker:
         self.issues += issues + [i for i in check_empty(resource, location) if i.location not in reported]
 
     def node(self, shape: Shape, node: dict[str, Any], location: str) -> None:
+        """The generic walk of a JSON object of ``shape``; each shape's generated walker (:mod:`._walkers`) does the
+        same, with the common cases of its keys inline and the others through ``element``."""
         if not node:
             self.error(location, f"empty object {_ELE1}", "value")
         if shape.refs and self.refs is not None:  # elsewhere a "reference" key is an unknown element (reported)
             self.reference(node, location, self.refs)
-        children = shape.children
         for key, value in node.items():
-            slot = children.get(key)
-            if slot is None:
-                self.other(shape, node, key, value, location)
-            elif slot.single and type(value) is str:  # most values: tested first, no isinstance() calls
-                # a string the check passed before, or any non-blank string where it has no regex: no call
-                if not ((slot.plain and value and not value.isspace()) or value in slot.known):
-                    self.checked(slot, key, value, location)
-                plan = slot.plan
-                if plan is not None and self.on and value not in plan.passing:
-                    self.profiled(plan, value, f"{location}.{key}")
-            elif slot.single and value is not None and not isinstance(value, list):
-                self.single(slot, key, value, location)
-            elif slot.direct and isinstance(value, dict):  # what value() then item() would do, two calls fewer
-                self.node(slot.shape or _datatype_shape(slot), value, f"{location}.{key}")
-            elif slot.many and type(value) is list and value:  # what value() would do, one call fewer
-                self.items(slot, value, location, key, ("_" + key) in node)
-            else:
-                self.value(slot, node, key, value, location)
+            self.element(shape, node, key, value, location)
         if shape.post:
             self.post(shape, node, location)
+
+    def element(self, shape: Shape, node: dict[str, Any], key: str, value: Any, location: str) -> None:
+        """The value of key ``key`` of ``node``, a JSON object of ``shape``."""
+        slot = shape.children.get(key)
+        if slot is None:
+            self.other(shape, node, key, value, location)
+        elif slot.single and type(value) is str:  # most values: tested first, no isinstance() calls
+            # a string the check passed before, or any non-blank string where it has no regex: no call
+            if not ((slot.plain and value and not value.isspace()) or value in slot.known):
+                self.checked(slot, key, value, location)
+            plan = slot.plan
+            if plan is not None and self.on and value not in plan.passing:
+                self.profiled(plan, value, f"{location}.{key}")
+        elif slot.single and value is not None and not isinstance(value, list):
+            self.single(slot, key, value, location)
+        elif slot.direct and isinstance(value, dict):  # what value() then item() would do, two calls fewer
+            walker(slot.shape or _datatype_shape(slot))(self, value, f"{location}.{key}")
+        elif slot.many and type(value) is list and value:  # what value() would do, one call fewer
+            self.items(slot, value, location, key, ("_" + key) in node)
+        else:
+            self.value(slot, node, key, value, location)
 
     def single(self, slot: Slot, key: str, value: Any, location: str) -> None:
         """One JSON value of a primitive of max 1 that is no string (a boolean, a number, an object ...)."""
@@ -356,18 +363,19 @@ class _Walker:
             self.primitives(slot, values, location, key, nulls_ok)
             return
         complex_, plan, prefix = slot.kind == COMPLEX, slot.plan if self.on else None, f"{location}.{key}["
+        walk = walker(slot.shape or _datatype_shape(slot)) if complex_ else None
         for i, value in enumerate(values):
             if value is None:
                 self.error(child(location, key, i), _NULL, "value")
-            elif complex_ and isinstance(value, dict):  # what item() would do, one call fewer
+            elif walk is not None and isinstance(value, dict):  # what item() would do, one call fewer
                 where = f"{prefix}{i}]"
                 if plan is None:
-                    self.node(slot.shape or _datatype_shape(slot), value, where)
+                    walk(self, value, where)
                     continue
                 if plan.binding is not None or plan.unsure or not plan.quick(value):  # else profiled() does nothing
                     self.profiled(plan, value, where)
                 self.on = not plan.off
-                self.node(slot.shape or _datatype_shape(slot), value, where)
+                walk(self, value, where)
                 self.on = True
             else:
                 self.item(slot, value, f"{prefix}{i}]")
@@ -400,12 +408,12 @@ class _Walker:
             shape = slot.shape or _datatype_shape(slot)
             plan = slot.plan
             if plan is None or not self.on:
-                self.node(shape, value, location)
+                walker(shape)(self, value, location)
                 return
             if plan.binding is not None or plan.unsure or not plan.quick(value):  # else profiled() does nothing
                 self.profiled(plan, value, location)
             self.on = not plan.off
-            self.node(shape, value, location)
+            walker(shape)(self, value, location)
             self.on = True
 
     def other(self, shape: Shape, node: dict[str, Any], key: str, value: Any, location: str) -> None:

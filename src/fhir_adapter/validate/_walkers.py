@@ -1,0 +1,216 @@
+"""One generated walker function per shape of the fast engine (:mod:`.fast`), issue 14.
+
+``_Walker.node`` walks any JSON object of any shape: per key, a lookup of its slot and several tests of the slot's
+attributes (kind, cardinality, plan, check). A shape's walker does the same walk with what it can know of its slots
+fixed when it is made: each key of the shape maps to its slot group and that group's data (a primitive's set of
+values its check passed, a datatype's shape ...), and the common case of each group the shape has is a branch of
+its own, in compiled Python, where a valid value costs a few tests and no call::
+
+    for key, value in node.items():
+        try:
+            g, a, b = table[key]
+        except KeyError:  # an unknown element: _Walker.element reports it
+            g = -1
+        if g == 0:  # a string element without a regex nor profile checks (string, markdown)
+            if type(value) is str and value and not value.isspace():
+                continue
+        ...
+        w.element(shape, node, key, value, location)  # anything else: exactly as _Walker.node
+
+Every branch does exactly what ``_Walker.element`` would do for that key and value; any other value (an invalid
+one, an array where one value belongs, a string not seen before ...) goes to ``_Walker.element`` itself, so the
+issues, their locations and their order are those of the generic walk. tests/test_validate_walkers.py compares the
+two walks on the adapter's output bundles and the mutation corpora.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from fhir_adapter.validate._common import child
+from fhir_adapter.validate._primitives import _RANGES
+
+if TYPE_CHECKING:
+    from fhir_adapter.validate.fast import Shape, Slot
+
+Walk = Callable[[Any, dict[str, Any], str], None]  # (the _Walker, a JSON object of the shape, its location)
+
+GENERATE = True  # False: every shape walks through _Walker.node (the differential test's reference)
+
+# The slot groups: each branch does what _Walker.element does for a value its test passes (it ``continue``s);
+# any other value falls through to _Walker.element. Data: (a, b) of the key's entry in the table.
+_BRANCHES: dict[int, str] = {
+    0: """if type(value) is str and value and not value.isspace():  # string, markdown: no regex, no plan
+    continue""",
+    1: """if type(value) is str:  # a string type with a regex (a: the values its check b passed), no plan
+    if value not in a:
+        problem = b(value)
+        if problem is not None:
+            w.error(child(location, key), problem, 'value')
+    continue""",
+    2: """if type(value) is str and value in a and value in b:  # passed its check before, and in its ValueSet
+    continue""",
+    3: """if type(value) is dict:  # a datatype of max 1 without profile checks (a: its shape)
+    (a.walk or made(a))(w, value, f'{location}.{key}')
+    continue""",
+    4: """if type(value) is list and value:  # a repeating datatype without profile checks (a: shape, b: slot)
+    sub = a.walk or made(a)
+    prefix = f'{location}.{key}['
+    for i, item in enumerate(value):
+        if type(item) is dict:
+            sub(w, item, f'{prefix}{i}]')
+        else:
+            odd(w, b, item, location, key, i)
+    continue""",
+    5: """if value is True or value is False:  # boolean
+    continue""",
+    6: """if type(value) is int or type(value) is float:  # decimal
+    continue""",
+    7: """if type(value) is int and a <= value <= b:  # integer, unsignedInt, positiveInt: in [a, b]
+    continue""",
+    8: """if type(value) is dict and w.on:  # a datatype of max 1 with invariants only (a: shape, b: plan)
+    where = f'{location}.{key}'
+    if not b.quick(value):
+        w.profiled(b, value, where)
+    (a.walk or made(a))(w, value, where)
+    continue""",
+    9: """if type(value) is list and value and w.on:  # repeating, with invariants only (a: slot, b: plan)
+    sub = a.shape.walk or made(a.shape)
+    quick = b.quick
+    prefix = f'{location}.{key}['
+    for i, item in enumerate(value):
+        if type(item) is dict:
+            where = f'{prefix}{i}]'
+            if not quick(item):
+                w.profiled(b, item, where)
+            sub(w, item, where)
+        else:
+            odd(w, a, item, location, key, i)
+    continue""",
+    10: """if type(value) is dict:  # one resource (Bundle.entry.resource; a: the plan)
+    w.resource(value, f'{location}.{key}', a)
+    continue""",
+    11: """continue  # resourceType of a resource""",
+    12: """if type(value) is dict:  # a datatype of max 1 with other profile checks (a: slot)
+    w.item(a, value, f'{location}.{key}')
+    continue""",
+    13: """if type(value) is list and value:  # repeating, with other profile checks, or resources (a: slot)
+    w.items(a, value, location, key, False)
+    continue""",
+}
+
+
+def walker(shape: Shape) -> Walk:
+    """The walker of ``shape``: made (and kept on the shape) on its first use."""
+    walk = shape.walk
+    if walk is None:
+        walk = shape.walk = made(shape)
+    return walk
+
+
+def made(shape: Shape) -> Walk:
+    """A new walker of ``shape`` (kept on it), or the generic one where ``GENERATE`` is off."""
+    if not GENERATE:
+
+        def generic(w: Any, node: dict[str, Any], location: str) -> None:
+            w.node(shape, node, location)
+
+        shape.walk = generic
+        return generic
+    from fhir_adapter.validate.fast import PRIMITIVE
+
+    table = {key: _group(slot) for key, slot in shape.children.items()}
+    # the other keys of an element (no exception raised for them): a primitive's _name part, resourceType
+    table.update({"_" + key: (-1, None, None) for key, slot in shape.children.items() if slot.kind == PRIMITIVE})
+    if shape.resource:
+        table["resourceType"] = (11, None, None)
+    walk = shape.walk = _compiled(shape, table)
+    return walk
+
+
+def _group(slot: Slot) -> tuple[int, Any, Any]:
+    """The group of a slot and its data (a, b), or -1: its values go to ``_Walker.element``."""
+    from fhir_adapter.validate.fast import COMPLEX, PRIMITIVE, RESOURCE, _datatype_shape
+
+    if slot.kind == PRIMITIVE:
+        return _primitive_group(slot) if slot.single else (-1, None, None)
+    if slot.kind == RESOURCE:
+        return (10, slot.plan, None) if not slot.many else (13, slot, None)
+    assert slot.kind == COMPLEX
+    shape, plan = _datatype_shape(slot), slot.plan
+    if plan is None:
+        return (4, shape, slot) if slot.many else (3, shape, None)
+    if plan.binding is not None or plan.unsure or plan.off:
+        return (13, slot, None) if slot.many else (12, slot, None)
+    return (9, slot, plan) if slot.many else (8, shape, plan)
+
+
+def _primitive_group(slot: Slot) -> tuple[int, Any, Any]:
+    plan, tcode = slot.plan, slot.tcode
+    if plan is not None:
+        return (2, slot.known, plan.passing) if isinstance(slot.known, set) and plan.passing else (-1, None, None)
+    if slot.plain:
+        return 0, None, None
+    if isinstance(slot.known, set):
+        return 1, slot.known, slot.check
+    if tcode == "boolean":
+        return 5, None, None
+    if tcode == "decimal":
+        return 6, None, None
+    if tcode in _RANGES:
+        return 7, *_RANGES[tcode]
+    return -1, None, None
+
+
+def _compiled(shape: Shape, table: dict[str, tuple[int, Any, Any]]) -> Walk:
+    from fhir_adapter.validate.fast import _ELE1
+
+    groups = sorted({g for g, _, _ in table.values() if g >= 0}, key=lambda g: -_weight(table, g))
+    names: dict[str, Any] = {"table": table, "shape": shape, "made": made, "odd": odd, "MUST": shape.must}
+    names["child"] = child
+    names["CHOICES"] = shape.choice_keys
+    lines = [
+        "def walk(w, node, location):",
+        "    if not node:",
+        f"        w.error(location, {_EMPTY + _ELE1!r}, 'value')",
+    ]
+    if shape.refs:
+        lines += ["    if w.refs is not None:", "        ref = node.get('reference')"]  # as _Walker.reference
+        lines += ["        if isinstance(ref, str) and 'expression' not in node and 'language' not in node:"]
+        lines += ["            w.refs.append((ref, f'{location}.reference'))"]
+    lines += ["    for key, value in node.items():", "        try:", "            g, a, b = table[key]"]
+    lines += ["        except KeyError:", "            g = -1"]
+    for i, g in enumerate(groups):
+        lines += [f"        {'el' if i else ''}if g == {g}:"] + ["            " + x for x in _BRANCHES[g].split("\n")]
+    lines += ["        w.element(shape, node, key, value, location)"]
+    if shape.required_choice:
+        lines += ["    w.required(shape, node, location)"]
+    elif shape.must:
+        lines += ["    if not node.keys() >= MUST:", "        w.required(shape, node, location)"]
+    if shape.choice_keys:
+        lines += ["    if len(CHOICES & node.keys()) > 1:", "        w.choices(shape, node, location)"]
+    # the source holds only group numbers and constant messages; keys and data are in ``table``
+    exec(compile("\n".join(lines) + "\n", f"<walker {next(_MADE)}>", "exec"), names)
+    walk: Walk = names["walk"]
+    return walk
+
+
+_EMPTY = "empty object "
+_MADE = itertools.count()  # names each walker's source (profiles and tracebacks tell them apart)
+
+
+def _weight(table: dict[str, tuple[int, Any, Any]], group: int) -> int:
+    """How often a group's branch is taken, roughly (most first): its keys, strings before the rest."""
+    return sum(1 for g, _, _ in table.values() if g == group) + (100 if group in (0, 1, 11) else 0)
+
+
+def odd(w: Any, slot: Slot, value: Any, location: str, key: str, i: int) -> None:
+    """Item ``i`` of an array of a datatype that is no JSON object, as ``_Walker.items`` reports it."""
+    if value is None:
+        from fhir_adapter.validate.fast import _NULL
+
+        w.error(child(location, key, i), _NULL, "value")
+    else:
+        w.item(slot, value, f"{location}.{key}[{i}]")

@@ -1,0 +1,87 @@
+"""The generated walkers of the fast engine (validate/_walkers.py) against the generic walk (``_Walker.node``).
+
+Each shape's generated walker must report exactly what the generic walk reports: the same issues, at the same
+locations, in the same order, with the same later-layer results (``validate``), and the same layer 1 issues alone
+(``check_fast``, where the profile checks are off). Inputs: the adapter's output bundles, the mutation corpus of
+tests/validate_mutations.py, and those bundles with faults only the later layers report (bench/bench_validate.py).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from fhir_adapter.issues import Issue
+from fhir_adapter.release import FhirRelease
+from fhir_adapter.validate import _walkers, fast, validate
+from validate_mutations import mutants, output_bundles
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+
+from bench_validate import later_mutants
+
+
+@cache
+def _inputs() -> tuple[dict[str, Any], ...]:
+    bundles = [bundle for _, bundle in output_bundles()]
+    return tuple(bundles + [m.resource for m in mutants()] + later_mutants(bundles))
+
+
+def _fresh_shapes() -> None:
+    """New shapes (without walkers, with empty sets of passed values) for the next walk."""
+    fast.shape_of.cache_clear()
+    fast._element_shape.cache_clear()
+
+
+def _issues(generate: bool) -> Iterator[tuple[list[Issue], list[Issue]]]:
+    _walkers.GENERATE = generate
+    _fresh_shapes()
+    try:
+        for resource in _inputs():
+            copy = orjson.loads(orjson.dumps(resource))
+            yield validate(copy, FhirRelease.R5), fast.check_fast(copy)
+    finally:
+        _walkers.GENERATE = True
+        _fresh_shapes()
+
+
+def test_generated_walkers_report_what_the_generic_walk_reports() -> None:
+    generic = list(_issues(False))
+    generated = list(_issues(True))
+    assert len(generated) == len(generic) > 2000
+    assert sum(len(a) + len(b) for a, b in generic) > 4000  # the mutants' faults are in the comparison
+    for k, (got, want) in enumerate(zip(generated, generic, strict=True)):
+        assert got == want, f"input {k}"
+
+
+def test_a_walker_is_made_once_per_shape_and_kept() -> None:
+    shape = fast.shape_of("Coding")
+    assert shape is not None
+    walk = _walkers.walker(shape)
+    assert _walkers.walker(shape) is walk and shape.walk is walk
+
+
+@pytest.mark.parametrize(
+    ("coding", "locations"),
+    [
+        ({"system": "http://x", "code": "a b", "display": " "}, ["Coding.display"]),
+        ({"system": "x y", "code": "", "userSelected": "yes"}, ["Coding.system", "Coding.code", "Coding.userSelected"]),
+        ({"code": ["a"], "_code": {"id": "i"}, "version": None}, ["Coding.code", "Coding.version"]),
+        (
+            {"extension": [{"url": "u", "valueInteger": 2**31}, None]},
+            ["Coding.extension[0].valueInteger", "Coding.extension[1]"],
+        ),
+    ],
+)
+def test_the_fallback_keeps_each_issue_in_its_place(coding: dict[str, Any], locations: list[str]) -> None:
+    walker = fast._Walker()
+    shape = fast.shape_of("Coding")
+    assert shape is not None
+    _walkers.walker(shape)(walker, coding, "Coding")
+    assert [i.location for i in walker.issues] == locations
