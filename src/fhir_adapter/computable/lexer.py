@@ -273,7 +273,7 @@ def _longest_unit_phrase(toks: list[Token], i: int, table: dict[tuple[str, ...],
 
 def longest_unit(toks: list[Token], i: int) -> tuple[int, str | None]:
     """The longest unit as written at token ``i`` (its UCUM code), allowing a trailing "(ULN)"."""
-    n, code = longest(toks, i, _units(), unit=True)
+    n, code = _longest_unit_phrase(toks, i, _units()) if i < len(toks) else (0, None)
     if code in ("{ULN}", "{LLN}") and tuple(t.low for t in toks[i + n : i + n + 3]) in (
         ("(", "uln", ")"),
         ("(", "lln", ")"),
@@ -340,6 +340,13 @@ def _longest_cs_of(toks: list[Token], i: int, most: int) -> tuple[int, str | Non
 def simple(section: str) -> dict[tuple[str, ...], str]:
     """A phrase table of the lexicon (post_comparators, range_separators, window_relations) by phrase."""
     return _simple(section)
+
+
+@cache
+def phrase_trie(section: str) -> dict[str, list[Any]]:
+    """``simple(section)`` as a trie (``_trie``): ``walk`` from the node of a word finds ``longest``'s phrase."""
+    table = _simple(section)
+    return _TRIES.get(id(table)) or _trie(table)
 
 
 @cache

@@ -5,6 +5,8 @@ vocabulary (the computable contract, docs/computable.md: "Units as written", tim
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
 from fhir_adapter.computable.lexer import (
     NO_PHRASE,
@@ -16,6 +18,7 @@ from fhir_adapter.computable.lexer import (
     general_first_words,
     longest,
     longest_unit,
+    phrase_trie,
     simple,
     walk,
     word_numbers,
@@ -104,8 +107,9 @@ def _range_end(toks: list[Token], j: int, first: float, between: bool) -> tuple[
     """The upper end of a range after the first number: "-75", "to 75", "and 75" (after 'between'), "or 1"."""
     if j >= len(toks):
         return 0, None, False
-    n, sep = longest(toks, j, simple("range_separators"))
     word = toks[j].low
+    node = phrase_trie("range_separators").get(word)
+    n, sep = walk(toks, j, node) if node is not None else (0, None)  # most words after a number separate nothing
     if word == "or" and j + 1 < len(toks):
         k, v = _number(toks, j + 1)
         if k and v is not None and first.is_integer() and v == first + 1:
@@ -123,7 +127,7 @@ def _quantity(toks: list[Token], i: int, between: bool) -> tuple[int, Qty | None
     if value is None:
         return 0, None
     j = i + n
-    pair = _pair_at(toks, j)
+    pair = _pair_at(toks, j) if j < len(toks) and toks[j].low == "/" else None  # most numbers have no pair
     j += 2 if pair is not None else 0
     k, unit, unit_text = _unit(toks, j)
     j += k
@@ -139,8 +143,9 @@ def _quantity(toks: list[Token], i: int, between: bool) -> tuple[int, Qty | None
     if unit == "a":  # "18 years of age or older", "18 years old and above"
         k = _age_words(toks, j)
         q.aged, j = k > 0, j + k
-    if j < len(toks):
-        k, q.post = longest(toks, j, simple("post_comparators"))
+    node = phrase_trie("post_comparators").get(toks[j].low) if j < len(toks) else None
+    if node is not None:
+        k, q.post = walk(toks, j, node)
         q.aged = q.aged or (k > 0 and toks[j + k - 1].low in ("older", "younger"))
         j += k
     return j - i, q
@@ -254,35 +259,70 @@ def _version(toks: list[Token], i: int) -> int:
 def read_items(toks: list[Token]) -> list[Item]:
     """Every lexical item of the tokens, in order (see ``Item.cat``)."""
     items: list[Item] = []
-    i, end = 0, len(toks)
+    add, i, end = items.append, 0, len(toks)
     last: Item | None = None
-    phrases, abbreviations = general_first_words()
+    after = False  # the last item is a comparator or a NYHA class name: _item_at reads the next word
+    starts = _starts()
     while i < end:
         t = toks[i]
-        low = t.low
-        # most words need none of _item_at's tests before the phrase lookup: no version tag, number, point,
-        # "class" or sign, after no comparator and no NYHA class name; and most of those start no phrase either
-        if low in _NOT_PLAIN or low[:1] in _DIGITS or (last is not None and (last.cat == "cmp" or last.data == _NYHA)):
-            n, last = _item_at(toks, i, last)
-        elif t.text in abbreviations:
-            n, last = _phrase_item_at(toks, i)
-        elif (node := phrases.get(low)) is None:  # a sign or a word of no phrase, as _sign_or_word says
-            n, last = 1, Item(_PUNCT.get(low) or ("word" if low[:1].isalnum() else "filler"), t.start, t.end, t.text)
+        low = t[1]
+        entry = starts.get(low)
+        if entry is None and not after and not "0" <= low < ":":  # no number, starts nothing: a sign or a word
+            last = Item(_PUNCT.get(low) or ("word" if low[:1].isalnum() else "filler"), t[2], t[3], t[0])
+            add(last)
+            i += 1
+            continue
+        if entry is None or entry is _OTHER or after:
+            n, last = _other_item_at(toks, i, last, after)
         else:  # general_at and _phrase_item_at without their calls (the case-sensitive table has no say here)
-            hit, children = node
-            if children and i + 1 < end and toks[i + 1].low in children:
+            node, cat, data, flag = entry
+            if node[1] and i + 1 < end and toks[i + 1][1] in node[1]:
                 n, hit = walk(toks, i, node)
-            else:  # a phrase of one word, or none (most words that start a phrase end it)
-                n, hit = 1, None if hit is NO_PHRASE else hit
-            if hit is None:
-                n, last = 1, _sign_or_word(t)
-            elif hit[0] == "wopen":
+                if hit is None or hit[0] == "wopen":
+                    n, last = _phrase_item_at(toks, i)
+                else:
+                    last = Item(hit[0], t[2], toks[i + n - 1][3], hit[1])
+            elif cat is not None:  # a phrase of one word (most words that start a phrase end it)
+                last = Item(cat, t[2], t[3], data)
+                add(last)
+                after = flag
+                i += 1
+                continue
+            else:  # no phrase of one word, or a window opener
                 n, last = _phrase_item_at(toks, i)
-            else:
-                last = Item(hit[0], t.start, toks[i + n - 1].end, hit[1])
-        items.append(last)
+        data = last.data  # a Qty or Window is never the class name (and compares by a Python __eq__)
+        after = last.cat == "cmp" or (data.__class__ is str and data == _NYHA)
+        add(last)
         i += n
     return items
+
+
+_OTHER = ([NO_PHRASE, {}], None, None, False)  # in _starts: a word read_items leaves to _other_item_at
+
+
+@cache
+def _starts() -> dict[str, tuple[list[Any], str | None, Any, bool]]:
+    """What read_items looks a word up in: by first word, the node of the general phrase trie, the category and
+    payload of its phrase of one word (None: none, or a window opener) and whether that is a comparator or a NYHA
+    class name; ``_OTHER`` for the words _item_at tests (version tags, a point, "class", signs), numbers and the
+    case-sensitive abbreviations' first words in lower case (their words as written decide)."""
+    phrases, abbreviations = general_first_words()
+    table = {}
+    for low, node in phrases.items():
+        hit = None if node[0] is NO_PHRASE or node[0][0] == "wopen" else node[0]
+        cat, data = hit if hit is not None else (None, None)
+        table[low] = (node, cat, data, cat == "cmp" or data == _NYHA)
+    table = {low: entry for low, entry in table.items() if not "0" <= low < ":"}
+    return table | dict.fromkeys(_NOT_PLAIN | {text.lower() for text in abbreviations}, _OTHER)
+
+
+def _other_item_at(toks: list[Token], i: int, last: Item | None, after: bool) -> tuple[int, Item]:
+    """read_items' item at a number, a word in ``_NOT_PLAIN`` or after a comparator or a NYHA class name (``after``):
+    ``_item_at``; else at a case-sensitive abbreviation's first word: ``_phrase_item_at``."""
+    low = toks[i].low
+    if after or low in _NOT_PLAIN or low[:1] in _DIGITS:
+        return _item_at(toks, i, last)
+    return _phrase_item_at(toks, i)
 
 
 def _item_at(toks: list[Token], i: int, last: Item | None) -> tuple[int, Item]:
