@@ -4,7 +4,7 @@ Issue 14 part 3 ("Read and map faster, measured per resource"). Reads each fixtu
 records, legacy XML records, the API v1 COVID-19 search page), then times ``to_bundle`` alone, R5 and R4, as
 ``pipeline/stages.convert_record`` calls it (a collection bundle, no clock). Prints for each group and release: trials,
 resources, ms per trial and ms per resource (CPU time, best of ``--repeat`` runs: the machine is shared, take the
-least disturbed run; compare two trees with ``farm-bench`` ratios, not these absolute numbers).
+least disturbed run; compare two trees by the ratio of paired runs, old and new in turn, not by these absolute numbers).
 
 Per site: for the site-heavy records (NCT02513394, API v2 and XML) the same trial is also mapped with no sites; the
 difference over the number of sites is the cost of one site (its Location, narrative, reference and, in R4, the
