@@ -265,9 +265,10 @@ class _Renamer:
         fields = spec.fields
         out = []
         for i, item in enumerate(items):
-            self.origin[f"{k2}[{i}]"] = f"{k1}[{i}]"
+            step = f"[{i}]"
+            i1 = self.origin[k2 + step] = k1 + step
             if fields is not None and isinstance(item, dict):
-                item = self.obj(item, fields, f"{k1}[{i}]", f"{k2}[{i}]")
+                item = self.obj(item, fields, i1, k2 + step)
             out.append(item)  # anything else as it is: the v2 reader reports it
         return out
 
