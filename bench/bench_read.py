@@ -15,7 +15,7 @@ mapping side), so that the readers' own share shows.
 | ``xml-sites`` | tests/data/ctgov-xml/NCT02513394.xml | per-site cost, legacy XML |
 
 Prints records, sites, ms per record, ms per site, reads/s. No assertion: a measurement (the machine is shared:
-compare runs with ``farm-bench --vs``, e.g. this script against a ``git archive`` snapshot on ``PYTHONPATH``).
+compare paired runs, old and new in turn, e.g. this script against a ``git archive`` snapshot on ``PYTHONPATH``).
 
     .venv/bin/python bench/bench_read.py [--only SET ...] [--repeat N]
 """
