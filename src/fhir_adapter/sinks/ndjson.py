@@ -16,7 +16,7 @@ from fhir_adapter.sinks.files import LineFile, OutputFolder, display_id
 
 # A resource type names a file: a FHIR type name, nothing else (https://hl7.org/fhir/R5/resourcelist.html).
 _RESOURCE_TYPE = re.compile(r"[A-Z][A-Za-z]{0,63}")
-_TYPE, _LINE = itemgetter(0), itemgetter(1)  # of an (resource type, line) pair
+_TYPE, _LINE = itemgetter(0), itemgetter(1)  # of a (resource type, line) pair
 REPLACED = "its resources replace the earlier record's in the NDJSON files"
 
 
