@@ -110,57 +110,42 @@ def prune(node: Any) -> Any:
 # The walkers below are ``prune`` in one pass per node (it runs on every element of every resource, so it was a
 # third of mapping time). A node with nothing to drop (the common case: most builders write no empty element) is
 # returned as it is, not copied; only the path down to a dropped value is rebuilt. A child is pruned, then kept unless
-# it is None, "" or came out empty. Exact strs, dicts, lists, ints, floats and bools are tested inline (a call per
-# node was most of the walk's cost); any other value (a subclass, a tuple, None) takes the general test,
-# ``_kept_value``, as before.
+# it is None, "" or came out empty. ``_first_change`` serves dicts and lists alike; it tests exact strs, dicts, lists,
+# ints, floats and bools inline (a call per node was most of the walk's cost); any other value (a subclass, a tuple,
+# None) takes the general test, ``_kept_value``, as before.
 def _pruned_dict(node: dict[Any, Any]) -> dict[Any, Any]:
-    for k, v in node.items():
-        t = type(v)
-        if t is str:
-            if v:
-                continue
-            p: Any = _DROP
-        elif t is dict:
-            p = _pruned_dict(v) if v else _DROP
-            if p is v:
-                continue
-        elif t is list:
-            p = _pruned_list(v) if v else _DROP
-            if p is v:
-                continue
-        elif t is int or t is bool or t is float:
-            continue
-        else:
-            p = _kept_value(v)
-            if p is v:
-                continue
-        return _rebuilt_dict(node, k, p if p else _DROP)
-    return node
+    change = _first_change(node.items())
+    return node if change is None else _rebuilt_dict(node, *change)
 
 
 def _pruned_list(node: list[Any]) -> list[Any]:
-    for i, v in enumerate(node):
+    change = _first_change(enumerate(node))
+    if change is None:
+        return node
+    i, p = change
+    return [*node[:i], *([] if p is _DROP else [p]), *_kept(node[i + 1 :])]
+
+
+def _first_change(pairs: Iterable[tuple[Any, Any]]) -> tuple[Any, Any] | None:
+    """The first (key or index, pruned value or ``_DROP``) of a container's ``pairs`` that pruning changes, None when
+    it changes none."""
+    for k, v in pairs:
         t = type(v)
         if t is str:
             if v:
                 continue
-            p: Any = _DROP
-        elif t is dict:
-            p = _pruned_dict(v) if v else _DROP
-            if p is v:
-                continue
-        elif t is list:
-            p = _pruned_list(v) if v else _DROP
-            if p is v:
-                continue
+            return k, _DROP
+        if t is dict or t is list:
+            if not v:
+                return k, _DROP
+            p = _pruned_dict(v) if t is dict else _pruned_list(v)
         elif t is int or t is bool or t is float:
             continue
         else:
             p = _kept_value(v)
-            if p is v:
-                continue
-        return [*node[:i], *([] if not p or p is _DROP else [p]), *_kept(node[i + 1 :])]
-    return node
+        if p is not v:
+            return k, p if p else _DROP
+    return None
 
 
 _DROP = object()  # the marker of a value ``prune`` drops
@@ -178,21 +163,9 @@ def _rebuilt_dict(node: dict[Any, Any], first: Any, value: Any) -> dict[Any, Any
     if value is not _DROP:
         out[first] = value
     for k, v in items:
-        t = type(v)
-        if t is str:
-            if v:
-                out[k] = v
-        elif t is dict or t is list:
-            if v:
-                v = _pruned_dict(v) if t is dict else _pruned_list(v)
-                if v:
-                    out[k] = v
-        elif t is int or t is bool or t is float:
+        v = _kept_value(v)
+        if v is not _DROP:
             out[k] = v
-        else:
-            v = _kept_value(v)
-            if v is not _DROP:
-                out[k] = v
     return out
 
 
@@ -200,26 +173,19 @@ def _kept(values: list[Any]) -> list[Any]:
     """The pruned values of a list, the dropped ones left out."""
     out: list[Any] = []
     for v in values:
-        t = type(v)
-        if t is str:
-            if v:
-                out.append(v)
-        elif t is dict or t is list:
-            if v:
-                v = _pruned_dict(v) if t is dict else _pruned_list(v)
-                if v:
-                    out.append(v)
-        elif t is int or t is bool or t is float:
+        v = _kept_value(v)
+        if v is not _DROP:
             out.append(v)
-        else:
-            v = _kept_value(v)
-            if v is not _DROP:
-                out.append(v)
     return out
 
 
 def _kept_value(v: Any) -> Any:
     """A value pruned (a dict or list walked; copied only if something below is dropped), or ``_DROP``."""
+    t = type(v)
+    if t is str:
+        return v if v else _DROP
+    if t is int or t is bool or t is float:
+        return v
     if isinstance(v, dict):
         v = _pruned_dict(v)
         return (v if type(v) is dict else dict(v)) if v else _DROP  # a subclass comes out a plain dict, as before
