@@ -242,13 +242,13 @@ class Context:
 
     def ref(self, resource_type: str, key: str) -> JSON:
         """A reference to the resource ``resource_type`` with ``key`` (whether or not it is added yet)."""
-        return {"reference": f"urn:uuid:{resource_id(self.nct_id, resource_type, key)}"}  # full_url, inlined
+        return {"reference": full_url(resource_id(self.nct_id, resource_type, key))}
 
     def add(self, resource_type: str, key: str, body: JSON, *, clean: bool = False) -> JSON:
         """Add a resource (first one wins for a key) and return a reference to it. ``clean``: ``body`` was built
         without empty elements (``compact``), so it is not pruned again."""
         rid = resource_id(self.nct_id, resource_type, key)
-        url = f"urn:uuid:{rid}"  # full_url, inlined (a call per resource)
+        url = full_url(rid)
         if url not in self.resources:
             resource = {"resourceType": resource_type, "id": rid, **body}
             self.resources[url] = resource if clean else prune(resource)
