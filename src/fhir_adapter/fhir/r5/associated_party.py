@@ -17,6 +17,7 @@ from fhir_adapter.fhir.common import (
     Context,
     Resolver,
     coded,
+    compact,
     extension,
     get_extension,
     text_cc,
@@ -33,16 +34,6 @@ from fhir_adapter.fhir.r5.parties import (
 from fhir_adapter.model import Official, Organization, ResponsibleParty, Trial
 
 
-def _party(name: str | None, role: JSON, party: JSON | None) -> JSON:
-    """An associatedParty's name, role and party, the empty ones left out (``role`` without empty elements)."""
-    out: JSON = {"name": name} if name else {}
-    if role:
-        out["role"] = role
-    if party:
-        out["party"] = party
-    return out
-
-
 def associated_parties(ctx: Context, t: Trial) -> list[JSON]:
     """``ResearchStudy.associatedParty``: lead sponsor, collaborators, responsible party, officials and central
     contacts, in that order, adding the Organizations and people they refer to to ``ctx``. Built without empty
@@ -53,13 +44,15 @@ def associated_parties(ctx: Context, t: Trial) -> list[JSON]:
     people = People(named + ([(rp.name, rp.affiliation)] if rp else []))
     for org, role in [(t.lead_sponsor, "lead-sponsor")] + [(c, "collaborator") for c in t.collaborators]:
         if org is not None:
-            party: JSON = {"name": org.name} if org.name else {}
-            party["role"] = common.party_role(role)
-            kind = coded("sponsor-class", org.agency_class) if org.agency_class else None  # no empty value
-            if kind:
-                party["classifier"] = [kind]
-            party["party"] = to_organization(ctx, org)
-            out.append(party)
+            kind = coded("sponsor-class", org.agency_class) if org.agency_class else None
+            out.append(
+                compact(
+                    name=org.name,
+                    role=common.party_role(role),
+                    classifier=[kind] if kind else None,
+                    party=to_organization(ctx, org),
+                )
+            )
     if rp is not None:
         extensions = [extension("responsible-party", valueBoolean=True)]
         # pre-2017 records name the party in one free-text line and organisation
@@ -69,14 +62,17 @@ def associated_parties(ctx: Context, t: Trial) -> list[JSON]:
             extensions.append(extension("responsible-party-old-organization", valueString=rp.old_organization))
         concept = coded("responsible-party-type", rp.type) or text_cc("responsible party")
         who = to_person(ctx, people, "responsible", rp.name, title=rp.title, affiliation=rp.affiliation)
-        out.append(_party(rp.name, concept, who) | {"extension": extensions})
+        out.append(compact(name=rp.name, role=concept, party=who, extension=extensions))
     for i, o in enumerate(t.officials):
         concept = coded("official-role", o.role) or text_cc("official")
-        out.append(_party(o.name, concept, to_person(ctx, people, f"official-{i}", o.name, affiliation=o.affiliation)))
+        who = to_person(ctx, people, f"official-{i}", o.name, affiliation=o.affiliation)
+        out.append(compact(name=o.name, role=concept, party=who))
     for i, c in enumerate(t.central_contacts):
         concept = coded("contact-role", c.role) or common.party_role("general-contact")
         who = to_person(ctx, people, f"contact-{i}", c.name, contact=c)
-        out.append(_party(c.name, concept, who) | {"extension": [extension("central-contact", valueBoolean=True)]})
+        out.append(
+            compact(name=c.name, role=concept, party=who, extension=[extension("central-contact", valueBoolean=True)])
+        )
     return out
 
 

@@ -41,6 +41,7 @@ from fhir_adapter.fhir.common import (
     JSON,
     Context,
     coded,
+    compact,
     ext_url,
     extension,
     prune,
@@ -87,11 +88,6 @@ def _age_limit(q: JSON | None) -> AgeLimit | None:
     return AgeLimit(
         value=int(value) if float(value).is_integer() else value, unit=_AGE_UNIT.get(q.get("code", ""), "years")
     )
-
-
-def _filled(value: object) -> bool:
-    """False for what ``prune`` drops of a text field (None, "")."""
-    return value is not None and value != ""
 
 
 def _criterion(c: Criterion, link_id: str) -> JSON:
@@ -170,17 +166,16 @@ def to_eligibility(ctx: Context, e: Eligibility, title: str) -> JSON:
         counters[heading] += 1
         criteria.append(_criterion(c, f"{'exc' if heading else 'inc'}-{counters[heading]}"))
     chars += prune(criteria)  # the criteria are walked (definitions may hold empty parts), the rest is built clean
-    facts = prune(_facts(e, gender is not None))
-    body: JSON = {"extension": facts} if facts else {}
-    body["url"] = ctx.canonical("EvidenceVariable", "eligibility")
-    body["name"] = f"{ctx.nct_id}_eligibility".replace("-", "_")
-    body["title"] = f"Eligibility criteria: {title}"
-    body["status"] = "active"
-    if _filled(e.criteria_text):
-        body["description"] = e.criteria_text
-    body["actual"] = False
-    if chars:
-        body["characteristic"] = chars
+    body = compact(
+        extension=prune(_facts(e, gender is not None)),
+        url=ctx.canonical("EvidenceVariable", "eligibility"),
+        name=f"{ctx.nct_id}_eligibility".replace("-", "_"),
+        title=f"Eligibility criteria: {title}",
+        status="active",
+        description=e.criteria_text,
+        actual=False,
+        characteristic=chars,
+    )
     return ctx.add("EvidenceVariable", "eligibility", body, clean=True)  # built without empty elements
 
 
@@ -281,17 +276,14 @@ def time_frame_elements(o: Outcome) -> list[JSON]:
 def to_outcome(ctx: Context, index: int, o: Outcome) -> JSON:
     """Reference to the EvidenceVariable of one outcome measure (``ResearchStudy.outcomeMeasure.reference``)."""
     key = f"outcome-{index}"
-    measure: JSON = {"linkId": "measure", "description": o.measure} if _filled(o.measure) else {"linkId": "measure"}
-    entries = prune(time_frame_elements(o))
-    if entries:
-        measure["timeFromEvent"] = entries
-    body: JSON = {"url": ctx.canonical("EvidenceVariable", key)}
-    if _filled(o.measure):
-        body["title"] = o.measure
-    body["status"] = "active"
-    if _filled(o.description):
-        body["description"] = o.description
-    body["characteristic"] = [measure]
+    measure = compact(linkId="measure", description=o.measure, timeFromEvent=prune(time_frame_elements(o)))
+    body = compact(
+        url=ctx.canonical("EvidenceVariable", key),
+        title=o.measure,
+        status="active",
+        description=o.description,
+        characteristic=[measure],
+    )
     return ctx.add("EvidenceVariable", key, body, clean=True)  # built without empty elements
 
 
@@ -319,23 +311,21 @@ def to_exposure(ctx: Context, index: int, i: Intervention) -> JSON:
     exts: list[Any] = [prune(extension(_INTERVENTION_TYPE, valueCodeableConcept=kind))] if kind else []
     exts += [_text_extension(_OTHER_NAME, n) for n in i.other_names]
     exts += [_text_extension(_ARM_LABEL, a) for a in i.arm_labels]
-    body: JSON = {"extension": exts} if exts else {}
-    body["url"] = ctx.canonical("EvidenceVariable", key)
-    if _filled(i.name):
-        body["title"] = i.name
-    body["status"] = "active"
-    if _filled(i.description):
-        body["description"] = i.description
-    if i.name:
-        body["characteristic"] = [
-            {"linkId": _INTERVENTION, "description": i.name, "definitionCodeableConcept": text_cc(i.name)}
-        ]
+    characteristic = {"linkId": _INTERVENTION, "description": i.name, "definitionCodeableConcept": text_cc(i.name)}
+    body = compact(
+        extension=exts,
+        url=ctx.canonical("EvidenceVariable", key),
+        title=i.name,
+        status="active",
+        description=i.description,
+        characteristic=[characteristic] if i.name else None,
+    )
     return ctx.add("EvidenceVariable", key, body, clean=True)  # built without empty elements
 
 
 def _text_extension(name: str, value: str | None) -> JSON:
     """``extension(name, valueString=value)`` without empty elements (an empty value leaves the url alone)."""
-    return extension(name, valueString=value) if _filled(value) else extension(name)
+    return extension(name, valueString=value) if value else extension(name)
 
 
 def intervention_type_of(ev: JSON) -> str | None:

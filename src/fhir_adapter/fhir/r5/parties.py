@@ -113,11 +113,8 @@ def country_of_address(address: JSON) -> str | None:
 def to_organization(ctx: Context, org: Organization) -> JSON:
     """Reference to the Organization for a sponsor, collaborator or affiliation (one per name). Built without empty
     elements (``coded`` holds no empty value), so it is not walked again."""
-    body: JSON = {"name": org.name} if org.name else {}
     kind = coded("sponsor-class", org.agency_class) if org.agency_class else None
-    if kind:
-        body["type"] = [kind]
-    return ctx.add("Organization", slug(org.name), body, clean=True)
+    return ctx.add("Organization", slug(org.name), compact(name=org.name, type=[kind] if kind else None), clean=True)
 
 
 def from_organization(resource: JSON | None) -> Organization | None:
@@ -213,14 +210,13 @@ def to_person(
     points = telecom(contact) if contact else []
     if not title and not affiliation and not points:
         return practitioner
-    role: JSON = {"practitioner": practitioner} if practitioner else {}
-    if affiliation:
-        role["organization"] = to_organization(ctx, Organization(affiliation))
-    if title:
-        role["code"] = [text_cc(title)]
     points = prune(points)
-    if points:
-        role["contact"] = [{"telecom": points}]
+    role = compact(
+        practitioner=practitioner,
+        organization=to_organization(ctx, Organization(affiliation)) if affiliation else None,
+        code=[text_cc(title)] if title else None,
+        contact=[{"telecom": points}] if points else None,
+    )
     return ctx.add("PractitionerRole", role_key, role, clean=True)
 
 

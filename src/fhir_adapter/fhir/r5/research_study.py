@@ -85,18 +85,13 @@ def _identifiers(t: Trial, registering: JSON | None) -> list[JSON]:
     ids += [compact(use="old", system=nct, value=a) for a in t.nct_aliases]
 
     def other(s: SecondaryId, use: str, assigner: JSON | None = None) -> JSON:
-        out: JSON = {"use": use}
-        kind = coded("secondary-id-type", s.type)
-        if kind:
-            out["type"] = kind
-        if s.id:
-            out["value"] = s.id
-        by = {**(assigner or {}), "display": s.domain} if s.domain else dict(assigner or {})
-        if by:
-            out["assigner"] = by
-        if s.link:
-            out["extension"] = [extension("identifier-link", valueUri=s.link)]
-        return out
+        return compact(
+            use=use,
+            type=coded("secondary-id-type", s.type),
+            value=s.id,
+            assigner={**(assigner or {}), "display": s.domain} if s.domain else dict(assigner or {}),
+            extension=[extension("identifier-link", valueUri=s.link)] if s.link else None,
+        )
 
     if t.org_study_id:
         ids.append(other(t.org_study_id, "usual", registering))
@@ -142,8 +137,6 @@ def _related(t: Trial) -> list[JSON]:
 
 def _mesh(m: Mesh) -> JSON:
     """A MeSH concept without empty elements (an empty id or term is left out, as ``prune`` did)."""
-    if m.id and m.term:
-        return {"coding": [{"system": terminology.system("mesh"), "code": m.id, "display": m.term}], "text": m.term}
     return compact(coding=[compact(system=terminology.system("mesh"), code=m.id, display=m.term)], text=m.term)
 
 
