@@ -43,12 +43,12 @@ def regimen_of(trial: Trial, arm: Arm) -> Regimen:
     interventions (a route "Given PO", a dose the arm text leaves out), with the arm's drug interventions the texts
     never name appended to the first phase."""
     links = linked(trial, arm)
-    drugs = drug_interventions(trial, arm, links)
-    cut = surgeries(trial, arm, links)
-    if not drugs and not cut and not radiation(trial, arm, links):
+    drugs = drug_interventions(links)
+    cut = surgeries(links)
+    if not drugs and not cut and not radiation(links):
         return Regimen()  # no drug, radiation or surgery: no regimen to read (behavioural, device, diagnostic arms)
     names = {n: key for i in drugs for n, key in names_of(i).items()}
-    texts = arm_texts(trial, arm, drugs, links)
+    texts = arm_texts(trial, arm, links, drugs)
     read = [(t, read_phases(t.text, {n: n for n in t.extra_names} | names, t.implicit)) for t in texts]
     if not read:
         phases: list[Phase] = []

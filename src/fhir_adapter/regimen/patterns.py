@@ -106,7 +106,7 @@ RANGE_BEFORE = re.compile(
 )
 RANGE_AFTER = re.compile(r"\s?(?:-|to|or|and/or)\s?", re.IGNORECASE)
 
-DAYS_HEAD = re.compile(r"days?\s+(?=\d)", re.IGNORECASE)  # matched where "day" is (regimen.text.starts)
+DAYS_HEAD = re.compile(r"days?\s+(?=\d)", re.IGNORECASE)  # matched where "day" is (regimen.text.starts_in)
 # One item of a day list: "1", "1-28", "8 to 11", "Day 1 to Day 21", after a separator when not the first.
 DAY_ITEM = re.compile(r"\s*(?:(,\s*and|,|and|&)\s*)?(\d{1,3})(?:\s*(?:-|to|through)\s*(?:days?\s*)?(\d{1,3}))?\b", re.I)
 FOR_DAYS = re.compile(

@@ -45,7 +45,7 @@ class ArmText:
 def linked(trial: Trial, arm: Arm) -> list[Intervention]:
     """The interventions the registry links to ``arm``: by arm label; by name only where an intervention lists no
     arm (several interventions may share a name, each linked to its own arm: "AKB-6548" x 3). The functions below
-    take it when the caller has it already (``regimen_of``: one look-up per arm, not four)."""
+    take it from the caller (``regimen_of``: one look-up per arm, not four)."""
     written = {n.split(":", 1)[-1].strip().lower() for n in arm.intervention_names}
     return [
         i
@@ -54,29 +54,19 @@ def linked(trial: Trial, arm: Arm) -> list[Intervention]:
     ]
 
 
-def drug_interventions(trial: Trial, arm: Arm, links: list[Intervention] | None = None) -> list[Intervention]:
-    """The arm's linked interventions that are drugs (a placebo of any type included)."""
-    return [
-        i for i in _or_linked(trial, arm, links) if (i.type or "").upper() in DRUG_TYPES or "placebo" in i.name.lower()
-    ]
+def drug_interventions(links: list[Intervention]) -> list[Intervention]:
+    """The drugs among an arm's linked interventions (``linked``; a placebo of any type included)."""
+    return [i for i in links if (i.type or "").upper() in DRUG_TYPES or "placebo" in i.name.lower()]
 
 
-def _or_linked(trial: Trial, arm: Arm, links: list[Intervention] | None) -> list[Intervention]:
-    return linked(trial, arm) if links is None else links
+def radiation(links: list[Intervention]) -> list[Intervention]:
+    """The radiation interventions among an arm's linked interventions (``linked``)."""
+    return [i for i in links if (i.type or "").upper() == "RADIATION"]
 
 
-def radiation(trial: Trial, arm: Arm, links: list[Intervention] | None = None) -> list[Intervention]:
-    """The arm's linked radiation interventions."""
-    return [i for i in _or_linked(trial, arm, links) if (i.type or "").upper() == "RADIATION"]
-
-
-def surgeries(trial: Trial, arm: Arm, links: list[Intervention] | None = None) -> list[Intervention]:
-    """The arm's linked procedures that are surgery ("radical cystectomy", "Surgery or ...")."""
-    return [
-        i
-        for i in _or_linked(trial, arm, links)
-        if (i.type or "").upper() == "PROCEDURE" and p.SURGERY_WORD.search(i.name)
-    ]
+def surgeries(links: list[Intervention]) -> list[Intervention]:
+    """The procedures that are surgery among an arm's linked interventions ("radical cystectomy", "Surgery or ...")."""
+    return [i for i in links if (i.type or "").upper() == "PROCEDURE" and p.SURGERY_WORD.search(i.name)]
 
 
 def _parts(full: str, own_name: bool) -> list[str]:
@@ -159,15 +149,14 @@ def _section(text: str, label: str, others: list[str]) -> str:
     return text[at + len(label) + 1 : min(ends, default=len(text))]
 
 
-def arm_texts(
-    trial: Trial, arm: Arm, drugs: list[Intervention], links: list[Intervention] | None = None
-) -> list[ArmText]:
-    """The texts about ``arm``, each with the drug it speaks of when it names none."""
+def arm_texts(trial: Trial, arm: Arm, links: list[Intervention], drugs: list[Intervention]) -> list[ArmText]:
+    """The texts about ``arm`` (``links``: its linked interventions), each with the drug it speaks of when it names
+    none."""
     single = drugs[0].name if len(drugs) == 1 else None
     out: list[ArmText] = []
     if arm.description and arm.description.strip():
         out.append(ArmText(arm.description, single, PRIORITY_ARM))
-    for i in _or_linked(trial, arm, links):
+    for i in links:
         if i.description and i.description.strip():
             implicit = i.name if i in drugs else None
             out.append(ArmText(_section(i.description, arm.label, i.arm_labels), implicit, PRIORITY_INTERVENTION))

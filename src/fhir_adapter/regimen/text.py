@@ -4,10 +4,10 @@ boundaries outside parentheses. No vocabulary here: the words come from ``mappin
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from itertools import accumulate
-from typing import TypeVar
+from typing import Any, TypeVar
 
 __all__ = [
     "Span",
@@ -19,12 +19,12 @@ __all__ = [
     "may_hold_phrase",
     "normalise",
     "paren_depths",
-    "starts",
     "starts_in",
     "trim_joins",
 ]
 
 T = TypeVar("T")
+D = TypeVar("D")
 Span = tuple[int, int]
 
 # A word: letters, digits and the inner punctuation of "i.v.", "3D-CRT", "IV/PO", "once-daily", without the
@@ -45,14 +45,10 @@ _JOIN_ENDS = tuple(" " + word for word in JOIN_WORDS)  # one C-level test before
 _JOIN_STARTS = tuple(word + " " for word in JOIN_WORDS)
 
 
-def starts(text: str, word: str) -> list[int]:
-    """The offsets where ``word`` (lower case) starts in ``text``, ignoring case: where a keyword-led pattern is
-    matched, so that the cost follows the keyword's occurrences, not the text's length."""
-    return starts_in(text.lower(), word)
-
-
 def starts_in(low: str, word: str) -> list[int]:
-    """``starts`` in a text already lowered (``low``: one lowering for several words)."""
+    """The offsets where ``word`` (lower case) starts in ``low``, a text lowered (one lowering for several words):
+    where a keyword-led pattern is matched, so that the cost follows the keyword's occurrences, not the text's
+    length."""
     out: list[int] = []
     i = 0
     while (i := low.find(word, i)) >= 0:
@@ -87,26 +83,33 @@ def _words(text: str) -> tuple[list[str], list[int]]:
     return keys, list(accumulate(map(len, parts)))
 
 
-_HEADS: dict[int, tuple[Mapping[str, object], dict[str, int]]] = {}
+_DERIVED: dict[tuple[Callable[..., object], int], tuple[Mapping[str, object], Any]] = {}
+
+
+def _derived(build: Callable[[Mapping[str, T]], D], table: Mapping[str, T]) -> D:
+    """``build(table)``, computed once per table: kept by the table's identity (the tables are read once and live as
+    long as the process)."""
+    cached = _DERIVED.get((build, id(table)))
+    if cached is None or cached[0] is not table:
+        cached = _DERIVED[(build, id(table))] = (table, build(table))
+    derived: D = cached[1]
+    return derived
 
 
 def _heads(table: Mapping[str, T]) -> dict[str, int]:
     # First word of each phrase -> the most words a phrase starting with it has: most words start none, and cost
-    # one look-up. Keyed by the table's identity: the tables are read once and live as long as the process.
-    cached = _HEADS.get(id(table))
-    if cached is None or cached[0] is not table:
-        heads: dict[str, int] = {}
-        for phrase in table:
-            first, n = phrase.split(" ", 1)[0], phrase.count(" ") + 1
-            heads[first] = max(heads.get(first, 0), n)
-        cached = _HEADS[id(table)] = (table, heads)
-    return cached[1]
+    # one look-up.
+    heads: dict[str, int] = {}
+    for phrase in table:
+        first, n = phrase.split(" ", 1)[0], phrase.count(" ") + 1
+        heads[first] = max(heads.get(first, 0), n)
+    return heads
 
 
 def find_phrases(text: str, table: Mapping[str, T]) -> list[tuple[int, int, T]]:
     """Every phrase of ``table`` (keys in look-up form, up to four words) in ``text``, longest first at each word,
     not overlapping, in text order, as (start, end, value)."""
-    (keys, offsets), heads = _words(text), _heads(table)
+    (keys, offsets), heads = _words(text), _derived(_heads, table)
     if heads.keys().isdisjoint(keys):
         return []  # no word starts a phrase of the table (most texts, for most tables)
     found: list[tuple[int, int, T]] = []
@@ -128,7 +131,7 @@ def may_hold_phrase(text: str, table: Mapping[str, T]) -> bool:
     """False when ``find_phrases(text, table)`` surely finds nothing: in ASCII text, when no run of letters, digits
     and underscores (split and lowered in C, by a byte table) is the first such run of a phrase of the table. A word
     (KEYED) starts with such a run, which stands alone in the text, so a word that starts a phrase leaves one."""
-    firsts = _firsts(table)
+    firsts = _derived(_firsts, table)
     if firsts is None or not text.isascii():
         return True
     return not firsts.isdisjoint(text.encode("ascii").translate(_RUNS).decode("ascii").split())
@@ -136,20 +139,15 @@ def may_hold_phrase(text: str, table: Mapping[str, T]) -> bool:
 
 # Bytes -> themselves lowered when a letter, digit or underscore (what \w matches in ASCII), else a space.
 _RUNS = bytes(c + 32 if 65 <= c <= 90 else c if (chr(c).isalnum() and c < 128) or c == 95 else 32 for c in range(256))
-_FIRSTS: dict[int, tuple[Mapping[str, object], frozenset[str] | None]] = {}
 
 
 def _firsts(table: Mapping[str, T]) -> frozenset[str] | None:
     # The first run of letters, digits and underscores of each phrase (a phrase starting otherwise matches no word);
     # None (no gate) for a table with a phrase that is not ASCII.
-    cached = _FIRSTS.get(id(table))
-    if cached is None or cached[0] is not table:
-        firsts = None
-        if all(phrase.isascii() for phrase in table):
-            runs = [phrase.encode("ascii").translate(_RUNS).decode("ascii") for phrase in table]
-            firsts = frozenset(r.split(" ", 1)[0] for r in runs if r[:1] != " ")
-        cached = _FIRSTS[id(table)] = (table, firsts)
-    return cached[1]
+    if not all(phrase.isascii() for phrase in table):
+        return None
+    runs = [phrase.encode("ascii").translate(_RUNS).decode("ascii") for phrase in table]
+    return frozenset(r.split(" ", 1)[0] for r in runs if r[:1] != " ")
 
 
 def ends_phrase(text: str, table: Mapping[str, T]) -> bool:
@@ -162,22 +160,16 @@ def ends_phrase(text: str, table: Mapping[str, T]) -> bool:
     start = end - 1
     while start and (_is_word_char(text[start - 1]) or text[start - 1] in INNER_MARKS):
         start -= 1
-    return text[start:end].lstrip(INNER_MARKS).lower() in _tails(table)
+    return text[start:end].lstrip(INNER_MARKS).lower() in _derived(_tails, table)
 
 
 def _is_word_char(ch: str) -> bool:
     return ch.isalnum() or ch == "_"  # what \w matches
 
 
-_TAILS: dict[int, tuple[Mapping[str, object], frozenset[str]]] = {}
-
-
 def _tails(table: Mapping[str, T]) -> frozenset[str]:
-    # The last word of each phrase of the table, as _heads (kept by the table's identity).
-    cached = _TAILS.get(id(table))
-    if cached is None or cached[0] is not table:
-        cached = _TAILS[id(table)] = (table, frozenset(phrase.rsplit(" ", 1)[-1] for phrase in table))
-    return cached[1]
+    # The last word of each phrase of the table.
+    return frozenset(phrase.rsplit(" ", 1)[-1] for phrase in table)
 
 
 def first_phrase(text: str, table: Mapping[str, T]) -> T | None:
