@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from fhir_adapter.computable.atoms import Spec, Unreadable, read_part
+from fhir_adapter.computable.atoms import PartReading, Unreadable, part_reading
 from fhir_adapter.computable.lexer import Item
 from fhir_adapter.computable.phrases import _DEPTH
 from fhir_adapter.computable.vocabulary import entries
@@ -27,7 +27,7 @@ __all__ = ["Reading", "alternatives"]
 
 # a part's read_part result in an exclusion, the Unreadable it raised, or None when it was not read: handed to the
 # caller with the part, so a part read here is not read a second time
-Reading = tuple[str, list[Spec]] | Unreadable | None
+Reading = PartReading | None
 
 _LIMITS = frozenset(
     {"unless", "except", "except for", "excluding", "with the exception of", "other than", "apart from", "if"}
@@ -45,11 +45,8 @@ def _result_keys() -> dict[str, str]:
     return {k: e.result_key for k, e in entries().items() if e.result_key}
 
 
-def _read(items: list[Item], kinds: dict[str, str]) -> tuple[str, list[Spec]] | Unreadable:
-    try:
-        return read_part(items, kinds, _result_keys(), True)
-    except Unreadable as e:
-        return e
+def _read(items: list[Item], kinds: dict[str, str]) -> PartReading:
+    return part_reading(items, kinds, _result_keys(), True)
 
 
 def _lead(part: list[Item]) -> int:

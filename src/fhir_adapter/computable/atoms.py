@@ -13,7 +13,7 @@ from fhir_adapter.computable.lexer import Item, modifiers, narrowing_modifiers
 from fhir_adapter.computable.part_state import PartState, Spec
 from fhir_adapter.computable.quantities import Qty, Window
 
-__all__ = ["Spec", "Unreadable", "read_part"]
+__all__ = ["PartReading", "Spec", "Unreadable", "part_reading", "read_part"]
 
 _PRESENCE = {"condition", "pregnancy", "therapy", "measurable-disease", "genomic"}
 _QUANTIFIED = {"lab", "vital", "performance-status", "age", "life-expectancy"}
@@ -457,3 +457,16 @@ def _unique(specs: list[Spec]) -> list[Spec]:
             seen.add(key)
             out.append(s)
     return out
+
+
+PartReading = tuple[str, list[Spec]] | Unreadable  # what read_part returns, or the Unreadable it raised
+
+
+def part_reading(
+    items: list[Item], kinds: dict[str, str], result_keys: dict[str, str], exclude: bool = False
+) -> PartReading:
+    """``read_part(items, ...)``, or the ``Unreadable`` it raised (a reading handed on, to be looked at later)."""
+    try:
+        return read_part(items, kinds, result_keys, exclude)
+    except Unreadable as e:
+        return e

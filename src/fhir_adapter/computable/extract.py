@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from fhir_adapter.computable.atoms import Spec, Unreadable, read_part
+from fhir_adapter.computable.atoms import Spec, Unreadable, part_reading
 from fhir_adapter.computable.gate import could_name_a_concept
 from fhir_adapter.computable.lexer import MAX_PHRASE, Item, Token, concept_of_phrase, tokens_of, words_in, words_of
 from fhir_adapter.computable.prepare import parts_of
@@ -137,13 +137,6 @@ def _member(combine: str, atoms: list[Atom]) -> Atom | AtomGroup:
     return atoms[0] if len(atoms) == 1 else AtomGroup(combine, list(atoms))
 
 
-def _read(part: list[Item], exclude: bool) -> tuple[str, list[Spec]] | Unreadable:
-    try:
-        return read_part(part, _kinds(), _result_keys(), exclude)
-    except Unreadable as e:
-        return e
-
-
 def definition_of(text: str, exclude: bool = False) -> Atom | AtomGroup | None:
     """The computable content of one criterion's own text, or None when any of it cannot be accounted for.
     ``exclude`` is the item's polarity (a future clause is dropped only where it adds exclusions)."""
@@ -164,7 +157,7 @@ def definition_of(text: str, exclude: bool = False) -> Atom | AtomGroup | None:
     members: list[Atom | AtomGroup] = []
     for part, reading in parts:
         if reading is None:  # not read yet (the alternatives of an exclusion come with their reading)
-            reading = _read(part, exclude)
+            reading = part_reading(part, _kinds(), _result_keys(), exclude)
         if isinstance(reading, Unreadable):
             if either:
                 return None

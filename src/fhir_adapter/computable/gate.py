@@ -12,7 +12,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from fhir_adapter.computable.lexer import _NONE, _case_sensitive, _general, _trie, _unit_word, _units
+from fhir_adapter.computable.lexer import NO_PHRASE, _case_sensitive, _general, _trie, _unit_word, _units
 
 __all__ = ["could_name_a_concept"]
 
@@ -43,13 +43,13 @@ def _starts_a_phrase(lows: list[str], i: int, node: list[Any]) -> bool:
     start here otherwise) starts at word ``i``, ``node`` being its word's node of ``_atom_trie``."""
     ends, children = node
     j = i + 1
-    while ends is _NONE and children and j < len(lows):
+    while ends is NO_PHRASE and children and j < len(lows):
         nxt = children.get(lows[j])
         if nxt is None:
             return False
         ends, children = nxt
         j += 1
-    return ends is not _NONE
+    return ends is not NO_PHRASE
 
 
 @cache

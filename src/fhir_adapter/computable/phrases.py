@@ -8,7 +8,7 @@ from bisect import bisect_left
 from functools import cache
 from typing import Any
 
-from fhir_adapter.computable.lexer import _NONE, Item, Token, _lexicon, _token_start, _trie, tokens, words_of
+from fhir_adapter.computable.lexer import NO_PHRASE, Item, Token, _lexicon, _token_start, _trie, tokens, words_of
 
 _DEPTH = {"lparen": 1, "rparen": -1}  # an item's change of the bracket depth, by category (0 for the others)
 
@@ -74,7 +74,7 @@ def _starts_with(toks: list[Token], items: list[Item], section: str, at: int = 0
                 return False
             ends, children = node
             depth += 1
-            if ends is not _NONE:
+            if ends is not NO_PHRASE:
                 return True
     return False
 

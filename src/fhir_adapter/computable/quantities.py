@@ -268,7 +268,7 @@ def read_items(toks: list[Token]) -> list[Item]:
         low = t[1]
         entry = starts.get(low)
         if entry is None and not after and not "0" <= low < ":":  # no number, starts nothing: a sign or a word
-            last = Item(_PUNCT.get(low) or ("word" if low[:1].isalnum() else "filler"), t[2], t[3], t[0])
+            last = _sign_or_word(t)
             add(last)
             i += 1
             continue
