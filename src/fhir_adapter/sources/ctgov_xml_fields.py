@@ -120,11 +120,7 @@ class XmlReader:
         return text.strip() or None
 
     def text(self, parent: etree._Element | None, tag: str) -> str | None:
-        el = self.one(parent, tag)
-        if el is None:
-            return None
-        text = (el.text or "") if not len(el) else text_of(el)  # (``value`` without the calls)
-        return text.strip() or None
+        return self.value(self.one(parent, tag))
 
     def texts(self, parent: etree._Element | None, tag: str) -> list[str]:
         return [v for v in (self.value(e) for e in self.all(parent, tag)) if v]

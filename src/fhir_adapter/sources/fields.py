@@ -141,12 +141,19 @@ class JsonReader:
     def text(self, path: str) -> str | None:
         return self.text_at(path, self.node(path))
 
-    def text_at(self, path: str, value: Any) -> str | None:
+    def noted(self, path: str, value: Any) -> bool:
+        """Whether there is a ``value`` at ``path``; its path is remembered as read (``used``), an absent field's only
+        with ``keep_absent``."""
         if value is None:
             if self.keep_absent:
                 self.used.add(path)
-            return None
+            return False
         self.used.add(path)
+        return True
+
+    def text_at(self, path: str, value: Any) -> str | None:
+        if not self.noted(path, value):
+            return None
         if isinstance(value, str):  # the common case first (same result as below)
             return value.strip() or None
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -160,11 +167,8 @@ class JsonReader:
         return self.flag_at(path, self.node(path))
 
     def flag_at(self, path: str, value: Any) -> bool | None:
-        if value is None:
-            if self.keep_absent:
-                self.used.add(path)
+        if not self.noted(path, value):
             return None
-        self.used.add(path)
         if isinstance(value, bool):
             return value
         if isinstance(value, str) and (flag := yes_no(value)) is not None:
@@ -179,11 +183,8 @@ class JsonReader:
         return self.items_at(path, self.node(path))
 
     def items_at(self, path: str, value: Any) -> list[tuple[str, Any]]:
-        if value is None:
-            if self.keep_absent:
-                self.used.add(path)
+        if not self.noted(path, value):
             return []
-        self.used.add(path)
         if not isinstance(value, list):
             self.warn(path, f"expected a list, got {type(value).__name__}; value kept in unmapped")
             self.used.discard(path)
@@ -291,9 +292,7 @@ class JsonObject:
 
     def code(self, axis: str, key: str) -> str | None:
         value = self.data.get(key)
-        if value is None:  # as ``code_at`` reads it (without the calls)
-            if self.reader.keep_absent:
-                self.reader.used.add(f"{self.path}.{key}")
+        if value is None and not self.reader.keep_absent:  # (no path built)
             return None
         return self.reader.code_at(axis, f"{self.path}.{key}", value)
 
@@ -306,11 +305,8 @@ class JsonObject:
     def number(self, key: str, bound: float) -> float | None:
         """A number from -bound to bound (coordinates); anything else is reported and kept in unmapped."""
         value = self.data.get(key)
-        if value is None:
-            if self.reader.keep_absent:
-                self.reader.used.add(self._p(key))
+        if not self.reader.noted(self._p(key), value):
             return None
-        self.reader.used.add(self._p(key))
         if isinstance(value, bool) or not isinstance(value, int | float):
             self.reader.warn(self._p(key), f"expected a number, got {type(value).__name__}")
             self.reader.used.discard(self._p(key))
@@ -324,11 +320,8 @@ class JsonObject:
     def count(self, key: str) -> int | None:
         """An integer field (FHIR unsignedInt, 0 .. 2^31-1); anything else is reported and kept in unmapped."""
         value = self.data.get(key)
-        if value is None:
-            if self.reader.keep_absent:
-                self.reader.used.add(self._p(key))
+        if not self.reader.noted(self._p(key), value):
             return None
-        self.reader.used.add(self._p(key))
         count = unsigned_int(value)
         if count is None:
             kind = (
