@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from fhir_adapter.ascii_words import holds_any
 from fhir_adapter.model import Count, Quantity
 from fhir_adapter.regimen import patterns as p
 from fhir_adapter.regimen.attributes import days_in, dose_places, frequency_in, route_in
@@ -40,15 +41,15 @@ def _headings(text: str) -> list[tuple[int, int, str]]:
     opened = any(w in low for w in PHASE_OPENERS)
     if ":" not in text and not opened:
         return found
-    # Each pattern only when its words are in the text (ASCII: a case-blind match is in the lowered text; other text
-    # is always searched): a heading names a phase word, a day range says "day".
-    ascii = text.isascii()
-    titled = ":" in text and (not ascii or any(w in low for w in p.PHASE_WORDS))
+    # Each pattern only when its words are in the text (``ascii_words``: ASCII text, lowered above; other text is
+    # always searched): a heading names a phase word, a day range says "day".
+    gate = low if text.isascii() else None
+    titled = ":" in text and holds_any(gate, p.PHASE_WORDS)
     for m in p.HEADING.finditer(text) if titled else ():
         title = m.group(1).strip()
         if p.PHASE_WORD.search(title) and len(title.split()) <= 8:
             found.append((m.start(1), m.end(), title))
-    for m in p.DAY_RANGE_HEAD.finditer(text) if ":" in text and (not ascii or "day" in low) else ():
+    for m in p.DAY_RANGE_HEAD.finditer(text) if ":" in text and holds_any(gate, ("day",)) else ():
         if not any(s <= m.start() < e for s, e, _ in found):
             found.append((m.start(), m.end(), m.group().rstrip(": ")))
     for m in p.PHASE_SENTENCE.finditer(text) if opened else ():

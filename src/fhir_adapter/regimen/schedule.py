@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 
+from fhir_adapter.ascii_words import lower_ascii, may_contain
 from fhir_adapter.model import Assessment, Quantity, Trial
 
 # A sentence end: ".", ";", "?" or "!" before white space, or a line break. Written as one character class first (then
@@ -34,6 +35,7 @@ _TERM = re.compile(
     r"|tests?(?: for [a-z]+)?)\b",
     re.IGNORECASE,
 )
+_PERIOD_WORDS = ("every", "each")  # one is in every match of _EVERY ("on day 1 of each cycle")
 _UNITS = {"day": "d", "week": "wk", "month": "mo", "year": "a"}
 _NUMBER = r"(?P<n>\d{1,3}|one|two|three|four|five|six|eight|twelve)"
 _WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "eight": 8, "twelve": 12}
@@ -65,33 +67,19 @@ _OTHER_CLAUSE = re.compile(
 )
 
 
-def _may_name_a_period(sentence: str) -> bool:
-    """False only when ``_EVERY`` cannot match: every period says "every" or "each", and in ASCII text a case-blind
-    pattern matches only where its words are in the lower-case text (other text is always searched)."""
-    if not sentence.isascii():
-        return True
-    low = sentence.lower()
-    return "every" in low or "each" in low
-
-
 def _first_period_at(sentence: str) -> int | None:
     """Where ``_EVERY`` may first match: in ASCII text, the first "every" or "on day" (each of its periods starts
     with one, and "on day ..." goes on with "each" or "every"), None when there is neither: nothing is scheduled;
-    0 in other text (a case-blind pattern may match other characters there). ``finditer`` from there: its word
-    boundary still sees the character before."""
-    if not sentence.isascii():
+    0 in other text (``ascii_words``: a case-blind pattern may match other characters there). ``finditer`` from
+    there: its word boundary still sees the character before."""
+    if (low := lower_ascii(sentence)) is None:
         return 0
-    low = sentence.lower()
     found = [i for i in (low.find("every"), low.find("on day")) if i >= 0]
     return min(found) if found else None
 
 
 def _number(word: str) -> int:
     return int(word) if word.isdigit() else _WORDS[word.lower()]
-
-
-def _sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE.split(text) if s.strip()]
 
 
 def _duration(after: str) -> Quantity | None:
@@ -175,8 +163,6 @@ def schedule_of(trial: Trial) -> list[Assessment]:
     seen: set[str] = set()
     out: list[Assessment] = []
     for text in _texts(trial):
-        if not _may_name_a_period(text):
-            continue  # none of its sentences can (a sentence it skips would give none wherever it recurs)
         for sentence in _period_sentences(text):
             if sentence in seen:
                 continue
@@ -186,13 +172,20 @@ def schedule_of(trial: Trial) -> list[Assessment]:
 
 
 def _period_sentences(text: str) -> list[str]:
-    """The sentences of ``text`` that may name a period: in ASCII text, those whose lowered words say "every" or
-    "each" (the text is split lowered, and each such sentence cut from the text at the same offsets: lowering ASCII
-    keeps its length and the sentence ends); the others schedule nothing, wherever they recur."""
-    if not text.isascii():
-        return [s for s in _sentences(text) if _may_name_a_period(s)]
+    """The sentences of ``text`` (stripped, not empty) that may name a period: ``_EVERY`` cannot match one that says
+    neither "every" nor "each" (``ascii_words``: a sentence that is not ASCII is always kept); the others schedule
+    nothing, wherever they recur. ASCII text is lowered once: none when the whole text says neither word, else it is
+    split lowered, and each sentence that says one is cut from the text at the same offsets (lowering ASCII keeps
+    its length and the sentence ends)."""
+    if (lowered := lower_ascii(text)) is None:
+        # Sentence by sentence: an ASCII sentence of a text that is not is still gated.
+        return [s for raw in _SENTENCE.split(text) if (s := raw.strip()) and may_contain(s, _PERIOD_WORDS)]
+    # holds_any(lowered, _PERIOD_WORDS) written out, here and per sentence: a gate on every text of every study,
+    # where the call and its any(map(...)) cost more than the two tests (4 % of schedule_of, measured).
+    if "every" not in lowered and "each" not in lowered:
+        return []  # most texts: none of its sentences can (a sentence it skips would give none wherever it recurs)
     out, start = [], 0
-    for low in _SENTENCE.split(text.lower()):
+    for low in _SENTENCE.split(lowered):
         if "every" in low or "each" in low:
             out.append(text[start : start + len(low)].strip())
         start += len(low) + 1  # a sentence end is one character (_SENTENCE)

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from fhir_adapter.ascii_words import holds_any, lower_ascii
 from fhir_adapter.model import Arm, Intervention, Trial
 from fhir_adapter.regimen import patterns as p
 from fhir_adapter.regimen.attributes import dose_places
@@ -173,12 +174,11 @@ def arm_texts(trial: Trial, arm: Arm, links: list[Intervention], drugs: list[Int
 def _has_phases(text: str) -> bool:
     if ":" not in text or not has_any(text, "phase", "stage", "period", "epoch", "regimen", "day"):
         return False
-    if text.isascii():
-        # Each pattern only where its word is: a trial's description is long, and most say "day" but no phase word.
-        low = text.lower()
-        headed = any(w in low for w in p.PHASE_WORDS) and _phase_heading(text)
-        return headed or ("day" in low and bool(p.DAY_RANGE_HEAD.search(text)))
-    return _phase_heading(text) or bool(p.DAY_RANGE_HEAD.search(text))
+    # Each pattern only where its word is (``ascii_words``: ASCII text; other text is always searched): a trial's
+    # description is long, and most say "day" but no phase word.
+    low = lower_ascii(text)
+    headed = holds_any(low, p.PHASE_WORDS) and _phase_heading(text)
+    return headed or (holds_any(low, ("day",)) and bool(p.DAY_RANGE_HEAD.search(text)))
 
 
 def _phase_heading(text: str) -> bool:

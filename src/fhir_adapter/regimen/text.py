@@ -9,6 +9,8 @@ from functools import lru_cache
 from itertools import accumulate
 from typing import Any, TypeVar
 
+from fhir_adapter.ascii_words import word_runs
+
 __all__ = [
     "Span",
     "clause_ends",
@@ -129,25 +131,21 @@ def find_phrases(text: str, table: Mapping[str, T]) -> list[tuple[int, int, T]]:
 
 def may_hold_phrase(text: str, table: Mapping[str, T]) -> bool:
     """False when ``find_phrases(text, table)`` surely finds nothing: in ASCII text, when no run of letters, digits
-    and underscores (split and lowered in C, by a byte table) is the first such run of a phrase of the table. A word
-    (KEYED) starts with such a run, which stands alone in the text, so a word that starts a phrase leaves one."""
+    and underscores (``ascii_words.word_runs``) is the first such run of a phrase of the table. A word (KEYED) starts
+    with such a run, which stands alone in the text, so a word that starts a phrase leaves one."""
     firsts = _derived(_firsts, table)
-    if firsts is None or not text.isascii():
+    if firsts is None or (runs := word_runs(text)) is None:
         return True
-    return not firsts.isdisjoint(text.encode("ascii").translate(_RUNS).decode("ascii").split())
-
-
-# Bytes -> themselves lowered when a letter, digit or underscore (what \w matches in ASCII), else a space.
-_RUNS = bytes(c + 32 if 65 <= c <= 90 else c if (chr(c).isalnum() and c < 128) or c == 95 else 32 for c in range(256))
+    return not firsts.isdisjoint(runs.split())
 
 
 def _firsts(table: Mapping[str, T]) -> frozenset[str] | None:
     # The first run of letters, digits and underscores of each phrase (a phrase starting otherwise matches no word);
     # None (no gate) for a table with a phrase that is not ASCII.
-    if not all(phrase.isascii() for phrase in table):
+    runs = [word_runs(phrase) for phrase in table]
+    if None in runs:
         return None
-    runs = [phrase.encode("ascii").translate(_RUNS).decode("ascii") for phrase in table]
-    return frozenset(r.split(" ", 1)[0] for r in runs if r[:1] != " ")
+    return frozenset(r.split(" ", 1)[0] for r in runs if r is not None and r[:1] != " ")
 
 
 def ends_phrase(text: str, table: Mapping[str, T]) -> bool:
