@@ -162,7 +162,7 @@ def schedule_of(trial: Trial) -> list[Assessment]:
     Pure: never changes the Trial."""
     seen: set[str] = set()
     out: list[Assessment] = []
-    for text in _texts(trial):
+    for text in dict.fromkeys(_texts(trial)):  # a text repeated in several fields: its sentences are all seen
         for sentence in _period_sentences(text):
             if sentence in seen:
                 continue
