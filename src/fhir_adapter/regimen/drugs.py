@@ -79,10 +79,10 @@ def _with_salt(text: str, end: int) -> int:
     return end
 
 
-def mentions(text: str, names: dict[str, str]) -> list[Mention]:
+def mentions(text: str, names: dict[str, str], low: str | None = None) -> list[Mention]:
     """Every mention of ``names`` (name -> the drug it names) in ``text`` (ignoring case, whole words, longest name
-    first, no overlaps)."""
-    low = text.lower()
+    first, no overlaps); ``low``: the text lowered, when the caller has it."""
+    low = text.lower() if low is None else low
     taken: list[Mention] = []
     for name in sorted({n for n in names if n.strip()}, key=len, reverse=True):
         needle, pos = name.lower(), 0

@@ -23,6 +23,7 @@ __all__ = ["Segment", "cycle_days", "cycles", "max_duration", "segments", "stop_
 DAYS_PER = {"day": 1, "days": 1, "week": 7, "weeks": 7}
 PHASE_OPENERS = ("adjuvant", "maintenance", "consolidation", "induction")
 DAYS_PER_LONG = {"week": 7, "month": 30, "year": 365}
+STOP_WORDS = ("until", "till", "absence")
 LIMIT_WORDS = ("exceed", "up to", "at most", "maximum", "no more", "total", "period of")
 
 
@@ -111,9 +112,11 @@ def _clean_title(title: str) -> str:
     return title.split("(")[0].strip(" ·•-") or title
 
 
-def cycles(text: str) -> Count | None:
-    """The number of cycles ("2 cycles", "for 4 courses", "up to 4 cycles" = 1..4, "4-6 cycles")."""
-    m = p.CYCLES.search(text) if has_any(text, "cycle", "course") else None
+def cycles(text: str, low: str | None = None) -> Count | None:
+    """The number of cycles ("2 cycles", "for 4 courses", "up to 4 cycles" = 1..4, "4-6 cycles"); ``low``: the text
+    lowered, when the caller has it (a phase's text is lowered once for all its readers)."""
+    low = text.lower() if low is None else low
+    m = p.CYCLES.search(text) if "cycle" in low or "course" in low else None
     if m is None or (n := terms().number(m.group(2))) is None:
         return None
     if m.group(3):
@@ -121,9 +124,10 @@ def cycles(text: str) -> Count | None:
     return Count(1, n) if m.group(1) else Count(n, n)
 
 
-def cycle_days(text: str) -> int | None:
-    """The cycle length in days ("4-week cycle" = 28, "Courses repeat every 21 days", 28 days on + 14 off)."""
-    low = text.lower()
+def cycle_days(text: str, low: str | None = None) -> int | None:
+    """The cycle length in days ("4-week cycle" = 28, "Courses repeat every 21 days", 28 days on + 14 off); ``low``:
+    the text lowered, when the caller has it."""
+    low = text.lower() if low is None else low
     if "repeat" in low and (m := p.TREATMENT_REPEATS.search(text)) is not None:
         return int(m.group(1)) * DAYS_PER[m.group(2).lower()]
     if "every" in low and (m := p.DAYS_EVERY.search(text)) is not None:
@@ -138,20 +142,23 @@ def cycle_days(text: str) -> int | None:
     return None
 
 
-def stop_condition(text: str) -> str | None:
-    """The stop condition, verbatim ("until tumor progression, intolerance, ... or death")."""
-    m = p.STOP.search(text) if has_any(text, "until", "till", "absence") else None
+def stop_condition(text: str, low: str | None = None) -> str | None:
+    """The stop condition, verbatim ("until tumor progression, intolerance, ... or death"); ``low``: the text
+    lowered, when the caller has it."""
+    low = text.lower() if low is None else low
+    m = p.STOP.search(text) if any(map(low.__contains__, STOP_WORDS)) else None
     return m.group().strip(" ,") if m else None
 
 
-def max_duration(text: str, cycle_length: int | None) -> Quantity | None:
+def max_duration(text: str, cycle_length: int | None, low: str | None = None) -> Quantity | None:
     """The longest the phase may last ("shall not exceed 2 years", "for a total duration of 2 years", "for 6
-    weeks"); "for 4 weeks" inside a 6-week cycle is days of the cycle, not a limit."""
+    weeks"); "for 4 weeks" inside a 6-week cycle is days of the cycle, not a limit. ``low``: the text lowered, when
+    the caller has it."""
     t = terms()
     if not p.DIGIT.search(text):
         return None
-    low = text.lower()
-    m = p.MAX_EXPLICIT.search(text) if any(w in low for w in LIMIT_WORDS) else None
+    low = text.lower() if low is None else low
+    m = p.MAX_EXPLICIT.search(text) if any(map(low.__contains__, LIMIT_WORDS)) else None
     if m is None and "for " in low:
         m = p.MAX_FOR.search(text)
         in_cycle = m is not None and bool(cycle_length) and m.group(2).lower().startswith("week")

@@ -59,10 +59,11 @@ def _evidence_text(text: str, spans: list[tuple[int, int]]) -> str:
     return text[start:stop].strip(" ,;.·•\n")
 
 
-def radiotherapy(text: str) -> tuple[int, Radiotherapy] | None:
+def radiotherapy(text: str, low: str | None = None) -> tuple[int, Radiotherapy] | None:
     """(offset, radiotherapy) when ``text`` gives a total dose in Gy, else None (no dose: it stays text). Doses keep
-    their unit as written in ``unit_text`` ("Gy"); the text is the clauses that hold what was read."""
-    m = p.GY_TOTAL.search(text) if has_any(text, "gy") else None
+    their unit as written in ``unit_text`` ("Gy"); the text is the clauses that hold what was read. ``low``: the
+    text lowered, when the caller has it."""
+    m = p.GY_TOTAL.search(text) if "gy" in (text.lower() if low is None else low) else None
     if m is None:
         return None
     per = p.PER_FRACTION.search(text)

@@ -30,8 +30,9 @@ def _implicit(body: str, name: str) -> list[Mention]:
 
 def _phase(seg: Segment, names: dict[str, str], implicit: str | None) -> Phase:
     body = seg.body
-    length = cycle_days(body)
-    found = mentions(body, names)
+    low = body.lower()  # once, for every reader of the phase's text below
+    length = cycle_days(body, low)
+    found = mentions(body, names, low)
     key = names.get(implicit, implicit) if implicit else None
     if implicit and found and all(m.key == key for m in found):
         first = found[0]  # its own text: all of it speaks of it (its dose is still the one after its name)
@@ -42,19 +43,19 @@ def _phase(seg: Segment, names: dict[str, str], implicit: str | None) -> Phase:
     if len(drugs) == 1:
         _fill_single(body, drugs[0][1])
     acts: list[tuple[int, Activity]] = list(drugs)
-    rt = radiotherapy(body)
+    rt = radiotherapy(body, low)
     if rt is not None:
         acts.append(rt)
         sequence_drugs(body, [(m.start, m.name) for m in found], [d for _, d in drugs])
     acts.sort(key=lambda a: a[0])
-    limit = max_duration(body, length)
+    limit = max_duration(body, length, low)
     if limit is None and seg.max_days:
         limit = Quantity(value=float(seg.max_days), unit="d")
     return Phase(
         title=seg.title or DEFAULT_TITLE,
-        cycles=cycles(seg.title or "") or cycles(body),
+        cycles=cycles(seg.title or "") or cycles(body, low),
         cycle_length=Quantity(value=float(length), unit="d") if length else None,
-        stop_condition=stop_condition(body),
+        stop_condition=stop_condition(body, low),
         max_duration=limit,
         activities=[a for _, a in acts],
         text=body.strip(" :;,.·•\n"),
