@@ -47,6 +47,8 @@ def linked(trial: Trial, arm: Arm) -> list[Intervention]:
     """The interventions the registry links to ``arm``: by arm label; by name only where an intervention lists no
     arm (several interventions may share a name, each linked to its own arm: "AKB-6548" x 3). The functions below
     take it from the caller (``regimen_of``: one look-up per arm, not four)."""
+    if all(i.arm_labels for i in trial.interventions):
+        return [i for i in trial.interventions if arm.label in i.arm_labels]  # most trials: no name needed
     written = {n.split(":", 1)[-1].strip().lower() for n in arm.intervention_names}
     return [
         i
