@@ -158,6 +158,10 @@ def max_duration(text: str, cycle_length: int | None, low: str | None = None) ->
     if not p.DIGIT.search(text):
         return None
     low = text.lower() if low is None else low
+    if text.isascii() and "week" not in low and "month" not in low and "year" not in low:
+        # Both limits (MAX_EXPLICIT, MAX_FOR) end with one of these units, so in ASCII text the lowered text holds
+        # it (``ascii_words``: other text is always searched): most phases give their days, not a limit.
+        return None
     m = p.MAX_EXPLICIT.search(text) if any(map(low.__contains__, LIMIT_WORDS)) else None
     if m is None and "for " in low:
         m = p.MAX_FOR.search(text)
