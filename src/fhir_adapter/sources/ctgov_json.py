@@ -111,15 +111,13 @@ def reading_of(
     criteria_text: Callable[[str], str] = str,
     *,
     keep_sections: bool = True,
-    keep_absent: bool = False,
 ) -> Reading:
     """Every v2 field the mapping needs, read from one study object (``criteria_text`` prepares the eligibility
     criteria for ``split_criteria``; ``keep_sections``: keep resultsSection / documentSection in the Trial, else
-    only report them; ``keep_absent``: ``used`` also names the fields asked for that are not there, see
-    ``JsonReader``). Raises as ``read_study``; unread fields are left to the caller."""
+    only report them). Raises as ``read_study``; unread fields are left to the caller."""
     if not isinstance(study, dict) or not isinstance(study.get("protocolSection"), dict):
         raise record_error("not a ClinicalTrials.gov study object (no protocolSection)", source, "protocolSection")
-    r = JsonReader(study, source, limits, criteria_text, keep_absent)
+    r = JsonReader(study, source, limits, criteria_text)
     nct_field = "protocolSection.identificationModule.nctId"
     raw_nct = r.node(nct_field)
     if raw_nct is not None and not isinstance(raw_nct, str):

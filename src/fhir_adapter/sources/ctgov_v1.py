@@ -168,16 +168,6 @@ def _table() -> _Fields:
     return _compiled(_renames())
 
 
-@cache
-def _table_is_pascal_case() -> bool:
-    return _pascal_case(_table())
-
-
-def _pascal_case(fields: _Fields) -> bool:
-    """Whether every v1 key of the table starts with a capital (no v2 field name, camelCase, is one)."""
-    return all(f.key[:1].isupper() and (f.fields is None or _pascal_case(f.fields)) for f in fields.order)
-
-
 class _Renamer:
     """Renames one v1 study into the v2 shape, remembering where each v2 path came from (``origin``), the v1
     objects and lists it looked into (``seen``), the v1 values it consumed itself (``used``) and its issues."""
@@ -189,9 +179,6 @@ class _Renamer:
         self.seen: set[str] = set()
         self.used: set[str] = set()
         self.who_masked: list[str] = []
-        # a renamed object has a key the table does not name that is not PascalCase: the v2 reader's paths of
-        # absent fields are then mapped too (``read_v1_study``)
-        self.keep_absent = not _table_is_pascal_case()
 
     def warn(self, path: str, message: str) -> None:
         self.issues.append(warning(path, message))
@@ -214,14 +201,10 @@ class _Renamer:
 
     def obj(self, v1: dict[str, Any], fields: _Fields, p1: str, p2: str) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        named = 0  # keys of v1 the table names
         head1, head2 = f"{p1}." if p1 else "", f"{p2}." if p2 else ""
         for f in fields.present(v1):
             value = v1.get(f.key, _ABSENT)
-            if value is _ABSENT:
-                continue
-            named += 1
-            if value is None:
+            if value is _ABSENT or value is None:
                 continue
             k1, k2 = head1 + f.key, head2 + f.name
             if f.leaf:
@@ -237,8 +220,6 @@ class _Renamer:
                 value = _LEFT_OUT
             if value is not _LEFT_OUT:
                 out[f.name], self.origin[k2] = value, k1 if f.item is None else f.origin(k1)
-        if named < len(v1) and not self.keep_absent:  # a key the table does not name: a v2 name if not PascalCase
-            self.keep_absent = not all(k[:1].isupper() for k in v1 if k not in fields.position)
         who = self.who_masked
         if who:
             self.who_masked = []
@@ -399,11 +380,9 @@ def read_v1_study(study: Any, source: Source, *, limits: Limits = DEFAULT_LIMITS
     v2 = renamer.obj(study, _table(), "", "")
     v2["hasResults"] = bool(study.get("ResultsSection"))  # v1 has no such field: it sends results when there are
     try:
-        # the path of a field the v2 reader asked for and did not find is a v1 path only under an object with a key
-        # the table does not name (the reader asks for camelCase names, the table's keys are PascalCase)
-        reading = reading_of(
-            v2, source, limits, one_item_per_line, keep_sections=False, keep_absent=renamer.keep_absent
-        )
+        # only the values the v2 reader found are read: a v1 key the table does not name (even one spelled like the
+        # v2 field the reader asked for, ``city``) is not in ``v2`` and stays unmapped
+        reading = reading_of(v2, source, limits, one_item_per_line, keep_sections=False)
     except SourceError as e:  # named by its v1 path
         field = renamer.v1_path(e.field) if e.field else None
         raise type(e)(e.message, path=e.path, index=e.index, nct_id=e.nct_id, field=field) from None

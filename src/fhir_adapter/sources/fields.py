@@ -101,9 +101,8 @@ class JsonReader:
     """Typed access to one JSON study by dotted paths (``a.b[2].c``): a value of the wrong type is reported and
     left for ``Trial.unmapped``; every path read is remembered (``used``, ``seen``). Each accessor has an ``_at``
     form that takes the value already found (``JsonObject`` reads its own dict: no walk from the root per field).
-
-    A field asked for but not there is remembered only with ``keep_absent``: the unmapped-field walk goes through the
-    values that are there, so only a caller that maps the paths onto another document needs them (``ctgov_v1``)."""
+    A field asked for but not there is not remembered: the unmapped-field walk goes through the values that are
+    there."""
 
     def __init__(
         self,
@@ -111,10 +110,8 @@ class JsonReader:
         source: Source,
         limits: Limits,
         criteria_text: Callable[[str], str],
-        keep_absent: bool = False,
     ) -> None:
         self.study = study
-        self.keep_absent = keep_absent
         self.source = source
         self.limits = limits
         self.criteria_text = criteria_text  # the criteria text as split into items
@@ -142,11 +139,8 @@ class JsonReader:
         return self.text_at(path, self.node(path))
 
     def noted(self, path: str, value: Any) -> bool:
-        """Whether there is a ``value`` at ``path``; its path is remembered as read (``used``), an absent field's only
-        with ``keep_absent``."""
+        """Whether there is a ``value`` at ``path``; its path is then remembered as read (``used``)."""
         if value is None:
-            if self.keep_absent:
-                self.used.add(path)
             return False
         self.used.add(path)
         return True
@@ -280,7 +274,7 @@ class JsonObject:
         if type(value) is str:  # the common case, as ``text_at`` reads it (without the call)
             self.reader.used.add(f"{self.path}.{key}")
             return value.strip() or None
-        if value is None and not self.reader.keep_absent:  # (no path built)
+        if value is None:  # (no path built)
             return None
         return self.reader.text_at(f"{self.path}.{key}", value)
 
@@ -292,7 +286,7 @@ class JsonObject:
 
     def code(self, axis: str, key: str) -> str | None:
         value = self.data.get(key)
-        if value is None and not self.reader.keep_absent:  # (no path built)
+        if value is None:  # (no path built)
             return None
         return self.reader.code_at(axis, f"{self.path}.{key}", value)
 
