@@ -5,6 +5,7 @@ Inputs are generated at test time (nothing large is committed)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import struct
@@ -25,7 +26,7 @@ from fhir_adapter.bundle import to_bundle
 from fhir_adapter.errors import LimitExceeded, SourceError
 from fhir_adapter.limits import DEFAULT_LIMITS, MB, Limits
 from fhir_adapter.sources import Record, iter_units, read_bytes, read_records, read_unit
-from fhir_adapter.sources.guards import json_depth
+from fhir_adapter.sources.guards import _ESCAPES, json_depth
 from fhir_adapter.sources.lines import iter_lines
 
 XML_FIXTURE = sorted((DATA / "ctgov-xml").glob("*.xml"))[0]
@@ -328,6 +329,15 @@ def test_file_over_the_record_limit_is_reported_without_reading_it(tmp_path: Pat
 def test_json_depth_scan_skips_strings() -> None:
     assert json_depth(b'{"a": "[[[{{\\"[[\\\\", "b": [[1]]}') == 3
     assert json_depth(b'"x"') == 0 and json_depth(b"[]") == 1 and json_depth(b'{"a":{"b":[{}]}}') == 4
+
+
+def test_escapes_go_as_with_two_replace_passes() -> None:
+    # the depth scan removes escaped backslashes and quotes in one left-to-right pass: the same bytes as removing
+    # every escaped backslash, then every escaped quote (valid JSON or not), for every string of these bytes
+    for n in range(1, 9):
+        for chars in itertools.product(b'\\"x[', repeat=n):
+            data = bytes(chars)
+            assert _ESCAPES.sub(b"", data) == data.replace(b"\\\\", b"").replace(b'\\"', b""), data
 
 
 def test_deep_json_is_refused_before_parsing(tmp_path: Path) -> None:

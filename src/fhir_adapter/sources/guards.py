@@ -59,8 +59,10 @@ def size_text(n: int) -> str:
 
 # ------------------------------------------------------------------------------------------------ JSON depth
 
-_ESCAPED_BACKSLASH = b"\\\\"
-_ESCAPED_QUOTE = b'\\"'
+# An escaped backslash or quote (``\\``, ``\"``), removed left to right in one pass: the same bytes go as when every
+# escaped backslash, then every escaped quote is removed with ``bytes.replace`` (a removed pair never makes a new
+# one), at a fifth of the cost (a two-byte ``replace`` scans slowly for a needle that ends in a frequent byte).
+_ESCAPES = re.compile(rb'\\[\\"]')
 _NOT_MARKS = bytes(b for b in range(256) if b not in b'[]{}"')
 _SQUARE = bytes.maketrans(b"{}", b"[]")
 _NOT_LIST_MARKS = bytes(b for b in range(256) if b not in b'[]{}",')
@@ -78,7 +80,7 @@ def json_depth(data: bytes) -> int:
     refuse it early (orjson reports the syntax error otherwise)."""
     if (few := _few_brackets(data)) is not None:
         return few
-    plain = data.replace(_ESCAPED_BACKSLASH, b"").replace(_ESCAPED_QUOTE, b"")
+    plain = _ESCAPES.sub(b"", data)
     # only brackets and quotes are kept; two adjacent quotes (a string without brackets, or the end of one and the
     # start of the next) go together, which keeps every bracket on its side of the strings: few pieces to split
     marks = plain.translate(None, _NOT_MARKS).replace(b'""', b"")
@@ -132,7 +134,7 @@ def may_hold_long_list(data: bytes, max_items: int) -> bool:
     than ``_PEEL_PASSES``) may answer True: never False for a list over the limit."""
     if data.count(b",") < max_items:
         return False
-    plain = data.replace(_ESCAPED_BACKSLASH, b"").replace(_ESCAPED_QUOTE, b"")
+    plain = _ESCAPES.sub(b"", data)
     marks = plain.translate(_SQUARE, _NOT_LIST_MARKS).replace(b'""', b"")
     skeleton = b"".join(marks.split(b'"')[::2]) if b'"' in marks else marks
     run = b"," * max_items
