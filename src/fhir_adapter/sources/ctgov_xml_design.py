@@ -17,6 +17,7 @@ import re
 from fhir_adapter import terminology
 from fhir_adapter.model import Design, Trial
 from fhir_adapter.sources.ctgov_xml_fields import XmlReader
+from fhir_adapter.sources.fields import v2_token
 
 __all__ = ["design_parts", "read_study_design"]
 
@@ -63,7 +64,7 @@ def _placed(d: Design, label: str, value: str) -> bool:
     if axis == "masking":
         token, who = terminology.legacy_masking(value)
     else:
-        token = terminology.normalize(axis, value)
+        token = v2_token(axis, value)
     current = getattr(d, attr)
     if token is None or current not in (None, token):
         return False

@@ -11,12 +11,11 @@ from typing import Any, TypeVar
 
 from lxml import etree
 
-from fhir_adapter import terminology
 from fhir_adapter.issues import Issue
 from fhir_adapter.limits import DEFAULT_LIMITS, Limits
 from fhir_adapter.model import DateInfo, Source
 from fhir_adapter.sources.ctgov_xml_doc import reflow_textblock, text_of
-from fhir_adapter.sources.fields import code_or_given, warning, yes_no
+from fhir_adapter.sources.fields import code_or_given, v2_token, warning, yes_no
 from fhir_adapter.sources.guards import check_items
 from fhir_adapter.sources.wording import parse_registry_date
 
@@ -144,7 +143,7 @@ class XmlReader:
         return self.code_of(axis, raw, el)
 
     def code_of(self, axis: str, raw: str, where: str | etree._Element) -> str | None:
-        if (token := terminology.normalize(axis, raw)) is not None:  # known: no location needed (no path built)
+        if (token := v2_token(axis, raw)) is not None:  # known: no location needed (no path built)
             return token
         return code_or_given(axis, raw, where if isinstance(where, str) else self.path_of(where), self.issues)
 
@@ -154,10 +153,10 @@ class XmlReader:
             return None
         self.used_attrs.add((el, "type"))
         raw = raw.strip()
-        # "Estimate" (study_first_posted, last_update_posted) is the noun form of the ConceptMap's "Estimated"
-        if terminology.normalize("date-type", raw) is None and (token := terminology.normalize("date-type", raw + "d")):
+        if (token := v2_token("date-type", raw)) is not None:
             return token
-        if (token := terminology.normalize("date-type", raw)) is not None:
+        # "Estimate" (study_first_posted, last_update_posted) is the noun form of the ConceptMap's "Estimated"
+        if (token := v2_token("date-type", raw + "d")) is not None:
             return token
         return code_or_given("date-type", raw, f"{self.path_of(el)}@type", self.issues)
 

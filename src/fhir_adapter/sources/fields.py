@@ -55,10 +55,25 @@ def yes_no(raw: str, also_yes: Collection[str] = ()) -> bool | None:
     return None
 
 
+def v2_token(axis: str, raw: str) -> str | None:
+    """``terminology.normalize(axis, raw)``: the v2 token of a code in any registry spelling, or None."""
+    return _short_token(axis, raw) if len(raw) <= _SHORT_CODE else terminology.normalize(axis, raw)
+
+
+# A code's look-up is remembered for values up to this long (codes are a few words; a longer value is no code): the
+# same few spellings come in every record, and the normalisation of a value costs more than finding it again.
+_SHORT_CODE = 64
+
+
+@lru_cache(maxsize=4096)
+def _short_token(axis: str, raw: str) -> str | None:
+    return terminology.normalize(axis, raw)
+
+
 def code_or_given(axis: str, raw: str, location: str, issues: list[Issue]) -> str:
-    """The v2 token of a code in any registry spelling (``terminology.normalize``); an unknown code is kept as
-    given, with a warning."""
-    token = terminology.normalize(axis, raw)
+    """The v2 token of a code in any registry spelling (``v2_token``); an unknown code is kept as given, with a
+    warning."""
+    token = v2_token(axis, raw)
     if token is None:
         issues.append(warning(location, f"unknown {axis} code {raw[:40]!r}; kept as given"))
         return raw
