@@ -68,10 +68,15 @@ class XmlReader:
 
     def path_of(self, el: etree._Element) -> str:
         """``location[3]/investigator[0]/role``: the element path below the root, indexed where a tag repeats. The
-        steps of all children of a parent are worked out once (a warning per sibling stays linear)."""
+        steps of all children of a parent are worked out once (a warning per sibling stays linear); the only child of
+        the root with its tag is its tag (the root holds every location of a multi-site study: no steps for them)."""
         parts: list[str] = []
         cur: etree._Element = el
+        root, root_tags = self.root, self._root_tags
         while (parent := cur.getparent()) is not None:
+            if parent is root and len(root_tags[cur.tag]) == 1:
+                parts.append(str(cur.tag))
+                break
             steps = self._steps.get(parent)
             if steps is None:
                 steps = self._steps[parent] = _child_steps(parent)
