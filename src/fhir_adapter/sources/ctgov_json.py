@@ -72,14 +72,15 @@ _IGNORED = frozenset(
 )
 
 
-def _age(reader: JsonReader, path: str) -> AgeLimit | None:
-    raw = reader.text(path)
+def _age(module: JsonObject, key: str) -> AgeLimit | None:
+    raw = module.text(key)
     if raw is None:
         return None
     age = read_age(raw)
     if age is None:
-        reader.warn(path, f"cannot read age {raw[:30]!r}; kept in unmapped")
-        reader.used.discard(path)
+        path = f"{module.path}.{key}"
+        module.reader.warn(path, f"cannot read age {raw[:30]!r}; kept in unmapped")
+        module.reader.used.discard(path)
     return age
 
 
@@ -199,8 +200,8 @@ def _check_list_paths(node: Any, path: str, r: JsonReader) -> None:
 
 
 def _identification(r: JsonReader, t: Trial) -> None:
-    m = "protocolSection.identificationModule"
-    org_id = r.sub(f"{m}.orgStudyIdInfo")
+    m = r.module("protocolSection.identificationModule")
+    org_id = m.sub("orgStudyIdInfo")
     if org_id and (oid := org_id.text("id")):
         t.org_study_id = SecondaryId(
             id=oid,
@@ -208,7 +209,7 @@ def _identification(r: JsonReader, t: Trial) -> None:
             domain=org_id.text("domain"),  # not in v2; API v1 (OrgStudyIdDomain) has it
             link=org_id.text("link"),
         )
-    for s in r.objects(f"{m}.secondaryIdInfos"):
+    for s in m.objects("secondaryIdInfos"):
         sid = s.text("id")
         if sid:
             t.secondary_ids.append(
@@ -216,33 +217,31 @@ def _identification(r: JsonReader, t: Trial) -> None:
                     id=sid, type=s.code("secondary-id-type", "type"), domain=s.text("domain"), link=s.text("link")
                 )
             )
-    org = r.sub(f"{m}.organization")
+    org = m.sub("organization")
     if org and org.text("fullName"):
         t.organization = Organization(org.text("fullName") or "", org.code("sponsor-class", "class"))
-    t.brief_title, t.official_title, t.acronym = (
-        r.text(f"{m}.{k}") for k in ("briefTitle", "officialTitle", "acronym")
-    )
-    t.nct_aliases = r.texts(f"{m}.nctIdAliases")
+    t.brief_title, t.official_title, t.acronym = (m.text(k) for k in ("briefTitle", "officialTitle", "acronym"))
+    t.nct_aliases = m.texts("nctIdAliases")
 
 
 def _status(r: JsonReader, t: Trial) -> None:
-    m = "protocolSection.statusModule"
-    t.overall_status = r.code("overall-status", f"{m}.overallStatus")
-    t.last_known_status = r.code("overall-status", f"{m}.lastKnownStatus")
-    t.why_stopped = r.text(f"{m}.whyStopped")
-    t.status_verified_date = r.text(f"{m}.statusVerifiedDate")
+    m = r.module("protocolSection.statusModule")
+    t.overall_status = m.code("overall-status", "overallStatus")
+    t.last_known_status = m.code("overall-status", "lastKnownStatus")
+    t.why_stopped = m.text("whyStopped")
+    t.status_verified_date = m.text("statusVerifiedDate")
     t.start_date, t.primary_completion_date, t.completion_date = (
-        r.date(f"{m}.{k}DateStruct") for k in ("start", "primaryCompletion", "completion")
+        m.date(f"{k}DateStruct") for k in ("start", "primaryCompletion", "completion")
     )
-    t.first_submitted_date = r.text(f"{m}.studyFirstSubmitDate")
+    t.first_submitted_date = m.text("studyFirstSubmitDate")
     t.first_posted_date, t.last_update_posted_date, t.results_first_posted_date = (
-        r.date(f"{m}.{k}PostDateStruct") for k in ("studyFirst", "lastUpdate", "resultsFirst")
+        m.date(f"{k}PostDateStruct") for k in ("studyFirst", "lastUpdate", "resultsFirst")
     )
 
 
 def _sponsors(r: JsonReader, t: Trial) -> None:
-    m = "protocolSection.sponsorCollaboratorsModule"
-    rp = r.sub(f"{m}.responsibleParty")
+    m = r.module("protocolSection.sponsorCollaboratorsModule")
+    rp = m.sub("responsibleParty")
     if rp is not None:
         t.responsible_party = ResponsibleParty(
             type=rp.code("responsible-party-type", "type"),
@@ -252,29 +251,29 @@ def _sponsors(r: JsonReader, t: Trial) -> None:
             old_name_title=rp.text("oldNameTitle"),
             old_organization=rp.text("oldOrganization"),
         )
-    lead = r.sub(f"{m}.leadSponsor")
+    lead = m.sub("leadSponsor")
     if lead and lead.text("name"):
         t.lead_sponsor = Organization(lead.text("name") or "", lead.code("sponsor-class", "class"))
-    for c in r.objects(f"{m}.collaborators"):
+    for c in m.objects("collaborators"):
         if c.text("name"):
             t.collaborators.append(Organization(c.text("name") or "", c.code("sponsor-class", "class")))
 
 
 def _description_conditions(r: JsonReader, t: Trial) -> None:
-    t.brief_summary = r.text("protocolSection.descriptionModule.briefSummary")
-    t.detailed_description = r.text("protocolSection.descriptionModule.detailedDescription")
-    t.conditions = r.texts("protocolSection.conditionsModule.conditions")
-    t.keywords = r.texts("protocolSection.conditionsModule.keywords")
+    m = r.module("protocolSection.descriptionModule")
+    t.brief_summary, t.detailed_description = m.text("briefSummary"), m.text("detailedDescription")
+    m = r.module("protocolSection.conditionsModule")
+    t.conditions, t.keywords = m.texts("conditions"), m.texts("keywords")
 
 
 def _design(r: JsonReader, t: Trial) -> None:
-    m = "protocolSection.designModule"
-    t.study_type = r.code("study-type", f"{m}.studyType")
-    for p, _ in r.items(f"{m}.phases"):
-        if (raw := r.text(p)) is not None:
+    m = r.module("protocolSection.designModule")
+    t.study_type = m.code("study-type", "studyType")
+    for p, v in m.items("phases"):
+        if (raw := r.text_at(p, v)) is not None:
             t.phases.extend(tok for tok in phases_or_given(raw, p, r.issues) if tok not in t.phases)
     d = Design()
-    di = r.sub(f"{m}.designInfo")
+    di = m.sub("designInfo")
     if di is not None:
         d.allocation = di.code("allocation", "allocation")
         d.intervention_model = di.code("intervention-model", "interventionModel")
@@ -286,17 +285,19 @@ def _design(r: JsonReader, t: Trial) -> None:
         if mi is not None:
             d.masking = mi.code("masking", "masking")
             d.masking_description = mi.text("maskingDescription")
-            d.who_masked = r.codes("who-masked", f"{mi.path}.whoMasked")
+            d.who_masked = mi.codes("who-masked", "whoMasked")
     t.design = d
-    ei = r.sub(f"{m}.enrollmentInfo")
+    ei = m.sub("enrollmentInfo")
     if ei is not None:
         t.enrollment_count = ei.count("count")
         t.enrollment_type = ei.code("date-type", "type")
 
 
-def _named(r: JsonReader, path: str, key: str, what: str) -> Iterator[tuple[JsonObject, str]]:
-    """The objects of a list with their ``key`` (label, name, measure); one without it is reported and kept."""
-    for o in r.objects(path):
+def _named(m: JsonObject, path: str, key: str, what: str) -> Iterator[tuple[JsonObject, str]]:
+    """The objects of a module's list with their ``key`` (label, name, measure); one without it is reported and
+    kept."""
+    r = m.reader
+    for o in m.objects(path):
         if value := o.text(key):
             yield o, value
         else:
@@ -305,44 +306,45 @@ def _named(r: JsonReader, path: str, key: str, what: str) -> Iterator[tuple[Json
 
 
 def _arms(r: JsonReader, t: Trial) -> None:
-    m = "protocolSection.armsInterventionsModule"
-    for a, label in _named(r, f"{m}.armGroups", "label", "arm group"):
+    m = r.module("protocolSection.armsInterventionsModule")
+    for a, label in _named(m, "armGroups", "label", "arm group"):
         arm = Arm(label, a.code("arm-type", "type"), a.text("description"), a.texts("interventionNames"))
         t.arms.append(arm)
-    for i, name in _named(r, f"{m}.interventions", "name", "intervention"):
+    for i, name in _named(m, "interventions", "name", "intervention"):
         kind, description = i.code("intervention-type", "type"), i.text("description")
         t.interventions.append(Intervention(name, kind, description, i.texts("armGroupLabels"), i.texts("otherNames")))
 
 
 def _outcomes(r: JsonReader, t: Trial) -> None:
-    m = "protocolSection.outcomesModule"
+    m = r.module("protocolSection.outcomesModule")
     for key, kind in (
         ("primaryOutcomes", "PRIMARY"),
         ("secondaryOutcomes", "SECONDARY"),
         ("otherOutcomes", "OTHER_PRE_SPECIFIED"),
     ):
-        for o, measure in _named(r, f"{m}.{key}", "measure", "outcome"):
+        for o, measure in _named(m, key, "measure", "outcome"):
             t.outcomes.append(Outcome(measure, kind, o.text("description"), o.text("timeFrame")))
 
 
 def _eligibility(r: JsonReader, t: Trial) -> None:
-    m = "protocolSection.eligibilityModule"
-    text = r.text(f"{m}.eligibilityCriteria")
+    m = r.module("protocolSection.eligibilityModule")
+    text = m.text("eligibilityCriteria")
     e = Eligibility(criteria_text=text)
     if text:
-        check_text_items(text, f"{m}.eligibilityCriteria", r.limits.max_list_items, r.source, r.nct_id)
+        field = f"{m.path}.eligibilityCriteria"
+        check_text_items(text, field, r.limits.max_list_items, r.source, r.nct_id)
         e.criteria, found = split_criteria(r.criteria_text(text))
-        check_items(len(e.criteria), f"{m}.eligibilityCriteria", r.limits.max_list_items, r.source, r.nct_id)
-        r.issues.extend(Issue(i.severity, f"{m}.{i.location}", i.message, i.code) for i in found)
-    e.sex = r.code("sex", f"{m}.sex")
-    e.gender_based = r.flag(f"{m}.genderBased")
-    e.gender_description = r.text(f"{m}.genderDescription")
-    e.minimum_age = _age(r, f"{m}.minimumAge")
-    e.maximum_age = _age(r, f"{m}.maximumAge")
-    e.healthy_volunteers = r.flag(f"{m}.healthyVolunteers")
-    e.study_population = r.text(f"{m}.studyPopulation")
-    e.sampling_method = r.text(f"{m}.samplingMethod")
-    e.std_ages = r.codes("std-age", f"{m}.stdAges")
+        check_items(len(e.criteria), field, r.limits.max_list_items, r.source, r.nct_id)
+        r.issues.extend(Issue(i.severity, f"{m.path}.{i.location}", i.message, i.code) for i in found)
+    e.sex = m.code("sex", "sex")
+    e.gender_based = m.flag("genderBased")
+    e.gender_description = m.text("genderDescription")
+    e.minimum_age = _age(m, "minimumAge")
+    e.maximum_age = _age(m, "maximumAge")
+    e.healthy_volunteers = m.flag("healthyVolunteers")
+    e.study_population = m.text("studyPopulation")
+    e.sampling_method = m.text("samplingMethod")
+    e.std_ages = m.codes("std-age", "stdAges")
     t.eligibility = e
 
 
@@ -357,15 +359,15 @@ def _contact(s: JsonObject) -> Contact:
 
 
 def _contacts_locations(r: JsonReader, t: Trial) -> None:
-    m = "protocolSection.contactsLocationsModule"
-    t.central_contacts = [_contact(c) for c in r.objects(f"{m}.centralContacts")]
-    for o in r.objects(f"{m}.overallOfficials"):
+    m = r.module("protocolSection.contactsLocationsModule")
+    t.central_contacts = [_contact(c) for c in m.objects("centralContacts")]
+    for o in m.objects("overallOfficials"):
         name = o.text("name")
         if name:
             t.officials.append(
                 Official(name=name, role=o.code("official-role", "role"), affiliation=o.text("affiliation"))
             )
-    for s in r.objects(f"{m}.locations"):
+    for s in m.objects("locations"):
         site = Site(
             facility=s.text("facility"),
             status=s.code("recruitment-status", "status"),
@@ -382,12 +384,12 @@ def _contacts_locations(r: JsonReader, t: Trial) -> None:
 
 
 def _references(r: JsonReader, t: Trial) -> None:
-    m = "protocolSection.referencesModule"
-    for ref in r.objects(f"{m}.references"):
+    m = r.module("protocolSection.referencesModule")
+    for ref in m.objects("references"):
         t.references.append(
             Reference(citation=ref.text("citation"), pmid=ref.text("pmid"), type=ref.code("reference-type", "type"))
         )
-    for link in r.objects(f"{m}.seeAlsoLinks"):
+    for link in m.objects("seeAlsoLinks"):
         url = link.text("url")
         if url:
             t.see_also_links.append(Link(url=url, label=link.text("label")))
@@ -398,7 +400,7 @@ def _derived(r: JsonReader, t: Trial) -> None:
         ("conditionBrowseModule", t.condition_meshes),
         ("interventionBrowseModule", t.intervention_meshes),
     ):
-        for mesh in r.objects(f"derivedSection.{key}.meshes"):
+        for mesh in r.module(f"derivedSection.{key}").objects("meshes"):
             mid, term = mesh.text("id"), mesh.text("term")
             if mid and term:
                 target.append(Mesh(id=canonical_mesh_ui(mid), term=term))

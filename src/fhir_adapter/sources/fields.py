@@ -231,6 +231,13 @@ class JsonReader:
     def sub(self, path: str) -> JsonObject | None:
         return self.sub_at(path, self.node(path))
 
+    def module(self, path: str) -> JsonObject:
+        """The object at ``path`` (a module) to read fields of, each as ``node`` finds it below ``path`` but without a
+        walk from the root per field; when there is no object there, an empty view (its fields are absent) that
+        leaves the value to the unmapped-field walk."""
+        value = self.node(path)
+        return JsonObject(self, path, value) if isinstance(value, dict) else JsonObject(self, path, {}, remember=False)
+
     def sub_at(self, path: str, value: Any) -> JsonObject | None:
         if value is None:
             return None
@@ -250,13 +257,17 @@ class JsonReader:
         return [code for p, v in self.items(path) if (code := self.code_at(axis, p, v))]
 
     def date(self, path: str) -> DateInfo | None:
-        sub = self.sub(path)
-        if sub is None:
-            return None
-        date = sub.text("date")
-        if date is None:
-            return None
-        return DateInfo(date=date, type=sub.code("date-type", "type"))
+        return _date_of(self.sub(path))
+
+
+def _date_of(sub: JsonObject | None) -> DateInfo | None:
+    """A date struct (``{"date": ..., "type": ...}``) as ``DateInfo``."""
+    if sub is None:
+        return None
+    date = sub.text("date")
+    if date is None:
+        return None
+    return DateInfo(date=date, type=sub.code("date-type", "type"))
 
 
 @lru_cache(maxsize=4096)
@@ -272,14 +283,15 @@ def _steps(path: str) -> tuple[tuple[str, int], ...]:
 
 class JsonObject:
     """A view of one nested object, sharing the reader's issue list and used-field bookkeeping. Its fields are read
-    from ``data`` (the value the reader finds at ``path``)."""
+    from ``data`` (the value the reader finds at ``path``; ``remember``: False for an empty view of no object)."""
 
     __slots__ = ("data", "path", "reader")
 
-    def __init__(self, reader: JsonReader, path: str, data: dict[str, Any]) -> None:
+    def __init__(self, reader: JsonReader, path: str, data: dict[str, Any], remember: bool = True) -> None:
         self.reader, self.path, self.data = reader, path, data
-        reader.used.add(path)  # the object itself; its unread children are still reported
-        reader.seen.add(path)
+        if remember:
+            reader.used.add(path)  # the object itself; its unread children are still reported
+            reader.seen.add(path)
 
     def _p(self, key: str) -> str:
         return f"{self.path}.{key}"
@@ -307,6 +319,16 @@ class JsonObject:
 
     def sub(self, key: str) -> JsonObject | None:
         return self.reader.sub_at(f"{self.path}.{key}", self.data.get(key))
+
+    def date(self, key: str) -> DateInfo | None:
+        return _date_of(self.sub(key))
+
+    def items(self, key: str) -> list[tuple[str, Any]]:
+        return self.reader.items_at(f"{self.path}.{key}", self.data.get(key))
+
+    def codes(self, axis: str, key: str) -> list[str]:
+        reader = self.reader
+        return [code for p, v in self.items(key) if (code := reader.code_at(axis, p, v))]
 
     def objects(self, key: str) -> list[JsonObject]:
         return self.reader.objects_at(f"{self.path}.{key}", self.data.get(key))

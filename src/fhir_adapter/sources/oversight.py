@@ -64,21 +64,20 @@ def _filled(d: DataSharing) -> DataSharing | None:
 
 def read_json_oversight(r: JsonReader, t: Trial) -> None:
     """``oversightModule`` and ``ipdSharingStatementModule`` of an API v2 study."""
-    if r.sub(_V2_OVERSIGHT) is not None:
-        t.oversight = Oversight(**{attr: r.flag(f"{_V2_OVERSIGHT}.{key}") for attr, key, _ in _FLAGS})
-    if r.sub(_V2_SHARING) is None:
+    if (o := r.sub(_V2_OVERSIGHT)) is not None:
+        t.oversight = Oversight(**{attr: o.flag(key) for attr, key, _ in _FLAGS})
+    if (m := r.sub(_V2_SHARING)) is None:
         return
-    m = _V2_SHARING
-    raw = r.text(f"{m}.ipdSharing")
-    kinds = [ipd_code("ipd-info-type", v, p, r.issues) for p, _ in r.items(f"{m}.infoTypes") if (v := r.text(p))]
+    raw = m.text("ipdSharing")
+    kinds = [ipd_code("ipd-info-type", v, p, r.issues) for p, item in m.items("infoTypes") if (v := r.text_at(p, item))]
     t.data_sharing = _filled(
         DataSharing(
-            ipd_sharing=None if raw is None else ipd_code("ipd-sharing", raw, f"{m}.ipdSharing", r.issues),
-            description=r.text(f"{m}.description"),
+            ipd_sharing=None if raw is None else ipd_code("ipd-sharing", raw, f"{m.path}.ipdSharing", r.issues),
+            description=m.text("description"),
             info_types=kinds,
-            time_frame=r.text(f"{m}.timeFrame"),
-            access_criteria=r.text(f"{m}.accessCriteria"),
-            url=r.text(f"{m}.url"),
+            time_frame=m.text("timeFrame"),
+            access_criteria=m.text("accessCriteria"),
+            url=m.text("url"),
         )
     )
 
