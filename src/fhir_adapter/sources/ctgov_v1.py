@@ -388,8 +388,9 @@ def read_v1_study(study: Any, source: Source, *, limits: Limits = DEFAULT_LIMITS
         raise type(e)(e.message, path=e.path, index=e.index, nct_id=e.nct_id, field=field) from None
     t = reading.trial
     t.issues = renamer.issues + [Issue(i.severity, renamer.v1_path(i.location), i.message, i.code) for i in t.issues]
-    seen = renamer.seen | renamer.v1_paths(reading.seen)
-    used = renamer.used | renamer.v1_paths(reading.used)
+    seen, used = renamer.v1_paths(reading.seen), renamer.v1_paths(reading.used)
+    seen |= renamer.seen  # (the renamer's few paths into the reader's many: no copy of those)
+    used |= renamer.used
     collect_json_unmapped(study, t, t.issues, seen=seen.__contains__, used=used.__contains__, ignored=IGNORED)
     for key, value in wrapper_extra.items():  # unknown keys next to "Study" in a FullStudies entry
         if value not in (None, "", [], {}):
