@@ -23,7 +23,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from fhir_adapter import terminology
 from fhir_adapter.errors import SourceError
@@ -195,9 +195,14 @@ class _Renamer:
         return path
 
     def v1_paths(self, paths: set[str]) -> set[str]:
-        """``v1_path`` of each path (most are renamed paths themselves: one look-up)."""
-        get, v1_path = self.origin.get, self.v1_path
-        return {get(p) or v1_path(p) for p in paths}
+        """``v1_path`` of each path: most are renamed paths themselves (one look-up each, in C); only when some are
+        not are those looked for again."""
+        origin = self.origin
+        out: set[str | None] = set(map(origin.get, paths))
+        if None in out:
+            out.discard(None)
+            out.update(self.v1_path(p) for p in paths if p not in origin)
+        return cast(set[str], out)
 
     def obj(self, v1: dict[str, Any], fields: _Fields, p1: str, p2: str) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -379,6 +384,7 @@ def read_v1_study(study: Any, source: Source, *, limits: Limits = DEFAULT_LIMITS
     renamer = _Renamer(source, nct, limits)
     v2 = renamer.obj(study, _table(), "", "")
     v2["hasResults"] = bool(study.get("ResultsSection"))  # v1 has no such field: it sends results when there are
+    renamer.origin["hasResults"] = "hasResults"  # (so named in v1 terms too, as v1_path would name it)
     try:
         # only the values the v2 reader found are read: a v1 key the table does not name (even one spelled like the
         # v2 field the reader asked for, ``city``) is not in ``v2`` and stays unmapped
