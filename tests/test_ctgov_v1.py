@@ -786,6 +786,7 @@ def test_unknown_keys_spelled_like_v2_fields_are_unmapped() -> None:
         ContactsLocationsModule={"LocationList": {"Location": [{"LocationFacility": "A", "city": "B", "zip": "1"}]}},
     )
     study["derivedSection"] = {"conditionBrowseModule": {"meshes": [{"id": "D003920", "term": "Diabetes"}]}}
+    study["hasResults"] = True  # the reader sets its own from ResultsSection (none here)
     t = read_v1_study(study, Source("ctgov-v1", "camel.json", None))
     site = "ProtocolSection.ContactsLocationsModule.LocationList.Location[0]"
     expected = {
@@ -793,8 +794,9 @@ def test_unknown_keys_spelled_like_v2_fields_are_unmapped() -> None:
         f"{site}.city": "B",
         f"{site}.zip": "1",
         "derivedSection.conditionBrowseModule.meshes": '[{"id":"D003920","term":"Diabetes"}]',
+        "hasResults": "true",
     }
     assert t.unmapped == expected
     assert {i.location for i in t.issues if i.code == "not-supported"} >= set(expected)
-    assert t.brief_title is None and t.condition_meshes == []
+    assert t.brief_title is None and t.condition_meshes == [] and t.has_results is False
     assert [(s.facility, s.city, s.zip) for s in t.sites] == [("A", None, None)]

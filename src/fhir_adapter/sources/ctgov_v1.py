@@ -384,7 +384,6 @@ def read_v1_study(study: Any, source: Source, *, limits: Limits = DEFAULT_LIMITS
     renamer = _Renamer(source, nct, limits)
     v2 = renamer.obj(study, _table(), "", "")
     v2["hasResults"] = bool(study.get("ResultsSection"))  # v1 has no such field: it sends results when there are
-    renamer.origin["hasResults"] = "hasResults"  # (so named in v1 terms too, as v1_path would name it)
     try:
         # only the values the v2 reader found are read: a v1 key the table does not name (even one spelled like the
         # v2 field the reader asked for, ``city``) is not in ``v2`` and stays unmapped
@@ -394,6 +393,8 @@ def read_v1_study(study: Any, source: Source, *, limits: Limits = DEFAULT_LIMITS
         raise type(e)(e.message, path=e.path, index=e.index, nct_id=e.nct_id, field=field) from None
     t = reading.trial
     t.issues = renamer.issues + [Issue(i.severity, renamer.v1_path(i.location), i.message, i.code) for i in t.issues]
+    # hasResults, set above, is no v1 field: its read names no v1 value (a v1 key so spelled is an unknown one)
+    reading.used.discard("hasResults")
     seen, used = renamer.v1_paths(reading.seen), renamer.v1_paths(reading.used)
     seen |= renamer.seen  # (the renamer's few paths into the reader's many: no copy of those)
     used |= renamer.used
