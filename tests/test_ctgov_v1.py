@@ -784,7 +784,10 @@ def test_unknown_keys_spelled_like_v2_fields_are_unmapped() -> None:
     study = v1(
         IdentificationModule={"briefTitle": "T"},
         ContactsLocationsModule={"LocationList": {"Location": [{"LocationFacility": "A", "city": "B", "zip": "1"}]}},
+        # whoMasked is made from the masking wording (v1 has DesignWhoMaskedList): this key is an unknown one
+        DesignModule={"DesignInfo": {"DesignMaskingInfo": {"DesignMasking": "Double (Participant, Investigator)"}}},
     )
+    study["ProtocolSection"]["DesignModule"]["DesignInfo"]["DesignMaskingInfo"]["whoMasked"] = ["X", "Y"]
     study["derivedSection"] = {"conditionBrowseModule": {"meshes": [{"id": "D003920", "term": "Diabetes"}]}}
     study["hasResults"] = True  # the reader sets its own from ResultsSection (none here)
     t = read_v1_study(study, Source("ctgov-v1", "camel.json", None))
@@ -795,8 +798,10 @@ def test_unknown_keys_spelled_like_v2_fields_are_unmapped() -> None:
         f"{site}.zip": "1",
         "derivedSection.conditionBrowseModule.meshes": '[{"id":"D003920","term":"Diabetes"}]',
         "hasResults": "true",
+        "ProtocolSection.DesignModule.DesignInfo.DesignMaskingInfo.whoMasked": '["X","Y"]',
     }
     assert t.unmapped == expected
     assert {i.location for i in t.issues if i.code == "not-supported"} >= set(expected)
     assert t.brief_title is None and t.condition_meshes == [] and t.has_results is False
     assert [(s.facility, s.city, s.zip) for s in t.sites] == [("A", None, None)]
+    assert t.design.who_masked == ["PARTICIPANT", "INVESTIGATOR"]

@@ -179,6 +179,8 @@ class _Renamer:
         self.seen: set[str] = set()
         self.used: set[str] = set()
         self.who_masked: list[str] = []
+        # v2 paths of values made from other fields (no v1 key holds them), with their number of list items
+        self.derived: list[tuple[str, int]] = []
 
     def warn(self, path: str, message: str) -> None:
         self.issues.append(warning(path, message))
@@ -203,6 +205,13 @@ class _Renamer:
             out.discard(None)
             out.update(self.v1_path(p) for p in paths if p not in origin)
         return cast(set[str], out)
+
+    def forget_derived(self, paths: set[str]) -> None:
+        """Take the paths of derived values and their items out of ``paths`` (the v2 reader's): they name no v1
+        value, and their v1 paths would name a key so spelled that v1 does not have (an unknown one)."""
+        for path, items in self.derived:
+            paths.discard(path)
+            paths.difference_update(f"{path}[{i}]" for i in range(items))
 
     def obj(self, v1: dict[str, Any], fields: _Fields, p1: str, p2: str) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -230,6 +239,7 @@ class _Renamer:
             self.who_masked = []
             if not out.get("whoMasked"):  # the masking wording names who is masked: v2 lists them
                 out["whoMasked"] = who
+                self.derived.append((head2 + "whoMasked", len(who)))
         return out
 
     def wrapped(self, wrapper: Any, spec: _Field, k1: str, k2: str) -> Any:
@@ -393,8 +403,9 @@ def read_v1_study(study: Any, source: Source, *, limits: Limits = DEFAULT_LIMITS
         raise type(e)(e.message, path=e.path, index=e.index, nct_id=e.nct_id, field=field) from None
     t = reading.trial
     t.issues = renamer.issues + [Issue(i.severity, renamer.v1_path(i.location), i.message, i.code) for i in t.issues]
-    # hasResults, set above, is no v1 field: its read names no v1 value (a v1 key so spelled is an unknown one)
-    reading.used.discard("hasResults")
+    renamer.derived.append(("hasResults", 0))
+    for paths in (reading.seen, reading.used):
+        renamer.forget_derived(paths)
     seen, used = renamer.v1_paths(reading.seen), renamer.v1_paths(reading.used)
     seen |= renamer.seen  # (the renamer's few paths into the reader's many: no copy of those)
     used |= renamer.used
