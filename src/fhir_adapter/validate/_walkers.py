@@ -30,9 +30,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from fhir_adapter.validate._common import child
+from fhir_adapter.validate._native import _EMPTY as EMPTY
+from fhir_adapter.validate._native import _ext_1, _ref_1
 from fhir_adapter.validate._primitives import _RANGES
 
 if TYPE_CHECKING:
+    from fhir_adapter.validate._plan import Plan
     from fhir_adapter.validate.fast import Shape, Slot
 
 Walk = Callable[[Any, dict[str, Any], str], None]  # (the _Walker, a JSON object of the shape, its location)
@@ -99,6 +102,56 @@ _BRANCHES: dict[int, str] = {
     13: """if type(value) is list and value:  # repeating, with other profile checks, or resources (a: slot)
     w.items(a, value, location, key, False)
     continue""",
+    14: """if type(value) is dict and w.on:  # a Reference of max 1 (a: shape, b: plan): as 8, one key inline
+    if len(value) == 1:
+        ref = value.get('reference')
+        if type(ref) is str and ref and not ref.isspace() and ref[:1] != '#':  # see _reference_only
+            if w.refs is not None:
+                w.refs.append((ref, f'{location}.{key}.reference'))
+            continue
+    where = f'{location}.{key}'
+    if not b.quick(value):
+        w.profiled(b, value, where)
+    (a.walk or made(a))(w, value, where)
+    continue""",
+    15: """if type(value) is list and value and w.on:  # repeating References (a: slot, b: plan): as 9, one key inline
+    sub = a.shape.walk or made(a.shape)
+    quick = b.quick
+    prefix = f'{location}.{key}['
+    for i, item in enumerate(value):
+        if type(item) is dict:
+            if len(item) == 1:
+                ref = item.get('reference')
+                if type(ref) is str and ref and not ref.isspace() and ref[:1] != '#':  # see _reference_only
+                    if w.refs is not None:
+                        w.refs.append((ref, f'{prefix}{i}].reference'))
+                    continue
+            where = f'{prefix}{i}]'
+            if not quick(item):
+                w.profiled(b, item, where)
+            sub(w, item, where)
+        else:
+            odd(w, a, item, location, key, i)
+    continue""",
+    16: """if type(value) is list and value and w.on:  # repeating Extensions (a: slot, b: plan): as 9, ext-1 inline
+    sub = a.shape.walk or made(a.shape)
+    quick = b.quick
+    prefix = f'{location}.{key}['
+    for i, item in enumerate(value):
+        if type(item) is dict:
+            where = f'{prefix}{i}]'
+            if len(item) == 2 and 'url' in item:  # url and a value, or url and extensions: see _extension_only
+                k1, k2 = item
+                other = k2 if k1 == 'url' else k1
+                if not ((other[:5] == 'value' or other == 'extension') and item[other] not in EMPTY):
+                    if not quick(item):
+                        w.profiled(b, item, where)
+            elif not quick(item):
+                w.profiled(b, item, where)
+            sub(w, item, where)
+        else:
+            odd(w, a, item, location, key, i)
+    continue""",
 }
 
 
@@ -144,7 +197,34 @@ def _group(slot: Slot) -> tuple[int, Any, Any]:
         return (4, shape, slot) if slot.many else (3, shape, None)
     if plan.binding is not None or plan.unsure or plan.off:
         return (13, slot, None) if slot.many else (12, slot, None)
+    if _reference_only(shape, plan):
+        return (15, slot, plan) if slot.many else (14, shape, plan)
+    if slot.many and _extension_only(plan):
+        return 16, slot, plan
     return (9, slot, plan) if slot.many else (8, shape, plan)
+
+
+def _reference_only(shape: Shape, plan: Plan) -> bool:
+    """True if a JSON object of ``shape`` with one key, ``reference``, a non-blank string not starting with ``#``,
+    needs nothing but its reference collected: the shape's walker would pass its one string (a plain string, no
+    plan) and check nothing after its keys, and each constraint of the plan passes (``reference`` present, or
+    ref-1's native path, true for such a string)."""
+    slot = shape.children.get("reference")
+    return (
+        shape.refs
+        and not shape.post
+        and slot is not None
+        and _group(slot)[0] == 0
+        and all("reference" in c.pass_if_present or c.native is _ref_1 for _, todo in plan.runs for c in todo)
+    )
+
+
+def _extension_only(plan: Plan) -> bool:
+    """True if ext-1 (its native path) is the plan's one constraint. Of a JSON object with two keys, ``url`` and
+    ``other``, that path decides True exactly when ``other`` starts with ``value`` or is ``extension`` and its value
+    is not empty (neither None, [] nor {}): the test group 16 makes before it calls the plan's ``quick``."""
+    todo = [c for _, run in plan.runs for c in run]
+    return len(todo) == 1 and todo[0].native is _ext_1
 
 
 def _primitive_group(slot: Slot) -> tuple[int, Any, Any]:
@@ -169,6 +249,7 @@ def _compiled(shape: Shape, table: dict[str, tuple[int, Any, Any]]) -> Walk:
 
     groups = sorted({g for g, _, _ in table.values() if g >= 0}, key=lambda g: -_weight(table, g))
     names: dict[str, Any] = {"table": table, "shape": shape, "made": made, "odd": odd, "MUST": shape.must}
+    names["EMPTY"] = EMPTY
     names["child"] = child
     names["CHOICES"] = shape.choice_keys
     lines = [
