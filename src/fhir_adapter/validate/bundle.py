@@ -85,33 +85,43 @@ class _Seen:
         self.full_urls: dict[tuple[str, Any], int] = {}
         self.type_ids: dict[tuple[str, str, Any], int] = {}
         self.known_urls: set[str] = set()
-        self.known_type_ids: set[str] = set()
+        self._known_type_ids: set[str] | None = None
 
-    def entry(self, entry: dict[str, Any], i: int, location: str) -> list[Issue]:
-        """Record entry ``i`` of the Bundle at ``location``; an error for a fullUrl or ``Type/id`` (of the same
-        version) seen before."""
-        res = entry.get("resource")
-        res = res if isinstance(res, dict) else {}
-        meta = res.get("meta")
-        version = meta.get("versionId") if isinstance(meta, dict) else None
+    def entries(self, entries: list[Any], location: str, btype: Any) -> list[Issue]:
+        """Record the entries of the Bundle at ``location``: an error for a fullUrl or ``Type/id`` (of the same
+        version) seen before, and (a transaction or batch) for an entry without its request's method or url."""
         issues: list[Issue] = []
-        full_url = entry.get("fullUrl")
-        if isinstance(full_url, str) and full_url:
-            self.known_urls.add(full_url)
-            key = (full_url, version)
-            if key in self.full_urls and not self.history:
-                message = f"duplicate fullUrl {short(full_url)} (also in entry[{self.full_urls[key]}])"
-                issues.append(Issue("error", f"{location}.entry[{i}].fullUrl", message, "duplicate"))
-            self.full_urls.setdefault(key, i)
-        rtype, rid = res.get("resourceType"), res.get("id")
-        if isinstance(rtype, str) and isinstance(rid, str) and rid:
-            self.known_type_ids.add(f"{rtype}/{rid}")
-            tkey = (rtype, rid, version)
-            if tkey in self.type_ids and not self.history:
-                message = f"duplicate resource {short(rtype + '/' + rid)} (also in entry[{self.type_ids[tkey]}])"
-                issues.append(Issue("error", f"{location}.entry[{i}].resource.id", message, "duplicate"))
-            self.type_ids.setdefault(tkey, i)
+        full_urls, type_ids, known_urls, history = self.full_urls, self.type_ids, self.known_urls, self.history
+        requests = btype in ("transaction", "batch")
+        for i, entry in enumerate(entries):
+            if not isinstance(entry, dict):
+                continue
+            res = entry.get("resource")
+            res = res if isinstance(res, dict) else {}
+            meta = res.get("meta")
+            version = meta.get("versionId") if isinstance(meta, dict) else None
+            full_url = entry.get("fullUrl")
+            if isinstance(full_url, str) and full_url:
+                known_urls.add(full_url)
+                first = full_urls.setdefault((full_url, version), i)
+                if first != i and not history:
+                    message = f"duplicate fullUrl {short(full_url)} (also in entry[{first}])"
+                    issues.append(Issue("error", f"{location}.entry[{i}].fullUrl", message, "duplicate"))
+            rtype, rid = res.get("resourceType"), res.get("id")
+            if isinstance(rtype, str) and isinstance(rid, str) and rid:
+                first = type_ids.setdefault((rtype, rid, version), i)
+                if first != i and not history:
+                    message = f"duplicate resource {short(rtype + '/' + rid)} (also in entry[{first}])"
+                    issues.append(Issue("error", f"{location}.entry[{i}].resource.id", message, "duplicate"))
+            if requests:
+                issues += _check_request(entry, str(btype), f"{location}.entry[{i}]")
         return issues
+
+    def known_type_ids(self) -> set[str]:
+        """``Type/id`` of every entry seen (made once, when a reference first needs it: most resolve by fullUrl)."""
+        if self._known_type_ids is None:
+            self._known_type_ids = {f"{rtype}/{rid}" for rtype, rid, _ in self.type_ids}
+        return self._known_type_ids
 
 
 def _check_request(entry: dict[str, Any], btype: str, entry_loc: str) -> list[Issue]:
@@ -138,27 +148,36 @@ def check_bundle(
     entries = bundle.get("entry")
     if not isinstance(entries, list):
         return []
-    issues: list[Issue] = []
     btype = bundle.get("type")
     seen = _Seen(history=btype == "history")
-    for i, entry in enumerate(entries):
-        if not isinstance(entry, dict):
-            continue
-        issues += seen.entry(entry, i, location)
-        if btype in ("transaction", "batch"):
-            issues += _check_request(entry, str(btype), f"{location}.entry[{i}]")
+    issues = seen.entries(entries, location, btype)
+    known = seen.known_urls
+    if refs is not None and _all_known(refs, known):
+        return issues  # every reference is a fullUrl (the common case): the loop below would report nothing
     for i, entry in enumerate(entries):
         if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
             resource, res_loc = entry["resource"], f"{location}.entry[{i}].resource"
             found = _all_references(resource, res_loc) if refs is None else [r for rs in refs[res_loc] for r in rs]
-            base = _base(resource, entry.get("fullUrl"))
+            base = None
             for ref, ref_loc in found:
-                if ref in seen.known_urls:
+                if ref in known:
                     continue  # resolves (the common case: what _resolve would decide, without the call)
-                issue = _resolve(ref, ref_loc, base, seen.known_urls, seen.known_type_ids)
+                if base is None:
+                    base = _base(resource, entry.get("fullUrl"))
+                issue = _resolve(ref, ref_loc, base, known, seen.known_type_ids())
                 if issue is not None:
                     issues.append(issue)
     return issues
+
+
+def _all_known(refs: dict[str, list[list[tuple[str, str]]]], known: set[str]) -> bool:
+    """True if every reference of ``refs`` (those of the entries and any others) is in ``known``."""
+    for lists in refs.values():
+        for found in lists:
+            for ref, _ in found:
+                if ref not in known:
+                    return False
+    return True
 
 
 def _base(resource: dict[str, Any], full_url: Any) -> str:
