@@ -275,11 +275,10 @@ class _Walker:
         if slot is None:
             self.other(shape, node, key, value, location)
         elif slot.single and type(value) is str:  # most values: tested first, no isinstance() calls
-            # a string the check passed before, or any non-blank string where it has no regex: no call
-            if not ((slot.plain and value and not value.isspace()) or value in slot.known):
+            if unproven(slot, value):
                 self.checked(slot, key, value, location)
             plan = slot.plan
-            if plan is not None and self.on and value not in plan.passing:
+            if plan is not None and self.on and may_report(plan, value):
                 self.profiled(plan, value, f"{location}.{key}")
         elif slot.single and value is not None and not isinstance(value, list):
             self.single(slot, key, value, location)
@@ -382,7 +381,7 @@ class _Walker:
 
     def primitives(self, slot: Slot, values: list[Any], location: str, key: str, nulls_ok: bool) -> None:
         """The values of a non-empty array of primitive element ``key``."""
-        check, known, plain = slot.check, slot.known, slot.plain
+        check = slot.check
         assert check is not None
         plan = slot.plan if self.on else None
         for i, value in enumerate(values):
@@ -390,11 +389,11 @@ class _Walker:
                 if not nulls_ok:
                     self.error(child(location, key, i), _NULL, "value")
                 continue
-            if type(value) is not str or not ((plain and value and not value.isspace()) or value in known):
+            if unproven(slot, value):
                 problem = check(value)
                 if problem is not None:
                     self.error(child(location, key, i), problem, "value")
-            if plan is not None and (type(value) is not str or value not in plan.passing):
+            if plan is not None and may_report(plan, value):
                 self.profiled(plan, value, f"{location}.{key}[{i}]")
 
     def item(self, slot: Slot, value: Any, location: str) -> None:
@@ -446,6 +445,17 @@ class _Walker:
             self.error(child(location, key), f"expected {'an array' if slot.many else 'one value'} for {key}")
         else:
             self.item(part, value, child(location, key))
+
+
+def unproven(slot: Slot, value: Any) -> bool:
+    """False if primitive ``slot``'s check would pass ``value`` without being called: a string it passed before, or
+    any non-blank string where it has no regex."""
+    return type(value) is not str or not ((slot.plain and value and not value.isspace()) or value in slot.known)
+
+
+def may_report(plan: Plan, value: Any) -> bool:
+    """False if the profile layer checks nothing at ``value`` of a primitive element (a code of its ValueSet)."""
+    return type(value) is not str or value not in plan.passing
 
 
 def check_empty_into(value: Any, location: str, issues: list[Issue]) -> None:
