@@ -15,7 +15,7 @@ import pytest
 from conftest import GOLDEN
 from fhir_adapter.validate import profile
 from fhir_adapter.validate._context import Context
-from fhir_adapter.validate._native import NATIVE, native_check
+from fhir_adapter.validate._native import INLINE, NATIVE, native_check
 from fhir_adapter.validate._plan import quick_pass
 
 
@@ -259,3 +259,27 @@ def test_quick_pass_decides_as_the_walker(type_name: str) -> None:
                 assert walker.issues == [], (el.path, node)
                 passed += 1
     assert passed > 0
+
+
+INLINE_CASES = [case for case in CASES if case[2].native in INLINE]
+
+
+def test_every_inline_test_is_in_use() -> None:
+    assert {case[2].native for case in INLINE_CASES} == set(INLINE)
+
+
+@pytest.mark.parametrize(("fp_path", "key", "constraint"), INLINE_CASES, ids=[f"{k}@{p}" for p, k, _ in INLINE_CASES])
+def test_an_inline_test_is_true_only_where_its_native_path_is(
+    fp_path: str, key: str, constraint: profile.Constraint
+) -> None:
+    """_native.INLINE: the compiled quick tests of _plan skip the native call where the inline test is true."""
+    assert constraint.native is not None
+    test, names = INLINE[constraint.native]
+    code = compile(test, key, "eval")
+    odd: list[dict[str, Any]] = [{k: v} for k in constraint.guard or () for v in (None, [], {}, 5, "", "#", "a")]
+    inline_true = 0
+    for node in _samples(fp_path) + odd + [{"contained": []}, {"fullUrl": "x/_history/1"}, {"reference": "#a"}]:
+        if eval(code, dict(names), {"item": node}):  # a constant expression of _native
+            assert constraint.native(node) is True, (key, node)
+            inline_true += 1
+    assert inline_true > 0

@@ -267,6 +267,17 @@ NATIVE: dict[str, tuple[str, Callable[[Node], bool | None]]] = {
 }
 
 
+# Inline tests for the compiled quick tests of _plan (one Python expression of ``item``, the node, and the names
+# given with it): each is true only where its native path returns True, so ``<test> or native(item) is True`` is
+# ``native(item) is True`` with no call in the common case. tests/test_validate_native.py checks each on every node.
+INLINE: dict[Callable[[Node], bool | None], tuple[str, dict[str, Any]]] = {
+    _no_contained: ("'contained' not in item", {}),
+    _evv_1: ("len(item.keys() & EVV_1_KEYS) < 2", {"EVV_1_KEYS": _EVV_1_KEYS}),
+    _bdl_8: ("type(url := item.get('fullUrl')) is str and '/_history/' not in url", {}),
+    _ref_1: ("type(ref := item.get('reference')) is str and ref[:1] != '#'", {}),
+}
+
+
 # "<element> = 'x' implies ..." / "<element> in ('x' | 'y') implies ...": when the element is absent (empty) or
 # a string outside the literals, the antecedent is empty or false, so the invariant cannot evaluate to false.
 _IMPLIES = re.compile(r"^(\w+) (?:= '([\w-]+)'|in \(((?:'[\w-]+'(?: \| )?)+)\)) implies ")

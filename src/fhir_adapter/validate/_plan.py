@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from fhir_adapter.validate._native import INLINE
 from fhir_adapter.validate.profile import _CODED, Constraint, Element, type_def, value_set
 
 Run = tuple[Element, tuple[Constraint, ...]]  # constraints evaluated with that element's FHIRPath type path
@@ -48,6 +49,10 @@ def _compiled(constraints: tuple[Constraint, ...]) -> Quick:
     for i, c in enumerate(constraints):
         tests = [f"{k!r} in item" for k in c.pass_if_present] + [f"{k!r} not in item" for k in c.pass_if_absent]
         if c.native is not None:
+            if c.native in INLINE:  # the native's own test of the common case, without the call
+                test, more = INLINE[c.native]
+                tests.append(f"({test})")
+                names.update(more)
             names[f"native{i}"] = c.native
             tests.append(f"native{i}(item) is True")
         if not tests:
@@ -55,7 +60,7 @@ def _compiled(constraints: tuple[Constraint, ...]) -> Quick:
         lines.append(f"    if not ({' or '.join(tests)}):  # {c.key!r}\n        return False\n")
     if not lines:
         return _passes
-    # the source holds only repr() of key names read from the definitions and the constraints' keys
+    # the source holds only repr() of key names read from the definitions, the constraints' keys and _native.INLINE
     exec("def quick(item):\n" + "".join(lines) + "    return True\n", names)
     made: Quick = names["quick"]
     return made
