@@ -109,6 +109,8 @@ _EXTENSIONS: list[Any] = [
     {"url": "u", "valueString": None},
     {"url": "u", "valueCodeableConcept": {}},
     {"url": "u", "valueReference": {"reference": "#c1"}},
+    {"url": "u", "valueReference": {"reference": "#zz"}},
+    {"url": "u", "extension": [{"url": "a", "id": "x"}]},
     {"valueString": "x", "url": "u"},
     {"url": "u", "extension": []},
     {"url": "u", "extension": [{"url": "a", "valueBoolean": True}]},
@@ -121,16 +123,20 @@ _EXTENSIONS: list[Any] = [
 
 
 def _study(reference: Any, extension: Any) -> dict[str, Any]:
-    """A Bundle of a Group and a ResearchStudy with ``reference`` in a repeating and a max-1 Reference element and
-    ``extension`` in an extension array (with contained resource c1). The comparison includes the profile layer's
-    issues of the one walk even where validate drops them (any layer 1 issue): an empty value is one, so only they
-    tell whether the inline ext-1 test is exact for it."""
+    """A Bundle of a Group and a ResearchStudy with ``reference`` in a repeating and a max-1 Reference element (and
+    as a primitive's ``_name`` part: mostly not one) and ``extension`` in an extension array, also in a ``_name`` part
+    (where the profile layer is off), with contained resource c1. The comparison includes the profile layer's issues
+    of the one walk even where validate drops them (any layer 1 issue): an empty value is one, so only they tell
+    whether the inline ext-1 test is exact for it."""
     study = {
         "resourceType": "ResearchStudy",
         "id": "s",
         "contained": [{"resourceType": "Group", "id": "c1", "type": "person", "membership": "definitional"}],
         "status": "active",
         "extension": [extension],
+        "title": "t",
+        "_title": {"extension": [extension, None, 5]} if reference == {} else {"extension": [extension]},
+        "_description": reference,
         "partOf": [reference],
         "associatedParty": [{"role": {"text": "sponsor"}, "party": reference}],
     }

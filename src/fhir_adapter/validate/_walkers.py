@@ -133,14 +133,16 @@ _BRANCHES: dict[int, str] = {
         else:
             odd(w, a, item, location, key, i)
     continue""",
-    16: """if type(value) is list and value and w.on:  # repeating Extensions (a: slot, b: plan): as 9, ext-1 inline
+    16: """if type(value) is list and value:  # repeating Extensions (a: slot, b: plan): as 9, ext-1 inline; as 4 if off
     sub = a.shape.walk or made(a.shape)
-    quick = b.quick
+    quick = b.quick if w.on else None  # off: in a primitive's _name part, where the profile layer does not look
     prefix = f'{location}.{key}['
     for i, item in enumerate(value):
         if type(item) is dict:
             where = f'{prefix}{i}]'
-            if len(item) == 2 and 'url' in item:  # url and a value, or url and extensions: see _extension_only
+            if quick is None:
+                pass
+            elif len(item) == 2 and 'url' in item:  # url and a value, or url and extensions: see _extension_only
                 k1, k2 = item
                 other = k2 if k1 == 'url' else k1
                 if not ((other[:5] == 'value' or other == 'extension') and item[other] not in EMPTY):
@@ -151,6 +153,12 @@ _BRANCHES: dict[int, str] = {
             sub(w, item, where)
         else:
             odd(w, a, item, location, key, i)
+    continue""",
+    17: """if type(value) is dict:  # the _name part of a primitive of max 1: its id and extensions (a: their shape)
+    on = w.on
+    w.on = False  # as _Walker.other: the profile layer does not look into it
+    (a.walk or made(a))(w, value, child(location, key))
+    w.on = on
     continue""",
 }
 
@@ -176,11 +184,18 @@ def made(shape: Shape) -> Walk:
 
     table = {key: _group(slot) for key, slot in shape.children.items()}
     # the other keys of an element (no exception raised for them): a primitive's _name part, resourceType
-    table.update({"_" + key: (-1, None, None) for key, slot in shape.children.items() if slot.kind == PRIMITIVE})
+    table.update({"_" + key: _part_group(slot) for key, slot in shape.children.items() if slot.kind == PRIMITIVE})
     if shape.resource:
         table["resourceType"] = (11, None, None)
     walk = shape.walk = _compiled(shape, table)
     return walk
+
+
+def _part_group(slot: Slot) -> tuple[int, Any, Any]:
+    """The group of the ``_name`` part of primitive slot ``slot`` (as _Walker.other and primitive_part walk it)."""
+    from fhir_adapter.validate.fast import _element_shape
+
+    return (-1, None, None) if slot.many else (17, _element_shape(), None)
 
 
 def _group(slot: Slot) -> tuple[int, Any, Any]:
