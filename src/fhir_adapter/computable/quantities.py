@@ -12,6 +12,7 @@ from fhir_adapter.computable.lexer import (
     NO_PHRASE,
     Item,
     Token,
+    _units,
     abbreviations,
     event_at,
     general_at,
@@ -318,10 +319,49 @@ def _starts() -> dict[str, tuple[list[Any], str | None, Any, bool]]:
 
 def _other_item_at(toks: list[Token], i: int, last: Item | None, after: bool) -> tuple[int, Item]:
     """read_items' item at a number, a word in ``_NOT_PLAIN`` or after a comparator or a NYHA class name (``after``):
-    ``_item_at``; else at a case-sensitive abbreviation's first word: ``_phrase_item_at``."""
+    ``_item_at``; else at a case-sensitive abbreviation's first word: ``_phrase_item_at``. A number and a full stop
+    (most of these words) take the shortcuts of ``_number_at`` and ``_point_at`` where they give ``_item_at``'s
+    item."""
     low = toks[i].low
+    if "0" <= low[:1] <= "9":
+        hit = _number_at(toks, i, last)
+        if hit is not None:
+            return hit
+    elif low == "." and not after:
+        return _point_at(toks, i)
     if after or low in _NOT_PLAIN or low[:1] in _DIGITS:
         return _item_at(toks, i, last)
+    return _phrase_item_at(toks, i)
+
+
+def _number_at(toks: list[Token], i: int, last: Item | None) -> tuple[int, Item] | None:
+    """``_item_at``'s quantity at a number, without its tests for other words (a version tag, a NYHA class, a sign:
+    none of them is a number); None where it has more to test (a version number, "3-dimensional", a limit of
+    normal right after a comparator) or reads no quantity."""
+    t = toks[i]
+    if not _is_number(t.low) or (i > 1 and toks[i - 1].low == ")" and toks[i - 2].low in _VERSION):
+        return None
+    if i + 2 < len(toks) and toks[i + 1].low == "-" and toks[i + 1].start == t.end and toks[i + 2].low.isalpha():
+        return None  # perhaps a part of a word ("3-dimensional"): _not_a_quantity decides
+    if last is not None and last.cat == "cmp" and t.low in _uln_first_words():
+        return None
+    between = last is not None and last.cat == "filler" and last.data == "between"
+    n, q = _quantity(toks, i, between)
+    return (n, Item("qty", t.start, toks[i + n - 1].end, q)) if q is not None else None
+
+
+@cache
+def _uln_first_words() -> frozenset[str]:
+    """The first words of the units that are a limit of normal ("x ULN", "upper limit of normal")."""
+    return frozenset(phrase[0] for phrase, code in _units().items() if phrase and code in ("{ULN}", "{LLN}"))
+
+
+def _point_at(toks: list[Token], i: int) -> tuple[int, Item]:
+    """``_item_at``'s item at a point not after a comparator or a NYHA class name: filler inside a section number or
+    after an abbreviation ("8.2.3", "St. John's Wort"), else the phrase or sign there (a full stop)."""
+    t = toks[i]
+    if _not_a_quantity(toks, i):
+        return 1, Item("filler", t.start, t.end, t.text)
     return _phrase_item_at(toks, i)
 
 
