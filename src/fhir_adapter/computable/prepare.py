@@ -12,6 +12,7 @@ What is left must be fully understood, else the criterion stays text (the comput
 from __future__ import annotations
 
 from itertools import accumulate, pairwise
+from operator import itemgetter
 
 from fhir_adapter.computable.alternatives import Reading, alternatives
 from fhir_adapter.computable.clauses import concrete_example, disease_free_window, resplit, run_on_sentence
@@ -36,6 +37,7 @@ _MEASURED = {"lab", "vital", "performance-status", "age", "life-expectancy"}
 _DESCRIPTION = frozenset({"word", "filler", "blocker"})
 _OPENERS = frozenset({"i.e.", "ie", "i.e", "defined as"})  # blockers that open a definition
 _CARVE_OUTS = frozenset({"except", "except for", "excluding", "with the exception of", "other than", "apart from"})
+# each starts with the word "including": a criterion without that word has no example list (_rewritten skips it)
 _INCLUDING = frozenset({"including", "including but not limited to", "including, but not limited to"})
 _SUCH_AS = frozenset({"such as", "e.g.", "e.g", "eg", "for example"})
 # words in the head of an example list that limit what the examples mean: a carve-out, or a state the examples
@@ -44,6 +46,7 @@ _HEAD_LIMITS = _CARVE_OUTS | {"unless", "if", "when", "provided", "only", "but",
 _HEAD_LIMITS |= {"uncontrolled", "controlled", "decompensated", "unstable", "poorly", "active", "untreated"}
 _HEAD_LIMITS |= {"symptomatic", "chronic", "acute", "recent"}
 _PRESENCE = frozenset({"condition", "therapy", "pregnancy"})
+_low = itemgetter(1)  # a token's lower-case form (Token.low), in C
 
 
 def _drop_preamble(toks: list[Token], items: list[Item]) -> list[Item]:
@@ -387,8 +390,10 @@ def _drop_explanations(toks: list[Token], items: list[Item]) -> list[Item]:
 def _requirements(items: list[Item], exclude: bool, kinds: dict[str, str]) -> list[list[Item]]:
     """In an inclusion, "ER+ and/or PR+, HER2-, early breast cancer": the commas after an 'and'/'or' list separate
     further requirements (each one a part, all required); not under a negation, whose scope they would cut."""
+    if exclude:
+        return [items]
     first = next((k for k, it in enumerate(items) if it.cat in ("and", "or")), None)
-    if exclude or first is None or any(it.cat in ("neg", "lparen", "colon") for it in items):
+    if first is None or any(it.cat in ("neg", "lparen", "colon") for it in items):
         return [items]
     parts: list[list[Item]] = [items[:first]]
     for k in range(first, len(items)):
@@ -428,20 +433,25 @@ def parts_of(
     whole = _drop_preamble(toks, whole) if "colon" in cats else whole
     items = _first_sentence(whole) if "stop" in cats or "colon" in cats else whole
     items = run_on_sentence(toks, items) if "rparen" in cats else items
-    parts = [_rewritten(toks, p, cats, kinds, exclude) for p in _split(toks, items, exclude)]
+    lows = frozenset(map(_low, toks))  # what the rewrites' phrases must start with, to act at all
+    parts = [_rewritten(toks, p, (cats, lows), kinds, exclude) for p in _split(toks, items, exclude)]
     if len(items) == len(whole) or whole[len(items)].cat != "colon":  # "...: all negative" may apply to all
         parts = [q for p in parts for q in _requirements(p, exclude, kinds)]
     return [q for p in parts for q in _finished(toks, p, kinds, exclude)]
 
 
-def _rewritten(toks: list[Token], part: list[Item], cats: set[str], kinds: dict[str, str], exclude: bool) -> list[Item]:
-    """A part's disease-free window, explanations, subgroups, examples and exceptions rewritten (``cats``: the
-    categories of the criterion's items, which a rewrite needs to change anything)."""
+def _rewritten(
+    toks: list[Token], part: list[Item], found: tuple[set[str], frozenset[str]], kinds: dict[str, str], exclude: bool
+) -> list[Item]:
+    """A part's disease-free window, explanations, subgroups, examples and exceptions rewritten (``found``: the
+    categories of the criterion's items and its lower-case words, which a rewrite needs to change anything)."""
+    cats, lows = found
     blocker = "blocker" in cats  # an 'unless' (a disease-free window), a carve-out (an exception)
     part = disease_free_window(part, kinds, exclude) if blocker else part
-    part = _drop_explanations(toks, part)
+    # an explanation starts with a phrase of its section (most criteria have no word that starts one)
+    part = part if _first_words("explanation_clauses").isdisjoint(lows) else _drop_explanations(toks, part)
     part = _drop_subgroups(toks, part) if "or" in cats else part
-    part = _such_as(_examples(part), kinds, exclude)
+    part = _such_as(_examples(part) if "including" in lows else part, kinds, exclude)
     return _drop_exceptions(part, exclude) if blocker else part
 
 
