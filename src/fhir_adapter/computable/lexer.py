@@ -19,10 +19,12 @@ from fhir_adapter.computable.vocabulary import _read, entries
 
 __all__ = ["Item", "Token", "lex", "tokens", "tokens_of"]
 
-# a decimal number, a number, a word, one other visible character or a circled number (① .. ⑳ separate
-# sub-conditions and never join a word); no nested quantifier
+# a word, a number (with its decimals: "1.5"), a run of other word characters, one other visible character or a
+# circled number (① .. ⑳ separate sub-conditions and never join a word); no nested quantifier. The alternatives
+# start with characters no other one starts with, except a number and the run (a number first), so their order
+# changes no token: the word comes first as most tokens are words (the regex engine tries fewer alternatives)
 _TOKEN = re.compile(
-    r"\d+\.\d+|\d+|[^\W\d_\u2460-\u24ff][^\W\u2460-\u24ff]*|[^\W\u2460-\u24ff]+|[^\w\s]|[\u2460-\u24ff]"
+    r"[^\W\d_\u2460-\u24ff][^\W\u2460-\u24ff]*|\d+(?:\.\d+)?|[^\W\u2460-\u24ff]+|[^\w\s]|[\u2460-\u24ff]"
 )
 MAX_PHRASE = 9
 _X_SPLIT = ("uln", "lln")
