@@ -337,9 +337,9 @@ def _other_item_at(toks: list[Token], i: int, last: Item | None, after: bool) ->
 def _number_at(toks: list[Token], i: int, last: Item | None) -> tuple[int, Item] | None:
     """``_item_at``'s quantity at a number, without its tests for other words (a version tag, a NYHA class, a sign:
     none of them is a number); None where it has more to test (a version number, "3-dimensional", a limit of
-    normal right after a comparator) or reads no quantity."""
+    normal right after a comparator) or reads no quantity (no number: "1٢")."""
     t = toks[i]
-    if not _is_number(t.low) or (i > 1 and toks[i - 1].low == ")" and toks[i - 2].low in _VERSION):
+    if i > 1 and toks[i - 1].low == ")" and toks[i - 2].low in _VERSION:
         return None
     if i + 2 < len(toks) and toks[i + 1].low == "-" and toks[i + 1].start == t.end and toks[i + 2].low.isalpha():
         return None  # perhaps a part of a word ("3-dimensional"): _not_a_quantity decides
@@ -362,7 +362,15 @@ def _point_at(toks: list[Token], i: int) -> tuple[int, Item]:
     t = toks[i]
     if _not_a_quantity(toks, i):
         return 1, Item("filler", t.start, t.end, t.text)
-    return _phrase_item_at(toks, i)
+    return _phrase_item_at(toks, i) if _a_phrase_starts_with_a_point() else (1, _sign_or_word(t))
+
+
+@cache
+def _a_phrase_starts_with_a_point() -> bool:
+    """Whether a context-free phrase or a case-sensitive abbreviation starts with '.' (none does: ``general_at``
+    finds nothing there, and a point is a sign)."""
+    phrases, abbreviations = general_first_words()
+    return "." in phrases or "." in abbreviations
 
 
 def _item_at(toks: list[Token], i: int, last: Item | None) -> tuple[int, Item]:
