@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from fhir_adapter.computable import extract
-from fhir_adapter.computable.gate import could_name_a_concept
-from fhir_adapter.computable.lexer import lex, tokens, tokens_of, words_in
+from fhir_adapter.computable.gate import could_name_a_concept, could_name_a_concept_in_ascii
+from fhir_adapter.computable.lexer import lex, tokens, tokens_of, tokens_of_lower, words_in
 from fhir_adapter.model import Criterion
 from fhir_adapter.sources import read_records
 
@@ -51,6 +51,7 @@ def test_the_gated_extractor_equals_the_ungated_one(
 ) -> None:
     gated = [extract.definition_of(text, exclude) for text, exclude in criteria]
     monkeypatch.setattr(extract, "could_name_a_concept", lambda words: True)
+    monkeypatch.setattr(extract, "could_name_a_concept_in_ascii", lambda text, lows: True)
     ungated = [extract.definition_of(text, exclude) for text, exclude in criteria]
     assert sum(d is not None for d in gated) > 100
     assert gated == ungated
@@ -90,3 +91,16 @@ def test_the_token_pattern_splits_as_the_numbers_first_one(criteria: list[tuple[
     odd = ["".join(rng.choice(chars) for _ in range(rng.randint(0, 30))) for _ in range(3000)]
     for text in [t for t, _ in criteria] + odd:
         assert words_in(text) == numbers_first.findall(text), text
+
+
+def test_an_ascii_criterion_is_gated_and_split_from_its_lower_case_words(criteria: list[tuple[str, bool]]) -> None:
+    """An ASCII criterion's gate and tokens from the words of its lower-case text (``could_name_a_concept_in_ascii``,
+    ``tokens_of_lower``: the extractor's path for most criteria) are those from its words as written: on every ASCII
+    criterion of the records and on mixed-case abbreviations ("PT", "pt", "eGFR", "EGFR"), digits and signs."""
+    odd = ["", "  ", "PT 1.5 x ULN", "pt and Pt", "eGFR 60; EGFR+; egfr", "ER/PR+ HER2-", "A_b 3..4 (i.e.) e.g.,", "Σ"]
+    texts = [t for t, _ in criteria if t.isascii()] + [t for t in odd if t.isascii()]
+    assert len(texts) > 1000
+    for text in texts:
+        lows = words_in(text.lower())
+        assert could_name_a_concept_in_ascii(text, lows) is could_name_a_concept(words_in(text)), text
+        assert tokens_of_lower(text, text.lower(), lows) == tokens(text), text

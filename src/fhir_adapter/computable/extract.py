@@ -8,8 +8,17 @@ from __future__ import annotations
 from functools import cache
 
 from fhir_adapter.computable.atoms import Spec, Unreadable, part_reading
-from fhir_adapter.computable.gate import could_name_a_concept
-from fhir_adapter.computable.lexer import MAX_PHRASE, Item, Token, concept_of_phrase, tokens_of, words_in, words_of
+from fhir_adapter.computable.gate import could_name_a_concept, could_name_a_concept_in_ascii
+from fhir_adapter.computable.lexer import (
+    MAX_PHRASE,
+    Item,
+    Token,
+    concept_of_phrase,
+    tokens_of,
+    tokens_of_lower,
+    words_in,
+    words_of,
+)
 from fhir_adapter.computable.prepare import parts_of
 from fhir_adapter.computable.quantities import read_items
 from fhir_adapter.computable.vocabulary import concept_for, entries
@@ -137,13 +146,22 @@ def _member(combine: str, atoms: list[Atom]) -> Atom | AtomGroup:
     return atoms[0] if len(atoms) == 1 else AtomGroup(combine, list(atoms))
 
 
+def _gated_tokens(text: str) -> list[Token] | None:
+    """The tokens of ``text``, or None when the gate says no word of it can start a concept."""
+    if text.isascii():  # most criteria: the words' lower-case forms straight from the lower-case text
+        lower = text.lower()
+        lows = words_in(lower)
+        return tokens_of_lower(text, lower, lows) if could_name_a_concept_in_ascii(text, lows) else None
+    words = words_in(text)
+    return tokens_of(text, words) if could_name_a_concept(words) else None
+
+
 def definition_of(text: str, exclude: bool = False) -> Atom | AtomGroup | None:
     """The computable content of one criterion's own text, or None when any of it cannot be accounted for.
     ``exclude`` is the item's polarity (a future clause is dropped only where it adds exclusions)."""
-    words = words_in(text)
-    if not could_name_a_concept(words):
+    toks = _gated_tokens(text)
+    if toks is None:
         return None  # no word of it can start a concept: lexing it would find none (most criteria)
-    toks = tokens_of(text, words)
     items = read_items(toks)
     if items and items[-1].cat == "colon":
         return None  # a heading of the items below it ("Chemotherapy:")

@@ -12,9 +12,9 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from fhir_adapter.computable.lexer import NO_PHRASE, _case_sensitive, _general, _trie, _unit_word, _units
+from fhir_adapter.computable.lexer import NO_PHRASE, _case_sensitive, _general, _trie, _unit_word, _units, words_in
 
-__all__ = ["could_name_a_concept"]
+__all__ = ["could_name_a_concept", "could_name_a_concept_in_ascii"]
 
 # the lexical categories an atom can come from (atoms.py reads a "bp" item as systolic blood pressure)
 _ATOM_CATEGORIES = frozenset({"concept", "bp"})
@@ -78,10 +78,32 @@ def could_name_a_concept(words: list[str]) -> bool:
     if not _first_words_case_sensitive().isdisjoint(words):
         return True
     lows = list(map(str.lower, words))
+    return _could_start(lows, "".join(lows).isascii())
+
+
+def could_name_a_concept_in_ascii(text: str, lows: list[str]) -> bool:
+    """``could_name_a_concept(words_in(text))`` of an ASCII ``text`` from ``lows``, the words of ``text.lower()``
+    (its words lower-cased, ``lexer.tokens_of_lower``): the words as written are split from ``text`` only where one
+    of ``lows`` is a case-sensitive abbreviation's first word lower-cased (few criteria)."""
+    if not _first_words_case_sensitive_lower().isdisjoint(lows) and not _first_words_case_sensitive().isdisjoint(
+        words_in(text)
+    ):
+        return True
+    return _could_start(lows, True)
+
+
+@cache
+def _first_words_case_sensitive_lower() -> frozenset[str]:
+    return frozenset(word.lower() for word in _first_words_case_sensitive())
+
+
+def _could_start(lows: list[str], ascii: bool) -> bool:
+    """Whether a concept phrase or a unit of years can start at a word of ``lows`` (lower-case words; ``ascii``:
+    all of them ASCII, which units compare without normalising)."""
     years = _first_words_of_years()
     if not years.isdisjoint(lows):
         return True
-    if not "".join(lows).isascii() and any(_as_unit(low) in years for low in lows):
+    if not ascii and any(_as_unit(low) in years for low in lows):
         return True
     if not _one_word_phrases().isdisjoint(lows):
         return True  # a one-word phrase starts where its word stands

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from fhir_adapter.computable.vocabulary import _read, entries
 
-__all__ = ["Item", "Token", "lex", "tokens", "tokens_of"]
+__all__ = ["Item", "Token", "lex", "tokens", "tokens_of", "tokens_of_lower"]
 
 # a word, a number (with its decimals: "1.5"), a run of other word characters, one other visible character or a
 # circled number (① .. ⑳ separate sub-conditions and never join a word); no nested quantifier. The alternatives
@@ -78,6 +78,20 @@ def tokens_of(text: str, words: list[str]) -> list[Token]:
         start = find(word, end)
         end = start + len(word)
         add(new(Token, (word, word.lower(), start, end)))
+    return out
+
+
+def tokens_of_lower(text: str, lower: str, lows: list[str]) -> list[Token]:
+    """``tokens(text)`` of an ASCII ``text`` from ``lows = words_in(lower)``, ``lower`` being ``text.lower()``:
+    lowering ASCII letters changes no character's class, so these are the words of ``text`` lower-cased, at the same
+    places (found in ``lower`` as ``tokens_of`` finds words, written as in ``text``)."""
+    out: list[Token] = []
+    add, new, find = out.append, _new_token, lower.find
+    end = 0
+    for low in lows:
+        start = find(low, end)
+        end = start + len(low)
+        add(new(Token, (text[start:end], low, start, end)))
     return out
 
 
