@@ -179,7 +179,8 @@ def _drop_subgroups(toks: list[Token], items: list[Item]) -> list[Item]:
     alone would rule out a patient of the subgroup wrongly. A subgroup that is the complement of the first
     alternative ("creatinine < 1.5 x ULN or CrCl >= 60 mL/min for patients with creatinine above normal") keeps
     both alternatives and only loses its clause; "..., or in women with ..." (the same requirement for another
-    subgroup) goes."""
+    subgroup) goes. Every change starts where a phrase of ``subgroup_clauses`` starts (``_rewritten`` skips a
+    criterion without such a first word)."""
     for m in range(1, len(items) - 1):
         if items[m].cat == "or" and _starts_with(toks, items, "subgroup_clauses", m + 1):
             return items[: m - 1] if items[m - 1].cat == "comma" else items[:m]
@@ -437,7 +438,7 @@ def parts_of(
     parts = [_rewritten(toks, p, (cats, lows), kinds, exclude) for p in _split(toks, items, exclude)]
     if len(items) == len(whole) or whole[len(items)].cat != "colon":  # "...: all negative" may apply to all
         parts = [q for p in parts for q in _requirements(p, exclude, kinds)]
-    return [q for p in parts for q in _finished(toks, p, kinds, exclude)]
+    return [q for p in parts for q in _finished(toks, p, lows, kinds, exclude)]
 
 
 def _rewritten(
@@ -450,21 +451,26 @@ def _rewritten(
     part = disease_free_window(part, kinds, exclude) if blocker else part
     # an explanation starts with a phrase of its section (most criteria have no word that starts one)
     part = part if _first_words("explanation_clauses").isdisjoint(lows) else _drop_explanations(toks, part)
-    part = _drop_subgroups(toks, part) if "or" in cats else part
+    subgroups = "or" in cats and not _first_words("subgroup_clauses").isdisjoint(lows)
+    part = _drop_subgroups(toks, part) if subgroups else part
     part = _such_as(_examples(part) if "including" in lows else part, kinds, exclude)
     return _drop_exceptions(part, exclude) if blocker else part
 
 
 def _finished(
-    toks: list[Token], part: list[Item], kinds: dict[str, str], exclude: bool
+    toks: list[Token], part: list[Item], lows: frozenset[str], kinds: dict[str, str], exclude: bool
 ) -> list[tuple[list[Item], Reading]]:
     """A part without its parentheticals and trailing clauses, and in an exclusion cut into its alternatives; each
-    step only where the part has the items it acts on (most parts have no bracket, comma, 'or' or ';')."""
+    step only where the part has the items it acts on (most parts have no bracket, comma, 'or' or ';') and the
+    criterion a word (of ``lows``) that starts a phrase of the clauses (a clause starts with one)."""
     cats = {it.cat for it in part}
     if "lparen" in cats:
         part = _drop_parentheticals(toks, part, kinds)
     listed = "comma" in cats or "or" in cats  # dropping a clause may turn the last comma into an 'or'
-    if listed:
+    clauses = not _first_words("permission_clauses").isdisjoint(lows) or (
+        exclude and not _first_words("future_clauses").isdisjoint(lows)
+    )
+    if listed and clauses:
         part = _drop_clauses(toks, part, kinds, exclude)
     if not exclude or not (listed or "semi" in cats):
         return [(part, None)]
