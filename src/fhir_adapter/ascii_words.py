@@ -10,8 +10,7 @@ exact only on ASCII text, so every helper here answers "may match" (True) for an
   Kelvin sign, as "k"; "ſ", the long s, as "s"; "İ" and "ı" as "i"), and lowering may change the length ("İ" lowers
   to two characters), so a substring test on the lowered text may miss a match, and offsets would not carry over.
 
-The contract every caller keeps (``regimen`` uses it; ``sources.criteria._may_be_a_header`` and
-``sources.criteria_polarity._lower_ascii``/``_has_any``/``may_say_excluded`` are the same rule, to convert):
+The contract every caller keeps (``regimen``, ``sources.criteria`` and ``sources.criteria_polarity`` use it):
 
 1. ``words`` are lower-case ASCII, and every match of the pattern gated holds one of them, ignoring case (a word
    that is part of every alternative of the pattern, or of what must precede or follow it).

@@ -53,6 +53,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from fhir_adapter.ascii_words import may_contain
 from fhir_adapter.computable import annotate_criteria
 from fhir_adapter.issues import Issue
 from fhir_adapter.model import Criterion
@@ -92,6 +93,7 @@ _QUALIFIER = re.compile(r"\s*(?:\([^()]{0,80}\)|(?:for|in|of|applicable|specific
 _ENDS_HEADER = re.compile(
     r"(?<![/\w-])(?P<kind>inclusion|exclusion|non[\s-]?inclusion)(?:\s+criteria)?\s*(?::\s*)?$", re.IGNORECASE
 )
+_HEADER_WORDS = ("clusion",)  # in every match of _HEADER and _ENDS_HEADER: the ascii_words gate
 _DECORATION = " \t*_#"
 # "... dose. 11. Participants" inside a "num." item, "... dose. 11) Participants" inside a "num)" item
 _INLINE_NUMBER_DOT = re.compile(r"(?<=\.)\s+(\d{1,3})\\?\.\s+(?=[A-Z])")
@@ -157,9 +159,9 @@ def _header_of(content: str) -> tuple[bool, bool, str | None] | None:
 
 
 def _may_be_a_header(text: str) -> bool:
-    """False when the text cannot match ``_HEADER`` or ``_ENDS_HEADER``: ASCII text without "clusion" (in ASCII a
-    case-blind pattern matches ASCII letters only); other text is always searched."""
-    return not text.isascii() or "clusion" in text.lower()
+    """False when the text cannot match ``_HEADER`` or ``_ENDS_HEADER`` (each match holds "clusion"), by the rule of
+    ``ascii_words``."""
+    return may_contain(text, _HEADER_WORDS)
 
 
 def _without_colon_tail(text: str) -> str:

@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import re
 
+from fhir_adapter.ascii_words import holds_any, lower_ascii, may_contain
+
 __all__ = ["header_sub_list", "may_say_excluded", "mentions_exclusion", "sub_list", "whole_item_exclusion"]
 
 ALL_OF = "all-of"
@@ -79,19 +81,10 @@ _CARVE_OUT_ENDS = ("except", "for", "of", "than", "excluding", "from", "followin
 _EXCLUDING_WORDS = ("excluded", "eligible")  # _EXCLUSION_WORDING, _ENDS_EXCLUDING ("ineligible", "not eligible")
 
 
-def _lower_ascii(text: str) -> str | None:
-    """The lower-case text when it is ASCII (then substring tests decide), else None (then the regex decides)."""
-    return text.lower() if text.isascii() else None
-
-
-def _has_any(low: str | None, words: tuple[str, ...]) -> bool:
-    return low is None or any(map(low.__contains__, words))
-
-
 def may_say_excluded(text: str) -> bool:
     """False when the text has none of the words without which neither ``whole_item_exclusion`` nor
     ``mentions_exclusion`` can hold (most items): the caller can skip both."""
-    return _has_any(_lower_ascii(text), _EXCLUDING_WORDS)
+    return may_contain(text, _EXCLUDING_WORDS)
 
 
 def _lead(text: str) -> str:
@@ -111,8 +104,8 @@ def sub_list(parent_text: str, excluding: bool = False) -> tuple[bool, str]:
     """(``exclude`` of the sub-items relative to the item, how they combine) for an item with this text;
     ``excluding``: the item's effective polarity is an exclusion (a plain list then reads any-of)."""
     lead = _lead(parent_text)
-    low = _lower_ascii(lead)
-    names_list = _has_any(low, _LIST_WORDS)
+    low = lower_ascii(lead)
+    names_list = holds_any(low, _LIST_WORDS)
     carves = low is None or low.endswith(_CARVE_OUT_ENDS)
     if (carves and _CARVE_OUT.search(lead)) or (names_list and _NONE_OF.search(lead)):
         return True, ALL_OF
@@ -137,7 +130,7 @@ def header_sub_list(exclude: bool) -> tuple[bool, str]:
 
 def whole_item_exclusion(text: str) -> bool:
     """True when the item as a whole says it excludes ("Mucosal or ocular melanomas are excluded.")."""
-    if not _has_any(_lower_ascii(text), _EXCLUDING_WORDS):
+    if not may_contain(text, _EXCLUDING_WORDS):
         return False
     sentence = text.strip()
     sentence = sentence[:-1] if sentence.endswith((".", ":", "：")) else sentence
@@ -148,4 +141,4 @@ def whole_item_exclusion(text: str) -> bool:
 
 def mentions_exclusion(text: str) -> bool:
     """True when the item says somewhere that someone is excluded or not eligible."""
-    return _has_any(_lower_ascii(text), _EXCLUDING_WORDS) and _EXCLUSION_WORDING.search(text) is not None
+    return may_contain(text, _EXCLUDING_WORDS) and _EXCLUSION_WORDING.search(text) is not None
