@@ -20,6 +20,7 @@ import pytest
 from fhir_adapter.issues import Issue
 from fhir_adapter.release import FhirRelease
 from fhir_adapter.validate import _walkers, fast, validate
+from fhir_adapter.validate._common import at
 from fhir_adapter.validate.profile import Walker
 from validate_mutations import mutants, output_bundles
 
@@ -86,6 +87,31 @@ def test_the_fallback_keeps_each_issue_in_its_place(coding: dict[str, Any], loca
     assert shape is not None
     _walkers.walker(shape)(walker, coding, "Coding")
     assert [i.location for i in walker.issues] == locations
+
+
+def _root_issues(generate: bool) -> list[str]:
+    _walkers.GENERATE = generate
+    _fresh_shapes()
+    study = {
+        "resourceType": "ResearchStudy",
+        "status": "active",
+        "_title": {"extension": [{}, None]},  # a _name part, its array and items: lazy locations of every kind
+        "identifier": [{"value": ""}, {"system": "x y"}],
+        "note": {"text": "n"},
+        "period": {"start": ""},
+    }
+    try:
+        return [i.location for i in fast.check_fast(study, "")]
+    finally:
+        _walkers.GENERATE = True
+        _fresh_shapes()
+
+
+def test_an_empty_root_location_gives_the_generic_walks_locations() -> None:
+    # the walkers format a child of "" as ".key" (f"{location}.{key}") but a _name part as "_key" (child())
+    generic = _root_issues(False)
+    assert "_title.extension[0]" in generic and ".identifier[0].value" in generic
+    assert _root_issues(True) == generic
 
 
 _REFERENCES: list[Any] = [
@@ -156,7 +182,9 @@ def _inline_cases(generate: bool) -> list[tuple[Any, ...]]:
                 walker = fast._Walker(Walker(), bundle=True)  # the one walk's state, used or not by validate
                 walker.resource(bundle, "Bundle")
                 assert walker.profile is not None
-                state = (walker.issues, walker.profile.issues, walker.entry_refs, walker.unsure)
+                assert walker.entry_refs is not None
+                refs = {k: [[(r, at(loc)) for r, loc in found] for found in v] for k, v in walker.entry_refs.items()}
+                state = (walker.issues, walker.profile.issues, refs, walker.unsure)
                 results.append((reference, extension, validate(bundle, FhirRelease.R5), fast.check_fast(bundle), state))
     finally:
         _walkers.GENERATE = True

@@ -15,12 +15,17 @@ its own, in compiled Python, where a valid value costs a few tests and no call::
             if type(value) is str and value and not value.isspace():
                 continue
         ...
-        w.element(shape, node, key, value, location)  # anything else: exactly as _Walker.node
+        w.element(shape, node, key, value, at(location))  # anything else: exactly as _Walker.node
 
 Every branch does exactly what ``_Walker.element`` would do for that key and value; any other value (an invalid
 one, an array where one value belongs, a string not seen before ...) goes to ``_Walker.element`` itself, so the
 issues, their locations and their order are those of the generic walk. tests/test_validate_walkers.py compares the
 two walks on the adapter's output bundles and the mutation corpora.
+
+A walker's location is lazy (``_common.Loc``): it passes ``(location, key)`` or ``(location, key, i)`` to the walker
+of a child instead of formatting ``f"{location}.{key}[{i}]"``, and ``_common.at`` makes the string only where it is
+reported or leaves the walker (a call of ``_Walker``); a collected reference keeps its lazy location (see
+``bundle.check_bundle``).
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ import itertools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from fhir_adapter.validate._common import child
+from fhir_adapter.validate._common import Loc, at, child
 from fhir_adapter.validate._native import _EMPTY as EMPTY
 from fhir_adapter.validate._native import _ext_1, _ref_1
 from fhir_adapter.validate._primitives import _RANGES
@@ -38,7 +43,7 @@ if TYPE_CHECKING:
     from fhir_adapter.validate._plan import Plan
     from fhir_adapter.validate.fast import Shape, Slot
 
-Walk = Callable[[Any, dict[str, Any], str], None]  # (the _Walker, a JSON object of the shape, its location)
+Walk = Callable[[Any, dict[str, Any], Loc], None]  # (the _Walker, a JSON object of the shape, its location)
 
 GENERATE = True  # False: every shape walks through _Walker.node (the differential test's reference)
 
@@ -51,19 +56,18 @@ _BRANCHES: dict[int, str] = {
     if value not in a:
         problem = b(value)
         if problem is not None:
-            w.error(child(location, key), problem, 'value')
+            w.error(child(at(location), key), problem, 'value')
     continue""",
     2: """if type(value) is str and value in a and value in b:  # passed its check before, and in its ValueSet
     continue""",
     3: """if type(value) is dict:  # a datatype of max 1 without profile checks (a: its shape)
-    (a.walk or made(a))(w, value, f'{location}.{key}')
+    (a.walk or made(a))(w, value, (location, key))
     continue""",
     4: """if type(value) is list and value:  # a repeating datatype without profile checks (a: shape, b: slot)
     sub = a.walk or made(a)
-    prefix = f'{location}.{key}['
     for i, item in enumerate(value):
         if type(item) is dict:
-            sub(w, item, f'{prefix}{i}]')
+            sub(w, item, (location, key, i))
         else:
             odd(w, b, item, location, key, i)
     continue""",
@@ -74,61 +78,59 @@ _BRANCHES: dict[int, str] = {
     7: """if type(value) is int and a <= value <= b:  # integer, unsignedInt, positiveInt: in [a, b]
     continue""",
     8: """if type(value) is dict and w.on:  # a datatype of max 1 with invariants only (a: shape, b: plan)
-    where = f'{location}.{key}'
+    where = (location, key)
     if not b.quick(value):
-        w.profiled(b, value, where)
+        w.profiled(b, value, at(where))
     (a.walk or made(a))(w, value, where)
     continue""",
     9: """if type(value) is list and value and w.on:  # repeating, with invariants only (a: slot, b: plan)
     sub = a.shape.walk or made(a.shape)
     quick = b.quick
-    prefix = f'{location}.{key}['
     for i, item in enumerate(value):
         if type(item) is dict:
-            where = f'{prefix}{i}]'
+            where = (location, key, i)
             if not quick(item):
-                w.profiled(b, item, where)
+                w.profiled(b, item, at(where))
             sub(w, item, where)
         else:
             odd(w, a, item, location, key, i)
     continue""",
     10: """if type(value) is dict:  # one resource (Bundle.entry.resource; a: the plan)
-    w.resource(value, f'{location}.{key}', a)
+    w.resource(value, f'{at(location)}.{key}', a)
     continue""",
     11: """continue  # resourceType of a resource""",
     12: """if type(value) is dict:  # a datatype of max 1 with other profile checks (a: slot)
-    w.item(a, value, f'{location}.{key}')
+    w.item(a, value, f'{at(location)}.{key}')
     continue""",
     13: """if type(value) is list and value:  # repeating, with other profile checks, or resources (a: slot)
-    w.items(a, value, location, key, False)
+    w.items(a, value, at(location), key, False)
     continue""",
     14: """if type(value) is dict and w.on:  # a Reference of max 1 (a: shape, b: plan): as 8, one key inline
     if len(value) == 1:
         ref = value.get('reference')
         if type(ref) is str and ref and not ref.isspace() and ref[:1] != '#':  # see _reference_only
             if w.refs is not None:
-                w.refs.append((ref, f'{location}.{key}.reference'))
+                w.refs.append((ref, ((location, key), 'reference')))
             continue
-    where = f'{location}.{key}'
+    where = (location, key)
     if not b.quick(value):
-        w.profiled(b, value, where)
+        w.profiled(b, value, at(where))
     (a.walk or made(a))(w, value, where)
     continue""",
     15: """if type(value) is list and value and w.on:  # repeating References (a: slot, b: plan): as 9, one key inline
     sub = a.shape.walk or made(a.shape)
     quick = b.quick
-    prefix = f'{location}.{key}['
     for i, item in enumerate(value):
         if type(item) is dict:
             if len(item) == 1:
                 ref = item.get('reference')
                 if type(ref) is str and ref and not ref.isspace() and ref[:1] != '#':  # see _reference_only
                     if w.refs is not None:
-                        w.refs.append((ref, f'{prefix}{i}].reference'))
+                        w.refs.append((ref, ((location, key, i), 'reference')))
                     continue
-            where = f'{prefix}{i}]'
+            where = (location, key, i)
             if not quick(item):
-                w.profiled(b, item, where)
+                w.profiled(b, item, at(where))
             sub(w, item, where)
         else:
             odd(w, a, item, location, key, i)
@@ -136,10 +138,9 @@ _BRANCHES: dict[int, str] = {
     16: """if type(value) is list and value:  # repeating Extensions (a: slot, b: plan): as 9, ext-1 inline; as 4 if off
     sub = a.shape.walk or made(a.shape)
     quick = b.quick if w.on else None  # off: in a primitive's _name part, where the profile layer does not look
-    prefix = f'{location}.{key}['
     for i, item in enumerate(value):
         if type(item) is dict:
-            where = f'{prefix}{i}]'
+            where = (location, key, i)
             if quick is None:
                 pass
             elif len(item) == 2 and 'url' in item:  # url and a value, or url and extensions: see _extension_only
@@ -147,9 +148,9 @@ _BRANCHES: dict[int, str] = {
                 other = k2 if k1 == 'url' else k1
                 if not ((other[:5] == 'value' or other == 'extension') and item[other] not in EMPTY):
                     if not quick(item):
-                        w.profiled(b, item, where)
+                        w.profiled(b, item, at(where))
             elif not quick(item):
-                w.profiled(b, item, where)
+                w.profiled(b, item, at(where))
             sub(w, item, where)
         else:
             odd(w, a, item, location, key, i)
@@ -157,7 +158,7 @@ _BRANCHES: dict[int, str] = {
     17: """if type(value) is dict:  # the _name part of a primitive of max 1: its id and extensions (a: their shape)
     on = w.on
     w.on = False  # as _Walker.other: the profile layer does not look into it
-    (a.walk or made(a))(w, value, child(location, key))
+    (a.walk or made(a))(w, value, (location, key) if location else key)  # as child(location, key)
     w.on = on
     continue""",
 }
@@ -175,8 +176,8 @@ def made(shape: Shape) -> Walk:
     """A new walker of ``shape`` (kept on it), or the generic one where ``GENERATE`` is off."""
     if not GENERATE:
 
-        def generic(w: Any, node: dict[str, Any], location: str) -> None:
-            w.node(shape, node, location)
+        def generic(w: Any, node: dict[str, Any], location: Loc) -> None:
+            w.node(shape, node, at(location))
 
         shape.walk = generic
         return generic
@@ -266,21 +267,22 @@ def _compiled(shape: Shape, table: dict[str, tuple[int, Any, Any]]) -> Walk:
     names: dict[str, Any] = {"table": table, "shape": shape, "made": made, "odd": odd, "MUST": shape.must}
     names["EMPTY"] = EMPTY
     names["child"] = child
+    names["at"] = at
     names["CHOICES"] = shape.choice_keys
     lines = [
         "def walk(w, node, location):",
         "    if not node:",
-        f"        w.error(location, {_EMPTY + _ELE1!r}, 'value')",
+        f"        w.error(at(location), {_EMPTY + _ELE1!r}, 'value')",
     ]
     if shape.refs:
         lines += ["    if w.refs is not None:", "        ref = node.get('reference')"]  # as _Walker.reference
         lines += ["        if isinstance(ref, str) and 'expression' not in node and 'language' not in node:"]
-        lines += ["            w.refs.append((ref, f'{location}.reference'))"]
+        lines += ["            w.refs.append((ref, (location, 'reference')))"]
     lines += ["    for key, value in node.items():", "        try:", "            g, a, b = table[key]"]
     lines += ["        except KeyError:", "            g = -1"]
     for i, g in enumerate(groups):
         lines += [f"        {'el' if i else ''}if g == {g}:"] + ["            " + x for x in _BRANCHES[g].split("\n")]
-    lines += ["        w.element(shape, node, key, value, location)"]
+    lines += ["        w.element(shape, node, key, value, at(location))"]
     if shape.required_choice:
         lines += ["    w.required(shape, node, location)"]
     elif shape.must:
@@ -305,8 +307,9 @@ def _weight(table: dict[str, tuple[int, Any, Any]], group: int) -> int:
     return sum(1 for g, _, _ in table.values() if g == group) + (100 if group in (0, 1, 11) else 0)
 
 
-def odd(w: Any, slot: Slot, value: Any, location: str, key: str, i: int) -> None:
+def odd(w: Any, slot: Slot, value: Any, location: Loc, key: str, i: int) -> None:
     """Item ``i`` of an array of a datatype that is no JSON object, as ``_Walker.items`` reports it."""
+    location = at(location)
     if value is None:
         from fhir_adapter.validate.fast import _NULL
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from fhir_adapter.issues import Issue
-from fhir_adapter.validate._common import child, short
+from fhir_adapter.validate._common import Loc, at, child, short
 
 _RELATIVE = re.compile(r"^([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[A-Za-z0-9\-.]{1,64})?$")
 _NULL = "null is not allowed in FHIR JSON (leave the element out)"
@@ -138,13 +138,13 @@ def _check_request(entry: dict[str, Any], btype: str, entry_loc: str) -> list[Is
 
 
 def check_bundle(
-    bundle: dict[str, Any], location: str = "Bundle", refs: dict[str, list[list[tuple[str, str]]]] | None = None
+    bundle: dict[str, Any], location: str = "Bundle", refs: dict[str, list[list[tuple[str, Loc]]]] | None = None
 ) -> list[Issue]:
     """Layer 3 issues of a Bundle: references, unique fullUrl and Type/id, transaction requests.
 
     ``refs``: the references of each entry resource (by its location) in the order ``_references`` finds them (the
     resource's, then each contained resource's), when the caller's walk collected them already (see
-    ``fast.check_layers``)."""
+    ``fast.check_layers``; their locations may be lazy, ``_common.Loc``: made only for an issue)."""
     entries = bundle.get("entry")
     if not isinstance(entries, list):
         return []
@@ -164,13 +164,13 @@ def check_bundle(
                     continue  # resolves (the common case: what _resolve would decide, without the call)
                 if base is None:
                     base = _base(resource, entry.get("fullUrl"))
-                issue = _resolve(ref, ref_loc, base, known, seen.known_type_ids())
+                issue = _resolve(ref, at(ref_loc), base, known, seen.known_type_ids())
                 if issue is not None:
                     issues.append(issue)
     return issues
 
 
-def _all_known(refs: dict[str, list[list[tuple[str, str]]]], known: set[str]) -> bool:
+def _all_known(refs: dict[str, list[list[tuple[str, Loc]]]], known: set[str]) -> bool:
     """True if every reference of ``refs`` (those of the entries and any others) is in ``known``."""
     for lists in refs.values():
         for found in lists:

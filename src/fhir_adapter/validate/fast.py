@@ -25,7 +25,7 @@ from functools import cache
 from typing import Any
 
 from fhir_adapter.issues import Issue
-from fhir_adapter.validate._common import child, short
+from fhir_adapter.validate._common import Loc, at, child, short
 from fhir_adapter.validate._context import Context
 from fhir_adapter.validate._plan import Plan, Quick, plan_of, quick_pass
 from fhir_adapter.validate._primitives import Check, primitive
@@ -183,7 +183,7 @@ def _element_shape() -> Shape:
     return shape
 
 
-Refs = list[tuple[str, str]]  # (reference, its location) in document order
+Refs = list[tuple[str, Loc]]  # (reference, its location) in document order
 
 
 class _Walker:
@@ -318,11 +318,11 @@ class _Walker:
         if isinstance(ref, str) and "expression" not in node and "language" not in node:
             refs.append((ref, f"{location}.reference"))
 
-    def choices(self, shape: Shape, node: dict[str, Any], location: str) -> None:
+    def choices(self, shape: Shape, node: dict[str, Any], location: Loc) -> None:
         for name, keys in shape.choices:
             if sum(k in node for k in keys) > 1:
                 found = ", ".join(k for k in keys if k in node)
-                self.error(location, f"at most one of {name} is allowed, got {found}")
+                self.error(at(location), f"at most one of {name} is allowed, got {found}")
 
     def profiled(self, plan: Plan, value: Any, location: str) -> None:
         """The profile layer's checks at one value of an element (before its children, as that layer walks)."""
@@ -335,10 +335,10 @@ class _Walker:
             for el, todo in plan.runs:
                 self.profile.constraints(el, value, location, self.ctx, todo)
 
-    def required(self, shape: Shape, node: dict[str, Any], location: str) -> None:
+    def required(self, shape: Shape, node: dict[str, Any], location: Loc) -> None:
         for name, keys in shape.required:
             if not any(k in node for k in keys):
-                where = location if name.endswith("[x]") else child(location, name)
+                where = at(location) if name.endswith("[x]") else child(at(location), name)
                 self.error(where, f"required element {name} is missing", "required")
 
     def value(self, slot: Slot, node: dict[str, Any], key: str, value: Any, location: str) -> None:
