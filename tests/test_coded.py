@@ -1,6 +1,7 @@
 """``fhir.common.coded`` holds no empty value (ele-1) for every axis and token of the mapping tables, tokens outside
 them and any text: it equals the pruned concept it was before it left empty values out, so builders need not prune
-it; nor do the ResearchStudy elements ``bundle`` leaves unpruned (``research_study.BUILT_CLEAN``)."""
+it; nor do the ResearchStudy elements ``bundle`` leaves unpruned (``research_study.BUILT_CLEAN``), nor the resources
+added to a trial's ``Context`` (``clean=True``: the eligibility criteria and their computable parts ...)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,22 @@ from typing import Any
 from fhir_adapter import terminology
 from fhir_adapter.fhir.common import Context, coded, ctgov_coding, prune
 from fhir_adapter.fhir.r5.research_study import BUILT_CLEAN, to_research_study
-from fhir_adapter.model import Arm, DateInfo, Design, Mesh, SecondaryId, Trial
+from fhir_adapter.model import (
+    AgeLimit,
+    Arm,
+    Atom,
+    AtomGroup,
+    Code,
+    Concept,
+    Criterion,
+    DateInfo,
+    Design,
+    Mesh,
+    Quantity,
+    SecondaryId,
+    TimeWindow,
+    Trial,
+)
 from fhir_adapter.release import FhirRelease
 from fhir_adapter.sources import read_records
 
@@ -127,3 +143,46 @@ def test_built_clean_study_elements_hold_no_empty_value() -> None:
         study = to_research_study(Context(t.nct_id or ""), t)
         for name in BUILT_CLEAN & study.keys():
             assert prune(study[name]) is study[name] or study[name] in (None, "", [], {}), (t.nct_id, name)
+
+
+def _empty_parts(t: Trial) -> Trial:
+    """A trial whose eligibility holds criteria and computable parts with empty values where the mappers test for
+    them (texts, codes, displays, units, combinations, members, windows)."""
+    empty = Concept([Code("", "", ""), Code("loinc", "", None), Code("snomed", "1", "")], "")
+    atoms: list[Atom | AtomGroup] = [
+        Atom("", empty),
+        Atom("", Concept()),
+        Atom("lab", empty, quantity=Quantity(1.5, None, "", "")),
+        Atom("lab", Concept(text="x"), low=Quantity(0.0, unit="", unit_text=""), windows=[TimeWindow(unit="")]),
+        Atom("lab", empty, windows=[TimeWindow(1.0, None, "", Concept([Code("", "", "")], "")), TimeWindow(2, 2)]),
+        Atom("lab", Concept(text="x"), value=empty, exclude=True),
+        Atom("lab", Concept(), value=Concept(), exclude=True),
+        Atom("lab", Concept(text="x"), quantity=Quantity(2, ">", unit="{ULN}"), low=Quantity(1, unit="{LLN}")),
+        AtomGroup("", [Atom("", empty), AtomGroup("any-of", []), AtomGroup("", [], exclude=True)]),
+        AtomGroup("any-of", [], exclude=True),
+        AtomGroup("", []),
+    ]
+    criteria = [Criterion(f"c{i}" if i % 2 else "", exclude=i % 3 == 0, definition=a) for i, a in enumerate(atoms)]
+    criteria.append(Criterion("", children=[Criterion(""), Criterion("x", exclude=True)], combine=""))
+    eligibility = dataclasses.replace(
+        t.eligibility,
+        criteria=criteria,
+        criteria_text="",
+        minimum_age=AgeLimit(0, "years"),
+        maximum_age=AgeLimit(3, "months"),
+        std_ages=["", "ADULT"],
+        gender_description="",
+        study_population="",
+        sex="FEMALE",
+    )
+    return dataclasses.replace(t, eligibility=eligibility)
+
+
+def test_resources_added_clean_hold_no_empty_value() -> None:
+    """Every resource of a trial's Context is as ``prune`` would leave it, those added without pruning included."""
+    trials = _fixture_trials()
+    for t in trials + [_bare(t) for t in trials[:10]] + [_empty_parts(t) for t in trials[:10]]:
+        ctx = Context(t.nct_id or "")
+        to_research_study(ctx, t)
+        for url, resource in ctx.resources.items():
+            assert prune(resource) is resource, (t.nct_id, url, resource["resourceType"])

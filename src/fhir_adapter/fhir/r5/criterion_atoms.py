@@ -22,7 +22,7 @@ from functools import cache
 
 from fhir_adapter import terminology
 from fhir_adapter.computable.vocabulary import kind_of
-from fhir_adapter.fhir.common import JSON
+from fhir_adapter.fhir.common import JSON, compact, prune
 from fhir_adapter.model import Atom, AtomGroup, Code, Concept, Quantity, TimeWindow
 
 __all__ = ["atom_elements", "concept_cc", "definition_elements", "definition_of", "is_member", "quantity_json"]
@@ -34,7 +34,7 @@ _DEFINITION_KEYS = ("definitionByTypeAndValue", "definitionCodeableConcept", "de
 def _offsets() -> dict[str, JSON]:
     """UCUM annotation unit -> its offset coding (``mappings/fhir-r4-r5.json`` characteristicOffset)."""
     system = terminology.system("characteristic-offset")
-    return {unit: {"system": system, **row} for unit, row in terminology.characteristic_offsets().items()}
+    return {unit: prune({"system": system, **row}) for unit, row in terminology.characteristic_offsets().items()}
 
 
 def _system_uri(name: str) -> str:
@@ -49,9 +49,26 @@ def _short_name(uri: str) -> str:
 
 
 def concept_cc(c: Concept) -> JSON:
-    """A Concept as a CodeableConcept (codings with system URIs, then the text)."""
+    """A Concept as a CodeableConcept (codings with system URIs, then the text); its caller prunes it (an outcome's
+    time frame: ``evidence_variable.time_frame_elements``). The atoms' own concepts are built clean (``_concept``)."""
     codings = [{"system": _system_uri(k.system), "code": k.code, "display": k.display} for k in c.codes]
     return {"coding": [{k: v for k, v in x.items() if v is not None} for x in codings], "text": c.text}
+
+
+def _concept(c: Concept) -> JSON:
+    """``prune(concept_cc(c))`` built as such: an empty system, code, display or text, a coding left empty and the
+    concept's empty parts left out ({} when nothing is left)."""
+    out: JSON = {}
+    codings = [x for x in map(_coding, c.codes) if x]
+    if codings:
+        out["coding"] = codings
+    if c.text:
+        out["text"] = c.text
+    return out
+
+
+def _coding(k: Code) -> JSON:
+    return compact(system=_system_uri(k.system), code=k.code, display=k.display)
 
 
 def concept_of(cc: JSON | None) -> Concept:
@@ -66,14 +83,15 @@ def concept_of(cc: JSON | None) -> Concept:
 
 
 def quantity_json(q: Quantity) -> JSON:
-    """A Quantity: ``unit`` is the unit as written (only when the model has it), ``code`` the UCUM code."""
-    return {
-        "value": _number(q.value),
-        "comparator": q.comparator,
-        "unit": q.unit_text,
-        "system": terminology.system("ucum") if q.unit else None,
-        "code": q.unit,
-    }
+    """A Quantity: ``unit`` is the unit as written (only when the model has it), ``code`` the UCUM code; empty values
+    left out."""
+    return compact(
+        value=_number(q.value),
+        comparator=q.comparator,
+        unit=q.unit_text,
+        system=terminology.system("ucum") if q.unit else None,
+        code=q.unit,
+    )
 
 
 def quantity_of(q: JSON | None) -> Quantity | None:
@@ -89,17 +107,20 @@ def _number(value: float) -> float | int:
 
 
 def _time(value: float | None, unit: str) -> JSON | None:
-    return None if value is None else {"value": _number(value), "system": terminology.system("ucum"), "code": unit}
+    if value is None:
+        return None
+    return compact(value=_number(value), system=terminology.system("ucum"), code=unit)
 
 
 def _time_from_event(w: TimeWindow) -> JSON:
-    """A window as ``timeFromEvent``: the event coded where it has codes, else named in ``description``."""
+    """A window as ``timeFromEvent``: the event coded where it has codes, else named in ``description`` (empty
+    parts left out: {} when nothing is left)."""
     coded = bool(w.event.codes)
-    return {
-        "description": None if coded else w.event.text,
-        "eventCodeableConcept": concept_cc(w.event) if coded else None,
-        "range": {"low": _time(w.low, w.unit), "high": _time(w.high, w.unit)},
-    }
+    return compact(
+        description=None if coded else w.event.text,
+        eventCodeableConcept=_concept(w.event) if coded else None,
+        range=compact(low=_time(w.low, w.unit), high=_time(w.high, w.unit)),
+    )
 
 
 def _window_of(t: JSON) -> TimeWindow:
@@ -116,39 +137,49 @@ def _window_of(t: JSON) -> TimeWindow:
 def _offset(a: Atom) -> JSON | None:
     units = [q.unit for q in (a.quantity, a.low, a.high) if q is not None and q.unit]
     coding = _offsets().get(units[0]) if units else None
-    return {"coding": [dict(coding)]} if coding else None  # a copy: the table is cached and prune keeps clean parts
+    return {"coding": [dict(coding)]} if coding else None  # a copy: the table is cached
 
 
 def atom_elements(a: Atom) -> JSON:
     """The definition and windows of one atom (``exclude`` aside): presence as ``definitionCodeableConcept``,
-    anything measured as ``definitionByTypeAndValue``."""
+    anything measured as ``definitionByTypeAndValue``; built without empty elements (as ``prune`` would leave
+    them)."""
     out: JSON = {}
     if a.quantity is None and a.low is None and a.high is None and a.value is None:
-        out["definitionCodeableConcept"] = concept_cc(a.concept)
+        concept = _concept(a.concept)
+        if concept:
+            out["definitionCodeableConcept"] = concept
     else:
         value: JSON = (
             {"valueQuantity": quantity_json(a.quantity)}
             if a.quantity is not None
-            else {"valueCodeableConcept": concept_cc(a.value)}
+            else {"valueCodeableConcept": _concept(a.value)}
             if a.value is not None
             else {
-                "valueRange": {
-                    "low": quantity_json(a.low) if a.low else None,
-                    "high": quantity_json(a.high) if a.high else None,
-                }
+                "valueRange": compact(
+                    low=quantity_json(a.low) if a.low else None,
+                    high=quantity_json(a.high) if a.high else None,
+                )
             }
         )
-        out["definitionByTypeAndValue"] = {"type": concept_cc(a.concept), **value, "offset": _offset(a)}
-    if a.windows:
-        out["timeFromEvent"] = [_time_from_event(w) for w in a.windows]
+        typed = compact(type=_concept(a.concept), **value, offset=_offset(a))
+        if typed:
+            out["definitionByTypeAndValue"] = typed
+    windows = [t for t in map(_time_from_event, a.windows) if t]
+    if windows:
+        out["timeFromEvent"] = windows
     return out
 
 
 def _member(m: Atom | AtomGroup) -> JSON:
-    """One member of a combination: a characteristic without ``linkId``, with the member's own ``exclude``."""
+    """One member of a combination: a characteristic without ``linkId``, with the member's own ``exclude``
+    (without empty elements: a member left empty is left out of its combination)."""
     out: JSON = {"exclude": True} if m.exclude else {}
     if isinstance(m, AtomGroup):
-        out["definitionByCombination"] = {"code": m.combine, "characteristic": [_member(k) for k in m.members]}
+        members = [x for x in map(_member, m.members) if x]
+        combination = compact(code=m.combine, characteristic=members)
+        if combination:
+            out["definitionByCombination"] = combination
     else:
         out.update(atom_elements(m))
     return out
@@ -156,7 +187,7 @@ def _member(m: Atom | AtomGroup) -> JSON:
 
 def definition_elements(d: Atom | AtomGroup) -> JSON:
     """The elements a criterion's characteristic gets for its definition (the criterion's own ``exclude`` stays
-    the criterion's: an excluded definition is wrapped in a one-member all-of)."""
+    the criterion's: an excluded definition is wrapped in a one-member all-of), without empty elements."""
     if d.exclude:
         return {"definitionByCombination": {"code": "all-of", "characteristic": [_member(d)]}}
     return _member(d)

@@ -78,7 +78,11 @@ def _loinc(concept: tuple[str, str]) -> JSON:
 
 
 def _age_quantity(age: AgeLimit) -> JSON:
-    return {"value": age.value, "unit": age.unit, "system": terminology.system("ucum"), "code": _UCUM_AGE[age.unit]}
+    """An age limit as a Quantity, without empty elements (the unit is a key of ``_UCUM_AGE``)."""
+    ucum = terminology.system("ucum")
+    if age.value is None:  # as prune would leave it
+        return {"unit": age.unit, "system": ucum, "code": _UCUM_AGE[age.unit]}
+    return {"value": age.value, "unit": age.unit, "system": ucum, "code": _UCUM_AGE[age.unit]}
 
 
 def _age_limit(q: JSON | None) -> AgeLimit | None:
@@ -93,8 +97,9 @@ def _age_limit(q: JSON | None) -> AgeLimit | None:
 def _criterion(c: Criterion, link_id: str) -> JSON:
     """One criterion as a characteristic: ``exclude`` is its polarity (relative to the item holding it), its
     sub-items a ``definitionByCombination`` combined as the text says (all-of / any-of), or its own computable
-    content (an item has one or the other: the model's rule)."""
-    out: JSON = {"linkId": link_id, "description": c.text}
+    content (an item has one or the other: the model's rule). Built without empty elements (an empty text left out,
+    the definition's parts built clean: ``criterion_atoms``), as ``prune`` would leave it."""
+    out: JSON = {"linkId": link_id, "description": c.text} if c.text else {"linkId": link_id}
     if c.exclude:
         out["exclude"] = True
     if c.children and c.definition is not None:
@@ -102,10 +107,10 @@ def _criterion(c: Criterion, link_id: str) -> JSON:
     if c.definition is not None:
         out.update(definition_elements(c.definition))
     if c.children:
-        out["definitionByCombination"] = {
-            "code": c.combine,
-            "characteristic": [_criterion(k, f"{link_id}.{i}") for i, k in enumerate(c.children, 1)],
-        }
+        out["definitionByCombination"] = compact(
+            code=c.combine,
+            characteristic=[_criterion(k, f"{link_id}.{i}") for i, k in enumerate(c.children, 1)],
+        )
     return out
 
 
@@ -152,7 +157,7 @@ def to_eligibility(ctx: Context, e: Eligibility, title: str) -> JSON:
     )
     for link, lo, hi in ranges if low or high else []:
         bounds = "; ".join(f"{label} age {a.value} {a.unit}" for label, a in (("Minimum", lo), ("Maximum", hi)) if a)
-        age_range = {"low": _age_quantity(lo) if lo else None, "high": _age_quantity(hi) if hi else None}
+        age_range = compact(low=_age_quantity(lo) if lo else None, high=_age_quantity(hi) if hi else None)
         chars.append(_typed(_AGE, link, bounds, "valueRange", age_range))
     gender = terminology.to_fhir("sex", e.sex) if e.sex else None
     if gender is not None:  # ALL has no code: no restriction, so no characteristic
@@ -165,9 +170,9 @@ def to_eligibility(ctx: Context, e: Eligibility, title: str) -> JSON:
         heading = c.exclude if c.heading_exclude is None else c.heading_exclude
         counters[heading] += 1
         criteria.append(_criterion(c, f"{'exc' if heading else 'inc'}-{counters[heading]}"))
-    chars += prune(criteria)  # the criteria are walked (definitions may hold empty parts), the rest is built clean
+    chars += criteria
     body = compact(
-        extension=prune(_facts(e, gender is not None)),
+        extension=_facts(e, gender is not None),
         url=ctx.canonical("EvidenceVariable", "eligibility"),
         name=f"{ctx.nct_id}_eligibility".replace("-", "_"),
         title=f"Eligibility criteria: {title}",
@@ -180,9 +185,9 @@ def to_eligibility(ctx: Context, e: Eligibility, title: str) -> JSON:
 
 
 def _typed(concept: tuple[str, str], link: str, description: str, value_key: str, value: JSON | None) -> JSON:
-    """An age or sex characteristic (``definitionByTypeAndValue`` of a LOINC concept), without empty elements."""
+    """An age or sex characteristic (``definitionByTypeAndValue`` of a LOINC concept), without empty elements (the
+    non-empty ``description`` and ``value`` are built without them: an age range, ``coded``)."""
     definition: JSON = {"type": _loinc(concept)}
-    value = prune(value)
     if value:
         definition[value_key] = value
     return {"linkId": link, "description": description, "definitionByTypeAndValue": definition}
