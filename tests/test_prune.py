@@ -1,12 +1,13 @@
 """``fhir.common.prune`` against a plain recursive definition of it, on random nested elements (ele-1: no empty
-elements), and its promise not to copy what it leaves unchanged."""
+elements), and its promise not to copy what it leaves unchanged; ``compact`` and ``pruned_at`` against their
+definition (the top-level values dropped when None, "", [] or {})."""
 
 from __future__ import annotations
 
 import random
 from typing import Any
 
-from fhir_adapter.fhir.common import prune
+from fhir_adapter.fhir.common import compact, prune, pruned_at
 
 _LEAVES: tuple[Any, ...] = (None, "", " ", "x", 0, 1, 0.0, 2.5, False, True, (), ("a",))
 
@@ -55,3 +56,19 @@ def test_prune_returns_unchanged_nodes_and_converts_subclasses() -> None:
 
     out = prune({"a": Sub(b=Sub(c=None), d=1), "e": None})
     assert out == {"a": {"d": 1}} and type(out["a"]) is dict
+
+
+def test_compact_and_pruned_at_drop_exactly_the_empty_values() -> None:
+    class Sub(dict[str, Any]):
+        pass
+
+    class Text(str):
+        pass
+
+    values = [*_LEAVES, [], {}, [None], {"a": None}, Sub(), Sub(a=1), Text(""), Text("x"), 0j, b"", [0], {"": ""}]
+    rng = random.Random(14)
+    for _ in range(2000):
+        node = {f"k{i}": rng.choice(values) for i in range(rng.randrange(6))}
+        expected = {k: v for k, v in node.items() if v is not None and v != "" and v != [] and v != {}}
+        assert _shape(compact(**node)) == _shape(expected)
+        assert _shape(pruned_at(node, ())) == _shape(expected)

@@ -204,7 +204,9 @@ def pruned(node: JSON) -> JSON:
 def compact(**values: Any) -> JSON:
     """The element of the non-empty ``values`` (None, "", [] and {} left out), in the order given: ``pruned`` for an
     element whose values are strings, numbers or parts already without empty elements (nothing below is walked)."""
-    return {k: v for k, v in values.items() if v is not None and v != "" and v != [] and v != {}}
+    # A true value is kept whatever its type (no JSON value is true and equal to "", [] or {}): only false ones (None,
+    # "", [], {}, 0, False ...) take the comparisons, dearer than the test of truth (50,000 calls a 600-trial run)
+    return {k: v for k, v in values.items() if v or (v is not None and v != "" and v != [] and v != {})}
 
 
 def pruned_at(node: JSON, fresh: Iterable[str]) -> JSON:
@@ -217,7 +219,7 @@ def pruned_at(node: JSON, fresh: Iterable[str]) -> JSON:
     for k, v in node.items():
         if k in walk:
             v = prune(v)
-        if v is not None and v != "" and v != [] and v != {}:
+        if v or (v is not None and v != "" and v != [] and v != {}):  # as in ``compact``
             out[k] = v
     return out
 
