@@ -338,14 +338,23 @@ def with_text(resource: JSON, text: JSON) -> JSON:
 
 
 def _lookup(resources: dict[str, JSON]) -> Lookup:
-    """Resolves a reference by fullUrl, or a canonical by a resource's ``url``."""
-    by_url = {r["url"]: r for r in resources.values() if isinstance(r.get("url"), str)}
+    """Resolves a reference by fullUrl, or a canonical by a resource's ``url`` (that index is made on the first
+    canonical looked up: most bundles resolve none, and ``resources`` does not change while it is in use)."""
+    by_url: dict[str, JSON] = {}
+    indexed = False
 
     def look(ref: JSON | None) -> JSON | None:
+        nonlocal indexed
         target = (ref or {}).get("reference")
         if not isinstance(target, str):
             return None
-        return resources.get(target) or by_url.get(target)
+        found = resources.get(target)
+        if found:
+            return found
+        if not indexed:
+            by_url.update((r["url"], r) for r in resources.values() if isinstance(r.get("url"), str))
+            indexed = True
+        return by_url.get(target)
 
     return look
 
