@@ -29,6 +29,18 @@ from fhir_adapter.model import (
     TimeWindow,
     Trial,
 )
+from fhir_adapter.model_regimen import (
+    Count,
+    DayRun,
+    Dose,
+    DrugActivity,
+    Frequency,
+    Phase,
+    Radiotherapy,
+    Regimen,
+    Sequencing,
+    Surgery,
+)
 from fhir_adapter.release import FhirRelease
 from fhir_adapter.sources import read_records
 
@@ -175,7 +187,33 @@ def _empty_parts(t: Trial) -> Trial:
         study_population="",
         sex="FEMALE",
     )
-    return dataclasses.replace(t, eligibility=eligibility)
+    return dataclasses.replace(t, eligibility=eligibility, arms=[*t.arms, *_empty_regimen_arms()])
+
+
+def _empty_regimen_arms() -> list[Arm]:
+    """Arms whose regimens hold empty texts, units, doses, counts, frequencies and offsets."""
+    blank = Quantity(1, unit="", unit_text="")
+    drugs = [
+        DrugActivity(
+            "", [Dose(), Dose(1.5, unit="", unit_text=""), Dose(None, 1, 2, "mg", "")], "", Frequency(2, 1, "")
+        ),
+        DrugActivity("cisplatin", [], "oral", Frequency(1, 1, "d", "daily"), [DayRun(1, 1), DayRun(8, 10)]),
+        DrugActivity("Unknown drug", [Dose(0, unit="mg")], "no such route", None, [DayRun(1, 3), DayRun(8, 10)]),
+        DrugActivity("", sequencing=[Sequencing("", "cisplatin", blank, Quantity(2, ">", "h")), Sequencing("x", "")]),
+    ]
+    others: list[DrugActivity | Radiotherapy | Surgery] = [
+        Radiotherapy("", Dose(), Count(1, 1), None, ["", "IMRT"]),
+        Radiotherapy(total_dose=Dose(60, unit="Gy"), fractions=Count(30, 33), dose_per_fraction=Dose(2, unit="Gy")),
+        Radiotherapy(),
+        Surgery(""),
+        Surgery("no such procedure", text="x"),
+    ]
+    phases = [
+        Phase("", Count(1, 1), blank, "", Quantity(2, unit="a"), [*drugs, *others], ""),
+        Phase("Treatment", None, None, None, blank, []),
+        Phase("Maintenance", Count(4, 6), Quantity(21, unit="d"), "until progression", None, drugs[:2], "text"),
+    ]
+    return [Arm("", regimen=Regimen(phases)), Arm("an arm", regimen=Regimen([]))]
 
 
 def test_resources_added_clean_hold_no_empty_value() -> None:

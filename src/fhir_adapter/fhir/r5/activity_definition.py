@@ -26,7 +26,7 @@ from functools import cache
 from typing import Any
 
 from fhir_adapter import terminology
-from fhir_adapter.fhir.common import JSON
+from fhir_adapter.fhir.common import JSON, compact
 from fhir_adapter.model import Count, Dose, DrugActivity, Frequency, Quantity, Radiotherapy, Surgery
 from fhir_adapter.terminology import mappings_dir
 
@@ -48,11 +48,11 @@ def _table(name: str) -> dict[str, Any]:
 
 @cache
 def _drug_codes() -> dict[str, list[JSON]]:
-    """Drug name as written (lower case) -> its confirmed codings (empty: text-only)."""
+    """Drug name as written (lower case) -> its confirmed codings (empty: text-only), without empty values."""
     out: dict[str, list[JSON]] = {}
     for entry in _table("regimen-drugs.json").get("drugs", {}).values():
         codings = [
-            {"system": terminology.system(c["system"]), "code": c["code"], "display": c.get("display")}
+            compact(system=terminology.system(c["system"]), code=c["code"], display=c.get("display"))
             for c in entry.get("codes", [])
         ]
         for form in entry.get("forms", []):
@@ -61,34 +61,35 @@ def _drug_codes() -> dict[str, list[JSON]]:
 
 
 def _drug_codings(name: str) -> list[JSON]:
-    """Copies of the confirmed codings of a drug name ([] when text-only): the table is cached, and ``prune`` keeps a
-    part with nothing to drop as it is, so the output must not hold the table's own dicts."""
+    """Copies of the confirmed codings of a drug name ([] when text-only): the table is cached, so the output must not
+    hold the table's own dicts."""
     return [dict(c) for c in _drug_codes().get(name.strip().casefold(), [])]
 
 
 def _term(section: str, key: str) -> list[JSON]:
-    """The SNOMED coding of a key of ``mappings/regimen-terms.json`` (``routes``, ``procedures``); [] when the table
-    has no code for it."""
+    """The SNOMED coding of a key of ``mappings/regimen-terms.json`` (``routes``, ``procedures``), without empty
+    values; [] when the table has no code for it."""
     entry = _table("regimen-terms.json").get(section, {}).get(key) or {}
     if not entry.get("snomed"):
         return []
-    return [{"system": terminology.system("snomed"), "code": entry["snomed"], "display": entry.get("display")}]
+    return [compact(system=terminology.system("snomed"), code=entry["snomed"], display=entry.get("display"))]
 
 
 # ------------------------------------------------------------------------------------------- datatypes
 
 
 def quantity(q: Quantity | None) -> JSON | None:
-    """A Quantity/Duration (UCUM code, the unit as written in ``unit``; a Duration's ``code`` is a time unit)."""
+    """A Quantity/Duration (UCUM code, the unit as written in ``unit``; a Duration's ``code`` is a time unit), without
+    empty values ({} when none is left)."""
     if q is None:
         return None
-    return {
-        "value": q.value,
-        "comparator": q.comparator,
-        "unit": q.unit_text,
-        "system": terminology.system("ucum") if q.unit else None,
-        "code": q.unit,
-    }
+    return compact(
+        value=q.value,
+        comparator=q.comparator,
+        unit=q.unit_text,
+        system=terminology.system("ucum") if q.unit else None,
+        code=q.unit,
+    )
 
 
 def quantity_of(j: JSON | None) -> Quantity | None:
@@ -107,16 +108,17 @@ def _simple(value: float | None, dose: Dose) -> JSON | None:
     if value is None:
         return None
     ucum = terminology.system("ucum") if dose.unit else None
-    return {"value": value, "unit": dose.unit_text, "system": ucum, "code": dose.unit}
+    return compact(value=value, unit=dose.unit_text, system=ucum, code=dose.unit)
 
 
 def dose_and_rate(dose: Dose, kind: str | None = None) -> JSON:
-    """``doseQuantity`` for a fixed dose, ``doseRange`` for a range; ``kind`` the ``type`` text (radiotherapy)."""
-    return {
-        "type": {"text": kind} if kind else None,
-        "doseQuantity": _simple(dose.value, dose),
-        "doseRange": {"low": _simple(dose.low, dose), "high": _simple(dose.high, dose)} if dose.value is None else None,
-    }
+    """``doseQuantity`` for a fixed dose, ``doseRange`` for a range; ``kind`` the ``type`` text (radiotherapy). Without
+    empty elements ({} when none is left)."""
+    return compact(
+        type={"text": kind} if kind else None,
+        doseQuantity=_simple(dose.value, dose),
+        doseRange=compact(low=_simple(dose.low, dose), high=_simple(dose.high, dose)) if dose.value is None else None,
+    )
 
 
 def dose_of(dr: JSON) -> Dose:
@@ -134,10 +136,10 @@ def dose_of(dr: JSON) -> Dose:
 
 
 def count_repeat(count: Count | None) -> JSON:
-    """``Timing.repeat`` count (+ ``countMax`` for a range)."""
+    """``Timing.repeat`` count (+ ``countMax`` for a range), without empty values."""
     if count is None:
         return {}
-    return {"count": count.low, "countMax": count.high if count.high != count.low else None}
+    return compact(count=count.low, countMax=count.high if count.high != count.low else None)
 
 
 def count_of(repeat: JSON) -> Count | None:
@@ -152,7 +154,8 @@ def count_of(repeat: JSON) -> Count | None:
 def _frequency(f: Frequency | None) -> JSON | None:
     if f is None:
         return None
-    return {"repeat": {"frequency": f.count, "period": f.period, "periodUnit": f.unit}, "code": {"text": f.text}}
+    repeat = compact(frequency=f.count, period=f.period, periodUnit=f.unit)
+    return compact(repeat=repeat, code={"text": f.text} if f.text else None)
 
 
 def _frequency_of(timing: JSON | None) -> Frequency | None:
@@ -177,49 +180,48 @@ def dosing_key(activity: Activity) -> str:
 
 
 def _drug(drug: DrugActivity) -> JSON:
-    route = {"coding": _term("routes", drug.route), "text": drug.route} if drug.route else None
+    """The elements of a drug, empty ones left out (``to_activity_definition`` drops an empty concept or list)."""
+    route = compact(coding=_term("routes", drug.route), text=drug.route) if drug.route else None
+    timing = _frequency(drug.frequency)
     levels: list[Dose | None] = list(drug.doses) or [None]
+    rates = [dose_and_rate(d) if d else None for d in levels]
+    dosage = [compact(text=drug.text, timing=timing, route=route, doseAndRate=[r] if r else None) for r in rates]
     return {
         "kind": "MedicationRequest",
-        "productCodeableConcept": {"coding": _drug_codings(drug.name), "text": drug.name},
-        "dosage": [
-            {
-                "text": drug.text,
-                "timing": _frequency(drug.frequency),
-                "route": route,
-                "doseAndRate": [dose_and_rate(d)] if d else None,
-            }
-            for d in levels
-        ],
+        "productCodeableConcept": compact(coding=_drug_codings(drug.name), text=drug.name),
+        "dosage": [d for d in dosage if d],
     }
 
 
 def _radiotherapy(rt: Radiotherapy) -> JSON:
+    """The elements of a radiotherapy, empty ones left out (``to_activity_definition`` drops an empty list)."""
     rates = [dose_and_rate(rt.total_dose, _TOTAL) if rt.total_dose else None]
     rates.append(dose_and_rate(rt.dose_per_fraction, _PER_FRACTION) if rt.dose_per_fraction else None)
+    repeat = count_repeat(rt.fractions)
+    dosage = compact(
+        text=rt.text,
+        additionalInstruction=[{"text": t} for t in rt.techniques if t],
+        timing={"repeat": repeat} if repeat else None,
+        doseAndRate=[r for r in rates if r],
+    )
     return {
         "kind": "ServiceRequest",
-        "code": {"coding": _term("procedures", RADIOTHERAPY), "text": RADIOTHERAPY},
-        "dosage": [
-            {
-                "text": rt.text,
-                "additionalInstruction": [{"text": t} for t in rt.techniques],
-                "timing": {"repeat": count_repeat(rt.fractions)},
-                "doseAndRate": rates,
-            }
-        ],
+        "code": compact(coding=_term("procedures", RADIOTHERAPY), text=RADIOTHERAPY),
+        "dosage": [dosage] if dosage else None,
     }
 
 
 def to_activity_definition(url: str, activity: Activity) -> JSON:
-    """The body of the ActivityDefinition of ``activity`` (without resourceType and id), canonical ``url``."""
+    """The body of the ActivityDefinition of ``activity`` (without resourceType and id), canonical ``url``; built
+    without empty elements (as ``prune`` would leave it)."""
     if isinstance(activity, DrugActivity):
         body = _drug(activity)
     elif isinstance(activity, Radiotherapy):
         body = _radiotherapy(activity)
     else:
-        body = {"kind": "ServiceRequest", "code": {"coding": _term("procedures", activity.name), "text": activity.name}}
-    return {"url": url, "status": "active", "title": activity.name, **body}
+        code = compact(coding=_term("procedures", activity.name), text=activity.name)
+        body = {"kind": "ServiceRequest", "code": code}
+    return compact(url=url, status="active", title=activity.name, **body)
 
 
 def _radiotherapy_of(ad: JSON, name: str) -> Radiotherapy:

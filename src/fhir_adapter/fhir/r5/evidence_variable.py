@@ -313,7 +313,7 @@ def to_exposure(ctx: Context, index: int, i: Intervention) -> JSON:
     """Reference to the EvidenceVariable of one intervention (``comparisonGroup.intendedExposure``)."""
     key = f"intervention-{index}"
     kind = coded("intervention-type", i.type)
-    exts: list[Any] = [prune(extension(_INTERVENTION_TYPE, valueCodeableConcept=kind))] if kind else []
+    exts: list[Any] = [extension(_INTERVENTION_TYPE, valueCodeableConcept=kind)] if kind else []  # coded: clean
     exts += [_text_extension(_OTHER_NAME, n) for n in i.other_names]
     exts += [_text_extension(_ARM_LABEL, a) for a in i.arm_labels]
     characteristic = {"linkId": _INTERVENTION, "description": i.name, "definitionCodeableConcept": text_cc(i.name)}

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fhir_adapter import terminology
-from fhir_adapter.fhir.common import JSON, Context, compact, extension, get_extension, prune
+from fhir_adapter.fhir.common import JSON, Context, compact, extension, get_extension
 from fhir_adapter.fhir.r5.activity_definition import (
     Activity,
     activity_of,
@@ -54,8 +54,7 @@ def to_plan_definition(
 ) -> JSON:
     """Reference to the PlanDefinition of arm ``index``; ``interventions`` maps "Type: Name" labels to the
     intervention and its exposure EvidenceVariable reference. The ActivityDefinitions of the arm's regimen go to
-    ``ctx``. Built without empty elements (``compact``; the parts that may hold empty ones pruned), so it is not
-    walked again."""
+    ``ctx``. Built without empty elements (``compact``), so it is not walked again."""
     key = f"arm-{index}"
     actions = []
     for n, label in enumerate(arm.intervention_names, 1):
@@ -81,16 +80,17 @@ def clinical_protocol() -> JSON:
     return {"coding": [{"system": system, "code": "clinical-protocol", "display": "Clinical Protocol"}]}
 
 
-def _cycles(phase: Phase) -> JSON:
-    """``timingTiming`` of a phase: cycles, cycle length and maximum duration (may hold empty elements)."""
+def _cycles(phase: Phase) -> JSON | None:
+    """``timingTiming`` of a phase: cycles, cycle length and maximum duration, without empty elements (None when
+    none is left)."""
     length = phase.cycle_length
-    repeat = {
+    repeat = compact(
         **count_repeat(phase.cycles),
-        "period": length.value if length else None,
-        "periodUnit": length.unit if length else None,
-        "boundsDuration": quantity(phase.max_duration),
-    }
-    return {"repeat": repeat}
+        period=length.value if length else None,
+        periodUnit=length.unit if length else None,
+        boundsDuration=quantity(phase.max_duration),
+    )
+    return {"repeat": repeat} if repeat else None
 
 
 def _stop(text: str) -> JSON:
@@ -109,7 +109,7 @@ def _phase_actions(ctx: Context, arm_key: str, regimen: Regimen) -> list[JSON]:
                 title=phase.title,
                 description=phase.text,
                 relatedAction=[{"targetId": f"{PHASE}{p - 1}", "relationship": "after-end"}] if p > 1 else None,
-                timingTiming=prune(_cycles(phase)),
+                timingTiming=_cycles(phase),
                 condition=[_stop(phase.stop_condition)] if phase.stop_condition else None,
                 action=_activity_actions(ctx, arm_key, link, phase, shared),
             )
@@ -123,7 +123,7 @@ def _definition(ctx: Context, arm_key: str, activity: Activity, shared: dict[str
     if dosing not in shared:
         key = f"{arm_key}-activity-{len(shared) + 1}"
         url = ctx.canonical("ActivityDefinition", key)
-        ctx.add("ActivityDefinition", key, to_activity_definition(url, activity))
+        ctx.add("ActivityDefinition", key, to_activity_definition(url, activity), clean=True)
         shared[dosing] = url
     return shared[dosing]
 
@@ -177,20 +177,18 @@ def _offset(q: Quantity | None) -> JSON | None:
 
 
 def _sequencing(links: dict[str, str], sequencing: list[Sequencing]) -> list[JSON]:
-    """relatedAction per sequencing of an activity, pruned (its offsets may hold empty elements)."""
-    relations: list[JSON] = prune(
-        [
-            {
-                "extension": [extension(_SEQUENCING_TEXT, valueString=s.text)] if s.text else None,
-                "targetId": links[s.target],
-                "relationship": s.relationship,
-                "offsetRange": {"low": _offset(s.offset_low), "high": _offset(s.offset_high)},
-            }
-            for s in sequencing
-            if s.target in links  # the model's targets are activities of the same phase
-        ]
-    )
-    return relations
+    """relatedAction per sequencing of an activity, without empty elements (the targetId, an action's linkId, is
+    never empty)."""
+    return [
+        compact(
+            extension=[extension(_SEQUENCING_TEXT, valueString=s.text)] if s.text else None,
+            targetId=links[s.target],
+            relationship=s.relationship,
+            offsetRange=compact(low=_offset(s.offset_low), high=_offset(s.offset_high)),
+        )
+        for s in sequencing
+        if s.target in links  # the model's targets are activities of the same phase
+    ]
 
 
 def arm_interventions(pd: JSON | None) -> list[str]:
