@@ -20,12 +20,14 @@ from fhir_adapter.model import (
     AtomGroup,
     Code,
     Concept,
+    Contact,
     Criterion,
     DateInfo,
     Design,
     Mesh,
     Quantity,
     SecondaryId,
+    Site,
     TimeWindow,
     Trial,
 )
@@ -187,7 +189,19 @@ def _empty_parts(t: Trial) -> Trial:
         study_population="",
         sex="FEMALE",
     )
-    return dataclasses.replace(t, eligibility=eligibility, arms=[*t.arms, *_empty_regimen_arms()])
+    contacts = [
+        Contact("", "", "", "", ""),
+        Contact("A Name", None, "", "12", ""),
+        Contact(None, "CONTACT", "555", None, "a@b.c"),
+        Contact("B Name", "PRINCIPAL_INVESTIGATOR", None, "", "b@c.d"),
+    ]
+    return dataclasses.replace(
+        t,
+        eligibility=eligibility,
+        arms=[*t.arms, *_empty_regimen_arms()],
+        sites=[*t.sites[:3], Site("", "", "", "", "", "", contacts=contacts), Site(contacts=contacts[1:2])],
+        central_contacts=contacts,
+    )
 
 
 def _empty_regimen_arms() -> list[Arm]:

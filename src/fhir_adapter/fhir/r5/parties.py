@@ -28,7 +28,6 @@ from fhir_adapter.fhir.common import (
     compact,
     extension,
     get_extension,
-    prune,
     text_cc,
     token_of,
 )
@@ -125,18 +124,12 @@ def from_organization(resource: JSON | None) -> Organization | None:
 
 
 def telecom(contact: Contact) -> list[JSON]:
-    """The contact points of a contact: the phone (its extension in HL7's ``contactpoint-extension``) and e-mail."""
+    """The contact points of a contact: the phone (its extension in HL7's ``contactpoint-extension``) and e-mail;
+    without empty elements (a phone extension without a number leaves the value out)."""
     out: list[JSON] = []
     if contact.phone or contact.phone_ext:
-        out.append(
-            {
-                "system": "phone",
-                "value": contact.phone,
-                "extension": [{"url": CONTACTPOINT_EXTENSION, "valueString": contact.phone_ext}]
-                if contact.phone_ext
-                else None,
-            }
-        )
+        ext = [{"url": CONTACTPOINT_EXTENSION, "valueString": contact.phone_ext}] if contact.phone_ext else None
+        out.append(compact(system="phone", value=contact.phone, extension=ext))
     if contact.email:
         out.append({"system": "email", "value": contact.email})
     return out
@@ -210,7 +203,6 @@ def to_person(
     points = telecom(contact) if contact else []
     if not title and not affiliation and not points:
         return practitioner
-    points = prune(points)
     role = compact(
         practitioner=practitioner,
         organization=to_organization(ctx, Organization(affiliation)) if affiliation else None,
@@ -260,7 +252,7 @@ def from_person(resource: JSON | None, resolve: Resolver) -> Person:
 def to_location(ctx: Context, index: int, site: Site) -> JSON:
     """Reference to the Location of one site (keyed by position: two sites may share a facility name).
 
-    Built without empty elements (``compact``; ``coded`` holds no empty value; the telecom parts pruned), so the
+    Built without empty elements (``compact``; ``coded`` holds no empty value; nor do the telecom parts), so the
     Location, the one resource every site adds, is not walked again by ``prune``."""
     status = coded("recruitment-status", site.status) if site.status else None
     position = None
@@ -282,7 +274,7 @@ def _site_contact(c: Contact) -> JSON:
     return compact(
         purpose=coded("contact-role", c.role),
         name=[{"text": c.name}] if c.name else None,
-        telecom=prune(telecom(c)),
+        telecom=telecom(c),
     )
 
 
