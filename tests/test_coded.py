@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from fhir_adapter import terminology
+from fhir_adapter.bundle import to_bundle
 from fhir_adapter.fhir.common import Context, coded, ctgov_coding, prune
 from fhir_adapter.fhir.r5.research_study import BUILT_CLEAN, to_research_study
 from fhir_adapter.model import (
@@ -22,10 +23,13 @@ from fhir_adapter.model import (
     Concept,
     Contact,
     Criterion,
+    DataSharing,
     DateInfo,
     Design,
+    Link,
     Mesh,
     Quantity,
+    Reference,
     SecondaryId,
     Site,
     TimeWindow,
@@ -201,6 +205,11 @@ def _empty_parts(t: Trial) -> Trial:
         arms=[*t.arms, *_empty_regimen_arms()],
         sites=[*t.sites[:3], Site("", "", "", "", "", "", contacts=contacts), Site(contacts=contacts[1:2])],
         central_contacts=contacts,
+        phases=["", "PHASE2", "NOT_A_PHASE"],
+        references=[Reference(), Reference("", "", ""), Reference("a citation", "123", "RESULT"), Reference(type="X")],
+        see_also_links=[Link(""), Link("https://example.org", "")],
+        unmapped={"": "a text", "a.path": "", "b.path": "text"},
+        data_sharing=DataSharing("", "", ["", "SAP"], "", None, ""),
     )
 
 
@@ -231,10 +240,13 @@ def _empty_regimen_arms() -> list[Arm]:
 
 
 def test_resources_added_clean_hold_no_empty_value() -> None:
-    """Every resource of a trial's Context is as ``prune`` would leave it, those added without pruning included."""
+    """Every resource of a trial's Context is as ``prune`` would leave it, those added without pruning included, and so
+    is every resource of its bundle."""
     trials = _fixture_trials()
     for t in trials + [_bare(t) for t in trials[:10]] + [_empty_parts(t) for t in trials[:10]]:
         ctx = Context(t.nct_id or "")
         to_research_study(ctx, t)
         for url, resource in ctx.resources.items():
             assert prune(resource) is resource, (t.nct_id, url, resource["resourceType"])
+        for entry in to_bundle(t)["entry"]:  # the study and the Provenance too
+            assert prune(entry["resource"]) is entry["resource"], (t.nct_id, entry["resource"]["resourceType"])

@@ -29,7 +29,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from fhir_adapter import terminology
-from fhir_adapter.fhir.common import JSON, pruned_at
+from fhir_adapter.fhir.common import JSON, compact, pruned_at
 from fhir_adapter.fhir.ids import full_url, resource_id
 from fhir_adapter.model import Trial
 
@@ -85,7 +85,7 @@ def _source(t: Trial, nct_id: str) -> JSON:
     date = _record_date(t)
     said = f"ClinicalTrials.gov record {nct_id}" + (f", last update posted {date}" if date else "")
     return {
-        "identifier": {"system": terminology.system("nct"), "value": nct_id},
+        "identifier": compact(system=terminology.system("nct"), value=nct_id),
         "display": f"{said}: {STUDY_PAGE}{nct_id}",
     }
 
@@ -129,14 +129,17 @@ def _derived(resources: dict[str, JSON]) -> str:
 def to_provenance(t: Trial, resources: dict[str, JSON], recorded: datetime | None) -> tuple[str, JSON]:
     """(fullUrl, Provenance) of a trial whose R5 resources are ``resources`` (fullUrl -> resource)."""
     assert t.nct_id is not None
+    rid = resource_id(t.nct_id, "Provenance", "")
     prov = {
         "resourceType": "Provenance",
-        "id": resource_id(t.nct_id, "Provenance", ""),
+        "id": rid,
         "target": [{"reference": url} for url in resources],
         "recorded": instant(recorded) if recorded else None,
         "activity": _concept(CREATE, _derived(resources)),
         "agent": [{"type": _concept(ASSEMBLER, "assembler"), "who": {"display": f"{AGENT} {version()}"}}],
         "entity": [{"role": "source", "what": _source(t, t.nct_id)}],
     }
-    # ``target`` (one reference per resource, fullUrls: never empty) needs no pruning; the rest is walked
-    return provenance_url(t.nct_id), pruned_at(prov, ("activity", "agent", "entity"))
+    # built without empty elements below the top level: ``target`` (one fullUrl reference per resource), the activity
+    # and agent (constants, a systems.json URI, the never-empty activity text), the entity (the NCT id: never empty in
+    # a bundle); only an absent ``recorded`` is dropped
+    return full_url(rid), pruned_at(prov, ())

@@ -16,6 +16,7 @@ from fhir_adapter.fhir.common import (
     compact,
     extension,
     get_extension,
+    prune,
     text_cc,
     token_of,
     tokens_of,
@@ -32,7 +33,8 @@ _SEE_ALSO = "see-also-link"
 # the outcome measures, the associated parties, the extensions (registering organisation, registration milestones),
 # the design and purpose concepts (``coded`` holds no empty value), the classifiers, the reason stopped, the focus,
 # conditions, keywords and regions (empty texts left out as they are built), the identifiers, the recruitment, the
-# progress states, the period, the comparison groups, the results and protocol references.
+# progress states, the period, the comparison groups, the results and protocol references, the phase, the related
+# artifacts (the study documents' pruned: they copy the registry's JSON) and the notes.
 BUILT_CLEAN = frozenset(
     (
         "resourceType",
@@ -60,6 +62,9 @@ BUILT_CLEAN = frozenset(
         "outcomeMeasure",
         "result",
         "protocol",
+        "phase",
+        "relatedArtifact",
+        "note",
     )
 )
 # (Design attribute, ct.gov axis, attribute holding a free-text description of it) for studyDesign.
@@ -112,25 +117,26 @@ def _design(d: Design, t: Trial) -> list[JSON]:
 
 
 def _related(t: Trial) -> list[JSON]:
+    """The references and see-also links, without empty elements (``coded`` holds no empty value)."""
     out: list[JSON] = []
     for r in t.references:
         kind = terminology.to_fhir("reference-type", r.type) if r.type else None
         out.append(
-            {
-                "type": kind.code if kind else "citation",
-                "citation": r.citation,
-                "classifier": [coded("reference-type", r.type)] if r.type else None,
-                "document": {"url": f"{terminology.system('pubmed')}/{r.pmid}/"} if r.pmid else None,
-            }
+            compact(
+                type=kind.code if kind else "citation",
+                citation=r.citation,
+                classifier=[coded("reference-type", r.type)] if r.type else None,
+                document={"url": f"{terminology.system('pubmed')}/{r.pmid}/"} if r.pmid else None,
+            )
         )
     for link in t.see_also_links:
         out.append(
-            {
-                "type": "documentation",
-                "label": link.label,
-                "document": {"url": link.url},
-                "classifier": [text_cc(_SEE_ALSO)],
-            }
+            compact(
+                type="documentation",
+                label=link.label,
+                document={"url": link.url} if link.url else None,
+                classifier=[text_cc(_SEE_ALSO)],
+            )
         )
     return out
 
@@ -141,14 +147,14 @@ def _mesh(m: Mesh) -> JSON:
 
 
 def _phase(t: Trial) -> JSON | None:
+    """The phase concept, without empty elements (an empty code or display left out, as ``prune`` did)."""
     if not t.phases:
         return None
     phase = terminology.phase_code(t.phases)
-    return {
-        "coding": ([phase.to_fhir()] if phase else [])
-        + [{"system": terminology.ctgov_system("phase"), "code": p} for p in t.phases],
-        "text": _ctgov_phase_text(t.phases),
-    }
+    system = terminology.ctgov_system("phase")
+    codings = [{k: v for k, v in phase.to_fhir().items() if v}] if phase else []
+    codings += [{"system": system, "code": p} if p else {"system": system} for p in t.phases]
+    return compact(coding=[c for c in codings if c], text=_ctgov_phase_text(t.phases))
 
 
 def _extensions(t: Trial, registering: JSON | None) -> list[JSON]:
@@ -187,6 +193,16 @@ def _outcome_measure(ctx: Context, index: int, o: Outcome) -> JSON:
         description=o.description,
         reference=ev.to_outcome(ctx, index, o),
     )
+
+
+def _notes(t: Trial) -> list[JSON]:
+    """The data-sharing note and one note per unmapped source field, without empty elements."""
+    sharing = study_facts.to_data_sharing_note(t)
+    notes = [sharing] if sharing else []
+    for path, text in t.unmapped.items():
+        field = extension("source-field", valueString=path) if path else extension("source-field")
+        notes.append(compact(extension=[field], text=text))
+    return notes
 
 
 def to_research_study(ctx: Context, t: Trial) -> JSON:
@@ -230,14 +246,8 @@ def to_research_study(ctx: Context, t: Trial) -> JSON:
         "outcomeMeasure": [_outcome_measure(ctx, i, o) for i, o in enumerate(t.outcomes)],
         "result": results.to_results(ctx, t),  # after the outcomes: an outcome's result observes its variable
         "protocol": [*protocols, *_present(to_schedule(ctx, t.schedule))],  # the arms', then the study's schedule
-        "relatedArtifact": _related(t) + results.document_artifacts(t),
-        "note": [
-            study_facts.to_data_sharing_note(t),
-            *(
-                {"extension": [extension("source-field", valueString=path)], "text": text}
-                for path, text in t.unmapped.items()
-            ),
-        ],
+        "relatedArtifact": _related(t) + prune(results.document_artifacts(t)),
+        "note": _notes(t),
     }
 
 

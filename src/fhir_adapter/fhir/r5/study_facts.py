@@ -78,7 +78,8 @@ def _sharing_text(d: DataSharing) -> str:
 
 
 def to_data_sharing_note(t: Trial) -> JSON | None:
-    """The data-sharing plan as a ``note`` (readable text + the ``data-sharing`` extension); None without a plan."""
+    """The data-sharing plan as a ``note`` (readable text + the ``data-sharing`` extension); None without a plan.
+    Without empty elements (the parts' empty values left out, the text never empty)."""
     d = t.data_sharing
     if d is None:
         return None
@@ -87,7 +88,7 @@ def to_data_sharing_note(t: Trial) -> JSON | None:
         value = getattr(d, attr)
         subs += [{"url": url, key: v} for v in (value if isinstance(value, list) else [value]) if v]
     ext = {"url": ext_url(_DATA_SHARING), "extension": subs} if subs else None
-    return {"extension": [ext] if ext else None, "text": _sharing_text(d)}
+    return {"extension": [ext], "text": _sharing_text(d)} if ext else {"text": _sharing_text(d)}
 
 
 # ---------------------------------------------------------------------------------------------------- reverse
