@@ -70,12 +70,15 @@ def _items(rows: Iterable[tuple[str, object]]) -> str:
 
 
 def _section(heading: str, texts: list[str], ordered: bool = False) -> str:
-    """A bold heading (this module's own words) and a list of texts ("" when there are none)."""
+    """A bold heading (this module's own words) and a list of texts ("" when there are none). ``esc`` works character
+    by character, so when it leaves the texts' concatenation as it is it leaves each text as it is: one test for the
+    whole list (an eligibility's criteria) instead of one call per text."""
     if not texts:
         return ""
     tag = "ol" if ordered else "ul"
-    lis = "".join([f"<li>{esc(t)}</li>" for t in texts])
-    return f"<p><b>{heading}</b></p><{tag}>{lis}</{tag}>"
+    raw = "".join(texts) if len(texts) > 1 else ""
+    lis = "</li><li>".join(texts if raw and esc(raw) == raw else map(esc, texts))
+    return f"<p><b>{heading}</b></p><{tag}><li>{lis}</li></{tag}>"
 
 
 def _heading(title: object) -> str:
