@@ -8,7 +8,8 @@ from hashlib import sha1
 
 # Namespace for every id fhir-adapter mints (uuid5 of the project's name in the URL namespace).
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://fhir-adapter.dev/ids")
-_NAMESPACE_BYTES = NAMESPACE.bytes
+# SHA-1 state after the namespace's bytes: each id copies it and adds its name (a copy costs less than a new hash)
+_NAMESPACE_SHA1 = sha1(NAMESPACE.bytes)
 # hex digit -> the same digit with its top two bits set to 10 (RFC 4122 variant)
 _VARIANT = {d: "89ab"[int(d, 16) & 3] for d in "0123456789abcdef"}
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
@@ -22,7 +23,9 @@ def resource_id(nct_id: str, kind: str, key: str = "") -> str:
     ``str(uuid.uuid5(NAMESPACE, name))`` (RFC 4122 section 4.3, https://www.rfc-editor.org/rfc/rfc4122#section-4.3)
     computed on the digest's hex text: the same text without building a UUID object. The version nibble (hex digit 12)
     becomes ``5`` and the variant bits (the top two of hex digit 16) ``10``."""
-    h = sha1(_NAMESPACE_BYTES + f"{nct_id}/{kind}/{key}".encode()).hexdigest()
+    state = _NAMESPACE_SHA1.copy()
+    state.update(f"{nct_id}/{kind}/{key}".encode())
+    h = state.hexdigest()
     return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
