@@ -13,7 +13,7 @@ import pytest
 
 from fhir_adapter.computable import extract
 from fhir_adapter.computable.gate import could_name_a_concept, could_name_a_concept_in_ascii
-from fhir_adapter.computable.lexer import lex, tokens, tokens_of, tokens_of_lower, words_in
+from fhir_adapter.computable.lexer import Item, lex, tokens, tokens_of, tokens_of_lower, words_in
 from fhir_adapter.model import Criterion
 from fhir_adapter.sources import read_records
 
@@ -104,3 +104,30 @@ def test_an_ascii_criterion_is_gated_and_split_from_its_lower_case_words(criteri
         lows = words_in(text.lower())
         assert could_name_a_concept_in_ascii(text, lows) is could_name_a_concept(words_in(text)), text
         assert tokens_of_lower(text, text.lower(), lows) == tokens(text), text
+
+
+def test_a_criterion_without_split_points_in_its_words_has_none_in_its_items(
+    criteria: list[tuple[str, bool]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``prepare._may_split`` (the criterion's categories and words) says False only where ``_split_points`` (the
+    items split) would: on every criterion of the records, both polarities; only the one-word phrases "who" and
+    "that" of the vocabulary give an item those data."""
+    from fhir_adapter.computable import prepare
+    from fhir_adapter.computable.lexer import _case_sensitive, _general
+
+    clauses = {phrase for phrase, (_, data) in _general().items() if data in ("who", "that")}
+    assert clauses == {("who",), ("that",)}
+    assert not [key for key in _case_sensitive().values() if key in ("who", "that")]
+    real, calls = prepare._may_split, [0, 0]
+
+    def checked(items: list[Item], found: tuple[set[str], frozenset[str]], exclude: bool) -> bool:
+        may = real(items, found, exclude)
+        calls[may] += 1
+        assert may or not prepare._split_points(items, exclude), [it.data for it in items]
+        return may
+
+    monkeypatch.setattr(prepare, "_may_split", checked)
+    for text, exclude in criteria:
+        extract.definition_of(text, exclude)
+        extract.definition_of(text, not exclude)
+    assert calls[0] > 100 and calls[1] > 100

@@ -340,6 +340,15 @@ def _split(toks: list[Token], items: list[Item], exclude: bool) -> list[list[Ite
     return [p for p in parts if p]
 
 
+def _may_split(items: list[Item], found: tuple[set[str], frozenset[str]], exclude: bool) -> bool:
+    """False when ``_split_points(items, exclude)`` is, read off ``found`` (the categories and lower-case words of
+    the criterion whose items ``items`` are: some of them, a blocker perhaps made 'neg') without a pass over
+    ``items``: no ';', in an exclusion no comma or no 'and', in an inclusion no word "who" or "that" (only such a
+    token gives an item those data: the vocabulary's phrases "who" and "that", or a word written so)."""
+    cats, lows = found
+    return "semi" in cats or (("comma" in cats and "and" in cats) if exclude else not lows.isdisjoint(_CLAUSES))
+
+
 def _split_points(items: list[Item], exclude: bool) -> bool:
     """Whether ``_split`` can split ``items`` anywhere (a quick test): a ';'; in an exclusion a ', and'; in an
     inclusion a 'who' or 'that' (after 'and', or opening a relative clause)."""
@@ -350,6 +359,9 @@ def _split_points(items: list[Item], exclude: bool) -> bool:
         return "comma" in cats and "and" in cats and ("comma", "and") in pairwise(cats)
     datas = [it.data for it in items]
     return "who" in datas or "that" in datas
+
+
+_CLAUSES = ("who", "that")  # the data of the items that open a clause _split splits at
 
 
 class _Relative:
@@ -435,7 +447,9 @@ def parts_of(
     items = _first_sentence(whole) if "stop" in cats or "colon" in cats else whole
     items = run_on_sentence(toks, items) if "rparen" in cats else items
     lows = frozenset(map(_low, toks))  # what the rewrites' phrases must start with, to act at all
-    parts = [_rewritten(toks, p, (cats, lows), kinds, exclude) for p in _split(toks, items, exclude)]
+    may_split = _may_split(items, (cats, lows), exclude)
+    split = _split(toks, items, exclude) if may_split else [list(items)] if items else []
+    parts = [_rewritten(toks, p, (cats, lows), kinds, exclude) for p in split]
     if len(items) == len(whole) or whole[len(items)].cat != "colon":  # "...: all negative" may apply to all
         parts = [q for p in parts for q in _requirements(p, exclude, kinds)]
     return [q for p in parts for q in _finished(toks, p, lows, kinds, exclude)]
