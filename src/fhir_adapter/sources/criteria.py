@@ -140,8 +140,11 @@ class _Open:
 
 def _header_of(content: str) -> tuple[bool, bool, str | None] | None:
     """(exclude, keep_as_item, rest_item) when the line is a header, else None."""
-    if not _may_be_a_header(content):
-        return None  # most lines
+    return _header_match(content) if _may_be_a_header(content) else None  # most lines: None at the gate
+
+
+def _header_match(content: str) -> tuple[bool, bool, str | None] | None:
+    """``_header_of(content)`` past its gate (``_may_be_a_header(content)`` already said True)."""
     plain = content.strip(_DECORATION)
     m = _HEADER.fullmatch(plain)
     if m is None:
@@ -297,7 +300,7 @@ class _Splitter:
                 continue
             indent = len(line) - len(content)
             maybe = _may_be_a_header(content)  # nor is any part of it, then (most lines)
-            header = _header_of(content) if maybe else None
+            header = _header_match(content) if maybe else None  # the gate of _header_of, not made twice
             marker = None if header else _parse_marker(content, prev_item)
             if header is None and marker is not None and maybe:
                 inner = _header_of(content[marker[3] :])
