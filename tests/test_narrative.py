@@ -103,6 +103,30 @@ def test_unknown_types_get_a_generic_narrative_and_binary_none() -> None:
     assert out["urn:uuid:3"]["text"]["status"] == "additional"  # a narrative already there is kept
 
 
+def test_a_context_text_slot_is_filled_in_place_as_a_copy_would_be(reference_trials: dict[Path, Trial]) -> None:
+    """The bundle's Context gives each resource a ``text`` placeholder that narratives fill in place: the same
+    resources, key order included, as narratives of a Context without slots (which copies each to add ``text``)."""
+    from fhir_adapter.fhir.common import TEXT_SLOT, Context
+    from fhir_adapter.fhir.r5.research_study import to_research_study
+
+    for trial in reference_trials.values():
+        if not trial.nct_id:
+            continue
+        slotted, plain = Context(trial.nct_id, text_slot=True), Context(trial.nct_id)
+        to_research_study(slotted, trial)
+        to_research_study(plain, trial)
+        assert all(r["text"] is TEXT_SLOT for r in slotted.resources.values())
+        expected = narratives(plain.resources)
+        got = narratives(slotted.resources)
+        assert [list(r.items()) for r in got.values()] == [list(r.items()) for r in expected.values()]
+    binary: dict[str, Any] = {"resourceType": "Binary", "id": "2", "text": TEXT_SLOT, "contentType": "text/plain"}
+    assert narratives({"urn:uuid:2": binary})["urn:uuid:2"] == {
+        "resourceType": "Binary",
+        "id": "2",
+        "contentType": "text/plain",
+    }
+
+
 def test_an_unknown_status_is_always_said() -> None:
     rs = {
         "resourceType": "ResearchStudy",

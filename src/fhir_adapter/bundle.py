@@ -63,7 +63,7 @@ def _resources(trial: Trial, release: FhirRelease, recorded: datetime | None) ->
     """fullUrl -> resource of one trial: the ResearchStudy first, then every resource it references, then the
     Provenance; each with its narrative (R5, or R4 converted down from the R5 resources)."""
     assert trial.nct_id is not None
-    ctx = Context(trial.nct_id)
+    ctx = Context(trial.nct_id, text_slot=True)  # narratives fill the resources' text slots in place
     rs = to_research_study(ctx, trial)
     rs_id = resource_id(trial.nct_id, "ResearchStudy", "")
     study = pruned_at({"resourceType": "ResearchStudy", "id": rs_id, **rs}, [k for k in rs if k not in BUILT_CLEAN])

@@ -235,12 +235,21 @@ def has_party_role(party: JSON, code: str) -> bool:
     return any(c.get("system") == system and c.get("code") == code for c in (party.get("role") or {}).get("coding", []))
 
 
-class Context:
-    """The resources of one trial's bundle, keyed so that the same party or site is written once."""
+# The placeholder of a resource's ``text`` while its bundle is mapped (``Context(text_slot=True)``): the key holds its
+# place in FHIR's element order, and ``narrative.narratives`` fills it in place instead of copying every resource to
+# put a ``text`` there. Not a JSON value, so never taken for a narrative nor left in output.
+TEXT_SLOT: Any = object()
 
-    def __init__(self, nct_id: str) -> None:
+
+class Context:
+    """The resources of one trial's bundle, keyed so that the same party or site is written once. ``text_slot``:
+    each resource is given a ``text`` placeholder (``TEXT_SLOT``, after its id) for its narrative, filled by
+    ``narrative.narratives`` (the bundle's Context; readers of ``resources`` before that ignore ``text``)."""
+
+    def __init__(self, nct_id: str, text_slot: bool = False) -> None:
         self.nct_id = nct_id
         self.resources: dict[str, JSON] = {}
+        self.text_slot = text_slot
 
     def ref(self, resource_type: str, key: str) -> JSON:
         """A reference to the resource ``resource_type`` with ``key`` (whether or not it is added yet)."""
@@ -252,6 +261,15 @@ class Context:
         rid = resource_id(self.nct_id, resource_type, key)
         url = full_url(rid)
         if url not in self.resources:
+            if self.text_slot and "text" not in body:  # a body's own text is kept where it is, as narratives does
+                # prune(body) keeps what prune of the whole resource keeps (its type and id are non-empty strings)
+                self.resources[url] = {
+                    "resourceType": resource_type,
+                    "id": rid,
+                    "text": TEXT_SLOT,
+                    **(body if clean else prune(body)),
+                }
+                return {"reference": url}
             resource = {"resourceType": resource_type, "id": rid, **body}
             self.resources[url] = resource if clean else prune(resource)
         return {"reference": url}

@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Iterable
 
 from fhir_adapter import terminology
-from fhir_adapter.fhir.common import JSON
+from fhir_adapter.fhir.common import JSON, TEXT_SLOT
 
 __all__ = ["XHTML_NAMESPACE", "carry_to_r4", "narrative", "narratives", "with_text"]
 
@@ -364,10 +364,19 @@ def _lookup(resources: dict[str, JSON]) -> Lookup:
 
 def narratives(resources: dict[str, JSON]) -> dict[str, JSON]:
     """fullUrl -> the resource with a generated ``text`` (one it already has is kept; types with no ``text``, such
-    as Binary, are left alone), in the same order."""
+    as Binary, are left alone), in the same order. A resource whose ``text`` is a Context's placeholder
+    (``common.TEXT_SLOT``) is changed in place: its narrative fills that slot (dropped for a type with no ``text``)."""
     look = _lookup(resources)
     out: dict[str, JSON] = {}
     for url, r in resources.items():
+        text = r.get("text")
+        if text is TEXT_SLOT:  # a Context's placeholder (common.TEXT_SLOT): filled in place, the resource not copied
+            if r.get("resourceType") in _NO_TEXT:
+                del r["text"]
+            else:
+                r["text"] = narrative(r, look)
+            out[url] = r
+            continue
         skip = "text" in r or r.get("resourceType") in _NO_TEXT
         out[url] = r if skip else with_text(r, narrative(r, look))
     return out
