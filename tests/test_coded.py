@@ -28,6 +28,7 @@ from fhir_adapter.model import (
     Design,
     Link,
     Mesh,
+    Outcome,
     Quantity,
     Reference,
     SecondaryId,
@@ -250,3 +251,50 @@ def test_resources_added_clean_hold_no_empty_value() -> None:
             assert prune(resource) is resource, (t.nct_id, url, resource["resourceType"])
         for entry in to_bundle(t)["entry"]:  # the study and the Provenance too
             assert prune(entry["resource"]) is entry["resource"], (t.nct_id, entry["resource"]["resourceType"])
+
+
+def _old_time_from_event(w: TimeWindow) -> dict[str, Any]:
+    """The time point as it was built before it was built clean (then pruned by ``to_outcome``)."""
+    from fhir_adapter.fhir.r5.criterion_atoms import _system_uri
+
+    codings = [{"system": _system_uri(k.system), "code": k.code, "display": k.display} for k in w.event.codes]
+    cc = {"coding": [{k: v for k, v in x.items() if v is not None} for x in codings], "text": w.event.text}
+    event = cc if w.event.codes or w.event.text else None
+
+    def duration(value: float) -> dict[str, Any]:
+        number = int(value) if float(value).is_integer() else value
+        return {"value": number, "system": terminology.system("ucum"), "code": w.unit}
+
+    if w.low is not None and w.low == w.high:
+        return {"eventCodeableConcept": event, "quantity": duration(w.low)}
+    bounds = {"low": w.low, "high": w.high}
+    return {"eventCodeableConcept": event, "range": {k: duration(v) for k, v in bounds.items() if v is not None}}
+
+
+def test_outcome_time_frames_are_built_as_prune_left_them() -> None:
+    """An outcome's ``timeFromEvent`` entries, built clean, equal the pruned entries of the former construction (key
+    order included), on the fixture outcomes and on outcomes and windows with empty parts."""
+    from fhir_adapter.fhir.r5 import evidence_variable as ev
+
+    windows = [
+        TimeWindow(),
+        TimeWindow(unit=""),
+        TimeWindow(0, 0, ""),
+        TimeWindow(0.0, 0.0, "d", Concept(text="randomization")),
+        TimeWindow(1.0, None, "", Concept([Code("", "", "")], "")),
+        TimeWindow(None, 2.5, "wk", Concept([Code("snomed", "1", ""), Code("loinc", "", None)], None)),
+        TimeWindow(-4, 0, "wk", Concept([Code("snomed", "2", "x")], "an event")),
+        TimeWindow(2, 2, "mo", Concept(text="")),
+    ]
+    for w in windows:
+        old = prune(_old_time_from_event(w))
+        assert list(ev._time_from_event(w).items()) == list(old.items()), w
+    outcomes = [o for t in _fixture_trials() for o in t.outcomes]
+    outcomes += [Outcome(""), Outcome("", time_frame=""), Outcome("Week 12 HbA1c"), Outcome("x", time_frame="12 weeks")]
+    assert len(outcomes) > 100
+    for o in outcomes:
+        points = ev._time_windows(o.time_frame) if o.time_frame else ev.measure_time_points(o.measure)
+        old = [_old_time_from_event(w) for w in points]
+        if o.time_frame:
+            old[:1] = [{"description": o.time_frame, **(old[0] if old else {})}]
+        assert json.dumps(ev.time_frame_elements(o)) == json.dumps(prune(old)), o

@@ -49,10 +49,9 @@ def _short_name(uri: str) -> str:
 
 
 def concept_cc(c: Concept) -> JSON:
-    """A Concept as a CodeableConcept (codings with system URIs, then the text); its caller prunes it (an outcome's
-    time frame: ``evidence_variable.time_frame_elements``). The atoms' own concepts are built clean (``_concept``)."""
-    codings = [{"system": _system_uri(k.system), "code": k.code, "display": k.display} for k in c.codes]
-    return {"coding": [{k: v for k, v in x.items() if v is not None} for x in codings], "text": c.text}
+    """A Concept as a CodeableConcept (codings with system URIs, then the text), without empty elements ({} when
+    nothing is left): an outcome's time frame event (``evidence_variable.time_frame_elements``), as the atoms' own."""
+    return _concept(c)
 
 
 def _concept(c: Concept) -> JSON:

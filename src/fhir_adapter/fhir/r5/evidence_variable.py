@@ -44,7 +44,6 @@ from fhir_adapter.fhir.common import (
     compact,
     ext_url,
     extension,
-    prune,
     text_cc,
     token_of,
     tokens_of,
@@ -246,19 +245,21 @@ def from_eligibility(ev: JSON | None) -> Eligibility:
 def _duration(value: float, unit: str) -> JSON:
     # a whole number as an integer: servers answer "6" for "6.0" (see criterion_atoms._number)
     number = int(value) if float(value).is_integer() else value
-    return {"value": number, "system": terminology.system("ucum"), "code": unit}
+    return compact(value=number, system=terminology.system("ucum"), code=unit)
 
 
 def _time_from_event(w: TimeWindow) -> JSON:
-    """One time point (``quantity``) or span (``range``) of a time frame, from the event the text names."""
+    """One time point (``quantity``) or span (``range``) of a time frame, from the event the text names; built without
+    empty elements (an event with no code or text, an empty unit, a range with no bound left out: {} when nothing is
+    left)."""
     event = concept_cc(w.event) if w.event.codes or w.event.text else None
     if w.low is not None and w.low == w.high:
-        return {"eventCodeableConcept": event, "quantity": _duration(w.low, w.unit)}
+        return compact(eventCodeableConcept=event, quantity=_duration(w.low, w.unit))
     bounds = {"low": w.low, "high": w.high}
-    return {
-        "eventCodeableConcept": event,
-        "range": {k: _duration(v, w.unit) for k, v in bounds.items() if v is not None},
-    }
+    return compact(
+        eventCodeableConcept=event,
+        range={k: _duration(v, w.unit) for k, v in bounds.items() if v is not None},
+    )
 
 
 @lru_cache(maxsize=4096)  # the registry repeats its time frames ("Baseline", "12 weeks", "Up to 2 years") across trials
@@ -270,18 +271,18 @@ def _time_windows(time_frame: str) -> tuple[TimeWindow, ...]:
 
 def time_frame_elements(o: Outcome) -> list[JSON]:
     """The ``timeFromEvent`` entries of an outcome: its time frame's points (the first entry also carrying the
-    verbatim text), else the one point its name states."""
+    verbatim text), else the one point its name states; without empty elements."""
     points = _time_windows(o.time_frame) if o.time_frame else measure_time_points(o.measure)
     entries = [_time_from_event(w) for w in points]
     if o.time_frame:
         entries[:1] = [{"description": o.time_frame, **(entries[0] if entries else {})}]
-    return entries
+    return [e for e in entries if e]  # a point with nothing left (no event, no bound) is dropped, as prune did
 
 
 def to_outcome(ctx: Context, index: int, o: Outcome) -> JSON:
     """Reference to the EvidenceVariable of one outcome measure (``ResearchStudy.outcomeMeasure.reference``)."""
     key = f"outcome-{index}"
-    measure = compact(linkId="measure", description=o.measure, timeFromEvent=prune(time_frame_elements(o)))
+    measure = compact(linkId="measure", description=o.measure, timeFromEvent=time_frame_elements(o))  # clean
     body = compact(
         url=ctx.canonical("EvidenceVariable", key),
         title=o.measure,
