@@ -70,5 +70,7 @@ def test_compact_and_pruned_at_drop_exactly_the_empty_values() -> None:
     for _ in range(2000):
         node = {f"k{i}": rng.choice(values) for i in range(rng.randrange(6))}
         expected = {k: v for k, v in node.items() if v is not None and v != "" and v != [] and v != {}}
-        assert _shape(compact(**node)) == _shape(expected)
+        out = compact(**node)
+        assert _shape(out) == _shape(expected)
+        assert out is not node and type(out) is dict  # a new element, even where nothing is left out
         assert _shape(pruned_at(node, ())) == _shape(expected)
