@@ -179,20 +179,26 @@ def _research_study(rs: JSON, look: Lookup) -> str:
 def _evidence_variable(ev: JSON, look: Lookup) -> str:
     """Title, then the criteria under the heading they sat under (linkId ``inc-N`` / ``exc-N``), then any other
     characteristic (age, sex, an outcome's measure); the description when no criterion is listed."""
-    groups: dict[str, list[str]] = {"inc": [], "exc": [], "": []}
+    inc: list[str] = []
+    exc: list[str] = []
+    other: list[str] = []
     for c in ev.get("characteristic", []):
         text = c.get("description") or cc_text(c.get("definitionCodeableConcept"))
         if not text:
             continue
-        link = str(c.get("linkId") or "")
-        key = link[:3] if link[:3] in ("inc", "exc") else ""
-        groups[key].append(("Excluded: " if c.get("exclude") and not key else "") + str(text))
+        key = str(c.get("linkId") or "")[:3]
+        if key == "inc":
+            inc.append(str(text))
+        elif key == "exc":
+            exc.append(str(text))
+        else:
+            other.append("Excluded: " + str(text) if c.get("exclude") else str(text))
     out = _heading(_name(ev) or "Evidence variable")
-    if not groups["inc"] and not groups["exc"] and ev.get("description"):
+    if not inc and not exc and ev.get("description"):
         out += f"<p>{esc(ev['description'])}</p>"
-    out += _section("Inclusion criteria", groups["inc"], ordered=True)
-    out += _section("Exclusion criteria", groups["exc"], ordered=True)
-    return out + _section("Characteristics", groups[""])
+    out += _section("Inclusion criteria", inc, ordered=True)
+    out += _section("Exclusion criteria", exc, ordered=True)
+    return out + _section("Characteristics", other)
 
 
 # --- PlanDefinition, ActivityDefinition (https://hl7.org/fhir/R5/plandefinition.html) ----------------------------
