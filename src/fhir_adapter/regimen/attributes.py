@@ -82,7 +82,7 @@ def _dose_hits(text: str) -> tuple[DoseHit, ...]:
         hits.append((m.start(), m.end(), dose, False))
     aucs = list(hits)  # a dose never starts inside an earlier dose: only an AUC target can hold one
     for m in p.DOSE.finditer(text):
-        if any(s <= m.start() < e for s, e, _, _ in aucs) or p.COMPARED.search(
+        if (aucs and any(s <= m.start() < e for s, e, _, _ in aucs)) or p.COMPARED.search(
             text[max(0, m.start() - 14) : m.start()]
         ):
             continue  # "more than 20 grams of carbohydrate" is no dose
@@ -91,7 +91,8 @@ def _dose_hits(text: str) -> tuple[DoseHit, ...]:
         read = _dose(m)
         if read is not None:
             hits.append((m.start(), m.end(), read[0], read[1]))
-    return tuple(sorted(hits, key=lambda h: h[0]))
+    # finditer gives the doses in text order: only AUC targets, read first, need sorting in
+    return tuple(sorted(hits, key=lambda h: h[0])) if aucs else tuple(hits)
 
 
 def dose_levels(text: str, hit: DoseHit) -> list[Dose]:

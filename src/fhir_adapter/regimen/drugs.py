@@ -94,6 +94,8 @@ def mentions(text: str, names: dict[str, str], low: str | None = None) -> list[M
                 continue
             end = _with_salt(text, pos)
             taken.append(Mention(text[i:end], i, end, names[name]))
+    if not taken:
+        return taken  # no drug named (a third of the phases): no brackets or clauses to read
     taken.sort(key=lambda m: m.start)
     depths = paren_depths(text)
     # "dimethyl fumarate (Tecfidera®, ...)": a name in brackets right after the same drug's is no new mention.
@@ -233,6 +235,8 @@ def _split_daily(text: str, depths: Sequence[int], start: int, end: int, r: Read
 
 
 def _readings(text: str, ms: list[Mention], cycle_days: float | None) -> list[Reading]:
+    if not ms:
+        return []  # nothing to read: not even the text's clauses and brackets
     ends, depths = clause_ends(text), paren_depths(text)
     bounds = [_bounds(text, ends, ms, i) for i in range(len(ms))]
     readings = []
