@@ -263,17 +263,12 @@ class Context:
         rid = resource_id(self.nct_id, resource_type, key)
         url = full_url(rid)
         if url not in self.resources:
+            resource: JSON = {"resourceType": resource_type, "id": rid}
             if self.text_slot and "text" not in body:  # a body's own text is kept where it is, as narratives does
-                # prune(body) keeps what prune of the whole resource keeps (its type and id are non-empty strings)
-                self.resources[url] = {
-                    "resourceType": resource_type,
-                    "id": rid,
-                    "text": TEXT_SLOT,
-                    **(body if clean else prune(body)),
-                }
-                return {"reference": url}
-            resource = {"resourceType": resource_type, "id": rid, **body}
-            self.resources[url] = resource if clean else prune(resource)
+                resource["text"] = TEXT_SLOT
+            # prune(body) keeps what prune of the whole resource keeps (its type and id are non-empty strings)
+            resource.update(body if clean else prune(body))
+            self.resources[url] = resource
         return {"reference": url}
 
     def canonical(self, resource_type: str, key: str) -> str:

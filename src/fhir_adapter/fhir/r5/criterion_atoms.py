@@ -49,14 +49,9 @@ def _short_name(uri: str) -> str:
 
 
 def concept_cc(c: Concept) -> JSON:
-    """A Concept as a CodeableConcept (codings with system URIs, then the text), without empty elements ({} when
-    nothing is left): an outcome's time frame event (``evidence_variable.time_frame_elements``), as the atoms' own."""
-    return _concept(c)
-
-
-def _concept(c: Concept) -> JSON:
-    """``prune(concept_cc(c))`` built as such: an empty system, code, display or text, a coding left empty and the
-    concept's empty parts left out ({} when nothing is left)."""
+    """A Concept as a CodeableConcept (codings with system URIs, then the text), built as ``prune`` would leave it: an
+    empty system, code, display or text, a coding left empty and the concept's empty parts left out ({} when nothing
+    is left). The atoms' concepts and an outcome's time frame event (``evidence_variable.time_frame_elements``)."""
     out: JSON = {}
     codings = [x for x in map(_coding, c.codes) if x]
     if codings:
@@ -117,7 +112,7 @@ def _time_from_event(w: TimeWindow) -> JSON:
     coded = bool(w.event.codes)
     return compact(
         description=None if coded else w.event.text,
-        eventCodeableConcept=_concept(w.event) if coded else None,
+        eventCodeableConcept=concept_cc(w.event) if coded else None,
         range=compact(low=_time(w.low, w.unit), high=_time(w.high, w.unit)),
     )
 
@@ -145,14 +140,14 @@ def atom_elements(a: Atom) -> JSON:
     them)."""
     out: JSON = {}
     if a.quantity is None and a.low is None and a.high is None and a.value is None:
-        concept = _concept(a.concept)
+        concept = concept_cc(a.concept)
         if concept:
             out["definitionCodeableConcept"] = concept
     else:
         value: JSON = (
             {"valueQuantity": quantity_json(a.quantity)}
             if a.quantity is not None
-            else {"valueCodeableConcept": _concept(a.value)}
+            else {"valueCodeableConcept": concept_cc(a.value)}
             if a.value is not None
             else {
                 "valueRange": compact(
@@ -161,7 +156,7 @@ def atom_elements(a: Atom) -> JSON:
                 )
             }
         )
-        typed = compact(type=_concept(a.concept), **value, offset=_offset(a))
+        typed = compact(type=concept_cc(a.concept), **value, offset=_offset(a))
         if typed:
             out["definitionByTypeAndValue"] = typed
     windows = [t for t in map(_time_from_event, a.windows) if t]

@@ -78,10 +78,7 @@ def _loinc(concept: tuple[str, str]) -> JSON:
 
 def _age_quantity(age: AgeLimit) -> JSON:
     """An age limit as a Quantity, without empty elements (the unit is a key of ``_UCUM_AGE``)."""
-    ucum = terminology.system("ucum")
-    if age.value is None:  # as prune would leave it
-        return {"unit": age.unit, "system": ucum, "code": _UCUM_AGE[age.unit]}
-    return {"value": age.value, "unit": age.unit, "system": ucum, "code": _UCUM_AGE[age.unit]}
+    return compact(value=age.value, unit=age.unit, system=terminology.system("ucum"), code=_UCUM_AGE[age.unit])
 
 
 def _age_limit(q: JSON | None) -> AgeLimit | None:
