@@ -273,7 +273,7 @@ def read_items(toks: list[Token]) -> list[Item]:
             add(last)
             i += 1
             continue
-        if entry is None or entry is _OTHER or after:
+        if entry is None or entry[0] is _OTHER_NODE or after:
             n, last = _other_item_at(toks, i, last, after)
         else:  # general_at and _phrase_item_at without their calls (the case-sensitive table has no say here)
             node, cat, data, flag = entry
@@ -298,7 +298,8 @@ def read_items(toks: list[Token]) -> list[Item]:
     return items
 
 
-_OTHER = ([NO_PHRASE, {}], None, None, False)  # in _starts: a word read_items leaves to _other_item_at
+_OTHER_NODE: list[Any] = [NO_PHRASE, {}]  # told by identity: a list (a tuple compiled by mypyc is copied when boxed)
+_OTHER = (_OTHER_NODE, None, None, False)  # in _starts: a word read_items leaves to _other_item_at
 
 
 @cache

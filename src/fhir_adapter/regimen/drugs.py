@@ -199,10 +199,11 @@ def _read(text: str, depths: Sequence[int], left: int, right: int, m: Mention, c
     own = [h for h in dose_hits(suffix) if depths[m.end + h[0]] <= base]
     # A text all about one drug that names it: "200 mg of trimethoprim + 40 mg sulfamethoxazole" (the dose before
     # its name is its own); a dose further before is another's ("Lupron 3.75 mg. ... Letrozole 5mg").
-    hit = (before or (own[0] if own else None)) if m.whole else (own[0] if own else before)
+    from_before = before is not None and (m.whole or not own)
+    hit = before if from_before else (own[0] if own else None)
     if hit is not None:
         r.dose, r.per_day = hit[2], hit[3]
-        r.levels = dose_levels(prefix, hit) if hit is before else _levels(suffix, own)
+        r.levels = dose_levels(prefix, hit) if from_before else _levels(suffix, own)
     r.route, r.ambiguous_route = route_in(suffix)
     if r.route is None and not r.ambiguous_route and m.clause_first:
         r.route, r.ambiguous_route = route_in(text[own_start : m.start])
