@@ -135,6 +135,7 @@ def _first_change(pairs: Iterable[tuple[Any, Any]]) -> tuple[Any, Any] | None:
             if v:
                 continue
             return k, _DROP
+        p: Any  # a pruned dict or list, or whatever _kept_value keeps
         if t is dict or t is list:
             if not v:
                 return k, _DROP
