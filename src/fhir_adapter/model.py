@@ -181,7 +181,7 @@ class Quantity:
     """A threshold or a range bound. ``unit`` is the UCUM code (``"10*9/L"``, ``"g/L"``, ``"{ULN}"`` for multiples
     of the upper normal limit, ``"{LLN}"`` of the lower); ``unit_text`` the unit as written, kept for display."""
 
-    value: float
+    value: int | float  # an int stays one: "3" is written 3, not 3.0 (mypyc would make it a float)
     comparator: str | None = None  # "<", "<=", ">=", ">"; None: exactly (or a range bound)
     unit: str | None = None
     unit_text: str | None = None
@@ -256,7 +256,7 @@ class AgeLimit:
     """An age bound: ``value`` in ``unit`` (``"years"``, ``"months"``, ``"weeks"``, ``"days"``, ``"hours"``,
     ``"minutes"``)."""
 
-    value: float
+    value: int | float  # an int stays one: "3" is written 3, not 3.0 (mypyc would make it a float)
     unit: str = "years"
 
 

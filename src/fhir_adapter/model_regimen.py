@@ -42,7 +42,7 @@ class Frequency:
     weeks" is 1 per 2 wk, "twice daily" 2 per 1 d (Timing.repeat frequency/period/periodUnit)."""
 
     count: int
-    period: float
+    period: int | float  # an int stays one (written 3, not 3.0)
     unit: str
     text: str = ""  # the words as written
 

@@ -99,7 +99,7 @@ def quantity_of(j: JSON | None) -> Quantity | None:
     return Quantity(j["value"], comparator=j.get("comparator"), unit=j.get("code"), unit_text=j.get("unit"))
 
 
-def days(n: float) -> JSON:
+def days(n: int | float) -> JSON:
     """A Duration of ``n`` days."""
     return {"value": n, "unit": "d", "system": terminology.system("ucum"), "code": "d"}
 

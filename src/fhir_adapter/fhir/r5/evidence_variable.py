@@ -239,7 +239,7 @@ def from_eligibility(ev: JSON | None) -> Eligibility:
     return e
 
 
-def _duration(value: float, unit: str) -> JSON:
+def _duration(value: int | float, unit: str) -> JSON:
     # a whole number as an integer: servers answer "6" for "6.0" (see criterion_atoms._number)
     number = int(value) if float(value).is_integer() else value
     return compact(value=number, system=terminology.system("ucum"), code=unit)
