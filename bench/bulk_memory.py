@@ -1,10 +1,12 @@
 """Memory and determinism at scale: the same N studies as NDJSON, a ZIP and single files, through the real CLI.
 
     python bench/bulk_memory.py [--studies 100000] [--workers 2] [--kinds ndjson zip folder] [--no-validate]
-                                [--template covid|small]
+                                [--template covid|registry|small]
 
-Writes N studies (the 100 v1 COVID-19 studies cycled, distinct NCT ids; or with ``--template small`` one minimal
-study, so that 100,000 studies convert in minutes on a slow machine: what grows with N is the same) as JSON lines,
+Writes N studies (the 100 v1 COVID-19 studies cycled, distinct NCT ids; with ``--template registry`` the API v2 and
+v1 studies of a 2,000-study registry-like corpus (bench/registry_corpus.py: heavy records, up to 1,629 sites) cycled
+the same way; or with ``--template small`` one minimal study, so that 100,000 studies convert in minutes on a slow
+machine: what grows with N is the same) as JSON lines,
 as a ZIP of one JSON file per study and as a folder of one file per study, runs ``fhir-adapter convert --ndjson`` on
 each in a subprocess, samples the memory of the whole process tree (main process + workers) every 0.2 s, and
 compares the output folders file by file. Prints per input kind the peak of the summed RSS (the issue's figure: it
@@ -24,6 +26,7 @@ import tempfile
 import time
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -83,25 +86,41 @@ SMALL = {
 }
 
 
+def templates(name: str) -> list[dict[str, Any]]:
+    """The records a corpus cycles: the v1 COVID-19 page's 100 studies, the JSON studies of a 2,000-study registry-like
+    corpus (NDJSON holds JSON only, and the three input kinds must hold the same records), or SMALL."""
+    if name == "small":
+        return [SMALL]
+    if name == "registry":
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import registry_corpus  # bench/ is no package: imported by path, as bench/registry.py does
+
+        return [orjson.loads(s.data) for s in registry_corpus.build(2000, seed=14).studies if s.fmt != "xml"]
+    page = orjson.loads((REPO / "tests" / "data" / "ctgov-v1" / "covid-19-search-page.json").read_bytes())
+    return list(page["FullStudiesResponse"]["FullStudies"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--studies", type=int, default=100_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--kinds", nargs="+", choices=["ndjson", "zip", "folder"], default=["ndjson", "zip", "folder"])
     parser.add_argument("--no-validate", action="store_true", help="convert with --no-validate")
-    parser.add_argument("--template", choices=["covid", "small"], default="covid")
+    parser.add_argument("--template", choices=["covid", "registry", "small"], default="covid")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="fhir-adapter-mem-"))
     try:
-        page = orjson.loads((REPO / "tests" / "data" / "ctgov-v1" / "covid-19-search-page.json").read_bytes())
-        wrappers = page["FullStudiesResponse"]["FullStudies"] if args.template == "covid" else [SMALL]
+        wrappers = templates(args.template)
         ndjson, archive, singles = work / "corpus.ndjson", work / "corpus.zip", work / "singles"
         singles.mkdir()
         with ndjson.open("wb") as lines, zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
             for i in range(args.studies):
                 w = wrappers[i % len(wrappers)]
                 nct = f"NCT{80000000 + i:08d}"
-                w["Study"]["ProtocolSection"]["IdentificationModule"]["NCTId"] = nct
+                if "protocolSection" in w:  # API v2 (registry template)
+                    w["protocolSection"]["identificationModule"]["nctId"] = nct
+                else:
+                    w["Study"]["ProtocolSection"]["IdentificationModule"]["NCTId"] = nct
                 record = orjson.dumps(w)
                 lines.write(record + b"\n")
                 z.writestr(f"{nct}.json", record)
