@@ -6,10 +6,10 @@ the 100 studies of the v1 COVID-19 search page (ctgov-v1/covid-19-search-page.js
 template of the study type it drew (the three formats weighted equally among the templates that fit) and is then
 *shaped* to what it drew: its sites truncated or repeated (repeats get distinct facility names), its primary and
 secondary outcomes trimmed or repeated, its eligibility criteria cut at a line or extended with criterion lines
-borrowed from the JSON templates (each at most once per study, written with the record's own bullet or numbering),
-its posted results kept or dropped, and a distinct NCT id (NCT9xxxxxxx). The records are written in
-their own format: v2 studies as one NDJSON file, v1 studies (``FullStudies`` wrappers) as another, XML studies as a
-ZIP (the classic bulk download); the pipeline detects formats per input.
+borrowed from the JSON templates (each at most once per study, written with the record's own bullet or numbering,
+wrapped as the legacy textblocks are), its posted results kept or dropped, and a distinct NCT id (NCT9xxxxxxx). The
+records are written in their own format: v2 studies as one NDJSON file, v1 studies (``FullStudies`` wrappers) as
+another, XML studies as a ZIP (the classic bulk download); the pipeline detects formats per input.
 
 Sampling is stratified (Latin hypercube): each drawn quantity takes the quantiles (i + 1/2) / N of its distribution,
 i = 0 .. N-1, in a seeded random order, independently for each quantity (posted results and criteria length within
@@ -59,8 +59,9 @@ The distributions, with their sources (searched 2026-12-03; where no figure was 
   and 15-20 exclusion criteria per trial (as summarised at https://clinials.com/resources/blog/
   the-hidden-architecture-of-clinical-trials-what-350000-studies-reveal-about-patient-eligibility), i.e. some 25
   lines of 40-60 characters. Criteria hardly repeat within a study: 0.8 % of the fixtures' leaf criteria repeat
-  another of the same study (14 of 1,795), and about 0.1 % of the corpus's (it was 49 % while extended criteria
-  repeated the record's own lines); the corpus has 10.7 leaf criteria per 1,000 characters, the fixtures 9.8.
+  another of the same study (14 of 1,795), and under 0.1 % of the corpus's (4 of 8,933 at 600 studies; it was 49 %
+  while extended criteria repeated the record's own lines); the corpus has 11.2 leaf criteria per 1,000 characters
+  (11.9 before), the fixtures 9.8, and no longer leaf criterion than before (1,040 characters at 600 studies).
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ import math
 import random
 import re
 import statistics
+import textwrap
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -99,6 +101,9 @@ CRITERIA_CLIP = (60, 20_000)
 FORMATS = ("v2", "xml", "v1")
 # Used as a template without its results only (see the module docstring)
 RESULTS_TOO_LARGE = frozenset({"NCT02513394.json"})
+
+# The legacy export wraps textblock lines at about 100 columns (the fixtures' longest lines are 95-99 characters)
+XML_WRAP = 99
 
 _XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
 
@@ -282,7 +287,7 @@ def resized(items: list[Any], n: int, renamed: Callable[[Any, int], Any]) -> lis
     return out
 
 
-def criteria_text(text: str, chars: int, borrowed: list[str], nct: str) -> str:
+def criteria_text(text: str, chars: int, borrowed: list[str], nct: str, wrap: int | None = None) -> str:
     """text cut at the last line that ends within chars (at least one line), or extended with criterion lines of
     other records (``borrowed``, each used at most once per study, in an order seeded by the NCT id) until it reaches
     chars. Real criteria hardly repeat within a study (0.8 % of the fixtures' leaf criteria repeat another of the
@@ -299,7 +304,7 @@ def criteria_text(text: str, chars: int, borrowed: list[str], nct: str) -> str:
             size += 1 + len(line)
         return "\n".join(out)
     own = {_BULLET.sub("", line).strip() for line in lines}
-    styled = _bullet_style(lines)
+    styled = _bullet_style(lines, wrap)
     rng = random.Random(f"criteria:{nct}")
     out, size = list(lines), len(text)
     for line in rng.sample(borrowed, len(borrowed)):
@@ -321,19 +326,34 @@ def criteria_text(text: str, chars: int, borrowed: list[str], nct: str) -> str:
 _BULLET = re.compile(r"^\s*(?:[-*\u2022]\s*|\d{1,3}[.)]\s+)?")
 
 
-def _bullet_style(lines: list[str]) -> Callable[[str], str]:
-    """How the record writes its last criterion (its bullet, or numbering continued): borrowed lines take it, so
-    that they read as items of the same list and not as a different structure."""
-    last = next((line for line in reversed(lines) if line.strip()), "")
-    prefix = _BULLET.match(last)
-    head = prefix.group(0) if prefix else ""
+def _prefix(line: str) -> str:
+    """line's indentation and bullet or number, if any."""
+    m = _BULLET.match(line)
+    return m.group(0) if m else ""
+
+
+def _bullet_style(lines: list[str], wrap: int | None) -> Callable[[str], str]:
+    """How the record writes its criteria, for borrowed lines to read as items of the same list: the bullet of its
+    last item (or numbering continued; the indentation of its last line if no line has a bullet), the blank line
+    before that item if it has one, and for legacy XML lines wrapped at ``wrap`` columns with the continuation under
+    the text, as the registry's textblocks are (an unwrapped long line there reads as one with the next)."""
+    marked = [i for i, line in enumerate(lines) if _prefix(line).strip()]
+    at = marked[-1] if marked else max((i for i, line in enumerate(lines) if line.strip()), default=0)
+    head = _prefix(lines[at]) if marked else lines[at][: len(lines[at]) - len(lines[at].lstrip())]
+    gap = "\n" if at > 0 and not lines[at - 1].strip() else ""
     digits = "".join(c for c in head if c.isdigit())
-    if not digits:
-        return lambda text: head + text
-    count = iter(range(int(digits) + 1, 10**6))
+    count = iter(range(int(digits or 0) + 1, 10**6))
     indent = head[: len(head) - len(head.lstrip())]
-    mark = head.strip()[-1]
-    return lambda text: f"{indent}{next(count)}{mark} {text}"
+
+    def styled(text: str) -> str:
+        first = f"{indent}{next(count)}{head.strip()[-1]} " if digits else head
+        if wrap is None:
+            return gap + first + text
+        return gap + textwrap.fill(
+            text, wrap, initial_indent=first, subsequent_indent=" " * len(first), break_on_hyphens=False
+        )
+
+    return styled
 
 
 def criterion_lines(templates: list[Template]) -> list[str]:
@@ -464,7 +484,7 @@ def shaped_xml(root: Any, shape: Shape, stock: dict[str, list[Any]], nct: str) -
     _xml_resized(doc, "secondary_outcome", shape.secondary, stock["secondary_outcome"], "measure")
     block = doc.find("eligibility/criteria/textblock")
     if block is not None and block.text:
-        block.text = criteria_text(block.text, shape.criteria_chars, stock["criterion_lines"], nct)
+        block.text = criteria_text(block.text, shape.criteria_chars, stock["criterion_lines"], nct, XML_WRAP)
     return doc
 
 

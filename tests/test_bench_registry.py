@@ -166,22 +166,27 @@ def _items(criteria: str) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    ("text", "style"),
+    ("text", "style", "gap"),
     [
-        ("Inclusion Criteria:\n\n* Age 18 or older\n\nExclusion Criteria:\n\n* Pregnancy", "* "),
-        ("Inclusion Criteria:\n  1. Age 18 or older\n  2. Signed consent", "  {n}. "),
-        ("Inclusion Criteria:\nAge 18 or older\nSigned consent", ""),
+        ("Inclusion Criteria:\n\n* Age 18 or older\n\nExclusion Criteria:\n\n* Pregnancy", "* ", True),
+        ("Inclusion Criteria:\n  1. Age 18 or older\n  2. Signed consent", "  {n}. ", False),
+        ("Inclusion Criteria:\nAge 18 or older\nSigned consent", "", False),
+        ("Inclusion Criteria:\n* Age 18 or older\n  with consent", "* ", False),  # the last item's bullet
     ],
 )
-def test_extended_criteria_borrow_lines_once_in_the_records_style(text: str, style: str) -> None:
+def test_extended_criteria_borrow_lines_once_in_the_records_style(text: str, style: str, gap: bool) -> None:
     # Real criteria hardly repeat within a study (0.8 % of the fixtures' leaf criteria): extended criteria borrow
     # other records' lines, each once, instead of repeating the record's own (which made 49 % of the corpus's leaves
-    # repeats); they take the record's bullet or continue its numbering, so they read as items of the same list.
+    # repeats); they take the bullet of the record's last item (or continue its numbering) and its blank lines, so
+    # they read as items of the same list.
     borrowed = rc.criterion_lines(rc.load_templates())
     out = rc.criteria_text(text, 5000, borrowed, "NCT90000007")
     assert out.startswith(text)
     assert 5000 <= len(out) < 5000 + max(map(len, borrowed)) + 10
     added = out[len(text) + 1 :].splitlines()
+    if gap:
+        assert added[0::2] == [""] * len(added[0::2])
+        added = added[1::2]
     items = _items(out)
     assert len(items) == len(set(items)) > 40
     for n, line in enumerate(added, start=3):
@@ -190,6 +195,23 @@ def test_extended_criteria_borrow_lines_once_in_the_records_style(text: str, sty
         assert line == style.format(n=n) + text_only
     assert rc.criteria_text(text, 5000, borrowed, "NCT90000007") == out  # seeded by the id
     assert rc.criteria_text(text, 5000, borrowed, "NCT90000008") != out
+
+
+def test_extended_legacy_criteria_wrap_like_the_registrys_textblocks() -> None:
+    # An unwrapped long line in a legacy textblock reads as one criterion with the next: borrowed items are wrapped
+    # at XML_WRAP columns, the continuation under the text, a blank line between items as in the record.
+    text = "\n        Inclusion Criteria:\n\n          -  Histologically confirmed lung\n             cancer\n"
+    borrowed = rc.criterion_lines(rc.load_templates())
+    out = rc.criteria_text(text, 6000, borrowed, "NCT90000009", rc.XML_WRAP)
+    added = out[len(text.rstrip("\n")) :].split("\n\n")[1:]
+    assert len(added) > 40
+    for item in added:
+        first, *rest = item.split("\n")
+        assert first.startswith("          -  ")
+        assert all(line.startswith(" " * 13) and line[13] != " " for line in rest)
+        assert max(map(len, item.split("\n"))) <= rc.XML_WRAP
+        assert item.split()[1:] in [b.split() for b in borrowed]  # the same words
+    assert any("\n" in item for item in added)  # some wrapped
 
 
 def test_corpus_criteria_hardly_repeat_within_a_study() -> None:
