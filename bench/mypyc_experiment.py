@@ -41,6 +41,7 @@ SETS = {
 SETS["read+map"] = SETS["read"] + SETS["map"]
 SETS["all"] = SETS["read+map"] + SETS["validate"]
 EXCLUDED = {"sources/zip_directory.py", "bundle.py", "validate/__init__.py"}
+MARK = ".mypyc-experiment"  # in --into: a folder this script made, which its next run may delete
 
 
 def modules(root: Path, names: list[str]) -> list[str]:
@@ -52,9 +53,14 @@ def modules(root: Path, names: list[str]) -> list[str]:
 
 def copy_of_package(into: Path) -> Path:
     """A fresh copy of the package at ``into/src/fhir_adapter`` (``into/mappings`` links the repository's tables,
-    where ``terminology`` looks for them); returns ``into/src``."""
+    where ``terminology`` looks for them); returns ``into/src``. An existing ``into`` is replaced only if this script
+    made it."""
     if into.exists():
+        if not (into / MARK).exists():  # never delete a folder this script did not make
+            sys.exit(f"{into} exists and is not a build of this script: choose another --into")
         shutil.rmtree(into)
+    into.mkdir(parents=True)
+    (into / MARK).write_text("made by bench/mypyc_experiment.py; rebuilt (deleted first) by its next run\n")
     src = into / "src"
     shutil.copytree(REPO / "src" / "fhir_adapter", src / "fhir_adapter", ignore=shutil.ignore_patterns("*.so"))
     (into / "mappings").symlink_to(REPO / "mappings")
