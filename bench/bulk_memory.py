@@ -6,14 +6,12 @@
 Writes N studies (the 100 v1 COVID-19 studies cycled, distinct NCT ids; with ``--template registry`` the API v2 and
 v1 studies of a 2,000-study registry-like corpus (bench/registry_corpus.py: heavy records, up to 1,629 sites) cycled
 the same way; or with ``--template small`` one minimal study, so that 100,000 studies convert in minutes on a slow
-machine: what grows with N is the same) as JSON lines,
-as a ZIP of one JSON file per study and as a folder of one file per study, runs ``fhir-adapter convert --ndjson`` on
-each in a subprocess, samples the memory of the whole process tree (main process + workers) every 0.2 s, and
-compares the output folders file by file. Prints per input kind the peak of the summed RSS (the issue's figure: it
-counts the pages the forked workers share with the main process once per process) and of the summed PSS (shared
-pages divided among the processes that share them: what the tree really holds), time, and whether the outputs are
-identical. No assertions: numbers for the issue notes.
-"""
+machine: what grows with N is the same) as JSON lines, as a ZIP of one JSON file per study and as a folder of one
+file per study, runs ``fhir-adapter convert --ndjson`` on each in a subprocess, samples the memory of the whole
+process tree (main process + workers) every 0.2 s, and compares the output folders file by file. Prints per input
+kind the peak of the summed RSS (the issue's figure: it counts the pages the forked workers share with the main
+process once per process) and of the summed PSS (shared pages divided among the processes that share them: what the
+tree really holds), time, and whether the outputs are identical. No assertions: numbers for the issue notes."""
 
 from __future__ import annotations
 
