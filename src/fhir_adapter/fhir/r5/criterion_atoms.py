@@ -52,13 +52,7 @@ def concept_cc(c: Concept) -> JSON:
     """A Concept as a CodeableConcept (codings with system URIs, then the text), built as ``prune`` would leave it: an
     empty system, code, display or text, a coding left empty and the concept's empty parts left out ({} when nothing
     is left). The atoms' concepts and an outcome's time frame event (``evidence_variable.time_frame_elements``)."""
-    out: JSON = {}
-    codings = [x for x in map(_coding, c.codes) if x]
-    if codings:
-        out["coding"] = codings
-    if c.text:
-        out["text"] = c.text
-    return out
+    return compact(coding=[x for x in map(_coding, c.codes) if x], text=c.text)
 
 
 def _coding(k: Code) -> JSON:

@@ -152,8 +152,8 @@ def _phase(t: Trial) -> JSON | None:
         return None
     phase = terminology.phase_code(t.phases)
     system = terminology.ctgov_system("phase")
-    codings = [{k: v for k, v in phase.to_fhir().items() if v}] if phase else []
-    codings += [{"system": system, "code": p} if p else {"system": system} for p in t.phases]
+    codings = [compact(**phase.to_fhir())] if phase else []
+    codings += [compact(system=system, code=p) for p in t.phases]
     return compact(coding=[c for c in codings if c], text=_ctgov_phase_text(t.phases))
 
 
